@@ -1,0 +1,118 @@
+// The partition plan: what each partition is given (harts, memory, image, entry, fault policy).
+
+/// Fixed limits shared by the host CLI, the bundle format and the kernel.
+public enum PlanLimits {
+    public static let maxPartitions = 8
+    public static let maxHartsPerPartition = 8
+    public static let maxNameLength = 16
+    public static let maxBootargsLength = 128
+    /// Partition memory base and size must be multiples of this (the G-stage superpage size).
+    public static let memoryAlignment: UInt64 = PageSize.mega
+    /// Bytes at the top of each partition's RAM that hold its generated device tree.
+    public static let deviceTreeReserve: UInt64 = 0x1_0000
+}
+
+/// Where every partition's RAM starts in its own guest-physical space (as on a real virt machine).
+public let guestRAMBase = GuestPhysAddr(0x8000_0000)
+
+/// What a partition's harts do when the partition faults.
+public enum FaultPolicy: UInt8, Sendable {
+    case stop = 0
+    case restart = 1
+}
+
+/// A short byte string held inline (no heap): partition names and boot arguments.
+public struct FixedText<let capacity: Int>: Sendable {
+    public var storage: InlineArray<capacity, UInt8>
+    public private(set) var count: Int
+
+    public init() { storage = InlineArray(repeating: 0); count = 0 }
+
+    /// `nil` when `bytes` is longer than `capacity`.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count <= capacity else { return nil }
+        self.init()
+        for (i, b) in bytes.enumerated() { storage[i] = b }
+        count = bytes.count
+    }
+
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var copy = storage
+        return withUnsafeBytes(of: &copy) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
+    public func equals(_ other: FixedText<capacity>) -> Bool {
+        guard count == other.count else { return false }
+        var i = 0
+        while i < count { if storage[i] != other.storage[i] { return false }; i += 1 }
+        return true
+    }
+}
+
+public typealias PartitionName = FixedText<16>
+public typealias Bootargs = FixedText<128>
+
+/// The physical harts of one partition, in vCPU order: vCPU `i` runs on `harts[i]`.
+public struct HartList: Sendable {
+    public var ids: InlineArray<8, UInt32>
+    public private(set) var count: Int
+    public init() { ids = InlineArray(repeating: 0); count = 0 }
+    /// Returns false when the list is already full.
+    public mutating func append(_ hart: UInt32) -> Bool {
+        guard count < PlanLimits.maxHartsPerPartition else { return false }
+        ids[count] = hart; count += 1; return true
+    }
+    public subscript(vcpu: Int) -> UInt32 { ids[vcpu] }
+    /// The vCPU index pinned to `hart`, if this partition owns it.
+    public func vcpu(onHart hart: UInt32) -> Int? {
+        var i = 0
+        while i < count { if ids[i] == hart { return i }; i += 1 }
+        return nil
+    }
+}
+
+/// One partition as the configuration and the bundle describe it.
+public struct PartitionSpec: Sendable {
+    public var name = PartitionName()
+    public var harts = HartList()
+    /// Host-physical RAM given to the partition; guest-physical `guestRAMBase` maps to its base.
+    public var memory = HostRegion(base: HostPhysAddr(0), size: 0)
+    /// Guest-physical address of the first instruction (vCPU 0 starts here).
+    public var entry = guestRAMBase
+    /// Length of the raw image, loaded at guest-physical `guestRAMBase`.
+    public var imageSize: UInt64 = 0
+    public var onFault = FaultPolicy.stop
+    public var bootargs = Bootargs()
+    public init() {}
+
+    /// Guest-physical address of the generated device tree (top of the partition's RAM).
+    public var deviceTreeAddress: GuestPhysAddr {
+        guestRAMBase.adding(memory.size &- PlanLimits.deviceTreeReserve)
+    }
+}
+
+/// The whole plan: up to `PlanLimits.maxPartitions` partitions.
+public struct PartitionPlan: Sendable {
+    public var partitions: InlineArray<8, PartitionSpec>
+    public private(set) var count: Int
+    public init() { partitions = InlineArray(repeating: PartitionSpec()); count = 0 }
+    /// Returns false when the plan is already full.
+    public mutating func append(_ spec: PartitionSpec) -> Bool {
+        guard count < PlanLimits.maxPartitions else { return false }
+        partitions[count] = spec; count += 1; return true
+    }
+    public subscript(index: Int) -> PartitionSpec { partitions[index] }
+}
+
+/// What the board offers, as read from its device tree and its board data.
+public struct BoardLimits: Sendable {
+    public var ram: HostRegion
+    /// Bit `n` set when hart id `n` exists and can run guests (hart ids above 63 are unsupported).
+    public var hartMask: UInt64
+    /// Memory no partition may be given: firmware, the hypervisor, its staging area.
+    public var reserved: HostRegion
+    public init(ram: HostRegion, hartMask: UInt64, reserved: HostRegion) {
+        self.ram = ram; self.hartMask = hartMask; self.reserved = reserved
+    }
+    public func hasHart(_ hart: UInt32) -> Bool { hart < 64 && hartMask & (1 << UInt64(hart)) != 0 }
+}

@@ -1,0 +1,130 @@
+// Every way a partition plan can be wrong, each naming the partition and the configuration field.
+
+/// The configuration key an error is about (spelled as in the TOML file).
+public enum PlanField: UInt8, Sendable {
+    case name, image, harts, memoryBase, memorySize, entry, onFault, bootargs
+
+    public func write<S: TextSink>(to out: inout S) {
+        switch self {
+        case .name: out.write("name")
+        case .image: out.write("image")
+        case .harts: out.write("harts")
+        case .memoryBase: out.write("memory_base")
+        case .memorySize: out.write("memory_size")
+        case .entry: out.write("entry")
+        case .onFault: out.write("on_fault")
+        case .bootargs: out.write("bootargs")
+        }
+    }
+}
+
+/// A plan validation failure. Partitions are identified by their index in the plan.
+public enum PlanError: Error, Equatable, Sendable {
+    case noPartitions
+    case tooManyPartitions(count: Int)
+    case emptyName(partition: Int)
+    case nameTooLong(partition: Int)
+    case invalidNameCharacter(partition: Int)
+    case duplicateName(partition: Int, first: Int)
+    case noHarts(partition: Int)
+    case tooManyHarts(partition: Int)
+    case hartNotOnBoard(partition: Int, hart: UInt32)
+    case hartListedTwice(partition: Int, hart: UInt32)
+    case hartShared(partition: Int, hart: UInt32, owner: Int)
+    case memoryEmpty(partition: Int)
+    case memoryMisaligned(partition: Int, field: PlanField)
+    case memoryOutOfRange(partition: Int)
+    case memoryReserved(partition: Int)
+    case memoryOverlap(partition: Int, other: Int)
+    case emptyImage(partition: Int)
+    case imageTooLarge(partition: Int, imageSize: UInt64, limit: UInt64)
+    case entryOutsideImage(partition: Int)
+    case bootargsTooLong(partition: Int)
+
+    /// The partition the error is about, when there is one.
+    public var partition: Int? {
+        switch self {
+        case .noPartitions, .tooManyPartitions: return nil
+        case .emptyName(let p), .nameTooLong(let p), .invalidNameCharacter(let p), .duplicateName(let p, _),
+             .noHarts(let p), .tooManyHarts(let p), .hartNotOnBoard(let p, _), .hartListedTwice(let p, _),
+             .hartShared(let p, _, _), .memoryEmpty(let p), .memoryMisaligned(let p, _),
+             .memoryOutOfRange(let p), .memoryReserved(let p), .memoryOverlap(let p, _),
+             .emptyImage(let p), .imageTooLarge(let p, _, _),
+             .entryOutsideImage(let p), .bootargsTooLong(let p):
+            return p
+        }
+    }
+
+    /// The configuration field the error is about.
+    public var field: PlanField? {
+        switch self {
+        case .noPartitions, .tooManyPartitions: return nil
+        case .emptyName, .nameTooLong, .invalidNameCharacter, .duplicateName: return .name
+        case .noHarts, .tooManyHarts, .hartNotOnBoard, .hartListedTwice, .hartShared: return .harts
+        case .memoryEmpty: return .memorySize
+        case .memoryMisaligned(_, let f): return f
+        case .memoryOutOfRange, .memoryReserved, .memoryOverlap: return .memoryBase
+        case .emptyImage, .imageTooLarge: return .image
+        case .entryOutsideImage: return .entry
+        case .bootargsTooLong: return .bootargs
+        }
+    }
+
+    /// Writes `partition "NAME" (#i), field F: reason`, using names from `plan`.
+    public func write<S: TextSink>(to out: inout S, plan: PartitionPlan) {
+        if let p = partition {
+            out.write("partition ")
+            writeName(p, plan, &out)
+            if let f = field { out.write(", field "); f.write(to: &out) }
+            out.write(": ")
+        }
+        switch self {
+        case .noPartitions: out.write("the plan has no partitions")
+        case .tooManyPartitions(let n):
+            out.write("the plan has "); out.write(decimal: n); out.write(" partitions; at most ")
+            out.write(decimal: PlanLimits.maxPartitions); out.write(" are supported")
+        case .emptyName: out.write("the name is empty")
+        case .nameTooLong:
+            out.write("the name is longer than "); out.write(decimal: PlanLimits.maxNameLength); out.write(" bytes")
+        case .invalidNameCharacter: out.write("names may use only a-z, 0-9, '-' and '_'")
+        case .duplicateName(_, let first): out.write("the name is already used by partition #"); out.write(decimal: first)
+        case .noHarts: out.write("no harts are listed")
+        case .tooManyHarts:
+            out.write("more than "); out.write(decimal: PlanLimits.maxHartsPerPartition); out.write(" harts are listed")
+        case .hartNotOnBoard(_, let h): out.write("hart "); out.write(decimal: UInt64(h)); out.write(" does not exist on this board")
+        case .hartListedTwice(_, let h): out.write("hart "); out.write(decimal: UInt64(h)); out.write(" is listed twice")
+        case .hartShared(_, let h, let owner):
+            out.write("hart "); out.write(decimal: UInt64(h)); out.write(" is already given to partition ")
+            writeName(owner, plan, &out)
+        case .memoryEmpty: out.write("the memory size is zero")
+        case .memoryMisaligned(_, let f):
+            out.write(f == .memoryBase ? "the base" : "the size"); out.write(" is not a multiple of ")
+            out.write(size: PlanLimits.memoryAlignment)
+        case .memoryOutOfRange:
+            out.write("the memory ["); writeRegion(plan[partition!].memory, &out); out.write(") lies outside the board's RAM")
+        case .memoryReserved:
+            out.write("the memory ["); writeRegion(plan[partition!].memory, &out)
+            out.write(") overlaps memory reserved for firmware and the hypervisor")
+        case .memoryOverlap(_, let other):
+            out.write("the memory overlaps partition "); writeName(other, plan, &out)
+        case .emptyImage: out.write("the image is empty")
+        case .imageTooLarge(_, let size, let limit):
+            out.write("the image ("); out.write(decimal: size); out.write(" bytes) does not fit in the ")
+            out.write(decimal: limit); out.write(" bytes available below the device tree")
+        case .entryOutsideImage: out.write("the entry point lies outside the loaded image")
+        case .bootargsTooLong:
+            out.write("boot arguments are longer than "); out.write(decimal: PlanLimits.maxBootargsLength); out.write(" bytes")
+        }
+    }
+
+    private func writeName<S: TextSink>(_ index: Int, _ plan: PartitionPlan, _ out: inout S) {
+        out.write("#"); out.write(decimal: index)
+        if index < plan.count && plan[index].name.count > 0 {
+            out.write(" \""); plan[index].name.withBytes { out.write(bytes: $0) }; out.write("\"")
+        }
+    }
+
+    private func writeRegion<S: TextSink>(_ r: HostRegion, _ out: inout S) {
+        out.write(hex: r.base.raw); out.write(", "); out.write(hex: r.base.raw &+ r.size)
+    }
+}

@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+// Host build: the portable Core as a library (also compiled in Embedded mode by the Makefile),
+// the `bulkhead` CLI, and the host unit tests.
+import PackageDescription
+
+let package = Package(
+    name: "Bulkhead",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bulkhead", targets: ["bulkhead"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .target(name: "BulkheadCore", path: "Kernel/Core"),
+        .target(
+            name: "BulkheadTool",
+            dependencies: ["BulkheadCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            path: "Tools/BulkheadTool"
+        ),
+        .executableTarget(
+            name: "bulkhead",
+            dependencies: ["BulkheadTool", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/bulkhead"
+        ),
+        .testTarget(name: "CoreTests", dependencies: ["BulkheadCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "ToolTests", dependencies: ["BulkheadTool"], path: "Tests/ToolTests"),
+    ]
+)
