@@ -32,13 +32,16 @@ public struct FixedText<let capacity: Int>: Sendable {
     public init?(bytes: UnsafeRawBufferPointer) {
         guard bytes.count <= capacity else { return nil }
         self.init()
-        for (i, b) in bytes.enumerated() { storage[i] = b }
+        var i = 0
+        while i < bytes.count { storage[i] = bytes[i]; i += 1 }
         count = bytes.count
     }
 
-    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         var copy = storage
-        return withUnsafeBytes(of: &copy) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        return try withUnsafeBytes(of: &copy) { (raw) throws(E) -> R in
+            try body(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+        }
     }
 
     public func equals(_ other: FixedText<capacity>) -> Bool {

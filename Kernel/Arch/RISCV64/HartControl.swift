@@ -1,0 +1,61 @@
+// Per-hart CSR set-up for running a guest in VS-mode, and entering it (privileged spec, chapter "Hypervisor Extension").
+import BulkheadCore
+import CArch
+
+enum HartControl {
+    /// Delegations and counters that hold for the life of the hart.
+    static func configureHypervisor(sstc: Bool) {
+        csr_write_hedeleg(Hedeleg.guestOwned.raw | ExceptionSet(.illegalInstruction).raw)
+        csr_write_hideleg(InterruptSet.vsLevel.raw)
+        csr_write_hcounteren(Hcounteren().with(Hcounteren.CY, true).with(Hcounteren.TM, true)
+            .with(Hcounteren.IR, true).raw)
+        csr_write_htimedelta(0)
+        csr_write_hvip(0)
+        csr_write_hie(0)
+        csr_write_henvcfg(Henvcfg().with(Henvcfg.STCE, sstc).raw)
+        // Hypervisor interrupts: IPIs from other harts always; the supervisor timer when it
+        // stands in for a missing Sstc. sstatus.SIE stays 0: interrupts are only taken from guests.
+        csr_write_sie(InterruptSet.ssi.raw | (sstc ? 0 : InterruptSet.sti.raw))
+        csr_write_stvec(trap_vector_address())
+    }
+
+    /// Whether this hart has Sstc and the firmware lets us use it (henvcfg.STCE sticks).
+    static func probeSstc() -> Bool {
+        csr_write_henvcfg(Henvcfg().with(Henvcfg.STCE, true).raw)
+        return Henvcfg(raw: csr_read_henvcfg()).stce
+    }
+
+    /// Loads the partition's address space and a clean VS state, then enters the guest at `pc`.
+    static func enter(frame: UnsafeMutablePointer<hart_frame_t>, hgatp: UInt64, pc: UInt64,
+                      a0: UInt64, a1: UInt64, firstEntry: Bool) -> Never {
+        if firstEntry {
+            csr_write_hgatp(hgatp)
+            arch_hfence_gvma_all()
+            csr_write_vsatp(0)
+            csr_write_vsstatus(0)
+            csr_write_vsie(0)
+            csr_write_vstvec(0)
+            csr_write_vsscratch(0)
+            csr_write_hvip(0)
+            csr_write_vstimecmp(UInt64.max)
+            arch_hfence_vvma_all()
+        }
+        let frameView = TrapFrame(pointer: frame)
+        var n = 1
+        while n < 32 { frameView[n] = 0; n += 1 }
+        frameView[10] = a0
+        frameView[11] = a1
+        var hstatus = Hstatus(raw: csr_read_hstatus())
+        hstatus.spv = true
+        hstatus.spvp = true
+        hstatus.vtw = false
+        csr_write_hstatus(hstatus.raw)
+        var sstatus = Sstatus(raw: csr_read_sstatus())
+        sstatus.spp = true
+        sstatus.spie = false
+        sstatus[Sstatus.FS] = Sstatus.ContextStatus.initial.rawValue   // guests may use the FPU
+        csr_write_sstatus(sstatus.raw)
+        csr_write_sepc(pc)
+        arch_enter_guest(frame)
+    }
+}

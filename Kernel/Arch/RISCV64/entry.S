@@ -1,0 +1,65 @@
+// Hypervisor entry points: the boot hart from OpenSBI and the harts it starts through SBI HSM.
+// OpenSBI enters in HS-mode with a0 = hartid, a1 = device tree, satp = 0, interrupts off.
+
+#define MAX_HARTS   8
+#define STACK_SIZE  0x4000
+
+    .section .text.entry, "ax"
+    .globl _start
+_start:
+    csrr    t2, instret             // for `make bench`: instructions retired before hypervisor entry
+    li      t0, MAX_HARTS
+    bgeu    a0, t0, park            // a hart we have no stack for never runs anything
+    // Clear .bss (the boot hart only; secondaries start after it is done).
+    la      t0, __bss_start
+    la      t1, __bss_end
+1:  bgeu    t0, t1, 2f
+    sd      zero, 0(t0)
+    addi    t0, t0, 8
+    j       1b
+2:  la      t0, bh_entry_instret
+    sd      t2, 0(t0)
+    call    set_stack
+    call    bulkhead_boot           // (hartid, dtb) -> never returns
+    j       park
+
+    .globl secondary_entry
+secondary_entry:                    // SBI HSM hart_start: a0 = hartid, a1 = opaque
+    li      t0, MAX_HARTS
+    bgeu    a0, t0, park
+    call    set_stack
+    call    bulkhead_secondary      // (hartid) -> never returns
+park:
+    wfi
+    j       park
+
+// sp = top of this hart's stack; also records it in the hart's frame for trap entry.
+set_stack:
+    la      t0, bh_stacks
+    li      t1, STACK_SIZE
+    addi    t2, a0, 1
+    mul     t1, t1, t2
+    add     sp, t0, t1
+    la      t0, bh_frames
+    li      t1, 272                 // sizeof(hart_frame_t)
+    mul     t1, t1, a0
+    add     t0, t0, t1
+    sd      sp, 256(t0)             // frame->hv_stack_top
+    sd      a0, 264(t0)             // frame->hartid
+    csrw    sscratch, zero          // zero while in the hypervisor (see trap.S)
+    ret
+
+    .section .bss.harts, "aw", @nobits
+    .balign 16
+    .globl bh_stacks, bh_frames, bh_mailboxes, bh_entry_instret, bh_partitions
+bh_stacks:      .skip STACK_SIZE * MAX_HARTS
+bh_frames:      .skip 272 * MAX_HARTS
+bh_mailboxes:   .skip 32 * MAX_HARTS
+bh_partitions:  .skip 16 * 8
+bh_entry_instret: .skip 8
+
+    .section .bss.pagetables, "aw", @nobits
+    .balign 16384
+    .globl bh_page_table_pool
+bh_page_table_pool: .skip 0x40000   // G-stage tables for all partitions (256 KiB)
+bh_page_table_pool_end:

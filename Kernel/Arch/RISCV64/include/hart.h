@@ -1,0 +1,73 @@
+// Per-hart storage shared with the assembly (trap frames, mailboxes) and the atomics that guard it.
+// Invariant: hart n only ever runs the vCPU pinned to it; other harts talk to it through its
+// mailbox (set bits, then an IPI) and never touch its frame.
+#pragma once
+#include <stdint.h>
+#include <stdbool.h>
+
+#define BH_INLINE static inline __attribute__((always_inline))
+#define BH_MAX_HARTS 8
+
+#pragma clang assume_nonnull begin
+
+/// The guest's registers while it is in the hypervisor. x[0] is unused; x[2] is the guest's sp.
+/// Layout is fixed: trap.S saves register n at offset 8*n and finds the hypervisor stack at 256.
+typedef struct {
+    uint64_t x[32];
+    uint64_t hv_stack_top;
+    uint64_t hartid;
+} hart_frame_t;
+
+/// Requests other harts leave for this hart. `request` is a bit set of BH_REQ_* values.
+typedef struct {
+    uint32_t request;
+    uint32_t hsm_state;
+    uint64_t start_pc;
+    uint64_t start_opaque;
+    uint64_t reserved;
+} hart_mailbox_t;
+
+/// Per-partition state shared by its harts. `busy` is held by the one hart stopping or restarting
+/// the partition; the others park. `boot_count` counts restarts (0 on first boot).
+typedef struct {
+    uint32_t busy;
+    uint32_t boot_count;
+    uint32_t stopped;
+    uint32_t reserved;
+} partition_shared_t;
+
+extern hart_frame_t bh_frames[BH_MAX_HARTS];
+extern partition_shared_t bh_partitions[8];
+BH_INLINE partition_shared_t *partition_shared(uint64_t p) { return &bh_partitions[p]; }
+extern uint64_t bh_entry_instret;
+BH_INLINE uint64_t entry_instret(void) { return bh_entry_instret; }
+extern hart_mailbox_t bh_mailboxes[BH_MAX_HARTS];
+extern uint8_t bh_stacks_top[];
+extern uint8_t __kernel_start[], __kernel_end[];
+
+BH_INLINE hart_frame_t *hart_frame(uint64_t hart) { return &bh_frames[hart]; }
+BH_INLINE hart_mailbox_t *hart_mailbox(uint64_t hart) { return &bh_mailboxes[hart]; }
+extern uint8_t bh_page_table_pool[];
+BH_INLINE uint64_t page_table_pool_address(void) { return (uint64_t)bh_page_table_pool; }
+#define BH_PAGE_TABLE_POOL_SIZE 0x40000
+BH_INLINE uint64_t page_table_pool_size(void) { return BH_PAGE_TABLE_POOL_SIZE; }
+BH_INLINE uint64_t kernel_image_start(void) { return (uint64_t)__kernel_start; }
+BH_INLINE uint64_t kernel_image_end(void) { return (uint64_t)__kernel_end; }
+
+BH_INLINE uint32_t atomic_load_u32(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+BH_INLINE void atomic_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+BH_INLINE uint32_t atomic_or_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
+BH_INLINE uint32_t atomic_and_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_and(p, v, __ATOMIC_ACQ_REL); }
+BH_INLINE uint32_t atomic_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+BH_INLINE bool atomic_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/// Enters the guest described by `frame` (sepc, hstatus, sstatus already set). Never returns.
+void arch_enter_guest(hart_frame_t *frame) __attribute__((noreturn));
+extern void trap_vector(void);
+extern void secondary_entry(void);
+BH_INLINE uint64_t trap_vector_address(void) { return (uint64_t)&trap_vector; }
+BH_INLINE uint64_t secondary_entry_address(void) { return (uint64_t)&secondary_entry; }
+
+#pragma clang assume_nonnull end

@@ -1,0 +1,88 @@
+// Trap entry and exit. sscratch holds this hart's frame while a guest runs and zero in the
+// hypervisor, so a trap taken in the hypervisor itself (a bug) is told apart and goes to the fatal path.
+
+    .section .text.trap, "ax"
+    .balign 4
+    .globl trap_vector
+trap_vector:
+    csrrw   sp, sscratch, sp        // sp = frame, sscratch = guest sp
+    beqz    sp, hypervisor_trap
+    sd      x1, 8(sp)
+    sd      x3, 24(sp)
+    sd      x4, 32(sp)
+    sd      x5, 40(sp)
+    sd      x6, 48(sp)
+    sd      x7, 56(sp)
+    sd      x8, 64(sp)
+    sd      x9, 72(sp)
+    sd      x10, 80(sp)
+    sd      x11, 88(sp)
+    sd      x12, 96(sp)
+    sd      x13, 104(sp)
+    sd      x14, 112(sp)
+    sd      x15, 120(sp)
+    sd      x16, 128(sp)
+    sd      x17, 136(sp)
+    sd      x18, 144(sp)
+    sd      x19, 152(sp)
+    sd      x20, 160(sp)
+    sd      x21, 168(sp)
+    sd      x22, 176(sp)
+    sd      x23, 184(sp)
+    sd      x24, 192(sp)
+    sd      x25, 200(sp)
+    sd      x26, 208(sp)
+    sd      x27, 216(sp)
+    sd      x28, 224(sp)
+    sd      x29, 232(sp)
+    sd      x30, 240(sp)
+    sd      x31, 248(sp)
+    csrrw   t0, sscratch, zero      // guest sp; sscratch = 0 while in the hypervisor
+    sd      t0, 16(sp)
+    mv      a0, sp
+    ld      sp, 256(a0)             // this hart's hypervisor stack
+    call    bulkhead_trap           // (frame) -> returns to resume the guest
+    // fall through with a0 = frame
+
+    .globl arch_enter_guest
+arch_enter_guest:                   // (frame): restore the guest and sret
+    csrw    sscratch, a0
+    mv      sp, a0
+    ld      x1, 8(sp)
+    ld      x3, 24(sp)
+    ld      x4, 32(sp)
+    ld      x5, 40(sp)
+    ld      x6, 48(sp)
+    ld      x7, 56(sp)
+    ld      x8, 64(sp)
+    ld      x9, 72(sp)
+    ld      x10, 80(sp)
+    ld      x11, 88(sp)
+    ld      x12, 96(sp)
+    ld      x13, 104(sp)
+    ld      x14, 112(sp)
+    ld      x15, 120(sp)
+    ld      x16, 128(sp)
+    ld      x17, 136(sp)
+    ld      x18, 144(sp)
+    ld      x19, 152(sp)
+    ld      x20, 160(sp)
+    ld      x21, 168(sp)
+    ld      x22, 176(sp)
+    ld      x23, 184(sp)
+    ld      x24, 192(sp)
+    ld      x25, 200(sp)
+    ld      x26, 208(sp)
+    ld      x27, 216(sp)
+    ld      x28, 224(sp)
+    ld      x29, 232(sp)
+    ld      x30, 240(sp)
+    ld      x31, 248(sp)
+    ld      sp, 16(sp)
+    sret
+
+hypervisor_trap:                    // a trap in HS-mode: the kernel itself is broken
+    csrrw   sp, sscratch, sp        // restore sp, sscratch = 0
+    call    bulkhead_fatal_trap
+1:  wfi
+    j       1b

@@ -1,0 +1,130 @@
+// Boot: read the board from the device tree, check the bundle and plan, build partitions, start harts.
+import BulkheadCore
+import CArch
+
+@_cdecl("bulkhead_boot")
+func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) -> Never {
+    csr_write_stvec(trap_vector_address())
+    let hart = Int(hartid)
+
+    // 1. The board, from the device tree OpenSBI passed us.
+    let host: HostDescription
+    do {
+        host = try HostDescription(deviceTree: deviceTreeBytes(at: dtb))
+    } catch {
+        log { out in out.write("error: cannot read the device tree at "); out.write(hex: dtb); out.write(": "); error.write(to: &out) }
+        Firmware.shutdown(failure: true)
+    }
+    if let uart = host.uartBase { consoleUART = NS16550A(base: uart) }
+    log { out in
+        out.write("Bulkhead "); out.write(bulkheadVersion); out.write(" on "); out.write(currentBoard.name)
+        out.write(": "); out.write(decimal: UInt64(host.hartMask.nonzeroBitCount)); out.write(" harts, RAM ")
+        out.write(hex: host.ram.base.raw); out.write(" + "); out.write(size: host.ram.size)
+        out.write(", boot hart "); out.write(decimal: hartid)
+    }
+    guard host.hasHypervisorExtension else {
+        log { out in
+            out.write("error: the harts lack the RISC-V H extension (riscv,isa = \"")
+            host.withISA { out.write(bytes: $0) }
+            out.write("\"). Bulkhead needs the hypervisor extension; nothing will run. Halting.")
+        }
+        Firmware.shutdown(failure: true)
+    }
+    host.withISA { guestISA = FixedText(bytes: $0) ?? FixedText() }
+    host.withMMUType { guestMMUType = FixedText(bytes: $0) ?? FixedText() }
+    timebaseFrequency = host.timebaseFrequency
+    sstcAvailable = HartControl.probeSstc()
+    firmwareMachineIDs = Firmware.machineIDs()
+
+    // 2. The bundle and its plan, validated against this board.
+    let limits = currentBoard.limits(ram: host.ram, hartMask: host.hartMask & ((1 << UInt64(maxHarts)) - 1))
+    loadPlan(limits: limits)
+
+    // 3. Each partition: G-stage table, image, device tree.
+    guard var pool = PageTablePool(region: HostRegion(base: HostPhysAddr(page_table_pool_address()),
+                                                      size: page_table_pool_size())) else { fatal("no page-table pool") }
+    var p = 0
+    while p < plan.count {
+        let spec = plan[p]
+        do {
+            let table = try GStageTable.buildPartition(spec: spec, vmid: UInt16(p + 1), memory: &pool)
+            partitionHgatp[p] = table.hgatp.raw
+        } catch {
+            fatal("cannot build a G-stage table")
+        }
+        var v = 0
+        while v < spec.harts.count {
+            hartPartition[Int(spec.harts[v])] = p
+            hartVCPU[Int(spec.harts[v])] = v
+            v += 1
+        }
+        PartitionControl.load(p)
+        log { out in
+            out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }; out.write(": harts")
+            var v = 0
+            while v < spec.harts.count { out.write(" "); out.write(decimal: UInt64(spec.harts[v])); v += 1 }
+            out.write(", memory "); out.write(hex: spec.memory.base.raw); out.write(" + "); out.write(size: spec.memory.size)
+            out.write(", entry "); out.write(hex: spec.entry.raw)
+            out.write(spec.onFault == .restart ? ", on fault: restart" : ", on fault: stop")
+        }
+        p += 1
+    }
+    log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
+
+    // 4. Every other hart, through SBI HSM; then this one.
+    var h = 0
+    while h < maxHarts {
+        if h != hart && limits.hasHart(UInt32(h)) {
+            let err = Firmware.startHart(UInt64(h), at: secondary_entry_address())
+            if err != 0 {
+                log { out in out.write("warning: hart "); out.write(decimal: UInt64(h)); out.write(" did not start (SBI error ")
+                      out.write(decimal: Int(err)); out.write(")") }
+            }
+        }
+        h += 1
+    }
+    PartitionControl.hartMain(hart)
+}
+
+@_cdecl("bulkhead_secondary")
+func bulkheadSecondary(_ hartid: UInt64) -> Never {
+    PartitionControl.hartMain(Int(hartid))
+}
+
+/// The device tree blob at `address`, sized by its own header (big-endian totalsize at offset 4).
+private func deviceTreeBytes(at address: UInt64) -> UnsafeRawBufferPointer {
+    guard let base = UnsafeRawPointer(bitPattern: UInt(address)) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+    let size = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+    return UnsafeRawBufferPointer(start: base, count: Int(min(size, 0x10_0000)))
+}
+
+/// Reads the bundle the loader placed in the staging area, checks it and validates its plan.
+private func loadPlan(limits: BoardLimits) {
+    let staging = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(currentBoard.bundleAddress.raw)),
+                                         count: Int(currentBoard.bundleMaxSize))
+    let bundle: BundleReader
+    do {
+        bundle = try BundleReader(staging: staging)
+    } catch {
+        log { out in out.write("error: bundle at "); out.write(hex: currentBoard.bundleAddress.raw); out.write(" rejected: ")
+              error.write(to: &out) }
+        log("no partition will run. Halting.")
+        Firmware.shutdown(failure: true)
+    }
+    plan = bundle.plan
+    do {
+        try plan.validate(for: limits)
+    } catch {
+        log { out in out.write("error: invalid partition plan: "); error.write(to: &out, plan: plan) }
+        log("no partition will run. Halting.")
+        Firmware.shutdown(failure: true)
+    }
+    var p = 0
+    while p < plan.count {
+        let range = bundle.imageRange(p)
+        partitionImage[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(range.offset)), size: UInt64(range.count))
+        p += 1
+    }
+}
+
+let bulkheadVersion: StaticString = "0.1"

@@ -1,0 +1,49 @@
+// Cross-hart requests: a sender sets bits in the target hart's mailbox, then sends it an IPI.
+// Invariant: only the owning hart clears its request bits, and only after acting on them.
+import BulkheadCore
+import CArch
+
+enum Request {
+    static let start: UInt32 = 1 << 0        // enter the guest at mailbox.start_pc
+    static let park: UInt32 = 1 << 1         // stop the vCPU (partition stop/restart)
+    static let vssip: UInt32 = 1 << 2        // inject a virtual supervisor software interrupt
+    static let fenceI: UInt32 = 1 << 3       // fence.i, then clear the bit (the sender waits)
+    static let fenceVVMA: UInt32 = 1 << 4    // hfence.vvma for this partition, then clear the bit
+    static let fences: UInt32 = fenceI | fenceVVMA
+}
+
+struct Mailbox {
+    let hart: Int
+    var box: UnsafeMutablePointer<hart_mailbox_t> { hart_mailbox(UInt64(hart)) }
+    var requestWord: UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(box).assumingMemoryBound(to: UInt32.self)
+    }
+    var stateWord: UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(box).advanced(by: 4).assumingMemoryBound(to: UInt32.self)
+    }
+
+    var state: HSMState {
+        get { HSMState(rawValue: atomic_load_u32(stateWord)) ?? .stopped }
+        nonmutating set { atomic_store_u32(stateWord, newValue.rawValue) }
+    }
+    func compareAndSetState(_ expected: HSMState, _ desired: HSMState) -> Bool {
+        atomic_cas_u32(stateWord, expected.rawValue, desired.rawValue)
+    }
+    var pending: UInt32 { atomic_load_u32(requestWord) }
+
+    /// Posts `bits` and wakes the hart.
+    func post(_ bits: UInt32) {
+        _ = atomic_or_u32(requestWord, bits)
+        Firmware.sendIPI(toHart: UInt64(hart))
+    }
+    func clear(_ bits: UInt32) { _ = atomic_and_u32(requestWord, ~bits) }
+
+    /// Performs and acknowledges any pending remote fences.
+    func serviceFences() {
+        let bits = pending & Request.fences
+        guard bits != 0 else { return }
+        if bits & Request.fenceI != 0 { arch_fence_i() }
+        if bits & Request.fenceVVMA != 0 { arch_hfence_vvma_all() }
+        clear(bits)
+    }
+}

@@ -1,0 +1,130 @@
+// Starting, parking, stopping and restarting partitions; every hart's idle loop lives here.
+// Lock order: partition_shared.busy, then the console lock. A hart holding `busy` waits only
+// for harts of its own partition, which never wait for it.
+import BulkheadCore
+import CArch
+
+enum PartitionControl {
+    /// Copies the pristine image into the partition's RAM, clears the rest and writes its device tree.
+    static func load(_ p: Int) {
+        let spec = plan[p]
+        let ram = UnsafeMutableRawPointer(bitPattern: UInt(spec.memory.base.raw))!
+        let image = UnsafeRawPointer(bitPattern: UInt(partitionImage[p].base.raw))!
+        ram.copyMemory(from: image, byteCount: Int(spec.imageSize))
+        (ram + Int(spec.imageSize)).initializeMemory(as: UInt8.self, repeating: 0,
+                                                     count: Int(spec.memory.size - spec.imageSize))
+        let treeOffset = Int(spec.memory.size - PlanLimits.deviceTreeReserve)
+        let tree = UnsafeMutableRawBufferPointer(start: ram + treeOffset, count: Int(PlanLimits.deviceTreeReserve))
+        let bootCount = atomic_load_u32(&partition_shared(UInt64(p)).pointee.boot_count)
+        let built = guestISA.withBytes { isa in
+            guestMMUType.withBytes { mmu in
+                try? GuestDeviceTree.build(into: tree, spec: spec, isa: isa, mmuType: mmu,
+                                           timebaseFrequency: timebaseFrequency, bootCount: bootCount)
+            }
+        }
+        if built == nil { fatal("cannot build a partition's device tree") }
+    }
+
+    /// Runs on every hart once the plan is in place. Never returns.
+    static func hartMain(_ hart: Int) -> Never {
+        HartControl.configureHypervisor(sstc: sstcAvailable)
+        let p = hartPartition[hart]
+        guard p >= 0 else {
+            while true { arch_wfi() }      // no partition owns this hart
+        }
+        if hartVCPU[hart] == 0 { enterFresh(hart: hart, pc: plan[p].entry.raw, a1: plan[p].deviceTreeAddress.raw) }
+        park(hart)
+    }
+
+    /// Starts this hart's vCPU at `pc` with a clean VS state.
+    static func enterFresh(hart: Int, pc: UInt64, a1: UInt64) -> Never {
+        Mailbox(hart: hart).state = .started
+        HartControl.enter(frame: hart_frame(UInt64(hart)), hgatp: partitionHgatp[hartPartition[hart]], pc: pc,
+                          a0: UInt64(hartVCPU[hart]), a1: a1, firstEntry: true)
+    }
+
+    /// The vCPU is stopped: wait for a start request, serving fences meanwhile. Never returns.
+    static func park(_ hart: Int) -> Never {
+        let box = Mailbox(hart: hart)
+        box.state = .stopped
+        let p = hartPartition[hart]
+        while true {
+            csr_clear_sip(InterruptSet.ssi.raw)
+            box.serviceFences()
+            let pending = box.pending
+            if pending & Request.park != 0 { box.clear(Request.park | Request.start | Request.vssip); continue }
+            if pending & Request.start != 0 {
+                box.clear(Request.start | Request.vssip)
+                if atomic_load_u32(&partition_shared(UInt64(p)).pointee.busy) != 0 {
+                    box.state = .stopped       // a stop or restart is under way: the start is void
+                    continue
+                }
+                enterFresh(hart: hart, pc: box.box.pointee.start_pc, a1: box.box.pointee.start_opaque)
+            }
+            if pending & Request.vssip != 0 { box.clear(Request.vssip) }
+            arch_wfi()
+        }
+    }
+
+    /// Stops the whole partition of `hart` (restarting it if asked). Never returns to the guest.
+    static func stop(fromHart hart: Int, restart: Bool) -> Never {
+        let p = hartPartition[hart]
+        let shared = partition_shared(UInt64(p))
+        let me = Mailbox(hart: hart)
+        guard atomic_cas_u32(&shared.pointee.busy, 0, 1) else { park(hart) }   // another hart is at it
+        me.state = .stopPending
+        let spec = plan[p]
+        var v = 0
+        while v < spec.harts.count {
+            let other = Int(spec.harts[v])
+            if other != hart { Mailbox(hart: other).post(Request.park) }
+            v += 1
+        }
+        v = 0
+        while v < spec.harts.count {
+            let other = Mailbox(hart: Int(spec.harts[v]))
+            if other.hart != hart { while other.state != .stopped { me.serviceFences() } }
+            v += 1
+        }
+        guestConsoleFlush(partition: p)
+        var again = restart
+        if restart {
+            let count = atomic_add_u32(&shared.pointee.boot_count, 1) &+ 1
+            if count > maxRestarts {
+                again = false
+                log { out in
+                    out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }
+                    out.write(" restarted "); out.write(decimal: UInt64(maxRestarts)); out.write(" times; stopping it")
+                }
+            }
+        }
+        if again {
+            load(p)
+            log { out in
+                out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }
+                out.write(" restarting (boot "); out.write(decimal: UInt64(atomic_load_u32(&shared.pointee.boot_count)))
+                out.write(")")
+            }
+        } else {
+            atomic_store_u32(&shared.pointee.stopped, 1)
+            log { out in out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }; out.write(" stopped") }
+        }
+        atomic_store_u32(&shared.pointee.busy, 0)
+        if again {
+            let first = Int(spec.harts[0])
+            if first == hart { enterFresh(hart: hart, pc: spec.entry.raw, a1: spec.deviceTreeAddress.raw) }
+            let box = Mailbox(hart: first)
+            box.state = .startPending
+            box.box.pointee.start_pc = spec.entry.raw
+            box.box.pointee.start_opaque = spec.deviceTreeAddress.raw
+            box.post(Request.start)
+        }
+        park(hart)
+    }
+}
+
+/// The single fatal path: a broken kernel invariant. Reports and shuts the machine down.
+func fatal(_ why: StaticString) -> Never {
+    log { out in out.write("FATAL: "); out.write(why) }
+    Firmware.shutdown(failure: true)
+}

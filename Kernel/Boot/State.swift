@@ -1,0 +1,24 @@
+// The hypervisor's global state. Written only by the boot hart before any other hart starts;
+// read-only afterwards (mutable per-hart and per-partition state lives in hart.h's atomics).
+import BulkheadCore
+
+nonisolated(unsafe) var plan = PartitionPlan()
+/// Per partition: the hgatp value selecting its G-stage table and VMID.
+nonisolated(unsafe) var partitionHgatp = InlineArray<8, UInt64>(repeating: 0)
+/// Per partition: where its pristine image lies in the bundle staging area.
+nonisolated(unsafe) var partitionImage = InlineArray<8, HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
+/// Per hart: the partition it runs (-1: none) and its vCPU index there.
+nonisolated(unsafe) var hartPartition = InlineArray<8, Int>(repeating: -1)
+nonisolated(unsafe) var hartVCPU = InlineArray<8, Int>(repeating: 0)
+/// Whether guests' timers use Sstc's vstimecmp (else the hypervisor forwards its own timer).
+nonisolated(unsafe) var sstcAvailable = false
+nonisolated(unsafe) var firmwareMachineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) = (0, 0, 0)
+/// What guests are told their harts are (copied from the boot hart's device tree).
+nonisolated(unsafe) var guestISA = FixedText<256>()
+nonisolated(unsafe) var guestMMUType = FixedText<32>()
+nonisolated(unsafe) var timebaseFrequency: UInt32 = 10_000_000
+
+/// A partition that faults again and again is stopped after this many restarts.
+let maxRestarts: UInt32 = 16
+/// Harts with ids at or above this have no stack and never run guests.
+let maxHarts = 8

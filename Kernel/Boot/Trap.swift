@@ -1,0 +1,109 @@
+// Trap entry from a guest: decode the cause once, hand it to one service, resume or contain.
+import BulkheadCore
+import CArch
+
+@_cdecl("bulkhead_trap")
+func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePointer<hart_frame_t> {
+    let frame = TrapFrame(pointer: raw)
+    let hart = frame.hart
+    switch Scause(raw: csr_read_scause()).cause {
+    case .exception(.ecallFromVS):
+        handleSBI(frame, hart: hart)
+    case .interrupt(.ssi):
+        csr_clear_sip(InterruptSet.ssi.raw)
+        serviceMailbox(hart)
+    case .interrupt(.sti):
+        // Only without Sstc: our timer stands in for the guest's; pass it on as VSTIP.
+        Firmware.setTimer(UInt64.max)
+        csr_set_hvip(InterruptSet.vsti.raw)
+    case let cause:
+        contain(cause, hart: hart)
+    }
+    return raw
+}
+
+private func handleSBI(_ frame: TrapFrame, hart: Int) {
+    let eid = frame[Reg.a7]
+    let call = SBICall.decode(a0: frame[Reg.a0], a1: frame[Reg.a1], a2: frame[Reg.a2], a3: frame[Reg.a3],
+                              a6: frame[Reg.a6], a7: eid)
+    var env = VCPUEnvironment(hart: hart)
+    switch SBIDispatch.handle(call, &env) {
+    case .resume(let result):
+        frame[Reg.a0] = UInt64(bitPattern: result.error)
+        if eid >= SBIExtension.base { frame[Reg.a1] = result.value }   // legacy calls return in a0 only
+        csr_write_sepc(csr_read_sepc() &+ 4)
+    case .stopVCPU:
+        PartitionControl.park(hart)
+    case .resumeAt(let address, let opaque):
+        PartitionControl.enterFresh(hart: hart, pc: address, a1: opaque)
+    case .shutdownPartition:
+        logPartition(env.partition, "shut down by its guest (SBI SRST)")
+        PartitionControl.stop(fromHart: hart, restart: false)
+    case .rebootPartition:
+        logPartition(env.partition, "asked for a reboot (SBI SRST)")
+        PartitionControl.stop(fromHart: hart, restart: true)
+    }
+}
+
+/// Acts on requests other harts posted for this one.
+private func serviceMailbox(_ hart: Int) {
+    let box = Mailbox(hart: hart)
+    box.serviceFences()
+    let pending = box.pending
+    if pending & Request.vssip != 0 {
+        box.clear(Request.vssip)
+        csr_set_hvip(InterruptSet.vssi.raw)
+    }
+    if pending & Request.park != 0 {
+        box.clear(Request.park)
+        PartitionControl.park(hart)
+    }
+}
+
+/// A guest did something it may not: log it, then apply its partition's fault policy.
+private func contain(_ cause: TrapCause, hart: Int) -> Never {
+    let p = hartPartition[hart]
+    let stval = csr_read_stval()
+    let address = Htval(raw: csr_read_htval()).guestPhysicalAddress(stval: stval)
+    let policy = plan[p].onFault
+    log { out in
+        out.write("fault: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+        out.write(" vCPU "); out.write(decimal: UInt64(hartVCPU[hart]))
+        out.write(": "); writeCause(cause, &out)
+        if let gpa = address { out.write(" at guest address "); out.write(hex: gpa.raw) }
+        else { out.write(", stval "); out.write(hex: stval) }
+        out.write(", pc "); out.write(hex: csr_read_sepc())
+        out.write(policy == .restart ? "; policy: restart" : "; policy: stop")
+    }
+    PartitionControl.stop(fromHart: hart, restart: policy == .restart)
+}
+
+private func writeCause<S: TextSink>(_ cause: TrapCause, _ out: inout S) {
+    switch cause {
+    case .exception(.instructionGuestPageFault): out.write("instruction guest-page fault")
+    case .exception(.loadGuestPageFault): out.write("load guest-page fault")
+    case .exception(.storeGuestPageFault): out.write("store/AMO guest-page fault")
+    case .exception(.virtualInstruction): out.write("virtual instruction")
+    case .exception(.loadAccessFault): out.write("load access fault")
+    case .exception(.storeAccessFault): out.write("store/AMO access fault")
+    case .exception(.instructionAccessFault): out.write("instruction access fault")
+    case .exception(let code): out.write("exception "); out.write(decimal: code.rawValue)
+    case .interrupt(let code): out.write("unexpected interrupt "); out.write(decimal: code.rawValue)
+    case .unknown(let interrupt, let code):
+        out.write(interrupt ? "unknown interrupt " : "unknown exception "); out.write(decimal: code)
+    }
+}
+
+func logPartition(_ p: Int, _ what: StaticString) {
+    log { out in out.write("partition "); plan[p].name.withBytes { out.write(bytes: $0) }; out.write(" "); out.write(what) }
+}
+
+/// A trap taken in the hypervisor itself: a kernel bug. Reports and stops the machine.
+@_cdecl("bulkhead_fatal_trap")
+func bulkheadFatalTrap() {
+    log { out in
+        out.write("FATAL: trap in the hypervisor: scause "); out.write(hex: csr_read_scause())
+        out.write(", sepc "); out.write(hex: csr_read_sepc()); out.write(", stval "); out.write(hex: csr_read_stval())
+    }
+    Firmware.shutdown(failure: true)
+}

@@ -1,0 +1,130 @@
+// The single SBI dispatch: each decoded call goes to one service, which validates, then acts.
+
+/// What a service needs from the hart it runs on. The kernel implements it over real harts;
+/// host tests implement it with a fake that records what happened.
+public protocol SBIEnvironment {
+    /// The calling vCPU and how many vCPUs its partition has.
+    var vcpu: Int { get }
+    var vcpuCount: Int { get }
+    var memory: GuestMemory { get }
+    /// Firmware identity passed through to the guest (Base extension FIDs 4-6).
+    var machineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) { get }
+    mutating func consoleWrite(byte: UInt8)
+    /// Copies `length` bytes of guest memory at host address `from` to the console.
+    mutating func consoleWrite(host from: HostPhysAddr, length: UInt64)
+    mutating func consoleRead() -> UInt8?
+    mutating func setTimer(_ deadline: UInt64)
+    /// `vcpus` is a validated mask over this partition's vCPUs.
+    mutating func sendIPI(vcpus: UInt64)
+    mutating func remoteFence(vcpus: UInt64, kind: FenceKind)
+    func hsmState(of vcpu: Int) -> HSMState
+    /// Moves a stopped vCPU to start-pending and wakes its hart; false if it was not stopped.
+    mutating func startVCPU(_ vcpu: Int, at pc: UInt64, opaque: UInt64) -> Bool
+}
+
+/// What the trap handler does after a call.
+public enum SBIOutcome: Equatable, Sendable {
+    /// Write the result to a0/a1, advance sepc past the ecall, resume the guest.
+    case resume(SBIResult)
+    /// The calling vCPU stops (HSM hart_stop); its hart waits for a new start.
+    case stopVCPU
+    /// The calling vCPU resumes at `address` with a0 = vCPU id, a1 = opaque (non-retentive suspend).
+    case resumeAt(address: UInt64, opaque: UInt64)
+    /// SRST: the whole partition shuts down, or restarts from its pristine image.
+    case shutdownPartition
+    case rebootPartition
+}
+
+/// SRST reset types (SBI spec v2.0, "System Reset Extension").
+public enum ResetType {
+    public static let shutdown: UInt32 = 0
+    public static let coldReboot: UInt32 = 1
+    public static let warmReboot: UInt32 = 2
+}
+
+public enum SBIDispatch {
+    /// Performs `call` for the calling vCPU. Never traps on guest input.
+    public static func handle<E: SBIEnvironment>(_ call: SBICall, _ env: inout E) -> SBIOutcome {
+        switch call {
+        case .getSpecVersion: return .resume(.success(sbiSpecVersion))
+        case .getImplementationID: return .resume(.success(sbiImplementationID))
+        case .getImplementationVersion: return .resume(.success(sbiImplementationVersion))
+        case .probeExtension(let eid): return .resume(.success(SBICall.isImplemented(extension: eid) ? 1 : 0))
+        case .getMachineVendorID: return .resume(.success(env.machineIDs.vendor))
+        case .getMachineArchID: return .resume(.success(env.machineIDs.arch))
+        case .getMachineImplementationID: return .resume(.success(env.machineIDs.implementation))
+
+        case .setTimer(let deadline):
+            env.setTimer(deadline)
+            return .resume(.success())
+
+        case .sendIPI(let mask):
+            guard let vcpus = mask.vcpus(count: env.vcpuCount) else { return .resume(.failure(.invalidParam)) }
+            env.sendIPI(vcpus: vcpus)
+            return .resume(.success())
+
+        case .remoteFence(let mask, let kind):
+            guard let vcpus = mask.vcpus(count: env.vcpuCount) else { return .resume(.failure(.invalidParam)) }
+            env.remoteFence(vcpus: vcpus, kind: kind)
+            return .resume(.success())
+
+        case .hartStart(let target, let pc, let opaque):
+            guard target < UInt64(env.vcpuCount) else { return .resume(.failure(.invalidParam)) }
+            guard env.memory.hostAddress(of: GuestPhysAddr(pc), length: 4) != nil, pc & 1 == 0 else {
+                return .resume(.failure(.invalidAddress))
+            }
+            if env.startVCPU(Int(target), at: pc, opaque: opaque) { return .resume(.success()) }
+            return .resume(.failure(.alreadyAvailable))
+        case .hartStop:
+            return .stopVCPU
+        case .hartStatus(let target):
+            guard target < UInt64(env.vcpuCount) else { return .resume(.failure(.invalidParam)) }
+            return .resume(.success(UInt64(env.hsmState(of: Int(target)).rawValue)))
+        case .hartSuspend(let type, let resume, let opaque):
+            if type == 0 { return .resume(.success()) }   // retentive: resume at once (a spurious wake-up is allowed)
+            guard type == 0x8000_0000 else { return .resume(.failure(.invalidParam)) }
+            guard env.memory.hostAddress(of: GuestPhysAddr(resume), length: 4) != nil, resume & 1 == 0 else {
+                return .resume(.failure(.invalidAddress))
+            }
+            return .resumeAt(address: resume, opaque: opaque)
+
+        case .systemReset(let type, let reason):
+            guard reason <= 1 || reason >= 0xE000_0000 else { return .resume(.failure(.invalidParam)) }
+            switch type {
+            case ResetType.shutdown: return .shutdownPartition
+            case ResetType.coldReboot, ResetType.warmReboot: return .rebootPartition
+            default: return .resume(.failure(.invalidParam))
+            }
+
+        case .consoleWrite(let length, let address):
+            guard let host = env.memory.hostAddress(of: address, length: length) else {
+                return .resume(.failure(.invalidParam))
+            }
+            env.consoleWrite(host: host, length: length)
+            return .resume(.success(length))
+        case .consoleRead(let length, let address):
+            guard let host = env.memory.hostAddress(of: address, length: length) else {
+                return .resume(.failure(.invalidParam))
+            }
+            var count: UInt64 = 0
+            while count < length, let byte = env.consoleRead() {
+                UnsafeMutablePointer<UInt8>(bitPattern: UInt(host.raw &+ count))?.pointee = byte
+                count += 1
+            }
+            return .resume(.success(count))
+        case .consoleWriteByte(let byte):
+            env.consoleWrite(byte: byte)
+            return .resume(.success())
+        case .legacyPutchar(let byte):
+            env.consoleWrite(byte: byte)
+            return .resume(SBIResult(error: 0, value: 0))
+        case .legacyGetchar:
+            // Legacy getchar returns the character, or -1, in a0.
+            if let byte = env.consoleRead() { return .resume(SBIResult(error: Int64(byte), value: 0)) }
+            return .resume(SBIResult(error: -1, value: 0))
+
+        case .unsupported:
+            return .resume(.failure(.notSupported))
+        }
+    }
+}
