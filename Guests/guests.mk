@@ -1,0 +1,78 @@
+# Guests: the guest runtime (GuestRuntime) and the sample guests, as ELF and raw images.
+#   make guests      build/guests/NAME.{elf,bin}     linked at 0x80000000 (guest-physical RAM base)
+#   make guests-s    build/guests-s/NAME.{elf,bin}   linked at 0x80200000 to run as an S-mode kernel
+#                    under plain OpenSBI: qemu-system-riscv64 -M virt -bios default -kernel build/guests-s/hello.elf
+# Included by the top-level Makefile, which defines SWIFTC, CLANG, LLD, OBJCOPY, EMBEDDED_FLAGS,
+# CLANG_FLAGS, BUILD and the BulkheadCore module ($(CORE_OBJ), $(CORE_MOD) in $(CORE_DIR)).
+
+GUESTS       := hello heartbeat intruder bench
+GUEST_BASE   := 0x80000000
+GUEST_S_BASE := 0x80200000
+GRT_SRC      := Guests/Runtime
+GRT_INCLUDE  := $(GRT_SRC)/include
+GRT_SRCS     := $(sort $(wildcard $(GRT_SRC)/*.swift))
+GDIR         := $(BUILD)/guests
+GOBJ         := $(GDIR)/obj
+GSDIR        := $(BUILD)/guests-s
+GRT_OBJ      := $(GOBJ)/GuestRuntime.o
+GRT_MOD      := $(GOBJ)/GuestRuntime.swiftmodule
+GRT_OBJS     := $(GOBJ)/crt0.o $(GOBJ)/mem.o $(GRT_OBJ) $(CORE_OBJ)
+GUEST_SWIFT_FLAGS := $(EMBEDDED_FLAGS) -I $(CORE_DIR) -I $(GRT_INCLUDE)
+
+.PHONY: guests guests-s
+guests: $(foreach g,$(GUESTS),$(GDIR)/$(g).elf $(GDIR)/$(g).bin)
+guests-s: $(foreach g,$(GUESTS),$(GSDIR)/$(g).elf $(GSDIR)/$(g).bin)
+
+# swiftc silently drops inline asm that fails to assemble: compile every accessor with clang first
+# (-DGUEST_INLINE= makes them ordinary functions, so all are emitted), at the -march Swift uses.
+$(GOBJ)/asm-guard.stamp: $(GRT_INCLUDE)/guest_arch.h
+	@mkdir -p $(GOBJ)
+	echo | $(CLANG) $(CLANG_FLAGS) -march=rv64imac_zicsr_zifencei -Werror -DGUEST_INLINE= \
+	    -I $(GRT_INCLUDE) -include guest_arch.h -x c -c - -o $(GOBJ)/asm-guard.o
+	@touch $@
+
+# The runtime module. swiftc keeps an unchanged object even when flags change: delete it first.
+$(GRT_OBJ): $(GRT_SRCS) $(CORE_MOD) $(GOBJ)/asm-guard.stamp $(GRT_INCLUDE)/* Guests/guests.mk
+	@mkdir -p $(GOBJ)
+	@rm -f $@
+	$(SWIFTC) $(GUEST_SWIFT_FLAGS) -module-name GuestRuntime -emit-module -emit-module-path $(GRT_MOD) \
+	    -c $(GRT_SRCS) -o $@
+$(GRT_MOD): $(GRT_OBJ)
+
+$(GOBJ)/%.o: $(GRT_SRC)/%.S
+	@mkdir -p $(GOBJ)
+	$(CLANG) $(CLANG_FLAGS) -c $< -o $@
+
+$(GOBJ)/%.o: $(GRT_SRC)/%.c
+	@mkdir -p $(GOBJ)
+	$(CLANG) $(CLANG_FLAGS) -c $< -o $@
+
+$(GDIR)/%.bin: $(GDIR)/%.elf
+	$(OBJCOPY) -O binary $< $@
+$(GSDIR)/%.bin: $(GSDIR)/%.elf
+	$(OBJCOPY) -O binary $< $@
+
+# One guest: Guests/NAME/*.swift as module NAME, plus any Guests/NAME/*.S, linked at both bases.
+# Its object depends on $(GRT_OBJ), not on the .swiftmodule: make does not see a recipe-less target change.
+define GUEST_template
+$(1)_OBJS := $(GOBJ)/$(1).o $(patsubst Guests/$(1)/%.S,$(GOBJ)/$(1)-%.o,$(wildcard Guests/$(1)/*.S))
+
+$(GOBJ)/$(1).o: $(wildcard Guests/$(1)/*.swift) $(GRT_OBJ) $(CORE_OBJ)
+	@mkdir -p $(GOBJ)
+	@rm -f $$@
+	$$(SWIFTC) $$(GUEST_SWIFT_FLAGS) -I $(GOBJ) -module-name $(1) -c $(wildcard Guests/$(1)/*.swift) -o $$@
+
+$(GOBJ)/$(1)-%.o: Guests/$(1)/%.S
+	@mkdir -p $(GOBJ)
+	$$(CLANG) $$(CLANG_FLAGS) -c $$< -o $$@
+
+$(GDIR)/$(1).elf: $$($(1)_OBJS) $(GRT_OBJS) Linker/guest.ld
+	$$(LLD) -m elf64lriscv --gc-sections -T Linker/guest.ld --defsym=GUEST_BASE=$$(GUEST_BASE) \
+	    $$($(1)_OBJS) $(GRT_OBJS) -o $$@
+
+$(GSDIR)/$(1).elf: $$($(1)_OBJS) $(GRT_OBJS) Linker/guest.ld
+	@mkdir -p $(GSDIR)
+	$$(LLD) -m elf64lriscv --gc-sections -T Linker/guest.ld --defsym=GUEST_BASE=$(GUEST_S_BASE) \
+	    $$($(1)_OBJS) $(GRT_OBJS) -o $$@
+endef
+$(foreach g,$(GUESTS),$(eval $(call GUEST_template,$(g))))
