@@ -1,0 +1,93 @@
+// Every way a bundle's bytes can be malformed, each with the offset or partition it is about.
+
+/// A structural bundle error found by `BundleReader` (plan semantics are `PlanError`'s job).
+public enum BundleError: Error, Equatable, Sendable {
+    /// The buffer ends before byte `needed` (header, records, or the declared total length).
+    case truncated(needed: UInt64, available: UInt64)
+    case badMagic
+    case unsupportedVersion(UInt16)
+    case wrongHeaderSize(UInt16)
+    case wrongRecordSize(UInt16)
+    case tooManyPartitions(count: Int)
+    /// The header's total length is shorter than the buffer (the bytes past it are not part of it).
+    case trailingBytes(declared: UInt64, available: UInt64)
+    /// A reserved or padding byte (bundle offset) is not zero.
+    case reservedNotZero(offset: UInt64)
+    case nameTooLong(partition: Int, length: Int)
+    case tooManyHarts(partition: Int, count: Int)
+    case bootargsTooLong(partition: Int, length: Int)
+    case unknownFaultPolicy(partition: Int, value: UInt8)
+    case imageMisaligned(partition: Int, offset: UInt64)
+    /// The image's bytes extend past the bundle's total length.
+    case imageOutOfBounds(partition: Int, offset: UInt64, length: UInt64)
+    /// The image starts inside the header or the partition records.
+    case imageOverlapsRecords(partition: Int, offset: UInt64)
+    case imageOverlap(partition: Int, other: Int)
+    /// Bytes from `end` to the declared total length belong to no image.
+    case bytesAfterImages(end: UInt64, totalLength: UInt64)
+
+    /// The partition record the error is about, when there is one.
+    public var partition: Int? {
+        switch self {
+        case .nameTooLong(let p, _), .tooManyHarts(let p, _), .bootargsTooLong(let p, _),
+             .unknownFaultPolicy(let p, _), .imageMisaligned(let p, _), .imageOutOfBounds(let p, _, _),
+             .imageOverlapsRecords(let p, _), .imageOverlap(let p, _):
+            return p
+        default:
+            return nil
+        }
+    }
+
+    /// Writes a one-line description, e.g. `partition record #1: the image overlaps partition #0's image`.
+    public func write<S: TextSink>(to out: inout S) {
+        if let p = partition { out.write("partition record #"); out.write(decimal: p); out.write(": ") }
+        switch self {
+        case .truncated(let needed, let available):
+            out.write("the bundle is truncated: "); out.write(decimal: needed); out.write(" bytes needed, ")
+            out.write(decimal: available); out.write(" available")
+        case .badMagic:
+            out.write("not a Bulkhead bundle (the first 8 bytes are not \"BULKHEAD\")")
+        case .unsupportedVersion(let v):
+            out.write("format version "); out.write(decimal: UInt64(v)); out.write(" is not supported (this build reads version ")
+            out.write(decimal: UInt64(BundleFormat.version)); out.write(")")
+        case .wrongHeaderSize(let s):
+            out.write("the header size is "); out.write(decimal: UInt64(s)); out.write(" bytes; format version ")
+            out.write(decimal: UInt64(BundleFormat.version)); out.write(" has "); out.write(decimal: BundleFormat.headerSize)
+        case .wrongRecordSize(let s):
+            out.write("the partition record size is "); out.write(decimal: UInt64(s)); out.write(" bytes; format version ")
+            out.write(decimal: UInt64(BundleFormat.version)); out.write(" has "); out.write(decimal: BundleFormat.recordSize)
+        case .tooManyPartitions(let n):
+            out.write("the bundle has "); out.write(decimal: n); out.write(" partitions; at most ")
+            out.write(decimal: PlanLimits.maxPartitions); out.write(" are supported")
+        case .trailingBytes(let declared, let available):
+            out.write("the header declares "); out.write(decimal: declared); out.write(" bytes but ")
+            out.write(decimal: available); out.write(" were given (trailing bytes)")
+        case .reservedNotZero(let offset):
+            out.write("the reserved or padding byte at offset "); out.write(hex: offset); out.write(" is not zero")
+        case .nameTooLong(_, let n):
+            out.write("the name length "); out.write(decimal: n); out.write(" exceeds ")
+            out.write(decimal: PlanLimits.maxNameLength)
+        case .tooManyHarts(_, let n):
+            out.write("the hart count "); out.write(decimal: n); out.write(" exceeds ")
+            out.write(decimal: PlanLimits.maxHartsPerPartition)
+        case .bootargsTooLong(_, let n):
+            out.write("the boot arguments length "); out.write(decimal: n); out.write(" exceeds ")
+            out.write(decimal: PlanLimits.maxBootargsLength)
+        case .unknownFaultPolicy(_, let v):
+            out.write("unknown fault policy value "); out.write(decimal: UInt64(v))
+        case .imageMisaligned(_, let offset):
+            out.write("the image offset "); out.write(hex: offset); out.write(" is not a multiple of ")
+            out.write(decimal: BundleFormat.imageAlignment)
+        case .imageOutOfBounds(_, let offset, let length):
+            out.write("the image ("); out.write(decimal: length); out.write(" bytes at offset "); out.write(hex: offset)
+            out.write(") extends past the end of the bundle")
+        case .imageOverlapsRecords(_, let offset):
+            out.write("the image offset "); out.write(hex: offset); out.write(" lies inside the header or partition records")
+        case .imageOverlap(_, let other):
+            out.write("the image overlaps the image of partition #"); out.write(decimal: other)
+        case .bytesAfterImages(let end, let total):
+            out.write("bytes "); out.write(hex: end); out.write(" to "); out.write(hex: total)
+            out.write(" belong to no image")
+        }
+    }
+}

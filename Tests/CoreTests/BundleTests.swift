@@ -1,0 +1,305 @@
+// Bundle format v1: writer/reader round trip, every specific BundleError, truncation and corruption.
+
+import Testing
+@testable import BulkheadCore
+
+// MARK: - Fixtures
+
+private func text<let n: Int>(_ s: String) -> FixedText<n> {
+    Array(s.utf8).withUnsafeBytes { FixedText<n>(bytes: $0)! }
+}
+
+/// Three partitions; image lengths 13, 8 and 5 so that the layout has padding between images.
+private func samplePlan() -> (PartitionPlan, [[UInt8]]) {
+    let images: [[UInt8]] = [
+        (0..<13).map { UInt8($0 + 1) },
+        (0..<8).map { UInt8(0x40 + $0) },
+        [0xAA, 0xBB, 0xCC, 0xDD, 0xEE],
+    ]
+    let names = ["alpha", "beta-1", "gamma_2"]
+    let harts: [[UInt32]] = [[1, 2], [3], [5, 6, 7]]
+    let boot = ["console=hvc0", "", "x"]
+    var plan = PartitionPlan()
+    for i in 0..<3 {
+        var spec = PartitionSpec()
+        spec.name = text(names[i])
+        for h in harts[i] { let added = spec.harts.append(h); #expect(added) }
+        spec.memory = HostRegion(base: HostPhysAddr(0x8400_0000 + UInt64(i) * 0x100_0000), size: 0x100_0000)
+        spec.entry = GuestPhysAddr(0x8000_0000 + UInt64(i) * 2)
+        spec.imageSize = UInt64(images[i].count)
+        spec.onFault = i == 1 ? .restart : .stop
+        spec.bootargs = text(boot[i])
+        let added = plan.append(spec)
+        #expect(added)
+    }
+    return (plan, images)
+}
+
+private func sampleBundle() -> [UInt8] {
+    let (plan, images) = samplePlan()
+    return BundleWriter.encode(plan: plan, images: images)
+}
+
+private func read(_ bytes: [UInt8]) -> Result<(PartitionPlan, [BundleImageRange], [[UInt8]]), BundleError> {
+    bytes.withUnsafeBytes { raw in
+        do throws(BundleError) {
+            let reader = try BundleReader(bytes: raw)
+            let ranges = (0..<reader.plan.count).map { reader.imageRange($0) }
+            let images = (0..<reader.plan.count).map { [UInt8](reader.image($0)) }
+            return .success((reader.plan, ranges, images))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+private func readError(_ bytes: [UInt8]) -> BundleError? {
+    if case .failure(let e) = read(bytes) { return e }
+    return nil
+}
+
+private func put(_ bytes: inout [UInt8], _ offset: Int, _ value: UInt64, _ width: Int) {
+    BundleWriter.put(&bytes, offset, value, width)
+}
+
+private func get(_ bytes: [UInt8], _ offset: Int, _ width: Int) -> UInt64 {
+    (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << UInt64(8 * $1) }
+}
+
+private func rec(_ p: Int, _ field: Int) -> Int { BundleFormat.recordOffset(p) + field }
+
+private func sameSpec(_ a: PartitionSpec, _ b: PartitionSpec) -> Bool {
+    guard a.name.equals(b.name), a.harts.count == b.harts.count, a.memory == b.memory, a.entry == b.entry,
+          a.imageSize == b.imageSize, a.onFault == b.onFault, a.bootargs.equals(b.bootargs) else { return false }
+    return (0..<a.harts.count).allSatisfy { a.harts[$0] == b.harts[$0] }
+}
+
+/// What must hold for any buffer the reader accepts, whatever its content.
+private func checkInvariants(_ bytes: [UInt8], _ plan: PartitionPlan, _ ranges: [BundleImageRange], _ images: [[UInt8]]) {
+    let recordsEnd = BundleFormat.recordOffset(plan.count)
+    #expect(plan.count == Int(get(bytes, BundleFormat.Header.partitionCount, 2)))
+    #expect(UInt64(bytes.count) == get(bytes, BundleFormat.Header.totalLength, 8))
+    for (p, r) in ranges.enumerated() {
+        #expect(r.offset >= recordsEnd && r.offset % 8 == 0 && r.offset + r.count <= bytes.count)
+        #expect(UInt64(r.count) == plan[p].imageSize)
+        #expect(images[p] == Array(bytes[r.offset..<(r.offset + r.count)]))
+        for q in 0..<p where r.count > 0 && ranges[q].count > 0 {
+            #expect(r.offset + r.count <= ranges[q].offset || ranges[q].offset + ranges[q].count <= r.offset)
+        }
+    }
+}
+
+// MARK: - Round trip and layout
+
+@Suite("Bundle format v1")
+struct BundleTests {
+    @Test func roundTrip() throws {
+        let (plan, images) = samplePlan()
+        let bytes = BundleWriter.encode(plan: plan, images: images)
+        let (decoded, ranges, decodedImages) = try read(bytes).get()
+        #expect(decoded.count == plan.count)
+        for p in 0..<plan.count { #expect(sameSpec(decoded[p], plan[p])) }
+        #expect(decodedImages == images)
+        // Header 64 + 3 records of 256 = 832; images at 832, 848 (832 + 13 -> 8-aligned), 856.
+        #expect(ranges == [BundleImageRange(offset: 832, count: 13), BundleImageRange(offset: 848, count: 8),
+                           BundleImageRange(offset: 856, count: 5)])
+        #expect(bytes.count == 861)
+        checkInvariants(bytes, decoded, ranges, decodedImages)
+    }
+
+    @Test func headerBytes() {
+        let b = sampleBundle()
+        #expect(Array(b[0..<8]) == Array("BULKHEAD".utf8))
+        #expect(get(b, 8, 2) == 1)       // version
+        #expect(get(b, 10, 2) == 64)     // header size
+        #expect(get(b, 12, 2) == 256)    // record size
+        #expect(get(b, 14, 2) == 3)      // partition count
+        #expect(get(b, 16, 8) == 861)    // total length
+        #expect(b[24..<64].allSatisfy { $0 == 0 })
+        // Record #0 ("alpha", harts 1 2, stop, bootargs "console=hvc0").
+        let r = BundleFormat.recordOffset(0)
+        #expect(b[r] == 5 && b[r + 1] == 2 && b[r + 2] == 0 && b[r + 3] == 0 && get(b, r + 4, 2) == 12)
+        #expect(Array(b[(r + 8)..<(r + 13)]) == Array("alpha".utf8))
+        #expect(get(b, r + 24, 4) == 1 && get(b, r + 28, 4) == 2)
+        #expect(get(b, r + 56, 8) == 0x8400_0000 && get(b, r + 64, 8) == 0x100_0000 && get(b, r + 72, 8) == 0x8000_0000)
+        #expect(get(b, r + 80, 8) == 832 && get(b, r + 88, 8) == 13)
+        #expect(Array(b[(r + 96)..<(r + 108)]) == Array("console=hvc0".utf8))
+        #expect(b[(r + 224)..<(r + 256)].allSatisfy { $0 == 0 })
+    }
+
+    @Test func emptyPlanAndEmptyImage() throws {
+        let empty = BundleWriter.encode(plan: PartitionPlan(), images: [])
+        #expect(empty.count == 64)
+        #expect(try read(empty).get().0.count == 0)
+        var (plan, images) = samplePlan()
+        var spec = plan[2]; spec.imageSize = 0
+        var shorter = PartitionPlan()
+        _ = shorter.append(plan[0]); _ = shorter.append(spec)
+        images = [images[0], []]
+        let bytes = BundleWriter.encode(plan: shorter, images: images)
+        let (decoded, ranges, _) = try read(bytes).get()
+        #expect(decoded[1].imageSize == 0 && ranges[1] == BundleImageRange(offset: 576, count: 0))
+        // The structural reader accepts it; plan validation is what rejects an empty image.
+        #expect(throws: PlanError.emptyImage(partition: 1)) {
+            try decoded.validate(for: KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0xFF))
+        }
+    }
+
+    @Test func stagingAreaIgnoresBytesPastTheBundle() throws {
+        let b = sampleBundle()
+        let staging = b + [UInt8](repeating: 0xEE, count: 100)
+        try staging.withUnsafeBytes { raw throws in
+            let reader = try BundleReader(staging: raw)
+            #expect(reader.totalLength == b.count)
+            #expect([UInt8](reader.image(0)) == samplePlan().1[0])
+            #expect(reader.imageRange(7) == BundleImageRange(offset: 0, count: 0))
+            #expect(reader.image(-1).count == 0)
+        }
+        // Truncated staging areas still fail.
+        _ = Array(b.dropLast()).withUnsafeBytes { raw in
+            #expect(throws: BundleError.truncated(needed: 861, available: 860)) { try BundleReader(staging: raw) }
+        }
+    }
+
+    @Test func qemuVirtBoardKeepsTheStagingAreaReserved() {
+        let board = KnownBoards.qemuVirt
+        #expect(board.reserved.contains(board.bundleStaging))
+        #expect(board.defaultRAM.contains(board.reserved))
+        #expect(board.defaultLimits.hartMask == 0xF)
+        #expect(KnownBoards.named("qemu-virt")?.bundleAddress == HostPhysAddr(0x8100_0000))
+        #expect(KnownBoards.named("qemu") == nil)
+    }
+
+    // MARK: - Each error
+
+    @Test func specificErrors() {
+        let good = sampleBundle()
+        /// The error for `good` with `width` bytes at `offset` set to `value`.
+        func set(_ offset: Int, _ value: UInt64, _ width: Int = 1) -> BundleError? {
+            var b = good; put(&b, offset, value, width); return readError(b)
+        }
+        #expect(readError([]) == .truncated(needed: 8, available: 0))
+        #expect(readError(Array(good[0..<40])) == .truncated(needed: 64, available: 40))
+        #expect(set(3, 0x6B) == .badMagic)
+        #expect(set(8, 2, 2) == .unsupportedVersion(2))
+        #expect(set(10, 72, 2) == .wrongHeaderSize(72))
+        #expect(set(12, 128, 2) == .wrongRecordSize(128))
+        #expect(set(14, 9, 2) == .tooManyPartitions(count: 9))
+        #expect(readError(good + [0]) == .trailingBytes(declared: 861, available: 862))
+        #expect(set(16, 862, 8) == .truncated(needed: 862, available: 861))
+        #expect(set(16, 100, 8) == .truncated(needed: 832, available: 100))
+        #expect(set(40, 1) == .reservedNotZero(offset: 40))
+        #expect(set(rec(1, 3), 1) == .reservedNotZero(offset: UInt64(rec(1, 3))))
+        #expect(set(rec(1, 7), 1) == .reservedNotZero(offset: UInt64(rec(1, 7))))
+        #expect(set(rec(2, 255), 1) == .reservedNotZero(offset: UInt64(rec(2, 255))))
+        #expect(set(rec(0, 8 + 15), 0x61) == .reservedNotZero(offset: UInt64(rec(0, 23))))
+        #expect(set(rec(0, 24 + 4 * 7), 9, 4) == .reservedNotZero(offset: UInt64(rec(0, 52))))
+        #expect(set(rec(0, 96 + 127), 0x61) == .reservedNotZero(offset: UInt64(rec(0, 223))))
+        #expect(set(845, 1) == .reservedNotZero(offset: 845))   // padding after image #0
+        #expect(set(rec(1, 0), 17) == .nameTooLong(partition: 1, length: 17))
+        #expect(set(rec(1, 1), 9) == .tooManyHarts(partition: 1, count: 9))
+        #expect(set(rec(1, 4), 129, 2) == .bootargsTooLong(partition: 1, length: 129))
+        #expect(set(rec(1, 2), 2) == .unknownFaultPolicy(partition: 1, value: 2))
+        #expect(set(rec(1, 80), 852, 8) == .imageMisaligned(partition: 1, offset: 852))
+        #expect(set(rec(2, 88), 6, 8) == .imageOutOfBounds(partition: 2, offset: 856, length: 6))
+        #expect(set(rec(2, 88), UInt64.max, 8) == .imageOutOfBounds(partition: 2, offset: 856, length: .max))
+        #expect(set(rec(0, 80), 824, 8) == .imageOverlapsRecords(partition: 0, offset: 824))
+        #expect(set(rec(1, 80), 840, 8) == .imageOverlap(partition: 1, other: 0))
+        #expect(set(rec(2, 88), 4, 8) == .bytesAfterImages(end: 860, totalLength: 861))
+    }
+
+    @Test func everyErrorHasAMessage() {
+        let errors: [BundleError] = [
+            .truncated(needed: 8, available: 0), .badMagic, .unsupportedVersion(2), .wrongHeaderSize(1),
+            .wrongRecordSize(1), .tooManyPartitions(count: 9), .trailingBytes(declared: 1, available: 2),
+            .reservedNotZero(offset: 3), .nameTooLong(partition: 0, length: 17), .tooManyHarts(partition: 0, count: 9),
+            .bootargsTooLong(partition: 0, length: 200), .unknownFaultPolicy(partition: 0, value: 7),
+            .imageMisaligned(partition: 0, offset: 3), .imageOutOfBounds(partition: 0, offset: 8, length: 8),
+            .imageOverlapsRecords(partition: 0, offset: 8), .imageOverlap(partition: 1, other: 0),
+            .bytesAfterImages(end: 1, totalLength: 2),
+        ]
+        var seen = Set<String>()
+        for e in errors {
+            var sink = StringSink()
+            e.write(to: &sink)
+            #expect(sink.text.count > 10)
+            #expect(seen.insert(sink.text).inserted)
+        }
+        var sink = StringSink()
+        BundleError.imageOverlap(partition: 1, other: 0).write(to: &sink)
+        #expect(sink.text == "partition record #1: the image overlaps the image of partition #0")
+    }
+
+    // MARK: - Malformed inputs
+
+    @Test func everyTruncationFails() {
+        let good = sampleBundle()
+        for n in 0..<good.count {
+            #expect(readError(Array(good[0..<n])) != nil, "prefix of \(n) bytes")
+        }
+    }
+
+    /// Every header or record length/offset/count field, set to a range of wrong values: the
+    /// reader either rejects the bundle or decodes it consistently. Which corruptions survive is
+    /// asserted exactly.
+    @Test func corruptedLengthAndOffsetFields() {
+        let good = sampleBundle()
+        typealias H = BundleFormat.Header
+        typealias R = BundleFormat.Record
+        var fields: [(name: String, offset: Int, width: Int)] = [
+            ("version", H.version, 2), ("headerSize", H.headerSize, 2), ("recordSize", H.recordSize, 2),
+            ("partitionCount", H.partitionCount, 2), ("totalLength", H.totalLength, 8),
+        ]
+        for p in 0..<3 {
+            fields += [("#\(p).nameLength", rec(p, R.nameLength), 1), ("#\(p).hartCount", rec(p, R.hartCount), 1),
+                       ("#\(p).onFault", rec(p, R.onFault), 1), ("#\(p).bootargsLength", rec(p, R.bootargsLength), 2),
+                       ("#\(p).imageOffset", rec(p, R.imageOffset), 8), ("#\(p).imageLength", rec(p, R.imageLength), 8)]
+        }
+        var survivors: [String] = []
+        for f in fields {
+            let original = get(good, f.offset, f.width)
+            let top: UInt64 = f.width == 8 ? .max : (1 << UInt64(8 * f.width)) - 1
+            var values: Set<UInt64> = [0, 1, top, top / 2 + 1, original &+ 1, original &+ 8, original &- 1, original &- 8]
+            values = values.filter { $0 <= top && $0 != original }
+            for v in values.sorted() {
+                var b = good
+                put(&b, f.offset, v, f.width)
+                switch read(b) {
+                case .failure: break
+                case .success(let (plan, ranges, images)):
+                    checkInvariants(b, plan, ranges, images)
+                    survivors.append("\(f.name)=\(v)")
+                }
+            }
+        }
+        // Only these decode. They grow a name, a hart list or boot arguments into their zero
+        // padding (+1 or +8; the plan's validation then rejects the NUL in a name, or hart 0),
+        // turn a fault policy into the other valid one, or grow image #0 over one zero padding
+        // byte (13 -> 14 still ends before image #1 at 848). No offset, count, size or total
+        // length corruption survives.
+        #expect(survivors.sorted() == [
+            "#0.bootargsLength=13", "#0.bootargsLength=20", "#0.hartCount=3", "#0.imageLength=14",
+            "#0.nameLength=13", "#0.nameLength=6", "#0.onFault=1",
+            "#1.bootargsLength=1", "#1.bootargsLength=8", "#1.hartCount=2", "#1.nameLength=14", "#1.nameLength=7",
+            "#1.onFault=0",
+            "#2.bootargsLength=2", "#2.bootargsLength=9", "#2.hartCount=4", "#2.nameLength=15", "#2.nameLength=8",
+            "#2.onFault=1",
+        ].sorted())
+    }
+
+    /// Flipping any single byte of the header or records either fails or decodes consistently.
+    @Test func everySingleByteFlipInTheManifest() {
+        let good = sampleBundle()
+        var decoded = 0
+        for i in 0..<BundleFormat.recordOffset(3) {
+            var b = good
+            b[i] ^= 0xFF
+            if case .success(let (plan, ranges, images)) = read(b) {
+                checkInvariants(b, plan, ranges, images)
+                decoded += 1
+            }
+        }
+        // Survivors are only plain data: name/bootargs characters, hart ids, memory, entry.
+        #expect(decoded > 0)
+    }
+}

@@ -1,0 +1,167 @@
+// Every PlanError reached through the CLI path (TOML file -> images -> plan -> validate), with its message.
+
+import BulkheadCore
+import Foundation
+import Testing
+@testable import BulkheadTool
+
+/// A scratch directory holding a configuration file and its images.
+struct Workspace {
+    let directory: String
+
+    init() {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("bulkhead-tests-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ bytes: [UInt8]) {
+        FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bytes))
+    }
+
+    /// Writes `toml` as `plan.toml` and returns its path.
+    func config(_ toml: String) -> String {
+        let path = directory + "/plan.toml"
+        write("plan.toml", Array(toml.utf8))
+        return path
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+/// One `[[partition]]` table; `extra` lines are appended verbatim.
+func partition(_ name: String, harts: String = "[1]", base: String = "0x84000000", size: String = "\"16M\"",
+               image: String = "small.bin", extra: String = "") -> String {
+    """
+    [[partition]]
+    name = "\(name)"
+    image = "\(image)"
+    harts = \(harts)
+    memory_base = \(base)
+    memory_size = \(size)
+    \(extra)
+
+    """
+}
+
+@Suite("CLI: plan errors from TOML")
+struct PlanErrorTests {
+    /// Runs `check` on `toml` (with `small.bin`, 64 bytes, and `empty.bin`, 0 bytes) and returns the error.
+    func checkError(_ toml: String, harts: Int? = nil) -> (path: String, error: ToolError?) {
+        let ws = Workspace()
+        defer { ws.remove() }
+        ws.write("small.bin", [UInt8](repeating: 0x13, count: 64))
+        ws.write("empty.bin", [])
+        let path = ws.config(toml)
+        do {
+            _ = try Commands.check(configPath: path, board: BoardOptions(harts: harts))
+            return (path, nil)
+        } catch {
+            return (path, error)
+        }
+    }
+
+    func expectPlanError(_ toml: String, _ expected: PlanError, _ message: String, harts: Int? = nil,
+                         sourceLocation: SourceLocation = #_sourceLocation) {
+        let (path, error) = checkError(toml, harts: harts)
+        #expect(error?.planError == expected, sourceLocation: sourceLocation)
+        #expect(error?.message == "\(path): \(message)", sourceLocation: sourceLocation)
+    }
+
+    @Test func validPlanPasses() {
+        let (_, error) = checkError(partition("a") + partition("b", harts: "[2, 3]", base: "0x85000000"))
+        #expect(error == nil)
+    }
+
+    @Test func memoryOverlap() {
+        expectPlanError(partition("hello") + partition("heartbeat", harts: "[2]", base: "0x84800000"),
+                        .memoryOverlap(partition: 1, other: 0),
+                        "partition #1 \"heartbeat\", field memory_base: the memory overlaps partition #0 \"hello\"")
+    }
+
+    @Test func memoryOutOfRange() {
+        expectPlanError(partition("a", base: "0xC0000000"), .memoryOutOfRange(partition: 0),
+                        "partition #0 \"a\", field memory_base: the memory [0xc0000000, 0xc1000000) lies outside the board's RAM")
+        // Partly outside: the last 2 MiB of 1 GiB plus 14 more.
+        expectPlanError(partition("a", base: "0xBFE00000"), .memoryOutOfRange(partition: 0),
+                        "partition #0 \"a\", field memory_base: the memory [0xbfe00000, 0xc0e00000) lies outside the board's RAM")
+    }
+
+    @Test func memoryReserved() {
+        expectPlanError(partition("a", base: "0x82000000"), .memoryReserved(partition: 0),
+                        "partition #0 \"a\", field memory_base: the memory [0x82000000, 0x83000000) overlaps memory reserved for firmware and the hypervisor")
+    }
+
+    @Test func misalignedBaseAndSize() {
+        let (_, base) = checkError(partition("a", base: "0x84100000"))
+        #expect(base?.planError == .memoryMisaligned(partition: 0, field: .memoryBase))
+        #expect(base?.message.contains("partition #0 \"a\", field memory_base: the base is not a multiple of") == true)
+        let (_, size) = checkError(partition("a", size: "\"3M\""))
+        #expect(size?.planError == .memoryMisaligned(partition: 0, field: .memorySize))
+        #expect(size?.message.contains("partition #0 \"a\", field memory_size: the size is not a multiple of") == true)
+    }
+
+    @Test func memoryEmpty() {
+        expectPlanError(partition("a", size: "0"), .memoryEmpty(partition: 0),
+                        "partition #0 \"a\", field memory_size: the memory size is zero")
+    }
+
+    @Test func harts() {
+        expectPlanError(partition("a", harts: "[1, 1]"), .hartListedTwice(partition: 0, hart: 1),
+                        "partition #0 \"a\", field harts: hart 1 is listed twice")
+        expectPlanError(partition("a", harts: "[1, 2]") + partition("b", harts: "[3, 2]", base: "0x85000000"),
+                        .hartShared(partition: 1, hart: 2, owner: 0),
+                        "partition #1 \"b\", field harts: hart 2 is already given to partition #0 \"a\"")
+        expectPlanError(partition("a", harts: "[4]"), .hartNotOnBoard(partition: 0, hart: 4),
+                        "partition #0 \"a\", field harts: hart 4 does not exist on this board")
+        expectPlanError(partition("a", harts: "[2]"), .hartNotOnBoard(partition: 0, hart: 2),
+                        "partition #0 \"a\", field harts: hart 2 does not exist on this board", harts: 2)
+        expectPlanError(partition("a", harts: "[]"), .noHarts(partition: 0),
+                        "partition #0 \"a\", field harts: no harts are listed")
+        expectPlanError(partition("a", harts: "[0, 1, 2, 3, 4, 5, 6, 7, 8]"), .tooManyHarts(partition: 0),
+                        "partition #0 \"a\", field harts: more than 8 harts are listed (9 are)", harts: 16)
+    }
+
+    @Test func images() {
+        expectPlanError(partition("a", image: "empty.bin"), .emptyImage(partition: 0),
+                        "partition #0 \"a\", field image: the image is empty")
+        // 2 MiB of RAM leaves 2 MiB - 64 KiB for the image; a 32 KiB .bss pushes the ELF past it.
+        let ws = Workspace()
+        defer { ws.remove() }
+        ws.write("big.elf", ELFBuilder.image(segments: [(0x8000_0000, [0x13, 0, 0, 0], 0x1F_8000)], entry: 0x8000_0000))
+        let path = ws.config(partition("a", size: "\"2M\"", image: "big.elf"))
+        #expect(throws: ToolError("\(path): partition #0 \"a\", field image: the image (2064384 bytes) does not fit in the 2031616 bytes available below the device tree",
+                                  planError: .imageTooLarge(partition: 0, imageSize: 0x1F_8000, limit: 0x1F_0000))) {
+            try Commands.check(configPath: path, board: BoardOptions())
+        }
+    }
+
+    @Test func entryOutsideImage() {
+        expectPlanError(partition("a", extra: "entry = 0x80000040"), .entryOutsideImage(partition: 0),
+                        "partition #0 \"a\", field entry: the entry point lies outside the loaded image")
+        expectPlanError(partition("a", extra: "entry = 0x7FFFFFFE"), .entryOutsideImage(partition: 0),
+                        "partition #0 \"a\", field entry: the entry point lies outside the loaded image")
+    }
+
+    @Test func names() {
+        expectPlanError(partition("a") + partition("a", harts: "[2]", base: "0x85000000"),
+                        .duplicateName(partition: 1, first: 0),
+                        "partition #1 \"a\", field name: the name is already used by partition #0")
+        expectPlanError(partition("Hello"), .invalidNameCharacter(partition: 0),
+                        "partition #0 \"Hello\", field name: names may use only a-z, 0-9, '-' and '_'")
+        expectPlanError(partition(""), .emptyName(partition: 0), "partition #0, field name: the name is empty")
+        expectPlanError(partition("a-name-of-17-byte"), .nameTooLong(partition: 0),
+                        "partition #0, field name: the name is longer than 16 bytes (\"a-name-of-17-byte\" is 17 bytes)")
+    }
+
+    @Test func bootargsTooLong() {
+        let long = String(repeating: "x", count: 129)
+        expectPlanError(partition("a", extra: "bootargs = \"\(long)\""), .bootargsTooLong(partition: 0),
+                        "partition #0 \"a\", field bootargs: boot arguments are longer than 128 bytes (they are 129)")
+    }
+
+    @Test func partitionCount() {
+        expectPlanError("# empty\n", .noPartitions, "the plan has no partitions")
+        let nine = (0..<9).map { partition("p\($0)", harts: "[\($0)]", base: "0x\(String(0x8400_0000 + $0 * 0x100_0000, radix: 16))") }
+        expectPlanError(nine.joined(), .tooManyPartitions(count: 9), "the plan has 9 partitions; at most 8 are supported", harts: 16)
+    }
+}

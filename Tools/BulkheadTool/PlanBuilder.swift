@@ -1,0 +1,110 @@
+// Configuration + image files -> PartitionPlan, checked by Core's one validation function.
+import BulkheadCore
+import Foundation
+
+/// A validated plan with the images it describes, ready to encode as a bundle.
+public struct LoadedPlan {
+    public var config: Config
+    public var plan: PartitionPlan
+    /// `images[i]` is partition `i`'s flat image (raw file, or an ELF file flattened).
+    public var images: [[UInt8]]
+}
+
+public enum PlanBuilder {
+    /// Reads and parses the configuration file at `path`, loads its images and validates the plan.
+    public static func load(configPath path: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
+        let text: String
+        do {
+            text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
+        } catch {
+            throw ToolError("\(path): cannot read the configuration: \(reason(error, path: path))")
+        }
+        let config = try Config.parse(text, file: path)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try build(config, directory: directory, board: board)
+    }
+
+    /// Builds and validates the plan of `config`; image paths are relative to `directory`.
+    public static func build(_ config: Config, directory: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
+        let file = config.file
+        guard config.partitions.count <= PlanLimits.maxPartitions else {
+            throw ToolError.plan(.tooManyPartitions(count: config.partitions.count), file: file, plan: PartitionPlan())
+        }
+        var plan = PartitionPlan()
+        var images: [[UInt8]] = []
+        for (p, partition) in config.partitions.enumerated() {
+            let at = ConfigLocation(file: file, partition: p, name: partition.name)
+            var spec = PartitionSpec()
+
+            let nameBytes = Array(partition.name.utf8)
+            guard let name = nameBytes.withUnsafeBytes({ PartitionName(bytes: $0) }) else {
+                throw ToolError.plan(.nameTooLong(partition: p), file: file, plan: plan,
+                                     suffix: " (\"\(partition.name)\" is \(nameBytes.count) bytes)")
+            }
+            spec.name = name
+            for hart in partition.harts where !spec.harts.append(hart) {
+                var shown = plan
+                _ = shown.append(spec)
+                throw ToolError.plan(.tooManyHarts(partition: p), file: file, plan: shown,
+                                     suffix: " (\(partition.harts.count) are)")
+            }
+            spec.memory = HostRegion(base: HostPhysAddr(partition.memoryBase), size: partition.memorySize)
+            spec.onFault = partition.onFault
+            let bootBytes = Array(partition.bootargs.utf8)
+            guard let bootargs = bootBytes.withUnsafeBytes({ Bootargs(bytes: $0) }) else {
+                var shown = plan
+                _ = shown.append(spec)
+                throw ToolError.plan(.bootargsTooLong(partition: p), file: file, plan: shown,
+                                     suffix: " (they are \(bootBytes.count))")
+            }
+            spec.bootargs = bootargs
+
+            let loaded = try loadImage(partition, directory: directory, board: board, at: at)
+            spec.imageSize = UInt64(loaded.bytes.count)
+            spec.entry = GuestPhysAddr(partition.entry ?? loaded.entry ?? guestRAMBase.raw)
+            _ = plan.append(spec)
+            images.append(loaded.bytes)
+        }
+        do {
+            try plan.validate(for: board.limits)
+        } catch {
+            throw ToolError.plan(error, file: file, plan: plan)
+        }
+        return LoadedPlan(config: config, plan: plan, images: images)
+    }
+
+    /// The image file's bytes (flattened when it is an ELF file) and the ELF entry, if any.
+    static func loadImage(_ partition: PartitionConfig, directory: String, board: ResolvedBoard,
+                          at: ConfigLocation) throws(ToolError) -> (bytes: [UInt8], entry: UInt64?) {
+        let path = partition.image.hasPrefix("/") ? partition.image : directory + "/" + partition.image
+        let resolved = URL(fileURLWithPath: path).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
+            throw at.error(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw at.error(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): it is a directory")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: resolved))
+        } catch {
+            throw at.error(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): \(reason(error, path: resolved))")
+        }
+        let bytes = [UInt8](data)
+        guard ELFImage.isELF(bytes) else { return (bytes, nil) }
+        do {
+            let flat = try ELFImage.flatten(bytes, ramSize: partition.memorySize, maxSize: board.data.bundleMaxSize)
+            return (flat.bytes, flat.entry)
+        } catch {
+            throw at.error(field: "image", "\"\(partition.image)\" is not a usable ELF image: \(error.description)")
+        }
+    }
+
+    /// A short reason for a file system error.
+    static func reason(_ error: Error, path: String) -> String {
+        if !FileManager.default.fileExists(atPath: path) { return "no such file" }
+        if !FileManager.default.isReadableFile(atPath: path) { return "permission denied" }
+        return "\(error.localizedDescription)"
+    }
+}
