@@ -1,0 +1,91 @@
+// GuestDeviceTree: the device tree one partition sees (its vCPUs, its RAM, the SBI console).
+//
+// Shape (all addresses guest-physical, #address-cells = #size-cells = 2 at the root):
+//   /                  compatible "bulkhead,partition", model "Bulkhead partition <name>"
+//   /chosen            bootargs (when set), stdout-path "/bulkhead-console",
+//                      bulkhead,boot-count <u32>, bulkhead,partition-name "<name>"
+//   /bulkhead-console  compatible "bulkhead,sbi-console" (the console is SBI DBCN)
+//   /cpus              #address-cells 1, #size-cells 0, timebase-frequency
+//     cpu@<vcpu>       device_type "cpu", reg <vcpu>, status "okay", compatible "riscv",
+//                      riscv,isa, mmu-type, phandle
+//       interrupt-controller   #interrupt-cells 1, interrupt-controller, compatible
+//                              "riscv,cpu-intc", phandle
+//   /memory@80000000   device_type "memory", reg <guestRAMBase, spec.memory.size>
+// vCPU ids (0..<harts.count) are what the guest sees as hart ids, never the physical ones.
+
+public enum GuestDeviceTree {
+    /// phandle of vCPU `vcpu`'s node; its interrupt controller gets the next one.
+    public static func cpuPhandle(vcpu: Int) -> UInt32 { UInt32(truncatingIfNeeded: 1 &+ 2 &* vcpu) }
+    public static func interruptControllerPhandle(vcpu: Int) -> UInt32 { cpuPhandle(vcpu: vcpu) &+ 1 }
+
+    /// Writes the partition's DTB into `buffer` and returns its size.
+    /// - Parameters:
+    ///   - isa: the `riscv,isa` string to show (no NUL), e.g. `HostDescription.guestISA`.
+    ///   - mmuType: the `mmu-type` string (no NUL); omitted when empty.
+    ///   - bootCount: 0 on the partition's first boot, +1 for each restart.
+    public static func build(
+        into buffer: UnsafeMutableRawBufferPointer,
+        spec: PartitionSpec,
+        isa: UnsafeRawBufferPointer,
+        mmuType: UnsafeRawBufferPointer,
+        timebaseFrequency: UInt32,
+        bootCount: UInt32
+    ) throws(FDTError) -> Int {
+        var w = try FDTWriter(buffer: buffer)
+        try w.beginNode("")
+        try w.property("#address-cells", u32: 2)
+        try w.property("#size-cells", u32: 2)
+        try w.property("compatible", string: "bulkhead,partition")
+        try w.beginProperty("model")
+        try w.appendValue(string: "Bulkhead partition ")
+        try spec.name.withBytes { (name) throws(FDTError) in try w.appendValue(bytes: name) }
+        try w.appendValue(byte: 0)
+        try w.endProperty()
+
+        try w.beginNode("chosen")
+        if spec.bootargs.count > 0 {
+            try spec.bootargs.withBytes { (args) throws(FDTError) in try w.property("bootargs", string: args) }
+        }
+        try w.property("stdout-path", string: "/bulkhead-console")
+        try w.property("bulkhead,boot-count", u32: bootCount)
+        try spec.name.withBytes { (name) throws(FDTError) in try w.property("bulkhead,partition-name", string: name) }
+        try w.endNode()
+
+        try w.beginNode("bulkhead-console")
+        try w.property("compatible", string: "bulkhead,sbi-console")
+        try w.endNode()
+
+        try w.beginNode("cpus")
+        try w.property("#address-cells", u32: 1)
+        try w.property("#size-cells", u32: 0)
+        try w.property("timebase-frequency", u32: timebaseFrequency)
+        var vcpu = 0
+        while vcpu < spec.harts.count {
+            try w.beginNode("cpu", unitAddress: UInt64(vcpu))
+            try w.property("device_type", string: "cpu")
+            try w.property("reg", u32: UInt32(truncatingIfNeeded: vcpu))
+            try w.property("status", string: "okay")
+            try w.property("compatible", string: "riscv")
+            try w.property("riscv,isa", string: isa)
+            if mmuType.count > 0 { try w.property("mmu-type", string: mmuType) }
+            try w.property("phandle", u32: cpuPhandle(vcpu: vcpu))
+            try w.beginNode("interrupt-controller")
+            try w.property("#interrupt-cells", u32: 1)
+            try w.property("interrupt-controller")
+            try w.property("compatible", string: "riscv,cpu-intc")
+            try w.property("phandle", u32: interruptControllerPhandle(vcpu: vcpu))
+            try w.endNode()
+            try w.endNode()
+            vcpu &+= 1
+        }
+        try w.endNode()
+
+        try w.beginNode("memory", unitAddress: guestRAMBase.raw)
+        try w.property("device_type", string: "memory")
+        try w.property("reg", u64Pair: guestRAMBase.raw, spec.memory.size)
+        try w.endNode()
+
+        try w.endNode()
+        return try w.finish()
+    }
+}
