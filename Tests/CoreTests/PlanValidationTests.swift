@@ -1,0 +1,486 @@
+// Plan validation against a QEMU-virt-like board: one valid plan, then every error validate can
+// throw, each with its partition, its TOML field and its rendered message; plus the fixed-size
+// building blocks (FixedText, HartList, PartitionPlan) and HostRegion's edge cases.
+
+import Testing
+@testable import BulkheadCore
+
+// MARK: - Fixtures
+
+/// QEMU virt: 1 GiB of RAM at 0x8000_0000, harts 0-3, the first 64 MiB reserved for
+/// firmware and the hypervisor.
+private let virtBoard = BoardLimits(
+    ram: HostRegion(base: HostPhysAddr(0x8000_0000), size: PageSize.giga),
+    hartMask: 0b1111,
+    reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x0400_0000)
+)
+
+private let mib: UInt64 = 0x10_0000
+
+private func planName(_ text: String) -> PartitionName {
+    let bytes = Array(text.utf8)
+    return bytes.withUnsafeBytes { PartitionName(bytes: $0) }!
+}
+
+private func partition(
+    _ name: String, harts: [UInt32], base: UInt64, size: UInt64,
+    image: UInt64 = 0x1000, entry: UInt64 = 0x8000_0000
+) -> PartitionSpec {
+    var spec = PartitionSpec()
+    spec.name = planName(name)
+    for h in harts { _ = spec.harts.append(h) }
+    spec.memory = HostRegion(base: HostPhysAddr(base), size: size)
+    spec.imageSize = image
+    spec.entry = GuestPhysAddr(entry)
+    return spec
+}
+
+/// alpha: hart 0, [0x8400_0000, +64 MiB); beta: harts 1, 2, [0x8800_0000, +64 MiB);
+/// gamma: hart 3, [0x9000_0000, +128 MiB), entry inside its 1 MiB image.
+private func validSpecs() -> [PartitionSpec] {
+    [
+        partition("alpha", harts: [0], base: 0x8400_0000, size: 64 * mib, image: 0x1_0000),
+        partition("beta", harts: [1, 2], base: 0x8800_0000, size: 64 * mib, image: 0x1000),
+        partition("gamma", harts: [3], base: 0x9000_0000, size: 128 * mib, image: mib, entry: 0x8000_0100),
+    ]
+}
+
+private func makePlan(_ specs: [PartitionSpec]) -> PartitionPlan {
+    var plan = PartitionPlan()
+    for s in specs { _ = plan.append(s) }
+    return plan
+}
+
+/// The valid plan with partition `index` changed by `edit`.
+private func planEditing(_ index: Int, _ edit: (inout PartitionSpec) -> Void) -> PartitionPlan {
+    var specs = validSpecs()
+    edit(&specs[index])
+    return makePlan(specs)
+}
+
+private func validationError(_ plan: PartitionPlan, board: BoardLimits = virtBoard) -> PlanError? {
+    do throws(PlanError) {
+        try plan.validate(for: board)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+private func render(_ error: PlanError, _ plan: PartitionPlan) -> String {
+    var sink = StringSink()
+    error.write(to: &sink, plan: plan)
+    return sink.text
+}
+
+/// Validates `plan`, expecting exactly `expected` with the given partition/field, and a message
+/// equal to `message`.
+private func expectRejected(
+    _ plan: PartitionPlan, _ expected: PlanError, partition: Int?, field: PlanField?, message: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let error = validationError(plan)
+    #expect(error == expected, sourceLocation: sourceLocation)
+    guard let error else { return }
+    #expect(error.partition == partition, sourceLocation: sourceLocation)
+    #expect(error.field == field, sourceLocation: sourceLocation)
+    #expect(render(error, plan) == message, sourceLocation: sourceLocation)
+}
+
+// MARK: - Validation
+
+@Suite("PlanValidation: validate(for:)")
+struct PlanValidationTests {
+    @Test func validThreePartitionPlanPasses() {
+        let plan = makePlan(validSpecs())
+        #expect(plan.count == 3)
+        #expect(validationError(plan) == nil)
+    }
+
+    @Test func memoryEndingExactlyAtRAMEndAndTouchingNeighboursIsValid() {
+        // alpha [0x8400_0000, 0x8800_0000) already touches beta; grow beta to touch gamma too.
+        let touching = planEditing(1) { $0.memory.size = 128 * mib }
+        #expect(validationError(touching) == nil)
+        // gamma [0xBC00_0000, 0xC000_0000) ends exactly at the end of RAM.
+        let atEnd = planEditing(2) { $0.memory = HostRegion(base: HostPhysAddr(0xBC00_0000), size: 64 * mib) }
+        #expect(validationError(atEnd) == nil)
+    }
+
+    @Test func memoryStartingRightAfterReservedIsValid() {
+        // alpha already starts at the reserved end (0x8400_0000); shrink it to one superpage too.
+        let plan = planEditing(0) { $0.memory.size = PlanLimits.memoryAlignment; $0.imageSize = 0x1000 }
+        #expect(validationError(plan) == nil)
+    }
+
+    @Test func imageExactlyAtLimitAndEntryAtLastHalfwordAreValid() {
+        let plan = planEditing(1) {
+            $0.imageSize = 64 * mib - PlanLimits.deviceTreeReserve
+            $0.entry = GuestPhysAddr(0x8000_0000 + $0.imageSize - 2)
+        }
+        #expect(validationError(plan) == nil)
+    }
+
+    @Test func namesWithAllAllowedCharactersAreValid() {
+        let plan = planEditing(1) { $0.name = planName("a-z_09-") }
+        #expect(validationError(plan) == nil)
+        let sixteen = planEditing(1) { $0.name = planName("abcdefghijklmnop") }
+        #expect(validationError(sixteen) == nil)
+    }
+
+    @Test func noPartitions() {
+        let plan = PartitionPlan()
+        expectRejected(plan, .noPartitions, partition: nil, field: nil, message: "the plan has no partitions")
+    }
+
+    @Test func emptyName() {
+        let plan = planEditing(1) { $0.name = PartitionName() }
+        expectRejected(plan, .emptyName(partition: 1), partition: 1, field: .name,
+                       message: "partition #1, field name: the name is empty")
+    }
+
+    @Test("invalid name character", arguments: ["Beta", "be ta", "be.ta", "be/ta", "beta!", "\u{e9}t\u{e9}", "b\u{0}"])
+    func invalidNameCharacter(_ name: String) {
+        let plan = planEditing(1) { $0.name = planName(name) }
+        let error = validationError(plan)
+        #expect(error == .invalidNameCharacter(partition: 1))
+        #expect(error?.partition == 1)
+        #expect(error?.field == .name)
+        if let error {
+            #expect(render(error, plan) ==
+                "partition #1 \"\(name)\", field name: names may use only a-z, 0-9, '-' and '_'")
+        }
+    }
+
+    @Test func duplicateName() {
+        let plan = planEditing(2) { $0.name = planName("alpha") }
+        expectRejected(plan, .duplicateName(partition: 2, first: 0), partition: 2, field: .name,
+                       message: "partition #2 \"alpha\", field name: the name is already used by partition #0")
+    }
+
+    @Test func duplicateNameIsCaughtBetweenLaterPartitions() {
+        let plan = planEditing(2) { $0.name = planName("beta") }
+        #expect(validationError(plan) == .duplicateName(partition: 2, first: 1))
+    }
+
+    @Test func prefixOfAnotherNameIsNotADuplicate() {
+        let plan = planEditing(2) { $0.name = planName("alph") }
+        #expect(validationError(plan) == nil)
+    }
+
+    @Test func noHarts() {
+        let plan = planEditing(1) { $0.harts = HartList() }
+        expectRejected(plan, .noHarts(partition: 1), partition: 1, field: .harts,
+                       message: "partition #1 \"beta\", field harts: no harts are listed")
+    }
+
+    @Test("hart not on board", arguments: [UInt32(4), 63, 64, 100, UInt32.max])
+    func hartNotOnBoard(_ hart: UInt32) {
+        let plan = planEditing(1) { var h = HartList(); _ = h.append(1); _ = h.append(hart); $0.harts = h }
+        expectRejected(plan, .hartNotOnBoard(partition: 1, hart: hart), partition: 1, field: .harts,
+                       message: "partition #1 \"beta\", field harts: hart \(hart) does not exist on this board")
+    }
+
+    @Test func hartListedTwice() {
+        let plan = planEditing(1) { var h = HartList(); _ = h.append(1); _ = h.append(2); _ = h.append(1); $0.harts = h }
+        expectRejected(plan, .hartListedTwice(partition: 1, hart: 1), partition: 1, field: .harts,
+                       message: "partition #1 \"beta\", field harts: hart 1 is listed twice")
+    }
+
+    @Test func hartShared() {
+        let plan = planEditing(2) { var h = HartList(); _ = h.append(3); _ = h.append(2); $0.harts = h }
+        expectRejected(plan, .hartShared(partition: 2, hart: 2, owner: 1), partition: 2, field: .harts,
+                       message: "partition #2 \"gamma\", field harts: hart 2 is already given to partition #1 \"beta\"")
+    }
+
+    @Test func memoryEmpty() {
+        let plan = planEditing(1) { $0.memory.size = 0 }
+        expectRejected(plan, .memoryEmpty(partition: 1), partition: 1, field: .memorySize,
+                       message: "partition #1 \"beta\", field memory_size: the memory size is zero")
+    }
+
+    @Test func memoryMisalignedBase() {
+        let plan = planEditing(1) { $0.memory.base = HostPhysAddr(0x8800_1000) }
+        expectRejected(plan, .memoryMisaligned(partition: 1, field: .memoryBase), partition: 1, field: .memoryBase,
+                       message: "partition #1 \"beta\", field memory_base: the base is not a multiple of 2 MiB")
+    }
+
+    @Test func memoryMisalignedSize() {
+        let plan = planEditing(1) { $0.memory.size = 64 * mib + 0x1000 }
+        expectRejected(plan, .memoryMisaligned(partition: 1, field: .memorySize), partition: 1, field: .memorySize,
+                       message: "partition #1 \"beta\", field memory_size: the size is not a multiple of 2 MiB")
+    }
+
+    @Test func memoryBeyondRAMEnd() {
+        let plan = planEditing(1) { $0.memory.base = HostPhysAddr(0xBE00_0000) }
+        expectRejected(plan, .memoryOutOfRange(partition: 1), partition: 1, field: .memoryBase,
+                       message: "partition #1 \"beta\", field memory_base: the memory [0xbe000000, 0xc2000000) lies outside the board's RAM")
+    }
+
+    @Test func memoryBelowRAMBase() {
+        let plan = planEditing(1) { $0.memory.base = HostPhysAddr(0x7E00_0000) }
+        expectRejected(plan, .memoryOutOfRange(partition: 1), partition: 1, field: .memoryBase,
+                       message: "partition #1 \"beta\", field memory_base: the memory [0x7e000000, 0x82000000) lies outside the board's RAM")
+    }
+
+    @Test func memoryWrappingAround64Bits() {
+        let plan = planEditing(1) { $0.memory = HostRegion(base: HostPhysAddr(0xFFFF_FFFF_FFE0_0000), size: 4 * mib) }
+        expectRejected(plan, .memoryOutOfRange(partition: 1), partition: 1, field: .memoryBase,
+                       message: "partition #1 \"beta\", field memory_base: the memory [0xffffffffffe00000, 0x200000) lies outside the board's RAM")
+    }
+
+    @Test func memoryLargerThanFourGiBIsOutOfRangeEvenOnABigBoard() {
+        let bigBoard = BoardLimits(ram: HostRegion(base: HostPhysAddr(0x8000_0000), size: 16 * PageSize.giga),
+                                   hartMask: 0b1111, reserved: virtBoard.reserved)
+        let plan = planEditing(2) { $0.memory = HostRegion(base: HostPhysAddr(0x1_0000_0000), size: 4 * PageSize.giga + 2 * mib) }
+        #expect(validationError(plan, board: bigBoard) == .memoryOutOfRange(partition: 2))
+        let fits = planEditing(2) { $0.memory = HostRegion(base: HostPhysAddr(0x1_0000_0000), size: 4 * PageSize.giga) }
+        #expect(validationError(fits, board: bigBoard) == nil)
+    }
+
+    @Test func memoryReserved() {
+        let plan = planEditing(0) { $0.memory.base = HostPhysAddr(0x8200_0000) }
+        expectRejected(plan, .memoryReserved(partition: 0), partition: 0, field: .memoryBase,
+                       message: "partition #0 \"alpha\", field memory_base: the memory [0x82000000, 0x86000000) overlaps memory reserved for firmware and the hypervisor")
+    }
+
+    @Test func memoryOverlap() {
+        let plan = planEditing(2) { $0.memory.base = HostPhysAddr(0x8A00_0000) }
+        expectRejected(plan, .memoryOverlap(partition: 2, other: 1), partition: 2, field: .memoryBase,
+                       message: "partition #2 \"gamma\", field memory_base: the memory overlaps partition #1 \"beta\"")
+    }
+
+    @Test func memoryOverlapNamesTheFirstOverlappedPartition() {
+        // gamma covering both alpha and beta is reported against alpha (#0).
+        let plan = planEditing(2) { $0.memory = HostRegion(base: HostPhysAddr(0x8400_0000), size: 256 * mib) }
+        #expect(validationError(plan) == .memoryOverlap(partition: 2, other: 0))
+    }
+
+    @Test func emptyImage() {
+        let plan = planEditing(1) { $0.imageSize = 0 }
+        expectRejected(plan, .emptyImage(partition: 1), partition: 1, field: .image,
+                       message: "partition #1 \"beta\", field image: the image is empty")
+    }
+
+    @Test func imageTooLarge() {
+        let limit = 64 * mib - PlanLimits.deviceTreeReserve
+        let plan = planEditing(1) { $0.imageSize = limit + 1 }
+        expectRejected(plan, .imageTooLarge(partition: 1, imageSize: limit + 1, limit: limit), partition: 1, field: .image,
+                       message: "partition #1 \"beta\", field image: the image (67043329 bytes) does not fit in the 67043328 bytes available below the device tree")
+    }
+
+    @Test("entry outside image", arguments: [
+        UInt64(0x7FFF_FFFE),        // before the RAM base
+        0,                          // far below
+        0x8000_1000,                // exactly at the image end (image is 0x1000 bytes)
+        0x8000_2000,                // after the image end
+        0xFFFF_FFFF_FFFF_FFFE,      // top of the address space
+        0x8000_0001,                // odd
+        0x8000_0FFF,                // odd, last byte of the image
+    ])
+    func entryOutsideImage(_ entry: UInt64) {
+        let plan = planEditing(1) { $0.entry = GuestPhysAddr(entry) }
+        expectRejected(plan, .entryOutsideImage(partition: 1), partition: 1, field: .entry,
+                       message: "partition #1 \"beta\", field entry: the entry point lies outside the loaded image")
+    }
+
+    @Test func firstErrorInPartitionOrderWins() {
+        var specs = validSpecs()
+        specs[2].imageSize = 0          // error in gamma
+        specs[1].harts = HartList()     // earlier error in beta
+        #expect(validationError(makePlan(specs)) == .noHarts(partition: 1))
+    }
+
+    @Test func fieldOrderWithinAPartition() {
+        // name, then harts, then memory, then image, then entry.
+        var spec = partition("Bad", harts: [9], base: 0x1000, size: 0, image: 0, entry: 1)
+        var plan = makePlan([spec])
+        #expect(validationError(plan) == .invalidNameCharacter(partition: 0))
+        spec.name = planName("ok"); plan = makePlan([spec])
+        #expect(validationError(plan) == .hartNotOnBoard(partition: 0, hart: 9))
+        spec.harts = HartList(); _ = spec.harts.append(0); plan = makePlan([spec])
+        #expect(validationError(plan) == .memoryMisaligned(partition: 0, field: .memoryBase))
+        spec.memory.base = HostPhysAddr(0x8400_0000); plan = makePlan([spec])
+        #expect(validationError(plan) == .memoryEmpty(partition: 0))
+        spec.memory.size = 2 * mib; plan = makePlan([spec])
+        #expect(validationError(plan) == .emptyImage(partition: 0))
+        spec.imageSize = 0x100; plan = makePlan([spec])
+        #expect(validationError(plan) == .entryOutsideImage(partition: 0))
+        spec.entry = guestRAMBase; plan = makePlan([spec])
+        #expect(validationError(plan) == nil)
+    }
+
+    @Test func errorsThatValidateCannotReachStillRender() {
+        let plan = makePlan(validSpecs())
+        #expect(render(.tooManyPartitions(count: 9), plan) == "the plan has 9 partitions; at most 8 are supported")
+        #expect(render(.nameTooLong(partition: 0), plan) ==
+                "partition #0 \"alpha\", field name: the name is longer than 16 bytes")
+        #expect(render(.tooManyHarts(partition: 1), plan) ==
+                "partition #1 \"beta\", field harts: more than 8 harts are listed")
+        #expect(render(.bootargsTooLong(partition: 2), plan) ==
+                "partition #2 \"gamma\", field bootargs: boot arguments are longer than 128 bytes")
+        // A partition index beyond the plan renders without a name and does not trap.
+        #expect(render(.emptyImage(partition: 7), plan) == "partition #7, field image: the image is empty")
+        #expect(PlanError.tooManyPartitions(count: 9).partition == nil)
+        #expect(PlanError.tooManyPartitions(count: 9).field == nil)
+        #expect(PlanError.bootargsTooLong(partition: 2).field == .bootargs)
+    }
+
+    @Test func fieldNamesAreTheTOMLKeys() {
+        let expected: [(PlanField, String)] = [
+            (.name, "name"), (.image, "image"), (.harts, "harts"), (.memoryBase, "memory_base"),
+            (.memorySize, "memory_size"), (.entry, "entry"), (.onFault, "on_fault"), (.bootargs, "bootargs"),
+        ]
+        for (field, key) in expected {
+            var sink = StringSink()
+            field.write(to: &sink)
+            #expect(sink.text == key)
+        }
+    }
+}
+
+// MARK: - Fixed-size building blocks
+
+@Suite("PlanValidation: FixedText, HartList, PartitionPlan limits")
+struct PlanLimitsTests {
+    @Test func partitionNameAcceptsUpToSixteenBytes() {
+        let sixteen = Array(repeating: UInt8(ascii: "a"), count: 16)
+        let name = sixteen.withUnsafeBytes { PartitionName(bytes: $0) }
+        #expect(name?.count == 16)
+        let back = name?.withBytes { Array($0) }
+        #expect(back == sixteen)
+    }
+
+    @Test func seventeenByteNameIsRejected() {
+        let seventeen = Array(repeating: UInt8(ascii: "a"), count: 17)
+        #expect(seventeen.withUnsafeBytes { PartitionName(bytes: $0) } == nil)
+    }
+
+    @Test func emptyTextHasNoBytes() {
+        let empty = [UInt8]().withUnsafeBytes { PartitionName(bytes: $0) }
+        #expect(empty?.count == 0)
+        #expect(empty?.withBytes { $0.count } == 0)
+        #expect(PartitionName().count == 0)
+    }
+
+    @Test func bootargsLimitIs128Bytes() {
+        let ok = Array(repeating: UInt8(ascii: "x"), count: 128)
+        let tooLong = Array(repeating: UInt8(ascii: "x"), count: 129)
+        #expect(ok.withUnsafeBytes { Bootargs(bytes: $0) }?.count == 128)
+        #expect(tooLong.withUnsafeBytes { Bootargs(bytes: $0) } == nil)
+    }
+
+    @Test func equalsComparesLengthAndContent() {
+        #expect(planName("abc").equals(planName("abc")))
+        #expect(!planName("ab").equals(planName("abc")))
+        #expect(!planName("abc").equals(planName("ab")))
+        #expect(!planName("abc").equals(planName("abd")))
+        #expect(PartitionName().equals(PartitionName()))
+    }
+
+    @Test func hartListHoldsEightHarts() {
+        var list = HartList()
+        for h in UInt32(0)..<8 { let added = list.append(h * 2); #expect(added) }
+        #expect(list.count == 8)
+        let ninth = list.append(99)
+        #expect(!ninth)
+        #expect(list.count == 8)
+        #expect(list[7] == 14)
+        #expect(list.vcpu(onHart: 0) == 0)
+        #expect(list.vcpu(onHart: 6) == 3)
+        #expect(list.vcpu(onHart: 14) == 7)
+        #expect(list.vcpu(onHart: 99) == nil)
+        #expect(list.vcpu(onHart: 1) == nil)
+    }
+
+    @Test func emptyHartListOwnsNoHart() {
+        let list = HartList()
+        #expect(list.count == 0)
+        #expect(list.vcpu(onHart: 0) == nil)   // the zero-filled storage is not a listed hart
+    }
+
+    @Test func planHoldsEightPartitions() {
+        var plan = PartitionPlan()
+        for _ in 0..<8 { let added = plan.append(PartitionSpec()); #expect(added) }
+        let ninth = plan.append(PartitionSpec())
+        #expect(!ninth)
+        #expect(plan.count == 8)
+    }
+
+    @Test func boardHasHart() {
+        let board = BoardLimits(ram: virtBoard.ram, hartMask: 1 << 63 | 0b101, reserved: virtBoard.reserved)
+        #expect(board.hasHart(0))
+        #expect(!board.hasHart(1))
+        #expect(board.hasHart(2))
+        #expect(board.hasHart(63))
+        #expect(!board.hasHart(64))
+        #expect(!board.hasHart(UInt32.max))
+    }
+
+    @Test func deviceTreeSitsAtTheTopOfPartitionRAM() {
+        let spec = validSpecs()[1]
+        #expect(spec.deviceTreeAddress == GuestPhysAddr(0x8000_0000 + 64 * mib - 0x1_0000))
+    }
+}
+
+// MARK: - HostRegion
+
+@Suite("PlanValidation: HostRegion")
+struct HostRegionTests {
+    private func region(_ base: UInt64, _ size: UInt64) -> HostRegion { HostRegion(base: HostPhysAddr(base), size: size) }
+
+    @Test func touchingRegionsDoNotOverlap() {
+        let a = region(0x1000, 0x1000), b = region(0x2000, 0x1000)
+        #expect(!a.overlaps(b))
+        #expect(!b.overlaps(a))
+    }
+
+    @Test func oneByteOfSharingOverlaps() {
+        let a = region(0x1000, 0x1001), b = region(0x2000, 0x1000)
+        #expect(a.overlaps(b))
+        #expect(b.overlaps(a))
+    }
+
+    @Test func containedAndIdenticalRegionsOverlap() {
+        let outer = region(0x1000, 0x10000), inner = region(0x2000, 0x10)
+        #expect(outer.overlaps(inner))
+        #expect(inner.overlaps(outer))
+        #expect(outer.overlaps(outer))
+    }
+
+    @Test func zeroSizeRegionsNeverOverlap() {
+        let outer = region(0x1000, 0x10000), empty = region(0x2000, 0)
+        #expect(!outer.overlaps(empty))
+        #expect(!empty.overlaps(outer))
+        #expect(!empty.overlaps(empty))
+    }
+
+    @Test func containsEdges() {
+        let outer = region(0x1000, 0x1000)
+        #expect(outer.contains(outer))
+        #expect(outer.contains(region(0x1000, 0x1)))
+        #expect(outer.contains(region(0x1FFF, 0x1)))
+        #expect(!outer.contains(region(0x1FFF, 0x2)))
+        #expect(!outer.contains(region(0xFFF, 0x2)))
+        #expect(!outer.contains(region(0x2000, 0x1)))
+        #expect(!region(0x1000, 0x800).contains(outer))
+        // Zero-size regions inside or at the end are (vacuously) contained.
+        #expect(outer.contains(region(0x1800, 0)))
+        #expect(outer.contains(region(0x2000, 0)))
+        #expect(!outer.contains(region(0x2001, 0)))
+    }
+
+    @Test func endReportsWrap() {
+        #expect(region(0x1000, 0x1000).end == HostPhysAddr(0x2000))
+        #expect(region(UInt64.max, 0).end == HostPhysAddr(UInt64.max))
+        #expect(region(UInt64.max, 1).end == nil)                         // ends exactly at 2^64
+        #expect(region(0xFFFF_FFFF_FFFF_F000, 0x2000).end == nil)          // wraps
+    }
+
+    @Test func wrappingRegionsAreNeverContained() {
+        let all = region(0, UInt64.max)
+        let wrapping = region(0xFFFF_FFFF_FFFF_F000, 0x2000)
+        #expect(!all.contains(wrapping))
+        #expect(!wrapping.contains(region(0xFFFF_FFFF_FFFF_F800, 0x10)))
+        #expect(!wrapping.contains(wrapping))
+    }
+}
