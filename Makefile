@@ -75,3 +75,45 @@ $(KDIR)/mem.o: $(ARCH_DIR)/mem.c
 
 $(KERNEL_ELF): $(KERNEL_OBJS) Linker/kernel.ld
 	$(LLD) -m elf64lriscv --gc-sections -T Linker/kernel.ld $(KERNEL_OBJS) -o $@
+
+# ---- Host tools, bundle, run -------------------------------------------------------------------
+CLI        := .build/debug/bulkhead
+BUNDLE     := $(BUILD)/bundle.bin
+BUNDLE_ADDR := 0x81000000
+QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios default -kernel $(KERNEL_ELF) \
+              -device loader,file=$(BUNDLE),addr=$(BUNDLE_ADDR),force-raw=on
+DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf
+
+.PHONY: deps tool bundle run test test-host test-qemu bench clean
+# Installs the Debian packages the build, tests and bench need when any is missing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+
+tool:
+	swift build --product bulkhead
+
+$(BUNDLE): tool guests $(CONFIG)
+	@mkdir -p $(BUILD)
+	$(CLI) pack $(CONFIG) -o $@ --ram-size $(RAM_SIZE) --harts $(SMP)
+
+bundle: $(BUNDLE)
+
+run: deps kernel $(BUNDLE)
+	$(QEMU) $(QEMU_FLAGS)
+
+test: deps test-host test-qemu
+
+test-host:
+	swift test
+
+test-qemu: kernel guests tool
+	python3 -m pytest -v Tests/qemu
+
+bench: deps kernel guests tool
+	python3 Tests/bench/bench.py
+
+clean:
+	rm -rf $(BUILD)

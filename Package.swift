@@ -25,7 +25,7 @@ let package = Package(
             dependencies: ["BulkheadTool", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/bulkhead"
         ),
-        .testTarget(name: "CoreTests", dependencies: ["BulkheadCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "CoreTests", dependencies: ["BulkheadCore"], path: "Tests/CoreTests", exclude: ["Fixtures"]),
         .testTarget(name: "ToolTests", dependencies: ["BulkheadTool"], path: "Tests/ToolTests"),
     ]
 )

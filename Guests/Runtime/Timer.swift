@@ -1,8 +1,7 @@
 // Time for guests: the `time` counter and sleeping on the SBI timer without a trap handler.
 //
-// sleep: set_timer(deadline), enable sie.STIE while sstatus.SIE stays 0, and `wfi` until sip.STIP
-// is set (wfi wakes on a pending enabled interrupt even when SIE = 0, and no trap is taken); then
-// set_timer(UInt64.max) clears the pending interrupt. Under Bulkhead the guest sees its vsie/vsip.
+// sleep: set_timer(deadline), enable sie.STIE, take the timer interrupt (guest_wait_interrupt in
+// crt0.S returns from the trap without a full handler), then set_timer(UInt64.max) clears it.
 
 import GuestArch
 
@@ -11,6 +10,7 @@ public enum Timer {
     /// timebase-frequency is authoritative (`BootInfo.timebaseFrequency`).
     public static let defaultFrequency: UInt64 = 10_000_000
     static let supervisorTimerBit: UInt64 = 1 << 5      // sie.STIE / sip.STIP
+    static let timerInterruptCause: UInt64 = 1 << 63 | 5  // scause of a supervisor timer interrupt
 
     /// The `time` CSR.
     @inline(__always) public static func now() -> UInt64 { guest_read_time() }
@@ -25,7 +25,10 @@ public enum Timer {
             return
         }
         guest_set_sie(supervisorTimerBit)
-        while guest_read_sip() & supervisorTimerBit == 0 { guest_wfi() }
+        while now() < deadline {
+            let cause = guest_wait_interrupt()
+            if cause != timerInterruptCause { guestTrap(scause: UInt(cause), sepc: 0, stval: 0) }
+        }
         guest_clear_sie(supervisorTimerBit)
         _ = SBI.setTimer(UInt64.max)
     }

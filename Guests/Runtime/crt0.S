@@ -65,6 +65,25 @@ guest_trap_entry:
     call    guest_trap                      // (scause, sepc, stval), does not return
     j       guest_park
 
+// Waits for the next enabled interrupt by taking it: sstatus.SIE = 1, wfi, and the trap lands on
+// a local vector that returns to the caller with SIE cleared again (the hart took the trap, so
+// sstatus.SIE = 0 and sepc/scause describe it). Reading sip is not enough: QEMU 7.2 returns 0 for
+// a VS-mode read of sip even with VSTIP pending, so the trap itself is the only reliable signal.
+// Returns scause (the caller checks it is the interrupt it waited for). Clobbers t0 only.
+    .section .text.guest_wait_interrupt, "ax"
+    .globl guest_wait_interrupt
+guest_wait_interrupt:
+    la      t0, 2f
+    csrw    stvec, t0
+    csrsi   sstatus, 2                      // SIE
+1:  wfi
+    j       1b
+    .balign 4
+2:  la      t0, guest_trap_entry
+    csrw    stvec, t0
+    csrr    a0, scause
+    ret
+
 // Default for single-vCPU guests: a started secondary stops at once.
     .section .text.guest_secondary, "ax"
     .weak guest_secondary

@@ -10,12 +10,12 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) -> Never {
     // 1. The board, from the device tree OpenSBI passed us.
     let host: HostDescription
     do {
-        host = try HostDescription(deviceTree: deviceTreeBytes(at: dtb))
+        host = try HostDescription(dtb: deviceTreeBytes(at: dtb))
     } catch {
         log { out in out.write("error: cannot read the device tree at "); out.write(hex: dtb); out.write(": "); error.write(to: &out) }
         Firmware.shutdown(failure: true)
     }
-    if let uart = host.uartBase { consoleUART = NS16550A(base: uart) }
+    if let uart = host.console, uart.isNS16550A { consoleUART = NS16550A(base: uart.base.raw) }
     log { out in
         out.write("Bulkhead "); out.write(bulkheadVersion); out.write(" on "); out.write(currentBoard.name)
         out.write(": "); out.write(decimal: UInt64(host.hartMask.nonzeroBitCount)); out.write(" harts, RAM ")
@@ -25,13 +25,13 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) -> Never {
     guard host.hasHypervisorExtension else {
         log { out in
             out.write("error: the harts lack the RISC-V H extension (riscv,isa = \"")
-            host.withISA { out.write(bytes: $0) }
+            host.isa.withBytes { out.write(bytes: $0) }
             out.write("\"). Bulkhead needs the hypervisor extension; nothing will run. Halting.")
         }
         Firmware.shutdown(failure: true)
     }
-    host.withISA { guestISA = FixedText(bytes: $0) ?? FixedText() }
-    host.withMMUType { guestMMUType = FixedText(bytes: $0) ?? FixedText() }
+    guestISA = host.guestISA
+    guestMMUType = host.mmuType
     timebaseFrequency = host.timebaseFrequency
     sstcAvailable = HartControl.probeSstc()
     firmwareMachineIDs = Firmware.machineIDs()
@@ -70,6 +70,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) -> Never {
         p += 1
     }
     log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
+    log { out in out.write("entered at instret "); out.write(decimal: entry_instret()) }
 
     // 4. Every other hart, through SBI HSM; then this one.
     var h = 0

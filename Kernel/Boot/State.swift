@@ -14,8 +14,8 @@ nonisolated(unsafe) var hartVCPU = InlineArray<8, Int>(repeating: 0)
 nonisolated(unsafe) var sstcAvailable = false
 nonisolated(unsafe) var firmwareMachineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) = (0, 0, 0)
 /// What guests are told their harts are (copied from the boot hart's device tree).
-nonisolated(unsafe) var guestISA = FixedText<256>()
-nonisolated(unsafe) var guestMMUType = FixedText<32>()
+nonisolated(unsafe) var guestISA = HostDescription.ISAText()
+nonisolated(unsafe) var guestMMUType = HostDescription.MMUTypeText()
 nonisolated(unsafe) var timebaseFrequency: UInt32 = 10_000_000
 
 /// A partition that faults again and again is stopped after this many restarts.

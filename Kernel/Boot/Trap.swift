@@ -71,7 +71,7 @@ private func contain(_ cause: TrapCause, hart: Int) -> Never {
         out.write(" vCPU "); out.write(decimal: UInt64(hartVCPU[hart]))
         out.write(": "); writeCause(cause, &out)
         if let gpa = address { out.write(" at guest address "); out.write(hex: gpa.raw) }
-        else { out.write(", stval "); out.write(hex: stval) }
+        else { out.write(" at guest virtual address "); out.write(hex: stval) }
         out.write(", pc "); out.write(hex: csr_read_sepc())
         out.write(policy == .restart ? "; policy: restart" : "; policy: stop")
     }

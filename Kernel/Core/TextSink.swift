@@ -34,8 +34,9 @@ extension TextSink {
     }
     /// A size in the largest whole binary unit: `2 MiB`, `4096 bytes`.
     public mutating func write(size: UInt64) {
-        if size != 0 && size % PageSize.giga == 0 { write(decimal: size / PageSize.giga); write(" GiB") }
-        else if size != 0 && size % PageSize.mega == 0 { write(decimal: size / PageSize.mega); write(" MiB") }
+        let mib: UInt64 = 1 << 20, gib: UInt64 = 1 << 30
+        if size != 0 && size % gib == 0 { write(decimal: size / gib); write(" GiB") }
+        else if size != 0 && size % mib == 0 { write(decimal: size / mib); write(" MiB") }
         else if size != 0 && size % 1024 == 0 { write(decimal: size / 1024); write(" KiB") }
         else { write(decimal: size); write(" bytes") }
     }

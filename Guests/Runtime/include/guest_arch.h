@@ -49,6 +49,9 @@ GUEST_INLINE void guest_set_sie(uint64_t m)       { __asm__ volatile("csrs 0x104
 GUEST_INLINE void guest_clear_sie(uint64_t m)     { __asm__ volatile("csrc 0x104, %0" :: "r"(m) : "memory"); }
 GUEST_INLINE uint64_t guest_read_sip(void)        { uint64_t v; __asm__ volatile("csrr %0, 0x144" : "=r"(v)); return v; }
 
+/// Takes the next interrupt enabled in sie and returns its scause (crt0.S).
+uint64_t guest_wait_interrupt(void);
+
 /// Waits for an interrupt that is pending and enabled in sie (it wakes even with sstatus.SIE = 0).
 GUEST_INLINE void guest_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 

@@ -66,3 +66,37 @@ public enum FDTError: Error, Equatable, Sendable {
     /// A node or property name is empty (except the root's) or contains a NUL byte.
     case invalidName
 }
+
+extension FDTError {
+    /// A short English reason, for the boot log and the CLI.
+    public func write<S: TextSink>(to out: inout S) {
+        switch self {
+        case .truncated: out.write("the blob is shorter than its header says")
+        case .badMagic: out.write("bad magic (not a flattened device tree)")
+        case .unsupportedVersion: out.write("unsupported FDT version")
+        case .badTotalSize: out.write("bad totalsize in the header")
+        case .badStructBlock: out.write("the structure block lies outside the blob")
+        case .badStringsBlock: out.write("the strings block lies outside the blob")
+        case .badReservationMap: out.write("bad memory reservation map")
+        case .badToken: out.write("unknown token in the structure block")
+        case .truncatedStructure: out.write("the structure block ends early")
+        case .unterminatedString: out.write("an unterminated string")
+        case .badNameOffset: out.write("a property name offset outside the strings block")
+        case .badNesting: out.write("unbalanced nodes")
+        case .nestingTooDeep: out.write("nodes nested too deeply")
+        case .badPath: out.write("a malformed path")
+        case .nodeNotFound: out.write("a required node is missing")
+        case .propertyNotFound: out.write("a required property is missing")
+        case .badPropertyLength: out.write("a property has the wrong length")
+        case .unsupportedCellCount: out.write("unsupported #address-cells or #size-cells")
+        case .indexOutOfRange: out.write("an index past the end of a property")
+        case .addressNotTranslatable: out.write("an address that no bus range translates")
+        case .valueTooLong: out.write("a value too long to keep")
+        case .noMemory: out.write("no memory node")
+        case .noHarts: out.write("no enabled harts")
+        case .bufferTooSmall: out.write("the output buffer is too small")
+        case .writerMisuse: out.write("the writer was misused")
+        case .invalidName: out.write("an invalid node or property name")
+        }
+    }
+}

@@ -70,7 +70,7 @@ public enum PlanError: Error, Equatable, Sendable {
         }
     }
 
-    /// Writes `partition "NAME" (#i), field F: reason`, using names from `plan`.
+    /// Writes `partition #i "NAME", field F: reason`, using names from `plan`.
     public func write<S: TextSink>(to out: inout S, plan: PartitionPlan) {
         if let p = partition {
             out.write("partition ")
@@ -100,10 +100,10 @@ public enum PlanError: Error, Equatable, Sendable {
         case .memoryMisaligned(_, let f):
             out.write(f == .memoryBase ? "the base" : "the size"); out.write(" is not a multiple of ")
             out.write(size: PlanLimits.memoryAlignment)
-        case .memoryOutOfRange:
-            out.write("the memory ["); writeRegion(plan[partition!].memory, &out); out.write(") lies outside the board's RAM")
-        case .memoryReserved:
-            out.write("the memory ["); writeRegion(plan[partition!].memory, &out)
+        case .memoryOutOfRange(let p):
+            out.write("the memory ["); writeRegion(plan, p, &out); out.write(") lies outside the board's RAM")
+        case .memoryReserved(let p):
+            out.write("the memory ["); writeRegion(plan, p, &out)
             out.write(") overlaps memory reserved for firmware and the hypervisor")
         case .memoryOverlap(_, let other):
             out.write("the memory overlaps partition "); writeName(other, plan, &out)
@@ -124,7 +124,9 @@ public enum PlanError: Error, Equatable, Sendable {
         }
     }
 
-    private func writeRegion<S: TextSink>(_ r: HostRegion, _ out: inout S) {
+    private func writeRegion<S: TextSink>(_ plan: PartitionPlan, _ p: Int, _ out: inout S) {
+        guard p < plan.count else { return }
+        let r = plan[p].memory
         out.write(hex: r.base.raw); out.write(", "); out.write(hex: r.base.raw &+ r.size)
     }
 }

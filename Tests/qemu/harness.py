@@ -1,0 +1,79 @@
+"""QEMU integration-test harness: boot a bundle, wait for console lines with timeouts (never fixed sleeps)."""
+import os
+import re
+import subprocess
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+KERNEL = os.path.join(BUILD, "bulkhead.elf")
+BUNDLE_ADDRESS = "0x81000000"   # KnownBoards.qemuVirt.bundleAddress
+CLI = os.environ.get("BULKHEAD_CLI", os.path.join(ROOT, ".build", "debug", "bulkhead"))
+
+
+def pack(config, out, *extra):
+    """Runs `bulkhead pack`; returns the CompletedProcess (check returncode yourself)."""
+    return subprocess.run([CLI, "pack", config, "-o", out, *extra], capture_output=True, text=True, cwd=ROOT)
+
+
+class Machine:
+    """One QEMU virt machine running Bulkhead; collects its console output as it arrives."""
+
+    def __init__(self, bundle, smp=4, cpu="rv64", memory="1G", extra=()):
+        cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", memory,
+               "-nographic", "-bios", "default", "-kernel", KERNEL,
+               "-device", f"loader,file={bundle},addr={BUNDLE_ADDRESS},force-raw=on", *extra]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.text = ""
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            with self.cond:
+                self.text += chunk.decode("utf-8", "replace").replace("\r", "")
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def expect(self, pattern, timeout=60, start=0):
+        """Waits until `pattern` (a regex) appears after offset `start`; returns the match."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = rx.search(self.text, start)
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
+                    raise AssertionError(f"timed out after {timeout}s waiting for /{pattern}/; console:\n{self.text[-4000:]}")
+                self.cond.wait(min(left, 1.0))
+
+    def wait_exit(self, timeout=60):
+        """Waits for QEMU to exit by itself (the hypervisor shut the machine down)."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"QEMU did not exit within {timeout}s; console:\n{self.text[-4000:]}")
+        self.reader.join(5)
+        return self.text
+
+    def count(self, pattern):
+        with self.cond:
+            return len(re.findall(pattern, self.text, re.M))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.reader.join(5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
