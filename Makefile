@@ -13,10 +13,11 @@ BUILD     ?= build
 CONFIG    ?= Guests/demo.toml
 RAM_SIZE  ?= 1G
 SMP       ?= 4
+OPT       ?= -Osize
 
 # Embedded Swift for bare-metal RV64: soft-float lp64, no heap, no runtime symbols after gc.
 ARCH_FLAGS     := -Xcc -mcmodel=medany -Xcc -march=rv64imac_zicsr_zifencei -Xcc -mabi=lp64
-EMBEDDED_FLAGS := -target riscv64-none-none-eabi -enable-experimental-feature Embedded -wmo -Osize \
+EMBEDDED_FLAGS := -target riscv64-none-none-eabi -enable-experimental-feature Embedded -wmo $(OPT) \
                   -parse-as-library -no-allocations $(ARCH_FLAGS) \
                   -Xfrontend -function-sections -Xfrontend -disable-stack-protector
 CLANG_FLAGS    := --target=riscv64-unknown-elf -mcmodel=medany -march=rv64imac_zicsr_zifencei_h -mabi=lp64 \

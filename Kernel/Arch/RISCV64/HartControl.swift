@@ -56,6 +56,6 @@ enum HartControl {
         sstatus[Sstatus.FS] = Sstatus.ContextStatus.initial.rawValue   // guests may use the FPU
         csr_write_sstatus(sstatus.raw)
         csr_write_sepc(pc)
-        arch_enter_guest(frame)
+        arch_enter_guest_fresh(frame)
     }
 }

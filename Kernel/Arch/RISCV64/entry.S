@@ -58,8 +58,9 @@ bh_mailboxes:   .skip 32 * MAX_HARTS
 bh_partitions:  .skip 16 * 8
 bh_entry_instret: .skip 8
 
-    .section .bss.pagetables, "aw", @nobits
+// G-stage tables for all partitions (256 KiB). Not part of .bss: boot does not clear it; the
+// page-table pool zeroes each table as it hands it out. It lies in the board's reserved region.
+    .section .pagetables, "aw", @nobits
     .balign 16384
     .globl bh_page_table_pool
-bh_page_table_pool: .skip 0x40000   // G-stage tables for all partitions (256 KiB)
-bh_page_table_pool_end:
+bh_page_table_pool: .skip 0x40000

@@ -82,7 +82,7 @@ public struct Scause: RegisterValue {
     public var isInterrupt: Bool { self[flag: Self.Interrupt] }
     public var code: UInt64 { self[Self.Code] }
 
-    public var cause: TrapCause {
+    @inline(__always) public var cause: TrapCause {
         if isInterrupt {
             if let i = InterruptCode(rawValue: code) { return .interrupt(i) }
         } else {

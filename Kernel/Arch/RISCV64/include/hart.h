@@ -63,8 +63,9 @@ BH_INLINE bool atomic_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired) 
     return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-/// Enters the guest described by `frame` (sepc, hstatus, sstatus already set). Never returns.
-void arch_enter_guest(hart_frame_t *frame) __attribute__((noreturn));
+/// Enters a new guest context from `frame` (sepc, hstatus, sstatus already set), clearing every
+/// register the frame does not hold. Never returns.
+void arch_enter_guest_fresh(hart_frame_t *frame) __attribute__((noreturn));
 extern void trap_vector(void);
 extern void secondary_entry(void);
 BH_INLINE uint64_t trap_vector_address(void) { return (uint64_t)&trap_vector; }
