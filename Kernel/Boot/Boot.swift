@@ -2,8 +2,10 @@
 import BulkheadCore
 import CArch
 
+/// Runs once, on the boot stack. On return, entry.S moves this hart to its own stack and
+/// enters `bulkhead_secondary` like every other hart.
 @_cdecl("bulkhead_boot")
-func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) -> Never {
+func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     csr_write_stvec(trap_vector_address())
     let hart = Int(hartid)
 
@@ -72,7 +74,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) -> Never {
     log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
     log { out in out.write("entered at instret "); out.write(decimal: entry_instret()) }
 
-    // 4. Every other hart, through SBI HSM; then this one.
+    // 4. Every other hart, through SBI HSM; this one follows when we return.
     var h = 0
     while h < maxHarts {
         if h != hart && limits.hasHart(UInt32(h)) {
@@ -84,7 +86,6 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) -> Never {
         }
         h += 1
     }
-    PartitionControl.hartMain(hart)
 }
 
 @_cdecl("bulkhead_secondary")

@@ -22,7 +22,7 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
     return raw
 }
 
-private func handleSBI(_ frame: TrapFrame, hart: Int) {
+@inline(__always) private func handleSBI(_ frame: TrapFrame, hart: Int) {
     let eid = frame[Reg.a7]
     let call = SBICall.decode(a0: frame[Reg.a0], a1: frame[Reg.a1], a2: frame[Reg.a2], a3: frame[Reg.a3],
                               a6: frame[Reg.a6], a7: eid)

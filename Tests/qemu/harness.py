@@ -7,7 +7,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
-KERNEL = os.path.join(BUILD, "bulkhead.elf")
+KERNEL = os.environ.get("BULKHEAD_KERNEL", os.path.join(BUILD, "bulkhead.elf"))
 BUNDLE_ADDRESS = "0x81000000"   # KnownBoards.qemuVirt.bundleAddress
 CLI = os.environ.get("BULKHEAD_CLI", os.path.join(ROOT, ".build", "debug", "bulkhead"))
 
@@ -40,12 +40,13 @@ class Machine:
             self.cond.notify_all()
 
     def expect(self, pattern, timeout=60, start=0):
-        """Waits until `pattern` (a regex) appears after offset `start`; returns the match."""
+        """Waits until `pattern` (a regex) appears in a complete line after offset `start`."""
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
-                m = rx.search(self.text, start)
+                # Only complete lines: a line still arriving must not match half-way.
+                m = rx.search(self.text, start, self.text.rfind("\n") + 1)
                 if m:
                     return m
                 left = deadline - time.monotonic()

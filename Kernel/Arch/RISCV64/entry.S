@@ -2,7 +2,8 @@
 // OpenSBI enters in HS-mode with a0 = hartid, a1 = device tree, satp = 0, interrupts off.
 
 #define MAX_HARTS   8
-#define STACK_SIZE  0x4000
+#define STACK_SIZE  0x2000          // per hart: the trap path needs under 4 KiB
+#define BOOT_STACK_SIZE 0x8000      // boot only: plan, bundle and device-tree parsing
 
     .section .text.entry, "ax"
     .globl _start
@@ -11,16 +12,27 @@ _start:
     li      t0, MAX_HARTS
     bgeu    a0, t0, park            // a hart we have no stack for never runs anything
     // Clear .bss (the boot hart only; secondaries start after it is done).
-    la      t0, __bss_start
+    la      t0, __bss_start             // 16-byte aligned; the linker script pads its size to 64
     la      t1, __bss_end
 1:  bgeu    t0, t1, 2f
     sd      zero, 0(t0)
-    addi    t0, t0, 8
+    sd      zero, 8(t0)
+    sd      zero, 16(t0)
+    sd      zero, 24(t0)
+    sd      zero, 32(t0)
+    sd      zero, 40(t0)
+    sd      zero, 48(t0)
+    sd      zero, 56(t0)
+    addi    t0, t0, 64
     j       1b
 2:  la      t0, bh_entry_instret
     sd      t2, 0(t0)
-    call    set_stack
-    call    bulkhead_boot           // (hartid, dtb) -> never returns
+    la      sp, bh_boot_stack_top
+    mv      s0, a0
+    call    bulkhead_boot           // (hartid, dtb): checks and builds everything, starts the others
+    mv      a0, s0
+    call    set_stack               // from now on this hart runs on its own stack, like the others
+    call    bulkhead_secondary      // (hartid) -> never returns
     j       park
 
     .globl secondary_entry
@@ -51,8 +63,10 @@ set_stack:
 
     .section .bss.harts, "aw", @nobits
     .balign 16
-    .globl bh_stacks, bh_frames, bh_mailboxes, bh_entry_instret, bh_partitions
+    .globl bh_stacks, bh_boot_stack, bh_frames, bh_mailboxes, bh_entry_instret, bh_partitions
 bh_stacks:      .skip STACK_SIZE * MAX_HARTS
+bh_boot_stack:  .skip BOOT_STACK_SIZE
+bh_boot_stack_top:
 bh_frames:      .skip 272 * MAX_HARTS
 bh_mailboxes:   .skip 32 * MAX_HARTS
 bh_partitions:  .skip 16 * 8

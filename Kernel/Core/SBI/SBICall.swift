@@ -44,7 +44,7 @@ public enum SBICall: Equatable, Sendable {
     case unsupported(eid: UInt64, fid: UInt64)
 
     /// Decodes `a` = a0...a7 (a6 = function id, a7 = extension id).
-    public static func decode(a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64, a6 fid: UInt64, a7 eid: UInt64) -> SBICall {
+    @inline(__always) public static func decode(a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64, a6 fid: UInt64, a7 eid: UInt64) -> SBICall {
         switch eid {
         case SBIExtension.base:
             switch fid {

@@ -44,7 +44,7 @@ public enum ResetType {
 
 public enum SBIDispatch {
     /// Performs `call` for the calling vCPU. Never traps on guest input.
-    public static func handle<E: SBIEnvironment>(_ call: SBICall, _ env: inout E) -> SBIOutcome {
+    @inline(__always) public static func handle<E: SBIEnvironment>(_ call: SBICall, _ env: inout E) -> SBIOutcome {
         switch call {
         case .getSpecVersion: return .resume(.success(sbiSpecVersion))
         case .getImplementationID: return .resume(.success(sbiImplementationID))
