@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         .target(name: "BulkheadCore", path: "Kernel/Core"),
@@ -26,6 +27,11 @@ let package = Package(
             path: "Tools/bulkhead"
         ),
         .testTarget(name: "CoreTests", dependencies: ["BulkheadCore"], path: "Tests/CoreTests", exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CryptoTests",
+            dependencies: ["BulkheadCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/CryptoTests"
+        ),
         .testTarget(name: "ToolTests", dependencies: ["BulkheadTool"], path: "Tests/ToolTests"),
     ]
 )
