@@ -43,7 +43,8 @@ $(GOBJ)/%.o: $(GRT_SRC)/%.S
 	@mkdir -p $(GOBJ)
 	$(CLANG) $(CLANG_FLAGS) -c $< -o $@
 
-$(GOBJ)/%.o: $(GRT_SRC)/%.c
+# The freestanding memset/memcpy/memmove/memcmp are the hypervisor's own (one copy for both).
+$(GOBJ)/mem.o: Kernel/Arch/RISCV64/mem.c
 	@mkdir -p $(GOBJ)
 	$(CLANG) $(CLANG_FLAGS) -c $< -o $@
 

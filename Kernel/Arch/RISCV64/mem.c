@@ -1,4 +1,4 @@
-// memset/memcpy/memmove/memcmp for the freestanding kernel (LLVM lowers loops and copies to them).
+// memset/memcpy/memmove/memcmp for the freestanding kernel and guests (LLVM lowers loops and copies to them).
 #include <stddef.h>
 #include <stdint.h>
 
