@@ -105,7 +105,7 @@ bundle: $(BUNDLE)
 run: deps kernel $(BUNDLE)
 	$(QEMU) $(QEMU_FLAGS)
 
-test: deps test-host test-qemu
+test: deps test-host test-qemu fuzz
 
 test-host:
 	swift test
@@ -118,3 +118,20 @@ bench: deps kernel guests tool
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- Fuzzing: the bundle and device-tree parsers under libFuzzer (bounded time) ------------------
+FUZZ_SECONDS ?= 30
+FUZZ_BIN     := $(BUILD)/fuzz/fuzz-parsers
+$(FUZZ_BIN): $(CORE_SRCS) Tests/Fuzz/FuzzParsers.swift
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -O -module-name FuzzParsers \
+	    $(CORE_SRCS) Tests/Fuzz/FuzzParsers.swift -o $@
+
+.PHONY: fuzz
+# Seeds: the demo bundle and QEMU's device tree, each behind its selector byte.
+fuzz: $(FUZZ_BIN) $(BUNDLE)
+	@mkdir -p $(BUILD)/fuzz/seeds
+	@(printf '\000'; cat $(BUNDLE)) > $(BUILD)/fuzz/seeds/bundle-demo
+	@(printf '\001'; cat Tests/CoreTests/Fixtures/qemu-virt-smp4.dtb) > $(BUILD)/fuzz/seeds/dtb-qemu-virt
+	SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -print_final_stats=1 $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
