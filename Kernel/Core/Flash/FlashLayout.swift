@@ -1,0 +1,152 @@
+// Where slot A, slot B and the two state-region copies lie in a board's bundle flash.
+//
+// Invariants a layout that passes `validate()` keeps: every area starts on an erase-block
+// boundary, is a whole number of erase blocks long and lies inside the device; no two areas
+// share an erase block (so erasing one never touches another); each state copy is exactly one
+// erase block. QEMU virt's layout is `FlashLayout.qemuVirt` (docs/flash-layout.md).
+
+/// The four areas of the bundle flash.
+public enum FlashArea: Equatable, Sendable {
+    case slotA, slotB, stateA, stateB
+
+    /// The areas in flash-layout order, by index 0 ..< 4 (`nil` past the last).
+    public static func at(_ index: Int) -> FlashArea? {
+        switch index {
+        case 0: return .slotA
+        case 1: return .slotB
+        case 2: return .stateA
+        case 3: return .stateB
+        default: return nil
+        }
+    }
+}
+
+/// A byte range of the flash device: `offset ..< offset + size`.
+public struct FlashRange: Equatable, Sendable {
+    public var offset: Int
+    public var size: Int
+    public init(offset: Int, size: Int) { self.offset = offset; self.size = size }
+}
+
+/// The bundle flash of one board: its geometry, where the CPU sees it, and its four areas.
+public struct FlashLayout: Equatable, Sendable {
+    /// Where the device is memory-mapped (host-physical; reads are plain loads).
+    public var mappedBase: HostPhysAddr
+    /// The device's size in bytes.
+    public var deviceSize: Int
+    /// Bytes in one erase block.
+    public var eraseBlockSize: Int
+    public var slotA: FlashRange
+    public var slotB: FlashRange
+    public var stateA: FlashRange
+    public var stateB: FlashRange
+
+    public init(mappedBase: HostPhysAddr, deviceSize: Int, eraseBlockSize: Int,
+                slotA: FlashRange, slotB: FlashRange, stateA: FlashRange, stateB: FlashRange) {
+        self.mappedBase = mappedBase; self.deviceSize = deviceSize; self.eraseBlockSize = eraseBlockSize
+        self.slotA = slotA; self.slotB = slotB; self.stateA = stateA; self.stateB = stateB
+    }
+
+    /// QEMU virt's second pflash bank (`-drive if=pflash,unit=1,format=raw,file=...`): 32 MiB of
+    /// Intel/Sharp CFI flash at 0x2200_0000 with 256 KiB erase blocks (QEMU's
+    /// `VIRT_FLASH_SECTOR_SIZE`). Slots of 15 MiB each, 1.5 MiB reserved, then the two state
+    /// copies in the last two erase blocks.
+    public static let qemuVirt = FlashLayout(
+        mappedBase: HostPhysAddr(0x2200_0000),
+        deviceSize: 0x200_0000,
+        eraseBlockSize: 0x4_0000,
+        slotA: FlashRange(offset: 0x000_0000, size: 0x0F0_0000),
+        slotB: FlashRange(offset: 0x0F0_0000, size: 0x0F0_0000),
+        stateA: FlashRange(offset: 0x1F8_0000, size: 0x4_0000),
+        stateB: FlashRange(offset: 0x1FC_0000, size: 0x4_0000))
+
+    /// The byte range of `area`.
+    public func range(_ area: FlashArea) -> FlashRange {
+        switch area {
+        case .slotA: return slotA
+        case .slotB: return slotB
+        case .stateA: return stateA
+        case .stateB: return stateB
+        }
+    }
+
+    /// The byte range of bundle slot `slot`.
+    public func range(_ slot: BootSlot) -> FlashRange { slot == .a ? slotA : slotB }
+
+    /// Where the CPU sees the first byte of `area`.
+    public func address(_ area: FlashArea) -> HostPhysAddr {
+        mappedBase.adding(UInt64(truncatingIfNeeded: range(area).offset))
+    }
+
+    /// The state region the two state areas form.
+    public var stateRegion: StateRegion {
+        StateRegion(copyAOffset: stateA.offset, copyBOffset: stateB.offset)
+    }
+
+    /// Checks the invariants at the top of this file; the first violation found is thrown.
+    public func validate() throws(FlashLayoutError) {
+        guard eraseBlockSize >= StateRecord.size, deviceSize >= eraseBlockSize, deviceSize % eraseBlockSize == 0 else {
+            throw .badGeometry(deviceSize: deviceSize, eraseBlockSize: eraseBlockSize)
+        }
+        for i in 0..<4 {
+            guard let area = FlashArea.at(i) else { continue }
+            let r = range(area)
+            guard r.size > 0 else { throw .empty(area) }
+            guard r.offset >= 0, r.offset % eraseBlockSize == 0, r.size % eraseBlockSize == 0 else { throw .misaligned(area) }
+            guard r.offset <= deviceSize, r.size <= deviceSize - r.offset else { throw .outOfBounds(area) }
+            if area == .stateA || area == .stateB {
+                guard r.size == eraseBlockSize else { throw .stateCopyNotOneBlock(area) }
+            }
+            for j in 0..<i {
+                guard let earlier = FlashArea.at(j) else { continue }
+                let e = range(earlier)
+                // Both ranges are inside the device (checked above), so the sums cannot overflow.
+                if r.offset < e.offset + e.size && e.offset < r.offset + r.size { throw .overlap(earlier, area) }
+            }
+        }
+    }
+}
+
+/// Why a flash layout is unusable.
+public enum FlashLayoutError: Error, Equatable, Sendable {
+    /// The erase block is smaller than a state record, or the device is not whole blocks.
+    case badGeometry(deviceSize: Int, eraseBlockSize: Int)
+    case empty(FlashArea)
+    /// The area does not start, or does not end, on an erase-block boundary.
+    case misaligned(FlashArea)
+    case outOfBounds(FlashArea)
+    /// The two areas share bytes (so they share an erase block).
+    case overlap(FlashArea, FlashArea)
+    /// A state copy must be exactly one erase block.
+    case stateCopyNotOneBlock(FlashArea)
+
+    /// Writes a one-line description, e.g. `flash layout: state copy A overlaps slot B`.
+    public func write<S: TextSink>(to out: inout S) {
+        out.write("flash layout: ")
+        switch self {
+        case .badGeometry(let size, let block):
+            out.write("a device of "); out.write(size: UInt64(truncatingIfNeeded: size))
+            out.write(" is not a whole number of erase blocks of "); out.write(size: UInt64(truncatingIfNeeded: block))
+            out.write(" (at least "); out.write(decimal: StateRecord.size); out.write(" bytes each)")
+        case .empty(let area):
+            FlashLayoutError.name(area, to: &out); out.write(" is empty")
+        case .misaligned(let area):
+            FlashLayoutError.name(area, to: &out); out.write(" does not start and end on erase-block boundaries")
+        case .outOfBounds(let area):
+            FlashLayoutError.name(area, to: &out); out.write(" extends past the end of the device")
+        case .overlap(let first, let second):
+            FlashLayoutError.name(second, to: &out); out.write(" overlaps "); FlashLayoutError.name(first, to: &out)
+        case .stateCopyNotOneBlock(let area):
+            FlashLayoutError.name(area, to: &out); out.write(" is not exactly one erase block")
+        }
+    }
+
+    private static func name<S: TextSink>(_ area: FlashArea, to out: inout S) {
+        switch area {
+        case .slotA: out.write("slot A")
+        case .slotB: out.write("slot B")
+        case .stateA: out.write("state copy A")
+        case .stateB: out.write("state copy B")
+        }
+    }
+}
