@@ -96,9 +96,17 @@ deps:
 tool:
 	swift build --product bulkhead
 
-$(BUNDLE): tool guests $(CONFIG)
+# Bundles are signed with KEY.key (KEY.pub verifies). Default: a development key pair made on
+# first use by `bulkhead keygen`; for a real device set KEY to your own (docs/bundle-format.md).
+DEV_KEY          := $(BUILD)/keys/dev
+KEY              ?= $(DEV_KEY)
+SECURITY_VERSION ?= 0
+$(DEV_KEY).key: | tool
+	$(CLI) keygen -o $(DEV_KEY)
+
+$(BUNDLE): tool guests $(CONFIG) $(KEY).key
 	@mkdir -p $(BUILD)
-	$(CLI) pack $(CONFIG) -o $@ --ram-size $(RAM_SIZE) --harts $(SMP)
+	$(CLI) pack $(CONFIG) -o $@ --key $(KEY).key --version $(SECURITY_VERSION) --ram-size $(RAM_SIZE) --harts $(SMP)
 
 bundle: $(BUNDLE)
 

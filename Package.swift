@@ -18,7 +18,8 @@ let package = Package(
         .target(name: "BulkheadCore", path: "Kernel/Core"),
         .target(
             name: "BulkheadTool",
-            dependencies: ["BulkheadCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["BulkheadCore", .product(name: "TOMLKit", package: "TOMLKit"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             path: "Tools/BulkheadTool"
         ),
         .executableTarget(

@@ -1,4 +1,5 @@
-// Bundle format v1: writer/reader round trip, every specific BundleError, truncation and corruption.
+// Bundle format v2: writer/reader round trip, the signed ranges, every specific BundleError,
+// every truncation, corrupted length/offset/count fields, reserved bytes, trailing bytes.
 
 import Testing
 @testable import BulkheadCore
@@ -35,12 +36,36 @@ private func samplePlan() -> (PartitionPlan, [[UInt8]]) {
     return (plan, images)
 }
 
-private func sampleBundle() -> [UInt8] {
-    let (plan, images) = samplePlan()
-    return BundleWriter.encode(plan: plan, images: images)
+/// A stand-in for SHA-512 (the reader checks structure only): 64 bytes that depend on the image.
+private func fakeDigest(_ image: [UInt8]) -> [UInt8] {
+    let sum = image.reduce(UInt8(0), &+)
+    return (0..<64).map { UInt8(truncatingIfNeeded: image.count &* 31 &+ $0) ^ sum }
 }
 
-private func read(_ bytes: [UInt8]) -> Result<(PartitionPlan, [BundleImageRange], [[UInt8]]), BundleError> {
+/// A stand-in for Ed25519: 64 bytes that depend on the manifest.
+private func fakeSign(_ manifest: [UInt8]) -> [UInt8] {
+    (0..<64).map { UInt8(truncatingIfNeeded: manifest.count &+ $0 &* 7) ^ manifest[$0 % manifest.count] }
+}
+
+private let sampleKeyID = SigningKeyID(raw: 0xF1E2_D3C4_B5A6_9788)
+private let sampleVersion: UInt64 = 0x0123_4567_89AB_CDEF
+
+private func encode(_ plan: PartitionPlan, _ images: [[UInt8]], version: UInt64 = sampleVersion) -> [UInt8] {
+    BundleWriter.encode(plan: plan, images: images, securityVersion: version, keyID: sampleKeyID,
+                        digest: fakeDigest, sign: fakeSign)
+}
+
+private func sampleBundle() -> [UInt8] {
+    let (plan, images) = samplePlan()
+    return encode(plan, images)
+}
+
+// Layout of the sample: manifest [0, 1024) = header 64 + 3 records of 320; signature
+// [1024, 1088); images at 1088 (13 bytes), 1104 (1101 -> 8-aligned; 8 bytes), 1112 (5 bytes).
+private let sampleManifestLength = 1024
+private let sampleTotal = 1117
+
+private func read(_ bytes: [UInt8]) -> Result<(PartitionPlan, [BundleRange], [[UInt8]]), BundleError> {
     bytes.withUnsafeBytes { raw in
         do throws(BundleError) {
             let reader = try BundleReader(bytes: raw)
@@ -75,8 +100,8 @@ private func sameSpec(_ a: PartitionSpec, _ b: PartitionSpec) -> Bool {
 }
 
 /// What must hold for any buffer the reader accepts, whatever its content.
-private func checkInvariants(_ bytes: [UInt8], _ plan: PartitionPlan, _ ranges: [BundleImageRange], _ images: [[UInt8]]) {
-    let recordsEnd = BundleFormat.recordOffset(plan.count)
+private func checkInvariants(_ bytes: [UInt8], _ plan: PartitionPlan, _ ranges: [BundleRange], _ images: [[UInt8]]) {
+    let recordsEnd = BundleFormat.imagesStart(partitionCount: plan.count)
     #expect(plan.count == Int(get(bytes, BundleFormat.Header.partitionCount, 2)))
     #expect(UInt64(bytes.count) == get(bytes, BundleFormat.Header.totalLength, 8))
     for (p, r) in ranges.enumerated() {
@@ -91,54 +116,101 @@ private func checkInvariants(_ bytes: [UInt8], _ plan: PartitionPlan, _ ranges: 
 
 // MARK: - Round trip and layout
 
-@Suite("Bundle format v1")
+@Suite("Bundle format v2")
 struct BundleTests {
     @Test func roundTrip() throws {
         let (plan, images) = samplePlan()
-        let bytes = BundleWriter.encode(plan: plan, images: images)
+        var signed: [UInt8] = []
+        let bytes = BundleWriter.encode(plan: plan, images: images, securityVersion: sampleVersion, keyID: sampleKeyID,
+                                        digest: fakeDigest, sign: { signed = $0; return fakeSign($0) })
         let (decoded, ranges, decodedImages) = try read(bytes).get()
         #expect(decoded.count == plan.count)
         for p in 0..<plan.count { #expect(sameSpec(decoded[p], plan[p])) }
         #expect(decodedImages == images)
-        // Header 64 + 3 records of 256 = 832; images at 832, 848 (832 + 13 -> 8-aligned), 856.
-        #expect(ranges == [BundleImageRange(offset: 832, count: 13), BundleImageRange(offset: 848, count: 8),
-                           BundleImageRange(offset: 856, count: 5)])
-        #expect(bytes.count == 861)
+        #expect(ranges == [BundleRange(offset: 1088, count: 13), BundleRange(offset: 1104, count: 8),
+                           BundleRange(offset: 1112, count: 5)])
+        #expect(bytes.count == sampleTotal)
         checkInvariants(bytes, decoded, ranges, decodedImages)
+        // The signer saw the final manifest: every field, the digests included, was written first.
+        #expect(signed == Array(bytes[0..<sampleManifestLength]))
+        try bytes.withUnsafeBytes { raw throws in
+            let reader = try BundleReader(bytes: raw)
+            #expect(reader.securityVersion == sampleVersion)
+            #expect(reader.keyID == sampleKeyID)
+            #expect(reader.manifestRange == BundleRange(offset: 0, count: sampleManifestLength))
+            #expect([UInt8](reader.manifestBytes) == signed)
+            #expect(reader.signatureRange == BundleRange(offset: 1024, count: 64))
+            #expect([UInt8](reader.signature) == fakeSign(signed))
+            for p in 0..<3 {
+                #expect(reader.imageDigestRange(p) == BundleRange(offset: 64 + 320 * p + 224, count: 64))
+                #expect([UInt8](reader.imageDigest(p)) == fakeDigest(images[p]))
+            }
+            #expect(reader.imageDigest(3).count == 0 && reader.imageDigest(-1).count == 0)
+            #expect(reader.imageDigestRange(3) == BundleRange(offset: 0, count: 0))
+        }
     }
 
     @Test func headerBytes() {
         let b = sampleBundle()
         #expect(Array(b[0..<8]) == Array("BULKHEAD".utf8))
-        #expect(get(b, 8, 2) == 1)       // version
+        #expect(get(b, 8, 2) == 2)       // version
         #expect(get(b, 10, 2) == 64)     // header size
-        #expect(get(b, 12, 2) == 256)    // record size
+        #expect(get(b, 12, 2) == 320)    // record size
         #expect(get(b, 14, 2) == 3)      // partition count
-        #expect(get(b, 16, 8) == 861)    // total length
-        #expect(b[24..<64].allSatisfy { $0 == 0 })
+        #expect(get(b, 16, 8) == UInt64(sampleTotal))
+        #expect(Array(b[24..<32]) == [0xEF, 0xCD, 0xAB, 0x89, 0x67, 0x45, 0x23, 0x01])   // security version
+        #expect(Array(b[32..<40]) == [0x88, 0x97, 0xA6, 0xB5, 0xC4, 0xD3, 0xE2, 0xF1])   // key id
+        #expect(b[40..<64].allSatisfy { $0 == 0 })
         // Record #0 ("alpha", harts 1 2, stop, bootargs "console=hvc0").
         let r = BundleFormat.recordOffset(0)
+        #expect(r == 64 && BundleFormat.recordOffset(2) == 704)
         #expect(b[r] == 5 && b[r + 1] == 2 && b[r + 2] == 0 && b[r + 3] == 0 && get(b, r + 4, 2) == 12)
         #expect(Array(b[(r + 8)..<(r + 13)]) == Array("alpha".utf8))
         #expect(get(b, r + 24, 4) == 1 && get(b, r + 28, 4) == 2)
         #expect(get(b, r + 56, 8) == 0x8400_0000 && get(b, r + 64, 8) == 0x100_0000 && get(b, r + 72, 8) == 0x8000_0000)
-        #expect(get(b, r + 80, 8) == 832 && get(b, r + 88, 8) == 13)
+        #expect(get(b, r + 80, 8) == 1088 && get(b, r + 88, 8) == 13)
         #expect(Array(b[(r + 96)..<(r + 108)]) == Array("console=hvc0".utf8))
-        #expect(b[(r + 224)..<(r + 256)].allSatisfy { $0 == 0 })
+        #expect(Array(b[(r + 224)..<(r + 288)]) == fakeDigest(samplePlan().1[0]))
+        #expect(b[(r + 288)..<(r + 320)].allSatisfy { $0 == 0 })
+        #expect(Array(b[1024..<1088]) == fakeSign(Array(b[0..<1024])))
+        #expect(b[1101..<1104].allSatisfy { $0 == 0 })   // padding after image #0
+    }
+
+    @Test func keyIDBytes() {
+        let bytes: [UInt8] = [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xFF]
+        let id = bytes.withUnsafeBytes { SigningKeyID(prefixOf: $0) }
+        #expect(id == SigningKeyID(raw: 0xEFCD_AB89_6745_2301))
+        #expect(id?.byte(0) == 0x01 && id?.byte(7) == 0xEF)
+        var sink = StringSink()
+        id?.write(to: &sink)
+        #expect(sink.text == "0123456789abcdef")
+        #expect(Array(bytes[0..<7]).withUnsafeBytes { SigningKeyID(prefixOf: $0) } == nil)
+    }
+
+    @Test func signerErrorsPropagate() {
+        struct Refused: Error, Equatable {}
+        let (plan, images) = samplePlan()
+        #expect(throws: Refused()) {
+            try BundleWriter.encode(plan: plan, images: images, securityVersion: 0, keyID: sampleKeyID,
+                                    digest: fakeDigest, sign: { (_: [UInt8]) throws(Refused) -> [UInt8] in throw Refused() })
+        }
     }
 
     @Test func emptyPlanAndEmptyImage() throws {
-        let empty = BundleWriter.encode(plan: PartitionPlan(), images: [])
-        #expect(empty.count == 64)
-        #expect(try read(empty).get().0.count == 0)
+        let empty = encode(PartitionPlan(), [])
+        #expect(empty.count == 128)   // header + signature
+        try empty.withUnsafeBytes { raw throws in
+            let reader = try BundleReader(bytes: raw)
+            #expect(reader.plan.count == 0 && reader.manifestRange.count == 64 && reader.signatureRange.offset == 64)
+        }
         var (plan, images) = samplePlan()
         var spec = plan[2]; spec.imageSize = 0
         var shorter = PartitionPlan()
         _ = shorter.append(plan[0]); _ = shorter.append(spec)
         images = [images[0], []]
-        let bytes = BundleWriter.encode(plan: shorter, images: images)
+        let bytes = encode(shorter, images)
         let (decoded, ranges, _) = try read(bytes).get()
-        #expect(decoded[1].imageSize == 0 && ranges[1] == BundleImageRange(offset: 576, count: 0))
+        #expect(decoded[1].imageSize == 0 && ranges[1] == BundleRange(offset: 64 + 640 + 64, count: 0))
         // The structural reader accepts it; plan validation is what rejects an empty image.
         #expect(throws: PlanError.emptyImage(partition: 1)) {
             try decoded.validate(for: KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0xFF))
@@ -152,12 +224,15 @@ struct BundleTests {
             let reader = try BundleReader(staging: raw)
             #expect(reader.totalLength == b.count)
             #expect([UInt8](reader.image(0)) == samplePlan().1[0])
-            #expect(reader.imageRange(7) == BundleImageRange(offset: 0, count: 0))
+            #expect(reader.imageRange(7) == BundleRange(offset: 0, count: 0))
             #expect(reader.image(-1).count == 0)
+            #expect([UInt8](reader.manifestBytes) == Array(b[0..<sampleManifestLength]))
         }
         // Truncated staging areas still fail.
         _ = Array(b.dropLast()).withUnsafeBytes { raw in
-            #expect(throws: BundleError.truncated(needed: 861, available: 860)) { try BundleReader(staging: raw) }
+            #expect(throws: BundleError.truncated(needed: UInt64(sampleTotal), available: UInt64(sampleTotal - 1))) {
+                try BundleReader(staging: raw)
+            }
         }
     }
 
@@ -174,6 +249,7 @@ struct BundleTests {
 
     @Test func specificErrors() {
         let good = sampleBundle()
+        let total = UInt64(sampleTotal)
         /// The error for `good` with `width` bytes at `offset` set to `value`.
         func set(_ offset: Int, _ value: UInt64, _ width: Int = 1) -> BundleError? {
             var b = good; put(&b, offset, value, width); return readError(b)
@@ -181,31 +257,38 @@ struct BundleTests {
         #expect(readError([]) == .truncated(needed: 8, available: 0))
         #expect(readError(Array(good[0..<40])) == .truncated(needed: 64, available: 40))
         #expect(set(3, 0x6B) == .badMagic)
-        #expect(set(8, 2, 2) == .unsupportedVersion(2))
+        #expect(set(8, 1, 2) == .unsupportedVersion(1))   // version 1 (unsigned) is refused
+        #expect(set(8, 3, 2) == .unsupportedVersion(3))
         #expect(set(10, 72, 2) == .wrongHeaderSize(72))
-        #expect(set(12, 128, 2) == .wrongRecordSize(128))
+        #expect(set(12, 256, 2) == .wrongRecordSize(256))
         #expect(set(14, 9, 2) == .tooManyPartitions(count: 9))
-        #expect(readError(good + [0]) == .trailingBytes(declared: 861, available: 862))
-        #expect(set(16, 862, 8) == .truncated(needed: 862, available: 861))
-        #expect(set(16, 100, 8) == .truncated(needed: 832, available: 100))
+        #expect(readError(good + [0]) == .trailingBytes(declared: total, available: total + 1))
+        #expect(set(16, total + 1, 8) == .truncated(needed: total + 1, available: total))
+        #expect(set(16, 100, 8) == .truncated(needed: 1088, available: 100))
+        #expect(set(16, 1050, 8) == .truncated(needed: 1088, available: 1050))   // no room for the signature
         #expect(set(40, 1) == .reservedNotZero(offset: 40))
+        #expect(set(63, 1) == .reservedNotZero(offset: 63))
         #expect(set(rec(1, 3), 1) == .reservedNotZero(offset: UInt64(rec(1, 3))))
         #expect(set(rec(1, 7), 1) == .reservedNotZero(offset: UInt64(rec(1, 7))))
-        #expect(set(rec(2, 255), 1) == .reservedNotZero(offset: UInt64(rec(2, 255))))
+        #expect(set(rec(2, 288), 1) == .reservedNotZero(offset: UInt64(rec(2, 288))))
+        #expect(set(rec(2, 319), 1) == .reservedNotZero(offset: UInt64(rec(2, 319))))
         #expect(set(rec(0, 8 + 15), 0x61) == .reservedNotZero(offset: UInt64(rec(0, 23))))
         #expect(set(rec(0, 24 + 4 * 7), 9, 4) == .reservedNotZero(offset: UInt64(rec(0, 52))))
         #expect(set(rec(0, 96 + 127), 0x61) == .reservedNotZero(offset: UInt64(rec(0, 223))))
-        #expect(set(845, 1) == .reservedNotZero(offset: 845))   // padding after image #0
+        #expect(set(1101, 1) == .reservedNotZero(offset: 1101))   // padding after image #0
         #expect(set(rec(1, 0), 17) == .nameTooLong(partition: 1, length: 17))
         #expect(set(rec(1, 1), 9) == .tooManyHarts(partition: 1, count: 9))
         #expect(set(rec(1, 4), 129, 2) == .bootargsTooLong(partition: 1, length: 129))
         #expect(set(rec(1, 2), 2) == .unknownFaultPolicy(partition: 1, value: 2))
-        #expect(set(rec(1, 80), 852, 8) == .imageMisaligned(partition: 1, offset: 852))
-        #expect(set(rec(2, 88), 6, 8) == .imageOutOfBounds(partition: 2, offset: 856, length: 6))
-        #expect(set(rec(2, 88), UInt64.max, 8) == .imageOutOfBounds(partition: 2, offset: 856, length: .max))
-        #expect(set(rec(0, 80), 824, 8) == .imageOverlapsRecords(partition: 0, offset: 824))
-        #expect(set(rec(1, 80), 840, 8) == .imageOverlap(partition: 1, other: 0))
-        #expect(set(rec(2, 88), 4, 8) == .bytesAfterImages(end: 860, totalLength: 861))
+        #expect(set(rec(1, 80), 1108, 8) == .imageMisaligned(partition: 1, offset: 1108))
+        #expect(set(rec(2, 88), 6, 8) == .imageOutOfBounds(partition: 2, offset: 1112, length: 6))
+        #expect(set(rec(2, 88), UInt64.max, 8) == .imageOutOfBounds(partition: 2, offset: 1112, length: .max))
+        #expect(set(rec(2, 80), UInt64.max & ~7, 8) == .imageOutOfBounds(partition: 2, offset: UInt64.max & ~7, length: 5))
+        #expect(set(rec(0, 80), 1080, 8) == .imageOverlapsManifest(partition: 0, offset: 1080))   // in the signature
+        #expect(set(rec(0, 80), 1016, 8) == .imageOverlapsManifest(partition: 0, offset: 1016))   // in the records
+        #expect(set(rec(0, 80), 0, 8) == .imageOverlapsManifest(partition: 0, offset: 0))
+        #expect(set(rec(1, 80), 1096, 8) == .imageOverlap(partition: 1, other: 0))
+        #expect(set(rec(2, 88), 4, 8) == .bytesAfterImages(end: 1116, totalLength: total))
     }
 
     @Test func everyErrorHasAMessage() {
@@ -215,7 +298,7 @@ struct BundleTests {
             .reservedNotZero(offset: 3), .nameTooLong(partition: 0, length: 17), .tooManyHarts(partition: 0, count: 9),
             .bootargsTooLong(partition: 0, length: 200), .unknownFaultPolicy(partition: 0, value: 7),
             .imageMisaligned(partition: 0, offset: 3), .imageOutOfBounds(partition: 0, offset: 8, length: 8),
-            .imageOverlapsRecords(partition: 0, offset: 8), .imageOverlap(partition: 1, other: 0),
+            .imageOverlapsManifest(partition: 0, offset: 8), .imageOverlap(partition: 1, other: 0),
             .bytesAfterImages(end: 1, totalLength: 2),
         ]
         var seen = Set<String>()
@@ -228,6 +311,10 @@ struct BundleTests {
         var sink = StringSink()
         BundleError.imageOverlap(partition: 1, other: 0).write(to: &sink)
         #expect(sink.text == "partition record #1: the image overlaps the image of partition #0")
+        sink = StringSink()
+        BundleError.unsupportedVersion(1).write(to: &sink)
+        #expect(sink.text == "format version 1 is not supported (this build reads version 2, signed; version 1 bundles "
+                + "are unsigned: repack with `bulkhead pack --key`)")
     }
 
     // MARK: - Malformed inputs
@@ -285,6 +372,47 @@ struct BundleTests {
             "#2.bootargsLength=2", "#2.bootargsLength=9", "#2.hartCount=4", "#2.nameLength=15", "#2.nameLength=8",
             "#2.onFault=1",
         ].sorted())
+    }
+
+    /// Every reserved byte of the header and records, and every padding byte, set non-zero:
+    /// `reservedNotZero` at exactly that offset.
+    @Test func everyReservedByteMustBeZero() {
+        let good = sampleBundle()
+        typealias R = BundleFormat.Record
+        var offsets = Array(BundleFormat.Header.reserved..<BundleFormat.Header.reservedEnd)
+        let (plan, _) = samplePlan()
+        for p in 0..<3 {
+            let spec = plan[p]
+            offsets += [rec(p, R.reserved0), rec(p, R.reserved1), rec(p, R.reserved1 + 1)]
+            offsets += Array(rec(p, R.name + spec.name.count)..<rec(p, R.name + R.nameCapacity))
+            offsets += Array(rec(p, R.harts + 4 * spec.harts.count)..<rec(p, R.harts + 4 * R.hartSlots))
+            offsets += Array(rec(p, R.bootargs + spec.bootargs.count)..<rec(p, R.bootargs + R.bootargsCapacity))
+            offsets += Array(rec(p, R.reserved2)..<rec(p, R.end))
+        }
+        offsets += [1101, 1102, 1103]
+        for i in offsets {
+            var b = good
+            b[i] = 0x80
+            #expect(readError(b) == .reservedNotZero(offset: UInt64(i)), "offset \(i)")
+        }
+    }
+
+    /// Every byte is signed (manifest), the signature, inside an image, or required zero: a
+    /// change the reader accepts is always in the manifest, the signature or an image, and a
+    /// change to the signature, a digest or an image is always left to the verifier.
+    @Test func everyByteIsSignedHashedOrZero() throws {
+        let good = sampleBundle()
+        let payload = [1024..<1088, 1088..<1101, 1104..<1112, 1112..<1117] + (0..<3).map { (rec($0, 224)..<rec($0, 288)) }
+        for i in 0..<good.count {
+            var b = good
+            b[i] ^= 0x5A
+            let accepted = readError(b) == nil
+            if payload.contains(where: { $0.contains(i) }) {
+                #expect(accepted, "byte \(i) is payload")
+            } else if accepted {
+                #expect(i < sampleManifestLength, "byte \(i) outside the manifest changed without the reader noticing")
+            }
+        }
     }
 
     /// Flipping any single byte of the header or records either fails or decodes consistently.

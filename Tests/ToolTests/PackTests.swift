@@ -109,14 +109,18 @@ struct PackTests {
             + partition("elf2", harts: "[0]", base: "0x85200000", size: "2097152", image: "./sub/../sub/guest.elf")
         let config = ws.config(toml)
         let output = ws.directory + "/bundle.bin"
-        let summary = try Commands.pack(configPath: config, output: output, board: BoardOptions())
+        let key = try SigningKeys.generate(base: ws.directory + "/keys/test")
+        let summary = try Commands.pack(configPath: config, output: output, keyPath: key.privatePath, securityVersion: 7,
+                                        board: BoardOptions())
         #expect(summary.contains("3 partitions"))
+        #expect(summary.contains("security version 7, signed by key id \(key.keyID.hex)"))
 
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
         try bytes.withUnsafeBytes { buffer throws in
             let reader = try BundleReader(bytes: buffer)
             let plan = reader.plan
             #expect(plan.count == 3)
+            #expect(reader.securityVersion == 7 && reader.keyID == key.keyID)
             #expect(plan[0].name.withBytes { String(decoding: $0, as: UTF8.self) } == "raw")
             #expect(plan[0].harts.count == 2 && plan[0].harts[0] == 1 && plan[0].harts[1] == 2)
             #expect(plan[0].memory == HostRegion(base: HostPhysAddr(0x8400_0000), size: 16 << 20))
@@ -159,7 +163,10 @@ struct PackTests {
         ws.write("small.bin", [1, 2, 3, 4])
         let config = ws.config(partition("a", harts: "[9]"))
         let output = ws.directory + "/out.bin"
-        #expect(throws: ToolError.self) { try Commands.pack(configPath: config, output: output, board: BoardOptions()) }
+        let key = try! SigningKeys.generate(base: ws.directory + "/k")
+        #expect(throws: ToolError.self) {
+            try Commands.pack(configPath: config, output: output, keyPath: key.privatePath, securityVersion: 0, board: BoardOptions())
+        }
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 }

@@ -10,10 +10,18 @@ BUILD = os.path.join(ROOT, "build")
 KERNEL = os.environ.get("BULKHEAD_KERNEL", os.path.join(BUILD, "bulkhead.elf"))
 BUNDLE_ADDRESS = "0x81000000"   # KnownBoards.qemuVirt.bundleAddress
 CLI = os.environ.get("BULKHEAD_CLI", os.path.join(ROOT, ".build", "debug", "bulkhead"))
+DEV_KEY = os.environ.get("BULKHEAD_KEY", os.path.join(BUILD, "keys", "dev"))   # the Makefile's DEV_KEY
 
 
 def pack(config, out, *extra):
-    """Runs `bulkhead pack`; returns the CompletedProcess (check returncode yourself)."""
+    """Runs `bulkhead pack`, signing with the development key (made on first use) and security
+    version 0 unless `extra` gives --key/--version; returns the CompletedProcess (check returncode)."""
+    if "--key" not in extra:
+        if not os.path.exists(DEV_KEY + ".key"):
+            subprocess.run([CLI, "keygen", "-o", DEV_KEY], capture_output=True, check=True, cwd=ROOT)
+        extra += ("--key", DEV_KEY + ".key")
+    if "--version" not in extra:
+        extra += ("--version", "0")
     return subprocess.run([CLI, "pack", config, "-o", out, *extra], capture_output=True, text=True, cwd=ROOT)
 
 

@@ -1,4 +1,4 @@
-// The `bulkhead` subcommands' logic (pack, check, inspect); Tools/bulkhead/main.swift only parses arguments.
+// The `bulkhead` subcommands' logic (keygen, pack, check, inspect, verify); Tools/bulkhead/main.swift only parses arguments.
 import BulkheadCore
 import Foundation
 
@@ -11,20 +11,42 @@ public enum Commands {
         return "\(configPath): OK: \(n) partition\(n == 1 ? "" : "s") valid for \(board.summary)"
     }
 
-    /// `bulkhead pack CONFIG -o OUTPUT`: check, encode, re-read, write. Returns a one-line summary.
-    public static func pack(configPath: String, output: String, board options: BoardOptions) throws(ToolError) -> String {
+    /// `bulkhead keygen -o BASE`: writes BASE.key (0600) and BASE.pub. Returns what was written.
+    public static func keygen(output: String) throws(ToolError) -> String {
+        let generated = try SigningKeys.generate(base: output)
+        return "\(generated.privatePath): private key (keep it secret; mode 0600)\n"
+            + "\(generated.publicPath): public key\n"
+            + "key id: \(generated.keyID.hex)"
+    }
+
+    /// `bulkhead pack CONFIG -o OUTPUT --key KEY --version N`: check, encode, sign, re-read and
+    /// re-verify, write. Returns a one-line summary.
+    public static func pack(configPath: String, output: String, keyPath: String, securityVersion: UInt64,
+                            board options: BoardOptions) throws(ToolError) -> String {
         let board = try options.resolve()
+        let key = try SigningKeys.loadPrivate(keyPath)
         let loaded = try PlanBuilder.load(configPath: configPath, board: board)
-        let bundle = BundleWriter.encode(plan: loaded.plan, images: loaded.images)
+        let bundle = try BundleSigning.encode(plan: loaded.plan, images: loaded.images,
+                                              securityVersion: securityVersion, key: key)
         guard UInt64(bundle.count) <= board.data.bundleMaxSize else {
             throw ToolError("\(configPath): the bundle would be \(bundle.count) bytes; \(board.data.nameString)'s staging "
                             + "area at \(hex(board.data.bundleAddress.raw)) holds \(Size.describe(board.data.bundleMaxSize))")
         }
-        // The kernel's reader must accept what we write: check before anything reaches a board.
-        let reread = bundle.withUnsafeBytes { (bytes) -> BundleError? in
-            do throws(BundleError) { _ = try BundleReader(bytes: bytes); return nil } catch { return error }
+        // The kernel's reader must accept what we write, and the signature and digests must
+        // check out: verify before anything reaches a board.
+        let problem = bundle.withUnsafeBytes { (bytes) -> ToolError? in
+            do throws(BundleError) {
+                let reader = try BundleReader(bytes: bytes)
+                if let failure = BundleSigning.check(reader, key: key.publicKey) {
+                    let text = BundleSigning.message(failure, bundle: reader, file: "the packed bundle", keyFile: keyPath)
+                    return ToolError("internal error: \(text)", signatureProblem: failure)
+                }
+                return nil
+            } catch {
+                return ToolError.bundle(error, file: "internal error: the packed bundle")
+            }
         }
-        if let reread { throw ToolError.bundle(reread, file: "internal error: the packed bundle") }
+        if let problem { throw problem }
         do {
             try Data(bundle).write(to: URL(fileURLWithPath: output), options: .atomic)
         } catch {
@@ -32,7 +54,41 @@ public enum Commands {
         }
         let n = loaded.plan.count
         return "\(output): \(n) partition\(n == 1 ? "" : "s"), \(bundle.count) bytes (bundle format "
-            + "\(BundleFormat.version)) for \(board.summary)"
+            + "\(BundleFormat.version), security version \(securityVersion), signed by key id "
+            + "\(SigningKeys.keyID(of: key.publicKey).hex)) for \(board.summary)"
+    }
+
+    /// `bulkhead verify BUNDLE --public-key KEY`: structure, key id, signature, image digests.
+    /// Returns a one-line summary; throws the first failure.
+    public static func verify(bundlePath: String, publicKeyPath: String) throws(ToolError) -> String {
+        let bytes = try readBundle(bundlePath)
+        let key = try SigningKeys.loadPublic(publicKeyPath)
+        let result = bytes.withUnsafeBytes { (raw) -> Result<String, ToolError> in
+            do throws(BundleError) {
+                let reader = try BundleReader(bytes: raw)
+                if let failure = BundleSigning.check(reader, key: key) {
+                    return .failure(ToolError(BundleSigning.message(failure, bundle: reader, file: bundlePath,
+                                                                    keyFile: publicKeyPath),
+                                              signatureProblem: failure))
+                }
+                let n = reader.plan.count
+                return .success("\(bundlePath): OK: the signature by key id \(reader.keyID.hex) verifies with "
+                    + "\(publicKeyPath), and \(n == 1 ? "the image matches its" : "all \(n) images match their") "
+                    + "SHA-512 digest\(n == 1 ? "" : "s") (security version \(reader.securityVersion))")
+            } catch {
+                return .failure(ToolError.bundle(error, file: bundlePath))
+            }
+        }
+        return try result.get()
+    }
+
+    /// The bytes of the bundle file at `path`.
+    static func readBundle(_ path: String) throws(ToolError) -> [UInt8] {
+        do {
+            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw ToolError("\(path): cannot read the bundle: \(PlanBuilder.reason(error, path: path))")
+        }
     }
 
     /// What `bulkhead inspect` found: the listing, and the validation failure if the plan does
@@ -45,14 +101,7 @@ public enum Commands {
     /// `bulkhead inspect BUNDLE`: parse with Core's BundleReader, list, validate against the board.
     public static func inspect(bundlePath: String, board options: BoardOptions) throws(ToolError) -> Inspection {
         let board = try options.resolve()
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: bundlePath))
-        } catch {
-            throw ToolError("\(bundlePath): cannot read the bundle: \(PlanBuilder.reason(error, path: bundlePath))")
-        }
-        let bytes = [UInt8](data)
-        return try inspect(bytes: bytes, file: bundlePath, board: board)
+        return try inspect(bytes: try readBundle(bundlePath), file: bundlePath, board: board)
     }
 
     /// `inspect` over bytes already in memory.
@@ -85,9 +134,14 @@ public enum Commands {
         let plan = reader.plan
         var out = "\(file): Bulkhead bundle, format version \(BundleFormat.version), "
             + "\(plan.count) partition\(plan.count == 1 ? "" : "s"), \(reader.totalLength) bytes\n"
+        out += "security version: \(reader.securityVersion)\n"
+        out += "signing key id:   \(reader.keyID.hex)\n"
+        out += "manifest:         \(reader.manifestRange.count) bytes at 0x0 (signed)\n"
+        out += "signature:        \(hexString(reader.signature))\n"
+        out += "                  (Ed25519; not checked here: use `bulkhead verify --public-key`)\n"
         for p in 0..<plan.count {
             let spec = plan[p]
-            let name = spec.name.withBytes { String(decoding: $0, as: UTF8.self) }
+            let name = partitionName(plan, p)
             let harts = (0..<spec.harts.count).map { String(spec.harts[$0]) }.joined(separator: ", ")
             let range = reader.imageRange(p)
             let end = spec.memory.base.raw &+ spec.memory.size
@@ -98,6 +152,7 @@ public enum Commands {
             out += "  entry:     \(hex(spec.entry.raw)) (guest-physical)\n"
             out += "  image:     \(range.count) bytes at bundle offset \(hex(UInt64(range.offset)))"
                 + ", loaded at \(hex(guestRAMBase.raw))\n"
+            out += "  sha-512:   \(hexString(reader.imageDigest(p)))\n"
             out += "  on fault:  \(spec.onFault == .restart ? "restart" : "stop")\n"
             let bootargs = spec.bootargs.withBytes { String(decoding: $0, as: UTF8.self) }
             out += "  bootargs:  \(bootargs.isEmpty ? "(none)" : "\"\(bootargs)\"")\n"

@@ -8,9 +8,13 @@ public struct ToolError: Error, Equatable, CustomStringConvertible {
     public var planError: PlanError?
     /// The bundle format error behind this failure, if that is what it was.
     public var bundleError: BundleError?
+    /// The signature or digest check that failed, if that is what it was.
+    public var signatureProblem: SignatureProblem?
 
-    public init(_ message: String, planError: PlanError? = nil, bundleError: BundleError? = nil) {
+    public init(_ message: String, planError: PlanError? = nil, bundleError: BundleError? = nil,
+                signatureProblem: SignatureProblem? = nil) {
         self.message = message; self.planError = planError; self.bundleError = bundleError
+        self.signatureProblem = signatureProblem
     }
 
     public var description: String { message }

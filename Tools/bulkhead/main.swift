@@ -6,14 +6,18 @@ import Foundation
 struct BulkheadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulkhead",
-        abstract: "Build and examine Bulkhead partition bundles.",
+        abstract: "Build, sign and examine Bulkhead partition bundles.",
         discussion: """
-            A bundle holds a partition plan and each partition's image. `pack` builds one from a \
-            TOML configuration (see docs/configuration.md), `check` only validates the configuration, \
-            and `inspect` lists a bundle's partitions. Every command checks the plan with the same \
-            validation function the hypervisor runs at boot.
+            A bundle holds a signed manifest (the partition plan, a security version, each \
+            image's SHA-512 and the signing key's id) and each partition's image \
+            (docs/bundle-format.md). `keygen` makes an Ed25519 key pair, `pack` builds and signs \
+            a bundle from a TOML configuration (docs/configuration.md), `check` only validates \
+            the configuration, `inspect` lists a bundle, and `verify` checks its signature and \
+            image digests against a public key. Every command that reads a plan checks it with \
+            the same validation function the hypervisor runs at boot. Signing and hashing use \
+            swift-crypto (Ed25519 per RFC 8032, SHA-512).
             """,
-        subcommands: [Pack.self, Check.self, Inspect.self])
+        subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self])
 }
 
 /// The configuration keys, for the help of the commands that read a configuration.
@@ -48,14 +52,46 @@ func fail(_ error: ToolError) -> ExitCode {
     return ExitCode.failure
 }
 
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate an Ed25519 key pair for signing bundles.",
+        discussion: """
+            Writes NAME.key, the private key (the 32-byte RFC 8032 seed; file mode 0600), and \
+            NAME.pub, the 32-byte public key. Each file is two text lines: \
+            "BULKHEAD ED25519 PRIVATE KEY" or "BULKHEAD ED25519 PUBLIC KEY", then the key as 64 \
+            hex digits. Missing directories are created; existing files are never overwritten. \
+            Prints the key id: the first 8 bytes of SHA-512 of the public key, in hex, as \
+            bundles and the hypervisor's trust anchors name the key.
+            """)
+
+    @Option(name: .shortAndLong,
+            help: ArgumentHelp("The key pair's path without extension (writes NAME.key and NAME.pub).",
+                               valueName: "dir/name"))
+    var output: String
+
+    func run() throws {
+        do {
+            print(try Commands.keygen(output: output))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
 struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a configuration and write its bundle (plan + images).",
+        abstract: "Validate a configuration and write its signed bundle (manifest, signature, images).",
         discussion: """
             Image paths are relative to the configuration file. An image is a raw binary loaded at \
             guest-physical 0x80000000, or an ELF64 RISC-V executable whose PT_LOAD segments are \
-            flattened into such a binary (gaps and .bss zero-filled). The bundle is written only \
-            if the plan is valid for the board.
+            flattened into such a binary (gaps and .bss zero-filled). The manifest records each \
+            image's SHA-512, the security version and the key id, and is signed with the private \
+            key (Ed25519, RFC 8032). The bundle is re-read with the hypervisor's parser and \
+            verified before it is written, and is written only if the plan is valid for the board.
+
+            The security version is the anti-rollback counter: the hypervisor refuses a bundle \
+            whose version is below the highest it has accepted, so raise it whenever a release \
+            fixes a security problem. It is required: no bundle gets a default version by accident.
 
             \(configurationSummary)
             """)
@@ -66,11 +102,21 @@ struct Pack: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the bundle.", valueName: "bundle.bin"))
     var output: String
 
+    @Option(help: ArgumentHelp("The private key file that signs the manifest (from `bulkhead keygen`).",
+                               valueName: "name.key"))
+    var key: String
+
+    @Option(name: [.customLong("version"), .customLong("security-version")],
+            help: ArgumentHelp("The bundle's security version, 0 to 2^64-1 (anti-rollback counter).",
+                               valueName: "n"))
+    var securityVersion: UInt64
+
     @OptionGroup var boardArguments: BoardArguments
 
     func run() throws {
         do {
-            print(try Commands.pack(configPath: config, output: output, board: boardArguments.options))
+            print(try Commands.pack(configPath: config, output: output, keyPath: key,
+                                    securityVersion: securityVersion, board: boardArguments.options))
         } catch {
             throw fail(error)
         }
@@ -98,10 +144,13 @@ struct Check: ParsableCommand {
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List a bundle's partitions and check its plan against a board.",
+        abstract: "List a bundle's manifest and partitions and check its plan against a board.",
         discussion: """
-            The bundle is parsed by the same reader the hypervisor uses. Exits non-zero when the \
-            bundle is malformed or its plan is not valid for the board.
+            The bundle is parsed by the same reader the hypervisor uses. Shows the format version, \
+            security version, signing key id, signature, and per partition its harts, memory, \
+            entry, image and the image's SHA-512 as recorded in the manifest. The signature and \
+            digests are not checked here: use `bulkhead verify`. Exits non-zero when the bundle is \
+            malformed or its plan is not valid for the board.
             """)
 
     @Argument(help: ArgumentHelp("The bundle file.", valueName: "bundle.bin"))
@@ -118,6 +167,34 @@ struct Inspect: ParsableCommand {
         }
         print(inspection.report, terminator: "")
         if let problem = inspection.problem { throw fail(problem) }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a bundle's signature and image digests against a public key.",
+        discussion: """
+            Parses the bundle with the hypervisor's reader, then checks that the manifest names \
+            the public key's id ("wrong key" otherwise), that the Ed25519 signature over the \
+            manifest verifies ("bad signature"), and that every image's SHA-512 equals the digest \
+            in the manifest ("digest mismatch for partition ..."). Exits non-zero with the first \
+            failure. It does not check the plan against a board (`inspect` does) or the security \
+            version against a device's minimum (the hypervisor does).
+            """)
+
+    @Argument(help: ArgumentHelp("The bundle file.", valueName: "bundle.bin"))
+    var bundle: String
+
+    @Option(name: .customLong("public-key"),
+            help: ArgumentHelp("The public key file (from `bulkhead keygen`).", valueName: "name.pub"))
+    var publicKey: String
+
+    func run() throws {
+        do {
+            print(try Commands.verify(bundlePath: bundle, publicKeyPath: publicKey))
+        } catch {
+            throw fail(error)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 // Every way a bundle's bytes can be malformed, each with the offset or partition it is about.
+// (The parser checks structure only: the signature and the image digests are checked separately.)
 
 /// A structural bundle error found by `BundleReader` (plan semantics are `PlanError`'s job).
 public enum BundleError: Error, Equatable, Sendable {
@@ -20,8 +21,8 @@ public enum BundleError: Error, Equatable, Sendable {
     case imageMisaligned(partition: Int, offset: UInt64)
     /// The image's bytes extend past the bundle's total length.
     case imageOutOfBounds(partition: Int, offset: UInt64, length: UInt64)
-    /// The image starts inside the header or the partition records.
-    case imageOverlapsRecords(partition: Int, offset: UInt64)
+    /// The image starts inside the manifest (header and records) or the signature after it.
+    case imageOverlapsManifest(partition: Int, offset: UInt64)
     case imageOverlap(partition: Int, other: Int)
     /// Bytes from `end` to the declared total length belong to no image.
     case bytesAfterImages(end: UInt64, totalLength: UInt64)
@@ -31,7 +32,7 @@ public enum BundleError: Error, Equatable, Sendable {
         switch self {
         case .nameTooLong(let p, _), .tooManyHarts(let p, _), .bootargsTooLong(let p, _),
              .unknownFaultPolicy(let p, _), .imageMisaligned(let p, _), .imageOutOfBounds(let p, _, _),
-             .imageOverlapsRecords(let p, _), .imageOverlap(let p, _):
+             .imageOverlapsManifest(let p, _), .imageOverlap(let p, _):
             return p
         default:
             return nil
@@ -49,7 +50,9 @@ public enum BundleError: Error, Equatable, Sendable {
             out.write("not a Bulkhead bundle (the first 8 bytes are not \"BULKHEAD\")")
         case .unsupportedVersion(let v):
             out.write("format version "); out.write(decimal: UInt64(v)); out.write(" is not supported (this build reads version ")
-            out.write(decimal: UInt64(BundleFormat.version)); out.write(")")
+            out.write(decimal: UInt64(BundleFormat.version))
+            if v == 1 { out.write(", signed; version 1 bundles are unsigned: repack with `bulkhead pack --key`") }
+            out.write(")")
         case .wrongHeaderSize(let s):
             out.write("the header size is "); out.write(decimal: UInt64(s)); out.write(" bytes; format version ")
             out.write(decimal: UInt64(BundleFormat.version)); out.write(" has "); out.write(decimal: BundleFormat.headerSize)
@@ -81,8 +84,8 @@ public enum BundleError: Error, Equatable, Sendable {
         case .imageOutOfBounds(_, let offset, let length):
             out.write("the image ("); out.write(decimal: length); out.write(" bytes at offset "); out.write(hex: offset)
             out.write(") extends past the end of the bundle")
-        case .imageOverlapsRecords(_, let offset):
-            out.write("the image offset "); out.write(hex: offset); out.write(" lies inside the header or partition records")
+        case .imageOverlapsManifest(_, let offset):
+            out.write("the image offset "); out.write(hex: offset); out.write(" lies inside the manifest or its signature")
         case .imageOverlap(_, let other):
             out.write("the image overlaps the image of partition #"); out.write(decimal: other)
         case .bytesAfterImages(let end, let total):

@@ -1,20 +1,27 @@
-// Bundle format v1: byte layout of the unsigned bundle (header, partition records, images).
+// Bundle format v2: byte layout of the signed bundle (manifest = header + records, signature, images).
 //
 // All integers are little-endian. docs/bundle-format.md describes every byte; this file is the
 // single place the offsets are written down in code (reader and writer both use it).
 //
-//   header            64 bytes at offset 0
-//   records           partitionCount x 256 bytes at offset 64
-//   images            each 8-byte aligned, after the records, ending exactly at totalLength
+//   header            64 bytes at offset 0                         \  the manifest: the bytes the
+//   records           partitionCount x 320 bytes at offset 64      /  Ed25519 signature covers
+//   signature         64 bytes at manifestLength(partitionCount)
+//   images            each 8-byte aligned, after the signature, ending exactly at totalLength
 
-/// Layout constants of bundle format version 1.
+/// Layout constants of bundle format version 2.
 public enum BundleFormat {
     /// "BULKHEAD" in ASCII, read as a little-endian 64-bit integer.
     public static let magic: UInt64 = 0x4441_4548_4B4C_5542
-    /// The only format version this build reads and writes.
-    public static let version: UInt16 = 1
+    /// The only format version this build reads and writes (version 1, unsigned, is refused).
+    public static let version: UInt16 = 2
     public static let headerSize = 64
-    public static let recordSize = 256
+    public static let recordSize = 320
+    /// An Ed25519 signature (RFC 8032: R then S, 32 bytes each).
+    public static let signatureSize = 64
+    /// A SHA-512 digest.
+    public static let digestSize = 64
+    /// A signing key id: the first 8 bytes of SHA-512(32-byte Ed25519 public key).
+    public static let keyIDSize = 8
     /// Every image offset is a multiple of this.
     public static let imageAlignment = 8
 
@@ -26,7 +33,9 @@ public enum BundleFormat {
         public static let recordSize = 12       // u16
         public static let partitionCount = 14   // u16
         public static let totalLength = 16      // u64
-        public static let reserved = 24         // 40 bytes, zero (future: security version, signature)
+        public static let securityVersion = 24  // u64, anti-rollback
+        public static let keyID = 32            // 8 bytes
+        public static let reserved = 40         // 24 bytes, zero
         public static let reservedEnd = 64
     }
 
@@ -49,16 +58,59 @@ public enum BundleFormat {
         public static let imageLength = 88      // u64
         public static let bootargs = 96         // 128 bytes, zero after bootargsLength
         public static let bootargsCapacity = 128
-        public static let reserved2 = 224       // 32 bytes, zero (future: image digest reference)
-        public static let end = 256
+        public static let imageDigest = 224     // 64 bytes, SHA-512 of the image's imageLength bytes
+        public static let reserved2 = 288       // 32 bytes, zero
+        public static let end = 320
     }
 
     /// Where partition record `index` starts.
     @inline(__always) public static func recordOffset(_ index: Int) -> Int { headerSize &+ index &* recordSize }
+
+    /// The manifest's length (header + records): the signed range is `[0, manifestLength)`.
+    /// The header alone fixes it, so a verifier can authenticate the records before decoding them.
+    @inline(__always) public static func manifestLength(partitionCount: Int) -> Int { recordOffset(partitionCount) }
+
+    /// Where the images may start: right after the signature (a multiple of 8 for every count).
+    @inline(__always) public static func imagesStart(partitionCount: Int) -> Int {
+        manifestLength(partitionCount: partitionCount) &+ signatureSize
+    }
 
     /// `value` rounded up to a multiple of `imageAlignment` (`nil` on overflow).
     public static func alignUp(_ value: UInt64) -> UInt64? {
         let (sum, overflow) = value.addingReportingOverflow(UInt64(imageAlignment - 1))
         return overflow ? nil : sum & ~UInt64(imageAlignment - 1)
     }
+}
+
+/// The id of an Ed25519 signing key: the first 8 bytes of SHA-512 of its 32-byte public key,
+/// kept in `raw` as those bytes read little-endian (byte 0 is the low byte). Written in hex in
+/// byte order, e.g. `4c8a…` for bytes 4C 8A ….
+public struct SigningKeyID: Equatable, Hashable, Sendable {
+    public var raw: UInt64
+    public init(raw: UInt64) { self.raw = raw }
+
+    /// The id whose bytes are the first 8 of `bytes` (e.g. a SHA-512 digest of the public key);
+    /// `nil` when fewer than 8 bytes are given.
+    public init?(prefixOf bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= BundleFormat.keyIDSize else { return nil }
+        var v: UInt64 = 0
+        var i = BundleFormat.keyIDSize
+        while i > 0 { i -= 1; v = v << 8 | UInt64(bytes[i]) }
+        raw = v
+    }
+
+    /// Byte `index` (0 ..< 8) of the id as stored in a bundle.
+    public func byte(_ index: Int) -> UInt8 { UInt8(truncatingIfNeeded: raw >> UInt64(8 * (index & 7))) }
+
+    /// Writes the 16 lowercase hex digits, in byte order.
+    public func write<S: TextSink>(to out: inout S) {
+        var i = 0
+        while i < BundleFormat.keyIDSize {
+            let b = byte(i)
+            out.write(byte: SigningKeyID.hexDigit(b >> 4)); out.write(byte: SigningKeyID.hexDigit(b & 0xF))
+            i += 1
+        }
+    }
+
+    @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 &+ nibble : 87 &+ nibble }
 }

@@ -1,12 +1,16 @@
-// Strict bundle parser: bytes in, a PartitionPlan plus each image's byte range out (nothing copied).
+// Strict parser of bundle format v2: bytes in; the plan, the signed manifest range, the signature,
+// the security version, the key id, and each image's range and expected digest out (nothing copied).
 //
-// Invariants once `init` returns: every image range lies inside `bytes`, after the records,
-// 8-byte aligned, and no two non-empty ranges overlap; every byte after the records lies in an
-// image or is zero padding; the last image ends at the declared total length. Every read is
-// preceded by a length check, so no input can make the reader index out of bounds or trap.
+// Invariants once `init` returns: `[0, manifestLength)` is the header plus `plan.count` records
+// and the 64-byte signature follows it; every image range lies inside `bytes`, at or after the
+// end of the signature, 8-byte aligned, and no two non-empty ranges overlap; every byte after the
+// signature lies in an image or is zero padding; the last image ends at the declared total
+// length. So every byte is signed, the signature, covered by an image digest, or zero. Every read
+// is preceded by a length check, so no input can make the reader index out of bounds or trap.
+// The reader does not check the signature or the digests (that needs SHA-512 and Ed25519).
 
-/// Where one partition's image lies within the bundle.
-public struct BundleImageRange: Equatable, Sendable {
+/// A byte range within the bundle (an image, the manifest, the signature, a digest).
+public struct BundleRange: Equatable, Sendable {
     public var offset: Int
     public var count: Int
     public init(offset: Int, count: Int) { self.offset = offset; self.count = count }
@@ -18,7 +22,11 @@ public struct BundleReader {
     public let bytes: UnsafeRawBufferPointer
     /// The plan the records describe (not yet validated against a board: see `PartitionPlan.validate`).
     public let plan: PartitionPlan
-    private let ranges: InlineArray<8, BundleImageRange>
+    /// The anti-rollback counter the manifest declares.
+    public let securityVersion: UInt64
+    /// The id of the key the manifest says signed it (an allegation until the signature is checked).
+    public let keyID: SigningKeyID
+    private let ranges: InlineArray<8, BundleRange>
 
     /// Parses a buffer that holds exactly one bundle: a byte after its declared end is an error.
     public init(bytes: UnsafeRawBufferPointer) throws(BundleError) {
@@ -27,11 +35,13 @@ public struct BundleReader {
         guard total <= available else { throw .truncated(needed: total, available: available) }
         guard total == available else { throw .trailingBytes(declared: total, available: available) }
         var plan = PartitionPlan()
-        var ranges = InlineArray<8, BundleImageRange>(repeating: BundleImageRange(offset: 0, count: 0))
+        var ranges = InlineArray<8, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
         try BundleReader.parse(bytes, into: &plan, ranges: &ranges)
         self.bytes = bytes
         self.plan = plan
         self.ranges = ranges
+        self.securityVersion = BundleReader.u64(bytes, BundleFormat.Header.securityVersion)
+        self.keyID = SigningKeyID(raw: BundleReader.u64(bytes, BundleFormat.Header.keyID))
     }
 
     /// Parses the bundle at the start of a staging area (the loader's destination), whose length
@@ -46,23 +56,53 @@ public struct BundleReader {
     /// The bundle's length in bytes.
     public var totalLength: Int { bytes.count }
 
+    /// The signed range: the header and the partition records, from offset 0.
+    public var manifestRange: BundleRange {
+        BundleRange(offset: 0, count: BundleFormat.manifestLength(partitionCount: plan.count))
+    }
+
+    /// The signed bytes (the message of the Ed25519 signature), a view into `bytes`.
+    public var manifestBytes: UnsafeRawBufferPointer { view(manifestRange) }
+
+    /// Where the 64-byte Ed25519 signature lies: right after the manifest.
+    public var signatureRange: BundleRange {
+        BundleRange(offset: BundleFormat.manifestLength(partitionCount: plan.count), count: BundleFormat.signatureSize)
+    }
+
+    /// The signature's 64 bytes (R then S), a view into `bytes`.
+    public var signature: UnsafeRawBufferPointer { view(signatureRange) }
+
     /// Partition `index`'s image within `bytes`; empty when `index` is not a partition.
-    public func imageRange(_ index: Int) -> BundleImageRange {
-        guard index >= 0 && index < plan.count else { return BundleImageRange(offset: 0, count: 0) }
+    public func imageRange(_ index: Int) -> BundleRange {
+        guard index >= 0 && index < plan.count else { return BundleRange(offset: 0, count: 0) }
         return ranges[index]
     }
 
     /// Partition `index`'s image bytes (a view into `bytes`); empty when `index` is not a partition.
-    public func image(_ index: Int) -> UnsafeRawBufferPointer {
-        let r = imageRange(index)
+    public func image(_ index: Int) -> UnsafeRawBufferPointer { view(imageRange(index)) }
+
+    /// Where partition `index`'s expected SHA-512 digest lies (inside its record, so signed);
+    /// empty when `index` is not a partition.
+    public func imageDigestRange(_ index: Int) -> BundleRange {
+        guard index >= 0 && index < plan.count else { return BundleRange(offset: 0, count: 0) }
+        return BundleRange(offset: BundleFormat.recordOffset(index) + BundleFormat.Record.imageDigest,
+                           count: BundleFormat.digestSize)
+    }
+
+    /// Partition `index`'s expected SHA-512 digest (64 bytes, a view into `bytes`); empty when
+    /// `index` is not a partition.
+    public func imageDigest(_ index: Int) -> UnsafeRawBufferPointer { view(imageDigestRange(index)) }
+
+    /// `bytes[range]`; every range this type hands out lies inside `bytes` (see the invariants).
+    private func view(_ r: BundleRange) -> UnsafeRawBufferPointer {
         guard r.count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(rebasing: bytes[r.offset..<(r.offset + r.count)])
     }
 
     // MARK: - Parsing
 
-    /// Checks the fixed header prefix (magic, version, sizes, count, reserved bytes) and returns
-    /// the declared total length.
+    /// Checks the header (magic, version, sizes, count, reserved bytes) and returns the declared
+    /// total length, which covers at least the manifest and the signature.
     private static func declaredLength(_ b: UnsafeRawBufferPointer) throws(BundleError) -> UInt64 {
         guard b.count >= 8 else { throw .truncated(needed: 8, available: UInt64(b.count)) }
         guard u64(b, BundleFormat.Header.magic) == BundleFormat.magic else { throw .badMagic }
@@ -79,18 +119,18 @@ public struct BundleReader {
         guard count <= PlanLimits.maxPartitions else { throw .tooManyPartitions(count: count) }
         try requireZero(b, from: BundleFormat.Header.reserved, to: BundleFormat.Header.reservedEnd)
         let total = u64(b, BundleFormat.Header.totalLength)
-        let recordsEnd = UInt64(BundleFormat.recordOffset(count))
-        guard total >= recordsEnd else { throw .truncated(needed: recordsEnd, available: total) }
+        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count))
+        guard total >= imagesStart else { throw .truncated(needed: imagesStart, available: total) }
         return total
     }
 
     /// Decodes the records of a buffer whose header `declaredLength` accepted and whose length
     /// equals the declared total; then checks the image layout.
     private static func parse(_ b: UnsafeRawBufferPointer, into plan: inout PartitionPlan,
-                              ranges: inout InlineArray<8, BundleImageRange>) throws(BundleError) {
+                              ranges: inout InlineArray<8, BundleRange>) throws(BundleError) {
         let count = Int(u16(b, BundleFormat.Header.partitionCount))
         let total = UInt64(b.count)
-        let recordsEnd = UInt64(BundleFormat.recordOffset(count))
+        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count))
         var p = 0
         while p < count {
             let r = BundleFormat.recordOffset(p)
@@ -128,15 +168,16 @@ public struct BundleReader {
             let bootStart = r + R.bootargs
             spec.bootargs = Bootargs(bytes: UnsafeRawBufferPointer(rebasing: b[bootStart..<(bootStart + bootargsLength)])) ?? Bootargs()
             try requireZero(b, from: bootStart + bootargsLength, to: bootStart + R.bootargsCapacity)
+            // The digest (bytes R.imageDigest ..< R.reserved2) may hold any value.
             try requireZero(b, from: r + R.reserved2, to: r + R.end)
 
-            // The image: aligned, inside the bundle, after the records, apart from earlier images.
+            // The image: aligned, inside the bundle, after the signature, apart from earlier images.
             let offset = u64(b, r + R.imageOffset)
             let length = u64(b, r + R.imageLength)
             guard offset % UInt64(BundleFormat.imageAlignment) == 0 else { throw .imageMisaligned(partition: p, offset: offset) }
             let (end, overflow) = offset.addingReportingOverflow(length)
             guard !overflow, end <= total else { throw .imageOutOfBounds(partition: p, offset: offset, length: length) }
-            guard offset >= recordsEnd else { throw .imageOverlapsRecords(partition: p, offset: offset) }
+            guard offset >= imagesStart else { throw .imageOverlapsManifest(partition: p, offset: offset) }
             var q = 0
             while q < p {
                 let other = ranges[q]
@@ -146,18 +187,18 @@ public struct BundleReader {
                 q += 1
             }
             // offset and end are at most `total`, which is the buffer's Int count.
-            ranges[p] = BundleImageRange(offset: Int(offset), count: Int(length))
+            ranges[p] = BundleRange(offset: Int(offset), count: Int(length))
             spec.imageSize = length
             _ = plan.append(spec)
             p += 1
         }
-        try checkCoverage(b, count: count, ranges: ranges, from: Int(recordsEnd))
+        try checkCoverage(b, count: count, ranges: ranges, from: Int(imagesStart))
     }
 
     /// Walks the non-empty images in offset order: the gaps between them must be zero padding,
     /// and the last one must end at the end of the bundle.
     private static func checkCoverage(_ b: UnsafeRawBufferPointer, count: Int,
-                                      ranges: InlineArray<8, BundleImageRange>, from start: Int) throws(BundleError) {
+                                      ranges: InlineArray<8, BundleRange>, from start: Int) throws(BundleError) {
         var order = InlineArray<8, Int>(repeating: 0)
         var n = 0
         var p = 0
@@ -196,7 +237,7 @@ public struct BundleReader {
     @inline(__always) private static func u32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
         UInt32(u16(b, at)) | UInt32(u16(b, at + 2)) << 16
     }
-    @inline(__always) private static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {
+    @inline(__always) static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {
         UInt64(u32(b, at)) | UInt64(u32(b, at + 4)) << 32
     }
 }

@@ -1,21 +1,30 @@
-// Host-only bundle encoder: a PartitionPlan plus image bytes in, bundle format v1 bytes out.
+// Host-only bundle encoder: a PartitionPlan, image bytes, a security version and a signer in,
+// bundle format v2 bytes out. The hashing and signing functions are the caller's (the CLI passes
+// swift-crypto's SHA-512 and Ed25519), so this file holds layout only, no cryptography.
 
 #if !hasFeature(Embedded)
 /// Encodes bundles in the layout `BundleReader` accepts (see docs/bundle-format.md).
 public enum BundleWriter {
-    /// Encodes `plan` with `images[i]` as partition `i`'s image. Images are stored in partition
-    /// order, each at the next 8-byte boundary after the records or the previous image; an empty
-    /// image gets the offset of the first byte after the records.
+    /// Encodes `plan` with `images[i]` as partition `i`'s image, then signs the manifest.
     ///
-    /// - Precondition: `images.count == plan.count` and `images[i].count == plan[i].imageSize`.
-    public static func encode(plan: PartitionPlan, images: [[UInt8]]) -> [UInt8] {
+    /// Images are stored in partition order, each at the next 8-byte boundary after the signature
+    /// or the previous image; an empty image gets the offset of the first byte after the
+    /// signature. `digest` maps an image to its 64-byte SHA-512; `sign` maps the manifest bytes
+    /// (header + records, every field already final) to their 64-byte Ed25519 signature.
+    ///
+    /// - Precondition: `images.count == plan.count`, `images[i].count == plan[i].imageSize`,
+    ///   and `digest`/`sign` return 64 bytes.
+    public static func encode<E: Error>(plan: PartitionPlan, images: [[UInt8]], securityVersion: UInt64,
+                                        keyID: SigningKeyID, digest: ([UInt8]) -> [UInt8],
+                                        sign: ([UInt8]) throws(E) -> [UInt8]) throws(E) -> [UInt8] {
         precondition(images.count == plan.count, "one image per partition")
-        let recordsEnd = BundleFormat.recordOffset(plan.count)
+        let manifestLength = BundleFormat.manifestLength(partitionCount: plan.count)
+        let imagesStart = BundleFormat.imagesStart(partitionCount: plan.count)
         // Image offsets first: they determine the total length.
         var offsets: [Int] = []
-        var cursor = recordsEnd
+        var cursor = imagesStart
         for image in images {
-            if image.isEmpty { offsets.append(recordsEnd); continue }
+            if image.isEmpty { offsets.append(imagesStart); continue }
             cursor = (cursor + BundleFormat.imageAlignment - 1) & ~(BundleFormat.imageAlignment - 1)
             offsets.append(cursor)
             cursor += image.count
@@ -29,6 +38,8 @@ public enum BundleWriter {
         put(&out, H.recordSize, UInt64(BundleFormat.recordSize), 2)
         put(&out, H.partitionCount, UInt64(plan.count), 2)
         put(&out, H.totalLength, UInt64(cursor), 8)
+        put(&out, H.securityVersion, securityVersion, 8)
+        put(&out, H.keyID, keyID.raw, 8)
 
         for p in 0..<plan.count {
             typealias R = BundleFormat.Record
@@ -48,8 +59,15 @@ public enum BundleWriter {
             put(&out, r + R.imageOffset, UInt64(offsets[p]), 8)
             put(&out, r + R.imageLength, UInt64(image.count), 8)
             spec.bootargs.withBytes { for (i, byte) in $0.enumerated() { out[r + R.bootargs + i] = byte } }
+            let hash = digest(image)
+            precondition(hash.count == BundleFormat.digestSize, "a SHA-512 digest is 64 bytes")
+            out.replaceSubrange((r + R.imageDigest)..<(r + R.imageDigest + BundleFormat.digestSize), with: hash)
             out.replaceSubrange(offsets[p]..<(offsets[p] + image.count), with: image)
         }
+
+        let signature = try sign(Array(out[0..<manifestLength]))
+        precondition(signature.count == BundleFormat.signatureSize, "an Ed25519 signature is 64 bytes")
+        out.replaceSubrange(manifestLength..<imagesStart, with: signature)
         return out
     }
 

@@ -1,0 +1,65 @@
+// Signing and checking bundles on the host with swift-crypto (SHA-512, Ed25519 per RFC 8032).
+// The kernel checks the same things with Core's own SHA-512 and Ed25519: the two check each other.
+import BulkheadCore
+import Crypto
+import Foundation
+
+/// Why a well-formed bundle does not verify against a public key.
+public enum SignatureProblem: Equatable, Sendable {
+    /// The manifest names a signing key other than the one given.
+    case wrongKey(bundle: SigningKeyID, given: SigningKeyID)
+    /// The Ed25519 signature over the manifest does not verify.
+    case badSignature
+    /// Partition `partition`'s image does not hash to the digest in its record.
+    case digestMismatch(partition: Int)
+}
+
+public enum BundleSigning {
+    /// SHA-512 of `bytes`, 64 bytes.
+    public static func sha512(_ bytes: some DataProtocol) -> [UInt8] { Array(Crypto.SHA512.hash(data: bytes)) }
+
+    /// Encodes and signs `plan` + `images` with `key`.
+    public static func encode(plan: PartitionPlan, images: [[UInt8]], securityVersion: UInt64,
+                              key: Curve25519.Signing.PrivateKey) throws(ToolError) -> [UInt8] {
+        try BundleWriter.encode(
+            plan: plan, images: images, securityVersion: securityVersion,
+            keyID: SigningKeys.keyID(of: key.publicKey), digest: { sha512($0) },
+            sign: { (manifest: [UInt8]) throws(ToolError) -> [UInt8] in
+                do { return Array(try key.signature(for: manifest)) } catch {
+                    throw ToolError("cannot sign the manifest: \(error)")
+                }
+            })
+    }
+
+    /// Checks, in this order, that the bundle names `key`'s id, that its signature verifies over
+    /// the manifest with `key`, and that every image hashes to its recorded digest. Returns the
+    /// first problem, or nil when all hold.
+    public static func check(_ bundle: BundleReader, key: Curve25519.Signing.PublicKey) -> SignatureProblem? {
+        let given = SigningKeys.keyID(of: key)
+        guard bundle.keyID == given else { return .wrongKey(bundle: bundle.keyID, given: given) }
+        guard key.isValidSignature(Data(bundle.signature), for: Data(bundle.manifestBytes)) else { return .badSignature }
+        for p in 0..<bundle.plan.count where sha512(bundle.image(p)) != Array(bundle.imageDigest(p)) {
+            return .digestMismatch(partition: p)
+        }
+        return nil
+    }
+
+    /// The user-facing message for `problem` found in `file`, checked against the key in `keyFile`.
+    static func message(_ problem: SignatureProblem, bundle: BundleReader, file: String, keyFile: String) -> String {
+        switch problem {
+        case .wrongKey(let named, let given):
+            return "\(file): wrong key: the manifest names signing key id \(named.hex), but \(keyFile) is key id \(given.hex)"
+        case .badSignature:
+            return "\(file): bad signature: the Ed25519 signature over the manifest (bytes 0 to "
+                + "\(hex(UInt64(bundle.manifestRange.count)))) does not verify with \(keyFile) (key id \(bundle.keyID.hex))"
+        case .digestMismatch(let p):
+            return "\(file): digest mismatch for partition #\(p) \"\(partitionName(bundle.plan, p))\": the image's SHA-512 is "
+                + "\(hexString(sha512(bundle.image(p)))), the manifest records \(hexString(bundle.imageDigest(p)))"
+        }
+    }
+}
+
+/// Partition `p`'s name as text.
+func partitionName(_ plan: PartitionPlan, _ p: Int) -> String {
+    plan[p].name.withBytes { String(decoding: $0, as: UTF8.self) }
+}

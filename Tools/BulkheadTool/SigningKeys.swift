@@ -1,0 +1,174 @@
+// Ed25519 key files for signing bundles: generation (swift-crypto), the text format, key ids.
+//
+// A key file is two lines of ASCII text (docs/bundle-format.md, "Key files"):
+//
+//     BULKHEAD ED25519 PRIVATE KEY          or   BULKHEAD ED25519 PUBLIC KEY
+//     <64 hex digits: the 32-byte seed>          <64 hex digits: the 32-byte public key>
+//
+// The private key file is created with mode 0600 and never overwritten.
+import BulkheadCore
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum SigningKeys {
+    public static let privateHeader = "BULKHEAD ED25519 PRIVATE KEY"
+    public static let publicHeader = "BULKHEAD ED25519 PUBLIC KEY"
+
+    /// The id of `publicKey` (32 bytes): the first 8 bytes of its SHA-512.
+    public static func keyID(of publicKey: Curve25519.Signing.PublicKey) -> SigningKeyID {
+        let digest = Array(Crypto.SHA512.hash(data: publicKey.rawRepresentation))
+        return digest.withUnsafeBytes { SigningKeyID(prefixOf: $0)! }
+    }
+
+    /// The text of a key file: the header line, then the key's 32 bytes in lowercase hex.
+    public static func fileText(header: String, key: some DataProtocol) -> String {
+        "\(header)\n\(hexString(Array(key)))\n"
+    }
+
+    /// What `bulkhead keygen` wrote.
+    public struct Generated {
+        public var privatePath: String
+        public var publicPath: String
+        public var keyID: SigningKeyID
+    }
+
+    /// Generates a key pair and writes `BASE.key` (mode 0600) and `BASE.pub`; `base` may end in
+    /// `.key` or `.pub`, which is dropped. Refuses to overwrite either file.
+    public static func generate(base: String) throws(ToolError) -> Generated {
+        var base = base
+        for suffix in [".key", ".pub"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
+        let privatePath = base + ".key", publicPath = base + ".pub"
+        let name = (base as NSString).lastPathComponent
+        guard !name.isEmpty, name != ".", name != ".." else {
+            throw ToolError("-o: \"\(base)\" names no file: give a path such as keys/dev (writes keys/dev.key and keys/dev.pub)")
+        }
+        for path in [privatePath, publicPath] where FileManager.default.fileExists(atPath: path) {
+            throw ToolError("\(path): already exists; keygen never overwrites a key (remove it or choose another name)")
+        }
+        let directory = (base as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ToolError("\(directory): cannot create the directory: \(error.localizedDescription)")
+            }
+        }
+        let key = Curve25519.Signing.PrivateKey()
+        try writeNew(privatePath, fileText(header: privateHeader, key: key.rawRepresentation), mode: 0o600)
+        do {
+            try writeNew(publicPath, fileText(header: publicHeader, key: key.publicKey.rawRepresentation), mode: 0o644)
+        } catch {
+            _ = unlink(privatePath)   // leave no half-written pair behind
+            throw error
+        }
+        return Generated(privatePath: privatePath, publicPath: publicPath, keyID: keyID(of: key.publicKey))
+    }
+
+    /// Reads a private key file (`--key`).
+    public static func loadPrivate(_ path: String) throws(ToolError) -> Curve25519.Signing.PrivateKey {
+        let bytes = try load(path, header: privateHeader, other: publicHeader, role: "private",
+                             hint: "--key needs the private key file (NAME.key); the .pub file is for verify")
+        do {
+            return try Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
+        } catch {
+            throw ToolError("\(path): line 2: not a usable Ed25519 private key: \(error)")
+        }
+    }
+
+    /// Reads a public key file (`--public-key`).
+    public static func loadPublic(_ path: String) throws(ToolError) -> Curve25519.Signing.PublicKey {
+        let bytes = try load(path, header: publicHeader, other: privateHeader, role: "public",
+                             hint: "--public-key needs the public key file (NAME.pub), never the private key")
+        do {
+            return try Curve25519.Signing.PublicKey(rawRepresentation: bytes)
+        } catch {
+            throw ToolError("\(path): line 2: not a usable Ed25519 public key: \(error)")
+        }
+    }
+
+    /// The 32 key bytes of a key file whose first line must be `header`.
+    private static func load(_ path: String, header: String, other: String, role: String,
+                             hint: String) throws(ToolError) -> [UInt8] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ToolError("\(path): cannot read the \(role) key: \(PlanBuilder.reason(error, path: path))")
+        }
+        guard data.count <= 4096, let text = String(data: data, encoding: .utf8) else {
+            throw ToolError("\(path): not a Bulkhead \(role) key file (expected two text lines, the first \"\(header)\")")
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        guard let first = lines.first, first == header else {
+            if lines.first == other { throw ToolError("\(path): this is a \(role == "private" ? "public" : "private") key: \(hint)") }
+            throw ToolError("\(path): line 1: not a Bulkhead \(role) key file (the first line must be \"\(header)\")")
+        }
+        guard lines.count == 2 else {
+            throw ToolError("\(path): expected exactly 2 lines (\"\(header)\" and 64 hex digits), found \(lines.count)")
+        }
+        guard let bytes = parseHex(lines[1]), bytes.count == 32 else {
+            throw ToolError("\(path): line 2: expected the 32-byte key as 64 hex digits, found \"\(lines[1].prefix(80))\"")
+        }
+        return bytes
+    }
+
+    /// Creates `path` (which must not exist) with `mode` and writes `text`.
+    private static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(ToolError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
+        guard fd >= 0 else { throw ToolError("\(path): cannot create the key file: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        _ = fchmod(fd, mode)   // exactly `mode`, whatever the umask
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else {
+                let reason = String(cString: strerror(errno))
+                _ = unlink(path)
+                throw ToolError("\(path): cannot write the key file: \(reason)")
+            }
+            written += n
+        }
+    }
+}
+
+/// Lowercase hex of `bytes`, two digits per byte, no separators.
+public func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// The bytes of an even-length string of hex digits (either case); nil for anything else.
+func parseHex(_ text: String) -> [UInt8]? {
+    let chars = Array(text.utf8)
+    guard chars.count % 2 == 0 else { return nil }
+    func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 97...102: return c - 87
+        case 65...70: return c - 55
+        default: return nil
+        }
+    }
+    var out: [UInt8] = []
+    var i = 0
+    while i < chars.count {
+        guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
+        out.append(hi << 4 | lo)
+        i += 2
+    }
+    return out
+}
+
+extension SigningKeyID {
+    /// The 16 hex digits, in byte order.
+    public var hex: String { hexString((0..<BundleFormat.keyIDSize).map { byte($0) }) }
+}
