@@ -1,0 +1,155 @@
+// Scalar25519: integers modulo the Ed25519 group order L (RFC 8032 §5.1), and their width-5 NAF.
+//
+// L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032 §5.1, "order of the base point").
+// A scalar is held as four little-endian 64-bit words and, once built, is always below L.
+// Verification uses two scalars: S from the signature, which must already be below L
+// (RFC 8032 §5.1.7, step 1), and k = SHA-512(R || A || M) read as a 512-bit little-endian
+// integer and reduced mod L (§5.1.7, step 2).
+//
+// Nothing here is constant time: Ed25519 verification only handles public data.
+
+/// An integer in [0, L), L the order of the Ed25519 base point (RFC 8032 §5.1).
+struct Scalar25519: Sendable {
+    var w0: UInt64
+    var w1: UInt64
+    var w2: UInt64
+    var w3: UInt64
+
+    /// L as four little-endian words.
+    static let order = (
+        w0: UInt64(0x5812_631a_5cf5_d3ed), w1: UInt64(0x14de_f9de_a2f7_9cd6),
+        w2: UInt64(0), w3: UInt64(0x1000_0000_0000_0000))
+
+    @inline(__always)
+    private init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) {
+        self.w0 = w0
+        self.w1 = w1
+        self.w2 = w2
+        self.w3 = w3
+    }
+
+    /// Whether the 256-bit little-endian number (w0 least significant) is below L.
+    static func isBelowOrder(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) -> Bool {
+        let l = order
+        if w3 != l.w3 { return w3 < l.w3 }
+        if w2 != l.w2 { return w2 < l.w2 }
+        if w1 != l.w1 { return w1 < l.w1 }
+        return w0 < l.w0
+    }
+
+    /// The 32 bytes at `offset` of `bytes` as a scalar, or nil if they encode a number ≥ L
+    /// (RFC 8032 §5.1.7, step 1: S must satisfy 0 <= s < L) or the buffer is too short.
+    init?(canonical bytes: UnsafeRawBufferPointer, offset: Int = 0) {
+        guard offset >= 0, bytes.count >= 32, offset <= bytes.count - 32 else { return nil }
+        let w0 = loadLittleEndian64(bytes, offset)
+        let w1 = loadLittleEndian64(bytes, offset + 8)
+        let w2 = loadLittleEndian64(bytes, offset + 16)
+        let w3 = loadLittleEndian64(bytes, offset + 24)
+        guard Scalar25519.isBelowOrder(w0, w1, w2, w3) else { return nil }
+        self.init(w0, w1, w2, w3)
+    }
+
+    /// A 64-byte little-endian integer (a SHA-512 digest, RFC 8032 §5.1.7 step 2) reduced mod L.
+    ///
+    /// Binary long division, most significant bit first: r ← 2r + bit, then r ← r - L if r ≥ L.
+    /// r < L < 2^253 throughout, so 2r + 1 < 2^254 fits in four words. 512 steps of a few word
+    /// operations each: small beside the curve arithmetic, and plainly correct.
+    init(reducingWide bytes: InlineArray<64, UInt8>) {
+        var r0: UInt64 = 0
+        var r1: UInt64 = 0
+        var r2: UInt64 = 0
+        var r3: UInt64 = 0
+        let l = Scalar25519.order
+        var byteIndex = 63
+        while byteIndex >= 0 {
+            let byte = bytes[byteIndex]
+            var bit = 7
+            while bit >= 0 {
+                // r = 2r + bit
+                r3 = (r3 << 1) | (r2 >> 63)
+                r2 = (r2 << 1) | (r1 >> 63)
+                r1 = (r1 << 1) | (r0 >> 63)
+                r0 = (r0 << 1) | UInt64((byte >> UInt8(bit)) & 1)
+                if !Scalar25519.isBelowOrder(r0, r1, r2, r3) {
+                    // r -= L (r ≥ L, so there is no final borrow)
+                    let (s0, b0) = r0.subtractingReportingOverflow(l.w0)
+                    let (t1, b1a) = r1.subtractingReportingOverflow(l.w1)
+                    let (s1, b1b) = t1.subtractingReportingOverflow(b0 ? 1 : 0)
+                    let (t2, b2a) = r2.subtractingReportingOverflow(l.w2)
+                    let (s2, b2b) = t2.subtractingReportingOverflow((b1a || b1b) ? 1 : 0)
+                    let s3 = r3 &- l.w3 &- ((b2a || b2b) ? 1 : 0)
+                    r0 = s0
+                    r1 = s1
+                    r2 = s2
+                    r3 = s3
+                }
+                bit -= 1
+            }
+            byteIndex -= 1
+        }
+        self.init(r0, r1, r2, r3)
+    }
+
+    /// The width-5 non-adjacent form: digits e_i in {0, ±1, ±3, ..., ±15} with
+    /// self = Σ e_i·2^i, and at least four zeros after every nonzero digit.
+    ///
+    /// While the remaining value n is nonzero: if n is odd, the digit is n mod 32 taken in
+    /// (-16, 16), and subtracting it leaves n divisible by 32; then n ← n / 2. Since
+    /// self < L < 2^253, the form has at most 254 digits (one more than the bit length),
+    /// so 256 slots always suffice.
+    func nonAdjacentForm() -> InlineArray<256, Int8> {
+        var digits = InlineArray<256, Int8>(repeating: 0)
+        var n0 = w0
+        var n1 = w1
+        var n2 = w2
+        var n3 = w3
+        var i = 0
+        while i < 256 && (n0 | n1 | n2 | n3) != 0 {
+            if n0 & 1 == 1 {
+                let low = Int(n0 & 31)
+                if low < 16 {
+                    digits[i] = Int8(truncatingIfNeeded: low)
+                    n0 &= ~UInt64(31)  // n - low: clears the low five bits, no borrow
+                } else {
+                    let digit = low - 32  // in -15 ... -1
+                    digits[i] = Int8(truncatingIfNeeded: digit)
+                    // n - digit = n + (32 - low): adds to a number whose low five bits are `low`,
+                    // so the low five bits become zero and a carry enters bit 5.
+                    let (s0, c0) = n0.addingReportingOverflow(UInt64(32 - low))
+                    n0 = s0
+                    if c0 {
+                        let (s1, c1) = n1.addingReportingOverflow(1)
+                        n1 = s1
+                        if c1 {
+                            let (s2, c2) = n2.addingReportingOverflow(1)
+                            n2 = s2
+                            if c2 { n3 = n3 &+ 1 }
+                        }
+                    }
+                }
+            }
+            // n ← n / 2
+            n0 = (n0 >> 1) | (n1 << 63)
+            n1 = (n1 >> 1) | (n2 << 63)
+            n2 = (n2 >> 1) | (n3 << 63)
+            n3 >>= 1
+            i += 1
+        }
+        return digits
+    }
+
+    /// The scalar as four little-endian 64-bit words (for tests).
+    var words: (UInt64, UInt64, UInt64, UInt64) { (w0, w1, w2, w3) }
+}
+
+/// The little-endian 64-bit word at `offset` (the caller checks that 8 bytes are there).
+@inline(__always)
+func loadLittleEndian64(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt64 {
+    var word: UInt64 = 0
+    var i = 7
+    while i >= 0 {
+        word = (word << 8) | UInt64(bytes[offset + i])
+        i -= 1
+    }
+    return word
+}
