@@ -7,7 +7,7 @@ import Testing
 @testable import BulkheadTool
 
 /// A workspace with two raw images, a two-partition configuration and a key pair.
-private struct SignedSetup {
+struct SignedSetup {
     let ws = Workspace()
     let key: SigningKeys.Generated
     let config: String
