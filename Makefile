@@ -15,6 +15,12 @@ RAM_SIZE  ?= 1G
 SMP       ?= 4
 OPT       ?= -Osize
 
+# Bundles are signed with KEY.key (KEY.pub verifies). Default: a development key pair made on
+# first use by `bulkhead keygen`; for a real device set KEY to your own (docs/bundle-format.md).
+DEV_KEY          := $(BUILD)/keys/dev
+KEY              ?= $(DEV_KEY)
+SECURITY_VERSION ?= 0
+
 # Embedded Swift for bare-metal RV64: soft-float lp64, no heap, no runtime symbols after gc.
 ARCH_FLAGS     := -Xcc -mcmodel=medany -Xcc -march=rv64imac_zicsr_zifencei -Xcc -mabi=lp64
 EMBEDDED_FLAGS := -target riscv64-none-none-eabi -enable-experimental-feature Embedded -wmo $(OPT) \
@@ -61,10 +67,19 @@ $(KDIR)/asm-guard.stamp: $(ARCH_DIR)/include/csr.h $(ARCH_DIR)/include/hart.h
 	    | $(CLANG) $(CLANG_FLAGS) -Werror -I $(ARCH_DIR)/include -x c -c - -o $(KDIR)/asm-guard.o
 	@touch $@
 
-$(KDIR)/kernel.o: $(KERNEL_SRCS) $(CORE_MOD) $(KDIR)/asm-guard.stamp $(ARCH_DIR)/include/*.h
+# The trust anchors built into the image: TRUST_KEYS may sign bundles, REVOKED_KEYS never.
+# Default: the development key that `make` creates (see Bundles below); set both for a product.
+TRUST_KEYS   ?= $(KEY).pub
+REVOKED_KEYS ?=
+ANCHORS_SWIFT := $(KDIR)/TrustAnchors.swift
+$(ANCHORS_SWIFT): $(TRUST_KEYS) $(REVOKED_KEYS) Tools/trust-anchors.py Makefile
+	@mkdir -p $(KDIR)
+	python3 Tools/trust-anchors.py $@ --trust $(TRUST_KEYS) $(if $(REVOKED_KEYS),--revoke $(REVOKED_KEYS))
+
+$(KDIR)/kernel.o: $(KERNEL_SRCS) $(ANCHORS_SWIFT) $(CORE_MOD) $(KDIR)/asm-guard.stamp $(ARCH_DIR)/include/*.h
 	@rm -f $@
 	$(SWIFTC) $(EMBEDDED_FLAGS) -Xcc -march=rv64imac_zicsr_zifencei_h -module-name Bulkhead \
-	    -I $(CORE_DIR) -I $(ARCH_DIR)/include -c $(KERNEL_SRCS) -o $@
+	    -I $(CORE_DIR) -I $(ARCH_DIR)/include -c $(KERNEL_SRCS) $(ANCHORS_SWIFT) -o $@
 
 $(KDIR)/%.o: $(ARCH_DIR)/%.S
 	@mkdir -p $(KDIR)
@@ -96,13 +111,9 @@ deps:
 tool:
 	swift build --product bulkhead
 
-# Bundles are signed with KEY.key (KEY.pub verifies). Default: a development key pair made on
-# first use by `bulkhead keygen`; for a real device set KEY to your own (docs/bundle-format.md).
-DEV_KEY          := $(BUILD)/keys/dev
-KEY              ?= $(DEV_KEY)
-SECURITY_VERSION ?= 0
 $(DEV_KEY).key: | tool
 	$(CLI) keygen -o $(DEV_KEY)
+$(DEV_KEY).pub: $(DEV_KEY).key
 
 $(BUNDLE): tool guests $(CONFIG) $(KEY).key
 	@mkdir -p $(BUILD)

@@ -113,6 +113,22 @@ private func loadPlan(limits: BoardLimits) {
         log("no partition will run. Halting.")
         Firmware.shutdown(failure: true)
     }
+    // Nothing unverified runs: the key must be a built-in anchor and not revoked, the signature
+    // over the manifest must verify (Ed25519, RFC 8032), and every image must match its SHA-512.
+    // The minimum security version is 0 until the flash state region is wired in (issue 3).
+    let trust = builtInTrustAnchors()
+    let verdict = BundleVerifier.verify(bundle: bundle, trustAnchors: trust.anchors, revoked: trust.revoked,
+                                        minimumVersion: 0)
+    guard verdict == .accepted else {
+        log { out in out.write("error: bundle at "); out.write(hex: currentBoard.bundleAddress.raw); out.write(" rejected: ")
+              verdict.write(to: &out, plan: bundle.plan) }
+        log("no partition will run. Halting.")
+        Firmware.shutdown(failure: true)
+    }
+    log { out in
+        out.write("bundle verified: key id "); bundle.keyID.write(to: &out)
+        out.write(", security version "); out.write(decimal: bundle.securityVersion)
+    }
     plan = bundle.plan
     do {
         try plan.validate(for: limits)
