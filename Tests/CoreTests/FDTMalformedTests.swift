@@ -266,7 +266,7 @@ struct FDTMalformedTests {
     }
 }
 
-/// A small seeded generator so the random test is repeatable.
+/// A small seeded generator (SplitMix64) so random tests and the fake flash are repeatable.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }

@@ -74,7 +74,7 @@ struct FakeNORFlash: FlashDevice {
                 case .clean:
                     break
                 case .noisy(let seed):
-                    var rng = NoiseGenerator(seed: seed &+ UInt64(start))
+                    var rng = SplitMix64(seed: seed &+ UInt64(start))
                     bytes.withUnsafeMutableBytes { raw in
                         for i in start..<(offset + eraseBlockSize) { raw[i] = UInt8(truncatingIfNeeded: rng.next()) }
                     }
@@ -103,7 +103,7 @@ struct FakeNORFlash: FlashDevice {
             guard old & new[i] == new[i] else { return false }
             if consumeUnitLosesPower() {
                 if case .noisy(let seed) = tearMode {
-                    var rng = NoiseGenerator(seed: seed &+ UInt64(offset + i))
+                    var rng = SplitMix64(seed: seed &+ UInt64(offset + i))
                     let keep = UInt8(truncatingIfNeeded: rng.next())   // bits that stay 1 this time
                     bytes[offset + i] = old & (new[i] | keep)
                 }
@@ -122,18 +122,5 @@ struct FakeNORFlash: FlashDevice {
         }
         unitsDone += 1
         return false
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for the fake's undefined results.
-private struct NoiseGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
