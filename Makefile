@@ -57,8 +57,9 @@ KDIR         := $(BUILD)/kernel
 KERNEL_ELF   := $(BUILD)/bulkhead.elf
 KERNEL_OBJS  := $(KDIR)/kernel.o $(KERNEL_ASM:$(ARCH_DIR)/%.S=$(KDIR)/%.o) $(KDIR)/mem.o $(CORE_OBJ)
 
-.PHONY: kernel
+.PHONY: kernel FORCE
 kernel: $(KERNEL_ELF)
+FORCE:
 
 # swiftc silently drops inline asm that fails to assemble: compile the headers with clang first.
 $(KDIR)/asm-guard.stamp: $(ARCH_DIR)/include/csr.h $(ARCH_DIR)/include/hart.h
@@ -72,7 +73,9 @@ $(KDIR)/asm-guard.stamp: $(ARCH_DIR)/include/csr.h $(ARCH_DIR)/include/hart.h
 TRUST_KEYS   ?= $(KEY).pub
 REVOKED_KEYS ?=
 ANCHORS_SWIFT := $(KDIR)/TrustAnchors.swift
-$(ANCHORS_SWIFT): $(TRUST_KEYS) $(REVOKED_KEYS) Tools/trust-anchors.py Makefile
+# Regenerated on every make (the script rewrites it only when the key lists changed), so that
+# TRUST_KEYS/REVOKED_KEYS given on the command line always reach the image.
+$(ANCHORS_SWIFT): $(TRUST_KEYS) $(REVOKED_KEYS) Tools/trust-anchors.py FORCE
 	@mkdir -p $(KDIR)
 	python3 Tools/trust-anchors.py $@ --trust $(TRUST_KEYS) $(if $(REVOKED_KEYS),--revoke $(REVOKED_KEYS))
 
@@ -129,7 +132,13 @@ test: deps test-host test-qemu fuzz
 test-host:
 	swift test
 
-test-qemu: kernel guests tool
+# A second image that trusts the development key but also lists it as revoked (for the QEMU tests).
+REVOKED_TEST_ELF := $(BUILD)/bulkhead-revoked-dev.elf
+.PHONY: kernel-revoked-dev
+kernel-revoked-dev: $(DEV_KEY).pub
+	$(MAKE) kernel KDIR=$(BUILD)/kernel-revoked-dev KERNEL_ELF=$(REVOKED_TEST_ELF) REVOKED_KEYS=$(DEV_KEY).pub
+
+test-qemu: kernel kernel-revoked-dev guests tool
 	python3 -m pytest -v Tests/qemu
 
 bench: deps kernel guests tool

@@ -49,7 +49,13 @@ def main():
         out += [f"    var revoked{i}: InlineArray<32, UInt8> = {literal(read_key(path))}",
                 f"    withUnsafeBytes(of: &revoked{i}) {{ if let a = TrustAnchor(publicKey: $0) {{ _ = revoked.add(a.keyID) }} }}"]
     out += ["    return (anchors, revoked)", "}", ""]
-    open(args.out, "w").write("\n".join(out))
+    text = "\n".join(out)
+    try:
+        if open(args.out).read() == text:
+            return              # unchanged: keep the timestamp so the kernel is not rebuilt
+    except OSError:
+        pass
+    open(args.out, "w").write(text)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ def pack(config, out, *extra):
 class Machine:
     """One QEMU virt machine running Bulkhead; collects its console output as it arrives."""
 
-    def __init__(self, bundle, smp=4, cpu="rv64", memory="1G", extra=()):
+    def __init__(self, bundle, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL):
         cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", memory,
-               "-nographic", "-bios", "default", "-kernel", KERNEL,
+               "-nographic", "-bios", "default", "-kernel", kernel,
                "-device", f"loader,file={bundle},addr={BUNDLE_ADDRESS},force-raw=on", *extra]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)

@@ -2,7 +2,12 @@
 import re
 import subprocess
 
-from harness import CLI, ROOT, Machine
+import os
+
+from harness import BUILD, CLI, ROOT, Machine
+
+# Built by `make kernel-revoked-dev`: trusts the development key but lists it as revoked.
+REVOKED_KERNEL = os.path.join(BUILD, "bulkhead-revoked-dev.elf")
 
 GUEST_LINE = r"^\[(hello|heartbeat|intruder)\]"
 
@@ -13,8 +18,8 @@ def manifest_length(bundle):
     return 64 + 320 * count
 
 
-def refused(path, reason):
-    with Machine(str(path)) as m:
+def refused(path, reason, kernel=None):
+    with (Machine(str(path), kernel=kernel) if kernel else Machine(str(path))) as m:
         text = m.wait_exit(timeout=60)
         assert re.search(r"^\[bulkhead\] error: bundle at 0x81000000 rejected: " + reason, text, re.M), text[-2000:]
         assert "no partition will run. Halting." in text
@@ -50,3 +55,9 @@ def test_a_bundle_signed_with_another_key_is_refused(bundle_of, tmp_path):
     subprocess.run([CLI, "keygen", "-o", str(other)], check=True, capture_output=True, cwd=ROOT)
     bundle = bundle_of("demo.toml", "--key", str(other) + ".key")
     refused(bundle, r"unknown key: the manifest names signing key id [0-9a-f]{16}, which is not a trust anchor")
+
+
+def test_a_bundle_signed_with_a_revoked_key_is_refused(bundle_of):
+    assert os.path.exists(REVOKED_KERNEL), "run `make kernel-revoked-dev` (make test-qemu does)"
+    refused(bundle_of("demo.toml"), r"revoked key: the manifest names signing key id [0-9a-f]{16}, which is revoked",
+            kernel=REVOKED_KERNEL)
