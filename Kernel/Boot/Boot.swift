@@ -14,8 +14,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     do {
         host = try HostDescription(dtb: deviceTreeBytes(at: dtb))
     } catch {
-        log { out in out.write("error: cannot read the device tree at "); out.write(hex: dtb); out.write(": "); error.write(to: &out) }
-        Firmware.shutdown(failure: true)
+        halt { out in out.write("error: cannot read the device tree at "); out.write(hex: dtb); out.write(": "); error.write(to: &out) }
     }
     if let uart = host.console, uart.isNS16550A { consoleUART = NS16550A(base: uart.base.raw) }
     log { out in
@@ -25,12 +24,11 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         out.write(", boot hart "); out.write(decimal: hartid)
     }
     guard host.hasHypervisorExtension else {
-        log { out in
+        halt { out in
             out.write("error: the harts lack the RISC-V H extension (riscv,isa = \"")
             host.isa.withBytes { out.write(bytes: $0) }
-            out.write("\"). Bulkhead needs the hypervisor extension; nothing will run. Halting.")
+            out.write("\"); Bulkhead needs the hypervisor extension")
         }
-        Firmware.shutdown(failure: true)
     }
     guestISA = host.guestISA
     guestMMUType = host.mmuType
@@ -108,10 +106,7 @@ private func loadPlan(limits: BoardLimits) {
     do {
         bundle = try BundleReader(staging: staging)
     } catch {
-        log { out in out.write("error: bundle at "); out.write(hex: currentBoard.bundleAddress.raw); out.write(" rejected: ")
-              error.write(to: &out) }
-        log("no partition will run. Halting.")
-        Firmware.shutdown(failure: true)
+        refuseBundle { error.write(to: &$0) }
     }
     // Nothing unverified runs: the key must be a built-in anchor and not revoked, the signature
     // over the manifest must verify (Ed25519, RFC 8032), and every image must match its SHA-512.
@@ -120,10 +115,7 @@ private func loadPlan(limits: BoardLimits) {
     let verdict = BundleVerifier.verify(bundle: bundle, trustAnchors: trust.anchors, revoked: trust.revoked,
                                         minimumVersion: 0)
     guard verdict == .accepted else {
-        log { out in out.write("error: bundle at "); out.write(hex: currentBoard.bundleAddress.raw); out.write(" rejected: ")
-              verdict.write(to: &out, plan: bundle.plan) }
-        log("no partition will run. Halting.")
-        Firmware.shutdown(failure: true)
+        refuseBundle { verdict.write(to: &$0, plan: bundle.plan) }
     }
     log { out in
         out.write("bundle verified: key id "); bundle.keyID.write(to: &out)
@@ -133,9 +125,7 @@ private func loadPlan(limits: BoardLimits) {
     do {
         try plan.validate(for: limits)
     } catch {
-        log { out in out.write("error: invalid partition plan: "); error.write(to: &out, plan: plan) }
-        log("no partition will run. Halting.")
-        Firmware.shutdown(failure: true)
+        halt { out in out.write("error: invalid partition plan: "); error.write(to: &out, plan: plan) }
     }
     var p = 0
     while p < plan.count {
@@ -143,6 +133,21 @@ private func loadPlan(limits: BoardLimits) {
         partitionImage[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(range.offset)), size: UInt64(range.count))
         p += 1
     }
+}
+
+/// `error: bundle at ADDRESS rejected: <why>`, then halt.
+private func refuseBundle(_ why: (inout UARTSink) -> Void) -> Never {
+    halt { out in
+        out.write("error: bundle at "); out.write(hex: currentBoard.bundleAddress.raw); out.write(" rejected: ")
+        why(&out)
+    }
+}
+
+/// Reports why nothing will run and powers the machine off: no guest has started yet.
+private func halt(_ why: (inout UARTSink) -> Void) -> Never {
+    log(why)
+    log("no partition will run. Halting.")
+    Firmware.shutdown(failure: true)
 }
 
 let bulkheadVersion: StaticString = "0.1"
