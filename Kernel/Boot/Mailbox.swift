@@ -38,6 +38,14 @@ struct Mailbox {
     }
     func clear(_ bits: UInt32) { _ = atomic_and_u32(requestWord, ~bits) }
 
+    /// Asks the hart to enter its guest at `pc` with a1 = `opaque` (the caller has already moved
+    /// the state to start-pending).
+    func requestStart(at pc: UInt64, opaque: UInt64) {
+        box.pointee.start_pc = pc
+        box.pointee.start_opaque = opaque
+        post(Request.start)
+    }
+
     /// Performs and acknowledges any pending remote fences.
     func serviceFences() {
         let bits = pending & Request.fences

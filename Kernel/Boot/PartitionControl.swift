@@ -55,7 +55,7 @@ enum PartitionControl {
             if pending & Request.park != 0 { box.clear(Request.park | Request.start | Request.vssip); continue }
             if pending & Request.start != 0 {
                 box.clear(Request.start | Request.vssip)
-                if atomic_load_u32(&partition_shared(UInt64(p)).pointee.busy) != 0 {
+                if isBusy(p) {
                     box.state = .stopped       // a stop or restart is under way: the start is void
                     continue
                 }
@@ -107,7 +107,7 @@ enum PartitionControl {
             }
         } else {
             atomic_store_u32(&shared.pointee.stopped, 1)
-            log { out in out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }; out.write(" stopped") }
+            logPartition(p, "stopped")
         }
         atomic_store_u32(&shared.pointee.busy, 0)
         if again {
@@ -115,13 +115,14 @@ enum PartitionControl {
             if first == hart { enterFresh(hart: hart, pc: spec.entry.raw, a1: spec.deviceTreeAddress.raw) }
             let box = Mailbox(hart: first)
             box.state = .startPending
-            box.box.pointee.start_pc = spec.entry.raw
-            box.box.pointee.start_opaque = spec.deviceTreeAddress.raw
-            box.post(Request.start)
+            box.requestStart(at: spec.entry.raw, opaque: spec.deviceTreeAddress.raw)
         }
         park(hart)
     }
 }
+
+/// Whether a hart is stopping or restarting partition `p` (starts are void meanwhile).
+func isBusy(_ p: Int) -> Bool { atomic_load_u32(&partition_shared(UInt64(p)).pointee.busy) != 0 }
 
 /// The single fatal path: a broken kernel invariant. Reports and shuts the machine down.
 func fatal(_ why: StaticString) -> Never {

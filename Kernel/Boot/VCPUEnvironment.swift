@@ -64,11 +64,8 @@ struct VCPUEnvironment: SBIEnvironment {
 
     mutating func startVCPU(_ v: Int, at pc: UInt64, opaque: UInt64) -> Bool {
         let target = Mailbox(hart: hartOf(v))
-        guard atomic_load_u32(&partition_shared(UInt64(partition)).pointee.busy) == 0,
-              target.compareAndSetState(.stopped, .startPending) else { return false }
-        target.box.pointee.start_pc = pc
-        target.box.pointee.start_opaque = opaque
-        target.post(Request.start)
+        guard !isBusy(partition), target.compareAndSetState(.stopped, .startPending) else { return false }
+        target.requestStart(at: pc, opaque: opaque)
         return true
     }
 
