@@ -37,11 +37,15 @@ def main():
         entry = int(m.expect(r"^\[bulkhead\] entered at instret (\d+)", timeout=120).group(1))
         first = int(m.expect(r"^\[bench\] bench: first-instret=(\d+)", timeout=120).group(1))
         null = int(m.expect(r"^\[bench\] bench: null-sbi-call=(\d+)", timeout=120).group(1))
+        verify = int(m.expect(r"^\[bench\] bench: ed25519-verify=(\d+)", timeout=120).group(1))
+        sha512 = m.expect(r"^\[bench\] bench: sha512-per-byte=(\d+\.\d\d)", timeout=120).group(1)
     s = sizes()
     text, rodata, data, bss = s.get(".text", 0), s.get(".rodata", 0), s.get(".data", 0), s.get(".bss", 0)
     rows = [
         ("null SBI call round trip (instructions)", f"{null}", f"{BAO['null']}"),
         ("hypervisor entry to first guest instruction (instructions)", f"{first - entry:,}", "800,000"),
+        ("Ed25519 verify, 1024-byte message (instructions)", f"{verify:,}", ""),
+        ("SHA-512 (instructions per byte, 64 KiB)", sha512, ""),
         ("kernel .text (bytes)", f"{text:,}", "31,539"),
         ("kernel .rodata (bytes)", f"{rodata:,}", ""),
         ("kernel .data (bytes)", f"{data:,}", ""),
