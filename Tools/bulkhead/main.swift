@@ -16,8 +16,13 @@ struct BulkheadCommand: ParsableCommand {
             image digests against a public key. Every command that reads a plan checks it with \
             the same validation function the hypervisor runs at boot. Signing and hashing use \
             swift-crypto (Ed25519 per RFC 8032, SHA-512).
+
+            On the board, bundles live in a flash bank with two slots (A and B) and a state \
+            region holding the anti-rollback minimum and the slot choice (docs/flash-layout.md). \
+            `flash` creates or updates such a flash image (for QEMU: -drive \
+            if=pflash,unit=1,format=raw,file=IMAGE), and `flash-info` lists what one holds.
             """,
-        subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self])
+        subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, FlashInfo.self])
 }
 
 /// The configuration keys, for the help of the commands that read a configuration.
@@ -192,6 +197,123 @@ struct Verify: ParsableCommand {
     func run() throws {
         do {
             print(try Commands.verify(bundlePath: bundle, publicKeyPath: publicKey))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// What the flash commands say about the layout.
+let flashLayoutSummary = """
+    The image is the board's whole bundle flash. For qemu-virt it is QEMU's second pflash bank \
+    (attach it with -drive if=pflash,unit=1,format=raw,file=IMAGE): \
+    \(flashLayoutDescription(.qemuVirt)). A bundle starts at its slot's first byte and the rest \
+    of the slot stays 0xFF. See docs/flash-layout.md.
+    """
+
+/// --board for the flash commands (only the board's flash layout matters to them).
+struct FlashBoardArgument: ParsableArguments {
+    @Option(help: "The board whose bundle flash the image is (known: qemu-virt).")
+    var board = "qemu-virt"
+}
+
+struct Flash: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or update a bundle flash image: write or erase slots, set the preferred slot.",
+        discussion: """
+            If IMAGE does not exist it is created blank (every byte 0xFF: both slots empty, the \
+            state region erased, i.e. the factory state with minimum security version 0), plus \
+            the entry stub when the layout has one (QEMU virt enters S-mode at the flash's first \
+            byte); a missing or wrong stub in an existing image is rewritten. An existing IMAGE \
+            must have exactly the flash's size. The options combine and are applied \
+            in this order: --reset-state, --slot, --erase-slot, --prefer. The file is written \
+            once, at the end, and not at all if anything fails. At least one option is required \
+            (--reset-state alone creates a blank image).
+
+            --slot a|b BUNDLE erases the whole slot and writes the bundle from its first byte. \
+            The bundle must parse with the hypervisor's strict reader and fit in the slot. Its \
+            signature is not checked here (`bulkhead verify` does; the hypervisor checks it at \
+            boot). --prefer records the slot to try first in the state region, written by the \
+            hypervisor's own state-region code (the next sequence number, into the copy that is \
+            not the newest), so the record is exactly what the kernel writes.
+
+            Examples:
+              bulkhead flash flash.img --slot a bundle.bin
+              bulkhead flash flash.img --slot b new.bin --prefer b
+              bulkhead flash flash.img --erase-slot b --prefer none
+
+            \(flashLayoutSummary)
+            """)
+
+    @Argument(help: ArgumentHelp("The flash image file (created blank if it does not exist).", valueName: "image"))
+    var image: String
+
+    @Argument(help: ArgumentHelp("The bundle file that --slot writes (after the image).", valueName: "bundle"))
+    var bundle: String?
+
+    @Flag(name: .customLong("reset-state"),
+          help: """
+            Erase both state copies: the factory state (minimum security version 0, no boot \
+            attempts, no preferred slot). For development and tests only: on a device this \
+            would reopen rollback to any correctly signed bundle.
+            """)
+    var resetState = false
+
+    @Option(help: ArgumentHelp("Write BUNDLE into slot a or b: erase the whole slot, then write the bundle from its first byte.",
+                               valueName: "a|b"))
+    var slot: String?
+
+    @Flag(help: """
+            With --slot: skip the check that BUNDLE parses as a bundle (its size is still checked). \
+            For tests that need malformed or truncated bundles in flash.
+            """)
+    var unchecked = false
+
+    @Option(name: .customLong("erase-slot"),
+            help: ArgumentHelp("Erase slot a or b, so that it reads as empty (repeatable).", valueName: "a|b"))
+    var eraseSlot: [String] = []
+
+    @Option(help: ArgumentHelp("Set the slot the hypervisor tries first (none: no preference, slot A first).",
+                               valueName: "a|b|none"))
+    var prefer: String?
+
+    @OptionGroup var boardArgument: FlashBoardArgument
+
+    func run() throws {
+        do {
+            let request = try FlashRequest(resetState: resetState, slot: slot, bundle: bundle, unchecked: unchecked,
+                                           eraseSlots: eraseSlot, prefer: prefer)
+            print(try Commands.flash(imagePath: image, request: request, board: boardArgument.board))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct FlashInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flash-info",
+        abstract: "List what a bundle flash image holds: both slots, both state copies, the state in force.",
+        discussion: """
+            Prints one line for the image, one per slot ("empty" when its first 64 bytes are \
+            0xFF; otherwise the bundle's partitions, length, security version and key id as the \
+            hypervisor's reader parses them, or why it is not a valid bundle), one per state copy \
+            (valid with its sequence number, erased, or why it is not valid, e.g. a checksum \
+            mismatch after a torn write), and the state the hypervisor would use: the newest valid \
+            copy's, or the factory state when neither copy is valid. Signatures are not checked: \
+            use `bulkhead verify` on the bundle file.
+
+            \(flashLayoutSummary)
+            """)
+
+    @Argument(help: ArgumentHelp("The flash image file.", valueName: "image"))
+    var image: String
+
+    @OptionGroup var boardArgument: FlashBoardArgument
+
+    func run() throws {
+        do {
+            print(try Commands.flashInfo(imagePath: image, board: boardArgument.board))
         } catch {
             throw fail(error)
         }

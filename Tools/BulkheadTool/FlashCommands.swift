@@ -1,0 +1,320 @@
+// `bulkhead flash` and `bulkhead flash-info`: build and examine a board's bundle flash image
+// (slots A and B, the two state copies; docs/flash-layout.md). The state record is written by
+// Core's StateRegion over a FlashImage, so it is byte for byte what the kernel writes.
+import BulkheadCore
+import Foundation
+
+/// The bundle flash layout of `board`, or an error for a board that has none.
+public func flashLayout(for board: ResolvedBoard) throws(ToolError) -> FlashLayout {
+    switch board.data.nameString {
+    case "qemu-virt": return .qemuVirt
+    default: throw ToolError("board \"\(board.data.nameString)\" has no bundle flash (boards with one: qemu-virt)")
+    }
+}
+
+/// `32 MiB in 256 KiB erase blocks: the entry stub at 0x0 (256 KiB), slot A at 0x40000 (15 MiB), ...`:
+/// the layout in one sentence, for help texts.
+public func flashLayoutDescription(_ layout: FlashLayout) -> String {
+    func area(_ name: String, _ r: FlashRange) -> String { "\(name) at \(hex(UInt64(r.offset))) (\(Size.describe(UInt64(r.size))))" }
+    var areas: [String] = []
+    if layout.entryStub.size > 0 {
+        areas.append(area("an entry stub", layout.entryStub) + ", a jump to the hypervisor at \(hex(layout.entryTarget.raw))")
+    }
+    areas += [area("slot A", layout.slotA), area("slot B", layout.slotB), area("state copy A", layout.stateA),
+              area("state copy B", layout.stateB)]
+    return "\(Size.describe(UInt64(layout.deviceSize))) in \(Size.describe(UInt64(layout.eraseBlockSize))) erase blocks: "
+        + areas.joined(separator: ", ") + "; the rest is reserved and stays erased"
+}
+
+/// What `bulkhead flash` is asked to do. The actions run in the order of the fields.
+public struct FlashRequest: Equatable, Sendable {
+    /// Writing one bundle into one slot.
+    public struct SlotWrite: Equatable, Sendable {
+        public var slot: BootSlot
+        public var bundlePath: String
+        /// Skip the strict parse of the bundle (the size is still checked): for tests that need
+        /// malformed or truncated bundles in flash.
+        public var unchecked: Bool
+
+        public init(slot: BootSlot, bundlePath: String, unchecked: Bool = false) {
+            self.slot = slot; self.bundlePath = bundlePath; self.unchecked = unchecked
+        }
+    }
+
+    /// What to do with the preferred slot.
+    public enum Preference: Equatable, Sendable {
+        /// Leave it alone.
+        case keep
+        /// Set it (`nil`: no preference, the kernel tries slot A first).
+        case set(BootSlot?)
+    }
+
+    /// Erase both state copies (the factory state: minimum security version 0).
+    public var resetState: Bool
+    public var write: SlotWrite?
+    /// Slots to erase (after the write).
+    public var eraseSlots: [BootSlot]
+    /// Applied last, with `StateRegion.setPreferredSlot`.
+    public var prefer: Preference
+
+    public init(resetState: Bool = false, write: SlotWrite? = nil, eraseSlots: [BootSlot] = [], prefer: Preference = .keep) {
+        self.resetState = resetState; self.write = write; self.eraseSlots = eraseSlots; self.prefer = prefer
+    }
+
+    /// The request the command line spells: `--slot a|b BUNDLE [--unchecked]`, `--erase-slot a|b`
+    /// (repeatable), `--prefer a|b|none`, `--reset-state`.
+    public init(resetState: Bool, slot: String?, bundle: String?, unchecked: Bool, eraseSlots: [String],
+                prefer: String?) throws(ToolError) {
+        var write: SlotWrite?
+        switch (slot, bundle) {
+        case (let slot?, let bundle?):
+            write = SlotWrite(slot: try FlashRequest.slot(slot, option: "--slot"), bundlePath: bundle, unchecked: unchecked)
+        case (let slot?, nil):
+            throw ToolError("--slot \(slot): name the bundle to write after the image: bulkhead flash IMAGE --slot \(slot) BUNDLE")
+        case (nil, let bundle?):
+            throw ToolError("\(bundle): say which slot the bundle goes in: bulkhead flash IMAGE --slot a|b \(bundle)")
+        case (nil, nil):
+            if unchecked { throw ToolError("--unchecked only applies to writing a bundle (--slot a|b BUNDLE)") }
+        }
+        var erase: [BootSlot] = []
+        for text in eraseSlots {
+            let s = try FlashRequest.slot(text, option: "--erase-slot")
+            if !erase.contains(s) { erase.append(s) }
+        }
+        var preference = Preference.keep
+        if let prefer {
+            switch prefer.lowercased() {
+            case "none": preference = .set(nil)
+            case "a": preference = .set(.a)
+            case "b": preference = .set(.b)
+            default: throw ToolError("--prefer: \"\(prefer)\" is not a slot: use a, b or none")
+            }
+        }
+        self.init(resetState: resetState, write: write, eraseSlots: erase, prefer: preference)
+    }
+
+    /// `a` or `b` (either case) as a slot.
+    static func slot(_ text: String, option: String) throws(ToolError) -> BootSlot {
+        switch text.lowercased() {
+        case "a": return .a
+        case "b": return .b
+        default: throw ToolError("\(option): \"\(text)\" is not a slot: use a or b")
+        }
+    }
+
+    /// Whether the request does anything at all.
+    public var isEmpty: Bool { !resetState && write == nil && eraseSlots.isEmpty && prefer == .keep }
+}
+
+/// `A` or `B`.
+func slotName(_ slot: BootSlot) -> String { slot == .a ? "A" : "B" }
+
+extension Commands {
+    /// `bulkhead flash IMAGE ...`: loads IMAGE (or starts from a blank one if the file does not
+    /// exist), applies the request's actions in order (reset the state, write a slot, erase
+    /// slots, set the preferred slot), then writes the file once. On any error nothing is
+    /// written. Returns one line per action.
+    public static func flash(imagePath: String, request: FlashRequest, board boardName: String = "qemu-virt") throws(ToolError) -> String {
+        let layout = try flashLayout(for: try BoardOptions(board: boardName).resolve())
+        guard !request.isEmpty else {
+            throw ToolError("\(imagePath): nothing to do: pass --slot a|b BUNDLE, --erase-slot a|b, --prefer a|b|none "
+                            + "or --reset-state (a missing image is created blank: --reset-state alone does just that)")
+        }
+        if let write = request.write, request.eraseSlots.contains(write.slot) {
+            throw ToolError("--slot \(slotName(write.slot).lowercased()) and --erase-slot \(slotName(write.slot).lowercased()) "
+                            + "contradict each other: the erase would remove the bundle just written")
+        }
+        var lines: [String] = []
+        var image: FlashImage
+        if FileManager.default.fileExists(atPath: imagePath) {
+            image = try FlashImage.load(path: imagePath, layout: layout)
+            if let stub = entryStub(layout), entryStubStatus(image, layout: layout) != .expected {
+                try writeEntryStub(stub, layout: layout, into: &image, file: imagePath)
+                lines.append("\(imagePath): entry stub: rewritten (it did not hold the jump to \(hex(layout.entryTarget.raw)))")
+            }
+        } else {
+            image = FlashImage.blank(layout: layout)
+            var line = "\(imagePath): new image, \(Size.describe(UInt64(layout.deviceSize))) erased (0xFF)"
+            if let stub = entryStub(layout) {
+                try writeEntryStub(stub, layout: layout, into: &image, file: imagePath)
+                line += " with the entry stub (jump to \(hex(layout.entryTarget.raw)))"
+            }
+            lines.append(line + ": both slots empty, state region in the factory state")
+        }
+
+        if request.resetState {
+            try erase(layout.stateA, in: &image, file: imagePath, what: "state copy A")
+            try erase(layout.stateB, in: &image, file: imagePath, what: "state copy B")
+            lines.append("\(imagePath): state region: both copies erased (factory state: minimum security version 0)")
+        }
+        if let write = request.write {
+            lines.append(try writeBundle(write, layout: layout, into: &image, file: imagePath))
+        }
+        for slot in request.eraseSlots {
+            try erase(layout.range(slot), in: &image, file: imagePath, what: "slot \(slotName(slot))")
+            lines.append("\(imagePath): slot \(slotName(slot)): erased")
+        }
+        if case .set(let slot) = request.prefer {
+            let region = layout.stateRegion
+            let choice = slot.map(slotName) ?? "none"
+            do throws(StateRegionError) {
+                let before = try region.read(from: image)
+                let after = try region.setPreferredSlot(slot, in: &image)
+                if after == before {
+                    lines.append("\(imagePath): preferred slot: \(choice) (already so; nothing written)")
+                } else {
+                    let copy = after.newestCopy == .b ? "B" : "A"
+                    let sequence = after.record?.sequence ?? 0
+                    lines.append("\(imagePath): preferred slot: \(choice) (wrote state copy \(copy), sequence \(sequence))")
+                }
+            } catch {
+                var sink = StringSink()
+                error.write(to: &sink)
+                throw ToolError("\(imagePath): \(sink.text)")
+            }
+        }
+        try image.save(path: imagePath)
+        return lines.joined(separator: "\n")
+    }
+
+    /// The entry stub's bytes (the two instructions, then 0xFF to the end of its area), or nil
+    /// when the layout has no stub.
+    static func entryStub(_ layout: FlashLayout) -> [UInt8]? {
+        guard layout.entryStub.size > 0, let (first, second) = layout.entryStubInstructions() else { return nil }
+        var bytes = [UInt8](repeating: 0xFF, count: layout.entryStub.size)
+        for (i, word) in [first, second].enumerated() {
+            for b in 0..<4 { bytes[4 * i + b] = UInt8(truncatingIfNeeded: word >> UInt32(8 * b)) }
+        }
+        return bytes
+    }
+
+    /// What the entry-stub area of `image` holds.
+    enum EntryStubStatus { case none, expected, erased, other }
+
+    static func entryStubStatus(_ image: FlashImage, layout: FlashLayout) -> EntryStubStatus {
+        guard let stub = entryStub(layout) else { return .none }
+        let area = image.bytes(in: layout.entryStub)
+        if area.elementsEqual(stub) { return .expected }
+        return area.allSatisfy { $0 == 0xFF } ? .erased : .other
+    }
+
+    private static func writeEntryStub(_ stub: [UInt8], layout: FlashLayout, into image: inout FlashImage,
+                                       file: String) throws(ToolError) {
+        try erase(layout.entryStub, in: &image, file: file, what: "the entry stub")
+        let programmed = stub.withUnsafeBytes { image.program(offset: layout.entryStub.offset, bytes: $0) }
+        guard programmed else { throw ToolError("\(file): the entry stub: cannot program it") }
+    }
+
+    /// Erases every block of `range`.
+    private static func erase(_ range: FlashRange, in image: inout FlashImage, file: String, what: String) throws(ToolError) {
+        var offset = range.offset
+        while offset < range.offset + range.size {
+            guard image.erase(blockAt: offset) else {
+                throw ToolError("\(file): \(what): cannot erase the block at \(hex(UInt64(offset)))")
+            }
+            offset += image.eraseBlockSize
+        }
+    }
+
+    /// Checks the bundle (size, then the strict parse unless unchecked), erases the slot and
+    /// programs the bundle from the slot's first byte. Returns the summary line.
+    private static func writeBundle(_ write: FlashRequest.SlotWrite, layout: FlashLayout, into image: inout FlashImage,
+                                    file: String) throws(ToolError) -> String {
+        let bundle = try readBundle(write.bundlePath)
+        let range = layout.range(write.slot)
+        let name = slotName(write.slot)
+        guard bundle.count <= range.size else {
+            throw ToolError("\(write.bundlePath): the bundle is \(bundle.count) bytes; slot \(name) holds "
+                            + "\(Size.describe(UInt64(range.size)))")
+        }
+        let parsed = bundle.withUnsafeBytes { (raw) -> Result<String, BundleError> in
+            do throws(BundleError) {
+                return .success(bundleSummary(try BundleReader(bytes: raw), names: false))
+            } catch {
+                return .failure(error)
+            }
+        }
+        var details: String
+        switch parsed {
+        case .success(let summary):
+            details = summary
+        case .failure(let error):
+            guard write.unchecked else { throw ToolError.bundle(error, file: write.bundlePath) }
+            var sink = StringSink()
+            error.write(to: &sink)
+            details = "\(bundle.count) bytes, unchecked: not a valid bundle: \(sink.text)"
+        }
+        try erase(range, in: &image, file: file, what: "slot \(name)")
+        let programmed = bundle.withUnsafeBytes { image.program(offset: range.offset, bytes: $0) }
+        guard programmed else { throw ToolError("\(file): slot \(name): cannot program the bundle") }
+        return "\(file): slot \(name): wrote \(write.bundlePath) (\(details))"
+    }
+
+    /// `123456 bytes, 3 partitions, security version 2, key id 0123456789abcdef`; with `names`,
+    /// `3 partitions (hello, heartbeat, intruder), 123456 bytes, security version 2, key id ...`.
+    static func bundleSummary(_ reader: BundleReader, names: Bool) -> String {
+        let n = reader.plan.count
+        var partitions = "\(n) partition\(n == 1 ? "" : "s")"
+        if names && n > 0 {
+            partitions += " (" + (0..<n).map { partitionName(reader.plan, $0) }.joined(separator: ", ") + ")"
+        }
+        let size = "\(reader.totalLength) bytes"
+        let rest = "security version \(reader.securityVersion), key id \(reader.keyID.hex)"
+        return names ? "\(partitions), \(size), \(rest)" : "\(size), \(partitions), \(rest)"
+    }
+
+    /// `bulkhead flash-info IMAGE`: what each slot and state copy holds, and the state in force.
+    public static func flashInfo(imagePath: String, board boardName: String = "qemu-virt") throws(ToolError) -> String {
+        let board = try BoardOptions(board: boardName).resolve()
+        let layout = try flashLayout(for: board)
+        let image = try FlashImage.load(path: imagePath, layout: layout)
+        return try flashInfo(image: image, layout: layout, file: imagePath, boardName: board.data.nameString)
+    }
+
+    /// `flash-info` over an image already in memory.
+    public static func flashInfo(image: FlashImage, layout: FlashLayout, file: String, boardName: String) throws(ToolError) -> String {
+        var lines = ["\(file): \(boardName) bundle flash, \(Size.describe(UInt64(image.size)))"]
+        let target = hex(layout.entryTarget.raw)
+        switch entryStubStatus(image, layout: layout) {
+        case .none: break
+        case .expected: lines.append("entry stub: jump to \(target)")
+        case .erased: lines.append("entry stub: erased (QEMU would start nothing here: `bulkhead flash` on the image writes it)")
+        case .other: lines.append("entry stub: not the jump to \(target) (`bulkhead flash` on the image rewrites it)")
+        }
+        for slot in [BootSlot.a, .b] {
+            lines.append("slot \(slotName(slot)): " + describeSlot(image.bytes(in: layout.range(slot))))
+        }
+        let reading: StateReading
+        do throws(StateRegionError) {
+            reading = try layout.stateRegion.read(from: image)
+        } catch {
+            var sink = StringSink()
+            error.write(to: &sink)
+            throw ToolError("\(file): \(sink.text)")
+        }
+        for copy in [StateCopy.a, .b] {
+            var sink = StringSink()
+            reading.status(copy).write(to: &sink)
+            lines.append("state copy \(copy == .a ? "A" : "B"): \(sink.text)")
+        }
+        let s = reading.state
+        lines.append("state: " + (reading.isBlankOrCorrupt ? "factory (no valid copy): " : "")
+            + "minimum security version \(s.minimumSecurityVersion), boot attempts A \(s.bootAttemptsA) B \(s.bootAttemptsB), "
+            + "last booted \(s.lastBootedSlot.map(slotName) ?? "none"), preferred \(s.preferredSlot.map(slotName) ?? "none")")
+        return lines.joined(separator: "\n")
+    }
+
+    /// `empty` (the first 64 bytes are 0xFF), `bundle, ...`, or `not a valid bundle: ...`.
+    static func describeSlot(_ bytes: ArraySlice<UInt8>) -> String {
+        if bytes.prefix(BundleFormat.headerSize).allSatisfy({ $0 == 0xFF }) { return "empty" }
+        return bytes.withUnsafeBytes { (raw) -> String in
+            do throws(BundleError) {
+                return "bundle, " + bundleSummary(try BundleReader(staging: raw), names: true)
+            } catch {
+                var sink = StringSink()
+                error.write(to: &sink)
+                return "not a valid bundle: \(sink.text)"
+            }
+        }
+    }
+}
