@@ -6,13 +6,19 @@
 // Invariant (every value this file produces, and every input it accepts): each limb is below
 // 2^51 + 2^18 ("bounded"). The value itself need not be reduced below p; `canonicalWords()` gives
 // the unique representative in [0, p). The bound keeps every intermediate in range:
-//   * multiply: 19·limb < 2^55.3, so each 64x64 product is < 2^106.3 and a sum of five < 2^108.7,
-//     well inside the 128 bits of a (high, low) pair; the final carry out of limb 4 is < 2^57.7,
-//     and 19 times it is < 2^62, so folding it into limb 0 cannot overflow 64 bits;
+//   * multiply and square (see ColumnSum): the left factor of each product is a limb, < 2^52,
+//     so it can be shifted left by 12 bits; the right factor is a limb times 1, 2 or 38
+//     (< 2^56.3), and a product's high part ⌊a·b / 2^52⌋ is below the right factor. A multiply
+//     column is at most five plain products plus 19 times at most four (the wrapped ones); a
+//     square column is at most three products. Either way high < 2^58, x < 2^60 and every
+//     carry passed between limbs is < 2^59. Column 4 has no wrapped products (factor 19 or 38)
+//     and high < 2^54, so its carry out is < 2^56 and 19 times it < 2^61: folding it into limb 0
+//     (< 2^51) cannot overflow, and the carry then passed to limb 1 is < 2^10;
 //   * add / subtract: a + b < 2^53 and a + 2p - b < 2^53 limb-wise (each 2p limb is ≥ 2^52 - 38,
 //     above any bounded limb, so no limb goes negative); one carry pass restores the bound.
-// Products use `multipliedFullWidth` (64x64 → 128 bits: `mul` + `mulhu` on RV64) rather than
-// UInt128, which every host this package supports may not have.
+// Products use `multipliedFullWidth(by:).high` (`mulhu` on RV64) and `&*` (`mul`), never 128-bit
+// additions, which cost a carry test each on RISC-V (no carry flag); nor UInt128, which every host
+// this package supports may not have.
 //
 // Nothing here is constant time: Ed25519 verification only handles public data.
 
@@ -156,89 +162,104 @@ struct Field25519: Sendable {
         Field25519.zero - a
     }
 
-    /// Carries five 128-bit column sums (each below 2^109) into bounded limbs.
+    /// Carries five column sums into bounded limbs: limb j = column j plus the carry from
+    /// column j - 1, mod 2^51; the carry out of limb 4 has weight 2^255 ≡ 19 and folds into limb 0.
     @inline(__always)
     static func reduce(
-        _ c0: DoubleWord, _ c1: DoubleWord, _ c2: DoubleWord, _ c3: DoubleWord, _ c4: DoubleWord
+        _ c0: ColumnSum, _ c1: ColumnSum, _ c2: ColumnSum, _ c3: ColumnSum, _ c4: ColumnSum
     ) -> Field25519 {
         let m = Field25519.mask51
-        var c1 = c1
-        var c2 = c2
-        var c3 = c3
-        var c4 = c4
-        var r0 = c0.low & m
-        c1.add(c0.shiftedRight51)
-        let r1 = c1.low & m
-        c2.add(c1.shiftedRight51)
-        let r2 = c2.low & m
-        c3.add(c2.shiftedRight51)
-        let r3 = c3.low & m
-        c4.add(c3.shiftedRight51)
-        let r4 = c4.low & m
-        // The carry out of limb 4 has weight 2^255 ≡ 19.
-        r0 = r0 &+ 19 &* c4.shiftedRight51
-        let r1b = r1 &+ (r0 >> 51)
+        var (r0, carry) = c0.split(adding: 0)
+        let (r1, carry1) = c1.split(adding: carry)
+        let (r2, carry2) = c2.split(adding: carry1)
+        let (r3, carry3) = c3.split(adding: carry2)
+        let (r4, carry4) = c4.split(adding: carry3)
+        r0 = r0 &+ 19 &* carry4
+        carry = r0 >> 51
         r0 &= m
-        return Field25519(r0, r1b, r2, r3, r4)
+        return Field25519(r0, r1 &+ carry, r2, r3, r4)
     }
 
     static func * (a: Field25519, b: Field25519) -> Field25519 {
-        let b1 = b.l1 &* 19
-        let b2 = b.l2 &* 19
-        let b3 = b.l3 &* 19
-        let b4 = b.l4 &* 19
-        // Column j collects a_i·b_k with i + k = j, plus 19·a_i·b_k with i + k = j + 5.
-        var c0 = DoubleWord(a.l0, b.l0)
-        c0.addProduct(a.l1, b4)
-        c0.addProduct(a.l2, b3)
-        c0.addProduct(a.l3, b2)
-        c0.addProduct(a.l4, b1)
-        var c1 = DoubleWord(a.l0, b.l1)
-        c1.addProduct(a.l1, b.l0)
-        c1.addProduct(a.l2, b4)
-        c1.addProduct(a.l3, b3)
-        c1.addProduct(a.l4, b2)
-        var c2 = DoubleWord(a.l0, b.l2)
-        c2.addProduct(a.l1, b.l1)
-        c2.addProduct(a.l2, b.l0)
-        c2.addProduct(a.l3, b4)
-        c2.addProduct(a.l4, b3)
-        var c3 = DoubleWord(a.l0, b.l3)
-        c3.addProduct(a.l1, b.l2)
-        c3.addProduct(a.l2, b.l1)
-        c3.addProduct(a.l3, b.l0)
-        c3.addProduct(a.l4, b4)
-        var c4 = DoubleWord(a.l0, b.l4)
-        c4.addProduct(a.l1, b.l3)
-        c4.addProduct(a.l2, b.l2)
-        c4.addProduct(a.l3, b.l1)
-        c4.addProduct(a.l4, b.l0)
-        return reduce(c0, c1, c2, c3, c4)
+        // The high halves are read from a_i·2^12 (see ColumnSum); a_i < 2^52, so it fits.
+        let s0 = a.l0 << 12
+        let s1 = a.l1 << 12
+        let s2 = a.l2 << 12
+        let s3 = a.l3 << 12
+        let s4 = a.l4 << 12
+        // Column j is Σ a_i·b_k over i + k = j, plus 19 times the sum over i + k = j + 5 (the
+        // products of weight 2^255 and above). Each column starts from the carry out of the one
+        // before, so the columns are computed one at a time (fewer registers live at once).
+        var c = ColumnSum(a.l0, s0, b.l0, carry: 0)
+        var w = ColumnSum(a.l1, s1, b.l4)
+        w.add(a.l2, s2, b.l3)
+        w.add(a.l3, s3, b.l2)
+        w.add(a.l4, s4, b.l1)
+        c.add(19, w)
+        var (r0, carry) = c.split()
+        c = ColumnSum(a.l0, s0, b.l1, carry: carry)
+        c.add(a.l1, s1, b.l0)
+        w = ColumnSum(a.l2, s2, b.l4)
+        w.add(a.l3, s3, b.l3)
+        w.add(a.l4, s4, b.l2)
+        c.add(19, w)
+        let (r1, carry1) = c.split()
+        c = ColumnSum(a.l0, s0, b.l2, carry: carry1)
+        c.add(a.l1, s1, b.l1)
+        c.add(a.l2, s2, b.l0)
+        w = ColumnSum(a.l3, s3, b.l4)
+        w.add(a.l4, s4, b.l3)
+        c.add(19, w)
+        let (r2, carry2) = c.split()
+        c = ColumnSum(a.l0, s0, b.l3, carry: carry2)
+        c.add(a.l1, s1, b.l2)
+        c.add(a.l2, s2, b.l1)
+        c.add(a.l3, s3, b.l0)
+        c.add(19, ColumnSum(a.l4, s4, b.l4))
+        let (r3, carry3) = c.split()
+        c = ColumnSum(a.l0, s0, b.l4, carry: carry3)
+        c.add(a.l1, s1, b.l3)
+        c.add(a.l2, s2, b.l2)
+        c.add(a.l3, s3, b.l1)
+        c.add(a.l4, s4, b.l0)
+        let (r4, carry4) = c.split()
+        // The carry out of limb 4 has weight 2^255 ≡ 19.
+        r0 = r0 &+ 19 &* carry4
+        carry = r0 >> 51
+        return Field25519(r0 & Field25519.mask51, r1 &+ carry, r2, r3, r4)
     }
 
     /// self², with the symmetric cross products computed once and doubled (15 products, not 25).
+    /// The factors 2 and 19 go on the right-hand operand, whose only limit is 2^57 (ColumnSum).
     func squared() -> Field25519 {
-        let a0x2 = l0 &* 2
+        let s0 = l0 << 12
+        let s1 = l1 << 12
+        let s2 = l2 << 12
+        let s3 = l3 << 12
+        let s4 = l4 << 12
         let a1x2 = l1 &* 2
         let a2x2 = l2 &* 2
         let a3x2 = l3 &* 2
+        let a4x2 = l4 &* 2
         let a3x19 = l3 &* 19
         let a4x19 = l4 &* 19
-        var c0 = DoubleWord(l0, l0)
-        c0.addProduct(a1x2, a4x19)
-        c0.addProduct(a2x2, a3x19)
-        var c1 = DoubleWord(a0x2, l1)
-        c1.addProduct(a2x2, a4x19)
-        c1.addProduct(l3, a3x19)
-        var c2 = DoubleWord(a0x2, l2)
-        c2.addProduct(l1, l1)
-        c2.addProduct(a3x2, a4x19)
-        var c3 = DoubleWord(a0x2, l3)
-        c3.addProduct(a1x2, l2)
-        c3.addProduct(l4, a4x19)
-        var c4 = DoubleWord(a0x2, l4)
-        c4.addProduct(a1x2, l3)
-        c4.addProduct(l2, l2)
+        let a3x38 = l3 &* 38
+        let a4x38 = l4 &* 38
+        var c0 = ColumnSum(l0, s0, l0)                       // a0²
+        c0.add(l1, s1, a4x38)                                // 2·19·a1·a4
+        c0.add(l2, s2, a3x38)                                // 2·19·a2·a3
+        var c1 = ColumnSum(l0, s0, a1x2)                     // 2·a0·a1
+        c1.add(l2, s2, a4x38)                                // 2·19·a2·a4
+        c1.add(l3, s3, a3x19)                                // 19·a3²
+        var c2 = ColumnSum(l0, s0, a2x2)                     // 2·a0·a2
+        c2.add(l1, s1, l1)                                   // a1²
+        c2.add(l3, s3, a4x38)                                // 2·19·a3·a4
+        var c3 = ColumnSum(l0, s0, a3x2)                     // 2·a0·a3
+        c3.add(l1, s1, a2x2)                                 // 2·a1·a2
+        c3.add(l4, s4, a4x19)                                // 19·a4²
+        var c4 = ColumnSum(l0, s0, a4x2)                     // 2·a0·a4
+        c4.add(l1, s1, a3x2)                                 // 2·a1·a3
+        c4.add(l2, s2, l2)                                   // a2²
         return Field25519.reduce(c0, c1, c2, c3, c4)
     }
 
@@ -285,34 +306,59 @@ struct Field25519: Sendable {
     }
 }
 
-/// A 128-bit accumulator as two 64-bit words, for the column sums of a field product.
-struct DoubleWord {
-    var low: UInt64
+/// One column of a field product, Σ a_i·b_i, with no 128-bit additions (RV64 has no carry flag).
+///
+/// Each product a·b (a < 2^52, b < 2^57) is split at bit 52: `mulhu(a·2^12, b)` gives
+/// ⌊a·b / 2^52⌋ exactly (a·2^12 < 2^64), and `mul(a, b)` gives a·b mod 2^64. The column keeps
+/// high = Σ ⌊a_i·b_i / 2^52⌋ and low = Σ a_i·b_i mod 2^64 (wrapping freely), so its value is
+/// high·2^52 + x with x = Σ (a_i·b_i mod 2^52). Whenever x < 2^64 (always here: see the file
+/// header), x ≡ low - high·2^52 (mod 2^64) gives x = low &- (high << 52) exactly. So each product
+/// costs two multiplications and two additions, and each column two more instructions. Scaling
+/// high and low by the same small factor (19) scales the column, and adding a carry to low adds
+/// it to x.
+struct ColumnSum {
+    /// Σ ⌊a_i·b_i / 2^52⌋.
     var high: UInt64
+    /// Σ a_i·b_i mod 2^64.
+    var low: UInt64
 
+    /// The column a·b; `shifted` is a << 12.
     @inline(__always)
-    init(_ a: UInt64, _ b: UInt64) {
-        let p = a.multipliedFullWidth(by: b)
-        low = p.low
-        high = p.high
+    init(_ a: UInt64, _ shifted: UInt64, _ b: UInt64) {
+        high = shifted.multipliedFullWidth(by: b).high
+        low = a &* b
     }
 
-    /// self += a·b. (The sums here stay below 2^115, so the high word never wraps.)
+    /// The column carry + a·b; `shifted` is a << 12.
     @inline(__always)
-    mutating func addProduct(_ a: UInt64, _ b: UInt64) {
-        let p = a.multipliedFullWidth(by: b)
-        low = low &+ p.low
-        high = high &+ p.high &+ (low < p.low ? 1 : 0)
+    init(_ a: UInt64, _ shifted: UInt64, _ b: UInt64, carry: UInt64) {
+        high = shifted.multipliedFullWidth(by: b).high
+        low = carry &+ a &* b
     }
 
-    /// self += x.
+    /// self += a·b; `shifted` is a << 12.
     @inline(__always)
-    mutating func add(_ x: UInt64) {
-        low = low &+ x
-        high = high &+ (low < x ? 1 : 0)
+    mutating func add(_ a: UInt64, _ shifted: UInt64, _ b: UInt64) {
+        high = high &+ shifted.multipliedFullWidth(by: b).high
+        low = low &+ a &* b
     }
 
-    /// The sum divided by 2^51 (fits in 64 bits because every column sum is below 2^115).
+    /// self += factor·other, for the wrapped products of a multiplication (factor 19). The high
+    /// and low sums scale alike, so the pair still describes the column (see the header).
     @inline(__always)
-    var shiftedRight51: UInt64 { (high << 13) | (low >> 51) }
+    mutating func add(_ factor: UInt64, _ other: ColumnSum) {
+        high = high &+ factor &* other.high
+        low = low &+ factor &* other.low
+    }
+
+    /// (column + carry) mod 2^51 and ⌊(column + carry) / 2^51⌋: with high·2^52 + x the column,
+    /// that is (x + carry) mod 2^51 and 2·high + ⌊(x + carry) / 2^51⌋ (bounds in the file header).
+    @inline(__always)
+    func split() -> (limb: UInt64, carry: UInt64) { split(adding: 0) }
+
+    @inline(__always)
+    func split(adding carry: UInt64) -> (limb: UInt64, carry: UInt64) {
+        let x = (low &- (high << 52)) &+ carry
+        return (x & Field25519.mask51, (high << 1) &+ (x >> 51))
+    }
 }
