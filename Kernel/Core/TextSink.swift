@@ -32,6 +32,12 @@ extension TextSink {
             shift -= 4
         }
     }
+    /// Exactly two lower-case hexadecimal digits, no prefix (for digests and key ids).
+    public mutating func write(hexByte value: UInt8) {
+        let high = value >> 4, low = value & 0xF
+        write(byte: high < 10 ? 48 &+ high : 87 &+ high)
+        write(byte: low < 10 ? 48 &+ low : 87 &+ low)
+    }
     /// A size in the largest whole binary unit: `2 MiB`, `4096 bytes`.
     public mutating func write(size: UInt64) {
         let mib: UInt64 = 1 << 20, gib: UInt64 = 1 << 30

@@ -400,8 +400,11 @@ private func text(_ status: StateCopyStatus) -> String { var s = StringSink(); s
         try layout.validate()
         #expect(layout.eraseBlockSize == 256 * 1024)
         #expect(layout.deviceSize == 32 * 1024 * 1024)
-        #expect(layout.address(.slotA) == HostPhysAddr(0x2200_0000))
-        #expect(layout.address(.slotB) == HostPhysAddr(0x22F0_0000))
+        #expect(layout.address(.entryStub) == HostPhysAddr(0x2200_0000))
+        #expect(layout.entryStub.size == layout.eraseBlockSize)
+        #expect(layout.address(.slotA) == HostPhysAddr(0x2204_0000))
+        #expect(layout.address(.slotB) == HostPhysAddr(0x22F4_0000))
+        #expect(layout.slotA.size == 15 * 1024 * 1024 && layout.slotB.size == 15 * 1024 * 1024)
         #expect(layout.address(.stateA) == HostPhysAddr(0x23F8_0000))
         #expect(layout.address(.stateB) == HostPhysAddr(0x23FC_0000))
         #expect(layout.range(.b) == layout.slotB)
@@ -439,8 +442,41 @@ private func text(_ status: StateCopyStatus) -> String { var s = StringSink(); s
         #expect(throws: FlashLayoutError.outOfBounds(.stateB)) { try l.validate() }
         l = q; l.slotA.size = 0
         #expect(throws: FlashLayoutError.empty(.slotA)) { try l.validate() }
+        l = q; l.slotA.offset = 0x2_0000
+        #expect(throws: FlashLayoutError.misaligned(.slotA)) { try l.validate() }
+        l = q; l.slotA.offset = 0
+        #expect(throws: FlashLayoutError.overlap(.entryStub, .slotA)) { try l.validate() }
+        l = q; l.entryStub.size = 0; l.slotA.offset = 0
+        #expect(throws: Never.self) { try l.validate() }                  // a layout without a stub
         l = q; l.eraseBlockSize = 0x3_0000
         #expect(throws: FlashLayoutError.badGeometry(deviceSize: 0x200_0000, eraseBlockSize: 0x3_0000)) { try l.validate() }
         #expect(text(FlashLayoutError.overlap(.slotB, .stateA)) == "flash layout: state copy A overlaps slot B")
+        #expect(text(FlashLayoutError.overlap(.entryStub, .slotA)) == "flash layout: slot A overlaps the entry stub")
+    }
+
+    /// The stub is `auipc t0, hi; jalr x0, lo(t0)` (RISC-V unprivileged spec 2.4, 2.5): decode
+    /// the fields back and check they add up to the target.
+    @Test func theEntryStubJumpsToTheHypervisor() throws {
+        func target(_ layout: FlashLayout) throws -> UInt64 {
+            let (auipc, jalr) = try #require(layout.entryStubInstructions())
+            #expect(auipc & 0x7F == 0x17 && (auipc >> 7) & 0x1F == 5)                       // AUIPC t0
+            #expect(jalr & 0x7F == 0x67 && (jalr >> 7) & 0x1F == 0 && (jalr >> 12) & 7 == 0) // JALR x0
+            #expect((jalr >> 15) & 0x1F == 5)                                                // base t0
+            let hi = Int64(Int32(bitPattern: auipc & 0xFFFF_F000))
+            let lo = Int64(Int32(bitPattern: jalr) >> 20)
+            return UInt64(bitPattern: Int64(bitPattern: layout.address(.entryStub).raw) + hi + lo)
+        }
+        let q = FlashLayout.qemuVirt
+        #expect(q.entryStubInstructions()! == (0x5E20_0297, 0x0002_8067))
+        #expect(try target(q) == 0x8020_0000)
+        var l = q
+        l.entryTarget = HostPhysAddr(0x2200_0FFC)                      // lo negative, hi rounded up
+        #expect(try target(l) == 0x2200_0FFC)
+        l.entryTarget = HostPhysAddr(0x21FF_F804)                      // backwards
+        #expect(try target(l) == 0x21FF_F804)
+        l.entryTarget = HostPhysAddr(0x1_2000_0000)                    // beyond +2 GiB
+        #expect(l.entryStubInstructions() == nil)
+        l = q; l.entryStub.size = 0
+        #expect(l.entryStubInstructions() == nil)
     }
 }

@@ -3,25 +3,28 @@
 /// What the hypervisor knows about a board before it reads the device tree.
 ///
 /// Invariant: `[bundleAddress, bundleAddress + bundleMaxSize)` lies inside `reserved`, so no
-/// partition is ever given the memory the loader put the bundle in.
+/// partition is ever given the memory the verified bundle is kept in.
 public struct BoardData: Sendable {
     /// The board's name, as the CLI's `--board` option spells it.
     public var name: StaticString
     /// Firmware, the hypervisor and the bundle staging area: no partition may use any of it.
     public var reserved: HostRegion
-    /// Where the loader places the bundle (host-physical).
+    /// The staging area (host-physical): the hypervisor copies a slot's bundle here from flash,
+    /// verifies this copy, and loads and reloads partitions from it.
     public var bundleAddress: HostPhysAddr
     /// The largest bundle the staging area holds.
     public var bundleMaxSize: UInt64
+    /// The flash that holds the bundle slots and the state region.
+    public var bundleFlash: FlashLayout
     /// The board's RAM when nothing else says otherwise (the CLI's default; the kernel reads the DTB).
     public var defaultRAM: HostRegion
     /// Harts 0 ..< defaultHartCount exist when nothing else says otherwise.
     public var defaultHartCount: Int
 
     public init(name: StaticString, reserved: HostRegion, bundleAddress: HostPhysAddr, bundleMaxSize: UInt64,
-                defaultRAM: HostRegion, defaultHartCount: Int) {
+                bundleFlash: FlashLayout, defaultRAM: HostRegion, defaultHartCount: Int) {
         self.name = name; self.reserved = reserved
-        self.bundleAddress = bundleAddress; self.bundleMaxSize = bundleMaxSize
+        self.bundleAddress = bundleAddress; self.bundleMaxSize = bundleMaxSize; self.bundleFlash = bundleFlash
         self.defaultRAM = defaultRAM; self.defaultHartCount = defaultHartCount
     }
 
@@ -59,12 +62,14 @@ public struct BoardData: Sendable {
 /// The boards Bulkhead knows. The kernel build picks one (`Boards/<Board>/`); the host CLI offers all.
 public enum KnownBoards {
     /// QEMU's `virt` machine: OpenSBI at 0x8000_0000, the hypervisor at 0x8020_0000, the bundle
-    /// staged at 0x8100_0000 (at most 48 MiB); partitions start at 0x8400_0000.
+    /// staged at 0x8100_0000 (at most 48 MiB); partitions start at 0x8400_0000. Bundles live in
+    /// the second pflash bank (`FlashLayout.qemuVirt`).
     public static let qemuVirt = BoardData(
         name: "qemu-virt",
         reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x0400_0000),
         bundleAddress: HostPhysAddr(0x8100_0000),
         bundleMaxSize: 0x0300_0000,
+        bundleFlash: .qemuVirt,
         defaultRAM: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x4000_0000),
         defaultHartCount: 4)
 

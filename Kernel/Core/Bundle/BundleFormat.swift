@@ -105,12 +105,6 @@ public struct SigningKeyID: Equatable, Hashable, Sendable {
     /// Writes the 16 lowercase hex digits, in byte order.
     public func write<S: TextSink>(to out: inout S) {
         var i = 0
-        while i < BundleFormat.keyIDSize {
-            let b = byte(i)
-            out.write(byte: SigningKeyID.hexDigit(b >> 4)); out.write(byte: SigningKeyID.hexDigit(b & 0xF))
-            i += 1
-        }
+        while i < BundleFormat.keyIDSize { out.write(hexByte: byte(i)); i += 1 }
     }
-
-    @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 &+ nibble : 87 &+ nibble }
 }

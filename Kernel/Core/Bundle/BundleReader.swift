@@ -103,7 +103,7 @@ public struct BundleReader {
 
     /// Checks the header (magic, version, sizes, count, reserved bytes) and returns the declared
     /// total length, which covers at least the manifest and the signature.
-    private static func declaredLength(_ b: UnsafeRawBufferPointer) throws(BundleError) -> UInt64 {
+    static func declaredLength(_ b: UnsafeRawBufferPointer) throws(BundleError) -> UInt64 {
         guard b.count >= 8 else { throw .truncated(needed: 8, available: UInt64(b.count)) }
         guard u64(b, BundleFormat.Header.magic) == BundleFormat.magic else { throw .badMagic }
         guard b.count >= BundleFormat.headerSize else {

@@ -1,21 +1,27 @@
-// Where slot A, slot B and the two state-region copies lie in a board's bundle flash.
+// Where the entry stub, slot A, slot B and the two state-region copies lie in a board's bundle flash.
 //
 // Invariants a layout that passes `validate()` keeps: every area starts on an erase-block
 // boundary, is a whole number of erase blocks long and lies inside the device; no two areas
 // share an erase block (so erasing one never touches another); each state copy is exactly one
 // erase block. QEMU virt's layout is `FlashLayout.qemuVirt` (docs/flash-layout.md).
 
-/// The four areas of the bundle flash.
+/// The areas of the bundle flash.
 public enum FlashArea: Equatable, Sendable {
+    /// Board-specific start-up code that must sit in this flash (empty on most boards).
+    case entryStub
     case slotA, slotB, stateA, stateB
 
-    /// The areas in flash-layout order, by index 0 ..< 4 (`nil` past the last).
+    /// The number of areas.
+    public static let count = 5
+
+    /// The areas in flash-layout order, by index 0 ..< `count` (`nil` past the last).
     public static func at(_ index: Int) -> FlashArea? {
         switch index {
-        case 0: return .slotA
-        case 1: return .slotB
-        case 2: return .stateA
-        case 3: return .stateB
+        case 0: return .entryStub
+        case 1: return .slotA
+        case 2: return .slotB
+        case 3: return .stateA
+        case 4: return .stateB
         default: return nil
         }
     }
@@ -28,7 +34,7 @@ public struct FlashRange: Equatable, Sendable {
     public init(offset: Int, size: Int) { self.offset = offset; self.size = size }
 }
 
-/// The bundle flash of one board: its geometry, where the CPU sees it, and its four areas.
+/// The bundle flash of one board: its geometry, where the CPU sees it, and its areas.
 public struct FlashLayout: Equatable, Sendable {
     /// Where the device is memory-mapped (host-physical; reads are plain loads).
     public var mappedBase: HostPhysAddr
@@ -36,33 +42,63 @@ public struct FlashLayout: Equatable, Sendable {
     public var deviceSize: Int
     /// Bytes in one erase block.
     public var eraseBlockSize: Int
+    /// Where the firmware enters S-mode when this flash is present, if it does (size 0: never).
+    /// The stub there jumps to `entryTarget`, the hypervisor's load address.
+    public var entryStub: FlashRange
+    public var entryTarget: HostPhysAddr
     public var slotA: FlashRange
     public var slotB: FlashRange
     public var stateA: FlashRange
     public var stateB: FlashRange
 
     public init(mappedBase: HostPhysAddr, deviceSize: Int, eraseBlockSize: Int,
+                entryStub: FlashRange = FlashRange(offset: 0, size: 0), entryTarget: HostPhysAddr = HostPhysAddr(0),
                 slotA: FlashRange, slotB: FlashRange, stateA: FlashRange, stateB: FlashRange) {
         self.mappedBase = mappedBase; self.deviceSize = deviceSize; self.eraseBlockSize = eraseBlockSize
+        self.entryStub = entryStub; self.entryTarget = entryTarget
         self.slotA = slotA; self.slotB = slotB; self.stateA = stateA; self.stateB = stateB
     }
 
     /// QEMU virt's second pflash bank (`-drive if=pflash,unit=1,format=raw,file=...`): 32 MiB of
     /// Intel/Sharp CFI flash at 0x2200_0000 with 256 KiB erase blocks (QEMU's
-    /// `VIRT_FLASH_SECTOR_SIZE`). Slots of 15 MiB each, 1.5 MiB reserved, then the two state
-    /// copies in the last two erase blocks.
+    /// `VIRT_FLASH_SECTOR_SIZE`). When this bank is attached, QEMU 7.2 has OpenSBI enter S-mode
+    /// at its first byte (hw/riscv/virt.c treats it as S-mode firmware) instead of at the
+    /// `-kernel` image, so its first erase block holds a stub that jumps to the hypervisor at
+    /// 0x8020_0000. Then slots of 15 MiB each, 1.25 MiB reserved, and the two state copies in the
+    /// last two erase blocks.
     public static let qemuVirt = FlashLayout(
         mappedBase: HostPhysAddr(0x2200_0000),
         deviceSize: 0x200_0000,
         eraseBlockSize: 0x4_0000,
-        slotA: FlashRange(offset: 0x000_0000, size: 0x0F0_0000),
-        slotB: FlashRange(offset: 0x0F0_0000, size: 0x0F0_0000),
+        entryStub: FlashRange(offset: 0x000_0000, size: 0x4_0000),
+        entryTarget: HostPhysAddr(0x8020_0000),
+        slotA: FlashRange(offset: 0x004_0000, size: 0x0F0_0000),
+        slotB: FlashRange(offset: 0x0F4_0000, size: 0x0F0_0000),
         stateA: FlashRange(offset: 0x1F8_0000, size: 0x4_0000),
         stateB: FlashRange(offset: 0x1FC_0000, size: 0x4_0000))
+
+    /// The entry stub's two instructions, little-endian words for the stub's first 8 bytes:
+    /// `auipc t0, hi` and `jalr x0, lo(t0)`, which jump to `entryTarget` from the stub's
+    /// address (RISC-V unprivileged spec, 2.4 and 2.5; `hi` rounds so that the sign-extended
+    /// 12-bit `lo` completes the offset). Registers a0 (hart id) and a1 (device tree) pass
+    /// through untouched. Nil without a stub, or when the target is not within ±2 GiB.
+    public func entryStubInstructions() -> (UInt32, UInt32)? {
+        guard entryStub.size >= 8 else { return nil }
+        let pc = Int64(bitPattern: address(.entryStub).raw)
+        let offset = Int64(bitPattern: entryTarget.raw) &- pc
+        guard offset >= -0x8000_0000 && offset < 0x7FFF_F800 else { return nil }
+        let hi = (offset &+ 0x800) >> 12
+        let lo = offset &- (hi << 12)               // in -2048 ... 2047
+        let t0: UInt32 = 5
+        let auipc = (UInt32(truncatingIfNeeded: hi) << 12) | (t0 << 7) | 0x17
+        let jalr = (UInt32(truncatingIfNeeded: lo) << 20) | (t0 << 15) | 0x67
+        return (auipc, jalr)
+    }
 
     /// The byte range of `area`.
     public func range(_ area: FlashArea) -> FlashRange {
         switch area {
+        case .entryStub: return entryStub
         case .slotA: return slotA
         case .slotB: return slotB
         case .stateA: return stateA
@@ -88,9 +124,10 @@ public struct FlashLayout: Equatable, Sendable {
         guard eraseBlockSize >= StateRecord.size, deviceSize >= eraseBlockSize, deviceSize % eraseBlockSize == 0 else {
             throw .badGeometry(deviceSize: deviceSize, eraseBlockSize: eraseBlockSize)
         }
-        for i in 0..<4 {
+        for i in 0..<FlashArea.count {
             guard let area = FlashArea.at(i) else { continue }
             let r = range(area)
+            if area == .entryStub && r.size == 0 { continue }   // optional
             guard r.size > 0 else { throw .empty(area) }
             guard r.offset >= 0, r.offset % eraseBlockSize == 0, r.size % eraseBlockSize == 0 else { throw .misaligned(area) }
             guard r.offset <= deviceSize, r.size <= deviceSize - r.offset else { throw .outOfBounds(area) }
@@ -100,6 +137,7 @@ public struct FlashLayout: Equatable, Sendable {
             for j in 0..<i {
                 guard let earlier = FlashArea.at(j) else { continue }
                 let e = range(earlier)
+                if e.size == 0 { continue }
                 // Both ranges are inside the device (checked above), so the sums cannot overflow.
                 if r.offset < e.offset + e.size && e.offset < r.offset + r.size { throw .overlap(earlier, area) }
             }
@@ -143,6 +181,7 @@ public enum FlashLayoutError: Error, Equatable, Sendable {
 
     private static func name<S: TextSink>(_ area: FlashArea, to out: inout S) {
         switch area {
+        case .entryStub: out.write("the entry stub")
         case .slotA: out.write("slot A")
         case .slotB: out.write("slot B")
         case .stateA: out.write("state copy A")
