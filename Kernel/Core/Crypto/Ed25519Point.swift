@@ -7,7 +7,9 @@
 //   * CompletedPoint: x = xNum/xDen, y = yNum/yDen, the raw output (E, G, H, F) of the
 //     addition and doubling formulas of §5.1.4 before their final four products; it becomes a
 //     ProjectivePoint with three multiplications or an EdwardsPoint with four;
-//   * CachedPoint (Y+X, Y-X, 2Z, 2d·T): an addend prepared once for repeated additions.
+//   * CachedPoint (Y+X, Y-X, 2Z, 2d·T): an addend prepared once for repeated additions;
+//   * AffineCachedPoint (y+x, y-x, 2d·x·y): the same with Z = 1, for the precomputed multiples
+//     of B (Ed25519BaseTable.swift), which saves one multiplication per addition.
 // The §5.1.4 formulas are complete on this curve (no exceptional inputs), so no case needs
 // special handling, including the neutral element and points of small order.
 //
@@ -105,6 +107,26 @@ struct EdwardsPoint: Sendable {
         return CompletedPoint(xNum: b - a, xDen: d - c, yNum: b + a, yDen: d + c)
     }
 
+    /// P + Q for Q with Z = 1 (RFC 8032 §5.1.4 addition, Z2 = 1): 3 multiplications.
+    @inline(__always)
+    static func + (p: EdwardsPoint, q: AffineCachedPoint) -> CompletedPoint {
+        let a = (p.y - p.x) * q.yMinusX
+        let b = (p.y + p.x) * q.yPlusX
+        let c = p.t * q.t2d
+        let d = p.z + p.z
+        return CompletedPoint(xNum: b - a, xDen: d + c, yNum: b + a, yDen: d - c)
+    }
+
+    /// P - Q for Q with Z = 1: -Q swaps y+x with y-x and negates 2d·x·y.
+    @inline(__always)
+    static func - (p: EdwardsPoint, q: AffineCachedPoint) -> CompletedPoint {
+        let a = (p.y - p.x) * q.yPlusX
+        let b = (p.y + p.x) * q.yMinusX
+        let c = p.t * q.t2d
+        let d = p.z + p.z
+        return CompletedPoint(xNum: b - a, xDen: d - c, yNum: b + a, yDen: d + c)
+    }
+
     /// Whether P equals Q as a curve point (cross-multiplied, so no inversion).
     static func == (p: EdwardsPoint, q: EdwardsPoint) -> Bool {
         p.x * q.z == q.x * p.z && p.y * q.z == q.y * p.z
@@ -179,6 +201,13 @@ struct CachedPoint: Sendable {
     var t2d: Field25519
 }
 
+/// An affine addend (y+x, y-x, 2d·x·y), i.e. a CachedPoint with Z = 1.
+struct AffineCachedPoint: Sendable {
+    var yPlusX: Field25519
+    var yMinusX: Field25519
+    var t2d: Field25519
+}
+
 /// The odd multiples P, 3P, 5P, ..., 15P, for width-5 NAF digits.
 ///
 /// Code-generation notes, measured on the -Osize Embedded build under QEMU: reading an
@@ -232,18 +261,19 @@ struct OddMultiplesTable {
 
 extension EdwardsPoint {
     /// [s]B - [k]A for scalars below L, by Straus's method: one shared chain of doublings over
-    /// both width-5 NAFs, adding or subtracting an odd multiple of B or of A at each nonzero
-    /// digit (about 253 doublings and 2·253/6 additions, plus 14 additions for the two tables).
+    /// both NAFs, adding or subtracting an odd multiple of B or of A at each nonzero digit.
+    /// s uses width 7 and the precomputed affine multiples 1B...63B (Ed25519BaseTable.swift);
+    /// k uses width 5 and the multiples 1(-A)...15(-A), built here with 7 additions. About 253
+    /// doublings, 253/8 additions of B and 253/6 of A.
     static func baseMultipleMinusMultiple(
         s: Scalar25519, k: Scalar25519, a: EdwardsPoint
     ) -> ProjectivePoint {
-        let sForm = s.nonAdjacentForm()
-        let kForm = k.nonAdjacentForm()
+        let sForm = s.nonAdjacentForm(width: BaseTable.width)
+        let kForm = k.nonAdjacentForm(width: 5)
         // Read through spans: as with the tables, a run-time-indexed InlineArray read copied
         // the whole 256-byte array each time.
         let sDigits = sForm.span
         let kDigits = kForm.span
-        let baseTable = OddMultiplesTable(EdwardsPoint.base)
         let negatedATable = OddMultiplesTable(a.negated)
 
         var top = 255
@@ -252,7 +282,7 @@ extension EdwardsPoint {
         var acc = ProjectivePoint.identity
         var i = top
         while i >= 0 {
-            step(&acc, sDigits[i], baseTable, kDigits[i], negatedATable)
+            step(&acc, sDigits[i], kDigits[i], negatedATable)
             i -= 1
         }
         return acc
@@ -261,11 +291,10 @@ extension EdwardsPoint {
     /// acc ← 2·acc + [sDigit]B + [kDigit](-A): one step of the loop above.
     @inline(never)
     static func step(
-        _ acc: inout ProjectivePoint, _ sDigit: Int8, _ baseTable: borrowing OddMultiplesTable,
-        _ kDigit: Int8, _ negatedATable: borrowing OddMultiplesTable
+        _ acc: inout ProjectivePoint, _ sDigit: Int8, _ kDigit: Int8, _ negatedATable: borrowing OddMultiplesTable
     ) {
         var sum = acc.doubled()
-        if sDigit != 0 { sum = baseTable.add(sDigit, to: sum.extended) }
+        if sDigit != 0 { sum = BaseTable.add(sDigit, to: sum.extended) }
         if kDigit != 0 { sum = negatedATable.add(kDigit, to: sum.extended) }
         acc = sum.projective
     }

@@ -1,4 +1,4 @@
-// Scalar25519: integers modulo the Ed25519 group order L (RFC 8032 §5.1), and their width-5 NAF.
+// Scalar25519: integers modulo the Ed25519 group order L (RFC 8032 §5.1), and their width-w NAF.
 //
 // L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032 §5.1, "order of the base point").
 // A scalar is held as four little-endian 64-bit words and, once built, is always below L.
@@ -90,14 +90,18 @@ struct Scalar25519: Sendable {
         self.init(r0, r1, r2, r3)
     }
 
-    /// The width-5 non-adjacent form: digits e_i in {0, ±1, ±3, ..., ±15} with
-    /// self = Σ e_i·2^i, and at least four zeros after every nonzero digit.
+    /// The width-w non-adjacent form (w = `width`, 2...7; default 5): digits e_i that are 0 or
+    /// odd with |e_i| < 2^(w-1), with self = Σ e_i·2^i and at least w - 1 zeros after every
+    /// nonzero digit. Width 5 gives digits in ±1...±15, width 7 in ±1...±63.
     ///
-    /// While the remaining value n is nonzero: if n is odd, the digit is n mod 32 taken in
-    /// (-16, 16), and subtracting it leaves n divisible by 32; then n ← n / 2. Since
-    /// self < L < 2^253, the form has at most 254 digits (one more than the bit length),
-    /// so 256 slots always suffice.
-    func nonAdjacentForm() -> InlineArray<256, Int8> {
+    /// While the remaining value n is nonzero: if n is odd, the digit is n mod 2^w taken in
+    /// (-2^(w-1), 2^(w-1)), and subtracting it leaves n divisible by 2^w; then n ← n / 2. Since
+    /// self < L < 2^253, the form has at most 254 digits (one more than the bit length), so 256
+    /// slots always suffice. A width outside 2...7 is clamped into it.
+    func nonAdjacentForm(width: Int = 5) -> InlineArray<256, Int8> {
+        let w = UInt64(min(max(width, 2), 7))
+        let window: UInt64 = 1 << w          // 2^w
+        let half = window >> 1               // 2^(w-1)
         var digits = InlineArray<256, Int8>(repeating: 0)
         var n0 = w0
         var n1 = w1
@@ -106,16 +110,16 @@ struct Scalar25519: Sendable {
         var i = 0
         while i < 256 && (n0 | n1 | n2 | n3) != 0 {
             if n0 & 1 == 1 {
-                let low = Int(n0 & 31)
-                if low < 16 {
+                let low = n0 & (window - 1)
+                if low < half {
                     digits[i] = Int8(truncatingIfNeeded: low)
-                    n0 &= ~UInt64(31)  // n - low: clears the low five bits, no borrow
+                    n0 &= ~(window - 1)  // n - low: clears the low w bits, no borrow
                 } else {
-                    let digit = low - 32  // in -15 ... -1
-                    digits[i] = Int8(truncatingIfNeeded: digit)
-                    // n - digit = n + (32 - low): adds to a number whose low five bits are `low`,
-                    // so the low five bits become zero and a carry enters bit 5.
-                    let (s0, c0) = n0.addingReportingOverflow(UInt64(32 - low))
+                    // The digit is low - 2^w, in -(2^(w-1) - 1) ... -1.
+                    digits[i] = Int8(truncatingIfNeeded: Int64(bitPattern: low) - Int64(window))
+                    // n - digit = n + (2^w - low): adds to a number whose low w bits are `low`,
+                    // so the low w bits become zero and a carry enters bit w.
+                    let (s0, c0) = n0.addingReportingOverflow(window - low)
                     n0 = s0
                     if c0 {
                         let (s1, c1) = n1.addingReportingOverflow(1)
