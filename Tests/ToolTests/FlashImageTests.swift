@@ -253,6 +253,27 @@ struct FlashImageTests {
         #expect(try s.info().line("state copy A:") == "state copy A: valid, sequence 5")
     }
 
+    @Test func writingASlotResetsItsBootAttempts() throws {
+        let s = try FlashSetup()
+        defer { s.ws.remove() }
+        try s.flash(FlashRequest(write: .init(slot: .a, bundlePath: s.bundlePath)))
+        var flash = try s.load()
+        for _ in 0..<3 { try s.layout.stateRegion.recordBootAttempt(.a, in: &flash) }   // three failed boots of A
+        try s.layout.stateRegion.recordBootAttempt(.b, in: &flash)
+        try flash.save(path: s.image)
+        #expect(VerifiedBoot.slotOrder(try s.layout.stateRegion.read(from: flash).state) == (BootSlot.b, BootSlot.a))
+        // A new bundle in slot A starts with no failures (slot B's count stays) and goes first again.
+        #expect(try s.flash(FlashRequest(write: .init(slot: .a, bundlePath: s.bundlePath))).hasSuffix(
+            "\(s.image): slot A: boot attempts reset (wrote state copy A, sequence 5)"))
+        let state = try s.layout.stateRegion.read(from: try s.load()).state
+        #expect(state.bootAttemptsA == 0 && state.bootAttemptsB == 1)
+        #expect(VerifiedBoot.slotOrder(state) == (BootSlot.a, BootSlot.b))
+        // With nothing to reset, nothing is written.
+        let before = s.fileBytes
+        #expect(!(try s.flash(FlashRequest(write: .init(slot: .a, bundlePath: s.bundlePath)))).contains("boot attempts"))
+        #expect(s.fileBytes == before)
+    }
+
     @Test func resetStateErasesBothCopies() throws {
         let s = try FlashSetup()
         defer { s.ws.remove() }
@@ -463,12 +484,7 @@ struct FlashImageTests {
                 + "0x1f80000 (256 KiB), state copy B at 0x1fc0000 (256 KiB); the rest is reserved and stays erased")
     }
 
-    @Test func layoutForBoard() throws {
-        #expect(try flashLayout(for: BoardOptions().resolve()) == .qemuVirt)
-        var other = try BoardOptions().resolve()
-        other.data.name = "other-board"
-        #expect(throws: ToolError("board \"other-board\" has no bundle flash (boards with one: qemu-virt)")) {
-            try flashLayout(for: other)
-        }
+    @Test func theBoardDataNamesTheFlash() throws {
+        #expect(try BoardOptions().resolve().data.bundleFlash == .qemuVirt)
     }
 }

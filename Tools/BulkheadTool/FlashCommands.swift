@@ -4,14 +4,6 @@
 import BulkheadCore
 import Foundation
 
-/// The bundle flash layout of `board`, or an error for a board that has none.
-public func flashLayout(for board: ResolvedBoard) throws(ToolError) -> FlashLayout {
-    switch board.data.nameString {
-    case "qemu-virt": return .qemuVirt
-    default: throw ToolError("board \"\(board.data.nameString)\" has no bundle flash (boards with one: qemu-virt)")
-    }
-}
-
 /// `32 MiB in 256 KiB erase blocks: the entry stub at 0x0 (256 KiB), slot A at 0x40000 (15 MiB), ...`:
 /// the layout in one sentence, for help texts.
 public func flashLayoutDescription(_ layout: FlashLayout) -> String {
@@ -115,7 +107,7 @@ extension Commands {
     /// slots, set the preferred slot), then writes the file once. On any error nothing is
     /// written. Returns one line per action.
     public static func flash(imagePath: String, request: FlashRequest, board boardName: String = "qemu-virt") throws(ToolError) -> String {
-        let layout = try flashLayout(for: try BoardOptions(board: boardName).resolve())
+        let layout = try BoardOptions(board: boardName).resolve().data.bundleFlash
         guard !request.isEmpty else {
             throw ToolError("\(imagePath): nothing to do: pass --slot a|b BUNDLE, --erase-slot a|b, --prefer a|b|none "
                             + "or --reset-state (a missing image is created blank: --reset-state alone does just that)")
@@ -149,32 +141,40 @@ extension Commands {
         }
         if let write = request.write {
             lines.append(try writeBundle(write, layout: layout, into: &image, file: imagePath))
+            // A new bundle gets a fresh start: failures counted against the old one must not
+            // send the new one to the back of the boot order (VerifiedBoot.slotOrder).
+            if let written = try updateState(of: &image, layout: layout, file: imagePath, { $0.setBootAttempts(write.slot, 0) }) {
+                lines.append("\(imagePath): slot \(slotName(write.slot)): boot attempts reset (\(written))")
+            }
         }
         for slot in request.eraseSlots {
             try erase(layout.range(slot), in: &image, file: imagePath, what: "slot \(slotName(slot))")
             lines.append("\(imagePath): slot \(slotName(slot)): erased")
         }
         if case .set(let slot) = request.prefer {
-            let region = layout.stateRegion
             let choice = slot.map(slotName) ?? "none"
-            do throws(StateRegionError) {
-                let before = try region.read(from: image)
-                let after = try region.setPreferredSlot(slot, in: &image)
-                if after == before {
-                    lines.append("\(imagePath): preferred slot: \(choice) (already so; nothing written)")
-                } else {
-                    let copy = after.newestCopy == .b ? "B" : "A"
-                    let sequence = after.record?.sequence ?? 0
-                    lines.append("\(imagePath): preferred slot: \(choice) (wrote state copy \(copy), sequence \(sequence))")
-                }
-            } catch {
-                var sink = StringSink()
-                error.write(to: &sink)
-                throw ToolError("\(imagePath): \(sink.text)")
-            }
+            let written = try updateState(of: &image, layout: layout, file: imagePath) { $0.preferredSlot = slot }
+            lines.append("\(imagePath): preferred slot: \(choice) (\(written ?? "already so; nothing written"))")
         }
         try image.save(path: imagePath)
         return lines.joined(separator: "\n")
+    }
+
+    /// Applies `change` to the state through Core's StateRegion (so the record is exactly what
+    /// the kernel writes). Returns `wrote state copy X, sequence N`, or nil when nothing changed.
+    private static func updateState(of image: inout FlashImage, layout: FlashLayout, file: String,
+                                    _ change: (inout BootState) -> Void) throws(ToolError) -> String? {
+        let region = layout.stateRegion
+        do throws(StateRegionError) {
+            let before = try region.read(from: image)
+            let after = try region.update(in: &image, change)
+            guard after != before else { return nil }
+            return "wrote state copy \(after.newestCopy == .b ? "B" : "A"), sequence \(after.record?.sequence ?? 0)"
+        } catch {
+            var sink = StringSink()
+            error.write(to: &sink)
+            throw ToolError("\(file): \(sink.text)")
+        }
     }
 
     /// The entry stub's bytes (the two instructions, then 0xFF to the end of its area), or nil
@@ -266,7 +266,7 @@ extension Commands {
     /// `bulkhead flash-info IMAGE`: what each slot and state copy holds, and the state in force.
     public static func flashInfo(imagePath: String, board boardName: String = "qemu-virt") throws(ToolError) -> String {
         let board = try BoardOptions(board: boardName).resolve()
-        let layout = try flashLayout(for: board)
+        let layout = board.data.bundleFlash
         let image = try FlashImage.load(path: imagePath, layout: layout)
         return try flashInfo(image: image, layout: layout, file: imagePath, boardName: board.data.nameString)
     }

@@ -233,7 +233,9 @@ struct Flash: ParsableCommand {
             --slot a|b BUNDLE erases the whole slot and writes the bundle from its first byte. \
             The bundle must parse with the hypervisor's strict reader and fit in the slot. Its \
             signature is not checked here (`bulkhead verify` does; the hypervisor checks it at \
-            boot). --prefer records the slot to try first in the state region, written by the \
+            boot). Writing a slot also resets its boot-attempt count in the state region, so that \
+            failures of the bundle it replaces do not put the new one last in the boot order. \
+            --prefer records the slot to try first in the state region, written by the \
             hypervisor's own state-region code (the next sequence number, into the copy that is \
             not the newest), so the record is exactly what the kernel writes.
 
