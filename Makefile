@@ -1,5 +1,5 @@
 # Bulkhead: build the hypervisor, the guests and the bundle; run, test, bench.
-#   make run [CONFIG=path/to/config.toml]   boot a configuration on QEMU virt (default: the demo)
+#   make run [CONFIG=path/to/config.toml]   boot a configuration on QEMU virt from flash (default: the demo)
 #   make test                               host unit tests + QEMU integration tests
 #   make bench                              instruction counts and sizes
 
@@ -44,6 +44,7 @@ $(CORE_OBJ): $(CORE_SRCS) Makefile
 	@rm -f $@
 	$(SWIFTC) $(EMBEDDED_FLAGS) -module-name BulkheadCore -emit-module -emit-module-path $(CORE_MOD) \
 	    -c $(CORE_SRCS) -o $@
+# Depend on $(CORE_OBJ), not on this: make does not see a recipe-less target change.
 $(CORE_MOD): $(CORE_OBJ)
 
 -include Guests/guests.mk
@@ -79,7 +80,7 @@ $(ANCHORS_SWIFT): $(TRUST_KEYS) $(REVOKED_KEYS) Tools/trust-anchors.py FORCE
 	@mkdir -p $(KDIR)
 	python3 Tools/trust-anchors.py $@ --trust $(TRUST_KEYS) $(if $(REVOKED_KEYS),--revoke $(REVOKED_KEYS))
 
-$(KDIR)/kernel.o: $(KERNEL_SRCS) $(ANCHORS_SWIFT) $(CORE_MOD) $(KDIR)/asm-guard.stamp $(ARCH_DIR)/include/*.h
+$(KDIR)/kernel.o: $(KERNEL_SRCS) $(ANCHORS_SWIFT) $(CORE_OBJ) $(KDIR)/asm-guard.stamp $(ARCH_DIR)/include/*.h
 	@rm -f $@
 	$(SWIFTC) $(EMBEDDED_FLAGS) -Xcc -march=rv64imac_zicsr_zifencei_h -module-name Bulkhead \
 	    -I $(CORE_DIR) -I $(ARCH_DIR)/include -c $(KERNEL_SRCS) $(ANCHORS_SWIFT) -o $@
@@ -95,15 +96,19 @@ $(KDIR)/mem.o: $(ARCH_DIR)/mem.c
 $(KERNEL_ELF): $(KERNEL_OBJS) Linker/kernel.ld
 	$(LLD) -m elf64lriscv --gc-sections -T Linker/kernel.ld $(KERNEL_OBJS) -o $@
 
-# ---- Host tools, bundle, run -------------------------------------------------------------------
+# ---- Host tools, bundle, flash, run -----------------------------------------------------------
+# The bundle goes into slot A of the bundle flash (QEMU's pflash bank 1, docs/flash-layout.md).
+# The flash image keeps the hypervisor's state region across runs (the anti-rollback floor):
+# `make flash-reset` brings back the factory state. With bank 1 attached, QEMU 7.2 starts S-mode
+# at the flash's entry stub, so the hypervisor ELF is placed by QEMU's loader, not by -kernel.
 CLI        := .build/debug/bulkhead
 BUNDLE     := $(BUILD)/bundle.bin
-BUNDLE_ADDR := 0x81000000
-QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios default -kernel $(KERNEL_ELF) \
-              -device loader,file=$(BUNDLE),addr=$(BUNDLE_ADDR),force-raw=on
+FLASH      := $(BUILD)/flash.img
+QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios default \
+              -device loader,file=$(KERNEL_ELF) -drive if=pflash,unit=1,format=raw,file=$(FLASH)
 DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf
 
-.PHONY: deps tool bundle run test test-host test-qemu bench clean
+.PHONY: deps tool bundle flash flash-reset run test test-host test-qemu bench clean
 # Installs the Debian packages the build, tests and bench need when any is missing.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -124,7 +129,14 @@ $(BUNDLE): tool guests $(CONFIG) $(KEY).key
 
 bundle: $(BUNDLE)
 
-run: deps kernel $(BUNDLE)
+# Writes the bundle into slot A (creating the image, with its entry stub, on first use).
+flash: $(BUNDLE)
+	$(CLI) flash $(FLASH) $(BUNDLE) --slot a
+
+flash-reset: tool
+	$(CLI) flash $(FLASH) --reset-state
+
+run: deps kernel flash
 	$(QEMU) $(QEMU_FLAGS)
 
 test: deps test-host test-qemu fuzz

@@ -1,4 +1,4 @@
-// Boot: read the board from the device tree, check the bundle and plan, build partitions, start harts.
+// Boot: read the board from the device tree, verify a bundle from flash, build partitions, start harts.
 import BulkheadCore
 import CArch
 
@@ -98,48 +98,84 @@ private func deviceTreeBytes(at address: UInt64) -> UnsafeRawBufferPointer {
     return UnsafeRawBufferPointer(start: base, count: Int(min(size, 0x10_0000)))
 }
 
-/// Reads the bundle the loader placed in the staging area, checks it and validates its plan.
+/// Verified boot: chooses a flash slot, copies its bundle into the staging area, verifies it there
+/// (VerifiedBoot in Core: key, revocation, signature, anti-rollback, digests, plan) and records
+/// the outcome in the flash state region. Halts when no slot verifies.
 private func loadPlan(limits: BoardLimits) {
-    let staging = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(currentBoard.bundleAddress.raw)),
-                                         count: Int(currentBoard.bundleMaxSize))
-    let bundle: BundleReader
-    do {
-        bundle = try BundleReader(staging: staging)
-    } catch {
-        refuseBundle { error.write(to: &$0) }
-    }
-    // Nothing unverified runs: the key must be a built-in anchor and not revoked, the signature
-    // over the manifest must verify (Ed25519, RFC 8032), and every image must match its SHA-512.
-    // The minimum security version is 0 until the flash state region is wired in (issue 3).
+    let staging = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(currentBoard.bundleAddress.raw)),
+                                                count: Int(currentBoard.bundleMaxSize))
     let trust = builtInTrustAnchors()
-    let verdict = BundleVerifier.verify(bundle: bundle, trustAnchors: trust.anchors, revoked: trust.revoked,
-                                        minimumVersion: 0)
-    guard verdict == .accepted else {
-        refuseBundle { verdict.write(to: &$0, plan: bundle.plan) }
+    let boot = VerifiedBoot(layout: currentBoard.bundleFlash, trustAnchors: trust.anchors, revoked: trust.revoked,
+                            limits: limits)
+    var flash = CFIFlash(layout: currentBoard.bundleFlash)
+    var observer = BootLog()
+    let booted: BootedBundle
+    do {
+        booted = try boot.boot(flash: &flash, staging: staging, observer: &observer)
+    } catch {
+        halt { out in out.write("error: "); error.write(to: &out) }
     }
+    let bundle = booted.bundle
     log { out in
-        out.write("bundle verified: key id "); bundle.keyID.write(to: &out)
+        out.write("slot "); out.write(booted.slot == .a ? "A" : "B")
+        out.write(": bundle verified: key id "); bundle.keyID.write(to: &out)
         out.write(", security version "); out.write(decimal: bundle.securityVersion)
+        out.write("; minimum security version "); out.write(decimal: booted.previousMinimum)
+        if booted.minimum != booted.previousMinimum { out.write(" -> "); out.write(decimal: booted.minimum) }
     }
     plan = bundle.plan
-    do {
-        try plan.validate(for: limits)
-    } catch {
-        halt { out in out.write("error: invalid partition plan: "); error.write(to: &out, plan: plan) }
-    }
+    bootedSlot = booted.slot
+    bundleSecurityVersion = bundle.securityVersion
+    bundleMeasurement = BundleVerifier.manifestDigest(bundle)
     var p = 0
     while p < plan.count {
         let range = bundle.imageRange(p)
         partitionImage[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(range.offset)), size: UInt64(range.count))
+        let digest = bundle.imageDigest(p)
+        var i = 0
+        while i < digest.count && i < 64 { partitionMeasurement[p].bytes[i] = digest[i]; i += 1 }
         p += 1
+    }
+    log { out in
+        out.write("measurement: manifest SHA-512 ")
+        bundleMeasurement.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
+        out.write("...")
     }
 }
 
-/// `error: bundle at ADDRESS rejected: <why>`, then halt.
-private func refuseBundle(_ why: (inout UARTSink) -> Void) -> Never {
-    halt { out in
-        out.write("error: bundle at "); out.write(hex: currentBoard.bundleAddress.raw); out.write(" rejected: ")
-        why(&out)
+/// The boot log of verified boot: the state region as read, each slot refused and why.
+private struct BootLog: VerifiedBootObserver {
+    mutating func stateRead(_ reading: StateReading) {
+        log { out in
+            out.write("state: ")
+            switch reading.result {
+            case .blankOrCorrupt: out.write("no valid copy, factory state")
+            case .record(let record, let copy):
+                out.write(copy == .a ? "copy A" : "copy B"); out.write(", sequence "); out.write(decimal: record.sequence)
+            }
+            out.write("; minimum security version "); out.write(decimal: reading.state.minimumSecurityVersion)
+        }
+        reportDamage(reading.copyA, "A")
+        reportDamage(reading.copyB, "B")
+    }
+
+    /// A copy that is neither valid nor erased is worth a line: a torn or decayed write.
+    private func reportDamage(_ status: StateCopyStatus, _ name: StaticString) {
+        switch status {
+        case .valid, .erased: return
+        default: log { out in out.write("state copy "); out.write(name); out.write(": "); status.write(to: &out); out.write(" (ignored)") }
+        }
+    }
+
+    mutating func slotRejected(_ slot: BootSlot, _ why: SlotRejection, bundle: BundleReader?) {
+        log { out in
+            out.write("slot "); out.write(slot == .a ? "A" : "B"); out.write(" rejected: ")
+            why.write(to: &out, plan: bundle?.plan ?? PartitionPlan())
+        }
+    }
+
+    mutating func stateWriteFailed(_ error: StateRegionError) {
+        log { out in out.write("warning: state region not updated: "); error.write(to: &out) }
     }
 }
 

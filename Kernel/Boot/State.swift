@@ -5,7 +5,7 @@ import BulkheadCore
 nonisolated(unsafe) var plan = PartitionPlan()
 /// Per partition: the hgatp value selecting its G-stage table and VMID.
 nonisolated(unsafe) var partitionHgatp = InlineArray<8, UInt64>(repeating: 0)
-/// Per partition: where its pristine image lies in the bundle staging area.
+/// Per partition: where its pristine image lies in the verified copy of the bundle (staging area).
 nonisolated(unsafe) var partitionImage = InlineArray<8, HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
 /// Per hart: the partition it runs (-1: none) and its vCPU index there.
 nonisolated(unsafe) var hartPartition = InlineArray<8, Int>(repeating: -1)
@@ -22,3 +22,11 @@ nonisolated(unsafe) var timebaseFrequency: UInt32 = 10_000_000
 let maxRestarts: UInt32 = 16
 /// Harts with ids at or above this have no stack and never run guests.
 let maxHarts = 8
+
+/// Verified boot's results (issue 5's key services derive from these measurements):
+/// the slot booted, its bundle's security version, the SHA-512 of its signed manifest, and per
+/// partition the SHA-512 of its image (equal to the manifest's, which the boot checked).
+nonisolated(unsafe) var bootedSlot = BootSlot.a
+nonisolated(unsafe) var bundleSecurityVersion: UInt64 = 0
+nonisolated(unsafe) var bundleMeasurement = SHA512Digest(bytes: InlineArray(repeating: 0))
+nonisolated(unsafe) var partitionMeasurement = InlineArray<8, SHA512Digest>(repeating: SHA512Digest(bytes: InlineArray(repeating: 0)))

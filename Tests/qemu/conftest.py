@@ -1,4 +1,4 @@
-"""pytest fixtures for the QEMU integration tests: built artefacts and a per-test bundle."""
+"""pytest fixtures for the QEMU integration tests: per-test bundles and bundle flash images."""
 import os
 import sys
 
@@ -17,4 +17,21 @@ def bundle_of(tmp_path):
         result = harness.pack(path, out, *extra)
         assert result.returncode == 0, f"bulkhead pack failed:\n{result.stdout}{result.stderr}"
         return out
+    return make
+
+
+@pytest.fixture
+def flash_of(tmp_path):
+    """Writes bundles into a fresh flash image (slot A, and slot B when given) and returns its path."""
+    count = [0]
+
+    def make(slot_a=None, slot_b=None):
+        count[0] += 1
+        image = tmp_path / f"flash{count[0]}.img"
+        harness.flash(image, "--reset-state")
+        if slot_a:
+            harness.flash(image, slot_a, "--slot", "a")
+        if slot_b:
+            harness.flash(image, slot_b, "--slot", "b")
+        return str(image)
     return make

@@ -1,4 +1,4 @@
-"""QEMU integration-test harness: boot a bundle, wait for console lines with timeouts (never fixed sleeps)."""
+"""QEMU integration-test harness: boot from a bundle flash image, wait for console lines with timeouts (never fixed sleeps)."""
 import os
 import re
 import subprocess
@@ -8,7 +8,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
 KERNEL = os.environ.get("BULKHEAD_KERNEL", os.path.join(BUILD, "bulkhead.elf"))
-BUNDLE_ADDRESS = "0x81000000"   # KnownBoards.qemuVirt.bundleAddress
 CLI = os.environ.get("BULKHEAD_CLI", os.path.join(ROOT, ".build", "debug", "bulkhead"))
 DEV_KEY = os.environ.get("BULKHEAD_KEY", os.path.join(BUILD, "keys", "dev"))   # the Makefile's DEV_KEY
 
@@ -25,13 +24,29 @@ def pack(config, out, *extra):
     return subprocess.run([CLI, "pack", config, "-o", out, *extra], capture_output=True, text=True, cwd=ROOT)
 
 
-class Machine:
-    """One QEMU virt machine running Bulkhead; collects its console output as it arrives."""
+def flash(image, *args):
+    """Runs `bulkhead flash IMAGE ARGS...` (creating IMAGE blank if missing); fails the test on an error."""
+    result = subprocess.run([CLI, "flash", str(image), *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, f"bulkhead flash failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
 
-    def __init__(self, bundle, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL):
+
+def flash_info(image):
+    """`bulkhead flash-info IMAGE`'s output."""
+    result = subprocess.run([CLI, "flash-info", str(image)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, f"bulkhead flash-info failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+class Machine:
+    """One QEMU virt machine running Bulkhead from the bundle flash `image` (QEMU's pflash bank 1,
+    docs/flash-layout.md); collects its console output as it arrives. The hypervisor ELF is placed
+    by QEMU's loader device: with bank 1 attached, QEMU 7.2 enters S-mode at the flash's entry stub."""
+
+    def __init__(self, image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL):
         cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", memory,
-               "-nographic", "-bios", "default", "-kernel", kernel,
-               "-device", f"loader,file={bundle},addr={BUNDLE_ADDRESS},force-raw=on", *extra]
+               "-nographic", "-bios", "default", "-device", f"loader,file={kernel}",
+               "-drive", f"if=pflash,unit=1,format=raw,file={image}", *extra]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.text = ""

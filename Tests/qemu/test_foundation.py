@@ -2,13 +2,13 @@
 import os
 import re
 
-from harness import Machine, pack
+from harness import Machine, flash, pack
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "configs")
 
 
-def test_demo_boots_each_partition_on_its_harts(bundle_of):
-    with Machine(bundle_of("demo.toml")) as m:
+def test_demo_boots_each_partition_on_its_harts(bundle_of, flash_of):
+    with Machine(flash_of(bundle_of("demo.toml"))) as m:
         m.expect(r"^\[bulkhead\] partition hello: harts 0 1, memory 0x84000000 \+ 4 MiB")
         m.expect(r"^\[bulkhead\] partition heartbeat: harts 2,")
         m.expect(r"^\[bulkhead\] partition intruder: harts 3,")
@@ -28,8 +28,8 @@ def test_demo_boots_each_partition_on_its_harts(bundle_of):
                 raise AssertionError(f"unexpected console line: {line!r}")
 
 
-def test_intruder_violations_are_reported_and_heartbeat_keeps_counting(bundle_of):
-    with Machine(bundle_of("demo.toml")) as m:
+def test_intruder_violations_are_reported_and_heartbeat_keeps_counting(bundle_of, flash_of):
+    with Machine(flash_of(bundle_of("demo.toml"))) as m:
         m.expect(r"fault: partition intruder vCPU 0: load guest-page fault at guest address 0x80200000, pc 0x8")
         m.expect(r"partition intruder restarting \(boot 1\)")
         m.expect(r"fault: partition intruder vCPU 0: store/AMO guest-page fault at guest address 0x80200000")
@@ -44,8 +44,8 @@ def test_intruder_violations_are_reported_and_heartbeat_keeps_counting(bundle_of
         assert counted == list(range(1, len(counted) + 1)), "heartbeat was disturbed"
 
 
-def test_srst_reboot_restarts_only_that_partition(bundle_of):
-    with Machine(bundle_of("reboot.toml")) as m:
+def test_srst_reboot_restarts_only_that_partition(bundle_of, flash_of):
+    with Machine(flash_of(bundle_of("reboot.toml"))) as m:
         m.expect(r"^\[hello\] hello: rebooting")
         m.expect(r"^\[bulkhead\] partition hello asked for a reboot \(SBI SRST\)")
         m.expect(r"^\[bulkhead\] partition hello restarting \(boot 1\)")
@@ -59,8 +59,8 @@ def test_srst_reboot_restarts_only_that_partition(bundle_of):
         assert m.count(r"partition heartbeat (stopped|restarting)") == 0
 
 
-def test_fault_policy_stop(bundle_of):
-    with Machine(bundle_of("stop-policy.toml"), smp=3) as m:
+def test_fault_policy_stop(bundle_of, flash_of):
+    with Machine(flash_of(bundle_of("stop-policy.toml")), smp=3) as m:
         m.expect(r"fault: partition intruder vCPU 0: load guest-page fault .*; policy: stop")
         stopped = m.expect(r"^\[bulkhead\] partition intruder stopped")
         m.expect(r"^\[heartbeat\] heartbeat: \d+$", start=stopped.end())
@@ -69,8 +69,8 @@ def test_fault_policy_stop(bundle_of):
         assert m.count(r"partition intruder restarting") == 0
 
 
-def test_machine_without_h_extension_gets_clear_message(bundle_of):
-    with Machine(bundle_of("demo.toml"), cpu="rv64,h=false") as m:
+def test_machine_without_h_extension_gets_clear_message(bundle_of, flash_of):
+    with Machine(flash_of(bundle_of("demo.toml")), cpu="rv64,h=false") as m:
         text = m.wait_exit(timeout=60)
         assert re.search(r"^\[bulkhead\] error: the harts lack the RISC-V H extension \(riscv,isa = \"rv64imafdc", text, re.M)
         assert "Halting" in text
@@ -86,21 +86,24 @@ def test_invalid_config_is_refused_by_the_packer(tmp_path):
     assert not out.exists()
 
 
-def test_plan_invalid_for_the_board_is_refused_before_anything_boots(bundle_of):
+def test_plan_invalid_for_the_board_is_refused_before_anything_boots(bundle_of, flash_of):
     bundle = bundle_of("beyond-ram.toml", "--ram-size", "2G")
-    with Machine(bundle) as m:
+    with Machine(flash_of(bundle)) as m:
         text = m.wait_exit(timeout=60)
-        assert re.search(r'^\[bulkhead\] error: invalid partition plan: partition #0 "heartbeat", field memory_base: '
+        assert re.search(r'^\[bulkhead\] slot A rejected: invalid partition plan: partition #0 "heartbeat", field memory_base: '
                          r"the memory \[0xc0000000, 0xc0400000\) lies outside the board's RAM", text, re.M)
+        assert re.search(r"^\[bulkhead\] error: no slot holds a bundle that verifies$", text, re.M)
         assert "no partition will run. Halting." in text
         assert not re.search(r"^\[heartbeat\]", text, re.M)
 
 
-def test_corrupt_bundle_is_refused(bundle_of, tmp_path):
+def test_corrupt_bundle_is_refused(bundle_of, flash_of, tmp_path):
     good = open(bundle_of("demo.toml"), "rb").read()
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"XXXX" + good[4:])
-    with Machine(str(bad)) as m:
+    image = flash_of()
+    flash(image, bad, "--slot", "a", "--unchecked")
+    with Machine(image) as m:
         text = m.wait_exit(timeout=60)
-        assert re.search(r"^\[bulkhead\] error: bundle at 0x81000000 rejected: ", text, re.M)
+        assert re.search(r'^\[bulkhead\] slot A rejected: not a Bulkhead bundle \(the first 8 bytes are not "BULKHEAD"\)', text, re.M), text[-2000:]
         assert not re.search(r"^\[(hello|heartbeat|intruder)\]", text, re.M)
