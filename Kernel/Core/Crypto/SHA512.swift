@@ -228,6 +228,12 @@ extension SHA512 {
         h = t1 &+ t2
     }
 
+    /// One message-schedule step (6.4.2 step 1) in the 16-word window: w[j] (W(t-16)) becomes
+    /// W(t) = σ1(W(t-2)) + W(t-7) + σ0(W(t-15)) + W(t-16), with t ≡ j (mod 16).
+    @inline(__always) static func schedule(_ w: inout InlineArray<16, UInt64>, _ j: Int) {
+        w[j] &+= smallSigma1(w[(j + 14) & 15]) &+ w[(j + 9) & 15] &+ smallSigma0(w[(j + 1) & 15])
+    }
+
     /// Reads the 64-bit big-endian word at `offset` (no alignment needed). Assembled from bytes
     /// most significant first: without Zbb, RISC-V has no byte swap, and this is shorter than
     /// swapping a little-endian load (x86 still folds it into one byte-swapping load).
@@ -272,10 +278,12 @@ extension SHA512 {
                 t += 16
                 if t == 80 { break }
                 // W(t) = σ1(W(t-2)) + W(t-7) + σ0(W(t-15)) + W(t-16) for the next 16 values of t.
-                // Updating in order j = 0…15 reads each earlier W from the right pass.
-                for j in 0..<16 {
-                    w[j] &+= smallSigma1(w[(j + 14) & 15]) &+ w[(j + 9) & 15] &+ smallSigma0(w[(j + 1) & 15])
-                }
+                // Updating in order j = 0…15 reads each earlier W from the right pass. Written out
+                // with constant indices (no index arithmetic, the window can stay in registers).
+                schedule(&w, 0); schedule(&w, 1); schedule(&w, 2); schedule(&w, 3)
+                schedule(&w, 4); schedule(&w, 5); schedule(&w, 6); schedule(&w, 7)
+                schedule(&w, 8); schedule(&w, 9); schedule(&w, 10); schedule(&w, 11)
+                schedule(&w, 12); schedule(&w, 13); schedule(&w, 14); schedule(&w, 15)
             }
 
             // Step 4: H(i) = H(i-1) + the working variables.
