@@ -51,39 +51,54 @@ struct Scalar25519: Sendable {
 
     /// A 64-byte little-endian integer (a SHA-512 digest, RFC 8032 §5.1.7 step 2) reduced mod L.
     ///
-    /// Binary long division, most significant bit first: r ← 2r + bit, then r ← r - L if r ≥ L.
-    /// r < L < 2^253 throughout, so 2r + 1 < 2^254 fits in four words. 512 steps of a few word
-    /// operations each: small beside the curve arithmetic, and plainly correct.
+    /// Long division one byte at a time, most significant first: t ← 256·r + byte, then r ← t mod L.
+    /// With L = 2^252 + δ (δ < 2^125) and r < L, t < 256·L, so q = ⌊t / 2^252⌋ ≤ 256 and
+    /// t - q·L = (t mod 2^252) - q·δ lies in (-2^134, 2^252): one subtraction of q·δ (a 134-bit
+    /// number), plus L when that went negative, gives the exact remainder in [0, L).
     init(reducingWide bytes: InlineArray<64, UInt8>) {
         var r0: UInt64 = 0
         var r1: UInt64 = 0
         var r2: UInt64 = 0
         var r3: UInt64 = 0
         let l = Scalar25519.order
+        let mask60: UInt64 = (1 << 60) - 1   // 2^252 = 2^(192 + 60)
         var byteIndex = 63
         while byteIndex >= 0 {
-            let byte = bytes[byteIndex]
-            var bit = 7
-            while bit >= 0 {
-                // r = 2r + bit
-                r3 = (r3 << 1) | (r2 >> 63)
-                r2 = (r2 << 1) | (r1 >> 63)
-                r1 = (r1 << 1) | (r0 >> 63)
-                r0 = (r0 << 1) | UInt64((byte >> UInt8(bit)) & 1)
-                if !Scalar25519.isBelowOrder(r0, r1, r2, r3) {
-                    // r -= L (r ≥ L, so there is no final borrow)
-                    let (s0, b0) = r0.subtractingReportingOverflow(l.w0)
-                    let (t1, b1a) = r1.subtractingReportingOverflow(l.w1)
-                    let (s1, b1b) = t1.subtractingReportingOverflow(b0 ? 1 : 0)
-                    let (t2, b2a) = r2.subtractingReportingOverflow(l.w2)
-                    let (s2, b2b) = t2.subtractingReportingOverflow((b1a || b1b) ? 1 : 0)
-                    let s3 = r3 &- l.w3 &- ((b2a || b2b) ? 1 : 0)
-                    r0 = s0
-                    r1 = s1
-                    r2 = s2
-                    r3 = s3
-                }
-                bit -= 1
+            // t = 256·r + byte, in r0...r3 and the top word t4 (below 2^5: t < 256·L < 2^261).
+            let t4 = r3 >> 56
+            r3 = (r3 << 8) | (r2 >> 56)
+            r2 = (r2 << 8) | (r1 >> 56)
+            r1 = (r1 << 8) | (r0 >> 56)
+            r0 = (r0 << 8) | UInt64(bytes[byteIndex])
+            // q = ⌊t / 2^252⌋; t mod 2^252 keeps the low 60 bits of r3.
+            let q = (t4 << 4) | (r3 >> 60)
+            r3 &= mask60
+            // q·δ, δ = L - 2^252 = (l.w1 : l.w0): three words, the top one below 2^10.
+            let m0 = q.multipliedFullWidth(by: l.w0)
+            let m1 = q.multipliedFullWidth(by: l.w1)
+            let (p1, c1) = m0.high.addingReportingOverflow(m1.low)
+            let p2 = m1.high &+ (c1 ? 1 : 0)
+            // r = (t mod 2^252) - q·δ, with the borrow out of the top word telling its sign.
+            let (s0, b0) = r0.subtractingReportingOverflow(m0.low)
+            let (u1, b1a) = r1.subtractingReportingOverflow(p1)
+            let (s1, b1b) = u1.subtractingReportingOverflow(b0 ? 1 : 0)
+            let (u2, b2a) = r2.subtractingReportingOverflow(p2)
+            let (s2, b2b) = u2.subtractingReportingOverflow((b1a || b1b) ? 1 : 0)
+            let (s3, b3) = r3.subtractingReportingOverflow((b2a || b2b) ? 1 : 0)
+            r0 = s0
+            r1 = s1
+            r2 = s2
+            r3 = s3
+            if b3 {
+                // Negative (above -2^134): adding L, mod 2^256, gives the remainder in [0, L).
+                let (a0, c0) = r0.addingReportingOverflow(l.w0)
+                let (v1, d1a) = r1.addingReportingOverflow(l.w1)
+                let (a1, d1b) = v1.addingReportingOverflow(c0 ? 1 : 0)
+                let (a2, d2) = r2.addingReportingOverflow((d1a || d1b) ? 1 : 0)
+                r0 = a0
+                r1 = a1
+                r2 = a2
+                r3 = r3 &+ l.w3 &+ (d2 ? 1 : 0)
             }
             byteIndex -= 1
         }
