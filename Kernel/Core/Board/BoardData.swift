@@ -16,15 +16,18 @@ public struct BoardData: Sendable {
     public var bundleMaxSize: UInt64
     /// The flash that holds the bundle slots and the state region.
     public var bundleFlash: FlashLayout
+    /// Where shared-memory channels get their memory (inside `reserved`, so never a partition's).
+    public var sharedPool: HostRegion
     /// The board's RAM when nothing else says otherwise (the CLI's default; the kernel reads the DTB).
     public var defaultRAM: HostRegion
     /// Harts 0 ..< defaultHartCount exist when nothing else says otherwise.
     public var defaultHartCount: Int
 
     public init(name: StaticString, reserved: HostRegion, bundleAddress: HostPhysAddr, bundleMaxSize: UInt64,
-                bundleFlash: FlashLayout, defaultRAM: HostRegion, defaultHartCount: Int) {
+                bundleFlash: FlashLayout, sharedPool: HostRegion, defaultRAM: HostRegion, defaultHartCount: Int) {
         self.name = name; self.reserved = reserved
         self.bundleAddress = bundleAddress; self.bundleMaxSize = bundleMaxSize; self.bundleFlash = bundleFlash
+        self.sharedPool = sharedPool
         self.defaultRAM = defaultRAM; self.defaultHartCount = defaultHartCount
     }
 
@@ -33,7 +36,7 @@ public struct BoardData: Sendable {
 
     /// What a plan is validated against on this board, given its RAM and its harts.
     public func limits(ram: HostRegion, hartMask: UInt64) -> BoardLimits {
-        BoardLimits(ram: ram, hartMask: hartMask, reserved: reserved)
+        BoardLimits(ram: ram, hartMask: hartMask, reserved: reserved, sharedPool: sharedPool)
     }
 
     /// A mask with bits 0 ..< `count` set (all 64 bits from 64 harts up; none for 0 or less).
@@ -63,13 +66,15 @@ public struct BoardData: Sendable {
 public enum KnownBoards {
     /// QEMU's `virt` machine: OpenSBI at 0x8000_0000, the hypervisor at 0x8020_0000, the bundle
     /// staged at 0x8100_0000 (at most 48 MiB); partitions start at 0x8400_0000. Bundles live in
-    /// the second pflash bank (`FlashLayout.qemuVirt`).
+    /// the second pflash bank (`FlashLayout.qemuVirt`); shared-memory channels take their memory
+    /// from 0x8080_0000 (8 MiB, below the staging area).
     public static let qemuVirt = BoardData(
         name: "qemu-virt",
         reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x0400_0000),
         bundleAddress: HostPhysAddr(0x8100_0000),
         bundleMaxSize: 0x0300_0000,
         bundleFlash: .qemuVirt,
+        sharedPool: HostRegion(base: HostPhysAddr(0x8080_0000), size: 0x80_0000),
         defaultRAM: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x4000_0000),
         defaultHartCount: 4)
 

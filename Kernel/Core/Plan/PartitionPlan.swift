@@ -1,4 +1,4 @@
-// The partition plan: what each partition is given (harts, memory, image, entry, fault policy).
+// The partition plan: what each partition is given (harts, memory, image, entry, fault policy) and its channels.
 
 /// Fixed limits shared by the host CLI, the bundle format and the kernel.
 public enum PlanLimits {
@@ -94,17 +94,30 @@ public struct PartitionSpec: Sendable {
     }
 }
 
-/// The whole plan: up to `PlanLimits.maxPartitions` partitions.
+/// The whole plan: up to `PlanLimits.maxPartitions` partitions and
+/// `ChannelLimits.maxChannels` channels between them.
 public struct PartitionPlan: Sendable {
     public var partitions: InlineArray<8, PartitionSpec>
     public private(set) var count: Int
-    public init() { partitions = InlineArray(repeating: PartitionSpec()); count = 0 }
+    public var channels: InlineArray<16, ChannelSpec>
+    public private(set) var channelCount: Int
+    public init() {
+        partitions = InlineArray(repeating: PartitionSpec()); count = 0
+        channels = InlineArray(repeating: ChannelSpec()); channelCount = 0
+    }
     /// Returns false when the plan is already full.
     public mutating func append(_ spec: PartitionSpec) -> Bool {
         guard count < PlanLimits.maxPartitions else { return false }
         partitions[count] = spec; count += 1; return true
     }
     public subscript(index: Int) -> PartitionSpec { partitions[index] }
+    /// Returns false when the channel list is already full.
+    public mutating func appendChannel(_ spec: ChannelSpec) -> Bool {
+        guard channelCount < ChannelLimits.maxChannels else { return false }
+        channels[channelCount] = spec; channelCount += 1; return true
+    }
+    /// Channel `index` (callers keep `index < channelCount`).
+    public func channel(_ index: Int) -> ChannelSpec { channels[index & 15] }
 }
 
 /// What the board offers, as read from its device tree and its board data.
@@ -114,8 +127,11 @@ public struct BoardLimits: Sendable {
     public var hartMask: UInt64
     /// Memory no partition may be given: firmware, the hypervisor, its staging area.
     public var reserved: HostRegion
-    public init(ram: HostRegion, hartMask: UInt64, reserved: HostRegion) {
-        self.ram = ram; self.hartMask = hartMask; self.reserved = reserved
+    /// Hypervisor-owned memory that shared-memory channels are carved from (inside `reserved`).
+    public var sharedPool: HostRegion
+    public init(ram: HostRegion, hartMask: UInt64, reserved: HostRegion,
+                sharedPool: HostRegion = HostRegion(base: HostPhysAddr(0), size: 0)) {
+        self.ram = ram; self.hartMask = hartMask; self.reserved = reserved; self.sharedPool = sharedPool
     }
     public func hasHart(_ hart: UInt32) -> Bool { hart < 64 && hartMask & (1 << UInt64(hart)) != 0 }
 }

@@ -3,6 +3,8 @@
 /// The configuration key an error is about (spelled as in the TOML file).
 public enum PlanField: UInt8, Sendable {
     case name, image, harts, memoryBase, memorySize, entry, onFault, bootargs
+    // [[channel]] keys
+    case endpoints, kind, direction, depth, messageSize, size, access
 
     public func write<S: TextSink>(to out: inout S) {
         switch self {
@@ -14,6 +16,13 @@ public enum PlanField: UInt8, Sendable {
         case .entry: out.write("entry")
         case .onFault: out.write("on_fault")
         case .bootargs: out.write("bootargs")
+        case .endpoints: out.write("endpoints")
+        case .kind: out.write("kind")
+        case .direction: out.write("direction")
+        case .depth: out.write("depth")
+        case .messageSize: out.write("message_size")
+        case .size: out.write("size")
+        case .access: out.write("access")
         }
     }
 }
@@ -40,11 +49,43 @@ public enum PlanError: Error, Equatable, Sendable {
     case imageTooLarge(partition: Int, imageSize: UInt64, limit: UInt64)
     case entryOutsideImage(partition: Int)
     case bootargsTooLong(partition: Int)
+    // Channels (identified by their index in the plan's channel list).
+    case tooManyChannels(count: Int)
+    case channelEmptyName(channel: Int)
+    case channelInvalidNameCharacter(channel: Int)
+    case channelDuplicateName(channel: Int, first: Int)
+    /// An endpoint names no partition of the plan.
+    case channelUnknownPartition(channel: Int, endpoint: Int)
+    /// Both endpoints are the same partition.
+    case channelSameEndpoints(channel: Int)
+    /// A field that does not belong to the channel's kind is set (e.g. `size` on a queue).
+    case channelFieldNotForKind(channel: Int, field: PlanField)
+    case channelDepthOutOfRange(channel: Int, depth: UInt32)
+    case channelMessageSizeOutOfRange(channel: Int, size: UInt32)
+    case channelSizeInvalid(channel: Int, size: UInt64)
+    /// All queues together would need `needed` bytes of the hypervisor's `capacity`.
+    case queueStorageExhausted(channel: Int, needed: UInt64, capacity: UInt64)
+    /// All shared-memory channels together would need `needed` bytes of the board's pool.
+    case sharedPoolExhausted(channel: Int, needed: UInt64, capacity: UInt64)
+
+    /// The channel the error is about, when there is one.
+    public var channel: Int? {
+        switch self {
+        case .channelEmptyName(let c), .channelInvalidNameCharacter(let c), .channelDuplicateName(let c, _),
+             .channelUnknownPartition(let c, _), .channelSameEndpoints(let c), .channelFieldNotForKind(let c, _),
+             .channelDepthOutOfRange(let c, _), .channelMessageSizeOutOfRange(let c, _), .channelSizeInvalid(let c, _),
+             .queueStorageExhausted(let c, _, _), .sharedPoolExhausted(let c, _, _):
+            return c
+        default:
+            return nil
+        }
+    }
 
     /// The partition the error is about, when there is one.
     public var partition: Int? {
+        if channel != nil { return nil }
         switch self {
-        case .noPartitions, .tooManyPartitions: return nil
+        case .noPartitions, .tooManyPartitions, .tooManyChannels: return nil
         case .emptyName(let p), .nameTooLong(let p), .invalidNameCharacter(let p), .duplicateName(let p, _),
              .noHarts(let p), .tooManyHarts(let p), .hartNotOnBoard(let p, _), .hartListedTwice(let p, _),
              .hartShared(let p, _, _), .memoryEmpty(let p), .memoryMisaligned(let p, _),
@@ -52,13 +93,23 @@ public enum PlanError: Error, Equatable, Sendable {
              .emptyImage(let p), .imageTooLarge(let p, _, _),
              .entryOutsideImage(let p), .bootargsTooLong(let p):
             return p
+        default:
+            return nil
         }
     }
 
     /// The configuration field the error is about.
     public var field: PlanField? {
         switch self {
-        case .noPartitions, .tooManyPartitions: return nil
+        case .noPartitions, .tooManyPartitions, .tooManyChannels: return nil
+        case .channelEmptyName, .channelInvalidNameCharacter, .channelDuplicateName: return .name
+        case .channelUnknownPartition, .channelSameEndpoints: return .endpoints
+        case .channelFieldNotForKind(_, let f): return f
+        case .channelDepthOutOfRange: return .depth
+        case .channelMessageSizeOutOfRange: return .messageSize
+        case .channelSizeInvalid: return .size
+        case .queueStorageExhausted: return .depth
+        case .sharedPoolExhausted: return .size
         case .emptyName, .nameTooLong, .invalidNameCharacter, .duplicateName: return .name
         case .noHarts, .tooManyHarts, .hartNotOnBoard, .hartListedTwice, .hartShared: return .harts
         case .memoryEmpty: return .memorySize
@@ -75,6 +126,10 @@ public enum PlanError: Error, Equatable, Sendable {
         if let p = partition {
             out.write("partition ")
             writeName(p, plan, &out)
+            if let f = field { out.write(", field "); f.write(to: &out) }
+            out.write(": ")
+        } else if let c = channel {
+            out.write("channel "); writeChannelName(c, plan, &out)
             if let f = field { out.write(", field "); f.write(to: &out) }
             out.write(": ")
         }
@@ -114,6 +169,40 @@ public enum PlanError: Error, Equatable, Sendable {
         case .entryOutsideImage: out.write("the entry point lies outside the loaded image")
         case .bootargsTooLong:
             out.write("boot arguments are longer than "); out.write(decimal: PlanLimits.maxBootargsLength); out.write(" bytes")
+        case .tooManyChannels(let n):
+            out.write("the plan has "); out.write(decimal: n); out.write(" channels; at most ")
+            out.write(decimal: ChannelLimits.maxChannels); out.write(" are supported")
+        case .channelEmptyName: out.write("the name is empty")
+        case .channelInvalidNameCharacter: out.write("names may use only a-z, 0-9, '-' and '_'")
+        case .channelDuplicateName(_, let first):
+            out.write("the name is already used by channel "); writeChannelName(first, plan, &out)
+        case .channelUnknownPartition(_, let e):
+            out.write("endpoint "); out.write(decimal: e); out.write(" names no partition of the plan")
+        case .channelSameEndpoints: out.write("both endpoints are the same partition")
+        case .channelFieldNotForKind(_, let f):
+            out.write("\""); f.write(to: &out); out.write("\" does not apply to this kind of channel")
+        case .channelDepthOutOfRange(_, let d):
+            out.write("the depth "); out.write(decimal: UInt64(d)); out.write(" is not between 1 and ")
+            out.write(decimal: UInt64(ChannelLimits.maxDepth))
+        case .channelMessageSizeOutOfRange(_, let m):
+            out.write("the message size "); out.write(decimal: UInt64(m)); out.write(" is not between 1 and ")
+            out.write(decimal: UInt64(ChannelLimits.maxMessageSize)); out.write(" bytes")
+        case .channelSizeInvalid(_, let z):
+            out.write("the size "); out.write(decimal: z); out.write(" is not a non-zero multiple of ")
+            out.write(size: ChannelLimits.sharedAlignment); out.write(" of at most "); out.write(size: ChannelLimits.maxSharedSize)
+        case .queueStorageExhausted(_, let needed, let capacity):
+            out.write("the queues need "); out.write(decimal: needed); out.write(" bytes of hypervisor memory in all; ")
+            out.write(size: capacity); out.write(" are available")
+        case .sharedPoolExhausted(_, let needed, let capacity):
+            out.write("the shared-memory channels need "); out.write(size: needed); out.write(" in all; the board's pool holds ")
+            out.write(size: capacity)
+        }
+    }
+
+    private func writeChannelName<S: TextSink>(_ index: Int, _ plan: PartitionPlan, _ out: inout S) {
+        out.write("#"); out.write(decimal: index)
+        if index < plan.channelCount && plan.channel(index).name.count > 0 {
+            out.write(" \""); plan.channel(index).name.withBytes { out.write(bytes: $0) }; out.write("\"")
         }
     }
 

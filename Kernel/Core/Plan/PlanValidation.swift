@@ -10,19 +10,72 @@ extension PartitionPlan {
             try validatePartition(p, board)
             p += 1
         }
+        try validateChannels(board)
+    }
+
+    /// Whether `name` is non-empty and uses only a-z, 0-9, '-' and '_' (partition and channel names).
+    static func isValidName<let n: Int>(_ name: FixedText<n>) -> Bool {
+        guard name.count > 0 else { return false }
+        var i = 0
+        while i < name.count {
+            let c = name.storage[i]
+            guard (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 45 || c == 95 else { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Checks every channel, in order: name, endpoints, the fields of its kind, then the memory
+    /// all channels so far need against the hypervisor's queue storage and the board's pool.
+    private func validateChannels(_ board: BoardLimits) throws(PlanError) {
+        var queueBytes: UInt64 = 0
+        var sharedBytes: UInt64 = 0
+        var c = 0
+        while c < channelCount {
+            let ch = channel(c)
+            guard ch.name.count > 0 else { throw .channelEmptyName(channel: c) }
+            guard Self.isValidName(ch.name) else { throw .channelInvalidNameCharacter(channel: c) }
+            var d = 0
+            while d < c {
+                if channel(d).name.equals(ch.name) { throw .channelDuplicateName(channel: c, first: d) }
+                d += 1
+            }
+            guard Int(ch.endpoints[0]) < count else { throw .channelUnknownPartition(channel: c, endpoint: 0) }
+            guard Int(ch.endpoints[1]) < count else { throw .channelUnknownPartition(channel: c, endpoint: 1) }
+            guard ch.endpoints[0] != ch.endpoints[1] else { throw .channelSameEndpoints(channel: c) }
+            switch ch.kind {
+            case .queue:
+                guard ch.size == 0 else { throw .channelFieldNotForKind(channel: c, field: .size) }
+                guard ch.depth >= 1 && ch.depth <= ChannelLimits.maxDepth else {
+                    throw .channelDepthOutOfRange(channel: c, depth: ch.depth)
+                }
+                guard ch.messageSize >= 1 && ch.messageSize <= ChannelLimits.maxMessageSize else {
+                    throw .channelMessageSizeOutOfRange(channel: c, size: ch.messageSize)
+                }
+                queueBytes += ch.queueStorage      // each at most 2 * 64 * 4104 bytes: no overflow
+                guard queueBytes <= ChannelLimits.queueStorageCapacity else {
+                    throw .queueStorageExhausted(channel: c, needed: queueBytes, capacity: ChannelLimits.queueStorageCapacity)
+                }
+            case .sharedMemory:
+                guard ch.depth == 0 else { throw .channelFieldNotForKind(channel: c, field: .depth) }
+                guard ch.messageSize == 0 else { throw .channelFieldNotForKind(channel: c, field: .messageSize) }
+                guard ch.size > 0, ch.size % ChannelLimits.sharedAlignment == 0, ch.size <= ChannelLimits.maxSharedSize else {
+                    throw .channelSizeInvalid(channel: c, size: ch.size)
+                }
+                sharedBytes += ch.size
+                guard sharedBytes <= board.sharedPool.size else {
+                    throw .sharedPoolExhausted(channel: c, needed: sharedBytes, capacity: board.sharedPool.size)
+                }
+            }
+            c += 1
+        }
     }
 
     private func validatePartition(_ p: Int, _ board: BoardLimits) throws(PlanError) {
         let spec = self[p]
         // name
         guard spec.name.count > 0 else { throw .emptyName(partition: p) }
-        var i = 0
-        while i < spec.name.count {
-            let c = spec.name.storage[i]
-            let ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 45 || c == 95
-            guard ok else { throw .invalidNameCharacter(partition: p) }
-            i += 1
-        }
+        guard Self.isValidName(spec.name) else { throw .invalidNameCharacter(partition: p) }
         var q = 0
         while q < p {
             if self[q].name.equals(spec.name) { throw .duplicateName(partition: p, first: q) }

@@ -1,0 +1,91 @@
+// The Bulkhead SBI extension's numbers: EID, function ids, reason codes, the partition-info layout (docs/hypercalls.md).
+//
+// Shared by the kernel (which implements the calls) and the Swift guest SDK (which makes them);
+// Guests/SDK/bulkhead.h spells the same numbers for C, and a host test checks that it does.
+
+/// The extension: SBI spec v2.0 chapter 3 puts firmware-specific EIDs at 0x0A00_0000 +
+/// the SBI implementation id (Bulkhead's is 0x4248).
+public enum BulkheadExtension {
+    public static let eid: UInt64 = 0x0A00_0000 | sbiImplementationID
+}
+
+/// The extension's functions (a6).
+public enum IPCFunction: UInt64, Sendable {
+    case partitionInfo = 0
+    case send = 1
+    case receive = 2
+    case notify = 3
+    case doorbells = 4
+}
+
+/// Why a Bulkhead call failed: returned in a1 beside the standard SBI error in a0.
+public enum IPCReason: UInt64, Error, Equatable, Sendable {
+    case unknownChannel = 1
+    case notEndpoint = 2
+    case wrongKind = 3
+    case wrongDirection = 4
+    case misaligned = 5
+    case tooLong = 6
+    case badAddress = 7
+    case full = 8
+    case empty = 9
+    case policyDenied = 10
+    case noDoorbell = 11
+    case bufferTooSmall = 12
+    case unknownFunction = 13
+
+    /// The standard SBI error that goes with the reason (docs/hypercalls.md, "Checks").
+    public var sbiError: SBIError {
+        switch self {
+        case .unknownChannel, .wrongKind, .misaligned, .tooLong, .noDoorbell, .bufferTooSmall: return .invalidParam
+        case .notEndpoint, .wrongDirection, .policyDenied: return .denied
+        case .badAddress: return .invalidAddress
+        case .full, .empty: return .failed
+        case .unknownFunction: return .notSupported
+        }
+    }
+
+    /// What goes back to the guest: a0 = the SBI error, a1 = this reason.
+    public var result: SBIResult { SBIResult(error: sbiError.rawValue, value: rawValue) }
+}
+
+/// The block `partition_info` writes (all little-endian).
+public enum PartitionInfoLayout {
+    public static let version: UInt16 = 1
+    public static let headerSize = 24
+    public static let entrySize = 48
+    /// Enough for every channel a plan can hold.
+    public static let maxSize = headerSize + entrySize * ChannelLimits.maxChannels
+
+    // Header fields.
+    public static let versionOffset = 0          // u16
+    public static let partitionIDOffset = 2      // u16
+    public static let channelCountOffset = 4     // u16
+    public static let entrySizeOffset = 6        // u16
+    public static let nameOffset = 8             // 16 bytes
+    // Entry fields.
+    public static let entryName = 0              // 16 bytes
+    public static let entryID = 16               // u16
+    public static let entryKind = 18             // u8: ChannelKind
+    public static let entryFlags = 19            // u8: EntryFlags
+    public static let entryEndpoint = 20         // u8
+    public static let entryPeer = 21             // u8
+    public static let entryDepth = 24            // u32
+    public static let entryMessageSize = 28      // u32
+    public static let entrySharedAddress = 32    // u64
+    public static let entrySharedSize = 40       // u64
+
+    /// Bits of an entry's `flags`.
+    public enum EntryFlags {
+        public static let maySend: UInt8 = 1 << 0
+        public static let mayReceive: UInt8 = 1 << 1
+        public static let doorbell: UInt8 = 1 << 2
+    }
+}
+
+/// How `receive` packs its result into a1: the length in the low 32 bits, the sender above.
+public enum ReceivedMessage {
+    public static func pack(length: UInt32, sender: UInt8) -> UInt64 { UInt64(length) | UInt64(sender) << 32 }
+    public static func length(_ value: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: value) }
+    public static func sender(_ value: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: value >> 32) }
+}
