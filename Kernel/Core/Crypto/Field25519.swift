@@ -231,7 +231,11 @@ struct Field25519: Sendable {
 
     /// self², with the symmetric cross products computed once and doubled (15 products, not 25).
     /// The factors 2 and 19 go on the right-hand operand, whose only limit is 2^57 (ColumnSum).
-    func squared() -> Field25519 {
+    func squared() -> Field25519 { squaredInline() }
+
+    /// The body of `squared()`, for the loops that square many times in a row (no call per step).
+    @inline(__always)
+    func squaredInline() -> Field25519 {
         let s0 = l0 << 12
         let s1 = l1 << 12
         let s2 = l2 << 12
@@ -268,7 +272,7 @@ struct Field25519: Sendable {
         var r = self
         var i = 0
         while i < n {
-            r = r.squared()
+            r = r.squaredInline()
             i += 1
         }
         return r
