@@ -5,11 +5,12 @@
 # Included by the top-level Makefile, which defines SWIFTC, CLANG, LLD, OBJCOPY, EMBEDDED_FLAGS,
 # CLANG_FLAGS, BUILD and the BulkheadCore module ($(CORE_OBJ), $(CORE_MOD) in $(CORE_DIR)).
 
-GUESTS       := hello heartbeat intruder bench
+GUESTS       := hello heartbeat intruder bench ping pong
 GUEST_BASE   := 0x80000000
 GUEST_S_BASE := 0x80200000
 GRT_SRC      := Guests/Runtime
 GRT_INCLUDE  := $(GRT_SRC)/include
+SDK_DIR      := Guests/SDK
 GRT_SRCS     := $(sort $(wildcard $(GRT_SRC)/*.swift))
 GDIR         := $(BUILD)/guests
 GOBJ         := $(GDIR)/obj
@@ -20,7 +21,7 @@ GRT_OBJS     := $(GOBJ)/crt0.o $(GOBJ)/mem.o $(GRT_OBJ) $(CORE_OBJ)
 GUEST_SWIFT_FLAGS := $(EMBEDDED_FLAGS) -I $(CORE_DIR) -I $(GRT_INCLUDE)
 
 .PHONY: guests guests-s
-guests: $(foreach g,$(GUESTS),$(GDIR)/$(g).elf $(GDIR)/$(g).bin)
+guests: $(GOBJ)/sdk-guard.stamp $(foreach g,$(GUESTS),$(GDIR)/$(g).elf $(GDIR)/$(g).bin)
 guests-s: $(foreach g,$(GUESTS),$(GSDIR)/$(g).elf $(GSDIR)/$(g).bin)
 
 # swiftc silently drops inline asm that fails to assemble: compile every accessor with clang first
@@ -29,6 +30,17 @@ $(GOBJ)/asm-guard.stamp: $(GRT_INCLUDE)/guest_arch.h
 	@mkdir -p $(GOBJ)
 	echo | $(CLANG) $(CLANG_FLAGS) -march=rv64imac_zicsr_zifencei -Werror -DGUEST_INLINE= \
 	    -I $(GRT_INCLUDE) -include guest_arch.h -x c -c - -o $(GOBJ)/asm-guard.o
+	@touch $@
+
+# The C guest SDK (Guests/SDK/bulkhead.h) under the same guard: once with every function emitted
+# (-DBULKHEAD_INLINE=), once as guests include it (static inline), both with -Wall -Wextra -Werror.
+$(GOBJ)/sdk-guard.stamp: $(SDK_DIR)/bulkhead.h
+	@mkdir -p $(GOBJ)
+	echo | $(CLANG) $(CLANG_FLAGS) -march=rv64imac_zicsr_zifencei -std=c11 -Wall -Wextra -Werror -DBULKHEAD_INLINE= \
+	    -I $(SDK_DIR) -include bulkhead.h -x c -c - -o $(GOBJ)/sdk-guard.o
+	printf '#include "bulkhead.h"\nint sdk_use(struct bulkhead_partition_info *i){return (int)bulkhead_partition_info(i, sizeof *i).error;}\n' \
+	    | $(CLANG) $(CLANG_FLAGS) -march=rv64imac_zicsr_zifencei -std=c11 -Wall -Wextra -Werror \
+	    -I $(SDK_DIR) -x c -c - -o $(GOBJ)/sdk-use.o
 	@touch $@
 
 # The runtime module. swiftc keeps an unchanged object even when flags change: delete it first.

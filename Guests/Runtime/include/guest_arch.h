@@ -48,12 +48,17 @@ GUEST_INLINE uint64_t guest_read_sie(void)        { uint64_t v; __asm__ volatile
 GUEST_INLINE void guest_set_sie(uint64_t m)       { __asm__ volatile("csrs 0x104, %0" :: "r"(m) : "memory"); }
 GUEST_INLINE void guest_clear_sie(uint64_t m)     { __asm__ volatile("csrc 0x104, %0" :: "r"(m) : "memory"); }
 GUEST_INLINE uint64_t guest_read_sip(void)        { uint64_t v; __asm__ volatile("csrr %0, 0x144" : "=r"(v)); return v; }
+/// Clears bits of sip; in VS-mode only SSIP (bit 1) is writable (it clears the injected VSSIP).
+GUEST_INLINE void guest_clear_sip(uint64_t m)     { __asm__ volatile("csrc 0x144, %0" :: "r"(m) : "memory"); }
 
 /// Takes the next interrupt enabled in sie and returns its scause (crt0.S).
 uint64_t guest_wait_interrupt(void);
 
 /// Waits for an interrupt that is pending and enabled in sie (it wakes even with sstatus.SIE = 0).
 GUEST_INLINE void guest_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+
+/// A full memory fence (`fence rw, rw`): orders shared-memory accesses against another partition.
+GUEST_INLINE void guest_fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
 
 // ---- Raw accesses: exactly one load or store, never merged or removed (used by the intruder) --
 GUEST_INLINE uint64_t guest_load64(uint64_t address) {

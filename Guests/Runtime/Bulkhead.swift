@@ -1,0 +1,277 @@
+// The Bulkhead extension for Swift guests (docs/hypercalls.md): partition_info, send, receive, notify, doorbells, waiting for a doorbell.
+//
+// The numbers are Core's (BulkheadExtension, IPCFunction, IPCReason, PartitionInfoLayout), so the
+// guest and the kernel cannot disagree. Every call either succeeds or throws a `Bulkhead.Failure`
+// carrying the SBI error (a0) and the Bulkhead reason (a1).
+//
+// Waiting: `notify` raises a supervisor software interrupt on the peer's vCPU 0. `waitForDoorbell`
+// enables sie.SSIE, takes the interrupt (crt0's guest_wait_interrupt: QEMU 7.2 reads sip as 0 in
+// VS-mode, so polling sip does not work) and clears sip.SSIP. The pending bit stays set until it is
+// taken, so a doorbell rung before the wait is not lost: check the channel, wait, check again.
+
+import GuestArch
+
+public enum Bulkhead {
+    /// A failed Bulkhead call: `error` is the SBI error (a0), `rawReason` the Bulkhead reason (a1).
+    public struct Failure: Error, Sendable {
+        public let error: Int64
+        public let rawReason: UInt64
+
+        public init(error: Int64, rawReason: UInt64) {
+            self.error = error
+            self.rawReason = rawReason
+        }
+
+        /// The reason, when a1 holds a known one.
+        public var reason: IPCReason? { IPCReason(rawValue: rawReason) }
+        /// The SBI error, when a0 holds a standard one.
+        public var sbiError: SBIError? { SBIError(rawValue: error) }
+
+        /// A malformed partition_info answer (the call succeeded but the block makes no sense).
+        static let malformedInfo = Failure(error: SBIError.failed.rawValue, rawReason: 0)
+
+        /// Writes e.g. `-3/unknown_channel` (the error, then the reason's name or number).
+        public func write(to line: inout Line) {
+            line.write(signed: error)
+            line.write("/")
+            if let reason { line.write(reason.name) } else { line.write(decimal: rawReason) }
+        }
+    }
+
+    /// What `receive` got: the message length and the sender's partition id (stamped by the hypervisor).
+    public struct Received: Sendable {
+        public let length: Int
+        public let sender: UInt8
+    }
+
+    /// The extension id, 0x0A004248.
+    public static var eid: UInt64 { BulkheadExtension.eid }
+
+    /// Whether the SBI implementation has the Bulkhead extension (probe_extension).
+    public static var isPresent: Bool {
+        let probe = SBI.probeExtension(BulkheadExtension.eid)
+        return probe.succeeded && probe.value != 0
+    }
+
+    /// Any Bulkhead function with raw arguments (for test and fuzzing guests; use the typed calls).
+    @inline(__always)
+    public static func call(_ fid: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> SBIResult {
+        let r = guest_ecall(BulkheadExtension.eid, fid, a0, a1, a2, 0, 0, 0)
+        return SBIResult(error: r.error, value: r.value)
+    }
+
+    @inline(__always)
+    static func check(_ r: SBIResult) throws(Failure) -> UInt64 {
+        guard r.error == 0 else { throw Failure(error: r.error, rawReason: r.value) }
+        return r.value
+    }
+
+    static func address(_ p: UnsafeRawPointer?) -> UInt64 { UInt64(UInt(bitPattern: p)) }
+
+    // MARK: The calls
+
+    /// partition_info into `buffer` as given (raw: no parsing). `value` = bytes written.
+    public static func partitionInfo(into buffer: UnsafeMutableRawBufferPointer) -> SBIResult {
+        call(IPCFunction.partitionInfo.rawValue, address(buffer.baseAddress), UInt64(buffer.count))
+    }
+
+    /// The caller's partition id, name and channels.
+    public static func partitionInfo() throws(Failure) -> PartitionInfo {
+        // 792 bytes, 8-byte aligned (an array of UInt64).
+        var block = InlineArray<99, UInt64>(repeating: 0)
+        let result: Result<PartitionInfo, Failure> = withUnsafeMutableBytes(of: &block) { raw in
+            let r = partitionInfo(into: raw)
+            guard r.error == 0 else { return .failure(Failure(error: r.error, rawReason: r.value)) }
+            guard let info = PartitionInfo(UnsafeRawBufferPointer(raw), written: r.value) else {
+                return .failure(Failure.malformedInfo)
+            }
+            return .success(info)
+        }
+        return try result.get()
+    }
+
+    /// Queues `message` (8-byte aligned, at most the channel's message size) for the peer.
+    public static func send(_ channel: UInt16, _ message: UnsafeRawBufferPointer) throws(Failure) {
+        _ = try check(call(IPCFunction.send.rawValue, UInt64(channel), address(message.baseAddress), UInt64(message.count)))
+    }
+
+    /// Copies the oldest message for the caller into `buffer` (8-byte aligned). Throws FAILED/`empty`
+    /// when none waits, INVALID_PARAM/`buffer_too_small` when it does not fit (it stays queued).
+    public static func receive(_ channel: UInt16, into buffer: UnsafeMutableRawBufferPointer) throws(Failure) -> Received {
+        let value = try check(call(IPCFunction.receive.rawValue, UInt64(channel), address(buffer.baseAddress),
+                                   UInt64(buffer.count)))
+        return Received(length: Int(ReceivedMessage.length(value)), sender: ReceivedMessage.sender(value))
+    }
+
+    /// Rings the peer's doorbell on `channel`.
+    public static func notify(_ channel: UInt16) throws(Failure) {
+        _ = try check(call(IPCFunction.notify.rawValue, UInt64(channel)))
+    }
+
+    /// The channels (bit n = channel id n) whose doorbell rang for the caller since the last call.
+    public static func doorbells() throws(Failure) -> UInt64 {
+        try check(call(IPCFunction.doorbells.rawValue))
+    }
+
+    // MARK: Waiting
+
+    static let softwareInterruptBit: UInt64 = 1 << 1            // sie.SSIE / sip.SSIP
+    static let softwareInterruptCause: UInt64 = 1 << 63 | 1     // scause of a supervisor software interrupt
+
+    /// Waits (in `wfi`) until a doorbell interrupt is taken or `time` reaches `deadline`
+    /// (`UInt64.max`: no deadline). Returns true for a doorbell (sip.SSIP is then cleared: call
+    /// `doorbells()` or look at the channels), false at the deadline. An SBI IPI from another vCPU
+    /// of the same partition also counts as a doorbell.
+    public static func waitForDoorbell(until deadline: UInt64 = UInt64.max) -> Bool {
+        let timed = deadline != UInt64.max
+        var enabled = softwareInterruptBit
+        if timed {
+            if Timer.now() >= deadline { return false }
+            if SBI.setTimer(deadline).succeeded { enabled |= Timer.supervisorTimerBit }
+        }
+        guest_set_sie(enabled)
+        var rang = false
+        while true {
+            if timed && Timer.now() >= deadline { break }
+            let cause = guest_wait_interrupt()
+            if cause == softwareInterruptCause {
+                guest_clear_sip(softwareInterruptBit)
+                rang = true
+                break
+            }
+            if cause != Timer.timerInterruptCause { guestTrap(scause: UInt(cause), sepc: 0, stval: 0) }
+            if enabled & Timer.supervisorTimerBit == 0 { break }    // no deadline was set: cannot happen
+        }
+        guest_clear_sie(enabled)
+        if enabled & Timer.supervisorTimerBit != 0 { _ = SBI.setTimer(UInt64.max) }
+        return rang
+    }
+}
+
+/// One channel the partition is an endpoint of (an entry of partition_info).
+public struct ChannelInfo: Sendable {
+    public var name = ChannelName()
+    public var id: UInt16 = 0
+    /// 1 = queue, 2 = shared memory (`ChannelKind`); nil for an unknown value.
+    public var kind: ChannelKind? = nil
+    public var flags: UInt8 = 0
+    /// The caller's end (0 or 1) and the other end's partition id.
+    public var endpoint: UInt8 = 0
+    public var peer: UInt8 = 0
+    public var depth: UInt32 = 0
+    public var messageSize: UInt32 = 0
+    public var sharedAddress: UInt64 = 0
+    public var sharedSize: UInt64 = 0
+
+    public init() {}
+
+    /// Queue: the caller may send; shared memory: the caller may write.
+    public var maySend: Bool { flags & PartitionInfoLayout.EntryFlags.maySend != 0 }
+    /// Queue: the peer may send to the caller.
+    public var mayReceive: Bool { flags & PartitionInfoLayout.EntryFlags.mayReceive != 0 }
+    public var hasDoorbell: Bool { flags & PartitionInfoLayout.EntryFlags.doorbell != 0 }
+    /// The channel's bit in the `doorbells()` mask.
+    public var doorbellBit: UInt64 { id < 64 ? 1 << UInt64(id) : 0 }
+
+    public func isNamed(_ text: StaticString) -> Bool { fixedTextEquals(name, text) }
+}
+
+/// What partition_info told the caller.
+public struct PartitionInfo: Sendable {
+    public var partitionID: UInt16 = 0
+    public var name = PartitionName()
+    public var channelCount = 0
+    public var channels = InlineArray<16, ChannelInfo>(repeating: ChannelInfo())
+
+    public init() {}
+
+    /// Parses the block partition_info wrote (`written` bytes); nil when it is malformed.
+    public init?(_ block: UnsafeRawBufferPointer, written: UInt64) {
+        typealias L = PartitionInfoLayout
+        guard block.count >= L.headerSize, written >= UInt64(L.headerSize), written <= UInt64(block.count) else { return nil }
+        func u16(_ o: Int) -> UInt16 { UInt16(block[o]) | UInt16(block[o + 1]) << 8 }
+        func u32(_ o: Int) -> UInt32 { UInt32(u16(o)) | UInt32(u16(o + 2)) << 16 }
+        func u64(_ o: Int) -> UInt64 { UInt64(u32(o)) | UInt64(u32(o + 4)) << 32 }
+        guard u16(L.versionOffset) == L.version, Int(u16(L.entrySizeOffset)) == L.entrySize else { return nil }
+        let count = Int(u16(L.channelCountOffset))
+        guard count <= ChannelLimits.maxChannels, UInt64(L.headerSize + count * L.entrySize) <= written else { return nil }
+        partitionID = u16(L.partitionIDOffset)
+        name = zeroPaddedText(block, at: L.nameOffset)
+        channelCount = count
+        var i = 0
+        while i < count {
+            let e = L.headerSize + i * L.entrySize
+            var c = ChannelInfo()
+            c.name = zeroPaddedText(block, at: e + L.entryName)
+            c.id = u16(e + L.entryID)
+            c.kind = ChannelKind(rawValue: block[e + L.entryKind])
+            c.flags = block[e + L.entryFlags]
+            c.endpoint = block[e + L.entryEndpoint]
+            c.peer = block[e + L.entryPeer]
+            c.depth = u32(e + L.entryDepth)
+            c.messageSize = u32(e + L.entryMessageSize)
+            c.sharedAddress = u64(e + L.entrySharedAddress)
+            c.sharedSize = u64(e + L.entrySharedSize)
+            channels[i] = c
+            i += 1
+        }
+    }
+
+    public func isNamed(_ text: StaticString) -> Bool { fixedTextEquals(name, text) }
+
+    /// The channel called `text`, if the caller is one of its endpoints.
+    public func channel(named text: StaticString) -> ChannelInfo? {
+        var i = 0
+        while i < channelCount {
+            if channels[i].isNamed(text) { return channels[i] }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// 16 zero-padded bytes at `offset` as text (up to the first zero).
+private func zeroPaddedText(_ block: UnsafeRawBufferPointer, at offset: Int) -> FixedText<16> {
+    var n = 0
+    while n < 16 && block[offset + n] != 0 { n += 1 }
+    return FixedText<16>(bytes: UnsafeRawBufferPointer(rebasing: block[offset..<(offset + n)])) ?? FixedText<16>()
+}
+
+private func fixedTextEquals(_ text: FixedText<16>, _ other: StaticString) -> Bool {
+    other.withUTF8Buffer { needle in
+        text.withBytes { (bytes) -> Bool in
+            guard bytes.count == needle.count else { return false }
+            var i = 0
+            while i < bytes.count { if bytes[i] != needle[i] { return false }; i += 1 }
+            return true
+        }
+    }
+}
+
+extension Line {
+    /// Writes a partition or channel name.
+    public mutating func write(text: FixedText<16>) {
+        text.withBytes { write(bytes: $0) }
+    }
+}
+
+extension IPCReason {
+    /// The reason's name as docs/hypercalls.md spells it, e.g. `unknown_channel`.
+    public var name: StaticString {
+        switch self {
+        case .unknownChannel: return "unknown_channel"
+        case .notEndpoint: return "not_endpoint"
+        case .wrongKind: return "wrong_kind"
+        case .wrongDirection: return "wrong_direction"
+        case .misaligned: return "misaligned"
+        case .tooLong: return "too_long"
+        case .badAddress: return "bad_address"
+        case .full: return "full"
+        case .empty: return "empty"
+        case .policyDenied: return "policy_denied"
+        case .noDoorbell: return "no_doorbell"
+        case .bufferTooSmall: return "buffer_too_small"
+        case .unknownFunction: return "unknown_function"
+        }
+    }
+}

@@ -1,0 +1,202 @@
+// Bulkhead guest SDK for C: the Bulkhead SBI extension (inter-partition IPC, docs/hypercalls.md).
+//
+// Header only: constants for the extension id, the function ids, every reason code and the
+// partition_info layout, and one static inline function per hypercall (an `ecall` in inline asm).
+// The numbers are also Core's (Kernel/Core/IPC/IPCABI.swift); Tests/CoreTests/GuestSDKHeaderTests
+// checks that every #define below equals Core's value, so keep one #define per line.
+//
+// Guests/guests.mk compiles this header with clang -Werror and -DBULKHEAD_INLINE= (every function
+// emitted, so every asm statement is assembled) before any guest is built.
+#ifndef BULKHEAD_H
+#define BULKHEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef BULKHEAD_INLINE
+#define BULKHEAD_INLINE static inline __attribute__((always_inline))
+#endif
+
+// ---- The extension and its functions (a7 = EID, a6 = FID) ------------------------------------
+
+/// The Bulkhead extension id: SBI firmware-specific range 0x0A000000 + implementation id 0x4248.
+#define BULKHEAD_EID 0x0A004248
+
+#define BULKHEAD_FID_PARTITION_INFO 0   ///< (buffer, length) -> bytes written
+#define BULKHEAD_FID_SEND 1             ///< (channel, message, length) -> 0
+#define BULKHEAD_FID_RECEIVE 2          ///< (channel, buffer, length) -> length | sender << 32
+#define BULKHEAD_FID_NOTIFY 3           ///< (channel) -> 0
+#define BULKHEAD_FID_DOORBELLS 4        ///< () -> mask of channel ids rung since the last call
+
+// ---- Standard SBI error codes (a0) -----------------------------------------------------------
+
+#define BULKHEAD_SBI_SUCCESS 0
+#define BULKHEAD_SBI_ERR_FAILED (-1)
+#define BULKHEAD_SBI_ERR_NOT_SUPPORTED (-2)
+#define BULKHEAD_SBI_ERR_INVALID_PARAM (-3)
+#define BULKHEAD_SBI_ERR_DENIED (-4)
+#define BULKHEAD_SBI_ERR_INVALID_ADDRESS (-5)
+
+// ---- Reason codes (a1 when a0 != 0) ----------------------------------------------------------
+
+#define BULKHEAD_REASON_UNKNOWN_CHANNEL 1    ///< INVALID_PARAM: no channel has this id
+#define BULKHEAD_REASON_NOT_ENDPOINT 2       ///< DENIED: the caller is not one of its endpoints
+#define BULKHEAD_REASON_WRONG_KIND 3         ///< INVALID_PARAM: send/receive on shared memory
+#define BULKHEAD_REASON_WRONG_DIRECTION 4    ///< DENIED: this end may not send / be sent to
+#define BULKHEAD_REASON_MISALIGNED 5         ///< INVALID_PARAM: buffer not 8-byte aligned
+#define BULKHEAD_REASON_TOO_LONG 6           ///< INVALID_PARAM: send longer than the message size
+#define BULKHEAD_REASON_BAD_ADDRESS 7        ///< INVALID_ADDRESS: buffer not wholly in the caller's RAM
+#define BULKHEAD_REASON_FULL 8               ///< FAILED: the ring has no room (nothing changed)
+#define BULKHEAD_REASON_EMPTY 9              ///< FAILED: no message waiting
+#define BULKHEAD_REASON_POLICY_DENIED 10     ///< DENIED: the caller's policy refuses the call
+#define BULKHEAD_REASON_NO_DOORBELL 11       ///< INVALID_PARAM: notify on a channel without doorbell
+#define BULKHEAD_REASON_BUFFER_TOO_SMALL 12  ///< INVALID_PARAM: buffer smaller than the data
+#define BULKHEAD_REASON_UNKNOWN_FUNCTION 13  ///< NOT_SUPPORTED: no such function id
+
+// ---- partition_info layout (little-endian) ---------------------------------------------------
+
+#define BULKHEAD_INFO_VERSION 1
+#define BULKHEAD_INFO_HEADER_SIZE 24
+#define BULKHEAD_INFO_ENTRY_SIZE 48
+#define BULKHEAD_MAX_CHANNELS 16
+/// A buffer this large always suffices: 24 + 48 * 16.
+#define BULKHEAD_INFO_MAX_SIZE 792
+
+// Header offsets.
+#define BULKHEAD_INFO_VERSION_OFFSET 0         // u16
+#define BULKHEAD_INFO_PARTITION_ID_OFFSET 2    // u16
+#define BULKHEAD_INFO_CHANNEL_COUNT_OFFSET 4   // u16
+#define BULKHEAD_INFO_ENTRY_SIZE_OFFSET 6      // u16
+#define BULKHEAD_INFO_NAME_OFFSET 8            // 16 bytes, zero padded
+// Entry offsets.
+#define BULKHEAD_ENTRY_NAME_OFFSET 0           // 16 bytes, zero padded
+#define BULKHEAD_ENTRY_ID_OFFSET 16            // u16
+#define BULKHEAD_ENTRY_KIND_OFFSET 18          // u8
+#define BULKHEAD_ENTRY_FLAGS_OFFSET 19         // u8
+#define BULKHEAD_ENTRY_ENDPOINT_OFFSET 20      // u8
+#define BULKHEAD_ENTRY_PEER_OFFSET 21          // u8
+#define BULKHEAD_ENTRY_DEPTH_OFFSET 24         // u32
+#define BULKHEAD_ENTRY_MESSAGE_SIZE_OFFSET 28  // u32
+#define BULKHEAD_ENTRY_SHARED_ADDRESS_OFFSET 32  // u64
+#define BULKHEAD_ENTRY_SHARED_SIZE_OFFSET 40   // u64
+
+// Entry kinds.
+#define BULKHEAD_KIND_QUEUE 1
+#define BULKHEAD_KIND_SHARED_MEMORY 2
+
+// Entry flags.
+#define BULKHEAD_FLAG_MAY_SEND 1       ///< queue: may send; shared memory: may write
+#define BULKHEAD_FLAG_MAY_RECEIVE 2    ///< queue: the peer may send to the caller
+#define BULKHEAD_FLAG_DOORBELL 4       ///< notify rings the peer
+
+/// The partition_info header (offset 0).
+struct bulkhead_info_header {
+    uint16_t version;        ///< BULKHEAD_INFO_VERSION
+    uint16_t partition_id;   ///< the caller's index in the manifest (the sender id receive reports)
+    uint16_t channel_count;  ///< entries that follow, in channel id order
+    uint16_t entry_size;     ///< BULKHEAD_INFO_ENTRY_SIZE
+    char name[16];           ///< the caller's partition name, zero padded (not NUL-terminated at 16)
+};
+
+/// One channel the caller is an endpoint of.
+struct bulkhead_channel_entry {
+    char name[16];            ///< channel name, zero padded
+    uint16_t id;              ///< the channel id to pass to send/receive/notify
+    uint8_t kind;             ///< BULKHEAD_KIND_*
+    uint8_t flags;            ///< BULKHEAD_FLAG_*
+    uint8_t endpoint;         ///< the caller's end, 0 or 1
+    uint8_t peer;             ///< the other endpoint's partition id
+    uint16_t reserved;
+    uint32_t depth;           ///< queue: messages per direction (0 for shared memory)
+    uint32_t message_size;    ///< queue: largest message in bytes (0 for shared memory)
+    uint64_t shared_address;  ///< shared memory: guest-physical address (0 for a queue)
+    uint64_t shared_size;     ///< shared memory: bytes (0 for a queue)
+};
+
+/// The whole block partition_info writes: header, then `channel_count` entries.
+struct bulkhead_partition_info {
+    struct bulkhead_info_header header;
+    struct bulkhead_channel_entry channels[BULKHEAD_MAX_CHANNELS];
+};
+
+_Static_assert(sizeof(struct bulkhead_info_header) == BULKHEAD_INFO_HEADER_SIZE, "header size");
+_Static_assert(sizeof(struct bulkhead_channel_entry) == BULKHEAD_INFO_ENTRY_SIZE, "entry size");
+_Static_assert(sizeof(struct bulkhead_partition_info) == BULKHEAD_INFO_MAX_SIZE, "info size");
+_Static_assert(offsetof(struct bulkhead_info_header, partition_id) == BULKHEAD_INFO_PARTITION_ID_OFFSET, "partition_id");
+_Static_assert(offsetof(struct bulkhead_info_header, channel_count) == BULKHEAD_INFO_CHANNEL_COUNT_OFFSET, "channel_count");
+_Static_assert(offsetof(struct bulkhead_info_header, entry_size) == BULKHEAD_INFO_ENTRY_SIZE_OFFSET, "entry_size");
+_Static_assert(offsetof(struct bulkhead_info_header, name) == BULKHEAD_INFO_NAME_OFFSET, "name");
+_Static_assert(offsetof(struct bulkhead_channel_entry, id) == BULKHEAD_ENTRY_ID_OFFSET, "id");
+_Static_assert(offsetof(struct bulkhead_channel_entry, kind) == BULKHEAD_ENTRY_KIND_OFFSET, "kind");
+_Static_assert(offsetof(struct bulkhead_channel_entry, flags) == BULKHEAD_ENTRY_FLAGS_OFFSET, "flags");
+_Static_assert(offsetof(struct bulkhead_channel_entry, endpoint) == BULKHEAD_ENTRY_ENDPOINT_OFFSET, "endpoint");
+_Static_assert(offsetof(struct bulkhead_channel_entry, peer) == BULKHEAD_ENTRY_PEER_OFFSET, "peer");
+_Static_assert(offsetof(struct bulkhead_channel_entry, depth) == BULKHEAD_ENTRY_DEPTH_OFFSET, "depth");
+_Static_assert(offsetof(struct bulkhead_channel_entry, message_size) == BULKHEAD_ENTRY_MESSAGE_SIZE_OFFSET, "message_size");
+_Static_assert(offsetof(struct bulkhead_channel_entry, shared_address) == BULKHEAD_ENTRY_SHARED_ADDRESS_OFFSET, "shared_address");
+_Static_assert(offsetof(struct bulkhead_channel_entry, shared_size) == BULKHEAD_ENTRY_SHARED_SIZE_OFFSET, "shared_size");
+
+// ---- Calls -------------------------------------------------------------------------------------
+
+/// What a Bulkhead call returns: `error` (a0) is 0 on success, else a BULKHEAD_SBI_ERR_* code and
+/// `value` (a1) the BULKHEAD_REASON_* code; on success `value` is the function's result.
+struct bulkhead_ret {
+    int64_t error;
+    uint64_t value;
+};
+
+/// Any Bulkhead function: a7 = BULKHEAD_EID, a6 = fid, arguments in a0..a2 (for tests and fuzzers;
+/// the wrappers below are the API).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_call(uint64_t fid, uint64_t arg0, uint64_t arg1, uint64_t arg2) {
+    register uint64_t a0 __asm__("a0") = arg0;
+    register uint64_t a1 __asm__("a1") = arg1;
+    register uint64_t a2 __asm__("a2") = arg2;
+    register uint64_t a6 __asm__("a6") = fid;
+    register uint64_t a7 __asm__("a7") = BULKHEAD_EID;
+    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
+    struct bulkhead_ret ret = { (int64_t)a0, a1 };
+    return ret;
+}
+
+/// Writes the caller's partition id, name and channels into `info` (8-byte aligned, `length`
+/// bytes; BULKHEAD_INFO_MAX_SIZE always suffices). Returns the bytes written in `value`.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_partition_info(struct bulkhead_partition_info *info, uint64_t length) {
+    return bulkhead_call(BULKHEAD_FID_PARTITION_INFO, (uint64_t)(uintptr_t)info, length, 0);
+}
+
+/// Queues `length` bytes (at most the channel's message size) from `message` (8-byte aligned)
+/// for the peer; rings the peer's doorbell when the channel has one. FAILED/FULL when the ring is full.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_send(uint64_t channel, const void *message, uint64_t length) {
+    return bulkhead_call(BULKHEAD_FID_SEND, channel, (uint64_t)(uintptr_t)message, length);
+}
+
+/// Copies the oldest message for the caller into `buffer` (8-byte aligned, `length` bytes).
+/// On success `value` = message length | sender partition id << 32 (see the two helpers below);
+/// FAILED/EMPTY when none waits; INVALID_PARAM/BUFFER_TOO_SMALL leaves the message queued.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_receive(uint64_t channel, void *buffer, uint64_t length) {
+    return bulkhead_call(BULKHEAD_FID_RECEIVE, channel, (uint64_t)(uintptr_t)buffer, length);
+}
+
+/// The length of a message `bulkhead_receive` returned.
+BULKHEAD_INLINE uint32_t bulkhead_received_length(struct bulkhead_ret r) { return (uint32_t)r.value; }
+/// The sender partition id of a message `bulkhead_receive` returned (stamped by the hypervisor).
+BULKHEAD_INLINE uint8_t bulkhead_received_sender(struct bulkhead_ret r) { return (uint8_t)(r.value >> 32); }
+
+/// Rings the peer's doorbell on `channel` (a virtual supervisor software interrupt on its vCPU 0).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_notify(uint64_t channel) {
+    return bulkhead_call(BULKHEAD_FID_NOTIFY, channel, 0, 0);
+}
+
+/// The mask (bit n = channel id n) of doorbells rung for the caller since the last call; clears it.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_doorbells(void) {
+    return bulkhead_call(BULKHEAD_FID_DOORBELLS, 0, 0, 0);
+}
+
+/// Clears a taken doorbell interrupt: sip.SSIP (CSR 0x144, bit 1). Call it after the supervisor
+/// software interrupt was taken (sie.SSIE, bit 1), then call bulkhead_doorbells. Do not poll sip:
+/// QEMU 7.2 reads it as 0 in VS-mode.
+BULKHEAD_INLINE void bulkhead_clear_doorbell_interrupt(void) {
+    __asm__ volatile("csrc 0x144, %0" :: "r"((uint64_t)2) : "memory");
+}
+
+#endif
