@@ -1,5 +1,6 @@
-// Bundle format v2: writer/reader round trip, the signed ranges, every specific BundleError,
-// every truncation, corrupted length/offset/count fields, reserved bytes, trailing bytes.
+// Bundle format v3: writer/reader round trip, the signed ranges, every specific BundleError,
+// every truncation, corrupted length/offset/count fields, reserved bytes, trailing bytes; and the
+// same for a bundle with channel records (ChannelBundleTests at the end).
 
 import Testing
 @testable import BulkheadCore
@@ -101,8 +102,9 @@ private func sameSpec(_ a: PartitionSpec, _ b: PartitionSpec) -> Bool {
 
 /// What must hold for any buffer the reader accepts, whatever its content.
 private func checkInvariants(_ bytes: [UInt8], _ plan: PartitionPlan, _ ranges: [BundleRange], _ images: [[UInt8]]) {
-    let recordsEnd = BundleFormat.imagesStart(partitionCount: plan.count)
+    let recordsEnd = BundleFormat.imagesStart(partitionCount: plan.count, channelCount: plan.channelCount)
     #expect(plan.count == Int(get(bytes, BundleFormat.Header.partitionCount, 2)))
+    #expect(plan.channelCount == Int(get(bytes, BundleFormat.Header.channelCount, 2)))
     #expect(UInt64(bytes.count) == get(bytes, BundleFormat.Header.totalLength, 8))
     for (p, r) in ranges.enumerated() {
         #expect(r.offset >= recordsEnd && r.offset % 8 == 0 && r.offset + r.count <= bytes.count)
@@ -116,7 +118,7 @@ private func checkInvariants(_ bytes: [UInt8], _ plan: PartitionPlan, _ ranges: 
 
 // MARK: - Round trip and layout
 
-@Suite("Bundle format v2")
+@Suite("Bundle format v3")
 struct BundleTests {
     @Test func roundTrip() throws {
         let (plan, images) = samplePlan()
@@ -153,14 +155,16 @@ struct BundleTests {
     @Test func headerBytes() {
         let b = sampleBundle()
         #expect(Array(b[0..<8]) == Array("BULKHEAD".utf8))
-        #expect(get(b, 8, 2) == 2)       // version
+        #expect(get(b, 8, 2) == 3)       // version
         #expect(get(b, 10, 2) == 64)     // header size
         #expect(get(b, 12, 2) == 320)    // record size
         #expect(get(b, 14, 2) == 3)      // partition count
         #expect(get(b, 16, 8) == UInt64(sampleTotal))
         #expect(Array(b[24..<32]) == [0xEF, 0xCD, 0xAB, 0x89, 0x67, 0x45, 0x23, 0x01])   // security version
         #expect(Array(b[32..<40]) == [0x88, 0x97, 0xA6, 0xB5, 0xC4, 0xD3, 0xE2, 0xF1])   // key id
-        #expect(b[40..<64].allSatisfy { $0 == 0 })
+        #expect(get(b, 40, 2) == 0)      // channel count
+        #expect(get(b, 42, 2) == 64)     // channel record size
+        #expect(b[44..<64].allSatisfy { $0 == 0 })
         // Record #0 ("alpha", harts 1 2, stop, bootargs "console=hvc0").
         let r = BundleFormat.recordOffset(0)
         #expect(r == 64 && BundleFormat.recordOffset(2) == 704)
@@ -258,7 +262,8 @@ struct BundleTests {
         #expect(readError(Array(good[0..<40])) == .truncated(needed: 64, available: 40))
         #expect(set(3, 0x6B) == .badMagic)
         #expect(set(8, 1, 2) == .unsupportedVersion(1))   // version 1 (unsigned) is refused
-        #expect(set(8, 3, 2) == .unsupportedVersion(3))
+        #expect(set(8, 2, 2) == .unsupportedVersion(2))   // version 2 (no channel records) is refused
+        #expect(set(8, 4, 2) == .unsupportedVersion(4))
         #expect(set(10, 72, 2) == .wrongHeaderSize(72))
         #expect(set(12, 256, 2) == .wrongRecordSize(256))
         #expect(set(14, 9, 2) == .tooManyPartitions(count: 9))
@@ -266,7 +271,11 @@ struct BundleTests {
         #expect(set(16, total + 1, 8) == .truncated(needed: total + 1, available: total))
         #expect(set(16, 100, 8) == .truncated(needed: 1088, available: 100))
         #expect(set(16, 1050, 8) == .truncated(needed: 1088, available: 1050))   // no room for the signature
-        #expect(set(40, 1) == .reservedNotZero(offset: 40))
+        #expect(set(40, 17, 2) == .tooManyChannels(count: 17))
+        #expect(set(40, 1, 2) == .truncated(needed: 1152, available: total))   // a channel record that is not there
+        #expect(set(42, 0, 2) == .wrongChannelRecordSize(0))
+        #expect(set(42, 320, 2) == .wrongChannelRecordSize(320))
+        #expect(set(44, 1) == .reservedNotZero(offset: 44))
         #expect(set(63, 1) == .reservedNotZero(offset: 63))
         #expect(set(rec(1, 3), 1) == .reservedNotZero(offset: UInt64(rec(1, 3))))
         #expect(set(rec(1, 7), 1) == .reservedNotZero(offset: UInt64(rec(1, 7))))
@@ -300,6 +309,9 @@ struct BundleTests {
             .imageMisaligned(partition: 0, offset: 3), .imageOutOfBounds(partition: 0, offset: 8, length: 8),
             .imageOverlapsManifest(partition: 0, offset: 8), .imageOverlap(partition: 1, other: 0),
             .bytesAfterImages(end: 1, totalLength: 2),
+            .tooManyChannels(count: 17), .wrongChannelRecordSize(63), .channelNameTooLong(channel: 1, length: 17),
+            .unknownChannelKind(channel: 1, value: 0), .unknownChannelDirection(channel: 1, value: 2),
+            .unknownChannelAccess(channel: 1, endpoint: 1, value: 2), .unknownDoorbellValue(channel: 1, value: 2),
         ]
         var seen = Set<String>()
         for e in errors {
@@ -313,8 +325,22 @@ struct BundleTests {
         #expect(sink.text == "partition record #1: the image overlaps the image of partition #0")
         sink = StringSink()
         BundleError.unsupportedVersion(1).write(to: &sink)
-        #expect(sink.text == "format version 1 is not supported (this build reads version 2, signed; version 1 bundles "
+        #expect(sink.text == "format version 1 is not supported (this build reads version 3, signed; version 1 bundles "
                 + "are unsigned: repack with `bulkhead pack --key`)")
+        func text(_ e: BundleError) -> String { var sink = StringSink(); e.write(to: &sink); return sink.text }
+        #expect(text(.unsupportedVersion(2)) == "format version 2 is not supported (this build reads version 3, "
+                + "which adds channel records: repack with this `bulkhead pack`)")
+        #expect(text(.tooManyChannels(count: 17)) == "the bundle has 17 channels; at most 16 are supported")
+        #expect(text(.wrongChannelRecordSize(63)) == "the channel record size is 63 bytes; format version 3 has 64")
+        #expect(text(.channelNameTooLong(channel: 1, length: 17)) == "channel record #1: the name length 17 exceeds 16")
+        #expect(text(.unknownChannelKind(channel: 0, value: 9)) == "channel record #0: unknown channel kind value 9 (1 = queue, 2 = shared memory)")
+        #expect(text(.unknownChannelDirection(channel: 2, value: 2)) == "channel record #2: unknown direction value 2 (0 = both, 1 = forward)")
+        #expect(text(.unknownChannelAccess(channel: 1, endpoint: 1, value: 0))
+                == "channel record #1: unknown access value 0 for endpoint 1 (1 = read-only, 3 = read-write)")
+        #expect(text(.unknownDoorbellValue(channel: 0, value: 255)) == "channel record #0: the doorbell flag is 255, not 0 or 1")
+        #expect(BundleError.unknownDoorbellValue(channel: 3, value: 2).channel == 3)
+        #expect(BundleError.unknownDoorbellValue(channel: 3, value: 2).partition == nil)
+        #expect(BundleError.nameTooLong(partition: 1, length: 17).channel == nil)
     }
 
     // MARK: - Malformed inputs
@@ -336,6 +362,7 @@ struct BundleTests {
         var fields: [(name: String, offset: Int, width: Int)] = [
             ("version", H.version, 2), ("headerSize", H.headerSize, 2), ("recordSize", H.recordSize, 2),
             ("partitionCount", H.partitionCount, 2), ("totalLength", H.totalLength, 8),
+            ("channelCount", H.channelCount, 2), ("channelRecordSize", H.channelRecordSize, 2),
         ]
         for p in 0..<3 {
             fields += [("#\(p).nameLength", rec(p, R.nameLength), 1), ("#\(p).hartCount", rec(p, R.hartCount), 1),
@@ -429,5 +456,325 @@ struct BundleTests {
         }
         // Survivors are only plain data: name/bootargs characters, hart ids, memory, entry.
         #expect(decoded > 0)
+    }
+}
+
+// MARK: - Channel records
+
+/// The sample's three partitions plus three channels: a two-way queue with a doorbell, a
+/// forward shared-memory channel (rw, ro) and a forward queue of the largest messages.
+private func channelPlan() -> (PartitionPlan, [[UInt8]]) {
+    var (plan, images) = samplePlan()
+    var pingpong = ChannelSpec()
+    pingpong.name = text("pingpong")
+    pingpong.kind = .queue
+    pingpong.endpoints = [0, 1]
+    pingpong.depth = 4
+    pingpong.messageSize = 64
+    pingpong.doorbell = true
+    var buffer = ChannelSpec()
+    buffer.name = text("frame-buffer_16b")   // 16 bytes: the whole name field
+    buffer.kind = .sharedMemory
+    buffer.endpoints = [2, 0]
+    buffer.direction = .forward
+    buffer.size = 0x2000
+    buffer.access = [.readWrite, .readOnly]
+    var log = ChannelSpec()
+    log.name = text("log")
+    log.kind = .queue
+    log.endpoints = [1, 2]
+    log.direction = .forward
+    log.depth = 1
+    log.messageSize = 4096
+    for c in [pingpong, buffer, log] { let added = plan.appendChannel(c); #expect(added) }
+    return (plan, images)
+}
+
+private func channelBundle() -> [UInt8] {
+    let (plan, images) = channelPlan()
+    return encode(plan, images)
+}
+
+// Layout: header 64, partition records [64, 1024), channel records [1024, 1216) at 1024, 1088,
+// 1152; signature [1216, 1280); images at 1280 (13 bytes), 1296 (8), 1304 (5); total 1309.
+private let channelManifestLength = 1216
+private let channelTotal = 1309
+
+private func chan(_ c: Int, _ field: Int) -> Int { BundleFormat.channelRecordOffset(c, partitionCount: 3) + field }
+
+private func sameChannel(_ a: ChannelSpec, _ b: ChannelSpec) -> Bool {
+    a.name.equals(b.name) && a.kind == b.kind && a.endpoints[0] == b.endpoints[0] && a.endpoints[1] == b.endpoints[1]
+        && a.direction == b.direction && a.depth == b.depth && a.messageSize == b.messageSize && a.size == b.size
+        && a.access[0] == b.access[0] && a.access[1] == b.access[1] && a.doorbell == b.doorbell
+}
+
+private func readPlan(_ bytes: [UInt8]) -> PartitionPlan? {
+    if case .success(let (plan, _, _)) = read(bytes) { return plan }
+    return nil
+}
+
+@Suite("Bundle format v3: channel records")
+struct ChannelBundleTests {
+    @Test func layoutConstants() {
+        #expect(BundleFormat.channelRecordSize == 64)
+        #expect(BundleFormat.channelRecordOffset(0, partitionCount: 0) == 64)
+        #expect(BundleFormat.channelRecordOffset(2, partitionCount: 3) == 64 + 960 + 128)
+        #expect(BundleFormat.manifestLength(partitionCount: 3, channelCount: 3) == channelManifestLength)
+        #expect(BundleFormat.manifestLength(partitionCount: 8, channelCount: 16) == 64 + 8 * 320 + 16 * 64)
+        #expect(BundleFormat.imagesStart(partitionCount: 3, channelCount: 3) == channelManifestLength + 64)
+        // The images start 8-byte aligned for every pair of counts.
+        for p in 0...8 { for c in 0...16 { #expect(BundleFormat.imagesStart(partitionCount: p, channelCount: c) % 8 == 0) } }
+        typealias C = BundleFormat.ChannelRecord
+        #expect(C.name + C.nameCapacity == C.depth && C.depth + 4 == C.messageSize && C.messageSize + 4 == C.size)
+        #expect(C.size + 8 == C.reserved && C.end == BundleFormat.channelRecordSize)
+    }
+
+    @Test func roundTrip() throws {
+        let (plan, images) = channelPlan()
+        var signed: [UInt8] = []
+        let bytes = BundleWriter.encode(plan: plan, images: images, securityVersion: sampleVersion, keyID: sampleKeyID,
+                                        digest: fakeDigest, sign: { signed = $0; return fakeSign($0) })
+        #expect(bytes.count == channelTotal)
+        let (decoded, ranges, decodedImages) = try read(bytes).get()
+        #expect(decoded.count == 3 && decoded.channelCount == 3)
+        for p in 0..<3 { #expect(sameSpec(decoded[p], plan[p])) }
+        for c in 0..<3 { #expect(sameChannel(decoded.channel(c), plan.channel(c)), "channel \(c)") }
+        #expect(decodedImages == images)
+        #expect(ranges == [BundleRange(offset: 1280, count: 13), BundleRange(offset: 1296, count: 8),
+                           BundleRange(offset: 1304, count: 5)])
+        checkInvariants(bytes, decoded, ranges, decodedImages)
+        #expect(signed == Array(bytes[0..<channelManifestLength]))   // the channel records are signed
+        try bytes.withUnsafeBytes { raw throws in
+            let reader = try BundleReader(bytes: raw)
+            #expect(reader.manifestRange == BundleRange(offset: 0, count: channelManifestLength))
+            #expect(reader.signatureRange == BundleRange(offset: channelManifestLength, count: 64))
+            #expect([UInt8](reader.signature) == fakeSign(signed))
+            #expect(reader.channelRecordRange(0) == BundleRange(offset: 1024, count: 64))
+            #expect(reader.channelRecordRange(2) == BundleRange(offset: 1152, count: 64))
+            #expect(reader.channelRecordRange(3) == BundleRange(offset: 0, count: 0))
+            #expect(reader.channelRecordRange(-1) == BundleRange(offset: 0, count: 0))
+            #expect(reader.imageDigestRange(1) == BundleRange(offset: 64 + 320 + 224, count: 64))
+        }
+        // The plan from the bundle is valid on the board (the pool holds the shared memory).
+        try decoded.validate(for: KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0xFF))
+        // And through the staging-area reader too.
+        try (bytes + [1, 2, 3]).withUnsafeBytes { raw throws in
+            let reader = try BundleReader(staging: raw)
+            #expect(reader.plan.channelCount == 3 && reader.totalLength == channelTotal)
+        }
+    }
+
+    @Test func recordBytes() {
+        let b = channelBundle()
+        #expect(get(b, 40, 2) == 3 && get(b, 42, 2) == 64 && b[44..<64].allSatisfy { $0 == 0 })
+        // pingpong: name 8, queue, endpoints 0 1, both, access rw rw (unused by a queue), doorbell.
+        var r = chan(0, 0)
+        #expect(r == 1024)
+        #expect(Array(b[r..<(r + 8)]) == [8, 1, 0, 1, 0, 3, 3, 1])
+        #expect(Array(b[(r + 8)..<(r + 16)]) == Array("pingpong".utf8) && b[(r + 16)..<(r + 24)].allSatisfy { $0 == 0 })
+        #expect(get(b, r + 24, 4) == 4 && get(b, r + 28, 4) == 64 && get(b, r + 32, 8) == 0)
+        #expect(b[(r + 40)..<(r + 64)].allSatisfy { $0 == 0 })
+        // frame-buffer_16b: name 16, shared memory, endpoints 2 0, forward, rw ro, no doorbell, 8 KiB.
+        r = chan(1, 0)
+        #expect(Array(b[r..<(r + 8)]) == [16, 2, 2, 0, 1, 3, 1, 0])
+        #expect(Array(b[(r + 8)..<(r + 24)]) == Array("frame-buffer_16b".utf8))
+        #expect(get(b, r + 24, 4) == 0 && get(b, r + 28, 4) == 0 && get(b, r + 32, 8) == 0x2000)
+        #expect(b[(r + 40)..<(r + 64)].allSatisfy { $0 == 0 })
+        // log: queue 1 -> 2, depth 1, 4096-byte messages.
+        r = chan(2, 0)
+        #expect(Array(b[r..<(r + 8)]) == [3, 1, 1, 2, 1, 3, 3, 0])
+        #expect(get(b, r + 24, 4) == 1 && get(b, r + 28, 4) == 4096)
+    }
+
+    @Test func specificErrors() {
+        let good = channelBundle()
+        let total = UInt64(channelTotal)
+        func set(_ offset: Int, _ value: UInt64, _ width: Int = 1) -> BundleError? {
+            var b = good; put(&b, offset, value, width); return readError(b)
+        }
+        typealias C = BundleFormat.ChannelRecord
+        #expect(set(40, 17, 2) == .tooManyChannels(count: 17))
+        #expect(set(40, 0xFFFF, 2) == .tooManyChannels(count: 0xFFFF))
+        #expect(set(40, 4, 2) == .truncated(needed: 1344, available: total))    // one record more than there is
+        #expect(set(40, 2, 2) == .reservedNotZero(offset: 1216))                // the signature is read as padding
+        #expect(set(42, 0, 2) == .wrongChannelRecordSize(0))
+        #expect(set(42, 65, 2) == .wrongChannelRecordSize(65))
+        #expect(set(chan(1, C.nameLength), 17) == .channelNameTooLong(channel: 1, length: 17))
+        #expect(set(chan(1, C.nameLength), 255) == .channelNameTooLong(channel: 1, length: 255))
+        #expect(set(chan(0, C.kind), 0) == .unknownChannelKind(channel: 0, value: 0))
+        #expect(set(chan(0, C.kind), 3) == .unknownChannelKind(channel: 0, value: 3))
+        #expect(set(chan(2, C.direction), 2) == .unknownChannelDirection(channel: 2, value: 2))
+        #expect(set(chan(1, C.access), 0) == .unknownChannelAccess(channel: 1, endpoint: 0, value: 0))
+        #expect(set(chan(1, C.access + 1), 2) == .unknownChannelAccess(channel: 1, endpoint: 1, value: 2))
+        #expect(set(chan(0, C.access + 1), 0) == .unknownChannelAccess(channel: 0, endpoint: 1, value: 0))   // on a queue too
+        #expect(set(chan(0, C.doorbell), 2) == .unknownDoorbellValue(channel: 0, value: 2))
+        #expect(set(chan(2, C.name + 3), 0x61) == .reservedNotZero(offset: UInt64(chan(2, C.name + 3))))
+        #expect(set(chan(2, C.reserved), 1) == .reservedNotZero(offset: UInt64(chan(2, C.reserved))))
+        #expect(set(chan(0, C.end - 1), 1) == .reservedNotZero(offset: UInt64(chan(0, C.end - 1))))
+        // An image may not start inside the channel records or the signature that follows them.
+        #expect(set(rec(0, BundleFormat.Record.imageOffset), 1200, 8) == .imageOverlapsManifest(partition: 0, offset: 1200))
+        #expect(set(rec(0, BundleFormat.Record.imageOffset), 1272, 8) == .imageOverlapsManifest(partition: 0, offset: 1272))
+    }
+
+    /// The reader checks structure only: endpoints and sizes that the plan rules reject decode,
+    /// and `PartitionPlan.validate` reports them.
+    @Test func planRulesAreLeftToValidation() {
+        let good = channelBundle()
+        let board = KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0xFF)
+        typealias C = BundleFormat.ChannelRecord
+        func planError(_ offset: Int, _ value: UInt64, _ width: Int = 1) -> PlanError? {
+            var b = good; put(&b, offset, value, width)
+            guard let plan = readPlan(b) else { return nil }
+            do throws(PlanError) { try plan.validate(for: board); return nil } catch { return error }
+        }
+        #expect(planError(chan(0, C.endpoints), 200) == .channelUnknownPartition(channel: 0, endpoint: 0))
+        #expect(planError(chan(0, C.endpoints + 1), 3) == .channelUnknownPartition(channel: 0, endpoint: 1))
+        #expect(planError(chan(0, C.endpoints + 1), 0) == .channelSameEndpoints(channel: 0))
+        #expect(planError(chan(0, C.depth), 0, 4) == .channelDepthOutOfRange(channel: 0, depth: 0))
+        #expect(planError(chan(0, C.messageSize), 4097, 4) == .channelMessageSizeOutOfRange(channel: 0, size: 4097))
+        #expect(planError(chan(0, C.size), 0x1000, 8) == .channelFieldNotForKind(channel: 0, field: .size))
+        #expect(planError(chan(1, C.depth), 1, 4) == .channelFieldNotForKind(channel: 1, field: .depth))
+        #expect(planError(chan(1, C.size), 0x1001, 8) == .channelSizeInvalid(channel: 1, size: 0x1001))
+        #expect(planError(chan(1, C.name), 0x41) == .channelInvalidNameCharacter(channel: 1))
+        // A name length of 0 leaves the name's bytes where padding must be: a structural error.
+        #expect(readError({ var b = good; b[chan(1, C.nameLength)] = 0; return b }())
+                == .reservedNotZero(offset: UInt64(chan(1, C.name))))
+    }
+
+    /// Each one-byte field of a channel record set to every value: an unknown value gives its own
+    /// error, a known one decodes to exactly that value.
+    @Test func everyValueOfEachCodedField() {
+        let good = channelBundle()
+        typealias C = BundleFormat.ChannelRecord
+        for c in 0..<3 {
+            for v in 0...255 {
+                let value = UInt8(v)
+                func with(_ field: Int) -> [UInt8] { var b = good; b[chan(c, field)] = value; return b }
+                if let kind = ChannelKind(rawValue: value) {
+                    #expect(readPlan(with(C.kind))?.channel(c).kind == kind)
+                } else {
+                    #expect(readError(with(C.kind)) == .unknownChannelKind(channel: c, value: value))
+                }
+                if let direction = ChannelDirection(rawValue: value) {
+                    #expect(readPlan(with(C.direction))?.channel(c).direction == direction)
+                } else {
+                    #expect(readError(with(C.direction)) == .unknownChannelDirection(channel: c, value: value))
+                }
+                for e in 0..<2 {
+                    if let access = SharedAccess(rawValue: value) {
+                        #expect(readPlan(with(C.access + e))?.channel(c).access[e] == access)
+                    } else {
+                        #expect(readError(with(C.access + e)) == .unknownChannelAccess(channel: c, endpoint: e, value: value))
+                    }
+                }
+                if value <= 1 {
+                    #expect(readPlan(with(C.doorbell))?.channel(c).doorbell == (value == 1))
+                } else {
+                    #expect(readError(with(C.doorbell)) == .unknownDoorbellValue(channel: c, value: value))
+                }
+                let nameLength = channelPlan().0.channel(c).name.count
+                if v > 16 {
+                    #expect(readError(with(C.nameLength)) == .channelNameTooLong(channel: c, length: v))
+                } else if v < nameLength {
+                    #expect(readError(with(C.nameLength)) == .reservedNotZero(offset: UInt64(chan(c, C.name + v))))
+                } else {
+                    #expect(readPlan(with(C.nameLength))?.channel(c).name.count == v)   // grows into zero padding
+                }
+                // Endpoints are any byte (plan validation checks them).
+                #expect(readPlan(with(C.endpoints))?.channel(c).endpoints[0] == value)
+                #expect(readPlan(with(C.endpoints + 1))?.channel(c).endpoints[1] == value)
+            }
+        }
+    }
+
+    @Test func everyTruncationFails() {
+        let good = channelBundle()
+        for n in 0..<good.count {
+            #expect(readError(Array(good[0..<n])) != nil, "prefix of \(n) bytes")
+        }
+        #expect(readError(good + [0]) == .trailingBytes(declared: UInt64(channelTotal), available: UInt64(channelTotal + 1)))
+    }
+
+    @Test func everyReservedByteOfAChannelRecordMustBeZero() {
+        let good = channelBundle()
+        let (plan, _) = channelPlan()
+        typealias C = BundleFormat.ChannelRecord
+        var offsets: [Int] = Array(BundleFormat.Header.reserved..<BundleFormat.Header.reservedEnd)
+        for c in 0..<3 {
+            offsets += Array(chan(c, C.name + plan.channel(c).name.count)..<chan(c, C.name + C.nameCapacity))
+            offsets += Array(chan(c, C.reserved)..<chan(c, C.end))
+        }
+        offsets += [1293, 1294, 1295]   // padding after image #0
+        for i in offsets {
+            var b = good
+            b[i] = 0x80
+            #expect(readError(b) == .reservedNotZero(offset: UInt64(i)), "offset \(i)")
+        }
+    }
+
+    /// Every byte is signed, the signature, inside an image, or required zero (as for the
+    /// bundle without channels): a change the reader accepts outside the payload is in the manifest.
+    @Test func everyByteIsSignedHashedOrZero() {
+        let good = channelBundle()
+        let payload = [1216..<1280, 1280..<1293, 1296..<1304, 1304..<1309] + (0..<3).map { (rec($0, 224)..<rec($0, 288)) }
+        for i in 0..<good.count {
+            var b = good
+            b[i] ^= 0x5A
+            let accepted = readError(b) == nil
+            if payload.contains(where: { $0.contains(i) }) {
+                #expect(accepted, "byte \(i) is payload")
+            } else if accepted {
+                #expect(i < channelManifestLength, "byte \(i) outside the manifest changed without the reader noticing")
+            }
+        }
+    }
+
+    /// Flipping any byte of a channel record either fails or decodes consistently; the survivors
+    /// are exactly the fields whose every value is structurally valid.
+    @Test func everySingleByteFlipInTheChannelRecords() {
+        let good = channelBundle()
+        typealias C = BundleFormat.ChannelRecord
+        var survivors = Set<Int>()
+        for i in 1024..<channelManifestLength {
+            var b = good
+            b[i] ^= 0xFF
+            if case .success(let (plan, ranges, images)) = read(b) {
+                checkInvariants(b, plan, ranges, images)
+                survivors.insert((i - 1024) % 64)
+            }
+        }
+        // Endpoints, the name's used bytes, depth, message size, size; 0xFF is never a valid kind,
+        // direction, access, doorbell or name length, nor a reserved byte.
+        let expected = Set([C.endpoints, C.endpoints + 1] + Array(C.name..<(C.name + 16)) + Array(C.depth..<C.reserved))
+        #expect(survivors == expected)
+    }
+
+    @Test func aFullPlanRoundTrips() throws {
+        // 8 partitions and 16 channels: the largest manifest.
+        var plan = PartitionPlan()
+        var images: [[UInt8]] = []
+        for p in 0..<8 {
+            var spec = PartitionSpec()
+            spec.name = text("p\(p)")
+            _ = spec.harts.append(UInt32(p))
+            spec.memory = HostRegion(base: HostPhysAddr(0x8400_0000 + UInt64(p) * 0x20_0000), size: 0x20_0000)
+            spec.imageSize = 8
+            _ = plan.append(spec)
+            images.append([UInt8](repeating: UInt8(p), count: 8))
+        }
+        for c in 0..<16 {
+            var ch = ChannelSpec()
+            ch.name = text("c\(c)")
+            ch.kind = c % 2 == 0 ? .queue : .sharedMemory
+            ch.endpoints = [UInt8(c % 8), UInt8((c + 1) % 8)]
+            if ch.kind == .queue { ch.depth = 1; ch.messageSize = 8 } else { ch.size = 0x1000 }
+            let added = plan.appendChannel(ch)
+            #expect(added)
+        }
+        let bytes = encode(plan, images)
+        #expect(bytes.count == 64 + 8 * 320 + 16 * 64 + 64 + 8 * 8)
+        let (decoded, _, _) = try read(bytes).get()
+        #expect(decoded.count == 8 && decoded.channelCount == 16)
+        for c in 0..<16 { #expect(sameChannel(decoded.channel(c), plan.channel(c))) }
     }
 }

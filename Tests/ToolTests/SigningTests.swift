@@ -133,7 +133,7 @@ struct SigningTests {
         let inspection = try Commands.inspect(bundlePath: s.bundlePath, board: BoardOptions())
         #expect(inspection.problem == nil)
         let report = inspection.report
-        #expect(report.contains("format version 2, 2 partitions"))
+        #expect(report.contains("format version 3, 2 partitions"))
         #expect(report.contains("security version: 42\n"))
         #expect(report.contains("signing key id:   \(s.key.keyID.hex)\n"))
         #expect(report.contains("manifest:         704 bytes at 0x0 (signed)\n"))

@@ -1,4 +1,4 @@
-// Every way a bundle's bytes can be malformed, each with the offset or partition it is about.
+// Every way a bundle's bytes can be malformed, each with the offset, partition or channel it is about.
 // (The parser checks structure only: the signature and the image digests are checked separately.)
 
 /// A structural bundle error found by `BundleReader` (plan semantics are `PlanError`'s job).
@@ -26,6 +26,16 @@ public enum BundleError: Error, Equatable, Sendable {
     case imageOverlap(partition: Int, other: Int)
     /// Bytes from `end` to the declared total length belong to no image.
     case bytesAfterImages(end: UInt64, totalLength: UInt64)
+    // Channel records (format version 3).
+    case tooManyChannels(count: Int)
+    case wrongChannelRecordSize(UInt16)
+    case channelNameTooLong(channel: Int, length: Int)
+    case unknownChannelKind(channel: Int, value: UInt8)
+    case unknownChannelDirection(channel: Int, value: UInt8)
+    /// `endpoint`'s access byte is neither read-only (1) nor read-write (3).
+    case unknownChannelAccess(channel: Int, endpoint: Int, value: UInt8)
+    /// The doorbell flag is neither 0 nor 1.
+    case unknownDoorbellValue(channel: Int, value: UInt8)
 
     /// The partition record the error is about, when there is one.
     public var partition: Int? {
@@ -39,9 +49,21 @@ public enum BundleError: Error, Equatable, Sendable {
         }
     }
 
+    /// The channel record the error is about, when there is one.
+    public var channel: Int? {
+        switch self {
+        case .channelNameTooLong(let c, _), .unknownChannelKind(let c, _), .unknownChannelDirection(let c, _),
+             .unknownChannelAccess(let c, _, _), .unknownDoorbellValue(let c, _):
+            return c
+        default:
+            return nil
+        }
+    }
+
     /// Writes a one-line description, e.g. `partition record #1: the image overlaps partition #0's image`.
     public func write<S: TextSink>(to out: inout S) {
         if let p = partition { out.write("partition record #"); out.write(decimal: p); out.write(": ") }
+        if let c = channel { out.write("channel record #"); out.write(decimal: c); out.write(": ") }
         switch self {
         case .truncated(let needed, let available):
             out.write("the bundle is truncated: "); out.write(decimal: needed); out.write(" bytes needed, ")
@@ -52,6 +74,7 @@ public enum BundleError: Error, Equatable, Sendable {
             out.write("format version "); out.write(decimal: UInt64(v)); out.write(" is not supported (this build reads version ")
             out.write(decimal: UInt64(BundleFormat.version))
             if v == 1 { out.write(", signed; version 1 bundles are unsigned: repack with `bulkhead pack --key`") }
+            if v == 2 { out.write(", which adds channel records: repack with this `bulkhead pack`") }
             out.write(")")
         case .wrongHeaderSize(let s):
             out.write("the header size is "); out.write(decimal: UInt64(s)); out.write(" bytes; format version ")
@@ -91,6 +114,24 @@ public enum BundleError: Error, Equatable, Sendable {
         case .bytesAfterImages(let end, let total):
             out.write("bytes "); out.write(hex: end); out.write(" to "); out.write(hex: total)
             out.write(" belong to no image")
+        case .tooManyChannels(let n):
+            out.write("the bundle has "); out.write(decimal: n); out.write(" channels; at most ")
+            out.write(decimal: ChannelLimits.maxChannels); out.write(" are supported")
+        case .wrongChannelRecordSize(let s):
+            out.write("the channel record size is "); out.write(decimal: UInt64(s)); out.write(" bytes; format version ")
+            out.write(decimal: UInt64(BundleFormat.version)); out.write(" has "); out.write(decimal: BundleFormat.channelRecordSize)
+        case .channelNameTooLong(_, let n):
+            out.write("the name length "); out.write(decimal: n); out.write(" exceeds ")
+            out.write(decimal: BundleFormat.ChannelRecord.nameCapacity)
+        case .unknownChannelKind(_, let v):
+            out.write("unknown channel kind value "); out.write(decimal: UInt64(v)); out.write(" (1 = queue, 2 = shared memory)")
+        case .unknownChannelDirection(_, let v):
+            out.write("unknown direction value "); out.write(decimal: UInt64(v)); out.write(" (0 = both, 1 = forward)")
+        case .unknownChannelAccess(_, let e, let v):
+            out.write("unknown access value "); out.write(decimal: UInt64(v)); out.write(" for endpoint ")
+            out.write(decimal: e); out.write(" (1 = read-only, 3 = read-write)")
+        case .unknownDoorbellValue(_, let v):
+            out.write("the doorbell flag is "); out.write(decimal: UInt64(v)); out.write(", not 0 or 1")
         }
     }
 }

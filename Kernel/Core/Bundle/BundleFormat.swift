@@ -1,21 +1,26 @@
-// Bundle format v2: byte layout of the signed bundle (manifest = header + records, signature, images).
+// Bundle format v3: byte layout of the signed bundle (manifest = header + partition records +
+// channel records, signature, images).
 //
 // All integers are little-endian. docs/bundle-format.md describes every byte; this file is the
 // single place the offsets are written down in code (reader and writer both use it).
 //
-//   header            64 bytes at offset 0                         \  the manifest: the bytes the
-//   records           partitionCount x 320 bytes at offset 64      /  Ed25519 signature covers
-//   signature         64 bytes at manifestLength(partitionCount)
+//   header            64 bytes at offset 0                                   \
+//   partition records partitionCount x 320 bytes at offset 64                 | the manifest: the bytes
+//   channel records   channelCount x 64 bytes after the partition records    /  the signature covers
+//   signature         64 bytes at manifestLength(partitionCount:channelCount:)
 //   images            each 8-byte aligned, after the signature, ending exactly at totalLength
 
-/// Layout constants of bundle format version 2.
+/// Layout constants of bundle format version 3.
 public enum BundleFormat {
     /// "BULKHEAD" in ASCII, read as a little-endian 64-bit integer.
     public static let magic: UInt64 = 0x4441_4548_4B4C_5542
-    /// The only format version this build reads and writes (version 1, unsigned, is refused).
-    public static let version: UInt16 = 2
+    /// The only format version this build reads and writes (versions 1 and 2 are refused).
+    public static let version: UInt16 = 3
     public static let headerSize = 64
+    /// A partition record.
     public static let recordSize = 320
+    /// A channel record.
+    public static let channelRecordSize = 64
     /// An Ed25519 signature (RFC 8032: R then S, 32 bytes each).
     public static let signatureSize = 64
     /// A SHA-512 digest.
@@ -35,7 +40,9 @@ public enum BundleFormat {
         public static let totalLength = 16      // u64
         public static let securityVersion = 24  // u64, anti-rollback
         public static let keyID = 32            // 8 bytes
-        public static let reserved = 40         // 24 bytes, zero
+        public static let channelCount = 40     // u16, at most ChannelLimits.maxChannels
+        public static let channelRecordSize = 42 // u16, BundleFormat.channelRecordSize
+        public static let reserved = 44         // 20 bytes, zero
         public static let reservedEnd = 64
     }
 
@@ -63,16 +70,54 @@ public enum BundleFormat {
         public static let end = 320
     }
 
+    /// Field offsets within one channel record.
+    public enum ChannelRecord {
+        public static let nameLength = 0        // u8, at most ChannelName's capacity (16)
+        public static let kind = 1              // u8, a ChannelKind raw value (1 queue, 2 shared memory)
+        public static let endpoints = 2         // 2 x u8 partition indices (endpoint 0, endpoint 1)
+        public static let direction = 4         // u8, a ChannelDirection raw value (0 both, 1 forward)
+        public static let access = 5            // 2 x u8 SharedAccess raw values (1 ro, 3 rw), per endpoint
+        public static let doorbell = 7          // u8, 0 or 1
+        public static let name = 8              // 16 bytes, zero after nameLength
+        public static let nameCapacity = 16
+        public static let depth = 24            // u32, queue: messages waiting per direction
+        public static let messageSize = 28      // u32, queue: largest message in bytes
+        public static let size = 32             // u64, shared memory: bytes mapped
+        public static let reserved = 40         // 24 bytes, zero
+        public static let end = 64
+    }
+
     /// Where partition record `index` starts.
     @inline(__always) public static func recordOffset(_ index: Int) -> Int { headerSize &+ index &* recordSize }
 
-    /// The manifest's length (header + records): the signed range is `[0, manifestLength)`.
-    /// The header alone fixes it, so a verifier can authenticate the records before decoding them.
-    @inline(__always) public static func manifestLength(partitionCount: Int) -> Int { recordOffset(partitionCount) }
+    /// Where channel record `index` starts, after `partitionCount` partition records.
+    @inline(__always) public static func channelRecordOffset(_ index: Int, partitionCount: Int) -> Int {
+        recordOffset(partitionCount) &+ index &* channelRecordSize
+    }
+
+    /// The manifest's length (header + partition records + channel records): the signed range is
+    /// `[0, manifestLength)`. The header alone fixes it, so a verifier can authenticate the
+    /// records before decoding them.
+    @inline(__always) public static func manifestLength(partitionCount: Int, channelCount: Int) -> Int {
+        channelRecordOffset(channelCount, partitionCount: partitionCount)
+    }
 
     /// Where the images may start: right after the signature (a multiple of 8 for every count).
+    @inline(__always) public static func imagesStart(partitionCount: Int, channelCount: Int) -> Int {
+        manifestLength(partitionCount: partitionCount, channelCount: channelCount) &+ signatureSize
+    }
+
+    /// The manifest's length of a bundle without channels. Prefer the two-count form (or
+    /// `BundleReader.manifestRange`): this one is wrong for a bundle that declares channels.
+    @available(*, deprecated, message: "pass the channel count too: manifestLength(partitionCount:channelCount:)")
+    @inline(__always) public static func manifestLength(partitionCount: Int) -> Int {
+        manifestLength(partitionCount: partitionCount, channelCount: 0)
+    }
+
+    /// Where the images may start in a bundle without channels (see `manifestLength(partitionCount:)`).
+    @available(*, deprecated, message: "pass the channel count too: imagesStart(partitionCount:channelCount:)")
     @inline(__always) public static func imagesStart(partitionCount: Int) -> Int {
-        manifestLength(partitionCount: partitionCount) &+ signatureSize
+        imagesStart(partitionCount: partitionCount, channelCount: 0)
     }
 
     /// `value` rounded up to a multiple of `imageAlignment` (`nil` on overflow).

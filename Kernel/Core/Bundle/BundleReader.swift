@@ -1,13 +1,15 @@
-// Strict parser of bundle format v2: bytes in; the plan, the signed manifest range, the signature,
-// the security version, the key id, and each image's range and expected digest out (nothing copied).
+// Strict parser of bundle format v3: bytes in; the plan (partitions and channels), the signed
+// manifest range, the signature, the security version, the key id, and each image's range and
+// expected digest out (nothing copied).
 //
-// Invariants once `init` returns: `[0, manifestLength)` is the header plus `plan.count` records
-// and the 64-byte signature follows it; every image range lies inside `bytes`, at or after the
+// Invariants once `init` returns: `[0, manifestLength)` is the header plus `plan.count` partition
+// records plus `plan.channelCount` channel records, and the 64-byte signature follows it; every image range lies inside `bytes`, at or after the
 // end of the signature, 8-byte aligned, and no two non-empty ranges overlap; every byte after the
 // signature lies in an image or is zero padding; the last image ends at the declared total
 // length. So every byte is signed, the signature, covered by an image digest, or zero. Every read
 // is preceded by a length check, so no input can make the reader index out of bounds or trap.
-// The reader does not check the signature or the digests (that needs SHA-512 and Ed25519).
+// The reader does not check the signature or the digests (that needs SHA-512 and Ed25519), nor
+// the plan's rules (`PartitionPlan.validate` does: e.g. a channel endpoint naming no partition).
 
 /// A byte range within the bundle (an image, the manifest, the signature, a digest).
 public struct BundleRange: Equatable, Sendable {
@@ -56,9 +58,9 @@ public struct BundleReader {
     /// The bundle's length in bytes.
     public var totalLength: Int { bytes.count }
 
-    /// The signed range: the header and the partition records, from offset 0.
+    /// The signed range: the header, the partition records and the channel records, from offset 0.
     public var manifestRange: BundleRange {
-        BundleRange(offset: 0, count: BundleFormat.manifestLength(partitionCount: plan.count))
+        BundleRange(offset: 0, count: BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount))
     }
 
     /// The signed bytes (the message of the Ed25519 signature), a view into `bytes`.
@@ -66,7 +68,8 @@ public struct BundleReader {
 
     /// Where the 64-byte Ed25519 signature lies: right after the manifest.
     public var signatureRange: BundleRange {
-        BundleRange(offset: BundleFormat.manifestLength(partitionCount: plan.count), count: BundleFormat.signatureSize)
+        BundleRange(offset: BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount),
+                    count: BundleFormat.signatureSize)
     }
 
     /// The signature's 64 bytes (R then S), a view into `bytes`.
@@ -76,6 +79,13 @@ public struct BundleReader {
     public func imageRange(_ index: Int) -> BundleRange {
         guard index >= 0 && index < plan.count else { return BundleRange(offset: 0, count: 0) }
         return ranges[index]
+    }
+
+    /// Where channel `index`'s record lies (inside the manifest); empty when `index` is not a channel.
+    public func channelRecordRange(_ index: Int) -> BundleRange {
+        guard index >= 0 && index < plan.channelCount else { return BundleRange(offset: 0, count: 0) }
+        return BundleRange(offset: BundleFormat.channelRecordOffset(index, partitionCount: plan.count),
+                           count: BundleFormat.channelRecordSize)
     }
 
     /// Partition `index`'s image bytes (a view into `bytes`); empty when `index` is not a partition.
@@ -101,7 +111,7 @@ public struct BundleReader {
 
     // MARK: - Parsing
 
-    /// Checks the header (magic, version, sizes, count, reserved bytes) and returns the declared
+    /// Checks the header (magic, version, sizes, counts, reserved bytes) and returns the declared
     /// total length, which covers at least the manifest and the signature.
     static func declaredLength(_ b: UnsafeRawBufferPointer) throws(BundleError) -> UInt64 {
         guard b.count >= 8 else { throw .truncated(needed: 8, available: UInt64(b.count)) }
@@ -117,20 +127,25 @@ public struct BundleReader {
         guard Int(recordSize) == BundleFormat.recordSize else { throw .wrongRecordSize(recordSize) }
         let count = Int(u16(b, BundleFormat.Header.partitionCount))
         guard count <= PlanLimits.maxPartitions else { throw .tooManyPartitions(count: count) }
+        let channelRecordSize = u16(b, BundleFormat.Header.channelRecordSize)
+        guard Int(channelRecordSize) == BundleFormat.channelRecordSize else { throw .wrongChannelRecordSize(channelRecordSize) }
+        let channels = Int(u16(b, BundleFormat.Header.channelCount))
+        guard channels <= ChannelLimits.maxChannels else { throw .tooManyChannels(count: channels) }
         try requireZero(b, from: BundleFormat.Header.reserved, to: BundleFormat.Header.reservedEnd)
         let total = u64(b, BundleFormat.Header.totalLength)
-        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count))
+        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels))
         guard total >= imagesStart else { throw .truncated(needed: imagesStart, available: total) }
         return total
     }
 
     /// Decodes the records of a buffer whose header `declaredLength` accepted and whose length
-    /// equals the declared total; then checks the image layout.
+    /// equals the declared total (partition records, then channel records); then checks the image layout.
     private static func parse(_ b: UnsafeRawBufferPointer, into plan: inout PartitionPlan,
                               ranges: inout InlineArray<8, BundleRange>) throws(BundleError) {
         let count = Int(u16(b, BundleFormat.Header.partitionCount))
+        let channels = Int(u16(b, BundleFormat.Header.channelCount))
         let total = UInt64(b.count)
-        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count))
+        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels))
         var p = 0
         while p < count {
             let r = BundleFormat.recordOffset(p)
@@ -192,7 +207,53 @@ public struct BundleReader {
             _ = plan.append(spec)
             p += 1
         }
+        var c = 0
+        while c < channels {
+            _ = plan.appendChannel(try parseChannel(b, c, at: BundleFormat.channelRecordOffset(c, partitionCount: count)))
+            c += 1
+        }
         try checkCoverage(b, count: count, ranges: ranges, from: Int(imagesStart))
+    }
+
+    /// Decodes channel record `c` at offset `r` (inside the manifest, which `declaredLength`
+    /// found inside the buffer). The endpoints and the sizes may hold any value: whether they
+    /// make sense is plan validation's question.
+    private static func parseChannel(_ b: UnsafeRawBufferPointer, _ c: Int, at r: Int) throws(BundleError) -> ChannelSpec {
+        typealias C = BundleFormat.ChannelRecord
+        var spec = ChannelSpec()
+        let nameLength = Int(b[r + C.nameLength])
+        guard nameLength <= C.nameCapacity else { throw .channelNameTooLong(channel: c, length: nameLength) }
+        let kindValue = b[r + C.kind]
+        guard let kind = ChannelKind(rawValue: kindValue) else { throw .unknownChannelKind(channel: c, value: kindValue) }
+        spec.kind = kind
+        spec.endpoints[0] = b[r + C.endpoints]
+        spec.endpoints[1] = b[r + C.endpoints + 1]
+        let directionValue = b[r + C.direction]
+        guard let direction = ChannelDirection(rawValue: directionValue) else {
+            throw .unknownChannelDirection(channel: c, value: directionValue)
+        }
+        spec.direction = direction
+        var e = 0
+        while e < 2 {
+            let accessValue = b[r + C.access + e]
+            guard let access = SharedAccess(rawValue: accessValue) else {
+                throw .unknownChannelAccess(channel: c, endpoint: e, value: accessValue)
+            }
+            spec.access[e] = access
+            e += 1
+        }
+        let doorbell = b[r + C.doorbell]
+        guard doorbell <= 1 else { throw .unknownDoorbellValue(channel: c, value: doorbell) }
+        spec.doorbell = doorbell == 1
+        // The length was checked against the capacity above, so this always succeeds.
+        let nameStart = r + C.name
+        spec.name = ChannelName(bytes: UnsafeRawBufferPointer(rebasing: b[nameStart..<(nameStart + nameLength)])) ?? ChannelName()
+        try requireZero(b, from: nameStart + nameLength, to: nameStart + C.nameCapacity)
+        spec.depth = u32(b, r + C.depth)
+        spec.messageSize = u32(b, r + C.messageSize)
+        spec.size = u64(b, r + C.size)
+        try requireZero(b, from: r + C.reserved, to: r + C.end)
+        return spec
     }
 
     /// Walks the non-empty images in offset order: the gaps between them must be zero padding,

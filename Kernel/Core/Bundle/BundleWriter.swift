@@ -1,16 +1,17 @@
 // Host-only bundle encoder: a PartitionPlan, image bytes, a security version and a signer in,
-// bundle format v2 bytes out. The hashing and signing functions are the caller's (the CLI passes
+// bundle format v3 bytes out. The hashing and signing functions are the caller's (the CLI passes
 // swift-crypto's SHA-512 and Ed25519), so this file holds layout only, no cryptography.
 
 #if !hasFeature(Embedded)
 /// Encodes bundles in the layout `BundleReader` accepts (see docs/bundle-format.md).
 public enum BundleWriter {
-    /// Encodes `plan` with `images[i]` as partition `i`'s image, then signs the manifest.
+    /// Encodes `plan` (its partitions and its channels) with `images[i]` as partition `i`'s
+    /// image, then signs the manifest.
     ///
     /// Images are stored in partition order, each at the next 8-byte boundary after the signature
     /// or the previous image; an empty image gets the offset of the first byte after the
     /// signature. `digest` maps an image to its 64-byte SHA-512; `sign` maps the manifest bytes
-    /// (header + records, every field already final) to their 64-byte Ed25519 signature.
+    /// (header + partition records + channel records, every field already final) to their 64-byte Ed25519 signature.
     ///
     /// - Precondition: `images.count == plan.count`, `images[i].count == plan[i].imageSize`,
     ///   and `digest`/`sign` return 64 bytes.
@@ -18,8 +19,8 @@ public enum BundleWriter {
                                         keyID: SigningKeyID, digest: ([UInt8]) -> [UInt8],
                                         sign: ([UInt8]) throws(E) -> [UInt8]) throws(E) -> [UInt8] {
         precondition(images.count == plan.count, "one image per partition")
-        let manifestLength = BundleFormat.manifestLength(partitionCount: plan.count)
-        let imagesStart = BundleFormat.imagesStart(partitionCount: plan.count)
+        let manifestLength = BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount)
+        let imagesStart = BundleFormat.imagesStart(partitionCount: plan.count, channelCount: plan.channelCount)
         // Image offsets first: they determine the total length.
         var offsets: [Int] = []
         var cursor = imagesStart
@@ -40,6 +41,8 @@ public enum BundleWriter {
         put(&out, H.totalLength, UInt64(cursor), 8)
         put(&out, H.securityVersion, securityVersion, 8)
         put(&out, H.keyID, keyID.raw, 8)
+        put(&out, H.channelCount, UInt64(plan.channelCount), 2)
+        put(&out, H.channelRecordSize, UInt64(BundleFormat.channelRecordSize), 2)
 
         for p in 0..<plan.count {
             typealias R = BundleFormat.Record
@@ -63,6 +66,24 @@ public enum BundleWriter {
             precondition(hash.count == BundleFormat.digestSize, "a SHA-512 digest is 64 bytes")
             out.replaceSubrange((r + R.imageDigest)..<(r + R.imageDigest + BundleFormat.digestSize), with: hash)
             out.replaceSubrange(offsets[p]..<(offsets[p] + image.count), with: image)
+        }
+
+        for c in 0..<plan.channelCount {
+            typealias C = BundleFormat.ChannelRecord
+            let channel = plan.channel(c)
+            let r = BundleFormat.channelRecordOffset(c, partitionCount: plan.count)
+            out[r + C.nameLength] = UInt8(channel.name.count)
+            out[r + C.kind] = channel.kind.rawValue
+            out[r + C.endpoints] = channel.endpoints[0]
+            out[r + C.endpoints + 1] = channel.endpoints[1]
+            out[r + C.direction] = channel.direction.rawValue
+            out[r + C.access] = channel.access[0].rawValue
+            out[r + C.access + 1] = channel.access[1].rawValue
+            out[r + C.doorbell] = channel.doorbell ? 1 : 0
+            channel.name.withBytes { for (i, byte) in $0.enumerated() { out[r + C.name + i] = byte } }
+            put(&out, r + C.depth, UInt64(channel.depth), 4)
+            put(&out, r + C.messageSize, UInt64(channel.messageSize), 4)
+            put(&out, r + C.size, channel.size, 8)
         }
 
         let signature = try sign(Array(out[0..<manifestLength]))
