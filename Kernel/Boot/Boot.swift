@@ -40,7 +40,8 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     let limits = currentBoard.limits(ram: host.ram, hartMask: host.hartMask & ((1 << UInt64(maxHarts)) - 1))
     loadPlan(limits: limits)
 
-    // 3. Each partition: G-stage table, image, device tree.
+    // 3. Channels, then each partition: G-stage table (RAM and shared windows), image, device tree.
+    setUpChannels()
     guard var pool = PageTablePool(region: HostRegion(base: HostPhysAddr(page_table_pool_address()),
                                                       size: page_table_pool_size())) else { fatal("no page-table pool") }
     var p = 0
@@ -48,6 +49,14 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         let spec = plan[p]
         do {
             let table = try GStageTable.buildPartition(spec: spec, vmid: UInt16(p + 1), memory: &pool)
+            let windows = SharedWindows(plan: plan, partition: p)
+            var i = 0
+            while i < windows.count {
+                let w = windows[i]
+                try table.map(guest: w.address, host: currentBoard.sharedPool.base.adding(w.poolOffset), size: w.size,
+                              permissions: w.writable ? .readWrite : .readOnly, memory: &pool)
+                i += 1
+            }
             partitionHgatp[p] = table.hgatp.raw
         } catch {
             fatal("cannot build a G-stage table")
@@ -83,6 +92,47 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
             }
         }
         h += 1
+    }
+}
+
+/// Zeroes every shared-memory channel's memory, empties every ring, and logs each channel.
+private func setUpChannels() {
+    channelLayout = ChannelLayout(plan: plan)
+    guard kernel_image_end() <= currentBoard.sharedPool.base.raw,
+          ChannelLimits.queueStorageCapacity <= ipc_queue_storage_size() else { fatal("channel memory overlaps the hypervisor") }
+    var c = 0
+    while c < plan.channelCount {
+        let ch = plan.channel(c)
+        if ch.kind == .sharedMemory {
+            let base = currentBoard.sharedPool.base.adding(channelLayout.offsets[c])
+            UnsafeMutableRawPointer(bitPattern: UInt(base.raw))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(ch.size))
+        } else {
+            var end = 0
+            while end < 2 {
+                if ch.maySend(from: 1 - end) {
+                    let offset = channelLayout.ringOffset(c, toEndpoint: end, channel: ch)
+                    MessageRing(base: UnsafeMutableRawPointer(bitPattern: UInt(ipc_queue_storage_address() &+ offset))!,
+                                depth: ch.depth, messageSize: ch.messageSize).reset()
+                }
+                end += 1
+            }
+        }
+        log { out in
+            out.write("channel "); ch.name.withBytes { out.write(bytes: $0) }; out.write(": ")
+            out.write(ch.kind == .queue ? "queue " : "shared memory ")
+            plan[Int(ch.endpoints[0])].name.withBytes { out.write(bytes: $0) }
+            out.write(ch.direction == .both ? " <-> " : " -> ")
+            plan[Int(ch.endpoints[1])].name.withBytes { out.write(bytes: $0) }
+            if ch.kind == .queue {
+                out.write(", "); out.write(decimal: UInt64(ch.depth)); out.write(" x "); out.write(decimal: UInt64(ch.messageSize))
+                out.write(" bytes")
+            } else {
+                out.write(", "); out.write(size: ch.size); out.write(" at guest address ")
+                out.write(hex: channelLayout.sharedWindow(c).raw)
+            }
+            if ch.doorbell { out.write(", doorbell") }
+        }
+        c += 1
     }
 }
 

@@ -19,7 +19,8 @@ enum PartitionControl {
         let built = guestISA.withBytes { isa in
             guestMMUType.withBytes { mmu in
                 try? GuestDeviceTree.build(into: tree, spec: spec, isa: isa, mmuType: mmu,
-                                           timebaseFrequency: timebaseFrequency, bootCount: bootCount)
+                                           timebaseFrequency: timebaseFrequency, bootCount: bootCount,
+                                           sharedWindows: SharedWindows(plan: plan, partition: p))
             }
         }
         if built == nil { fatal("cannot build a partition's device tree") }

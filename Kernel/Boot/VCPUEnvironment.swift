@@ -1,4 +1,5 @@
-// The SBI environment of one vCPU: how Core's SBI services reach the console, timers and other harts.
+// The SBI environment of one vCPU: how Core's SBI and IPC services reach the console, timers, other harts and rings.
+// Lock order: a ring lock is a leaf (nothing else is taken while holding it).
 import BulkheadCore
 import CArch
 
@@ -68,6 +69,32 @@ struct VCPUEnvironment: SBIEnvironment {
         target.requestStart(at: pc, opaque: opaque)
         return true
     }
+
+    // MARK: IPC (docs/hypercalls.md)
+
+    var channelCount: Int { plan.channelCount }
+    func channel(_ id: Int) -> ChannelSpec { plan.channel(id) }
+    var partitionName: PartitionName { plan[partition].name }
+    func sharedWindow(_ id: Int) -> GuestPhysAddr { channelLayout.sharedWindow(id) }
+
+    mutating func withRing<R>(channel id: Int, toEndpoint endpoint: Int, _ body: (MessageRing) -> R) -> R {
+        let ch = plan.channel(id)
+        let offset = channelLayout.ringOffset(id, toEndpoint: endpoint, channel: ch)
+        let base = UnsafeMutableRawPointer(bitPattern: UInt(ipc_queue_storage_address() &+ offset))!
+        let lock = ring_lock(UInt64(2 &* id &+ endpoint))
+        while !atomic_cas_u32(lock, 0, 1) {}
+        let result = body(MessageRing(base: base, depth: ch.depth, messageSize: ch.messageSize))
+        atomic_store_u32(lock, 0)
+        return result
+    }
+
+    mutating func ringDoorbell(channel id: Int, partition p: Int) {
+        _ = atomic_or_u64(partition_doorbells(UInt64(p)), 1 << UInt64(id & 63))
+        // The peer's vCPU 0 runs on a hart of its own (partitions never share harts): an IPI there.
+        Mailbox(hart: Int(plan[p].harts[0])).post(Request.vssip)
+    }
+
+    mutating func takeDoorbells() -> UInt64 { atomic_exchange_u64(partition_doorbells(UInt64(partition)), 0) }
 
     private func forEach(_ mask: UInt64, _ body: (Int) -> Void) {
         var v = 0

@@ -208,6 +208,18 @@ struct FakeSBIEnvironment: SBIEnvironment {
     var recordedNothing: Bool {
         console.isEmpty && timers.isEmpty && ipis.isEmpty && fences.isEmpty && started.isEmpty
     }
+
+    // IPC: a partition with no channels (IPCTests covers the service with channels).
+    var partition = 0
+    var channelCount: Int { 0 }
+    func channel(_ id: Int) -> ChannelSpec { ChannelSpec() }
+    var partitionName: PartitionName { PartitionName() }
+    func sharedWindow(_ id: Int) -> GuestPhysAddr { ChannelLimits.sharedWindowBase }
+    mutating func withRing<R>(channel id: Int, toEndpoint endpoint: Int, _ body: (MessageRing) -> R) -> R {
+        fatalError("no channels")
+    }
+    mutating func ringDoorbell(channel id: Int, partition p: Int) { fatalError("no channels") }
+    mutating func takeDoorbells() -> UInt64 { 0 }
 }
 
 struct SBIConsoleRange: Sendable, CustomTestStringConvertible {

@@ -71,6 +71,10 @@ bh_frames:      .skip 272 * MAX_HARTS
 bh_mailboxes:   .skip 32 * MAX_HARTS
 bh_partitions:  .skip 16 * 8
 bh_entry_instret: .skip 8
+    .globl bh_ring_locks, bh_doorbells
+bh_ring_locks:  .skip 4 * 32         // one spinlock per message ring (2 per channel)
+    .balign 8
+bh_doorbells:   .skip 8 * 8          // per partition: channel bits rung since the last `doorbells`
 
 // G-stage tables for all partitions (256 KiB). Not part of .bss: boot does not clear it; the
 // page-table pool zeroes each table as it hands it out. It lies in the board's reserved region.
@@ -78,3 +82,10 @@ bh_entry_instret: .skip 8
     .balign 16384
     .globl bh_page_table_pool
 bh_page_table_pool: .skip 0x40000
+
+// Message-queue storage for all channels (128 KiB, ChannelLimits.queueStorageCapacity). Not part
+// of .bss: boot resets each ring's header; slots are written before they are read.
+    .section .ipcqueues, "aw", @nobits
+    .balign 16
+    .globl bh_ipc_queues
+bh_ipc_queues: .skip 0x20000

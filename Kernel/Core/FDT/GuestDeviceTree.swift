@@ -11,6 +11,11 @@
 //       interrupt-controller   #interrupt-cells 1, interrupt-controller, compatible
 //                              "riscv,cpu-intc", phandle
 //   /memory@80000000   device_type "memory", reg <guestRAMBase, spec.memory.size>
+//   /bulkhead          (only with shared-memory channels) compatible "bulkhead,channels",
+//                      #address-cells 2, #size-cells 2
+//     shared-memory@<address>  compatible "bulkhead,shared-memory", reg <address, size>,
+//                      bulkhead,channel <u32 id>, bulkhead,channel-name "<name>",
+//                      bulkhead,writable (present when this partition may write)
 // vCPU ids (0..<harts.count) are what the guest sees as hart ids, never the physical ones.
 
 public enum GuestDeviceTree {
@@ -29,7 +34,8 @@ public enum GuestDeviceTree {
         isa: UnsafeRawBufferPointer,
         mmuType: UnsafeRawBufferPointer,
         timebaseFrequency: UInt32,
-        bootCount: UInt32
+        bootCount: UInt32,
+        sharedWindows: SharedWindows = SharedWindows()
     ) throws(FDTError) -> Int {
         var w = try FDTWriter(buffer: buffer)
         try w.beginNode("")
@@ -84,6 +90,26 @@ public enum GuestDeviceTree {
         try w.property("device_type", string: "memory")
         try w.property("reg", u64Pair: guestRAMBase.raw, spec.memory.size)
         try w.endNode()
+
+        if sharedWindows.count > 0 {
+            try w.beginNode("bulkhead")
+            try w.property("compatible", string: "bulkhead,channels")
+            try w.property("#address-cells", u32: 2)
+            try w.property("#size-cells", u32: 2)
+            var i = 0
+            while i < sharedWindows.count {
+                let window = sharedWindows[i]
+                try w.beginNode("shared-memory", unitAddress: window.address.raw)
+                try w.property("compatible", string: "bulkhead,shared-memory")
+                try w.property("reg", u64Pair: window.address.raw, window.size)
+                try w.property("bulkhead,channel", u32: UInt32(truncatingIfNeeded: window.channel))
+                try window.name.withBytes { (name) throws(FDTError) in try w.property("bulkhead,channel-name", string: name) }
+                if window.writable { try w.property("bulkhead,writable") }
+                try w.endNode()
+                i += 1
+            }
+            try w.endNode()
+        }
 
         try w.endNode()
         return try w.finish()

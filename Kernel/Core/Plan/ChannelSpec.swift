@@ -65,11 +65,12 @@ public struct ChannelSpec: Sendable {
         maySend(from: endpoint) ? access[endpoint & 1] : .readOnly
     }
 
-    /// Bytes of hypervisor queue storage the channel needs: one ring per sending direction.
+    /// Bytes of hypervisor queue storage the channel needs: one ring per endpoint that can
+    /// receive (the ring for messages *to* endpoint 1 first, then the one to endpoint 0).
     public var queueStorage: UInt64 {
         guard kind == .queue else { return 0 }
         let rings: UInt64 = direction == .both ? 2 : 1
-        return rings * UInt64(depth) * UInt64(ChannelLimits.slotSize(messageSize: messageSize))
+        return rings * MessageRing.byteSize(depth: depth, messageSize: messageSize)
     }
 }
 
@@ -97,7 +98,8 @@ public enum ChannelLimits {
 /// Where each channel's memory lies: shared windows in the board's pool, queue rings in the
 /// hypervisor's queue storage. Computed from the plan alone, so the CLI and the kernel agree.
 public struct ChannelLayout: Sendable {
-    /// Per channel: offset of its shared memory in the pool, or of its first ring in queue storage.
+    /// Per channel: offset of its shared memory in the pool, or of its first ring in queue
+    /// storage (the ring to endpoint 1; the ring to endpoint 0 follows it on a `.both` channel).
     public var offsets: InlineArray<16, UInt64> = InlineArray(repeating: 0)
     public var sharedBytes: UInt64 = 0
     public var queueBytes: UInt64 = 0
@@ -117,8 +119,53 @@ public struct ChannelLayout: Sendable {
         }
     }
 
+    /// Where, in queue storage, the ring carrying messages to `endpoint` of channel `c` starts.
+    public func ringOffset(_ c: Int, toEndpoint endpoint: Int, channel: ChannelSpec) -> UInt64 {
+        endpoint == 1 ? offsets[c & 15] : offsets[c & 15] &+ MessageRing.byteSize(depth: channel.depth, messageSize: channel.messageSize)
+    }
+
     /// The guest-physical address both endpoints see channel `c`'s shared memory at.
     public func sharedWindow(_ c: Int) -> GuestPhysAddr {
         ChannelLimits.sharedWindowBase.adding(offsets[c & 15])
     }
+}
+
+/// One shared-memory channel as one of its endpoints maps it.
+public struct SharedWindow: Sendable {
+    public var channel = 0
+    public var name = ChannelName()
+    /// Guest-physical address (the same in both endpoints) and size.
+    public var address = ChannelLimits.sharedWindowBase
+    public var size: UInt64 = 0
+    /// Offset of its memory in the board's shared pool.
+    public var poolOffset: UInt64 = 0
+    public var writable = false
+    public init() {}
+}
+
+/// The shared-memory channels partition `p` maps, in channel order.
+public struct SharedWindows: Sendable {
+    public var windows: InlineArray<16, SharedWindow> = InlineArray(repeating: SharedWindow())
+    public private(set) var count = 0
+
+    /// No windows.
+    public init() {}
+
+    public init(plan: PartitionPlan, partition p: Int) {
+        let layout = ChannelLayout(plan: plan)
+        var c = 0
+        while c < plan.channelCount {
+            let ch = plan.channel(c)
+            if ch.kind == .sharedMemory, let end = ch.endpoint(of: p) {
+                var w = SharedWindow()
+                w.channel = c; w.name = ch.name; w.address = layout.sharedWindow(c); w.size = ch.size
+                w.poolOffset = layout.offsets[c & 15]; w.writable = ch.effectiveAccess(end) == .readWrite
+                windows[count & 15] = w
+                count += 1
+            }
+            c += 1
+        }
+    }
+
+    public subscript(i: Int) -> SharedWindow { windows[i & 15] }
 }

@@ -41,6 +41,8 @@ public enum SBICall: Equatable, Sendable {
     case consoleWriteByte(UInt8)
     case legacyPutchar(UInt8)
     case legacyGetchar
+    /// The Bulkhead extension (inter-partition IPC; docs/hypercalls.md).
+    case bulkhead(BulkheadCall)
     case unsupported(eid: UInt64, fid: UInt64)
 
     /// Decodes `a` = a0...a7 (a6 = function id, a7 = extension id).
@@ -87,6 +89,7 @@ public enum SBICall: Equatable, Sendable {
             }
         case SBIExtension.legacyPutchar: return .legacyPutchar(UInt8(truncatingIfNeeded: a0))
         case SBIExtension.legacyGetchar: return .legacyGetchar
+        case BulkheadExtension.eid: return .bulkhead(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2))
         default: break
         }
         return .unsupported(eid: eid, fid: fid)
@@ -97,7 +100,7 @@ public enum SBICall: Equatable, Sendable {
         switch eid {
         case SBIExtension.base, SBIExtension.time, SBIExtension.ipi, SBIExtension.rfence, SBIExtension.hsm,
              SBIExtension.srst, SBIExtension.dbcn, SBIExtension.legacySetTimer, SBIExtension.legacyPutchar,
-             SBIExtension.legacyGetchar:
+             SBIExtension.legacyGetchar, BulkheadExtension.eid:
             return true
         default:
             return false

@@ -1,8 +1,9 @@
 // The single SBI dispatch: each decoded call goes to one service, which validates, then acts.
 
 /// What a service needs from the hart it runs on. The kernel implements it over real harts;
-/// host tests implement it with a fake that records what happened.
-public protocol SBIEnvironment {
+/// host tests implement it with a fake that records what happened. The IPC service's needs
+/// (IPCEnvironment) are part of it.
+public protocol SBIEnvironment: IPCEnvironment {
     /// The calling vCPU and how many vCPUs its partition has.
     var vcpu: Int { get }
     var vcpuCount: Int { get }
@@ -122,6 +123,9 @@ public enum SBIDispatch {
             // Legacy getchar returns the character, or -1, in a0.
             if let byte = env.consoleRead() { return .resume(SBIResult(error: Int64(byte), value: 0)) }
             return .resume(SBIResult(error: -1, value: 0))
+
+        case .bulkhead(let ipc):
+            return .resume(IPCService.handle(ipc, &env))
 
         case .unsupported:
             return .resume(.failure(.notSupported))

@@ -51,6 +51,16 @@ extern uint8_t bh_page_table_pool[];
 BH_INLINE uint64_t page_table_pool_address(void) { return (uint64_t)bh_page_table_pool; }
 #define BH_PAGE_TABLE_POOL_SIZE 0x40000
 BH_INLINE uint64_t page_table_pool_size(void) { return BH_PAGE_TABLE_POOL_SIZE; }
+extern uint8_t bh_ipc_queues[];
+BH_INLINE uint64_t ipc_queue_storage_address(void) { return (uint64_t)bh_ipc_queues; }
+#define BH_IPC_QUEUE_STORAGE_SIZE 0x20000
+BH_INLINE uint64_t ipc_queue_storage_size(void) { return BH_IPC_QUEUE_STORAGE_SIZE; }
+extern uint32_t bh_ring_locks[32];
+BH_INLINE uint32_t *ring_lock(uint64_t ring) { return &bh_ring_locks[ring & 31]; }
+extern uint64_t bh_doorbells[8];
+BH_INLINE uint64_t *partition_doorbells(uint64_t p) { return &bh_doorbells[p & 7]; }
+BH_INLINE uint64_t atomic_or_u64(uint64_t *p, uint64_t v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
+BH_INLINE uint64_t atomic_exchange_u64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
 BH_INLINE uint64_t kernel_image_start(void) { return (uint64_t)__kernel_start; }
 BH_INLINE uint64_t kernel_image_end(void) { return (uint64_t)__kernel_end; }
 
