@@ -1,6 +1,7 @@
 // Plan validation against a QEMU-virt-like board: one valid plan, then every error validate can
 // throw, each with its partition, its TOML field and its rendered message; plus the fixed-size
 // building blocks (FixedText, HartList, PartitionPlan) and HostRegion's edge cases.
+// Channels (ChannelValidationTests): every channel PlanError, its channel, field and message.
 
 import Testing
 @testable import BulkheadCore
@@ -482,5 +483,284 @@ struct HostRegionTests {
         #expect(!all.contains(wrapping))
         #expect(!wrapping.contains(region(0xFFFF_FFFF_FFFF_F800, 0x10)))
         #expect(!wrapping.contains(wrapping))
+    }
+}
+
+// MARK: - Channels
+
+/// The QEMU-virt-like board with an 8 MiB shared-memory pool inside its reserved memory.
+private let poolBoard = BoardLimits(ram: virtBoard.ram, hartMask: virtBoard.hartMask, reserved: virtBoard.reserved,
+                                    sharedPool: HostRegion(base: HostPhysAddr(0x8080_0000), size: 8 * mib))
+
+private func channelName(_ text: String) -> ChannelName {
+    Array(text.utf8).withUnsafeBytes { ChannelName(bytes: $0) }!
+}
+
+private func queue(_ name: String, _ a: UInt8, _ b: UInt8, depth: UInt32 = 4, messageSize: UInt32 = 64,
+                   direction: ChannelDirection = .both) -> ChannelSpec {
+    var c = ChannelSpec()
+    c.name = channelName(name)
+    c.kind = .queue
+    c.endpoints = [a, b]
+    c.depth = depth
+    c.messageSize = messageSize
+    c.direction = direction
+    return c
+}
+
+private func shared(_ name: String, _ a: UInt8, _ b: UInt8, size: UInt64 = 0x1000) -> ChannelSpec {
+    var c = ChannelSpec()
+    c.name = channelName(name)
+    c.kind = .sharedMemory
+    c.endpoints = [a, b]
+    c.size = size
+    return c
+}
+
+/// alpha <-> beta queue "ab", beta -> gamma shared "frame" (8 KiB, doorbell), gamma <-> alpha queue "log".
+private func validChannels() -> [ChannelSpec] {
+    var frame = shared("frame", 1, 2, size: 0x2000)
+    frame.direction = .forward
+    frame.access = [.readWrite, .readOnly]
+    frame.doorbell = true
+    return [queue("ab", 0, 1), frame, queue("log", 2, 0, depth: 64, messageSize: 16, direction: .forward)]
+}
+
+private func channelPlan(_ channels: [ChannelSpec]) -> PartitionPlan {
+    var plan = makePlan(validSpecs())
+    for c in channels { _ = plan.appendChannel(c) }
+    return plan
+}
+
+/// The valid channels with channel `index` changed by `edit`.
+private func channelsEditing(_ index: Int, _ edit: (inout ChannelSpec) -> Void) -> PartitionPlan {
+    var channels = validChannels()
+    edit(&channels[index])
+    return channelPlan(channels)
+}
+
+/// Validates `plan` on `board`, expecting exactly `expected` about `channel` and `field`, with `message`.
+private func expectChannelRejected(
+    _ plan: PartitionPlan, _ expected: PlanError, channel: Int?, field: PlanField?, message: String,
+    board: BoardLimits = poolBoard, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let error = validationError(plan, board: board)
+    #expect(error == expected, sourceLocation: sourceLocation)
+    guard let error else { return }
+    #expect(error.channel == channel, sourceLocation: sourceLocation)
+    #expect(error.partition == nil, sourceLocation: sourceLocation)
+    #expect(error.field == field, sourceLocation: sourceLocation)
+    #expect(render(error, plan) == message, sourceLocation: sourceLocation)
+}
+
+@Suite("PlanValidation: channels")
+struct ChannelValidationTests {
+    @Test func validChannelsPass() {
+        #expect(validationError(channelPlan(validChannels()), board: poolBoard) == nil)
+        // Without channels the pool is not needed; a board without one still takes queues.
+        #expect(validationError(channelPlan([queue("ab", 0, 1)])) == nil)
+    }
+
+    @Test func limitsAreInclusive() {
+        let plan = channelPlan([queue("a", 0, 1, depth: 1, messageSize: 1), queue("b", 1, 2, depth: 8, messageSize: 4096),
+                                queue("c", 2, 0, depth: 64, messageSize: 8, direction: .forward),
+                                shared("d", 0, 1, size: 0x1000), shared("e", 1, 2, size: 0x20_0000)])
+        #expect(validationError(plan, board: poolBoard) == nil)
+        // The pool exactly full: four 2 MiB channels in 8 MiB.
+        let full = channelPlan((0..<4).map { shared("s\($0)", 0, UInt8(1 + $0 % 2), size: 0x20_0000) })
+        #expect(validationError(full, board: poolBoard) == nil)
+        // Sixteen channels fit the plan; a seventeenth does not.
+        var sixteen = channelPlan([])
+        for c in 0..<16 { let added = sixteen.appendChannel(queue("q\(c)", 0, 1, depth: 1, messageSize: 8)); #expect(added) }
+        let seventeenth = sixteen.appendChannel(queue("q16", 0, 1))
+        #expect(!seventeenth && sixteen.channelCount == 16)
+        #expect(validationError(sixteen, board: poolBoard) == nil)
+    }
+
+    @Test func tooManyChannelsRenders() {
+        // validate cannot reach it (appendChannel refuses a seventeenth); the CLI reports it.
+        let error = PlanError.tooManyChannels(count: 17)
+        #expect(error.channel == nil && error.partition == nil && error.field == nil)
+        #expect(render(error, channelPlan([])) == "the plan has 17 channels; at most 16 are supported")
+    }
+
+    @Test func emptyName() {
+        let plan = channelsEditing(1) { $0.name = ChannelName() }
+        expectChannelRejected(plan, .channelEmptyName(channel: 1), channel: 1, field: .name,
+                              message: "channel #1, field name: the name is empty")
+    }
+
+    @Test("invalid channel name character", arguments: ["Frame", "fr ame", "fr.ame", "fr/ame", "\u{e9}", "f\u{0}"])
+    func invalidNameCharacter(_ name: String) {
+        let plan = channelsEditing(1) { $0.name = channelName(name) }
+        expectChannelRejected(plan, .channelInvalidNameCharacter(channel: 1), channel: 1, field: .name,
+                              message: "channel #1 \"\(name)\", field name: names may use only a-z, 0-9, '-' and '_'")
+    }
+
+    @Test func duplicateName() {
+        let plan = channelsEditing(2) { $0.name = channelName("frame") }
+        expectChannelRejected(plan, .channelDuplicateName(channel: 2, first: 1), channel: 2, field: .name,
+                              message: "channel #2 \"frame\", field name: the name is already used by channel #1 \"frame\"")
+        // A channel may share a partition's name: the two lists are separate.
+        #expect(validationError(channelsEditing(0) { $0.name = channelName("alpha") }, board: poolBoard) == nil)
+    }
+
+    @Test func unknownPartition() {
+        expectChannelRejected(channelsEditing(0) { $0.endpoints[0] = 3 }, .channelUnknownPartition(channel: 0, endpoint: 0),
+                              channel: 0, field: .endpoints,
+                              message: "channel #0 \"ab\", field endpoints: endpoint 0 names no partition of the plan")
+        expectChannelRejected(channelsEditing(2) { $0.endpoints[1] = 255 }, .channelUnknownPartition(channel: 2, endpoint: 1),
+                              channel: 2, field: .endpoints,
+                              message: "channel #2 \"log\", field endpoints: endpoint 1 names no partition of the plan")
+    }
+
+    @Test func sameEndpoints() {
+        expectChannelRejected(channelsEditing(1) { $0.endpoints = [2, 2] }, .channelSameEndpoints(channel: 1),
+                              channel: 1, field: .endpoints,
+                              message: "channel #1 \"frame\", field endpoints: both endpoints are the same partition")
+    }
+
+    @Test func fieldNotForKind() {
+        expectChannelRejected(channelsEditing(0) { $0.size = 0x1000 }, .channelFieldNotForKind(channel: 0, field: .size),
+                              channel: 0, field: .size,
+                              message: "channel #0 \"ab\", field size: \"size\" does not apply to this kind of channel")
+        expectChannelRejected(channelsEditing(1) { $0.depth = 4 }, .channelFieldNotForKind(channel: 1, field: .depth),
+                              channel: 1, field: .depth,
+                              message: "channel #1 \"frame\", field depth: \"depth\" does not apply to this kind of channel")
+        expectChannelRejected(channelsEditing(1) { $0.messageSize = 64 }, .channelFieldNotForKind(channel: 1, field: .messageSize),
+                              channel: 1, field: .messageSize,
+                              message: "channel #1 \"frame\", field message_size: \"message_size\" does not apply to this kind of channel")
+        // Rendering with the access field too (the CLI reports `access` on a queue this way).
+        #expect(render(.channelFieldNotForKind(channel: 0, field: .access), channelPlan(validChannels()))
+                == "channel #0 \"ab\", field access: \"access\" does not apply to this kind of channel")
+    }
+
+    @Test("depth out of range", arguments: [UInt32(0), 65, 1000, UInt32.max])
+    func depthOutOfRange(_ depth: UInt32) {
+        expectChannelRejected(channelsEditing(0) { $0.depth = depth }, .channelDepthOutOfRange(channel: 0, depth: depth),
+                              channel: 0, field: .depth,
+                              message: "channel #0 \"ab\", field depth: the depth \(depth) is not between 1 and 64")
+    }
+
+    @Test("message size out of range", arguments: [UInt32(0), 4097, UInt32.max])
+    func messageSizeOutOfRange(_ size: UInt32) {
+        expectChannelRejected(channelsEditing(2) { $0.messageSize = size }, .channelMessageSizeOutOfRange(channel: 2, size: size),
+                              channel: 2, field: .messageSize,
+                              message: "channel #2 \"log\", field message_size: the message size \(size) is not between 1 and 4096 bytes")
+    }
+
+    @Test("shared size invalid", arguments: [UInt64(0), 1, 0xFFF, 0x1001, 0x20_1000, 0x40_0000, UInt64.max & ~0xFFF])
+    func sizeInvalid(_ size: UInt64) {
+        expectChannelRejected(channelsEditing(1) { $0.size = size }, .channelSizeInvalid(channel: 1, size: size),
+                              channel: 1, field: .size,
+                              message: "channel #1 \"frame\", field size: the size \(size) is not a non-zero multiple of 4 KiB of at most 2 MiB")
+    }
+
+    @Test func queueStorageExhausted() {
+        // One two-way queue of 64 x 4096-byte messages needs more than the 128 KiB of queue storage.
+        let big = queue("big", 0, 1, depth: 64, messageSize: 4096)
+        #expect(big.queueStorage > ChannelLimits.queueStorageCapacity)
+        expectChannelRejected(channelPlan([big]),
+                              .queueStorageExhausted(channel: 0, needed: big.queueStorage, capacity: 0x2_0000),
+                              channel: 0, field: .depth,
+                              message: "channel #0 \"big\", field depth: the queues need \(big.queueStorage) bytes of hypervisor memory in all; 128 KiB are available")
+        // The total counts: two queues that fit alone, not together; the second is reported.
+        let half = queue("half", 1, 2, depth: 64, messageSize: 1024, direction: .forward)
+        #expect(half.queueStorage <= ChannelLimits.queueStorageCapacity && 2 * half.queueStorage > ChannelLimits.queueStorageCapacity)
+        var second = half
+        second.name = channelName("other")
+        let needed = 2 * half.queueStorage
+        expectChannelRejected(channelPlan([half, shared("s", 0, 1), second]),
+                              .queueStorageExhausted(channel: 2, needed: needed, capacity: 0x2_0000),
+                              channel: 2, field: .depth,
+                              message: "channel #2 \"other\", field depth: the queues need \(needed) bytes of hypervisor memory in all; 128 KiB are available")
+        // A forward queue needs one ring, a two-way queue two.
+        #expect(queue("f", 0, 1, direction: .forward).queueStorage * 2 == queue("b", 0, 1).queueStorage)
+        #expect(shared("s", 0, 1).queueStorage == 0)
+    }
+
+    @Test func sharedPoolExhausted() {
+        let five = channelPlan((0..<5).map { shared("s\($0)", 0, 1, size: 0x20_0000) })
+        expectChannelRejected(five, .sharedPoolExhausted(channel: 4, needed: 10 * mib, capacity: 8 * mib),
+                              channel: 4, field: .size,
+                              message: "channel #4 \"s4\", field size: the shared-memory channels need 10 MiB in all; the board's pool holds 8 MiB")
+        // A board without a pool takes no shared memory at all.
+        expectChannelRejected(channelPlan([shared("s", 0, 1)]), .sharedPoolExhausted(channel: 0, needed: 0x1000, capacity: 0),
+                              channel: 0, field: .size,
+                              message: "channel #0 \"s\", field size: the shared-memory channels need 4 KiB in all; the board's pool holds 0 bytes",
+                              board: virtBoard)
+    }
+
+    @Test func checkOrder() {
+        // Partitions first: a partition error wins over any channel error.
+        var specs = validSpecs()
+        specs[2].imageSize = 0
+        var plan = makePlan(specs)
+        _ = plan.appendChannel(queue("", 0, 0, depth: 0))
+        #expect(validationError(plan, board: poolBoard) == .emptyImage(partition: 2))
+        // Channels in order; within one: name, endpoints, then the fields of its kind.
+        var bad = queue("Bad", 0, 9, depth: 0, messageSize: 0)
+        bad.size = 1
+        plan = channelPlan([queue("ok", 0, 1), bad, queue("", 0, 0)])
+        #expect(validationError(plan, board: poolBoard) == .channelInvalidNameCharacter(channel: 1))
+        bad.name = channelName("bad"); plan = channelPlan([queue("ok", 0, 1), bad])
+        #expect(validationError(plan, board: poolBoard) == .channelUnknownPartition(channel: 1, endpoint: 1))
+        bad.endpoints = [1, 1]; plan = channelPlan([queue("ok", 0, 1), bad])
+        #expect(validationError(plan, board: poolBoard) == .channelSameEndpoints(channel: 1))
+        bad.endpoints = [1, 2]; plan = channelPlan([queue("ok", 0, 1), bad])
+        #expect(validationError(plan, board: poolBoard) == .channelFieldNotForKind(channel: 1, field: .size))
+        bad.size = 0; plan = channelPlan([queue("ok", 0, 1), bad])
+        #expect(validationError(plan, board: poolBoard) == .channelDepthOutOfRange(channel: 1, depth: 0))
+        bad.depth = 1; plan = channelPlan([queue("ok", 0, 1), bad])
+        #expect(validationError(plan, board: poolBoard) == .channelMessageSizeOutOfRange(channel: 1, size: 0))
+        bad.messageSize = 1; plan = channelPlan([queue("ok", 0, 1), bad])
+        #expect(validationError(plan, board: poolBoard) == nil)
+        // Shared memory: depth, then message size, then size.
+        var s = shared("s", 0, 1, size: 0)
+        s.depth = 1; s.messageSize = 1
+        #expect(validationError(channelPlan([s]), board: poolBoard) == .channelFieldNotForKind(channel: 0, field: .depth))
+        s.depth = 0
+        #expect(validationError(channelPlan([s]), board: poolBoard) == .channelFieldNotForKind(channel: 0, field: .messageSize))
+        s.messageSize = 0
+        #expect(validationError(channelPlan([s]), board: poolBoard) == .channelSizeInvalid(channel: 0, size: 0))
+    }
+
+    @Test func channelIndexBeyondThePlanRendersWithoutAName() {
+        #expect(render(.channelSameEndpoints(channel: 9), channelPlan(validChannels()))
+                == "channel #9, field endpoints: both endpoints are the same partition")
+        #expect(render(.channelDuplicateName(channel: 0, first: 12), channelPlan([]))
+                == "channel #0, field name: the name is already used by channel #12")
+    }
+
+    @Test func channelFieldNamesAreTheTOMLKeys() {
+        let expected: [(PlanField, String)] = [
+            (.endpoints, "endpoints"), (.kind, "kind"), (.direction, "direction"), (.depth, "depth"),
+            (.messageSize, "message_size"), (.size, "size"), (.access, "access"),
+        ]
+        for (field, key) in expected {
+            var sink = StringSink()
+            field.write(to: &sink)
+            #expect(sink.text == key)
+        }
+    }
+
+    @Test func channelHelpers() {
+        let frame = validChannels()[1]   // beta(1) -> gamma(2), forward, rw/ro
+        #expect(frame.endpoint(of: 1) == 0 && frame.endpoint(of: 2) == 1 && frame.endpoint(of: 0) == nil)
+        #expect(frame.peer(of: 0) == 2 && frame.peer(of: 1) == 1)
+        #expect(frame.maySend(from: 0) && !frame.maySend(from: 1))
+        #expect(frame.effectiveAccess(0) == .readWrite && frame.effectiveAccess(1) == .readOnly)
+        var both = frame
+        both.direction = .both
+        both.access = [.readOnly, .readWrite]
+        #expect(both.effectiveAccess(0) == .readOnly && both.effectiveAccess(1) == .readWrite)
+        // Layout: shared windows packed in plan order, queue rings likewise.
+        let plan = channelPlan(validChannels() + [shared("more", 0, 1, size: 0x1000)])
+        let layout = ChannelLayout(plan: plan)
+        #expect(layout.sharedBytes == 0x3000)
+        #expect(layout.offsets[1] == 0 && layout.offsets[3] == 0x2000)
+        #expect(layout.sharedWindow(3) == GuestPhysAddr(0x4000_2000))
+        #expect(layout.offsets[0] == 0 && layout.offsets[2] == validChannels()[0].queueStorage)
+        #expect(layout.queueBytes == validChannels()[0].queueStorage + validChannels()[2].queueStorage)
     }
 }
