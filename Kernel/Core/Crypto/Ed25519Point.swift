@@ -90,41 +90,45 @@ struct EdwardsPoint: Sendable {
     /// P + Q (RFC 8032 §5.1.4 addition, with Q's sums and 2d·T precomputed): 4 multiplications.
     @inline(__always)
     static func + (p: EdwardsPoint, q: CachedPoint) -> CompletedPoint {
-        let a = (p.y - p.x) * q.yMinusX
-        let b = (p.y + p.x) * q.yPlusX
+        let a = p.y.minusUncarried(p.x) * q.yMinusX.loose
+        let b = p.y.plusUncarried(p.x) * q.yPlusX.loose
         let c = p.t * q.t2d
         let d = p.z * q.z2
-        return CompletedPoint(xNum: b - a, xDen: d + c, yNum: b + a, yDen: d - c)
+        return CompletedPoint(
+            xNum: b.minusUncarried(a), xDen: d.plusUncarried(c), yNum: b.plusUncarried(a), yDen: d.minusUncarried(c))
     }
 
     /// P - Q = P + (-Q), where -Q swaps Y+X with Y-X and negates T.
     @inline(__always)
     static func - (p: EdwardsPoint, q: CachedPoint) -> CompletedPoint {
-        let a = (p.y - p.x) * q.yPlusX
-        let b = (p.y + p.x) * q.yMinusX
+        let a = p.y.minusUncarried(p.x) * q.yPlusX.loose
+        let b = p.y.plusUncarried(p.x) * q.yMinusX.loose
         let c = p.t * q.t2d
         let d = p.z * q.z2
-        return CompletedPoint(xNum: b - a, xDen: d - c, yNum: b + a, yDen: d + c)
+        return CompletedPoint(
+            xNum: b.minusUncarried(a), xDen: d.minusUncarried(c), yNum: b.plusUncarried(a), yDen: d.plusUncarried(c))
     }
 
     /// P + Q for Q with Z = 1 (RFC 8032 §5.1.4 addition, Z2 = 1): 3 multiplications.
     @inline(__always)
     static func + (p: EdwardsPoint, q: AffineCachedPoint) -> CompletedPoint {
-        let a = (p.y - p.x) * q.yMinusX
-        let b = (p.y + p.x) * q.yPlusX
+        let a = p.y.minusUncarried(p.x) * q.yMinusX.loose
+        let b = p.y.plusUncarried(p.x) * q.yPlusX.loose
         let c = p.t * q.t2d
         let d = p.z + p.z
-        return CompletedPoint(xNum: b - a, xDen: d + c, yNum: b + a, yDen: d - c)
+        return CompletedPoint(
+            xNum: b.minusUncarried(a), xDen: d.plusUncarried(c), yNum: b.plusUncarried(a), yDen: d.minusUncarried(c))
     }
 
     /// P - Q for Q with Z = 1: -Q swaps y+x with y-x and negates 2d·x·y.
     @inline(__always)
     static func - (p: EdwardsPoint, q: AffineCachedPoint) -> CompletedPoint {
-        let a = (p.y - p.x) * q.yPlusX
-        let b = (p.y + p.x) * q.yMinusX
+        let a = p.y.minusUncarried(p.x) * q.yPlusX.loose
+        let b = p.y.plusUncarried(p.x) * q.yMinusX.loose
         let c = p.t * q.t2d
         let d = p.z + p.z
-        return CompletedPoint(xNum: b - a, xDen: d - c, yNum: b + a, yDen: d + c)
+        return CompletedPoint(
+            xNum: b.minusUncarried(a), xDen: d.minusUncarried(c), yNum: b.plusUncarried(a), yDen: d.plusUncarried(c))
     }
 
     /// Whether P equals Q as a curve point (cross-multiplied, so no inversion).
@@ -155,13 +159,15 @@ struct ProjectivePoint: Sendable {
         let a = x.squaredInline()
         let b = y.squaredInline()
         let zz = z.squaredInline()
-        let c = zz + zz
+        // C = 2·Z², H = A + B, E = H - (X + Y)², G = A - B, F = C + G. E and F only feed
+        // products, so they stay uncarried; H and G are carried because E and F are built on them
+        // (an uncarried sum of uncarried terms could reach 2^53).
         let h = a + b
-        let e = h - (x + y).squaredInline()
+        let e = h.minusUncarried(x.plusUncarried(y).squaredInline())
         let g = a - b
-        let f = c + g
+        let f = zz.plusUncarried(zz, g)
         // X3 = E·F, Y3 = G·H, Z3 = F·G, T3 = E·H, so x3 = E/G and y3 = H/F.
-        return CompletedPoint(xNum: e, xDen: g, yNum: h, yDen: f)
+        return CompletedPoint(xNum: e, xDen: g.loose, yNum: h.loose, yDen: f)
     }
 
     /// The encoding (RFC 8032 §5.1.2) as four little-endian words: one inversion.
@@ -175,11 +181,12 @@ struct ProjectivePoint: Sendable {
 }
 
 /// The output of an addition or doubling before its last products: x = xNum/xDen, y = yNum/yDen.
+/// The coordinates are only ever multiplied, so they are left uncarried (LooseField25519).
 struct CompletedPoint: Sendable {
-    var xNum: Field25519
-    var xDen: Field25519
-    var yNum: Field25519
-    var yDen: Field25519
+    var xNum: LooseField25519
+    var xDen: LooseField25519
+    var yNum: LooseField25519
+    var yDen: LooseField25519
 
     /// (X:Y:Z) = (xNum·yDen : yNum·xDen : xDen·yDen): 3 multiplications.
     @inline(__always)

@@ -3,17 +3,21 @@
 // An element is v = l0 + l1·2^51 + l2·2^102 + l3·2^153 + l4·2^204. Because 2^255 ≡ 19 (mod p),
 // a product's limbs at weight 2^(255 + 51·j) fold back onto weight 2^(51·j) times 19.
 //
-// Invariant (every value this file produces, and every input it accepts): each limb is below
-// 2^51 + 2^18 ("bounded"). The value itself need not be reduced below p; `canonicalWords()` gives
-// the unique representative in [0, p). The bound keeps every intermediate in range:
-//   * multiply and square (see ColumnSum): the left factor of each product is a limb, < 2^52,
-//     so it can be shifted left by 12 bits; the right factor is a limb times 1, 2 or 38
-//     (< 2^56.3), and a product's high part ⌊a·b / 2^52⌋ is below the right factor. A multiply
-//     column is at most five plain products plus 19 times at most four (the wrapped ones); a
-//     square column is at most three products. Either way high < 2^58, x < 2^60 and every
-//     carry passed between limbs is < 2^59. Column 4 has no wrapped products (factor 19 or 38)
-//     and high < 2^54, so its carry out is < 2^56 and 19 times it < 2^61: folding it into limb 0
-//     (< 2^51) cannot overflow, and the carry then passed to limb 1 is < 2^10;
+// Invariant (every Field25519 this file produces, and every input of +, -, ==, the encodings and
+// the uncarried sums): each limb is below 2^51 + 2^18 ("bounded"). The value itself need not be
+// reduced below p; `canonicalWords()` gives the unique representative in [0, p). The bounds keep
+// every intermediate in range:
+//   * multiply and square (see ColumnSum) also accept loose inputs, limbs below 2^53 (the
+//     uncarried sums and differences of LooseField25519). The left factor of each product is a
+//     limb, so it can be shifted left by 11 bits; the right factor is a limb times 1, 2, 19 or
+//     38, and a product's high part ⌊a·b / 2^53⌋ is below the right factor. A multiply column
+//     is at most five plain products plus 19 times at most four wrapped ones (those of weight
+//     2^255 and above), so high < 81·2^53 < 2^59.4; a square column is at most three products,
+//     with high < 2^53 + 2·38·2^53 < 2^59.3. Every carry passed between limbs is then
+//     4·high + ⌊x / 2^51⌋ < 2^61.4, and x < 81·2^53 + 2^61.4 < 2^62. Column 4 has no wrapped
+//     products and high < 3·2^54 (square) or 5·2^53 (multiply), so its carry out is < 2^57.6 and
+//     19 times it < 2^62: folding it into limb 0 (< 2^51) cannot overflow, and the carry then
+//     passed to limb 1 is < 2^11. Every product is therefore bounded (limbs < 2^51 + 2^11);
 //   * add / subtract: a + b < 2^53 and a + 2p - b < 2^53 limb-wise (each 2p limb is ≥ 2^52 - 38,
 //     above any bounded limb, so no limb goes negative); one carry pass restores the bound.
 // Products use `multipliedFullWidth(by:).high` (`mulhu` on RV64) and `&*` (`mul`), never 128-bit
@@ -180,13 +184,14 @@ struct Field25519: Sendable {
         return Field25519(r0, r1 &+ carry, r2, r3, r4)
     }
 
+    /// a·b. Accepts loose inputs too (limbs below 2^53, see LooseField25519); the result is bounded.
     static func * (a: Field25519, b: Field25519) -> Field25519 {
-        // The high halves are read from a_i·2^12 (see ColumnSum); a_i < 2^52, so it fits.
-        let s0 = a.l0 << 12
-        let s1 = a.l1 << 12
-        let s2 = a.l2 << 12
-        let s3 = a.l3 << 12
-        let s4 = a.l4 << 12
+        // The high halves are read from a_i·2^11 (see ColumnSum); a_i < 2^53, so it fits.
+        let s0 = a.l0 << 11
+        let s1 = a.l1 << 11
+        let s2 = a.l2 << 11
+        let s3 = a.l3 << 11
+        let s4 = a.l4 << 11
         // Column j is Σ a_i·b_k over i + k = j, plus 19 times the sum over i + k = j + 5 (the
         // products of weight 2^255 and above). Each column starts from the carry out of the one
         // before, so the columns are computed one at a time (fewer registers live at once).
@@ -230,17 +235,17 @@ struct Field25519: Sendable {
     }
 
     /// self², with the symmetric cross products computed once and doubled (15 products, not 25).
-    /// The factors 2 and 19 go on the right-hand operand, whose only limit is 2^57 (ColumnSum).
+    /// The factors 2, 19 and 38 go on the right-hand operand (see the file header for bounds).
     func squared() -> Field25519 { squaredInline() }
 
     /// The body of `squared()`, for the loops that square many times in a row (no call per step).
     @inline(__always)
     func squaredInline() -> Field25519 {
-        let s0 = l0 << 12
-        let s1 = l1 << 12
-        let s2 = l2 << 12
-        let s3 = l3 << 12
-        let s4 = l4 << 12
+        let s0 = l0 << 11
+        let s1 = l1 << 11
+        let s2 = l2 << 11
+        let s3 = l3 << 11
+        let s4 = l4 << 11
         let a1x2 = l1 &* 2
         let a2x2 = l2 &* 2
         let a3x2 = l3 &* 2
@@ -310,37 +315,83 @@ struct Field25519: Sendable {
     }
 }
 
+/// A sum or difference of bounded elements left uncarried: limbs below 2^53 rather than 2^51 + 2^18.
+///
+/// Multiplication and squaring accept such limbs (see the file header), so a sum that only feeds a
+/// product can skip its carry pass ("lazy reduction"). The type keeps these values out of
+/// everything else (`+`, `-`, comparisons, encoding), which require bounded limbs.
+struct LooseField25519: Sendable {
+    /// The limbs, each below 2^53 (not necessarily bounded).
+    var value: Field25519
+
+    @inline(__always)
+    static func * (a: LooseField25519, b: LooseField25519) -> Field25519 { a.value * b.value }
+
+    @inline(__always)
+    func squaredInline() -> Field25519 { value.squaredInline() }
+}
+
+extension Field25519 {
+    /// The element itself as a loose value (bounded limbs are below 2^53).
+    @inline(__always)
+    var loose: LooseField25519 { LooseField25519(value: self) }
+
+    /// self + b with no carry: limbs below 2·(2^51 + 2^18) < 2^53.
+    @inline(__always)
+    func plusUncarried(_ b: Field25519) -> LooseField25519 {
+        LooseField25519(value: Field25519(l0 &+ b.l0, l1 &+ b.l1, l2 &+ b.l2, l3 &+ b.l3, l4 &+ b.l4))
+    }
+
+    /// self + b + c with no carry: limbs below 3·(2^51 + 2^18) < 2^53.
+    @inline(__always)
+    func plusUncarried(_ b: Field25519, _ c: Field25519) -> LooseField25519 {
+        LooseField25519(value: Field25519(
+            l0 &+ b.l0 &+ c.l0, l1 &+ b.l1 &+ c.l1, l2 &+ b.l2 &+ c.l2, l3 &+ b.l3 &+ c.l3, l4 &+ b.l4 &+ c.l4))
+    }
+
+    /// self - b as self + 2p - b with no carry: limbs below 2^51 + 2^18 + 2^52 < 2^53, never negative
+    /// (each limb of 2p is at least 2^52 - 38, above any bounded limb).
+    @inline(__always)
+    func minusUncarried(_ b: Field25519) -> LooseField25519 {
+        let twoP0: UInt64 = (1 << 52) - 38
+        let twoPi: UInt64 = (1 << 52) - 2
+        return LooseField25519(value: Field25519(
+            (l0 &+ twoP0) &- b.l0, (l1 &+ twoPi) &- b.l1, (l2 &+ twoPi) &- b.l2,
+            (l3 &+ twoPi) &- b.l3, (l4 &+ twoPi) &- b.l4))
+    }
+}
+
 /// One column of a field product, Σ a_i·b_i, with no 128-bit additions (RV64 has no carry flag).
 ///
-/// Each product a·b (a < 2^52, b < 2^57) is split at bit 52: `mulhu(a·2^12, b)` gives
-/// ⌊a·b / 2^52⌋ exactly (a·2^12 < 2^64), and `mul(a, b)` gives a·b mod 2^64. The column keeps
-/// high = Σ ⌊a_i·b_i / 2^52⌋ and low = Σ a_i·b_i mod 2^64 (wrapping freely), so its value is
-/// high·2^52 + x with x = Σ (a_i·b_i mod 2^52). Whenever x < 2^64 (always here: see the file
-/// header), x ≡ low - high·2^52 (mod 2^64) gives x = low &- (high << 52) exactly. So each product
-/// costs two multiplications and two additions, and each column two more instructions. Scaling
-/// high and low by the same small factor (19) scales the column, and adding a carry to low adds
-/// it to x.
+/// Each product a·b (a, b below 2^53, b possibly times 2, 19 or 38) is split at bit 53:
+/// `mulhu(a·2^11, b)` gives ⌊a·b / 2^53⌋ exactly (a·2^11 < 2^64), and `mul(a, b)` gives a·b mod
+/// 2^64. The column keeps high = Σ ⌊a_i·b_i / 2^53⌋ and low = Σ a_i·b_i mod 2^64 (wrapping
+/// freely), so its value is high·2^53 + x with x = Σ (a_i·b_i mod 2^53). Whenever x < 2^64
+/// (always here: see the file header), x ≡ low - high·2^53 (mod 2^64) gives x = low &- (high << 53)
+/// exactly. So each product costs two multiplications and two additions, and each column two more
+/// instructions. Scaling high and low by the same small factor (19) scales the column, and adding
+/// a carry to low adds it to x.
 struct ColumnSum {
-    /// Σ ⌊a_i·b_i / 2^52⌋.
+    /// Σ ⌊a_i·b_i / 2^53⌋.
     var high: UInt64
     /// Σ a_i·b_i mod 2^64.
     var low: UInt64
 
-    /// The column a·b; `shifted` is a << 12.
+    /// The column a·b; `shifted` is a << 11.
     @inline(__always)
     init(_ a: UInt64, _ shifted: UInt64, _ b: UInt64) {
         high = shifted.multipliedFullWidth(by: b).high
         low = a &* b
     }
 
-    /// The column carry + a·b; `shifted` is a << 12.
+    /// The column carry + a·b; `shifted` is a << 11.
     @inline(__always)
     init(_ a: UInt64, _ shifted: UInt64, _ b: UInt64, carry: UInt64) {
         high = shifted.multipliedFullWidth(by: b).high
         low = carry &+ a &* b
     }
 
-    /// self += a·b; `shifted` is a << 12.
+    /// self += a·b; `shifted` is a << 11.
     @inline(__always)
     mutating func add(_ a: UInt64, _ shifted: UInt64, _ b: UInt64) {
         high = high &+ shifted.multipliedFullWidth(by: b).high
@@ -355,14 +406,15 @@ struct ColumnSum {
         low = low &+ factor &* other.low
     }
 
-    /// (column + carry) mod 2^51 and ⌊(column + carry) / 2^51⌋: with high·2^52 + x the column,
-    /// that is (x + carry) mod 2^51 and 2·high + ⌊(x + carry) / 2^51⌋ (bounds in the file header).
+    /// The column's limb and carry: column mod 2^51 and ⌊column / 2^51⌋.
     @inline(__always)
     func split() -> (limb: UInt64, carry: UInt64) { split(adding: 0) }
 
+    /// (column + carry) mod 2^51 and ⌊(column + carry) / 2^51⌋: with high·2^53 + x the column,
+    /// that is (x + carry) mod 2^51 and 4·high + ⌊(x + carry) / 2^51⌋ (bounds in the file header).
     @inline(__always)
     func split(adding carry: UInt64) -> (limb: UInt64, carry: UInt64) {
-        let x = (low &- (high << 52)) &+ carry
-        return (x & Field25519.mask51, (high << 1) &+ (x >> 51))
+        let x = (low &- (high << 53)) &+ carry
+        return (x & Field25519.mask51, (high << 2) &+ (x >> 51))
     }
 }
