@@ -41,7 +41,7 @@ def main():
            "/// The signing keys this hypervisor image trusts, and the key ids it refuses.",
            "func builtInTrustAnchors() -> (anchors: TrustAnchors, revoked: RevokedKeys) {",
            "    var anchors = TrustAnchors()",
-           "    var revoked = RevokedKeys()"]
+           f"    {'var' if args.revoke else 'let'} revoked = RevokedKeys()"]
     for i, path in enumerate(args.trust):
         out += [f"    var trusted{i}: InlineArray<32, UInt8> = {literal(read_key(path))}",
                 f"    withUnsafeBytes(of: &trusted{i}) {{ if let a = TrustAnchor(publicKey: $0) {{ _ = anchors.add(a) }} }}"]
