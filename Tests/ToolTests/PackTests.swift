@@ -157,6 +157,91 @@ struct PackTests {
         }
     }
 
+    @Test func packWithChannelsThenReadAndInspect() throws {
+        let ws = Workspace()
+        defer { ws.remove() }
+        ws.write("small.bin", [UInt8](repeating: 0x13, count: 64))
+        let toml = partition("ping") + partition("pong", harts: "[2]", base: "0x85000000")
+            + channel("pingpong", "ping", "pong", extra: "doorbell = true")
+            + channel("frame", "pong", "ping", size: "\"8K\"", extra: "direction = \"forward\"\naccess = [\"rw\", \"ro\"]")
+            + channel("log", "ping", "pong", depth: "1", messageSize: "4096", extra: "direction = \"forward\"")
+        let config = ws.config(toml)
+        let output = ws.directory + "/bundle.bin"
+        let key = try SigningKeys.generate(base: ws.directory + "/keys/test")
+        let check = try Commands.check(configPath: config, board: BoardOptions())
+        #expect(check.contains("OK: 2 partitions, 3 channels valid for qemu-virt"))
+        let summary = try Commands.pack(configPath: config, output: output, keyPath: key.privatePath, securityVersion: 1,
+                                        board: BoardOptions())
+        #expect(summary.contains("2 partitions, 3 channels, 1088 bytes (bundle format 3,"))
+
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
+        // header 64 + 2 partition records + 3 channel records, signature, two 64-byte images.
+        #expect(bytes.count == 64 + 640 + 192 + 64 + 128)
+        #expect(bytes[40] == 3 && bytes[41] == 0 && bytes[42] == 64 && bytes[43] == 0)
+        try bytes.withUnsafeBytes { buffer throws in
+            let reader = try BundleReader(bytes: buffer)
+            let plan = reader.plan
+            #expect(reader.manifestRange.count == 896 && reader.signatureRange.offset == 896)
+            #expect(plan.channelCount == 3)
+            let pingpong = plan.channel(0), frame = plan.channel(1), log = plan.channel(2)
+            #expect(pingpong.name.withBytes { String(decoding: $0, as: UTF8.self) } == "pingpong")
+            #expect(pingpong.kind == .queue && pingpong.endpoints[0] == 0 && pingpong.endpoints[1] == 1)
+            #expect(pingpong.direction == .both && pingpong.depth == 4 && pingpong.messageSize == 64 && pingpong.doorbell)
+            #expect(pingpong.size == 0)
+            #expect(frame.kind == .sharedMemory && frame.endpoints[0] == 1 && frame.endpoints[1] == 0)
+            #expect(frame.direction == .forward && frame.size == 8192 && frame.depth == 0 && !frame.doorbell)
+            #expect(frame.access[0] == .readWrite && frame.access[1] == .readOnly)
+            #expect(log.direction == .forward && log.depth == 1 && log.messageSize == 4096)
+            try plan.validate(for: KnownBoards.qemuVirt.defaultLimits)
+        }
+
+        let inspection = try Commands.inspect(bundlePath: output, board: BoardOptions())
+        #expect(inspection.problem == nil)
+        let report = inspection.report
+        #expect(report.contains("format version 3, 2 partitions, 3 channels, 1088 bytes\n"))
+        #expect(report.contains("manifest:         896 bytes at 0x0 (signed)\n"))
+        #expect(report.contains("""
+            channel #0 "pingpong"
+              kind:      queue, both directions
+              endpoints: 0 = partition #0 "ping", 1 = partition #1 "pong"
+              queue:     depth 4 x 64-byte messages per direction (\(pingpongStorage) bytes of hypervisor memory)
+              doorbell:  yes (notify interrupts the peer)
+            channel #1 "frame"
+              kind:      shared memory, forward (only endpoint 0 writes)
+              endpoints: 0 = partition #1 "pong", 1 = partition #0 "ping"
+              memory:    8 KiB at guest-physical 0x40000000 in both partitions
+              access:    endpoint 0 rw, endpoint 1 ro
+              doorbell:  no
+            channel #2 "log"
+              kind:      queue, forward (endpoint 0 sends, endpoint 1 receives)
+              endpoints: 0 = partition #0 "ping", 1 = partition #1 "pong"
+              queue:     depth 1 x 4096-byte messages (\(logStorage) bytes of hypervisor memory)
+              doorbell:  no
+
+            """))
+        #expect(report.hasSuffix("plan: valid for qemu-virt (RAM 0x80000000 + 1 GiB, harts 0-3)\n"))
+
+        // A bundle whose plan breaks a channel rule is listed, then reported invalid (the reader
+        // leaves plan rules to validation): endpoint 1 of "pingpong" set to partition 7.
+        var bad = bytes
+        bad[BundleFormat.channelRecordOffset(0, partitionCount: 2) + BundleFormat.ChannelRecord.endpoints + 1] = 7
+        let listed = try Commands.inspect(bytes: bad, file: "bad.bin", board: try BoardOptions().resolve())
+        #expect(listed.report.contains("endpoints: 0 = partition #0 \"ping\", 1 = partition #7 (not in the plan)"))
+        #expect(listed.problem == ToolError("bad.bin: channel #0 \"pingpong\", field endpoints: endpoint 1 names no partition of the plan",
+                                            planError: .channelUnknownPartition(channel: 0, endpoint: 1)))
+        // A malformed channel record is the reader's error.
+        bad = bytes
+        bad[BundleFormat.channelRecordOffset(2, partitionCount: 2) + BundleFormat.ChannelRecord.kind] = 9
+        #expect(throws: ToolError("bad.bin: channel record #2: unknown channel kind value 9 (1 = queue, 2 = shared memory)",
+                                  bundleError: .unknownChannelKind(channel: 2, value: 9))) {
+            try Commands.inspect(bytes: bad, file: "bad.bin", board: try BoardOptions().resolve())
+        }
+    }
+
+    /// The queue storage of the channels in `packWithChannelsThenReadAndInspect`.
+    private var pingpongStorage: UInt64 { ChannelSpec.queueFor(depth: 4, messageSize: 64) }
+    private var logStorage: UInt64 { ChannelSpec.queueFor(depth: 1, messageSize: 4096) / 2 }
+
     @Test func packWritesNothingForAnInvalidPlan() {
         let ws = Workspace()
         defer { ws.remove() }

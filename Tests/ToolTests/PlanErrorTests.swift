@@ -43,6 +43,20 @@ func partition(_ name: String, harts: String = "[1]", base: String = "0x84000000
     """
 }
 
+/// One `[[channel]]` table: a queue by default (depth 4, 64-byte messages), or shared memory when
+/// `size` is given; `extra` lines are appended verbatim.
+func channel(_ name: String, _ a: String = "a", _ b: String = "b", depth: String? = "4", messageSize: String? = "64",
+             size: String? = nil, extra: String = "") -> String {
+    var lines = ["[[channel]]", "name = \"\(name)\"", "kind = \"\(size == nil ? "queue" : "shared")\"",
+                 "endpoints = [\"\(a)\", \"\(b)\"]"]
+    if let size { lines.append("size = \(size)") } else {
+        if let depth { lines.append("depth = \(depth)") }
+        if let messageSize { lines.append("message_size = \(messageSize)") }
+    }
+    if !extra.isEmpty { lines.append(extra) }
+    return lines.joined(separator: "\n") + "\n\n"
+}
+
 @Suite("CLI: plan errors from TOML")
 struct PlanErrorTests {
     /// Runs `check` on `toml` (with `small.bin`, 64 bytes, and `empty.bin`, 0 bytes) and returns the error.
@@ -163,5 +177,86 @@ struct PlanErrorTests {
         expectPlanError("# empty\n", .noPartitions, "the plan has no partitions")
         let nine = (0..<9).map { partition("p\($0)", harts: "[\($0)]", base: "0x\(String(0x8400_0000 + $0 * 0x100_0000, radix: 16))") }
         expectPlanError(nine.joined(), .tooManyPartitions(count: 9), "the plan has 9 partitions; at most 8 are supported", harts: 16)
+    }
+
+    // MARK: - Channels
+
+    /// Partitions "a" (hart 1) and "b" (hart 2).
+    var twoPartitions: String { partition("a") + partition("b", harts: "[2]", base: "0x85000000") }
+
+    @Test func validChannelsPass() {
+        let (_, error) = checkError(twoPartitions + channel("ab") + channel("buf", "b", "a", size: "\"2M\"", extra: "access = [\"rw\", \"ro\"]")
+                                    + channel("fwd", extra: "direction = \"forward\"\ndoorbell = true"))
+        #expect(error == nil)
+    }
+
+    @Test func channelNames() {
+        expectPlanError(twoPartitions + channel(""), .channelEmptyName(channel: 0), "channel #0, field name: the name is empty")
+        expectPlanError(twoPartitions + channel("AB"), .channelInvalidNameCharacter(channel: 0),
+                        "channel #0 \"AB\", field name: names may use only a-z, 0-9, '-' and '_'")
+        expectPlanError(twoPartitions + channel("ab") + channel("ab", "b", "a"), .channelDuplicateName(channel: 1, first: 0),
+                        "channel #1 \"ab\", field name: the name is already used by channel #0 \"ab\"")
+        let (path, long) = checkError(twoPartitions + channel("a-name-of-17-byte"))
+        #expect(long == ToolError("\(path): channel #0, field name: the name is longer than 16 bytes (\"a-name-of-17-byte\" is 17 bytes)"))
+    }
+
+    @Test func channelEndpoints() {
+        expectPlanError(twoPartitions + channel("ab", "a", "a"), .channelSameEndpoints(channel: 0),
+                        "channel #0 \"ab\", field endpoints: both endpoints are the same partition")
+        expectPlanError(twoPartitions + channel("ab", "c", "a"), .channelUnknownPartition(channel: 0, endpoint: 0),
+                        "channel #0 \"ab\", field endpoints: endpoint 0 names no partition of the plan (\"c\"; the partitions are \"a\", \"b\")")
+    }
+
+    @Test func channelQueueFields() {
+        expectPlanError(twoPartitions + channel("ab", depth: "0"), .channelDepthOutOfRange(channel: 0, depth: 0),
+                        "channel #0 \"ab\", field depth: the depth 0 is not between 1 and 64")
+        expectPlanError(twoPartitions + channel("ab", depth: "65"), .channelDepthOutOfRange(channel: 0, depth: 65),
+                        "channel #0 \"ab\", field depth: the depth 65 is not between 1 and 64")
+        expectPlanError(twoPartitions + channel("ab", messageSize: "0"), .channelMessageSizeOutOfRange(channel: 0, size: 0),
+                        "channel #0 \"ab\", field message_size: the message size 0 is not between 1 and 4096 bytes")
+        expectPlanError(twoPartitions + channel("ab", messageSize: "4097"), .channelMessageSizeOutOfRange(channel: 0, size: 4097),
+                        "channel #0 \"ab\", field message_size: the message size 4097 is not between 1 and 4096 bytes")
+        expectPlanError(twoPartitions + channel("ab", extra: "access = [\"rw\", \"rw\"]"), .channelFieldNotForKind(channel: 0, field: .access),
+                        "channel #0 \"ab\", field access: \"access\" does not apply to this kind of channel (a queue has depth and message_size)")
+        let big = ChannelSpec.queueFor(depth: 64, messageSize: 4096)
+        expectPlanError(twoPartitions + channel("big", depth: "64", messageSize: "4096"),
+                        .queueStorageExhausted(channel: 0, needed: big, capacity: ChannelLimits.queueStorageCapacity),
+                        "channel #0 \"big\", field depth: the queues need \(big) bytes of hypervisor memory in all; 128 KiB are available")
+    }
+
+    @Test func channelSharedFields() {
+        for (size, bytes) in [("0", UInt64(0)), ("\"6K\"", 6144), ("\"4M\"", 4 << 20), ("4097", 4097)] {
+            expectPlanError(twoPartitions + channel("buf", size: size), .channelSizeInvalid(channel: 0, size: bytes),
+                            "channel #0 \"buf\", field size: the size \(bytes) is not a non-zero multiple of 4 KiB of at most 2 MiB")
+        }
+        expectPlanError(twoPartitions + channel("buf", size: "4096", extra: "depth = 1"), .channelFieldNotForKind(channel: 0, field: .depth),
+                        "channel #0 \"buf\", field depth: \"depth\" does not apply to this kind of channel (a shared-memory channel has size and access)")
+        // qemu-virt's pool holds 8 MiB: the fifth 2 MiB channel does not fit.
+        let five = (0..<5).map { channel("s\($0)", size: "\"2M\"") }.joined()
+        expectPlanError(twoPartitions + five, .sharedPoolExhausted(channel: 4, needed: 10 << 20, capacity: 8 << 20),
+                        "channel #4 \"s4\", field size: the shared-memory channels need 10 MiB in all; the board's pool holds 8 MiB")
+    }
+
+    @Test func channelCount() {
+        let seventeen = (0..<17).map { channel("c\($0)", depth: "1", messageSize: "8") }.joined()
+        expectPlanError(twoPartitions + seventeen, .tooManyChannels(count: 17), "the plan has 17 channels; at most 16 are supported")
+        let sixteen = (0..<16).map { channel("c\($0)", depth: "1", messageSize: "8") }.joined()
+        #expect(checkError(twoPartitions + sixteen).error == nil)
+    }
+
+    @Test func partitionErrorsComeBeforeChannelErrors() {
+        // Partition-level behaviour is unchanged by channels: the overlap is reported, not the depth.
+        expectPlanError(partition("a") + partition("b", harts: "[2]", base: "0x84800000") + channel("ab", depth: "0"),
+                        .memoryOverlap(partition: 1, other: 0),
+                        "partition #1 \"b\", field memory_base: the memory overlaps partition #0 \"a\"")
+    }
+}
+
+extension ChannelSpec {
+    /// The queue storage a two-way queue of `depth` messages of `messageSize` bytes needs.
+    static func queueFor(depth: UInt32, messageSize: UInt32) -> UInt64 {
+        var c = ChannelSpec()
+        c.kind = .queue; c.depth = depth; c.messageSize = messageSize
+        return c.queueStorage
     }
 }

@@ -8,7 +8,7 @@ public enum Commands {
         let board = try options.resolve()
         let loaded = try PlanBuilder.load(configPath: configPath, board: board)
         let n = loaded.plan.count
-        return "\(configPath): OK: \(n) partition\(n == 1 ? "" : "s") valid for \(board.summary)"
+        return "\(configPath): OK: \(n) partition\(n == 1 ? "" : "s")\(channelsPhrase(loaded.plan)) valid for \(board.summary)"
     }
 
     /// `bulkhead keygen -o BASE`: writes BASE.key (0600) and BASE.pub. Returns what was written.
@@ -53,7 +53,7 @@ public enum Commands {
             throw ToolError("\(output): cannot write the bundle: \(error.localizedDescription)")
         }
         let n = loaded.plan.count
-        return "\(output): \(n) partition\(n == 1 ? "" : "s"), \(bundle.count) bytes (bundle format "
+        return "\(output): \(n) partition\(n == 1 ? "" : "s")\(channelsPhrase(loaded.plan)), \(bundle.count) bytes (bundle format "
             + "\(BundleFormat.version), security version \(securityVersion), signed by key id "
             + "\(SigningKeys.keyID(of: key.publicKey).hex)) for \(board.summary)"
     }
@@ -80,6 +80,12 @@ public enum Commands {
             }
         }
         return try result.get()
+    }
+
+    /// `, 2 channels` (nothing for a plan without channels, so those summaries read as before).
+    static func channelsPhrase(_ plan: PartitionPlan) -> String {
+        let c = plan.channelCount
+        return c == 0 ? "" : ", \(c) channel\(c == 1 ? "" : "s")"
     }
 
     /// The bytes of the bundle file at `path`.
@@ -129,11 +135,12 @@ public enum Commands {
         }
     }
 
-    /// A human listing of every partition in `reader`.
+    /// A human listing of every partition and channel in `reader`.
     public static func describe(_ reader: BundleReader, file: String) -> String {
         let plan = reader.plan
         var out = "\(file): Bulkhead bundle, format version \(BundleFormat.version), "
-            + "\(plan.count) partition\(plan.count == 1 ? "" : "s"), \(reader.totalLength) bytes\n"
+            + "\(plan.count) partition\(plan.count == 1 ? "" : "s"), "
+            + "\(plan.channelCount) channel\(plan.channelCount == 1 ? "" : "s"), \(reader.totalLength) bytes\n"
         out += "security version: \(reader.securityVersion)\n"
         out += "signing key id:   \(reader.keyID.hex)\n"
         out += "manifest:         \(reader.manifestRange.count) bytes at 0x0 (signed)\n"
@@ -157,6 +164,42 @@ public enum Commands {
             let bootargs = spec.bootargs.withBytes { String(decoding: $0, as: UTF8.self) }
             out += "  bootargs:  \(bootargs.isEmpty ? "(none)" : "\"\(bootargs)\"")\n"
         }
+        let layout = ChannelLayout(plan: plan)
+        for c in 0..<plan.channelCount {
+            out += describeChannel(plan, c, layout: layout)
+        }
+        return out
+    }
+
+    /// `channel #c "name"` and its kind, endpoints (by partition name), sizes, access and doorbell.
+    static func describeChannel(_ plan: PartitionPlan, _ c: Int, layout: ChannelLayout) -> String {
+        let channel = plan.channel(c)
+        let name = channel.name.withBytes { String(decoding: $0, as: UTF8.self) }
+        func endpoint(_ e: Int) -> String {
+            let p = Int(channel.endpoints[e])
+            return p < plan.count ? "partition #\(p) \"\(partitionName(plan, p))\"" : "partition #\(p) (not in the plan)"
+        }
+        let forward = channel.direction == .forward
+        var out = "channel #\(c) \"\(name)\"\n"
+        switch channel.kind {
+        case .queue:
+            out += "  kind:      queue, " + (forward ? "forward (endpoint 0 sends, endpoint 1 receives)" : "both directions") + "\n"
+            out += "  endpoints: 0 = \(endpoint(0)), 1 = \(endpoint(1))\n"
+            out += "  queue:     depth \(channel.depth) x \(channel.messageSize)-byte messages"
+                + (forward ? "" : " per direction") + " (\(channel.queueStorage) bytes of hypervisor memory)\n"
+        case .sharedMemory:
+            out += "  kind:      shared memory, " + (forward ? "forward (only endpoint 0 writes)" : "both directions") + "\n"
+            out += "  endpoints: 0 = \(endpoint(0)), 1 = \(endpoint(1))\n"
+            func access(_ e: Int) -> String {
+                let written = channel.access[e] == .readWrite ? "rw" : "ro"
+                let effective = channel.effectiveAccess(e) == .readWrite ? "rw" : "ro"
+                return written == effective ? written : "\(written) (mapped \(effective): the channel is forward)"
+            }
+            out += "  memory:    \(Size.describe(channel.size)) at guest-physical \(hex(layout.sharedWindow(c).raw)) "
+                + "in both partitions\n"
+            out += "  access:    endpoint 0 \(access(0)), endpoint 1 \(access(1))\n"
+        }
+        out += "  doorbell:  \(channel.doorbell ? "yes (notify interrupts the peer)" : "no")\n"
         return out
     }
 }

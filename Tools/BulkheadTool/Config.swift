@@ -1,4 +1,5 @@
-// The TOML configuration: [[partition]] tables parsed strictly (unknown keys and wrong types rejected).
+// The TOML configuration: [[partition]] and [[channel]] tables parsed strictly (unknown keys,
+// wrong types and keys of the other channel kind rejected).
 import BulkheadCore
 import TOMLKit
 
@@ -22,14 +23,63 @@ public struct PartitionConfig: Equatable, Sendable {
     }
 }
 
+/// One `[[channel]]` table, as written: its endpoints resolved to partitions that exist, the
+/// other rules (name characters, ranges, the memory they need) left to `PartitionPlan.validate`.
+public struct ChannelConfig: Equatable, Sendable {
+    public var name: String
+    public var kind: ChannelKind
+    /// The partition names at endpoint 0 and endpoint 1, as written (each names a partition).
+    public var endpoints: [String]
+    public var direction: ChannelDirection
+    /// Queue only (0 on a shared-memory channel).
+    public var depth: UInt32
+    public var messageSize: UInt32
+    /// Shared memory only (0 on a queue).
+    public var size: UInt64
+    /// Shared memory only: per endpoint (read-write on a queue).
+    public var access: [SharedAccess]
+    public var doorbell: Bool
+
+    public init(name: String, kind: ChannelKind, endpoints: [String], direction: ChannelDirection = .both,
+                depth: UInt32 = 0, messageSize: UInt32 = 0, size: UInt64 = 0,
+                access: [SharedAccess] = [.readWrite, .readWrite], doorbell: Bool = false) {
+        self.name = name; self.kind = kind; self.endpoints = endpoints; self.direction = direction
+        self.depth = depth; self.messageSize = messageSize; self.size = size; self.access = access
+        self.doorbell = doorbell
+    }
+
+    /// A queue with `depth` messages of at most `messageSize` bytes waiting per direction.
+    public static func queue(_ name: String, _ endpoints: [String], direction: ChannelDirection = .both,
+                             depth: UInt32, messageSize: UInt32, doorbell: Bool = false) -> ChannelConfig {
+        ChannelConfig(name: name, kind: .queue, endpoints: endpoints, direction: direction, depth: depth,
+                      messageSize: messageSize, doorbell: doorbell)
+    }
+
+    /// `size` bytes of shared memory, mapped with `access` per endpoint.
+    public static func shared(_ name: String, _ endpoints: [String], direction: ChannelDirection = .both, size: UInt64,
+                              access: [SharedAccess] = [.readWrite, .readWrite], doorbell: Bool = false) -> ChannelConfig {
+        ChannelConfig(name: name, kind: .sharedMemory, endpoints: endpoints, direction: direction, size: size,
+                      access: access, doorbell: doorbell)
+    }
+}
+
 /// A parsed configuration file.
 public struct Config: Sendable {
     /// The file as the user named it (used in every message).
     public var file: String
     public var partitions: [PartitionConfig]
+    public var channels: [ChannelConfig] = []
 
     /// Every key a `[[partition]]` table may hold, in documentation order.
     public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs"]
+
+    /// Every key a `[[channel]]` table may hold, in documentation order.
+    public static let channelKeys = ["name", "kind", "endpoints", "direction", "depth", "message_size", "size", "access", "doorbell"]
+    /// The keys only a queue may hold, and those only a shared-memory channel may hold.
+    static let queueOnlyKeys = ["depth", "message_size"]
+    static let sharedOnlyKeys = ["size", "access"]
+    /// The top-level keys: the two kinds of table.
+    static let topLevelKeys = ["partition", "channel"]
 
     /// Parses TOML `text`; `file` names the source in messages.
     public static func parse(_ text: String, file: String) throws(ToolError) -> Config {
@@ -42,20 +92,135 @@ public struct Config: Sendable {
         } catch {
             throw ToolError("\(file): TOML syntax error: \(error)")
         }
-        for key in root.keys where key != "partition" {
-            throw ToolError("\(file): unknown top-level key \"\(key)\"\(suggestion(key, ["partition"])) "
-                            + "(a plan holds only [[partition]] tables)")
-        }
-        guard let value = root["partition"] else { return Config(file: file, partitions: []) }
-        guard let array = value.array, array.allSatisfy({ $0.type == .table }) else {
-            throw ToolError("\(file): \"partition\" must be an array of tables: write each one as [[partition]]")
+        for key in root.keys where !topLevelKeys.contains(key) {
+            throw ToolError("\(file): unknown top-level key \"\(key)\"\(suggestion(key, topLevelKeys)) "
+                            + "(a plan holds only [[partition]] and [[channel]] tables)")
         }
         var partitions: [PartitionConfig] = []
-        for (index, element) in array.enumerated() {
-            guard let table = element.table else { continue }
+        for (index, table) in try tables("partition", in: root, file: file).enumerated() {
             partitions.append(try parsePartition(table, at: ConfigLocation(file: file, partition: index, name: nil)))
         }
-        return Config(file: file, partitions: partitions)
+        var channels: [ChannelConfig] = []
+        for (index, table) in try tables("channel", in: root, file: file).enumerated() {
+            channels.append(try parseChannel(table, at: ChannelLocation(file: file, channel: index, name: nil),
+                                             partitions: partitions))
+        }
+        return Config(file: file, partitions: partitions, channels: channels)
+    }
+
+    /// The `[[key]]` tables of `root` (none when the key is absent).
+    private static func tables(_ key: String, in root: TOMLTable, file: String) throws(ToolError) -> [TOMLTable] {
+        guard let value = root[key] else { return [] }
+        guard let array = value.array, array.allSatisfy({ $0.type == .table }) else {
+            throw ToolError("\(file): \"\(key)\" must be an array of tables: write each one as [[\(key)]]")
+        }
+        return array.compactMap { $0.table }
+    }
+
+    private static func parseChannel(_ table: TOMLTable, at start: ChannelLocation,
+                                     partitions: [PartitionConfig]) throws(ToolError) -> ChannelConfig {
+        var at = start
+        at.name = table["name"]?.string
+        for key in table.keys where !channelKeys.contains(key) {
+            throw at.error("unknown key \"\(key)\"\(suggestion(key, channelKeys)) "
+                           + "(allowed: \(channelKeys.joined(separator: ", ")))")
+        }
+        func required(_ key: String, _ why: String = "") throws(ToolError) -> TOMLValueConvertible {
+            guard let v = table[key] else { throw at.error("missing required key \"\(key)\"\(why)") }
+            return v
+        }
+        func string(_ key: String, _ v: TOMLValueConvertible) throws(ToolError) -> String {
+            guard let s = v.string else { throw at.error(field: key, "expected a string, found \(describe(v))") }
+            return s
+        }
+        /// An array of exactly two strings, one per endpoint.
+        func pair(_ key: String, _ v: TOMLValueConvertible, example: String) throws(ToolError) -> [String] {
+            let what = "an array of two strings, one per endpoint, e.g. \(example)"
+            guard let array = v.array else { throw at.error(field: key, "expected \(what), found \(describe(v))") }
+            var out: [String] = []
+            for element in array {
+                guard let s = element.string else {
+                    throw at.error(field: key, "expected \(what), found an element that is \(describe(element))")
+                }
+                out.append(s)
+            }
+            guard out.count == 2 else {
+                throw at.error(field: key, "expected \(what), found \(out.count) element\(out.count == 1 ? "" : "s")")
+            }
+            return out
+        }
+        func integer(_ key: String, _ v: TOMLValueConvertible, max: UInt64) throws(ToolError) -> UInt64 {
+            guard let i = v.int else { throw at.error(field: key, "expected an integer, found \(describe(v))") }
+            guard i >= 0 else { throw at.error(field: key, "expected an integer, found the negative value \(i)") }
+            guard UInt64(i) <= max else { throw at.error(field: key, "\(i) is out of range (0 to \(max))") }
+            return UInt64(i)
+        }
+
+        let name = try string("name", try required("name"))
+        let kind: ChannelKind
+        switch try string("kind", try required("kind")) {
+        case "queue": kind = .queue
+        case "shared": kind = .sharedMemory
+        case let other: throw at.error(field: "kind", "expected \"queue\" or \"shared\", found \"\(other)\"")
+        }
+        // A key of the other kind is an error even when its value would be harmless (the same
+        // PlanError the plan validation reports when such a value reaches the plan).
+        let foreign = kind == .queue ? sharedOnlyKeys : queueOnlyKeys
+        for key in Config.channelKeys where foreign.contains(key) && table[key] != nil {
+            let field: PlanField = key == "depth" ? .depth : key == "message_size" ? .messageSize : key == "size" ? .size : .access
+            let hint = kind == .queue ? " (a queue has depth and message_size)" : " (a shared-memory channel has size and access)"
+            throw at.planError(.channelFieldNotForKind(channel: at.channel, field: field), suffix: hint)
+        }
+
+        let endpoints = try pair("endpoints", try required("endpoints"), example: "[\"ping\", \"pong\"]")
+        for (e, endpoint) in endpoints.enumerated() where !partitions.contains(where: { $0.name == endpoint }) {
+            throw at.unknownPartition(endpoint: e, endpoint, partitions: partitions)
+        }
+
+        var direction = ChannelDirection.both
+        if let v = table["direction"] {
+            switch try string("direction", v) {
+            case "both": direction = .both
+            case "forward": direction = .forward
+            case let other: throw at.error(field: "direction", "expected \"both\" or \"forward\", found \"\(other)\"")
+            }
+        }
+        var doorbell = false
+        if let v = table["doorbell"] {
+            guard let b = v.bool else { throw at.error(field: "doorbell", "expected true or false, found \(describe(v))") }
+            doorbell = b
+        }
+
+        var config = ChannelConfig(name: name, kind: kind, endpoints: endpoints, direction: direction, doorbell: doorbell)
+        switch kind {
+        case .queue:
+            let why = " (a queue needs depth and message_size)"
+            config.depth = UInt32(try integer("depth", try required("depth", why), max: UInt64(UInt32.max)))
+            config.messageSize = UInt32(try integer("message_size", try required("message_size", why), max: UInt64(UInt32.max)))
+        case .sharedMemory:
+            let sizeValue = try required("size", " (a shared-memory channel needs its size)")
+            if let text = sizeValue.string {
+                guard let size = Size.parse(text) else {
+                    throw at.error(field: "size", "\"\(text)\" is not a size: use \(Size.syntax)")
+                }
+                config.size = size
+            } else if sizeValue.int != nil {
+                config.size = try integer("size", sizeValue, max: UInt64.max)
+            } else {
+                throw at.error(field: "size", "expected \(Size.syntax), found \(describe(sizeValue))")
+            }
+            if let v = table["access"] {
+                config.access = []
+                for word in try pair("access", v, example: "[\"rw\", \"ro\"]") {
+                    switch word {
+                    case "rw": config.access.append(.readWrite)
+                    case "ro": config.access.append(.readOnly)
+                    default: throw at.error(field: "access", "expected \"rw\" or \"ro\" for each endpoint, found \"\(word)\"")
+                    }
+                }
+            }
+        }
+        return config
     }
 
     private static func parsePartition(_ table: TOMLTable, at start: ConfigLocation) throws(ToolError) -> PartitionConfig {
@@ -166,5 +331,41 @@ public struct Config: Sendable {
             }
         }
         return row[b.count]
+    }
+}
+
+/// Where a channel configuration error is: `channel #0 "pingpong", field endpoints`.
+struct ChannelLocation {
+    var file: String
+    var channel: Int
+    var name: String?
+
+    /// `FILE: channel #i "name"`.
+    var prefix: String {
+        var s = "\(file): channel #\(channel)"
+        if let name { s += " \"\(name)\"" }
+        return s
+    }
+
+    func error(_ text: String) -> ToolError { ToolError("\(prefix): \(text)") }
+    func error(field: String, _ text: String) -> ToolError { ToolError("\(prefix), field \(field): \(text)") }
+
+    /// `FILE: <PlanError text>` for an error about this channel, worded by Core as the plan
+    /// validation words it (the channel's name shown when it fits a plan's channel name).
+    func planError(_ error: PlanError, suffix: String = "") -> ToolError {
+        var plan = PartitionPlan()
+        var spec = ChannelSpec()
+        if let name, let fixed = Array(name.utf8).withUnsafeBytes({ ChannelName(bytes: $0) }) { spec.name = fixed }
+        var i = 0
+        while i <= channel && plan.appendChannel(i == channel ? spec : ChannelSpec()) { i += 1 }
+        return ToolError.plan(error, file: file, plan: plan, suffix: suffix)
+    }
+
+    /// Endpoint `e` names `name`, which no partition has: `... endpoint 1 names no partition of
+    /// the plan ("pang"; the partitions are "ping", "pong")`.
+    func unknownPartition(endpoint e: Int, _ name: String, partitions: [PartitionConfig]) -> ToolError {
+        let known = partitions.isEmpty ? "the plan has no partitions"
+            : "the partitions are " + partitions.map { "\"\($0.name)\"" }.joined(separator: ", ")
+        return planError(.channelUnknownPartition(channel: channel, endpoint: e), suffix: " (\"\(name)\"; \(known))")
     }
 }

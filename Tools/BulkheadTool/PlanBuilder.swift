@@ -30,6 +30,9 @@ public enum PlanBuilder {
         guard config.partitions.count <= PlanLimits.maxPartitions else {
             throw ToolError.plan(.tooManyPartitions(count: config.partitions.count), file: file, plan: PartitionPlan())
         }
+        guard config.channels.count <= ChannelLimits.maxChannels else {
+            throw ToolError.plan(.tooManyChannels(count: config.channels.count), file: file, plan: PartitionPlan())
+        }
         var plan = PartitionPlan()
         var images: [[UInt8]] = []
         for (p, partition) in config.partitions.enumerated() {
@@ -65,12 +68,51 @@ public enum PlanBuilder {
             _ = plan.append(spec)
             images.append(loaded.bytes)
         }
+        for (c, channel) in config.channels.enumerated() {
+            _ = plan.appendChannel(try channelSpec(channel, index: c, config: config))
+        }
         do {
             try plan.validate(for: board.limits)
         } catch {
             throw ToolError.plan(error, file: file, plan: plan)
         }
         return LoadedPlan(config: config, plan: plan, images: images)
+    }
+
+    /// Channel `c` of `config` as Core's `ChannelSpec`: endpoints become partition indices. The
+    /// plan's rules (name characters, ranges, sizes, memory) are checked by `validate` afterwards.
+    static func channelSpec(_ channel: ChannelConfig, index c: Int, config: Config) throws(ToolError) -> ChannelSpec {
+        let at = ChannelLocation(file: config.file, channel: c, name: channel.name)
+        var spec = ChannelSpec()
+        let nameBytes = Array(channel.name.utf8)
+        guard let name = nameBytes.withUnsafeBytes({ ChannelName(bytes: $0) }) else {
+            throw ChannelLocation(file: config.file, channel: c, name: nil).error(
+                field: "name", "the name is longer than \(BundleFormat.ChannelRecord.nameCapacity) bytes "
+                    + "(\"\(channel.name)\" is \(nameBytes.count) bytes)")
+        }
+        spec.name = name
+        spec.kind = channel.kind
+        guard channel.endpoints.count == 2 else {
+            throw at.error(field: "endpoints", "expected two partition names, found \(channel.endpoints.count)")
+        }
+        for (e, endpoint) in channel.endpoints.enumerated() {
+            // The first partition of that name (a duplicate name is a plan error of its own).
+            guard let p = config.partitions.firstIndex(where: { $0.name == endpoint }) else {
+                throw at.unknownPartition(endpoint: e, endpoint, partitions: config.partitions)
+            }
+            spec.endpoints[e] = UInt8(p)
+        }
+        spec.direction = channel.direction
+        spec.depth = channel.depth
+        spec.messageSize = channel.messageSize
+        spec.size = channel.size
+        guard channel.access.count == 2 else {
+            throw at.error(field: "access", "expected one access per endpoint, found \(channel.access.count)")
+        }
+        spec.access[0] = channel.access[0]
+        spec.access[1] = channel.access[1]
+        spec.doorbell = channel.doorbell
+        return spec
     }
 
     /// The image file's bytes (flattened when it is an ELF file) and the ELF entry, if any.

@@ -31,7 +31,13 @@ let configurationSummary = """
     name (a-z 0-9 - _, at most 16 bytes), image (path relative to the configuration), harts \
     (array of physical hart ids), memory_base (host-physical, 2 MiB aligned), memory_size \
     (bytes or "16M"; a multiple of 2 MiB), and optionally entry (guest-physical; default: the \
-    ELF entry or 0x80000000), on_fault ("stop" or "restart") and bootargs. Unknown keys are errors.
+    ELF entry or 0x80000000), on_fault ("stop" or "restart") and bootargs. It may also hold \
+    [[channel]] tables (at most 16) joining two partitions: name, kind ("queue" or "shared"), \
+    endpoints (two partition names: endpoint 0 and endpoint 1), optionally direction ("both" or \
+    "forward": endpoint 0 to 1 only) and doorbell (true or false); a queue needs depth (1-64 \
+    messages waiting per direction) and message_size (1-4096 bytes); a shared channel needs size \
+    (bytes or "4K"; a multiple of 4 KiB, at most 2 MiB) and optionally access (["rw", "ro"]: per \
+    endpoint). Unknown keys, and keys of the other kind of channel, are errors.
     """
 
 /// --board, --ram-size, --harts: the machine the plan must fit.
@@ -149,11 +155,13 @@ struct Check: ParsableCommand {
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List a bundle's manifest and partitions and check its plan against a board.",
+        abstract: "List a bundle's manifest, partitions and channels and check its plan against a board.",
         discussion: """
             The bundle is parsed by the same reader the hypervisor uses. Shows the format version, \
-            security version, signing key id, signature, and per partition its harts, memory, \
-            entry, image and the image's SHA-512 as recorded in the manifest. The signature and \
+            security version, signing key id, signature, per partition its harts, memory, \
+            entry, image and the image's SHA-512 as recorded in the manifest, and per channel its \
+            kind, direction, endpoints (by partition name), depth and message size (queue) or size, \
+            guest-physical window and access (shared memory), and doorbell. The signature and \
             digests are not checked here: use `bulkhead verify`. Exits non-zero when the bundle is \
             malformed or its plan is not valid for the board.
             """)
