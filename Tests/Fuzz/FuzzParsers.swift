@@ -18,6 +18,19 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                              "image range outside the bundle")
                 p += 1
             }
+            // Channel records lie inside the signed manifest, and plan validation (which the
+            // kernel runs next) never traps on whatever the records hold.
+            let manifest = bundle.manifestRange
+            var c = 0
+            while c < bundle.plan.channelCount {
+                let range = bundle.channelRecordRange(c)
+                precondition(range.offset >= 0 && range.offset + range.count <= manifest.count, "channel record outside the manifest")
+                c += 1
+            }
+            let board = BoardLimits(ram: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x4000_0000), hartMask: 0xF,
+                                    reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x400_0000),
+                                    sharedPool: HostRegion(base: HostPhysAddr(0x8080_0000), size: 0x80_0000))
+            _ = try? bundle.plan.validate(for: board)
         }
     default:
         if let host = try? HostDescription(dtb: body) {
