@@ -44,7 +44,7 @@ func guestMain(vcpu: UInt, dtb: UInt) {
             do throws(Bulkhead.Failure) { try Bulkhead.notify(shared.id) } catch { fail("notify", error) }
             Console.line {
                 $0.write("pong: round "); $0.write(decimal: seq); $0.write(" answered via shared memory (doorbell ")
-                $0.write(rang & shared.doorbellBit != 0 ? "rang" : "not seen"); $0.write(")")
+                $0.write(rang & shared.doorbellBit != 0 ? "rang" : "not yet read"); $0.write(")")
             }
             lastSeq = seq
         }
@@ -76,7 +76,7 @@ func answerQueue(_ queue: ChannelInfo, rang: Bool) {
         } catch { fail("send", error) }
         Console.line {
             $0.write("pong: round "); $0.write(decimal: request[1]); $0.write(" echoed via queue (from partition ")
-            $0.write(decimal: UInt64(got.sender)); $0.write(", doorbell "); $0.write(rang ? "rang" : "not seen"); $0.write(")")
+            $0.write(decimal: UInt64(got.sender)); $0.write(", doorbell "); $0.write(rang ? "rang" : "not yet read"); $0.write(")")
         }
     }
 }
