@@ -110,7 +110,8 @@ struct Scalar25519: Sendable {
     /// nonzero digit. Width 5 gives digits in ±1...±15, width 7 in ±1...±63.
     ///
     /// While the remaining value n is nonzero: if n is odd, the digit is n mod 2^w taken in
-    /// (-2^(w-1), 2^(w-1)), and subtracting it leaves n divisible by 2^w; then n ← n / 2. Since
+    /// (-2^(w-1), 2^(w-1)), and subtracting it leaves n divisible by 2^w, so the next w - 1 digits
+    /// are zero and n ← n / 2^w; if n is even, the digit is zero and n ← n / 2. Since
     /// self < L < 2^253, the form has at most 254 digits (one more than the bit length), so 256
     /// slots always suffice. A width outside 2...7 is clamped into it.
     func nonAdjacentForm(width: Int = 5) -> InlineArray<256, Int8> {
@@ -146,6 +147,14 @@ struct Scalar25519: Sendable {
                         }
                     }
                 }
+                // n is now divisible by 2^w: digits i + 1 ... i + w - 1 are zero (already so in
+                // `digits`), so move on by w places at once: n ← n / 2^w.
+                n0 = (n0 &>> w) | (n1 &<< (64 - w))
+                n1 = (n1 &>> w) | (n2 &<< (64 - w))
+                n2 = (n2 &>> w) | (n3 &<< (64 - w))
+                n3 = n3 &>> w
+                i += Int(w)
+                continue
             }
             // n ← n / 2
             n0 = (n0 >> 1) | (n1 << 63)
