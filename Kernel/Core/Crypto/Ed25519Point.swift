@@ -222,7 +222,7 @@ struct AffineCachedPoint: Sendable {
 /// InlineArray at a run-time index copied the whole 1280-byte table onto the stack at each
 /// read, so `multiple(_:)` reads it only at constant indices; and the per-step work lives in
 /// out-of-line functions (`advance`, `step`) so that their temporaries do not pile up in one
-/// large frame. Verification then needs about 8 KiB of stack.
+/// large frame. Verification then needs about 6 KiB of stack (docs/ed25519.md).
 struct OddMultiplesTable {
     var entries: InlineArray<8, CachedPoint>
 
