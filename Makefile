@@ -12,7 +12,7 @@ QEMU      ?= qemu-system-riscv64
 BUILD     ?= build
 CONFIG    ?= Guests/demo.toml
 RAM_SIZE  ?= 1G
-SMP       ?= 4
+SMP       ?= 6
 OPT       ?= -Osize
 
 # Bundles are signed with KEY.key (KEY.pub verifies). Default: a development key pair made on

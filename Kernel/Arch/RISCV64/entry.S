@@ -2,7 +2,7 @@
 // OpenSBI enters in HS-mode with a0 = hartid, a1 = device tree, satp = 0, interrupts off.
 
 #define MAX_HARTS   8
-#define STACK_SIZE  0x2000          // per hart: the trap path needs under 4 KiB
+#define STACK_SIZE  0x4000          // per hart: a partition restart (device tree rebuilt) peaks at 8.3 KiB
 #define BOOT_STACK_SIZE 0x8000      // boot only: plan, bundle and device-tree parsing
 
     .section .text.entry, "ax"
