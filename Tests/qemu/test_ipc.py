@@ -186,3 +186,18 @@ def test_demo_runs_ping_and_pong_beside_the_others(bundle_of, flash_of):
         for line in m.text.splitlines():
             if line.startswith("[") and not re.match(r"^\[(bulkhead|hello|heartbeat|intruder|ping|pong)\] ", line):
                 raise AssertionError(f"unexpected console line: {line!r}")
+
+
+def test_a_read_only_endpoint_cannot_write_shared_memory(bundle_of, flash_of):
+    with Machine(flash_of(bundle_of("ipc-readonly.toml")), smp=2) as m:
+        m.expect(r"^\[bulkhead\] channel ro-window: shared memory writer <-> reader, 4 KiB at guest address 0x40000000$")
+        m.expect(r"^\[reader\] roprobe: reader read 0x5afec0de00000001, now writing$")
+        fault = m.expect(r"^\[bulkhead\] fault: partition reader vCPU 0: store/AMO guest-page fault at guest address "
+                         r"0x40000000, pc 0x[0-9a-f]+; policy: stop$")
+        m.expect(r"^\[bulkhead\] partition reader stopped$", start=fault.end())
+        seen = m.expect(r"^\[writer\] roprobe: writer (\d+) sees (0x[0-9a-f]+)$", start=fault.end())
+        assert seen.group(2) == "0x5afec0de00000001"
+        m.expect(rf"^\[writer\] roprobe: writer {int(seen.group(1)) + 2} sees 0x5afec0de00000001$", start=seen.end())
+        assert m.count(r"BREACH") == 0
+        assert m.count(r"^\[writer\] roprobe: writer \d+ sees 0xbad$") == 0
+        assert m.count(r"partition writer (stopped|restarting)") == 0
