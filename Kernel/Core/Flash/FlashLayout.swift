@@ -10,9 +10,11 @@ public enum FlashArea: Equatable, Sendable {
     /// Board-specific start-up code that must sit in this flash (empty on most boards).
     case entryStub
     case slotA, slotB, stateA, stateB
+    /// The device secret's block (optional).
+    case deviceSecret
 
     /// The number of areas.
-    public static let count = 5
+    public static let count = 6
 
     /// The areas in flash-layout order, by index 0 ..< `count` (`nil` past the last).
     public static func at(_ index: Int) -> FlashArea? {
@@ -22,6 +24,7 @@ public enum FlashArea: Equatable, Sendable {
         case 2: return .slotB
         case 3: return .stateA
         case 4: return .stateB
+        case 5: return .deviceSecret
         default: return nil
         }
     }
@@ -50,13 +53,18 @@ public struct FlashLayout: Equatable, Sendable {
     public var slotB: FlashRange
     public var stateA: FlashRange
     public var stateB: FlashRange
+    /// The block holding the device secret (QEMU's stand-in for OTP; size 0: the board keeps
+    /// its secret elsewhere). Only the hypervisor reads it; no guest ever maps this flash.
+    public var deviceSecret: FlashRange
 
     public init(mappedBase: HostPhysAddr, deviceSize: Int, eraseBlockSize: Int,
                 entryStub: FlashRange = FlashRange(offset: 0, size: 0), entryTarget: HostPhysAddr = HostPhysAddr(0),
-                slotA: FlashRange, slotB: FlashRange, stateA: FlashRange, stateB: FlashRange) {
+                slotA: FlashRange, slotB: FlashRange, stateA: FlashRange, stateB: FlashRange,
+                deviceSecret: FlashRange = FlashRange(offset: 0, size: 0)) {
         self.mappedBase = mappedBase; self.deviceSize = deviceSize; self.eraseBlockSize = eraseBlockSize
         self.entryStub = entryStub; self.entryTarget = entryTarget
         self.slotA = slotA; self.slotB = slotB; self.stateA = stateA; self.stateB = stateB
+        self.deviceSecret = deviceSecret
     }
 
     /// QEMU virt's second pflash bank (`-drive if=pflash,unit=1,format=raw,file=...`): 32 MiB of
@@ -64,8 +72,8 @@ public struct FlashLayout: Equatable, Sendable {
     /// `VIRT_FLASH_SECTOR_SIZE`). When this bank is attached, QEMU 7.2 has OpenSBI enter S-mode
     /// at its first byte (hw/riscv/virt.c treats it as S-mode firmware) instead of at the
     /// `-kernel` image, so its first erase block holds a stub that jumps to the hypervisor at
-    /// 0x8020_0000. Then slots of 15 MiB each, 1.25 MiB reserved, and the two state copies in the
-    /// last two erase blocks.
+    /// 0x8020_0000. Then slots of 15 MiB each, 1 MiB reserved, the device secret's block, and the two
+    /// state copies in the last two erase blocks.
     public static let qemuVirt = FlashLayout(
         mappedBase: HostPhysAddr(0x2200_0000),
         deviceSize: 0x200_0000,
@@ -75,7 +83,8 @@ public struct FlashLayout: Equatable, Sendable {
         slotA: FlashRange(offset: 0x004_0000, size: 0x0F0_0000),
         slotB: FlashRange(offset: 0x0F4_0000, size: 0x0F0_0000),
         stateA: FlashRange(offset: 0x1F8_0000, size: 0x4_0000),
-        stateB: FlashRange(offset: 0x1FC_0000, size: 0x4_0000))
+        stateB: FlashRange(offset: 0x1FC_0000, size: 0x4_0000),
+        deviceSecret: FlashRange(offset: 0x1F4_0000, size: 0x4_0000))
 
     /// The entry stub's two instructions, little-endian words for the stub's first 8 bytes:
     /// `auipc t0, hi` and `jalr x0, lo(t0)`, which jump to `entryTarget` from the stub's
@@ -103,6 +112,7 @@ public struct FlashLayout: Equatable, Sendable {
         case .slotB: return slotB
         case .stateA: return stateA
         case .stateB: return stateB
+        case .deviceSecret: return deviceSecret
         }
     }
 
@@ -127,7 +137,7 @@ public struct FlashLayout: Equatable, Sendable {
         for i in 0..<FlashArea.count {
             guard let area = FlashArea.at(i) else { continue }
             let r = range(area)
-            if area == .entryStub && r.size == 0 { continue }   // optional
+            if (area == .entryStub || area == .deviceSecret) && r.size == 0 { continue }   // optional
             guard r.size > 0 else { throw .empty(area) }
             guard r.offset >= 0, r.offset % eraseBlockSize == 0, r.size % eraseBlockSize == 0 else { throw .misaligned(area) }
             guard r.offset <= deviceSize, r.size <= deviceSize - r.offset else { throw .outOfBounds(area) }
@@ -186,6 +196,7 @@ public enum FlashLayoutError: Error, Equatable, Sendable {
         case .slotB: out.write("slot B")
         case .stateA: out.write("state copy A")
         case .stateB: out.write("state copy B")
+        case .deviceSecret: out.write("the device secret")
         }
     }
 }

@@ -86,6 +86,8 @@ public struct PartitionSpec: Sendable {
     public var imageSize: UInt64 = 0
     public var onFault = FaultPolicy.stop
     public var bootargs = Bootargs()
+    /// The key services the partition may call (the manifest's key_policy).
+    public var keyPolicy = KeyPolicy()
     public init() {}
 
     /// Guest-physical address of the generated device tree (top of the partition's RAM).
