@@ -21,6 +21,8 @@ private func samplePlan() -> (PartitionPlan, [[UInt8]]) {
     let names = ["alpha", "beta-1", "gamma_2"]
     let harts: [[UInt32]] = [[1, 2], [3], [5, 6, 7]]
     let boot = ["console=hvc0", "", "x"]
+    // Key services: derive + seal, none, every one.
+    let keys: [KeyPolicy] = [KeyPolicy(raw: KeyPolicy.derive.raw | KeyPolicy.seal.raw), KeyPolicy(), .all]
     var plan = PartitionPlan()
     for i in 0..<3 {
         var spec = PartitionSpec()
@@ -31,6 +33,7 @@ private func samplePlan() -> (PartitionPlan, [[UInt8]]) {
         spec.imageSize = UInt64(images[i].count)
         spec.onFault = i == 1 ? .restart : .stop
         spec.bootargs = text(boot[i])
+        spec.keyPolicy = keys[i]
         let added = plan.append(spec)
         #expect(added)
     }
@@ -96,7 +99,8 @@ private func rec(_ p: Int, _ field: Int) -> Int { BundleFormat.recordOffset(p) +
 
 private func sameSpec(_ a: PartitionSpec, _ b: PartitionSpec) -> Bool {
     guard a.name.equals(b.name), a.harts.count == b.harts.count, a.memory == b.memory, a.entry == b.entry,
-          a.imageSize == b.imageSize, a.onFault == b.onFault, a.bootargs.equals(b.bootargs) else { return false }
+          a.imageSize == b.imageSize, a.onFault == b.onFault, a.bootargs.equals(b.bootargs),
+          a.keyPolicy == b.keyPolicy else { return false }
     return (0..<a.harts.count).allSatisfy { a.harts[$0] == b.harts[$0] }
 }
 
@@ -169,6 +173,9 @@ struct BundleTests {
         let r = BundleFormat.recordOffset(0)
         #expect(r == 64 && BundleFormat.recordOffset(2) == 704)
         #expect(b[r] == 5 && b[r + 1] == 2 && b[r + 2] == 0 && b[r + 3] == 0 && get(b, r + 4, 2) == 12)
+        #expect(b[r + 6] == 0x03 && b[r + 7] == 0)                                    // key_policy: derive, seal
+        #expect(get(b, BundleFormat.recordOffset(1) + 6, 2) == 0)                     // no key services
+        #expect(get(b, BundleFormat.recordOffset(2) + 6, 2) == 0x1F)                  // all five
         #expect(Array(b[(r + 8)..<(r + 13)]) == Array("alpha".utf8))
         #expect(get(b, r + 24, 4) == 1 && get(b, r + 28, 4) == 2)
         #expect(get(b, r + 56, 8) == 0x8400_0000 && get(b, r + 64, 8) == 0x100_0000 && get(b, r + 72, 8) == 0x8000_0000)
@@ -278,7 +285,9 @@ struct BundleTests {
         #expect(set(44, 1) == .reservedNotZero(offset: 44))
         #expect(set(63, 1) == .reservedNotZero(offset: 63))
         #expect(set(rec(1, 3), 1) == .reservedNotZero(offset: UInt64(rec(1, 3))))
-        #expect(set(rec(1, 7), 1) == .reservedNotZero(offset: UInt64(rec(1, 7))))
+        #expect(set(rec(1, 6), 0x20) == .unknownKeyPolicy(partition: 1, value: 0x20))
+        #expect(set(rec(1, 7), 1) == .unknownKeyPolicy(partition: 1, value: 0x100))
+        #expect(set(rec(2, 6), 0xFFFF, 2) == .unknownKeyPolicy(partition: 2, value: 0xFFFF))
         #expect(set(rec(2, 288), 1) == .reservedNotZero(offset: UInt64(rec(2, 288))))
         #expect(set(rec(2, 319), 1) == .reservedNotZero(offset: UInt64(rec(2, 319))))
         #expect(set(rec(0, 8 + 15), 0x61) == .reservedNotZero(offset: UInt64(rec(0, 23))))
@@ -306,6 +315,7 @@ struct BundleTests {
             .wrongRecordSize(1), .tooManyPartitions(count: 9), .trailingBytes(declared: 1, available: 2),
             .reservedNotZero(offset: 3), .nameTooLong(partition: 0, length: 17), .tooManyHarts(partition: 0, count: 9),
             .bootargsTooLong(partition: 0, length: 200), .unknownFaultPolicy(partition: 0, value: 7),
+            .unknownKeyPolicy(partition: 0, value: 0x20),
             .imageMisaligned(partition: 0, offset: 3), .imageOutOfBounds(partition: 0, offset: 8, length: 8),
             .imageOverlapsManifest(partition: 0, offset: 8), .imageOverlap(partition: 1, other: 0),
             .bytesAfterImages(end: 1, totalLength: 2),
@@ -338,6 +348,9 @@ struct BundleTests {
         #expect(text(.unknownChannelAccess(channel: 1, endpoint: 1, value: 0))
                 == "channel record #1: unknown access value 0 for endpoint 1 (1 = read-only, 3 = read-write)")
         #expect(text(.unknownDoorbellValue(channel: 0, value: 255)) == "channel record #0: the doorbell flag is 255, not 0 or 1")
+        #expect(text(.unknownKeyPolicy(partition: 2, value: 0x8021)) == "partition record #2: the key policy 0x8021 sets "
+                + "bits outside the known key services (derive 0x1, seal 0x2, attest 0x4, keystore 0x8, random 0x10)")
+        #expect(BundleError.unknownKeyPolicy(partition: 2, value: 0x20).partition == 2)
         #expect(BundleError.unknownDoorbellValue(channel: 3, value: 2).channel == 3)
         #expect(BundleError.unknownDoorbellValue(channel: 3, value: 2).partition == nil)
         #expect(BundleError.nameTooLong(partition: 1, length: 17).channel == nil)
@@ -410,7 +423,7 @@ struct BundleTests {
         let (plan, _) = samplePlan()
         for p in 0..<3 {
             let spec = plan[p]
-            offsets += [rec(p, R.reserved0), rec(p, R.reserved1), rec(p, R.reserved1 + 1)]
+            offsets.append(rec(p, R.reserved0))
             offsets += Array(rec(p, R.name + spec.name.count)..<rec(p, R.name + R.nameCapacity))
             offsets += Array(rec(p, R.harts + 4 * spec.harts.count)..<rec(p, R.harts + 4 * R.hartSlots))
             offsets += Array(rec(p, R.bootargs + spec.bootargs.count)..<rec(p, R.bootargs + R.bootargsCapacity))
@@ -421,6 +434,46 @@ struct BundleTests {
             var b = good
             b[i] = 0x80
             #expect(readError(b) == .reservedNotZero(offset: UInt64(i)), "offset \(i)")
+        }
+    }
+
+    /// key_policy (offset 6, u16, once reserved zero): each known service bit alone decodes to
+    /// that service, zero to none, and each of the 11 other bits is `unknownKeyPolicy`.
+    @Test func everyKeyPolicyBit() throws {
+        let good = sampleBundle()
+        typealias R = BundleFormat.Record
+        #expect(R.keyPolicy == 6)
+        var i = 0
+        var known: [UInt16] = []
+        while let (service, _) = KeyPolicy.entry(i) { known.append(service.raw); i += 1 }
+        #expect(known == [1, 2, 4, 8, 16] && KeyPolicy.all.raw == known.reduce(0, |))
+        for p in 0..<3 {
+            for bit in 0..<16 {
+                let value = UInt16(1) << UInt16(bit)
+                var b = good
+                put(&b, rec(p, R.keyPolicy), UInt64(value), 2)
+                if known.contains(value) {
+                    let (plan, _, _) = try read(b).get()
+                    #expect(plan[p].keyPolicy == KeyPolicy(raw: value), "partition \(p), bit \(bit)")
+                    #expect(plan[p].keyPolicy.allows(KeyPolicy(raw: value)))
+                } else {
+                    #expect(readError(b) == .unknownKeyPolicy(partition: p, value: value), "partition \(p), bit \(bit)")
+                }
+            }
+            var b = good
+            put(&b, rec(p, R.keyPolicy), 0, 2)
+            #expect(try read(b).get().0[p].keyPolicy == KeyPolicy())
+        }
+        // The writer stores exactly the raw value, for every combination of the known bits.
+        var plan = samplePlan().0
+        let images = samplePlan().1
+        for raw in UInt16(0)...0x1F {
+            var spec = plan[1]
+            spec.keyPolicy = KeyPolicy(raw: raw)
+            plan.partitions[1] = spec
+            let bytes = encode(plan, images)
+            #expect(get(bytes, rec(1, R.keyPolicy), 2) == UInt64(raw))
+            #expect(try read(bytes).get().0[1].keyPolicy == KeyPolicy(raw: raw))
         }
     }
 

@@ -43,6 +43,9 @@ struct FlashSetup {
         return image
     }
 
+    /// flash-info's three state lines (both copies, the state in force).
+    func stateLines() throws -> [String] { try info().filter { $0.hasPrefix("state") } }
+
     func load() throws -> FlashImage { try FlashImage.load(path: image, layout: layout) }
 
     var fileBytes: [UInt8]? { FileManager.default.contents(atPath: image).map { [UInt8]($0) } }
@@ -182,6 +185,7 @@ struct FlashImageTests {
             "state copy A: erased",
             "state copy B: erased",
             "state: factory (no valid copy): minimum security version 0, boot attempts A 0 B 0, last booted none, preferred none",
+            "device secret: not provisioned (the block is erased)",
         ])
         // The kernel's reader finds the bundle in the slot the way it would in flash.
         try flash.bytes(in: s.layout.slotA).withUnsafeBytes { raw throws in
@@ -243,7 +247,7 @@ struct FlashImageTests {
         try s.layout.stateRegion.recordBootAttempt(.b, in: &flash)
         try s.layout.stateRegion.recordBootSuccess(.a, securityVersion: 3, in: &flash)
         try flash.save(path: s.image)
-        #expect(Array(try s.info().suffix(3)) == [
+        #expect(try s.stateLines() == [
             "state copy A: valid, sequence 3",
             "state copy B: valid, sequence 4",
             "state: minimum security version 3, boot attempts A 0 B 1, last booted A, preferred none",
@@ -286,7 +290,7 @@ struct FlashImageTests {
         #expect(flash.bytes(in: s.layout.stateA).allSatisfy { $0 == 0xFF })
         #expect(flash.bytes(in: s.layout.stateB).allSatisfy { $0 == 0xFF })
         #expect(Array(s.slot(.a, in: flash).prefix(s.bundle.count)) == s.bundle)   // the slots are untouched
-        #expect(Array(try s.info().suffix(3)) == [
+        #expect(try s.stateLines() == [
             "state copy A: erased",
             "state copy B: erased",
             "state: factory (no valid copy): minimum security version 0, boot attempts A 0 B 0, last booted none, preferred none",
@@ -375,7 +379,7 @@ struct FlashImageTests {
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[b..<(b + StateRecord.checksumOffset)]))
         }
         try flash.save(path: s.image)
-        #expect(Array(try s.info().suffix(3)) == [
+        #expect(try s.stateLines() == [
             "state copy A: valid, sequence 1",
             "state copy B: checksum mismatch (stored 0xffffffff, computed \(hex(UInt64(computed))))",
             "state: minimum security version 0, boot attempts A 0 B 0, last booted none, preferred B",
@@ -480,8 +484,9 @@ struct FlashImageTests {
 
     @Test func layoutDescription() {
         #expect(flashLayoutDescription(.qemuVirt) == "32 MiB in 256 KiB erase blocks: an entry stub at 0x0 (256 KiB), a jump to "
-                + "the hypervisor at 0x80200000, slot A at 0x40000 (15 MiB), slot B at 0xf40000 (15 MiB), state copy A at "
-                + "0x1f80000 (256 KiB), state copy B at 0x1fc0000 (256 KiB); the rest is reserved and stays erased")
+                + "the hypervisor at 0x80200000, slot A at 0x40000 (15 MiB), slot B at 0xf40000 (15 MiB), the device secret "
+                + "at 0x1f40000 (256 KiB), state copy A at 0x1f80000 (256 KiB), state copy B at 0x1fc0000 (256 KiB); the "
+                + "rest is reserved and stays erased")
     }
 
     @Test func theBoardDataNamesTheFlash() throws {

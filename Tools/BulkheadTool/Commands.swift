@@ -163,6 +163,7 @@ public enum Commands {
             out += "  on fault:  \(spec.onFault == .restart ? "restart" : "stop")\n"
             let bootargs = spec.bootargs.withBytes { String(decoding: $0, as: UTF8.self) }
             out += "  bootargs:  \(bootargs.isEmpty ? "(none)" : "\"\(bootargs)\"")\n"
+            out += "  keys:      \(spec.keyPolicy.raw == 0 ? "none (the partition may call no key service)" : KeyServices.describe(spec.keyPolicy))\n"
         }
         let layout = ChannelLayout(plan: plan)
         for c in 0..<plan.channelCount {

@@ -15,11 +15,14 @@ public struct PartitionConfig: Equatable, Sendable {
     public var entry: UInt64?
     public var onFault: FaultPolicy
     public var bootargs: String
+    /// The key services the partition may call (`keys`; none by default).
+    public var keyPolicy: KeyPolicy
 
     public init(name: String, image: String, harts: [UInt32], memoryBase: UInt64, memorySize: UInt64,
-                entry: UInt64? = nil, onFault: FaultPolicy = .stop, bootargs: String = "") {
+                entry: UInt64? = nil, onFault: FaultPolicy = .stop, bootargs: String = "", keyPolicy: KeyPolicy = KeyPolicy()) {
         self.name = name; self.image = image; self.harts = harts; self.memoryBase = memoryBase
         self.memorySize = memorySize; self.entry = entry; self.onFault = onFault; self.bootargs = bootargs
+        self.keyPolicy = keyPolicy
     }
 }
 
@@ -71,7 +74,8 @@ public struct Config: Sendable {
     public var channels: [ChannelConfig] = []
 
     /// Every key a `[[partition]]` table may hold, in documentation order.
-    public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs"]
+    public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs",
+                                       "keys"]
 
     /// Every key a `[[channel]]` table may hold, in documentation order.
     public static let channelKeys = ["name", "kind", "endpoints", "direction", "depth", "message_size", "size", "access", "doorbell"]
@@ -291,9 +295,31 @@ public struct Config: Sendable {
         }
         var bootargs = ""
         if let v = table["bootargs"] { bootargs = try string("bootargs", v) }
+        var keyPolicy = KeyPolicy()
+        if let v = table["keys"] { keyPolicy = try keyServices(v, at: at) }
 
         return PartitionConfig(name: name, image: image, harts: harts, memoryBase: memoryBase, memorySize: memorySize,
-                               entry: entry, onFault: onFault, bootargs: bootargs)
+                               entry: entry, onFault: onFault, bootargs: bootargs, keyPolicy: keyPolicy)
+    }
+
+    /// The `keys` array: key service names (`KeyPolicy.named`), each at most once.
+    private static func keyServices(_ value: TOMLValueConvertible, at: ConfigLocation) throws(ToolError) -> KeyPolicy {
+        let what = "an array of key service names, e.g. [\"derive\", \"seal\"]"
+        guard let array = value.array else { throw at.error(field: "keys", "expected \(what), found \(describe(value))") }
+        var policy = KeyPolicy()
+        for element in array {
+            guard let name = element.string else {
+                throw at.error(field: "keys", "expected \(what), found an element that is \(describe(element))")
+            }
+            guard let service = Array(name.utf8).withUnsafeBytes({ KeyPolicy.named($0) }) else {
+                let known = KeyServices.names
+                throw at.error(field: "keys", "unknown key service \"\(name)\"\(suggestion(name, known)) "
+                               + "(known: \(known.joined(separator: ", ")))")
+            }
+            guard !policy.allows(service) else { throw at.error(field: "keys", "\"\(name)\" is listed twice") }
+            policy.insert(service)
+        }
+        return policy
     }
 
     /// "a string", "an integer", "a table" ...

@@ -1,6 +1,7 @@
-// `bulkhead flash` and `bulkhead flash-info`: build and examine a board's bundle flash image
-// (slots A and B, the two state copies; docs/flash-layout.md). The state record is written by
-// Core's StateRegion over a FlashImage, so it is byte for byte what the kernel writes.
+// `bulkhead flash`, `bulkhead provision` and `bulkhead flash-info`: build and examine a board's
+// bundle flash image (slots A and B, the two state copies, the device secret; docs/flash-layout.md).
+// The state record is written by Core's StateRegion over a FlashImage and the device-secret record
+// is Core's DeviceSecretRecord, so both are byte for byte what the kernel reads.
 import BulkheadCore
 import Foundation
 
@@ -12,8 +13,9 @@ public func flashLayoutDescription(_ layout: FlashLayout) -> String {
     if layout.entryStub.size > 0 {
         areas.append(area("an entry stub", layout.entryStub) + ", a jump to the hypervisor at \(hex(layout.entryTarget.raw))")
     }
-    areas += [area("slot A", layout.slotA), area("slot B", layout.slotB), area("state copy A", layout.stateA),
-              area("state copy B", layout.stateB)]
+    areas += [area("slot A", layout.slotA), area("slot B", layout.slotB)]
+    if layout.deviceSecret.size > 0 { areas.append(area("the device secret", layout.deviceSecret)) }
+    areas += [area("state copy A", layout.stateA), area("state copy B", layout.stateB)]
     return "\(Size.describe(UInt64(layout.deviceSize))) in \(Size.describe(UInt64(layout.eraseBlockSize))) erase blocks: "
         + areas.joined(separator: ", ") + "; the rest is reserved and stays erased"
 }
@@ -117,22 +119,7 @@ extension Commands {
                             + "contradict each other: the erase would remove the bundle just written")
         }
         var lines: [String] = []
-        var image: FlashImage
-        if FileManager.default.fileExists(atPath: imagePath) {
-            image = try FlashImage.load(path: imagePath, layout: layout)
-            if let stub = entryStub(layout), entryStubStatus(image, layout: layout) != .expected {
-                try writeEntryStub(stub, layout: layout, into: &image, file: imagePath)
-                lines.append("\(imagePath): entry stub: rewritten (it did not hold the jump to \(hex(layout.entryTarget.raw)))")
-            }
-        } else {
-            image = FlashImage.blank(layout: layout)
-            var line = "\(imagePath): new image, \(Size.describe(UInt64(layout.deviceSize))) erased (0xFF)"
-            if let stub = entryStub(layout) {
-                try writeEntryStub(stub, layout: layout, into: &image, file: imagePath)
-                line += " with the entry stub (jump to \(hex(layout.entryTarget.raw)))"
-            }
-            lines.append(line + ": both slots empty, state region in the factory state")
-        }
+        var image = try openOrCreate(imagePath, layout: layout, lines: &lines)
 
         if request.resetState {
             try erase(layout.stateA, in: &image, file: imagePath, what: "state copy A")
@@ -158,6 +145,99 @@ extension Commands {
         }
         try image.save(path: imagePath)
         return lines.joined(separator: "\n")
+    }
+
+    /// The image at `path`, its entry stub repaired if the layout has one and it is wrong; or,
+    /// when there is no such file, a blank image with the entry stub. Appends a line for what it did.
+    static func openOrCreate(_ path: String, layout: FlashLayout, lines: inout [String]) throws(ToolError) -> FlashImage {
+        var image: FlashImage
+        if FileManager.default.fileExists(atPath: path) {
+            image = try FlashImage.load(path: path, layout: layout)
+            if let stub = entryStub(layout), entryStubStatus(image, layout: layout) != .expected {
+                try writeEntryStub(stub, layout: layout, into: &image, file: path)
+                lines.append("\(path): entry stub: rewritten (it did not hold the jump to \(hex(layout.entryTarget.raw)))")
+            }
+        } else {
+            image = FlashImage.blank(layout: layout)
+            var line = "\(path): new image, \(Size.describe(UInt64(layout.deviceSize))) erased (0xFF)"
+            if let stub = entryStub(layout) {
+                try writeEntryStub(stub, layout: layout, into: &image, file: path)
+                line += " with the entry stub (jump to \(hex(layout.entryTarget.raw)))"
+            }
+            lines.append(line + ": both slots empty, state region in the factory state")
+        }
+        return image
+    }
+
+    /// `bulkhead provision IMAGE [--secret-file FILE] [--force]`: writes a device-secret record
+    /// (Core's `DeviceSecretRecord`) holding `secret`, or 32 bytes from the system CSPRNG when
+    /// `secret` is nil, into the layout's device-secret block. The image is opened or created as
+    /// `flash` does. A valid secret already there is replaced only with `force`. Nothing else in
+    /// the image changes (the entry stub aside, repaired as by `flash`). Returns one line per
+    /// action; the secret itself is never shown, only its fingerprint.
+    public static func provision(imagePath: String, secret given: [UInt8]?, force: Bool,
+                                 board boardName: String = "qemu-virt") throws(ToolError) -> String {
+        let board = try BoardOptions(board: boardName).resolve()
+        let layout = board.data.bundleFlash
+        guard layout.deviceSecret.size > 0 else {
+            throw ToolError("\(imagePath): \(board.data.nameString)'s flash has no device-secret block (the board keeps "
+                            + "its secret elsewhere)")
+        }
+        let secret = given ?? DeviceSecretFile.random()
+        guard secret.count == 32 else {
+            throw ToolError("\(imagePath): a device secret is 32 bytes, not \(secret.count)")
+        }
+        var lines: [String] = []
+        var image = try openOrCreate(imagePath, layout: layout, lines: &lines)
+        let (status, old) = deviceSecret(in: image, layout: layout)
+        switch status {
+        case .valid:
+            guard force else {
+                throw ToolError("\(imagePath): a device secret is already provisioned; --force replaces it, and every "
+                                + "key derived from it changes")
+            }
+            if old == secret {
+                lines.append("\(imagePath): the device secret is rewritten with the same secret (no key changes)")
+            } else {
+                lines.append("\(imagePath): replacing the device secret with fingerprint \(DeviceSecretFile.fingerprint(old)) "
+                             + "(every key derived from it changes)")
+            }
+        case .erased:
+            break
+        default:
+            lines.append("\(imagePath): the device-secret block held \(describe(status)): overwritten")
+        }
+        try erase(layout.deviceSecret, in: &image, file: imagePath, what: "the device secret")
+        var fixed = SecretBytes(repeating: 0)
+        for i in 0..<32 { fixed[i] = secret[i] }
+        let record = DeviceSecretRecord.encode(fixed)
+        let programmed = withUnsafeBytes(of: record) { image.program(offset: layout.deviceSecret.offset, bytes: $0) }
+        guard programmed else { throw ToolError("\(imagePath): the device secret: cannot program the record") }
+        // Read back through Core's decoder: what the hypervisor will find.
+        let (check, stored) = deviceSecret(in: image, layout: layout)
+        guard check == .valid, stored == secret else {
+            throw ToolError("internal error: \(imagePath): the device-secret record does not read back: \(describe(check))")
+        }
+        try image.save(path: imagePath)
+        lines.append("\(imagePath): device secret provisioned (fingerprint \(DeviceSecretFile.fingerprint(secret)))")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The status of the device-secret record in `image`, and its secret when valid (else empty).
+    static func deviceSecret(in image: FlashImage, layout: FlashLayout) -> (DeviceSecretRecord.Status, [UInt8]) {
+        var record = InlineArray<64, UInt8>(repeating: 0xFF)
+        let bytes = Array(image.bytes(in: layout.deviceSecret).prefix(DeviceSecretRecord.size))
+        for i in 0..<min(bytes.count, DeviceSecretRecord.size) { record[i] = bytes[i] }
+        let (status, secret) = DeviceSecretRecord.decode(record)
+        guard status == .valid else { return (status, []) }
+        return (status, (0..<32).map { secret[$0] })
+    }
+
+    /// Core's one-line text for a device-secret status.
+    static func describe(_ status: DeviceSecretRecord.Status) -> String {
+        var sink = StringSink()
+        DeviceSecretRecord.write(status, to: &sink)
+        return sink.text
     }
 
     /// Applies `change` to the state through Core's StateRegion (so the record is exactly what
@@ -301,6 +381,11 @@ extension Commands {
         lines.append("state: " + (reading.isBlankOrCorrupt ? "factory (no valid copy): " : "")
             + "minimum security version \(s.minimumSecurityVersion), boot attempts A \(s.bootAttemptsA) B \(s.bootAttemptsB), "
             + "last booted \(s.lastBootedSlot.map(slotName) ?? "none"), preferred \(s.preferredSlot.map(slotName) ?? "none")")
+        if layout.deviceSecret.size > 0 {
+            let (status, secret) = deviceSecret(in: image, layout: layout)
+            lines.append("device secret: " + (status == .valid ? "provisioned (fingerprint \(DeviceSecretFile.fingerprint(secret)))"
+                                                               : describe(status)))
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -61,6 +61,7 @@ public enum PlanBuilder {
                                      suffix: " (they are \(bootBytes.count))")
             }
             spec.bootargs = bootargs
+            spec.keyPolicy = partition.keyPolicy
 
             let loaded = try loadImage(partition, directory: directory, board: board, at: at)
             spec.imageSize = UInt64(loaded.bytes.count)

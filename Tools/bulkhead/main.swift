@@ -20,9 +20,12 @@ struct BulkheadCommand: ParsableCommand {
             On the board, bundles live in a flash bank with two slots (A and B) and a state \
             region holding the anti-rollback minimum and the slot choice (docs/flash-layout.md). \
             `flash` creates or updates such a flash image (for QEMU: -drive \
-            if=pflash,unit=1,format=raw,file=IMAGE), and `flash-info` lists what one holds.
+            if=pflash,unit=1,format=raw,file=IMAGE), `provision` writes the device secret the \
+            key services derive every partition key from into its block, and `flash-info` lists \
+            what an image holds.
             """,
-        subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, FlashInfo.self])
+        subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
+                      FlashInfo.self])
 }
 
 /// The configuration keys, for the help of the commands that read a configuration.
@@ -31,7 +34,9 @@ let configurationSummary = """
     name (a-z 0-9 - _, at most 16 bytes), image (path relative to the configuration), harts \
     (array of physical hart ids), memory_base (host-physical, 2 MiB aligned), memory_size \
     (bytes or "16M"; a multiple of 2 MiB), and optionally entry (guest-physical; default: the \
-    ELF entry or 0x80000000), on_fault ("stop" or "restart") and bootargs. It may also hold \
+    ELF entry or 0x80000000), on_fault ("stop" or "restart"), bootargs and keys (the key \
+    services the partition may call, any of "derive", "seal", "attest", "keystore", "random", \
+    each at most once; default none). It may also hold \
     [[channel]] tables (at most 16) joining two partitions: name, kind ("queue" or "shared"), \
     endpoints (two partition names: endpoint 0 and endpoint 1), optionally direction ("both" or \
     "forward": endpoint 0 to 1 only) and doorbell (true or false); a queue needs depth (1-64 \
@@ -159,7 +164,8 @@ struct Inspect: ParsableCommand {
         discussion: """
             The bundle is parsed by the same reader the hypervisor uses. Shows the format version, \
             security version, signing key id, signature, per partition its harts, memory, \
-            entry, image and the image's SHA-512 as recorded in the manifest, and per channel its \
+            entry, image and the image's SHA-512 as recorded in the manifest, fault policy, boot \
+            arguments and key services, and per channel its \
             kind, direction, endpoints (by partition name), depth and message size (queue) or size, \
             guest-physical window and access (shared memory), and doorbell. The signature and \
             digests are not checked here: use `bulkhead verify`. Exits non-zero when the bundle is \
@@ -265,7 +271,7 @@ struct Flash: ParsableCommand {
           help: """
             Erase both state copies: the factory state (minimum security version 0, no boot \
             attempts, no preferred slot). For development and tests only: on a device this \
-            would reopen rollback to any correctly signed bundle.
+            would reopen rollback to any correctly signed bundle. The device secret is left alone.
             """)
     var resetState = false
 
@@ -300,18 +306,76 @@ struct Flash: ParsableCommand {
     }
 }
 
+struct Provision: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the device secret into a bundle flash image (the root of every partition key).",
+        discussion: """
+            Writes a device-secret record (docs/flash-layout.md: magic, version, the 32-byte \
+            secret, CRC-32C) into the flash's device-secret block. The hypervisor reads it at \
+            boot and derives every key a partition gets from it (docs/keys.md); without it, no \
+            key service works. On QEMU virt this flash block stands in for OTP or eFuse \
+            hardware, which a real board would use instead. The hypervisor never maps it (nor \
+            any other part of this flash) into a guest, so no partition can read the secret; \
+            whoever can read the image file can.
+
+            The secret is 32 bytes from the system's cryptographic random number generator, or \
+            with --secret-file the 32 bytes written in FILE as 64 hex digits (for tests and \
+            reproducible devices: keep such a file as secret as a signing key). The command \
+            prints only the secret's fingerprint, the first 8 bytes of SHA-512("bulkhead device \
+            secret fingerprint" followed by the secret) in hex, never the secret itself: the \
+            same secret always gives the same fingerprint, and `flash-info` shows it.
+
+            An existing valid secret is replaced only with --force: every key derived from it \
+            (sealed data, keystore keys, attestation keys) changes, and data sealed under the old \
+            one can no longer be unsealed. If IMAGE does not exist it is created as `bulkhead \
+            flash` creates it (blank, with the entry stub); nothing else in an existing image \
+            changes. `bulkhead flash --reset-state` does not touch the device secret.
+
+            Examples:
+              bulkhead provision flash.img
+              bulkhead provision flash.img --secret-file device.secret
+              bulkhead provision flash.img --force
+
+            \(flashLayoutSummary)
+            """)
+
+    @Argument(help: ArgumentHelp("The flash image file (created blank if it does not exist).", valueName: "image"))
+    var image: String
+
+    @Option(name: .customLong("secret-file"),
+            help: ArgumentHelp("Take the secret from FILE (64 hex digits) instead of the random number generator.",
+                               valueName: "file"))
+    var secretFile: String?
+
+    @Flag(help: "Replace a device secret that is already provisioned (every key derived from it changes).")
+    var force = false
+
+    @OptionGroup var boardArgument: FlashBoardArgument
+
+    func run() throws {
+        do {
+            let secret = try secretFile.map { (path) throws(ToolError) -> [UInt8] in try DeviceSecretFile.load(path: path) }
+            print(try Commands.provision(imagePath: image, secret: secret, force: force, board: boardArgument.board))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
 struct FlashInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flash-info",
-        abstract: "List what a bundle flash image holds: both slots, both state copies, the state in force.",
+        abstract: "List what a bundle flash image holds: both slots, both state copies, the state in force, the device secret.",
         discussion: """
             Prints one line for the image, one per slot ("empty" when its first 64 bytes are \
             0xFF; otherwise the bundle's partitions, length, security version and key id as the \
             hypervisor's reader parses them, or why it is not a valid bundle), one per state copy \
             (valid with its sequence number, erased, or why it is not valid, e.g. a checksum \
             mismatch after a torn write), and the state the hypervisor would use: the newest valid \
-            copy's, or the factory state when neither copy is valid. Signatures are not checked: \
-            use `bulkhead verify` on the bundle file.
+            copy's, or the factory state when neither copy is valid. Then the device secret: \
+            "provisioned (fingerprint ...)" (see `bulkhead provision`; the secret itself is never \
+            shown), "not provisioned (the block is erased)", or why the record is not valid. \
+            Signatures are not checked: use `bulkhead verify` on the bundle file.
 
             \(flashLayoutSummary)
             """)

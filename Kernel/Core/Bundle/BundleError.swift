@@ -18,6 +18,8 @@ public enum BundleError: Error, Equatable, Sendable {
     case tooManyHarts(partition: Int, count: Int)
     case bootargsTooLong(partition: Int, length: Int)
     case unknownFaultPolicy(partition: Int, value: UInt8)
+    /// The key policy has bits set outside `KeyPolicy.all` (a key service this build does not know).
+    case unknownKeyPolicy(partition: Int, value: UInt16)
     case imageMisaligned(partition: Int, offset: UInt64)
     /// The image's bytes extend past the bundle's total length.
     case imageOutOfBounds(partition: Int, offset: UInt64, length: UInt64)
@@ -41,7 +43,7 @@ public enum BundleError: Error, Equatable, Sendable {
     public var partition: Int? {
         switch self {
         case .nameTooLong(let p, _), .tooManyHarts(let p, _), .bootargsTooLong(let p, _),
-             .unknownFaultPolicy(let p, _), .imageMisaligned(let p, _), .imageOutOfBounds(let p, _, _),
+             .unknownFaultPolicy(let p, _), .unknownKeyPolicy(let p, _), .imageMisaligned(let p, _), .imageOutOfBounds(let p, _, _),
              .imageOverlapsManifest(let p, _), .imageOverlap(let p, _):
             return p
         default:
@@ -101,6 +103,15 @@ public enum BundleError: Error, Equatable, Sendable {
             out.write(decimal: PlanLimits.maxBootargsLength)
         case .unknownFaultPolicy(_, let v):
             out.write("unknown fault policy value "); out.write(decimal: UInt64(v))
+        case .unknownKeyPolicy(_, let v):
+            out.write("the key policy "); out.write(hex: UInt64(v)); out.write(" sets bits outside the known key services (")
+            var i = 0
+            while let (service, name) = KeyPolicy.entry(i) {
+                if i > 0 { out.write(", ") }
+                out.write(name); out.write(" "); out.write(hex: UInt64(service.raw))
+                i += 1
+            }
+            out.write(")")
         case .imageMisaligned(_, let offset):
             out.write("the image offset "); out.write(hex: offset); out.write(" is not a multiple of ")
             out.write(decimal: BundleFormat.imageAlignment)

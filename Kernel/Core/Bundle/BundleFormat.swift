@@ -53,7 +53,7 @@ public enum BundleFormat {
         public static let onFault = 2           // u8, a FaultPolicy raw value
         public static let reserved0 = 3         // u8, zero
         public static let bootargsLength = 4    // u16, at most PlanLimits.maxBootargsLength
-        public static let reserved1 = 6         // u16, zero
+        public static let keyPolicy = 6         // u16, a KeyPolicy raw value (bits outside KeyPolicy.all zero)
         public static let name = 8              // 16 bytes, zero after nameLength
         public static let nameCapacity = 16
         public static let harts = 24            // 8 x u32 hart ids, zero after hartCount

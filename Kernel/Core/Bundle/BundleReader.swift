@@ -166,7 +166,9 @@ public struct BundleReader {
             guard bootargsLength <= PlanLimits.maxBootargsLength else {
                 throw .bootargsTooLong(partition: p, length: bootargsLength)
             }
-            try requireZero(b, from: r + R.reserved1, to: r + R.reserved1 + 2)
+            let keyPolicy = KeyPolicy(raw: u16(b, r + R.keyPolicy))
+            guard keyPolicy.isKnown else { throw .unknownKeyPolicy(partition: p, value: keyPolicy.raw) }
+            spec.keyPolicy = keyPolicy
 
             // The lengths were checked against the capacities above, so these always succeed.
             let nameStart = r + R.name

@@ -54,6 +54,7 @@ public enum BundleWriter {
             out[r + R.hartCount] = UInt8(spec.harts.count)
             out[r + R.onFault] = spec.onFault.rawValue
             put(&out, r + R.bootargsLength, UInt64(spec.bootargs.count), 2)
+            put(&out, r + R.keyPolicy, UInt64(spec.keyPolicy.raw), 2)
             spec.name.withBytes { for (i, byte) in $0.enumerated() { out[r + R.name + i] = byte } }
             for v in 0..<spec.harts.count { put(&out, r + R.harts + 4 * v, UInt64(spec.harts[v]), 4) }
             put(&out, r + R.memoryBase, spec.memory.base.raw, 8)
