@@ -45,6 +45,13 @@ public struct Ed25519PublicKey: Sendable {
         self.point = point
     }
 
+    /// A key whose point and canonical encoding are already known (a signing key's [s]B and its
+    /// encoding, Ed25519Signing.swift): no decoding, no checks.
+    init(encoding: InlineArray<32, UInt8>, point: EdwardsPoint) {
+        self.encoding = encoding
+        self.point = point
+    }
+
     /// Calls `body` with the key's 32-byte encoding (valid only during the call).
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeBytes(of: encoding) { body($0) }

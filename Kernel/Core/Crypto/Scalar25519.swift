@@ -6,7 +6,10 @@
 // (RFC 8032 §5.1.7, step 1), and k = SHA-512(R || A || M) read as a 512-bit little-endian
 // integer and reduced mod L (§5.1.7, step 2).
 //
-// Nothing here is constant time: Ed25519 verification only handles public data.
+// The functions above the "Constant time" mark are not constant time: Ed25519 verification only
+// handles public data. Signing (Ed25519Signing.swift) uses the constant-time functions below it:
+// a reduction mod L without the data-dependent correction branch, k·s + r mod L, and the signed
+// radix-16 recoding.
 
 /// An integer in [0, L), L the order of the Ed25519 base point (RFC 8032 §5.1).
 struct Scalar25519: Sendable {
@@ -168,6 +171,199 @@ struct Scalar25519: Sendable {
 
     /// The scalar as four little-endian 64-bit words (for tests).
     var words: (UInt64, UInt64, UInt64, UInt64) { (w0, w1, w2, w3) }
+}
+
+// MARK: - Constant time (signing)
+//
+// Everything below handles secrets (the private scalar s, the nonce r, and S = r + k·s). No branch
+// and no memory index depends on their values: loops run a fixed number of times, carries and
+// borrows become 0/1 words (`sltu`), and the one data-dependent correction (adding L back) is an
+// addition of L AND a mask, with the mask hidden from the optimizer (`constantTimeMask`), so that
+// LLVM cannot turn it back into a branch (RISC-V has no conditional move).
+
+/// An all-ones word when `bit` is 1, zero when it is 0 (`bit` must be 0 or 1), computed
+/// arithmetically and passed through `constantTimeOpaqueZero()`, so that the optimizer cannot
+/// tell that the result is one of two values and turn a masked select back into a branch.
+@inline(__always)
+func constantTimeMask(bit: UInt64) -> UInt64 {
+    (0 &- bit) ^ constantTimeOpaqueZero()
+}
+
+/// Returns 0. Out of line and unoptimised, so callers cannot see the value: XORing it into a mask
+/// stops LLVM from proving the mask is 0 or all ones (and then from rewriting `x & mask` as a
+/// select, which the RV64 backend lowers to a branch). `secureZero` relies on the same property of
+/// `optnone` functions (docs/crypto.md).
+@inline(never) @_optimize(none)
+func constantTimeOpaqueZero() -> UInt64 {
+    0
+}
+
+/// a + b + carry (carry 0 or 1) and the carry out, as words. The carry out of the top bit is
+/// computed with bit operations (Hacker's Delight §2-16), not with `addingReportingOverflow`:
+/// LLVM compiled `x - (flag ? 1 : 0)` on such a Bool into a conditional branch.
+@inline(__always)
+func addWithCarry(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (sum: UInt64, carry: UInt64) {
+    let sum = a &+ b &+ carry
+    return (sum, ((a & b) | ((a | b) & ~sum)) >> 63)
+}
+
+/// a - b - borrow (borrow 0 or 1) and the borrow out, as words, by bit operations.
+@inline(__always)
+func subtractWithBorrow(_ a: UInt64, _ b: UInt64, _ borrow: UInt64) -> (difference: UInt64, borrow: UInt64) {
+    let difference = a &- b &- borrow
+    return (difference, ((~a & b) | (~(a ^ b) & difference)) >> 63)
+}
+
+/// a·b + c + d as (high, low): exact, since (2^64 - 1)^2 + 2·(2^64 - 1) = 2^128 - 1.
+@inline(__always)
+private func multiplyAccumulate(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) -> (high: UInt64, low: UInt64) {
+    let product = a.multipliedFullWidth(by: b)
+    let (l1, o1) = addWithCarry(product.low, c, 0)
+    let (l2, o2) = addWithCarry(l1, d, 0)
+    return (product.high &+ o1 &+ o2, l2)
+}
+
+extension Scalar25519 {
+    /// A 64-byte little-endian integer reduced mod L in constant time (RFC 8032 §5.1.6 steps 2
+    /// and 4 reduce secret values this way: r = SHA-512(prefix || M) and r + k·s).
+    ///
+    /// The same long division as `init(reducingWide:)`, one byte at a time from the most
+    /// significant, but the final step of each round always adds L AND a mask made from the
+    /// borrow (zero when the subtraction did not go negative) instead of branching on it.
+    init(reducingWideConstantTime bytes: InlineArray<64, UInt8>) {
+        var r0: UInt64 = 0
+        var r1: UInt64 = 0
+        var r2: UInt64 = 0
+        var r3: UInt64 = 0
+        let l = Scalar25519.order
+        let mask60: UInt64 = (1 << 60) - 1
+        let digits = bytes.span
+        var byteIndex = 63
+        while byteIndex >= 0 {
+            let t4 = r3 >> 56
+            r3 = (r3 << 8) | (r2 >> 56)
+            r2 = (r2 << 8) | (r1 >> 56)
+            r1 = (r1 << 8) | (r0 >> 56)
+            r0 = (r0 << 8) | UInt64(digits[byteIndex])
+            let q = (t4 << 4) | (r3 >> 60)
+            r3 &= mask60
+            let m0 = q.multipliedFullWidth(by: l.w0)
+            let m1 = q.multipliedFullWidth(by: l.w1)
+            let (p1, c1) = addWithCarry(m0.high, m1.low, 0)
+            let p2 = m1.high &+ c1
+            let (s0, b0) = subtractWithBorrow(r0, m0.low, 0)
+            let (s1, b1) = subtractWithBorrow(r1, p1, b0)
+            let (s2, b2) = subtractWithBorrow(r2, p2, b1)
+            let (s3, b3) = subtractWithBorrow(r3, 0, b2)
+            // Add L when negative, 0 otherwise: mod 2^256 either way the remainder is in [0, L).
+            let mask = constantTimeMask(bit: b3)
+            let (a0, c0) = addWithCarry(s0, l.w0 & mask, 0)
+            let (a1, d1) = addWithCarry(s1, l.w1 & mask, c0)
+            let (a2, d2) = addWithCarry(s2, 0, d1)
+            r0 = a0
+            r1 = a1
+            r2 = a2
+            r3 = s3 &+ (l.w3 & mask) &+ d2
+            byteIndex -= 1
+        }
+        self.init(r0, r1, r2, r3)
+    }
+
+    /// The 32 bytes at the start of `bytes` (little-endian) reduced mod L in constant time; the
+    /// caller guarantees 32 bytes are there. For the clamped secret scalar of RFC 8032 §5.1.5.
+    init(reducingConstantTime32 bytes: UnsafeRawBufferPointer) {
+        var wide = InlineArray<64, UInt8>(repeating: 0)
+        var i = 0
+        while i < 32 {
+            wide[i] = bytes[i]
+            i += 1
+        }
+        self.init(reducingWideConstantTime: wide)
+        secureZero(&wide)
+    }
+
+    /// (k·s + r) mod L in constant time (RFC 8032 §5.1.6 step 5: S = (r + k·s) mod L).
+    ///
+    /// A 4 × 4-word schoolbook product (k, s < L < 2^253, so k·s < 2^506), r added with its
+    /// carry run through all the upper words (k·s + r < 2^507), then the constant-time wide
+    /// reduction. Every intermediate is wiped before returning.
+    static func multiplyAddConstantTime(_ k: Scalar25519, _ s: Scalar25519, _ r: Scalar25519) -> Scalar25519 {
+        var a = InlineArray<4, UInt64>(repeating: 0)
+        var b = InlineArray<4, UInt64>(repeating: 0)
+        a[0] = k.w0; a[1] = k.w1; a[2] = k.w2; a[3] = k.w3
+        b[0] = s.w0; b[1] = s.w1; b[2] = s.w2; b[3] = s.w3
+        var t = InlineArray<8, UInt64>(repeating: 0)
+        var i = 0
+        while i < 4 {
+            var carry: UInt64 = 0
+            var j = 0
+            while j < 4 {
+                let (high, low) = multiplyAccumulate(a[i], b[j], t[i + j], carry)
+                t[i + j] = low
+                carry = high
+                j += 1
+            }
+            t[i + 4] = carry
+            i += 1
+        }
+        // + r, the carry rippling through every word (no early stop).
+        var carry: UInt64 = 0
+        i = 0
+        while i < 8 {
+            let addend: UInt64
+            switch i {   // on the public loop index only
+            case 0: addend = r.w0
+            case 1: addend = r.w1
+            case 2: addend = r.w2
+            case 3: addend = r.w3
+            default: addend = 0
+            }
+            let (high, low) = multiplyAccumulate(addend, 1, t[i], carry)
+            t[i] = low
+            carry = high
+            i += 1
+        }
+        var wide = InlineArray<64, UInt8>(repeating: 0)
+        i = 0
+        while i < 64 {
+            wide[i] = UInt8(truncatingIfNeeded: t[i >> 3] >> UInt64(8 * (i & 7)))
+            i += 1
+        }
+        let result = Scalar25519(reducingWideConstantTime: wide)
+        secureZero(&a)
+        secureZero(&b)
+        secureZero(&t)
+        secureZero(&wide)
+        return result
+    }
+
+    /// The signed radix-16 digits e_0 ... e_63 of the scalar: self = Σ e_i·16^i with every
+    /// e_i in -8...7 (RFC 8032 does not prescribe a method; this is the fixed-window recoding
+    /// for the constant-time [s]B in Ed25519Signing.swift).
+    ///
+    /// Each 4-bit nibble n_i plus the carry c_i from below (v = n_i + c_i, 0...16) becomes
+    /// e_i = v - 16·c_(i+1) with c_(i+1) = ⌊(v + 8) / 16⌋, so e_i is in -8...7. The carry is a
+    /// shift, not a branch, and the loop always makes 64 steps. Since self < L < 2^253, the top
+    /// nibble is at most 1, so no carry leaves digit 63.
+    func signedRadix16() -> InlineArray<64, Int8> {
+        var digits = InlineArray<64, Int8>(repeating: 0)
+        var carry: Int64 = 0
+        var i = 0
+        while i < 64 {
+            let word: UInt64
+            switch i >> 4 {   // on the public loop index only
+            case 0: word = w0
+            case 1: word = w1
+            case 2: word = w2
+            default: word = w3
+            }
+            let v = Int64(bitPattern: (word >> UInt64(4 * (i & 15))) & 15) &+ carry
+            carry = (v &+ 8) >> 4
+            digits[i] = Int8(truncatingIfNeeded: v &- (carry << 4))
+            i += 1
+        }
+        return digits
+    }
 }
 
 /// The little-endian 64-bit word at `offset` (the caller checks that 8 bytes are there).
