@@ -1,4 +1,4 @@
-// The Bulkhead extension for Swift guests (docs/hypercalls.md): partition_info, send, receive, notify, doorbells, waiting for a doorbell.
+// The Bulkhead extension for Swift guests (docs/hypercalls.md): partition_info, send, receive, notify, doorbells, waiting for a doorbell; the key services (docs/keys.md): derive, seal, unseal, attest, random.
 //
 // The numbers are Core's (BulkheadExtension, IPCFunction, IPCReason, PartitionInfoLayout), so the
 // guest and the kernel cannot disagree. Every call either succeeds or throws a `Bulkhead.Failure`
@@ -111,6 +111,103 @@ public enum Bulkhead {
     /// The channels (bit n = channel id n) whose doorbell rang for the caller since the last call.
     public static func doorbells() throws(Failure) -> UInt64 {
         try check(call(IPCFunction.doorbells.rawValue))
+    }
+
+    // MARK: Key services (docs/keys.md; each needs its service in the partition's `keys`)
+
+    /// A 32-byte key.
+    public typealias Key = InlineArray<32, UInt8>
+
+    /// The 32-byte key derive(`label`) (1 to 64 bytes): bound to this partition's name, image and
+    /// policy, this device's secret and this hypervisor build; the same on every boot.
+    public static func derive(_ label: UnsafeRawBufferPointer) throws(Failure) -> Key {
+        var words = InlineArray<4, UInt64>(repeating: 0)            // 8-byte aligned output
+        let r = withUnsafeMutableBytes(of: &words) { out in
+            call(IPCFunction.derive.rawValue, address(label.baseAddress), UInt64(label.count), address(out.baseAddress))
+        }
+        var key = Key(repeating: 0)
+        if r.error == 0 {
+            withUnsafeBytes(of: &words) { w in
+                var i = 0
+                while i < 32 { key[i] = w[i]; i &+= 1 }
+            }
+        }
+        withUnsafeMutableBytes(of: &words) { secureZero($0) }
+        _ = try check(r)
+        return key
+    }
+
+    /// derive with a text label, e.g. `Bulkhead.derive(label: "disk key")`.
+    public static func derive(label: StaticString) throws(Failure) -> Key {
+        let result: Result<Key, Failure> = label.withUTF8Buffer { bytes in
+            do throws(Failure) { return .success(try derive(UnsafeRawBufferPointer(bytes))) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// Seals `data` (at most 4096 bytes) with `aad` (at most 256 bytes, authenticated, not stored)
+    /// into `blob`, which needs `data.count + sealOverhead` bytes. Returns the blob length.
+    /// `.image`: opens only for this partition name, image and policy; `.signer`: for this name in
+    /// any bundle of the same signing key with the same or a newer security version.
+    @discardableResult
+    public static func seal(_ binding: SealedBlob.Binding, _ data: UnsafeRawBufferPointer,
+                            aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+                            into blob: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
+        Int(try request(IPCFunction.seal.rawValue, UInt64(binding.rawValue), data, aad, blob))
+    }
+
+    /// Opens `blob` with the `aad` it was sealed with into `plaintext`. Returns the plaintext length.
+    /// FAILED/`not_authentic`: not this partition's blob (or changed); DENIED/`version_too_low`:
+    /// signer-bound by a newer security version; INVALID_PARAM/`bad_blob`: not a sealed blob.
+    @discardableResult
+    public static func unseal(_ blob: UnsafeRawBufferPointer,
+                              aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+                              into plaintext: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
+        Int(try request(IPCFunction.unseal.rawValue, 0, blob, aad, plaintext))
+    }
+
+    /// A blob is the plaintext length plus this (32-byte header, 16-byte tag).
+    public static var sealOverhead: Int { SealedBlob.overhead }
+
+    /// seal/unseal with their 48-byte request block (8-byte aligned, on the stack).
+    static func request(_ fid: UInt64, _ a0: UInt64, _ data: UnsafeRawBufferPointer, _ aad: UnsafeRawBufferPointer,
+                        _ out: UnsafeMutableRawBufferPointer) throws(Failure) -> UInt64 {
+        var block = InlineArray<6, UInt64>(repeating: 0)
+        let r = withUnsafeMutableBytes(of: &block) { raw in
+            // An empty buffer gets an address in the caller's RAM (the block's own): the hypervisor
+            // checks every address, even of zero bytes, and a nil buffer's is 0.
+            let here = address(raw.baseAddress)
+            func at(_ p: UnsafeRawPointer?, _ count: Int) -> UInt64 { count == 0 ? here : address(p) }
+            let words: InlineArray<6, UInt64> = [at(data.baseAddress, data.count), UInt64(data.count),
+                                                 at(aad.baseAddress, aad.count), UInt64(aad.count),
+                                                 at(out.baseAddress, out.count), UInt64(out.count)]
+            var i = 0
+            while i < 6 { raw.storeBytes(of: words[i].littleEndian, toByteOffset: 8 * i, as: UInt64.self); i &+= 1 }
+            return call(fid, a0, here)
+        }
+        return try check(r)
+    }
+
+    /// An attestation report over `nonce` (its first 32 bytes, zero padded) into `report` (8-byte
+    /// aligned). Returns its length.
+    @discardableResult
+    public static func attest(nonce: UnsafeRawBufferPointer, into report: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
+        var aligned = InlineArray<4, UInt64>(repeating: 0)
+        withUnsafeMutableBytes(of: &aligned) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: nonce.prefix(32))) }
+        let r = withUnsafeBytes(of: &aligned) { n in
+            call(IPCFunction.attest.rawValue, address(n.baseAddress), address(report.baseAddress), UInt64(report.count))
+        }
+        return Int(try check(r))
+    }
+
+    /// Fills `output` from the hypervisor's DRBG, in calls of at most 256 bytes (none for an empty buffer).
+    public static func random(into output: UnsafeMutableRawBufferPointer) throws(Failure) {
+        var done = 0
+        while done < output.count {
+            let n = min(output.count &- done, Int(KeyService.maxRandom))
+            _ = try check(call(IPCFunction.random.rawValue, address(output.baseAddress!.advanced(by: done)), UInt64(n)))
+            done &+= n
+        }
     }
 
     // MARK: Waiting
@@ -253,6 +350,11 @@ extension Line {
     public mutating func write(text: FixedText<16>) {
         text.withBytes { write(bytes: $0) }
     }
+
+    /// Writes `bytes` as lower-case hex, two digits a byte, no prefix (e.g. a key's fingerprint).
+    public mutating func write(hexBytes bytes: UnsafeRawBufferPointer) {
+        for b in bytes { write(hexByte: b) }
+    }
 }
 
 extension IPCReason {
@@ -272,6 +374,11 @@ extension IPCReason {
         case .noDoorbell: return "no_doorbell"
         case .bufferTooSmall: return "buffer_too_small"
         case .unknownFunction: return "unknown_function"
+        case .noDeviceSecret: return "no_device_secret"
+        case .badBlob: return "bad_blob"
+        case .notAuthentic: return "not_authentic"
+        case .versionTooLow: return "version_too_low"
+        case .badBinding: return "bad_binding"
         }
     }
 }

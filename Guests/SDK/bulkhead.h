@@ -1,7 +1,8 @@
-// Bulkhead guest SDK for C: the Bulkhead SBI extension (inter-partition IPC, docs/hypercalls.md).
+// Bulkhead guest SDK for C: the Bulkhead SBI extension (inter-partition IPC, docs/hypercalls.md; key services, docs/keys.md).
 //
-// Header only: constants for the extension id, the function ids, every reason code and the
-// partition_info layout, and one static inline function per hypercall (an `ecall` in inline asm).
+// Header only: constants for the extension id, the function ids, every reason code, the
+// partition_info layout, the key services' limits and request block, and one static inline
+// function per hypercall (an `ecall` in inline asm).
 // The numbers are also Core's (Kernel/Core/IPC/IPCABI.swift); Tests/CoreTests/GuestSDKHeaderTests
 // checks that every #define below equals Core's value, so keep one #define per line.
 //
@@ -27,6 +28,12 @@
 #define BULKHEAD_FID_RECEIVE 2          ///< (channel, buffer, length) -> length | sender << 32
 #define BULKHEAD_FID_NOTIFY 3           ///< (channel) -> 0
 #define BULKHEAD_FID_DOORBELLS 4        ///< () -> mask of channel ids rung since the last call
+// Key services (docs/keys.md); each needs its service in the partition's `keys` policy.
+#define BULKHEAD_FID_DERIVE 5           ///< (label, label length, output[32]) -> 32
+#define BULKHEAD_FID_SEAL 6             ///< (binding, request) -> blob length
+#define BULKHEAD_FID_UNSEAL 7           ///< (0, request) -> plaintext length
+#define BULKHEAD_FID_ATTEST 8           ///< (nonce[32], output, output length) -> report length
+#define BULKHEAD_FID_RANDOM 9           ///< (output, length) -> length
 
 // ---- Standard SBI error codes (a0) -----------------------------------------------------------
 
@@ -52,6 +59,11 @@
 #define BULKHEAD_REASON_NO_DOORBELL 11       ///< INVALID_PARAM: notify on a channel without doorbell
 #define BULKHEAD_REASON_BUFFER_TOO_SMALL 12  ///< INVALID_PARAM: buffer smaller than the data
 #define BULKHEAD_REASON_UNKNOWN_FUNCTION 13  ///< NOT_SUPPORTED: no such function id
+#define BULKHEAD_REASON_NO_DEVICE_SECRET 14  ///< FAILED: the device has no (valid) secret: no key service works
+#define BULKHEAD_REASON_BAD_BLOB 15          ///< INVALID_PARAM: not a sealed blob (magic, version, binding, lengths)
+#define BULKHEAD_REASON_NOT_AUTHENTIC 16     ///< FAILED: the blob does not open with this partition's key
+#define BULKHEAD_REASON_VERSION_TOO_LOW 17   ///< DENIED: signer-bound blob sealed by a newer security version
+#define BULKHEAD_REASON_BAD_BINDING 18       ///< INVALID_PARAM: seal with a binding other than image or signer
 
 // ---- partition_info layout (little-endian) ---------------------------------------------------
 
@@ -136,6 +148,38 @@ _Static_assert(offsetof(struct bulkhead_channel_entry, message_size) == BULKHEAD
 _Static_assert(offsetof(struct bulkhead_channel_entry, shared_address) == BULKHEAD_ENTRY_SHARED_ADDRESS_OFFSET, "shared_address");
 _Static_assert(offsetof(struct bulkhead_channel_entry, shared_size) == BULKHEAD_ENTRY_SHARED_SIZE_OFFSET, "shared_size");
 
+// ---- Key services (docs/keys.md) ------------------------------------------------------------
+
+#define BULKHEAD_KEY_SIZE 32              ///< bytes derive writes
+#define BULKHEAD_DERIVE_MAX_LABEL 64      ///< derive's label: 1 to 64 bytes
+#define BULKHEAD_RANDOM_MAX 256           ///< random: 1 to 256 bytes per call
+#define BULKHEAD_ATTEST_NONCE_SIZE 32     ///< attest's nonce (8-byte aligned)
+
+// Bindings of seal (a0).
+#define BULKHEAD_SEAL_IMAGE 1             ///< opens only for the same partition name, image and policy
+#define BULKHEAD_SEAL_SIGNER 2            ///< opens for the same name under the same signing key, same or newer security version
+
+#define BULKHEAD_SEAL_REQUEST_SIZE 48     ///< the request block of seal/unseal (8-byte aligned)
+#define BULKHEAD_SEAL_MAX_DATA 4096       ///< seal's plaintext; unseal's blob is at most this + overhead
+#define BULKHEAD_SEAL_MAX_AAD 256         ///< the caller's additional data
+#define BULKHEAD_SEAL_HEADER_SIZE 32      ///< blob header: magic "BHSL", version, binding, security version, nonce, length
+#define BULKHEAD_SEAL_TAG_SIZE 16         ///< Poly1305 tag at the end of the blob
+#define BULKHEAD_SEAL_OVERHEAD 48         ///< a blob is the plaintext length + 48 bytes
+#define BULKHEAD_SEAL_BLOB_VERSION 1      ///< the blob format's version (offset 4, u16)
+
+/// The request block seal and unseal read (copied in once; all fields little-endian u64).
+/// seal: data = plaintext, out = the blob; unseal: data = the blob, out = the plaintext.
+struct bulkhead_seal_request {
+    uint64_t data;           ///< guest-physical address of the input
+    uint64_t data_length;    ///< its length
+    uint64_t aad;            ///< additional authenticated data (may be 0 with length 0)
+    uint64_t aad_length;     ///< at most BULKHEAD_SEAL_MAX_AAD
+    uint64_t out;            ///< where the result goes
+    uint64_t out_capacity;   ///< how many bytes fit there
+};
+
+_Static_assert(sizeof(struct bulkhead_seal_request) == BULKHEAD_SEAL_REQUEST_SIZE, "seal request size");
+
 // ---- Calls -------------------------------------------------------------------------------------
 
 /// What a Bulkhead call returns: `error` (a0) is 0 on success, else a BULKHEAD_SBI_ERR_* code and
@@ -190,6 +234,49 @@ BULKHEAD_INLINE struct bulkhead_ret bulkhead_notify(uint64_t channel) {
 /// The mask (bit n = channel id n) of doorbells rung for the caller since the last call; clears it.
 BULKHEAD_INLINE struct bulkhead_ret bulkhead_doorbells(void) {
     return bulkhead_call(BULKHEAD_FID_DOORBELLS, 0, 0, 0);
+}
+
+/// Writes the 32-byte key derive(label) into `key` (8-byte aligned): bound to this partition's
+/// name, image and policy, this device and this hypervisor. `length` is 1 to BULKHEAD_DERIVE_MAX_LABEL.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_derive(const void *label, uint64_t length, void *key) {
+    return bulkhead_call(BULKHEAD_FID_DERIVE, (uint64_t)(uintptr_t)label, length, (uint64_t)(uintptr_t)key);
+}
+
+/// Seals `data_length` bytes at `data` (with `aad`, which is authenticated but not stored) into a
+/// blob of data_length + BULKHEAD_SEAL_OVERHEAD bytes at `out` (capacity `out_capacity`).
+/// `binding` is BULKHEAD_SEAL_IMAGE or BULKHEAD_SEAL_SIGNER. Returns the blob length in `value`.
+/// Every address is checked, even of an empty buffer: for no aad pass any buffer of yours with
+/// length 0, not NULL (NULL is outside the caller's RAM: INVALID_ADDRESS/BAD_ADDRESS).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_seal(uint64_t binding, const void *data, uint64_t data_length,
+                                                  const void *aad, uint64_t aad_length,
+                                                  void *out, uint64_t out_capacity) {
+    struct bulkhead_seal_request request = {
+        (uint64_t)(uintptr_t)data, data_length, (uint64_t)(uintptr_t)aad, aad_length,
+        (uint64_t)(uintptr_t)out, out_capacity };
+    return bulkhead_call(BULKHEAD_FID_SEAL, binding, (uint64_t)(uintptr_t)&request, 0);
+}
+
+/// Opens the blob (`blob_length` bytes) with the same `aad` it was sealed with into `out`; returns
+/// the plaintext length in `value`. FAILED/NOT_AUTHENTIC when it is not this partition's (or was
+/// changed), DENIED/VERSION_TOO_LOW for a signer-bound blob of a newer security version.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_unseal(const void *blob, uint64_t blob_length,
+                                                    const void *aad, uint64_t aad_length,
+                                                    void *out, uint64_t out_capacity) {
+    struct bulkhead_seal_request request = {
+        (uint64_t)(uintptr_t)blob, blob_length, (uint64_t)(uintptr_t)aad, aad_length,
+        (uint64_t)(uintptr_t)out, out_capacity };
+    return bulkhead_call(BULKHEAD_FID_UNSEAL, 0, (uint64_t)(uintptr_t)&request, 0);
+}
+
+/// Writes an attestation report over `nonce` (BULKHEAD_ATTEST_NONCE_SIZE bytes; both buffers 8-byte
+/// aligned) into `out`; returns the report length in `value`.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_attest(const void *nonce, void *out, uint64_t length) {
+    return bulkhead_call(BULKHEAD_FID_ATTEST, (uint64_t)(uintptr_t)nonce, (uint64_t)(uintptr_t)out, length);
+}
+
+/// Fills `length` (1 to BULKHEAD_RANDOM_MAX) bytes at `out` from the hypervisor's DRBG.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_random(void *out, uint64_t length) {
+    return bulkhead_call(BULKHEAD_FID_RANDOM, (uint64_t)(uintptr_t)out, length, 0);
 }
 
 /// Clears a taken doorbell interrupt: sip.SSIP (CSR 0x144, bit 1). Call it after the supervisor

@@ -1,6 +1,7 @@
 // The C guest SDK (Guests/SDK/bulkhead.h) spells the Bulkhead extension's numbers again: every
 // #define must equal Core's value (BulkheadExtension, IPCFunction, IPCReason, PartitionInfoLayout,
-// ChannelKind, SBIError), and every Core number must have its #define, so the two cannot drift.
+// ChannelKind, SBIError, and the key services' KeyService, SealedBlob), and every Core number must
+// have its #define, so the two cannot drift.
 
 import Foundation
 import Testing
@@ -35,6 +36,11 @@ private let expected: [(String, Int64)] = {
         ("BULKHEAD_FID_RECEIVE", Int64(IPCFunction.receive.rawValue)),
         ("BULKHEAD_FID_NOTIFY", Int64(IPCFunction.notify.rawValue)),
         ("BULKHEAD_FID_DOORBELLS", Int64(IPCFunction.doorbells.rawValue)),
+        ("BULKHEAD_FID_DERIVE", Int64(IPCFunction.derive.rawValue)),
+        ("BULKHEAD_FID_SEAL", Int64(IPCFunction.seal.rawValue)),
+        ("BULKHEAD_FID_UNSEAL", Int64(IPCFunction.unseal.rawValue)),
+        ("BULKHEAD_FID_ATTEST", Int64(IPCFunction.attest.rawValue)),
+        ("BULKHEAD_FID_RANDOM", Int64(IPCFunction.random.rawValue)),
         ("BULKHEAD_SBI_SUCCESS", 0),
         ("BULKHEAD_SBI_ERR_FAILED", SBIError.failed.rawValue),
         ("BULKHEAD_SBI_ERR_NOT_SUPPORTED", SBIError.notSupported.rawValue),
@@ -66,6 +72,20 @@ private let expected: [(String, Int64)] = {
         ("BULKHEAD_FLAG_MAY_SEND", Int64(L.EntryFlags.maySend)),
         ("BULKHEAD_FLAG_MAY_RECEIVE", Int64(L.EntryFlags.mayReceive)),
         ("BULKHEAD_FLAG_DOORBELL", Int64(L.EntryFlags.doorbell)),
+        // Key services (docs/keys.md).
+        ("BULKHEAD_KEY_SIZE", Int64(MemoryLayout<SecretBytes>.size)),
+        ("BULKHEAD_DERIVE_MAX_LABEL", Int64(KeyService.maxLabel)),
+        ("BULKHEAD_RANDOM_MAX", Int64(KeyService.maxRandom)),
+        ("BULKHEAD_ATTEST_NONCE_SIZE", 32),
+        ("BULKHEAD_SEAL_IMAGE", Int64(SealedBlob.Binding.image.rawValue)),
+        ("BULKHEAD_SEAL_SIGNER", Int64(SealedBlob.Binding.signer.rawValue)),
+        ("BULKHEAD_SEAL_REQUEST_SIZE", Int64(KeyService.requestSize)),
+        ("BULKHEAD_SEAL_MAX_DATA", Int64(SealedBlob.maxData)),
+        ("BULKHEAD_SEAL_MAX_AAD", Int64(SealedBlob.maxAAD)),
+        ("BULKHEAD_SEAL_HEADER_SIZE", Int64(SealedBlob.headerSize)),
+        ("BULKHEAD_SEAL_TAG_SIZE", Int64(SealedBlob.tagSize)),
+        ("BULKHEAD_SEAL_OVERHEAD", Int64(SealedBlob.overhead)),
+        ("BULKHEAD_SEAL_BLOB_VERSION", Int64(SealedBlob.version)),
     ]
     for reason in allReasons {
         list.append(("BULKHEAD_REASON_" + reasonMacroName(reason), Int64(reason.rawValue)))
@@ -105,7 +125,7 @@ struct GuestSDKHeaderTests {
     @Test("every reason code has its #define, and the header defines no reason Core lacks")
     func reasonsComplete() throws {
         let defines = try headerDefines()
-        #expect(allReasons.count == 13)
+        #expect(allReasons.count == 18)
         let headerReasons = defines.filter { $0.key.hasPrefix("BULKHEAD_REASON_") }
         #expect(headerReasons.count == allReasons.count)
         for (name, value) in headerReasons {

@@ -1,0 +1,309 @@
+"""Key services (docs/keys.md) on QEMU: derived keys are stable across reboots and differ between partitions
+and devices; sealing binds to the image or the signer; another partition, another image, an older security
+version and another device secret cannot open a blob; the policy refuses what a partition lacks; random;
+attestation (skipped until the hypervisor has an attestation key). Guests: Guests/{vault,tenant};
+configs: configs/keys-*.toml. A sealed blob crosses a reboot through the test: the vault prints it in hex,
+and the next bundle carries it in the vault's bootargs (a 16-byte secret seals to 64 bytes: 128 digits,
+exactly the bootargs' capacity)."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import harness
+from harness import CLI, KERNEL, ROOT, Machine, flash
+
+CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+GUESTS = os.environ.get("BULKHEAD_GUESTS", os.path.join(ROOT, "build", "guests"))   # vault.bin, tenant.bin
+SECRET = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0"
+OTHER_SECRET = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+# Lines that mean something went wrong: the hypervisor's fatal path, a contained guest fault, a guest's
+# unexpected trap, a guest reporting a broken expectation, or a tenant opening the vault's blob.
+TROUBLE = r"FATAL|fault: partition|unexpected trap|BAD|TIMEOUT|MISMATCH|SAME|OPENED|failed: "
+# What each partition of keys-vault.toml may call (its `keys`).
+POLICY = {"vault": {"derive", "seal", "random"}, "tenant": {"derive", "seal"}, "nokeys": set()}
+# What an allowed call of each probe returns (the unseal probe's blob is never the caller's).
+ALLOWED = {"derive": "0/ok (32 bytes)", "seal": "0/ok (64 bytes)", "unseal": "-1/not_authentic",
+           "random": "0/ok (16 bytes)"}
+# The service each hypercall needs (docs/keys.md).
+NEEDS = {"derive": "derive", "seal": "seal", "unseal": "seal", "attest": "attest", "random": "random"}
+
+
+def kernel_prints_attestation_key():
+    """Whether the hypervisor build logs its attestation public key at boot (the attest service's
+    signing half has landed): the ELF holds the text of that boot-log line."""
+    try:
+        with open(KERNEL, "rb") as f:
+            return b"device attestation key" in f.read()
+    except OSError:
+        return False
+
+
+def provision(image, secret, tmp_path):
+    """`bulkhead provision IMAGE --secret-file FILE` with `secret` (64 hex digits) in FILE."""
+    path = tmp_path / f"secret-{secret[:8]}.hex"
+    path.write_text(secret + "\n")
+    result = subprocess.run([CLI, "provision", str(image), "--secret-file", str(path)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, f"bulkhead provision failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def vault_config(tmp_path, name, vault_image=None, bootargs=None, config="keys-vault.toml"):
+    """A copy of configs/`config` in tmp_path (image paths made absolute, under GUESTS), with the
+    vault's image replaced by `vault_image` and its bootargs set to `bootargs`."""
+    text = open(os.path.join(CONFIGS, config)).read()
+    text = re.sub(r'^image = "\.\./\.\./\.\./build/guests/(\w+)\.bin"$',
+                  lambda m: f'image = "{os.path.join(GUESTS, m.group(1) + ".bin")}"', text, flags=re.M)
+    if vault_image:
+        text, n = re.subn(r'^image = ".*/vault\.bin"$', f'image = "{vault_image}"', text, count=1, flags=re.M)
+        assert n == 1
+    if bootargs:
+        text, n = re.subn(r'^name = "vault"$', f'name = "vault"\nbootargs = "{bootargs}"', text, count=1, flags=re.M)
+        assert n == 1
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def updated_vault_image(tmp_path):
+    """The vault image with one byte appended: another image (digest), the same code."""
+    out = tmp_path / "vault-updated.bin"
+    shutil.copyfile(os.path.join(GUESTS, "vault.bin"), out)
+    with open(out, "ab") as f:
+        f.write(b"\xa5")
+    return str(out)
+
+
+def pack(config, tmp_path, name, *extra):
+    out = str(tmp_path / name)
+    result = harness.pack(config, out, *extra)
+    assert result.returncode == 0, f"bulkhead pack failed:\n{result.stdout}{result.stderr}"
+    return out
+
+
+def boot(image, partitions=("vault", "tenant", "nokeys"), smp=3):
+    """Boots `image` until every partition in `partitions` has shut itself down; returns the console."""
+    with Machine(image, smp=smp) as m:
+        for p in partitions:
+            m.expect(rf"^\[bulkhead\] partition {p} shut down by its guest", timeout=90)
+        return m.text
+
+
+def line(text, pattern):
+    """The one match of `pattern` (a regex over whole lines) in `text`."""
+    found = re.findall(pattern, text, re.M)
+    assert len(found) == 1, f"expected one /{pattern}/, found {len(found)}; console:\n{text[-4000:]}"
+    return found[0]
+
+
+def fingerprint(text, who):
+    return line(text, rf"^\[{who}\] {who}: derive fingerprint ([0-9a-f]{{16}})$")
+
+
+def blob(text, binding):
+    """The vault's blob in hex (printed in two halves: the hypervisor cuts guest lines at 120 bytes)."""
+    return "".join(line(text, rf"^\[vault\] vault: blob {binding} part {n} ([0-9a-f]{{64}})$") for n in (1, 2))
+
+
+def assert_no_trouble(text, allow=None):
+    bad = [l for l in re.findall(rf"^.*(?:{TROUBLE}).*$", text, re.M) if not (allow and re.search(allow, l))]
+    assert not bad, "unexpected lines:\n" + "\n".join(bad)
+
+
+def opened(text, binding, version):
+    """What the vault said about the blob in its bootargs."""
+    return line(text, rf"^\[vault\] vault: open blob {binding} v{version}: (.*)$")
+
+
+@pytest.fixture(scope="module")
+def two_boots(tmp_path_factory):
+    """keys-vault.toml on a flash image provisioned with SECRET, booted twice: (image, [console 1, console 2])."""
+    tmp = tmp_path_factory.mktemp("keys")
+    image = tmp / "flash.img"
+    flash(image, "--reset-state")
+    flash(image, pack(vault_config(tmp, "keys-vault.toml"), tmp, "keys-vault.bin"), "--slot", "a")
+    provision(image, SECRET, tmp)
+    return str(image), [boot(image), boot(image)]
+
+
+def test_derived_keys_are_stable_across_reboots_and_differ_between_partitions(two_boots):
+    _, (first, second) = two_boots
+    vault, tenant = fingerprint(first, "vault"), fingerprint(first, "tenant")
+    assert fingerprint(second, "vault") == vault
+    assert fingerprint(second, "tenant") == tenant
+    assert vault != tenant
+    assert "0000000000000000" not in (vault, tenant)
+    for text in (first, second):
+        assert re.search(r"^\[bulkhead\] device secret: provisioned", text, re.M)
+    # nokeys runs the tenant's image but may not derive.
+    assert line(first, r"^\[nokeys\] nokeys: derive: (.*)$") == "-4/policy_denied"
+    for text in (first, second):
+        assert_no_trouble(text)
+
+
+def test_the_vault_seals_and_unseals_image_bound_and_signer_bound(two_boots):
+    _, (text, _) = two_boots
+    at = 0
+    for binding, number in (("image", 1), ("signer", 2)):
+        at = text.index(f"[vault] vault: seal {binding} ok, blob 64 bytes\n", at)
+        raw = bytes.fromhex(blob(text, binding))
+        # Blob version 1 (docs/keys.md): magic, version, binding, reserved, security version 0, nonce, length 16.
+        assert raw[0:4] == b"BHSL" and raw[4:6] == (1).to_bytes(2, "little")
+        assert raw[6] == number and raw[7] == 0
+        assert int.from_bytes(raw[8:16], "little") == 0
+        assert int.from_bytes(raw[28:32], "little") == 16
+        assert b"BHSKvault-secret" not in raw, "the secret appears in clear in the blob"
+    image_blob, signer_blob = bytes.fromhex(blob(text, "image")), bytes.fromhex(blob(text, "signer"))
+    assert image_blob[16:28] != signer_blob[16:28], "two seals used the same nonce"
+    # Tampering, the wrong aad, a non-blob, a binding that does not exist, a short output buffer.
+    for label, result in (("tampered ciphertext", "-1/not_authentic"), ("tampered header", "-1/not_authentic"),
+                          ("wrong aad", "-1/not_authentic"), ("garbage blob", "-3/bad_blob"),
+                          ("bad binding 3", "-3/bad_binding"), ("seal buffer too small", "-3/buffer_too_small")):
+        assert re.search(rf"^\[vault\] vault: check {re.escape(label)}: {re.escape(result)} ok$", text, re.M), \
+            f"missing check {label}: {result}; console:\n{text[-3000:]}"
+    assert re.search(r"^\[vault\] vault: done$", text, re.M)
+    assert_no_trouble(text)
+
+
+def test_the_tenant_cannot_unseal_the_vaults_blobs(two_boots):
+    _, (text, _) = two_boots
+    assert re.search(r"^\[vault\] vault: sent image blob to partition 1$", text, re.M)
+    assert re.search(r"^\[vault\] vault: sent signer blob to partition 1$", text, re.M)
+    # The tenant seals and unseals its own data, so refusing the vault's blob is no broken tenant.
+    assert line(text, r"^\[tenant\] tenant: seal image (.*)$") == "ok"
+    for binding in ("image", "signer"):
+        assert line(text, rf"^\[tenant\] tenant: unseal vault's {binding} blob \(from partition 0\): (.*)$") \
+            == "-1/not_authentic"
+    assert "OPENED" not in text
+    assert_no_trouble(text)
+
+
+def test_random_returns_bytes_and_two_calls_differ(two_boots):
+    _, texts = two_boots
+    seen = []
+    for text in texts:
+        a, b, verdict = line(text, r"^\[vault\] vault: random ([0-9a-f]{16}) ([0-9a-f]{16}) (\w+)$")
+        assert verdict == "differ" and a != b
+        assert "0000000000000000" not in (a, b)
+        seen += [a, b]
+    assert len(set(seen)) == 4, f"random repeated across boots: {seen}"
+
+
+def test_each_service_a_partition_lacks_is_refused(two_boots):
+    _, (text, _) = two_boots
+    for who, allowed in POLICY.items():
+        for call, service in NEEDS.items():
+            got = line(text, rf"^\[{who}\] {who}: policy {call}: (.*)$")
+            if service not in allowed:
+                assert got == "-4/policy_denied", f"{who} lacks {service}, yet {call} gave {got}"
+            else:
+                assert got == ALLOWED[call], f"{who} may call {call}: got {got}"
+    # nokeys's own seal fails the same way (and it carries on).
+    assert line(text, r"^\[nokeys\] nokeys: seal image (.*)$") == "-4/policy_denied"
+    assert re.search(r"^\[nokeys\] nokeys: done$", text, re.M)
+
+
+def test_an_updated_image_opens_signer_bound_blobs_only(two_boots, tmp_path):
+    image, (text, _) = two_boots
+    image_blob, signer_blob = blob(text, "image"), blob(text, "signer")
+    updated = updated_vault_image(tmp_path)
+    try:
+        # The same image with the blob in its bootargs (not part of the measurement) opens it.
+        flash(image, pack(vault_config(tmp_path, "same.toml", bootargs=image_blob), tmp_path, "same.bin"), "--slot", "a")
+        same = boot(image)
+        assert opened(same, "image", 0) == "0/ok, secret matches"
+        assert fingerprint(same, "vault") == fingerprint(text, "vault")
+        # The updated image: other keys, the image-bound blob does not open, the signer-bound one does.
+        flash(image, pack(vault_config(tmp_path, "up-image.toml", updated, image_blob), tmp_path, "up1.bin"), "--slot", "a")
+        up = boot(image)
+        assert opened(up, "image", 0) == "-1/not_authentic"
+        assert fingerprint(up, "vault") != fingerprint(text, "vault")
+        assert fingerprint(up, "tenant") == fingerprint(text, "tenant")
+        flash(image, pack(vault_config(tmp_path, "up-signer.toml", updated, signer_blob), tmp_path, "up2.bin"), "--slot", "a")
+        up2 = boot(image)
+        assert opened(up2, "signer", 0) == "0/ok, secret matches"
+        for t in (same, up, up2):
+            assert_no_trouble(t)
+    finally:
+        # Leave the module's image as the fixture made it (other tests only read its consoles).
+        flash(image, pack(vault_config(tmp_path, "restore.toml"), tmp_path, "restore.bin"), "--slot", "a")
+
+
+def test_a_signer_bound_blob_of_version_3_does_not_open_at_version_2(bundle_of, flash_of, tmp_path):
+    image = flash_of(bundle_of(vault_config(tmp_path, "v3.toml"), "--version", "3"))
+    provision(image, SECRET, tmp_path)
+    sealed = boot(image)
+    signer_blob = blob(sealed, "signer")
+    assert int.from_bytes(bytes.fromhex(signer_blob)[8:16], "little") == 3
+    # The hypervisor would refuse v2 after v3 (anti-rollback floor): reset the state region
+    # (which keeps the device secret) so that only the blob's own check stands in the way.
+    flash(image, "--reset-state")
+    flash(image, pack(vault_config(tmp_path, "v2.toml", bootargs=signer_blob), tmp_path, "v2.bin", "--version", "2"), "--slot", "a")
+    older = boot(image)
+    assert re.search(r"^\[bulkhead\] slot A: bundle verified: key id [0-9a-f]{16}, security version 2", older, re.M)
+    assert opened(older, "signer", 3) == "-4/version_too_low"
+    assert fingerprint(older, "vault") == fingerprint(sealed, "vault"), "--reset-state changed the device secret"
+    # A newer version opens it.
+    flash(image, pack(vault_config(tmp_path, "v4.toml", bootargs=signer_blob), tmp_path, "v4.bin", "--version", "4"), "--slot", "a")
+    newer = boot(image)
+    assert opened(newer, "signer", 3) == "0/ok, secret matches"
+    for t in (sealed, older, newer):
+        assert_no_trouble(t)
+
+
+def test_another_device_secret_gives_other_keys(bundle_of, flash_of, tmp_path, two_boots):
+    _, (text, _) = two_boots
+    image = flash_of(bundle_of(vault_config(tmp_path, "other.toml", bootargs=blob(text, "signer"))))
+    provision(image, OTHER_SECRET, tmp_path)
+    other = boot(image)
+    for who in ("vault", "tenant"):
+        assert fingerprint(other, who) != fingerprint(text, who)
+    # Even the signer-bound blob (same name, same signing key) is the other device's.
+    assert opened(other, "signer", 0) == "-1/not_authentic"
+    assert_no_trouble(other)
+
+
+def test_another_policy_gives_other_keys(bundle_of, flash_of, tmp_path, two_boots):
+    """The policy is part of the measurement (docs/keys.md): the vault image with every key service."""
+    _, (text, _) = two_boots
+    image = flash_of(bundle_of(vault_config(tmp_path, "policy.toml", config="keys-attest.toml")))
+    provision(image, SECRET, tmp_path)
+    other = boot(image, partitions=("vault",), smp=1)
+    assert fingerprint(other, "vault") != fingerprint(text, "vault")
+    assert line(other, r"^\[vault\] vault: policy random: (.*)$") == ALLOWED["random"]
+    assert_no_trouble(other)
+
+
+def test_without_a_device_secret_no_key_service_works(bundle_of, flash_of, tmp_path):
+    text = boot(flash_of(bundle_of(vault_config(tmp_path, "nosecret.toml"))))
+    assert re.search(r"^\[bulkhead\] device secret: not provisioned", text, re.M)
+    assert line(text, r"^\[vault\] vault: derive failed: (.*)$") == "-1/no_device_secret"
+    assert line(text, r"^\[tenant\] tenant: derive: (.*)$") == "-1/no_device_secret"
+    assert line(text, r"^\[tenant\] tenant: seal image (.*)$") == "-1/no_device_secret"
+    # The policy is checked first: what a partition lacks is still policy_denied.
+    assert line(text, r"^\[tenant\] tenant: policy random: (.*)$") == "-4/policy_denied"
+    assert line(text, r"^\[nokeys\] nokeys: policy derive: (.*)$") == "-4/policy_denied"
+    assert "derive fingerprint" not in text
+    # The vault stops at its first failure, so the tenant waits for blobs in vain.
+    assert_no_trouble(text, allow=r"^\[vault\] vault: derive failed: -1/no_device_secret$|"
+                                  r"^\[tenant\] tenant: TIMEOUT waiting for the vault's blobs, got 0$")
+
+
+@pytest.mark.skipif(not kernel_prints_attestation_key(),
+                    reason="the hypervisor does not print `device attestation key` (attest not implemented yet)")
+def test_attest_reports_over_the_nonce_with_the_device_key(bundle_of, flash_of, tmp_path):
+    image = flash_of(bundle_of(vault_config(tmp_path, "attest.toml", config="keys-attest.toml")))
+    provision(image, SECRET, tmp_path)
+    text = boot(image, partitions=("vault",), smp=1)
+    public = line(text, r"^\[bulkhead\] device attestation key: ([0-9a-f]{64})$")
+    length = int(line(text, r"^\[vault\] vault: policy attest: 0/ok \((\d+) bytes\)$"))
+    assert length > 0
+    report = bytes.fromhex("".join(re.findall(r"^\[vault\] vault: report \d+ ([0-9a-f]+)$", text, re.M)))
+    assert len(report) == min(length, 512)
+    nonce = bytes((i * 7 + 1) & 0xFF for i in range(32))
+    assert nonce in report, "the report does not carry the caller's nonce"
+    assert bytes.fromhex(public) != bytes(32)
+    assert_no_trouble(text)
