@@ -186,10 +186,49 @@ private func loadPlan(limits: BoardLimits) {
         while i < digest.count && i < 64 { partitionMeasurement[p].bytes[i] = digest[i]; i += 1 }
         p += 1
     }
+    setUpKeys(booted)
     log { out in
         out.write("measurement: manifest SHA-512 ")
         bundleMeasurement.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
         out.write("...")
+    }
+}
+
+/// Reads the device secret from its flash block and derives the key chain (docs/keys.md):
+/// the hypervisor CDI from the secret and this hypervisor's identity, each partition's keys from
+/// its measurement, and the DRBG's seed. The secret and the CDI are wiped afterwards.
+private func setUpKeys(_ booted: BootedBundle) {
+    let layout = currentBoard.bundleFlash
+    var record = InlineArray<64, UInt8>(repeating: 0)
+    let flash = CFIFlash(layout: layout)
+    let read = layout.deviceSecret.size > 0 && withUnsafeMutableBytes(of: &record) { flash.read(offset: layout.deviceSecret.offset, into: $0) }
+    var (status, secret) = DeviceSecretRecord.decode(record)
+    guard read, status == .valid else {
+        log { out in
+            out.write("device secret: "); DeviceSecretRecord.write(read ? status : .erased, to: &out)
+            out.write("; key services refuse every call")
+        }
+        return
+    }
+    let image = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(kernel_image_start())),
+                                       count: Int(kernel_rodata_end() &- kernel_image_start()))
+    let identity = SHA512.hash(image)
+    var cdi = KeyChain.hypervisorCDI(secret: secret, identity: identity)
+    var p = 0
+    while p < plan.count {
+        partitionKeys[p] = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], imageDigest: partitionMeasurement[p],
+                                                  signingKey: booted.bundle.keyID)
+        p += 1
+    }
+    drbg = DRBG(seed: KeyChain.drbgSeed(secret: secret, bootCounter: booted.stateSequence ^ (csr_read_time() << 32)))
+    withUnsafeMutableBytes(of: &cdi) { secureZero($0) }
+    withUnsafeMutableBytes(of: &secret) { secureZero($0) }
+    withUnsafeMutableBytes(of: &record) { secureZero($0) }
+    keysAvailable = true
+    log { out in
+        out.write("device secret: provisioned; hypervisor identity SHA-512 ")
+        identity.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
+        out.write("...; key services ready")
     }
 }
 

@@ -34,8 +34,10 @@ func log(_ body: (inout UARTSink) -> Void) {
 func log(_ text: StaticString) { log { $0.write(text) } }
 
 /// Per-partition line buffers, so that each guest line reaches the UART whole and tagged.
+/// A line longer than `GuestLine.capacity` bytes is printed in pieces of that size.
 struct GuestLine {
-    var bytes = InlineArray<120, UInt8>(repeating: 0)
+    static let capacity = 200
+    var bytes = InlineArray<200, UInt8>(repeating: 0)
     var count = 0
 }
 nonisolated(unsafe) var guestLines = InlineArray<8, GuestLine>(repeating: GuestLine())
@@ -48,7 +50,7 @@ func guestConsolePut(partition p: Int, _ byte: UInt8) {
             guestLines[p].bytes[guestLines[p].count] = byte
             guestLines[p].count += 1
         }
-        if byte == 10 || guestLines[p].count == 120 { flushGuestLine(p) }
+        if byte == 10 || guestLines[p].count == GuestLine.capacity { flushGuestLine(p) }
     }
 }
 

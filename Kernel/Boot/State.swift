@@ -1,6 +1,7 @@
 // The hypervisor's global state. Written only by the boot hart before any other hart starts;
 // read-only afterwards (mutable per-hart and per-partition state lives in hart.h's atomics).
 import BulkheadCore
+import Synchronization
 
 nonisolated(unsafe) var plan = PartitionPlan()
 /// Per partition: the hgatp value selecting its G-stage table and VMID.
@@ -32,3 +33,11 @@ nonisolated(unsafe) var bootedSlot = BootSlot.a
 nonisolated(unsafe) var bundleSecurityVersion: UInt64 = 0
 nonisolated(unsafe) var bundleMeasurement = SHA512Digest(bytes: InlineArray(repeating: 0))
 nonisolated(unsafe) var partitionMeasurement = InlineArray<8, SHA512Digest>(repeating: SHA512Digest(bytes: InlineArray(repeating: 0)))
+
+/// The key services' state (docs/keys.md). `keysAvailable` is false when the device has no valid
+/// secret; then every key call is refused with `no_device_secret`. Written by the boot hart only.
+nonisolated(unsafe) var keysAvailable = false
+nonisolated(unsafe) var partitionKeys = InlineArray<8, PartitionKeys>(repeating: PartitionKeys())
+/// The DRBG, shared by all harts under `drbgLock`.
+nonisolated(unsafe) var drbg = DRBG(seed: SecretBytes(repeating: 0))
+let drbgLock = Atomic<UInt32>(0)

@@ -2,6 +2,7 @@
 // Lock order: a ring lock is a leaf (nothing else is taken while holding it).
 import BulkheadCore
 import CArch
+import Synchronization
 
 struct VCPUEnvironment: SBIEnvironment {
     let hart: Int
@@ -95,6 +96,33 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     mutating func takeDoorbells() -> UInt64 { atomic_exchange_u64(partition_doorbells(UInt64(partition)), 0) }
+
+    // MARK: Keys (docs/keys.md)
+
+    var keyPolicy: KeyPolicy { plan[partition].keyPolicy }
+    var securityVersion: UInt64 { bundleSecurityVersion }
+
+    func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? {
+        guard keysAvailable else { return nil }
+        // Through a pointer to the one element: a subscript may copy the whole array (every
+        // partition's keys) onto the stack.
+        return withUnsafeMutablePointer(to: &partitionKeys) { all in
+            let element = UnsafeMutableRawPointer(all).advanced(by: (partition & 7) * MemoryLayout<PartitionKeys>.stride)
+            return body(element.assumingMemoryBound(to: PartitionKeys.self).pointee)
+        }
+    }
+
+    mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool {
+        guard keysAvailable else { return false }
+        while drbgLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
+        let ok = drbg.fill(output)
+        drbgLock.store(0, ordering: .releasing)
+        return ok
+    }
+
+    mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        nil   // attestation reports arrive with Ed25519 signing (docs/keys.md)
+    }
 
     private func forEach(_ mask: UInt64, _ body: (Int) -> Void) {
         var v = 0

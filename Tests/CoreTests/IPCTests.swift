@@ -92,6 +92,13 @@ private final class World {
             defer { world.masks[partition] = 0 }
             return world.masks[partition]
         }
+
+        // Keys: no policy and no device secret (KeyServiceTests covers the service).
+        var keyPolicy: KeyPolicy { KeyPolicy() }
+        var securityVersion: UInt64 { 0 }
+        func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? { nil }
+        mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool { false }
+        mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
     }
 }
 
@@ -185,7 +192,7 @@ struct IPCServiceTests {
             ("receive buffer wraps the address space", 1, IPCFunction.receive.rawValue, 0, UInt64.max - 7, 64, .badAddress),
             ("receive with nothing waiting", 1, IPCFunction.receive.rawValue, 0, w.gpa(0), 64, .empty),
             ("notify without a doorbell", 0, IPCFunction.notify.rawValue, 1, 0, 0, .noDoorbell),
-            ("unknown function", 0, 7, 0, 0, 0, .unknownFunction),
+            ("unknown function", 0, 99, 0, 0, 0, .unknownFunction),
         ]
         for (label, p, fid, a0, a1, a2, reason) in cases {
             #expect(w.call(p, fid: fid, a0, a1, a2) == failure(reason), "\(label)")

@@ -220,6 +220,13 @@ struct FakeSBIEnvironment: SBIEnvironment {
     }
     mutating func ringDoorbell(channel id: Int, partition p: Int) { fatalError("no channels") }
     mutating func takeDoorbells() -> UInt64 { 0 }
+
+    // Keys: no policy and no device secret (KeyServiceTests covers the service).
+    var keyPolicy: KeyPolicy { KeyPolicy() }
+    var securityVersion: UInt64 { 0 }
+    func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? { nil }
+    mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool { false }
+    mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
 }
 
 struct SBIConsoleRange: Sendable, CustomTestStringConvertible {

@@ -90,6 +90,9 @@ public struct BootedBundle {
     /// The minimum security version before this boot, and after it was recorded.
     public let previousMinimum: UInt64
     public let minimum: UInt64
+    /// The state region's sequence number after this boot's writes: it grows with every boot,
+    /// so it serves as a per-boot counter (the DRBG's seed uses it).
+    public let stateSequence: UInt64
 }
 
 /// One device's verified-boot inputs: its flash layout, trust anchors and board limits.
@@ -145,13 +148,16 @@ public struct VerifiedBoot {
                 continue
             }
             var recorded = minimum
+            var sequence = reading.record?.sequence ?? 0
             do {
-                recorded = try region.recordBootSuccess(slot, securityVersion: bundle.securityVersion, in: &flash)
-                    .state.minimumSecurityVersion
+                let after = try region.recordBootSuccess(slot, securityVersion: bundle.securityVersion, in: &flash)
+                recorded = after.state.minimumSecurityVersion
+                sequence = after.record?.sequence ?? sequence
             } catch {
                 observer.stateWriteFailed(error)
             }
-            return BootedBundle(slot: slot, bundle: bundle, previousMinimum: minimum, minimum: recorded)
+            return BootedBundle(slot: slot, bundle: bundle, previousMinimum: minimum, minimum: recorded,
+                                stateSequence: sequence)
         }
         throw .noBootableSlot
     }

@@ -1,4 +1,4 @@
-// The Bulkhead SBI extension's numbers: EID, function ids, reason codes, the partition-info layout (docs/hypercalls.md).
+// The Bulkhead SBI extension's numbers: EID, function ids, reason codes, the partition-info layout (docs/hypercalls.md, docs/keys.md).
 //
 // Shared by the kernel (which implements the calls) and the Swift guest SDK (which makes them);
 // Guests/SDK/bulkhead.h spells the same numbers for C, and a host test checks that it does.
@@ -16,6 +16,12 @@ public enum IPCFunction: UInt64, Sendable {
     case receive = 2
     case notify = 3
     case doorbells = 4
+    // Key services (docs/keys.md)
+    case derive = 5
+    case seal = 6
+    case unseal = 7
+    case attest = 8
+    case random = 9
 }
 
 /// Why a Bulkhead call failed: returned in a1 beside the standard SBI error in a0.
@@ -33,14 +39,20 @@ public enum IPCReason: UInt64, Error, Equatable, Sendable {
     case noDoorbell = 11
     case bufferTooSmall = 12
     case unknownFunction = 13
+    case noDeviceSecret = 14
+    case badBlob = 15
+    case notAuthentic = 16
+    case versionTooLow = 17
+    case badBinding = 18
 
     /// The standard SBI error that goes with the reason (docs/hypercalls.md, "Checks").
     public var sbiError: SBIError {
         switch self {
-        case .unknownChannel, .wrongKind, .misaligned, .tooLong, .noDoorbell, .bufferTooSmall: return .invalidParam
-        case .notEndpoint, .wrongDirection, .policyDenied: return .denied
+        case .unknownChannel, .wrongKind, .misaligned, .tooLong, .noDoorbell, .bufferTooSmall, .badBlob, .badBinding:
+            return .invalidParam
+        case .notEndpoint, .wrongDirection, .policyDenied, .versionTooLow: return .denied
         case .badAddress: return .invalidAddress
-        case .full, .empty: return .failed
+        case .full, .empty, .noDeviceSecret, .notAuthentic: return .failed
         case .unknownFunction: return .notSupported
         }
     }

@@ -13,6 +13,12 @@ public enum BulkheadCall: Equatable, Sendable {
     case receive(channel: UInt64, buffer: GuestPhysAddr, length: UInt64)
     case notify(channel: UInt64)
     case doorbells
+    /// Key services (docs/keys.md), performed by KeyService.
+    case derive(label: GuestPhysAddr, length: UInt64, output: GuestPhysAddr)
+    case seal(binding: UInt64, request: GuestPhysAddr)
+    case unseal(request: GuestPhysAddr)
+    case attest(nonce: GuestPhysAddr, output: GuestPhysAddr, length: UInt64)
+    case random(output: GuestPhysAddr, length: UInt64)
     case unknown(fid: UInt64)
 
     public static func decode(fid: UInt64, a0: UInt64, a1: UInt64, a2: UInt64) -> BulkheadCall {
@@ -22,14 +28,20 @@ public enum BulkheadCall: Equatable, Sendable {
         case .receive: return .receive(channel: a0, buffer: GuestPhysAddr(a1), length: a2)
         case .notify: return .notify(channel: a0)
         case .doorbells: return .doorbells
+        case .derive: return .derive(label: GuestPhysAddr(a0), length: a1, output: GuestPhysAddr(a2))
+        case .seal: return .seal(binding: a0, request: GuestPhysAddr(a1))
+        case .unseal: return .unseal(request: GuestPhysAddr(a1))
+        case .attest: return .attest(nonce: GuestPhysAddr(a0), output: GuestPhysAddr(a1), length: a2)
+        case .random: return .random(output: GuestPhysAddr(a0), length: a1)
         case nil: return .unknown(fid: fid)
         }
     }
 }
 
 /// What the IPC service needs from the hypervisor: the plan, the caller, ring access under a
-/// lock, and doorbells. The kernel implements it over real harts; host tests with a fake.
-public protocol IPCEnvironment {
+/// lock, and doorbells; and, for the key calls, the key services' needs (KeyEnvironment).
+/// The kernel implements it over real harts; host tests with a fake.
+public protocol IPCEnvironment: KeyEnvironment {
     /// The calling partition's index in the plan.
     var partition: Int { get }
     /// The calling partition's RAM.
@@ -102,6 +114,9 @@ public enum IPCService {
 
         case .doorbells:
             return env.takeDoorbells()
+
+        case .derive, .seal, .unseal, .attest, .random:
+            return try KeyService.perform(call, &env)
 
         case .unknown:
             throw .unknownFunction

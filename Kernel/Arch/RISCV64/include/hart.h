@@ -43,7 +43,8 @@ extern uint64_t bh_entry_instret;
 BH_INLINE uint64_t entry_instret(void) { return bh_entry_instret; }
 extern hart_mailbox_t bh_mailboxes[BH_MAX_HARTS];
 extern uint8_t bh_stacks_top[];
-extern uint8_t __kernel_start[], __kernel_end[];
+extern uint8_t __kernel_start[], __kernel_end[], __rodata_end[];
+BH_INLINE uint64_t kernel_rodata_end(void) { return (uint64_t)__rodata_end; }
 
 BH_INLINE hart_frame_t *hart_frame(uint64_t hart) { return &bh_frames[hart]; }
 BH_INLINE hart_mailbox_t *hart_mailbox(uint64_t hart) { return &bh_mailboxes[hart]; }

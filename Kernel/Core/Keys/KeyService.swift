@@ -1,0 +1,238 @@
+// The key services of the Bulkhead extension: derive, seal, unseal, attest, random (docs/keys.md).
+//
+// Order of checks: the caller's policy, then the device secret, then the arguments (alignment,
+// lengths, addresses: guest pointers are allegations), and only then the work. Request blocks
+// and blob data are copied into hypervisor memory once before use; secrets are wiped from the
+// stack before returning. A refused call changes nothing and leaks nothing.
+
+/// What the key services need from the hypervisor.
+public protocol KeyEnvironment {
+    var memory: GuestMemory { get }
+    /// The caller's policy from the manifest.
+    var keyPolicy: KeyPolicy { get }
+    /// The running bundle's security version.
+    var securityVersion: UInt64 { get }
+    /// Runs `body` with the caller's keys; nil (body not run) when the device has no secret.
+    func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R?
+    /// Fills `output` from the DRBG; false when the device has no secret.
+    mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool
+    /// Writes the attestation report for `nonce` into `output` (its length), or nil when
+    /// attestation is not available.
+    mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int?
+}
+
+/// Sealed blob, version 1 (docs/keys.md).
+public enum SealedBlob {
+    public static let magic: UInt32 = 0x4C53_4842          // "BHSL" little-endian
+    public static let version: UInt16 = 1
+    public static let headerSize = 32
+    public static let tagSize = 16
+    public static let overhead = headerSize + tagSize
+    public static let maxData = 4096
+    public static let maxAAD = 256
+    public enum Binding: UInt8, Sendable { case image = 1, signer = 2 }
+}
+
+public enum KeyService {
+    public static let maxLabel: UInt64 = 64
+    public static let maxRandom: UInt64 = 256
+    public static let requestSize: UInt64 = 48
+    static let nonceSize = 12
+
+    static func perform<E: KeyEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(IPCReason) -> UInt64 {
+        switch call {
+        case .derive(let label, let length, let output):
+            try require(.derive, env)
+            guard length >= 1 && length <= maxLabel else { throw .tooLong }
+            guard output.isAligned(to: 8) else { throw .misaligned }
+            let labelBytes = try guestBytes(label, length, env)
+            let out = try guestBytes(output, 32, env)
+            var key = SecretBytes(repeating: 0)
+            guard env.withPartitionKeys({ keys in key = KeyChain.derive(keys, label: UnsafeRawBufferPointer(labelBytes)) }) != nil else {
+                throw .noDeviceSecret
+            }
+            withUnsafeBytes(of: &key) { out.copyMemory(from: $0) }
+            secureZero(&key)
+            return 32
+
+        case .random(let output, let length):
+            try require(.random, env)
+            guard length >= 1 && length <= maxRandom else { throw .tooLong }
+            let out = try guestBytes(output, length, env)
+            guard env.randomBytes(out) else { throw .noDeviceSecret }
+            return length
+
+        case .attest(let nonce, let output, let length):
+            try require(.attest, env)
+            guard nonce.isAligned(to: 8), output.isAligned(to: 8) else { throw .misaligned }
+            let n = try guestBytes(nonce, 32, env)
+            let out = try guestBytes(output, length, env)
+            var nonceCopy = InlineArray<32, UInt8>(repeating: 0)
+            withUnsafeMutableBytes(of: &nonceCopy) { $0.copyMemory(from: UnsafeRawBufferPointer(n)) }
+            let written = withUnsafeBytes(of: &nonceCopy) { env.attestationReport(nonce: $0, into: out) }
+            guard let written else { throw .noDeviceSecret }
+            guard written > 0 else { throw .bufferTooSmall }
+            return UInt64(written)
+
+        case .seal(let binding, let request):
+            try require(.seal, env)
+            guard let bind = SealedBlob.Binding(rawValue: UInt8(truncatingIfNeeded: binding)), binding <= 2 else { throw .badBinding }
+            let r = try readRequest(request, env)
+            guard r.dataLength <= UInt64(SealedBlob.maxData), r.aadLength <= UInt64(SealedBlob.maxAAD) else { throw .tooLong }
+            let blobLength = r.dataLength + UInt64(SealedBlob.overhead)
+            guard r.outLength >= blobLength else { throw .bufferTooSmall }
+            let data = try guestBytes(r.data, r.dataLength, env)
+            let aad = try guestBytes(r.aad, r.aadLength, env)
+            let out = try guestBytes(r.out, blobLength, env)
+            return try seal(bind, data, aad, out, &env)
+
+        case .unseal(let request):
+            try require(.seal, env)
+            let r = try readRequest(request, env)
+            guard r.dataLength <= UInt64(SealedBlob.maxData + SealedBlob.overhead), r.aadLength <= UInt64(SealedBlob.maxAAD) else {
+                throw .tooLong
+            }
+            guard r.dataLength >= UInt64(SealedBlob.overhead) else { throw .badBlob }
+            let blob = try guestBytes(r.data, r.dataLength, env)
+            let aad = try guestBytes(r.aad, r.aadLength, env)
+            return try unseal(blob, aad, r.out, r.outLength, &env)
+
+        default:
+            throw .unknownFunction
+        }
+    }
+
+    static func require<E: KeyEnvironment>(_ service: KeyPolicy, _ env: E) throws(IPCReason) {
+        guard env.keyPolicy.allows(service) else { throw .policyDenied }
+    }
+
+    /// The caller's bytes at [address, address + length), checked against its RAM. An empty
+    /// range names no memory, so any address will do (C callers pass NULL, 0).
+    static func guestBytes<E: KeyEnvironment>(_ address: GuestPhysAddr, _ length: UInt64, _ env: E) throws(IPCReason)
+        -> UnsafeMutableRawBufferPointer {
+        if length == 0 { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+        guard let host = env.memory.hostAddress(of: address, length: length),
+              let p = UnsafeMutableRawPointer(bitPattern: UInt(host.raw)) else { throw .badAddress }
+        return UnsafeMutableRawBufferPointer(start: p, count: Int(length))
+    }
+
+    struct Request { var data: GuestPhysAddr; var dataLength: UInt64; var aad: GuestPhysAddr; var aadLength: UInt64
+                     var out: GuestPhysAddr; var outLength: UInt64 }
+
+    /// Copies the 48-byte request block in once.
+    static func readRequest<E: KeyEnvironment>(_ at: GuestPhysAddr, _ env: E) throws(IPCReason) -> Request {
+        guard at.isAligned(to: 8) else { throw .misaligned }
+        let raw = try guestBytes(at, requestSize, env)
+        var words = InlineArray<6, UInt64>(repeating: 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(raw)) }
+        return Request(data: GuestPhysAddr(UInt64(littleEndian: words[0])), dataLength: UInt64(littleEndian: words[1]),
+                       aad: GuestPhysAddr(UInt64(littleEndian: words[2])), aadLength: UInt64(littleEndian: words[3]),
+                       out: GuestPhysAddr(UInt64(littleEndian: words[4])), outLength: UInt64(littleEndian: words[5]))
+    }
+
+    /// Header ‖ aad, the AEAD's additional data, in a bounded buffer.
+    typealias AADBuffer = InlineArray<288, UInt8>
+
+    static func seal<E: KeyEnvironment>(_ binding: SealedBlob.Binding, _ data: UnsafeMutableRawBufferPointer,
+                                        _ aad: UnsafeMutableRawBufferPointer, _ out: UnsafeMutableRawBufferPointer,
+                                        _ env: inout E) throws(IPCReason) -> UInt64 {
+        var header = InlineArray<32, UInt8>(repeating: 0)
+        put(UInt64(SealedBlob.magic), 4, &header, 0)
+        put(UInt64(SealedBlob.version), 2, &header, 4)
+        header[6] = binding.rawValue
+        put(env.securityVersion, 8, &header, 8)
+        let ok = withUnsafeMutableBytes(of: &header) { env.randomBytes(UnsafeMutableRawBufferPointer(rebasing: $0[16..<28])) }
+        guard ok else { throw .noDeviceSecret }
+        put(UInt64(data.count), 4, &header, 28)
+        // Copy the plaintext in once, then encrypt the copy straight into the caller's buffer.
+        var plain = InlineArray<4096, UInt8>(repeating: 0)
+        withUnsafeMutableBytes(of: &plain) { $0.copyMemory(from: UnsafeRawBufferPointer(data)) }
+        var additional = AADBuffer(repeating: 0)
+        let aadCount = assembleAAD(header, aad, &additional)
+        var sealedOK = false
+        let done: Void? = env.withPartitionKeys { keys in
+            var key = binding == .image ? keys.imageSealKey : keys.signerSealKey
+            withUnsafeBytes(of: &key) { k in
+                withUnsafeBytes(of: &header) { h in
+                    withUnsafeBytes(of: &additional) { a in
+                        withUnsafeBytes(of: &plain) { p in
+                            sealedOK = ChaCha20Poly1305.seal(
+                                key: k, nonce: UnsafeRawBufferPointer(rebasing: h[16..<28]),
+                                aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
+                                plaintext: UnsafeRawBufferPointer(rebasing: p[0..<data.count]),
+                                ciphertext: UnsafeMutableRawBufferPointer(rebasing: out[SealedBlob.headerSize..<(SealedBlob.headerSize + data.count)]),
+                                tag: UnsafeMutableRawBufferPointer(rebasing: out[(SealedBlob.headerSize + data.count)...]))
+                        }
+                    }
+                }
+            }
+            secureZero(&key)
+        }
+        secureZero(&plain)
+        guard done != nil else { throw .noDeviceSecret }
+        guard sealedOK else { throw .badBlob }
+        withUnsafeBytes(of: &header) { UnsafeMutableRawBufferPointer(rebasing: out[0..<SealedBlob.headerSize]).copyMemory(from: $0) }
+        return UInt64(out.count)
+    }
+
+    static func unseal<E: KeyEnvironment>(_ blob: UnsafeMutableRawBufferPointer, _ aad: UnsafeMutableRawBufferPointer,
+                                          _ outAddress: GuestPhysAddr, _ outLength: UInt64,
+                                          _ env: inout E) throws(IPCReason) -> UInt64 {
+        // Copy the whole blob in once: everything below reads the copy.
+        var copy = InlineArray<4144, UInt8>(repeating: 0)
+        withUnsafeMutableBytes(of: &copy) { UnsafeMutableRawBufferPointer(rebasing: $0[0..<blob.count]).copyMemory(from: UnsafeRawBufferPointer(blob)) }
+        var header = InlineArray<32, UInt8>(repeating: 0)
+        var i = 0
+        while i < 32 { header[i] = copy[i]; i += 1 }
+        let n = Int(get(header, 28, 4))
+        guard get(header, 0, 4) == UInt64(SealedBlob.magic), get(header, 4, 2) == UInt64(SealedBlob.version),
+              let binding = SealedBlob.Binding(rawValue: header[6]), header[7] == 0,
+              n + SealedBlob.overhead == blob.count else { throw .badBlob }
+        guard UInt64(n) <= outLength else { throw .bufferTooSmall }
+        let out = try guestBytes(outAddress, UInt64(n), env)
+        if binding == .signer && get(header, 8, 8) > env.securityVersion { throw .versionTooLow }
+        var additional = AADBuffer(repeating: 0)
+        let aadCount = assembleAAD(header, aad, &additional)
+        // The tag is checked on the copy before anything is decrypted, straight into the caller's buffer.
+        var opened = false
+        let done: Void? = env.withPartitionKeys { keys in
+            var key = binding == .image ? keys.imageSealKey : keys.signerSealKey
+            withUnsafeBytes(of: &key) { k in
+                withUnsafeBytes(of: &copy) { c in
+                    withUnsafeBytes(of: &additional) { a in
+                        opened = ChaCha20Poly1305.open(
+                            key: k, nonce: UnsafeRawBufferPointer(rebasing: c[16..<28]),
+                            aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
+                            ciphertext: UnsafeRawBufferPointer(rebasing: c[SealedBlob.headerSize..<(SealedBlob.headerSize + n)]),
+                            tag: UnsafeRawBufferPointer(rebasing: c[(SealedBlob.headerSize + n)..<(SealedBlob.headerSize + n + SealedBlob.tagSize)]),
+                            plaintext: out)
+                    }
+                }
+            }
+            secureZero(&key)
+        }
+        guard done != nil else { throw .noDeviceSecret }
+        guard opened else { throw .notAuthentic }
+        return UInt64(n)
+    }
+
+    static func assembleAAD(_ header: InlineArray<32, UInt8>, _ aad: UnsafeMutableRawBufferPointer, _ out: inout AADBuffer) -> Int {
+        var i = 0
+        while i < 32 { out[i] = header[i]; i += 1 }
+        var j = 0
+        while j < aad.count && i < 288 { out[i] = aad[j]; i += 1; j += 1 }
+        return i
+    }
+
+    static func put(_ value: UInt64, _ width: Int, _ b: inout InlineArray<32, UInt8>, _ at: Int) {
+        var i = 0
+        while i < width { b[at + i] = UInt8(truncatingIfNeeded: value >> UInt64(8 * i)); i += 1 }
+    }
+
+    static func get(_ b: InlineArray<32, UInt8>, _ at: Int, _ width: Int) -> UInt64 {
+        var v: UInt64 = 0
+        var i = width
+        while i > 0 { i -= 1; v = v << 8 | UInt64(b[at + i]) }
+        return v
+    }
+}
