@@ -221,6 +221,10 @@ private func setUpKeys(_ booted: BootedBundle) {
         p += 1
     }
     drbg = DRBG(seed: KeyChain.drbgSeed(secret: secret, bootCounter: booted.stateSequence ^ (csr_read_time() << 32)))
+    hypervisorIdentity = identity
+    var seed = KeyChain.attestationSeed(hypervisorCDI: cdi)
+    attestationKey = withUnsafeBytes(of: &seed) { Ed25519PrivateKey(seed: $0) }
+    withUnsafeMutableBytes(of: &seed) { secureZero($0) }
     withUnsafeMutableBytes(of: &cdi) { secureZero($0) }
     withUnsafeMutableBytes(of: &secret) { secureZero($0) }
     withUnsafeMutableBytes(of: &record) { secureZero($0) }
@@ -229,6 +233,9 @@ private func setUpKeys(_ booted: BootedBundle) {
         out.write("device secret: provisioned; hypervisor identity SHA-512 ")
         identity.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
         out.write("...; key services ready")
+    }
+    attestationKey?.withPublicKeyBytes { key in
+        log { out in out.write("device attestation key: "); var i = 0; while i < key.count { out.write(hexByte: key[i]); i += 1 } }
     }
 }
 

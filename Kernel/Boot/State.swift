@@ -38,6 +38,9 @@ nonisolated(unsafe) var partitionMeasurement = InlineArray<8, SHA512Digest>(repe
 /// secret; then every key call is refused with `no_device_secret`. Written by the boot hart only.
 nonisolated(unsafe) var keysAvailable = false
 nonisolated(unsafe) var partitionKeys = InlineArray<8, PartitionKeys>(repeating: PartitionKeys())
+/// The device attestation key (derived from the hypervisor CDI) and the hypervisor identity.
+nonisolated(unsafe) var attestationKey: Ed25519PrivateKey? = nil
+nonisolated(unsafe) var hypervisorIdentity = SHA512Digest(bytes: InlineArray(repeating: 0))
 /// The DRBG, shared by all harts under `drbgLock`.
 nonisolated(unsafe) var drbg = DRBG(seed: SecretBytes(repeating: 0))
 let drbgLock = Atomic<UInt32>(0)

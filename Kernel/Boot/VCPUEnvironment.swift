@@ -121,7 +121,13 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
-        nil   // attestation reports arrive with Ed25519 signing (docs/keys.md)
+        guard var key = attestationKey else { return nil }
+        defer { key.wipe() }                       // the stack copy of the private key
+        let name = plan[partition].name
+        return withPartitionKeys { keys in
+            AttestationReport.write(into: output, securityVersion: bundleSecurityVersion, identity: hypervisorIdentity,
+                                    name: name, keys: keys, nonce: nonce, deviceKey: key)
+        }
     }
 
     private func forEach(_ mask: UInt64, _ body: (Int) -> Void) {

@@ -272,6 +272,39 @@ struct KeyServiceTests {
         #expect(p.bytes(0x2400, 40) == [UInt8](repeating: 0, count: 40))
     }
 
+    @Test func attestationReportsFollowTheLayoutAndVerify() {
+        let d = Device()
+        let p = Device.Partition(d, "vault", image: "x")
+        let cdi = KeyChain.hypervisorCDI(secret: d.secret, identity: d.identity)
+        var seed = KeyChain.attestationSeed(hypervisorCDI: cdi)
+        let key = withUnsafeBytes(of: &seed) { Ed25519PrivateKey(seed: $0)! }
+        let nonce = (0..<32).map { UInt8($0 * 3) }
+        var out = [UInt8](repeating: 0xEE, count: 400)
+        let name = Array("vault".utf8).withUnsafeBytes { PartitionName(bytes: $0)! }
+        let n = out.withUnsafeMutableBytes { o in
+            nonce.withUnsafeBytes { AttestationReport.write(into: o, securityVersion: 7, identity: d.identity, name: name,
+                                                            keys: p.keys, nonce: $0, deviceKey: key) }
+        }
+        #expect(n == 320 && out[320] == 0xEE)
+        #expect(Array(out[0..<8]) == Array("BHAR".utf8) + [1, 0, 0x40, 0x01])
+        #expect(Array(out[8..<16]) == [7, 0, 0, 0, 0, 0, 0, 0])
+        #expect(Array(out[16..<80]) == d.identity.withBytes(Array.init))
+        #expect(Array(out[80..<96]) == Array("vault".utf8) + [UInt8](repeating: 0, count: 11))
+        #expect(Array(out[96..<160]) == p.keys.measurement.withBytes(Array.init))
+        #expect(Array(out[160..<224]) == p.keys.policyDigest.withBytes(Array.init))
+        #expect(Array(out[224..<256]) == nonce)
+        func verifies(_ r: [UInt8]) -> Bool {
+            r.withUnsafeBytes { Ed25519.verify(signature: UnsafeRawBufferPointer(rebasing: $0[256..<320]),
+                                               message: UnsafeRawBufferPointer(rebasing: $0[0..<256]), publicKey: key.publicKey) }
+        }
+        #expect(verifies(out))
+        for at in stride(from: 0, to: 320, by: 7) { var bad = out; bad[at] ^= 0x20; #expect(!verifies(bad), "byte \(at)") }
+        var small = [UInt8](repeating: 0, count: 319)
+        #expect(small.withUnsafeMutableBytes { o in nonce.withUnsafeBytes {
+            AttestationReport.write(into: o, securityVersion: 7, identity: d.identity, name: name, keys: p.keys, nonce: $0, deviceKey: key) } } == 0)
+        #expect(small == [UInt8](repeating: 0, count: 319))
+    }
+
     @Test func randomBytesDifferAndTheDRBGErasesItsKey() {
         let d = Device()
         let p = Device.Partition(d, "p", image: "x")

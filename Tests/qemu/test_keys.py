@@ -1,7 +1,7 @@
 """Key services (docs/keys.md) on QEMU: derived keys are stable across reboots and differ between partitions
 and devices; sealing binds to the image or the signer; another partition, another image, an older security
 version and another device secret cannot open a blob; the policy refuses what a partition lacks; random;
-attestation (skipped until the hypervisor has an attestation key). Guests: Guests/{vault,tenant};
+attestation reports signed by the device key. Guests: Guests/{vault,tenant};
 configs: configs/keys-*.toml. A sealed blob crosses a reboot through the test: the vault prints it in hex,
 and the next bundle carries it in the vault's bootargs (a 16-byte secret seals to 64 bytes: 128 digits,
 exactly the bootargs' capacity)."""
@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 import harness
-from harness import CLI, KERNEL, ROOT, Machine, flash
+from harness import CLI, ROOT, Machine, flash
 
 CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 GUESTS = os.environ.get("BULKHEAD_GUESTS", os.path.join(ROOT, "build", "guests"))   # vault.bin, tenant.bin
@@ -29,16 +29,6 @@ ALLOWED = {"derive": "0/ok (32 bytes)", "seal": "0/ok (64 bytes)", "unseal": "-1
            "random": "0/ok (16 bytes)"}
 # The service each hypercall needs (docs/keys.md).
 NEEDS = {"derive": "derive", "seal": "seal", "unseal": "seal", "attest": "attest", "random": "random"}
-
-
-def kernel_prints_attestation_key():
-    """Whether the hypervisor build logs its attestation public key at boot (the attest service's
-    signing half has landed): the ELF holds the text of that boot-log line."""
-    try:
-        with open(KERNEL, "rb") as f:
-            return b"device attestation key" in f.read()
-    except OSError:
-        return False
 
 
 def provision(image, secret, tmp_path):
@@ -292,18 +282,35 @@ def test_without_a_device_secret_no_key_service_works(bundle_of, flash_of, tmp_p
                                   r"^\[tenant\] tenant: TIMEOUT waiting for the vault's blobs, got 0$")
 
 
-@pytest.mark.skipif(not kernel_prints_attestation_key(),
-                    reason="the hypervisor does not print `device attestation key` (attest not implemented yet)")
 def test_attest_reports_over_the_nonce_with_the_device_key(bundle_of, flash_of, tmp_path):
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     image = flash_of(bundle_of(vault_config(tmp_path, "attest.toml", config="keys-attest.toml")))
     provision(image, SECRET, tmp_path)
     text = boot(image, partitions=("vault",), smp=1)
     public = line(text, r"^\[bulkhead\] device attestation key: ([0-9a-f]{64})$")
     length = int(line(text, r"^\[vault\] vault: policy attest: 0/ok \((\d+) bytes\)$"))
-    assert length > 0
+    assert length == 320
     report = bytes.fromhex("".join(re.findall(r"^\[vault\] vault: report \d+ ([0-9a-f]+)$", text, re.M)))
-    assert len(report) == min(length, 512)
+    assert len(report) == 320
+    # The layout of docs/keys.md: magic, version, length, security version, identity, name,
+    # measurement, policy digest, nonce, signature over the first 256 bytes.
+    assert report[0:4] == b"BHAR" and report[4:6] == (1).to_bytes(2, "little") and report[6:8] == (320).to_bytes(2, "little")
+    assert report[8:16] == (0).to_bytes(8, "little")
+    identity = line(text, r"^\[bulkhead\] device secret: provisioned; hypervisor identity SHA-512 ([0-9a-f]{16})\.\.\.; key services ready$")
+    assert report[16:24].hex() == identity
+    assert report[80:96] == b"vault" + bytes(11)
+    assert report[96:160] != bytes(64) and report[160:224] != bytes(64)
     nonce = bytes((i * 7 + 1) & 0xFF for i in range(32))
-    assert nonce in report, "the report does not carry the caller's nonce"
-    assert bytes.fromhex(public) != bytes(32)
+    assert report[224:256] == nonce
+    key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+    key.verify(report[256:320], report[:256])                       # raises if it does not verify
+    for at in (0, 8, 16, 80, 100, 170, 230, 255, 256, 319):       # any one changed byte fails
+        bad = bytearray(report)
+        bad[at] ^= 0x01
+        with pytest.raises(InvalidSignature):
+            key.verify(bytes(bad[256:320]), bytes(bad[:256]))
+    # The device key is the same on the next boot, and the report's identity with it.
+    again = boot(image, partitions=("vault",), smp=1)
+    assert line(again, r"^\[bulkhead\] device attestation key: ([0-9a-f]{64})$") == public
     assert_no_trouble(text)
