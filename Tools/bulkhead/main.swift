@@ -23,9 +23,13 @@ struct BulkheadCommand: ParsableCommand {
             if=pflash,unit=1,format=raw,file=IMAGE), `provision` writes the device secret the \
             key services derive every partition key from into its block, and `flash-info` lists \
             what an image holds.
+
+            `attest verify` checks an attestation report a partition got from the hypervisor \
+            against the device attestation key, and `attest device-key` computes that key from the \
+            hypervisor ELF and the device secret (docs/keys.md).
             """,
         subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
-                      FlashInfo.self])
+                      FlashInfo.self, Attest.self])
 }
 
 /// The configuration keys, for the help of the commands that read a configuration.
@@ -388,6 +392,113 @@ struct FlashInfo: ParsableCommand {
     func run() throws {
         do {
             print(try Commands.flashInfo(imagePath: image, board: boardArgument.board))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Attest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify attestation reports and compute the device attestation key.",
+        discussion: """
+            A partition allowed the `attest` key service gets a 320-byte report from the \
+            hypervisor: the bundle's security version, the hypervisor's identity, the partition's \
+            name, measurement and policy digest, and the caller's nonce, signed (Ed25519) with the \
+            device attestation key (docs/keys.md). The hypervisor prints that key at boot \
+            ("device attestation key: ..."); `device-key` computes it from the hypervisor ELF and \
+            the device secret, and `verify` checks a report against it.
+            """,
+        subcommands: [AttestVerify.self, AttestDeviceKey.self])
+}
+
+struct AttestVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check an attestation report's signature with the device attestation key and show its fields.",
+        discussion: """
+            The report must be exactly 320 bytes with magic "BHAR", version 1 and length 320. The \
+            Ed25519 signature (RFC 8032) over its first 256 bytes must verify with the device key; \
+            then the partition name is checked and, with --nonce, that the report carries that \
+            nonce (so it answers this request and is no replay). Prints the version, security \
+            version, hypervisor identity, partition name, measurement, policy digest, nonce and \
+            "signature: valid (device key ...)". Exits non-zero with the first failure. \
+            Whether the identity and measurement are the expected ones is the verifier's policy: \
+            compare them with known-good values.
+
+            Examples:
+              bulkhead attest verify --device-key device.pub report.bin
+              bulkhead attest verify --device-key 3b6a27bc... --nonce 00112233... report.bin
+            """)
+
+    @Argument(help: ArgumentHelp("The report file (320 bytes).", valueName: "report"))
+    var report: String
+
+    @Option(name: .customLong("device-key"),
+            help: ArgumentHelp("""
+                The device attestation public key: 64 hex digits, or a file holding them (one line, \
+                or the "BULKHEAD ED25519 PUBLIC KEY" format that `attest device-key -o` writes).
+                """, valueName: "key"))
+    var deviceKey: String
+
+    @Option(help: ArgumentHelp("The nonce the report must carry (32 bytes as 64 hex digits).", valueName: "hex"))
+    var nonce: String?
+
+    func run() throws {
+        do {
+            print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey, nonce: nonce))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct AttestDeviceKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "device-key",
+        abstract: "Compute the device attestation public key from the hypervisor ELF and the device secret.",
+        discussion: """
+            The hypervisor identity is the SHA-512 of the hypervisor's bytes from __kernel_start \
+            to __rodata_end (both from the ELF's symbol table) as its PT_LOAD segments load them, \
+            zeros where no segment's file bytes lie. The device secret comes from a flash image's \
+            device-secret block (--flash) or a 64-hex-digit file (--secret-file, as `bulkhead \
+            provision` reads). The key is derived with the hypervisor's own key-chain code: \
+            seed = HKDF-Expand(hypervisor CDI, "Bulkhead attestation key v1"), the CDI = \
+            HKDF(salt "Bulkhead hypervisor CDI v1", secret, identity). Prints the identity's \
+            first 8 bytes, the secret's fingerprint and "device attestation key: <64 hex \
+            digits>", the line the hypervisor prints at boot; never the secret or the seed. \
+            With -o, writes the key as a public key file (replacing only an existing public key file).
+
+            Examples:
+              bulkhead attest device-key --kernel build/bulkhead.elf --flash build/flash.img -o device.pub
+              bulkhead attest device-key --kernel build/bulkhead.elf --secret-file device.secret
+            """)
+
+    @Option(help: ArgumentHelp("The hypervisor ELF (with its symbol table).", valueName: "bulkhead.elf"))
+    var kernel: String
+
+    @Option(help: ArgumentHelp("Read the device secret from this flash image's device-secret block.", valueName: "image"))
+    var flash: String?
+
+    @Option(name: .customLong("secret-file"),
+            help: ArgumentHelp("Read the device secret from FILE (64 hex digits).", valueName: "file"))
+    var secretFile: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the public key to this file.", valueName: "name.pub"))
+    var output: String?
+
+    @OptionGroup var boardArgument: FlashBoardArgument
+
+    func validate() throws {
+        if (flash == nil) == (secretFile == nil) {
+            throw ValidationError("give exactly one of --flash IMAGE and --secret-file FILE: where the device secret is")
+        }
+    }
+
+    func run() throws {
+        do {
+            let source: Commands.SecretSource = flash.map { .flash($0) } ?? .file(secretFile ?? "")
+            print(try Commands.attestDeviceKey(kernelPath: kernel, secret: source, output: output, board: boardArgument.board))
         } catch {
             throw fail(error)
         }

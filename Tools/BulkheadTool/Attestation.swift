@@ -1,0 +1,477 @@
+// `bulkhead attest verify` and `bulkhead attest device-key`: attestation reports on the host
+// (docs/keys.md, "The attestation report" and "Attestation on the host").
+//
+// The report is parsed here independently of the hypervisor's writer, with strict checks of its
+// header, and its signature is checked with swift-crypto's Ed25519 (RFC 8032). The device
+// attestation key is recomputed from the hypervisor ELF and the device secret with Core's
+// KeyChain, the code the hypervisor runs, so a mismatch with the boot log means a different
+// hypervisor build or a different secret.
+import BulkheadCore
+import Crypto
+import Foundation
+
+/// The attestation report the hypervisor's `attest` writes (320 bytes, little-endian).
+public struct AttestationReportFile: Equatable, Sendable {
+    public static let size = 320
+    /// The signature covers bytes 0..<signedSize.
+    public static let signedSize = 256
+    public static let magic: [UInt8] = Array("BHAR".utf8)
+    public static let version: UInt16 = 1
+    public static let nameSize = 16
+    public static let nonceSize = 32
+
+    /// Field offsets (docs/keys.md).
+    public enum Offset {
+        public static let magic = 0, version = 4, length = 6, securityVersion = 8, identity = 16, name = 80
+        public static let measurement = 96, policyDigest = 160, nonce = 224, signature = 256
+    }
+
+    public var securityVersion: UInt64
+    /// SHA-512 of the hypervisor's [__kernel_start, __rodata_end) as loaded.
+    public var identity: [UInt8]
+    /// The 16 bytes of the name field, zero padding included.
+    public var nameField: [UInt8]
+    public var measurement: [UInt8]
+    public var policyDigest: [UInt8]
+    public var nonce: [UInt8]
+    public var signature: [UInt8]
+    /// Bytes 0..<256: what the signature signs.
+    public var signedBytes: [UInt8]
+
+    /// The partition name: the name field up to its first zero byte.
+    public var name: String {
+        String(decoding: nameField.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    /// Parses a report strictly: exactly 320 bytes, magic "BHAR", version 1, length 320. Errors
+    /// name `file` and the field. The signature is not checked here (`verify` does).
+    public static func parse(_ bytes: [UInt8], file: String) throws(ToolError) -> AttestationReportFile {
+        guard bytes.count == size else {
+            throw ToolError("\(file): an attestation report is exactly \(size) bytes; the file is \(Size.describe(UInt64(bytes.count)))")
+        }
+        func u16(_ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
+        func field(_ at: Int, _ count: Int) -> [UInt8] { Array(bytes[at..<(at + count)]) }
+        let foundMagic = field(Offset.magic, 4)
+        guard foundMagic == magic else {
+            throw ToolError("\(file): magic (offset 0): expected \"BHAR\" (42 48 41 52), found \(describeMagic(foundMagic)): "
+                            + "not an attestation report")
+        }
+        let foundVersion = u16(Offset.version)
+        guard foundVersion == version else {
+            throw ToolError("\(file): version (offset 4): \(foundVersion) is not supported (this tool reads version \(version))")
+        }
+        let length = u16(Offset.length)
+        guard length == UInt16(size) else {
+            throw ToolError("\(file): length (offset 6): the header says \(length) bytes; a version 1 report is \(size)")
+        }
+        var security: UInt64 = 0
+        for i in (0..<8).reversed() { security = security << 8 | UInt64(bytes[Offset.securityVersion + i]) }
+        return AttestationReportFile(securityVersion: security, identity: field(Offset.identity, 64),
+                                 nameField: field(Offset.name, nameSize), measurement: field(Offset.measurement, 64),
+                                 policyDigest: field(Offset.policyDigest, 64), nonce: field(Offset.nonce, nonceSize),
+                                 signature: field(Offset.signature, 64), signedBytes: field(0, signedSize))
+    }
+
+    /// `"BHSL" (42 48 53 4c)`: printable magic bytes quoted, always with their hex.
+    static func describeMagic(_ bytes: [UInt8]) -> String {
+        let hexBytes = bytes.map { hexString([$0]) }.joined(separator: " ")
+        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"\(String(decoding: bytes, as: UTF8.self))\" (\(hexBytes))" }
+        return hexBytes
+    }
+
+    /// Whether the signature verifies over bytes 0..<256 with `deviceKey` (Ed25519, RFC 8032).
+    public func isSigned(by deviceKey: Curve25519.Signing.PublicKey) -> Bool {
+        deviceKey.isValidSignature(signature, for: signedBytes)
+    }
+
+    /// Why the name field is not a partition name (nil when it is one): a name of 1 to 16 bytes
+    /// of a-z 0-9 - _, followed only by zero bytes.
+    public var nameProblem: String? {
+        let name = nameField.prefix { $0 != 0 }
+        if name.isEmpty { return "the name is empty" }
+        if nameField.dropFirst(name.count).contains(where: { $0 != 0 }) { return "bytes after the name's end are not zero" }
+        let allowed: (UInt8) -> Bool = { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F }
+        if let bad = name.firstIndex(where: { !allowed($0) }) {
+            return "byte \(bad) (0x\(hexString([name[bad]]))) is not one of a-z 0-9 - _"
+        }
+        return nil
+    }
+}
+
+/// The device attestation key: the public key files `attest verify` reads, and its derivation
+/// from the hypervisor ELF and the device secret (`attest device-key`).
+public enum DeviceAttestationKey {
+    /// A public key from `--device-key`: 64 hex digits given directly, or a file holding them
+    /// (one line), or a `bulkhead keygen` public key file ("BULKHEAD ED25519 PUBLIC KEY", then the hex).
+    public static func load(_ argument: String) throws(ToolError) -> Curve25519.Signing.PublicKey {
+        if let bytes = parseHex(argument), bytes.count == 32, !FileManager.default.fileExists(atPath: argument) {
+            return try key(bytes, source: "--device-key")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: argument))
+        } catch {
+            if argument.count == 64 || argument.count > 40 && argument.allSatisfy(\.isHexDigit) {
+                throw ToolError("--device-key: \"\(argument)\" is neither 64 hex digits (the 32-byte public key) nor a readable file")
+            }
+            throw ToolError("\(argument): cannot read the device key: \(PlanBuilder.reason(error, path: argument))")
+        }
+        return try parseFile([UInt8](data), file: argument)
+    }
+
+    /// The key in a device key file's bytes (see `load`).
+    public static func parseFile(_ bytes: [UInt8], file: String) throws(ToolError) -> Curve25519.Signing.PublicKey {
+        let format = "a device key file holds the 32-byte public key as 64 hex digits (one line), or is a public key "
+            + "file in the \"\(SigningKeys.publicHeader)\" format"
+        guard bytes.count <= 4096, let text = String(bytes: bytes, encoding: .utf8) else {
+            throw ToolError("\(file): not a device key file: \(format)")
+        }
+        // Lines by "\n" bytes ("\r\n" is one Character to String, so split the bytes), trimmed.
+        let isBlank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+        var lines = Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false)
+            .map { String(decoding: $0.drop(while: isBlank).reversed().drop(while: isBlank).reversed(), as: UTF8.self) }
+        while lines.last == "" { lines.removeLast() }
+        let hexLine: String
+        switch lines.count {
+        case 1:
+            hexLine = lines[0]
+        case 2 where lines[0] == SigningKeys.publicHeader:
+            hexLine = lines[1]
+        case 2 where lines[0] == SigningKeys.privateHeader:
+            throw ToolError("\(file): this is a private key; --device-key needs the device's public attestation key")
+        default:
+            throw ToolError("\(file): not a device key file: \(format)")
+        }
+        guard let key = parseHex(hexLine), key.count == 32 else {
+            throw ToolError("\(file): line \(lines.count): expected the 32-byte public key as 64 hex digits, "
+                            + "found \"\(hexLine.prefix(80))\"")
+        }
+        return try Self.key(key, source: file)
+    }
+
+    static func key(_ bytes: [UInt8], source: String) throws(ToolError) -> Curve25519.Signing.PublicKey {
+        do {
+            return try Curve25519.Signing.PublicKey(rawRepresentation: bytes)
+        } catch {
+            throw ToolError("\(source): not a usable Ed25519 public key: \(error)")
+        }
+    }
+
+    /// One PT_LOAD segment as loaded: `fileBytes` at `address`, then zeros up to `memorySize`.
+    public struct Segment: Equatable, Sendable {
+        public var address: UInt64
+        public var fileBytes: [UInt8]
+        public var memorySize: UInt64
+        public init(address: UInt64, fileBytes: [UInt8], memorySize: UInt64) {
+            self.address = address; self.fileBytes = fileBytes; self.memorySize = memorySize
+        }
+    }
+
+    /// The largest identity range accepted (a sanity bound, far above any hypervisor build).
+    public static let maximumIdentitySize: UInt64 = 64 << 20
+
+    /// The memory [start, end) as the segments load it: each segment's file bytes, zeros for its
+    /// .bss part and for any address no segment covers.
+    public static func loadedBytes(segments: [Segment], start: UInt64, end: UInt64) throws(ToolError) -> [UInt8] {
+        guard start < end else {
+            throw ToolError("the identity range [\(hex(start)), \(hex(end))) is empty: __rodata_end must lie above __kernel_start")
+        }
+        guard end - start <= maximumIdentitySize else {
+            throw ToolError("the identity range [\(hex(start)), \(hex(end))) is \(end - start) bytes, more than the "
+                            + "\(maximumIdentitySize) a hypervisor image may have")
+        }
+        var out = [UInt8](repeating: 0, count: Int(end - start))
+        for (i, s) in segments.enumerated() where !s.fileBytes.isEmpty {
+            let fileEnd = s.address &+ UInt64(s.fileBytes.count)
+            guard fileEnd >= s.address else { throw ToolError("segment \(i) wraps around the address space") }
+            let lo = max(s.address, start), hi = min(fileEnd, end)
+            guard lo < hi else { continue }
+            let from = Int(lo - s.address)
+            out.replaceSubrange(Int(lo - start)..<Int(hi - start), with: s.fileBytes[from..<(from + Int(hi - lo))])
+        }
+        return out
+    }
+
+    /// The hypervisor identity: SHA-512 (Core's, as the hypervisor computes it) of `loadedBytes`.
+    public static func identity(segments: [Segment], start: UInt64, end: UInt64) throws(ToolError) -> [UInt8] {
+        let bytes = try loadedBytes(segments: segments, start: start, end: end)
+        let digest = bytes.withUnsafeBytes { BulkheadCore.SHA512.hash($0) }
+        return (0..<64).map { digest.bytes[$0] }
+    }
+
+    /// The 32-byte Ed25519 seed of the device attestation key, with Core's KeyChain:
+    /// attestationSeed(hypervisorCDI(secret, identity)). The caller must not show it.
+    static func seed(secret: [UInt8], identity: [UInt8]) -> [UInt8] {
+        var fixedSecret = SecretBytes(repeating: 0)
+        for i in 0..<32 { fixedSecret[i] = secret[i] }
+        var digest = InlineArray<64, UInt8>(repeating: 0)
+        for i in 0..<64 { digest[i] = identity[i] }
+        var cdi = KeyChain.hypervisorCDI(secret: fixedSecret, identity: SHA512Digest(bytes: digest))
+        var seed = KeyChain.attestationSeed(hypervisorCDI: cdi)
+        let out = (0..<32).map { seed[$0] }
+        withUnsafeMutableBytes(of: &seed) { secureZero($0) }
+        withUnsafeMutableBytes(of: &cdi) { secureZero($0) }
+        withUnsafeMutableBytes(of: &fixedSecret) { secureZero($0) }
+        return out
+    }
+
+    /// The device attestation public key for a device secret (32 bytes) and a hypervisor identity (64).
+    public static func publicKey(secret: [UInt8], identity: [UInt8]) throws(ToolError) -> Curve25519.Signing.PublicKey {
+        guard secret.count == 32, identity.count == 64 else {
+            throw ToolError("internal error: a device secret is 32 bytes and an identity 64")
+        }
+        var seed = seed(secret: secret, identity: identity)
+        defer { for i in seed.indices { seed[i] = 0 } }
+        do {
+            return try Curve25519.Signing.PrivateKey(rawRepresentation: seed).publicKey
+        } catch {
+            throw ToolError("internal error: swift-crypto refuses the attestation seed: \(error)")
+        }
+    }
+}
+
+/// What the hypervisor ELF holds for its identity: the PT_LOAD segments and the two symbols.
+public struct KernelELF: Equatable, Sendable {
+    public var segments: [DeviceAttestationKey.Segment]
+    /// `__kernel_start` and `__rodata_end` from the symbol table.
+    public var start: UInt64
+    public var end: UInt64
+
+    public static let startSymbol = "__kernel_start"
+    public static let endSymbol = "__rodata_end"
+
+    /// Reads a 64-bit little-endian RISC-V ELF executable: its PT_LOAD segments (at their physical
+    /// addresses, which must equal the virtual ones: the hypervisor runs untranslated) and the
+    /// values of `__kernel_start` and `__rodata_end` from its .symtab.
+    public static func parse(_ file: [UInt8], path: String) throws(ToolError) -> KernelELF {
+        func fail(_ text: String) -> ToolError { ToolError("\(path): \(text)") }
+        func field(_ offset: UInt64, _ width: Int) throws(ToolError) -> UInt64 {
+            guard offset <= UInt64(file.count), UInt64(width) <= UInt64(file.count) - offset else {
+                throw fail("the ELF file is truncated (\(file.count) bytes; byte \(offset &+ UInt64(width)) needed)")
+            }
+            var value: UInt64 = 0
+            for i in 0..<width { value |= UInt64(file[Int(offset) + i]) << UInt64(8 * i) }
+            return value
+        }
+        func range(_ offset: UInt64, _ size: UInt64, _ what: String) throws(ToolError) -> Range<Int> {
+            let (end, overflow) = offset.addingReportingOverflow(size)
+            guard !overflow, end <= UInt64(file.count) else {
+                throw fail("\(what) [\(hex(offset)), \(hex(offset &+ size))) lies outside the file (\(file.count) bytes)")
+            }
+            return Int(offset)..<Int(end)
+        }
+        guard ELFImage.isELF(file) else { throw fail("not an ELF file (the hypervisor's build/bulkhead.elf is expected)") }
+        guard try field(4, 1) == 2 else { throw fail("not a 64-bit ELF file (ELFCLASS64 expected)") }
+        guard try field(5, 1) == 1 else { throw fail("not a little-endian ELF file") }
+        let machine = try field(0x12, 2)
+        guard machine == 243 else { throw fail("not a RISC-V ELF file (e_machine is \(machine), RISC-V is 243)") }
+        let type = try field(0x10, 2)
+        guard type == 2 else { throw fail("not an executable ELF file (e_type is \(type); ET_EXEC, 2, expected)") }
+
+        // Program headers: the PT_LOAD segments.
+        let phoff = try field(0x20, 8), phentsize = try field(0x36, 2), phnum = try field(0x38, 2)
+        guard phnum == 0 || phentsize >= 0x38 else { throw fail("program header entries are \(phentsize) bytes; at least 56 expected") }
+        var segments: [DeviceAttestationKey.Segment] = []
+        for i in 0..<phnum {
+            let ph = phoff &+ i &* phentsize
+            guard try field(ph, 4) == 1 else { continue }
+            let offset = try field(ph + 0x08, 8), vaddr = try field(ph + 0x10, 8), paddr = try field(ph + 0x18, 8)
+            let filesz = try field(ph + 0x20, 8), memsz = try field(ph + 0x28, 8)
+            guard memsz > 0 else { continue }
+            guard filesz <= memsz else { throw fail("segment \(i) has more file bytes (\(filesz)) than memory bytes (\(memsz))") }
+            guard vaddr == paddr else {
+                throw fail("segment \(i): virtual address \(hex(vaddr)) differs from its physical address \(hex(paddr)) "
+                           + "(the hypervisor runs untranslated, so they must be equal)")
+            }
+            let (end, overflow) = paddr.addingReportingOverflow(memsz)
+            guard !overflow else { throw fail("segment \(i) at \(hex(paddr)) wraps around the address space") }
+            for (j, s) in segments.enumerated() where paddr < s.address &+ s.memorySize && s.address < end {
+                throw fail("segment \(i) at [\(hex(paddr)), \(hex(end))) overlaps the loaded segment #\(j) at \(hex(s.address))")
+            }
+            let bytes = try range(offset, filesz, "segment \(i)'s bytes")
+            segments.append(.init(address: paddr, fileBytes: Array(file[bytes]), memorySize: memsz))
+        }
+        guard !segments.isEmpty else { throw fail("the file has no loadable (PT_LOAD) segment") }
+
+        // Section headers: .symtab (SHT_SYMTAB, 2) and its string table (sh_link).
+        let shoff = try field(0x28, 8), shentsize = try field(0x3A, 2), shnum = try field(0x3C, 2)
+        guard shnum == 0 || shentsize >= 0x40 else { throw fail("section header entries are \(shentsize) bytes; at least 64 expected") }
+        func section(_ index: UInt64) throws(ToolError) -> (type: UInt64, offset: UInt64, size: UInt64, link: UInt64, entsize: UInt64) {
+            let sh = shoff &+ index &* shentsize
+            return (try field(sh + 0x04, 4), try field(sh + 0x18, 8), try field(sh + 0x20, 8), try field(sh + 0x28, 4),
+                    try field(sh + 0x38, 8))
+        }
+        var symtab: (type: UInt64, offset: UInt64, size: UInt64, link: UInt64, entsize: UInt64)?
+        for i in 0..<shnum where try section(i).type == 2 { symtab = try section(i); break }
+        guard let symtab else {
+            throw fail("the ELF file has no symbol table (.symtab), so \(startSymbol) and \(endSymbol) cannot be found "
+                       + "(was it stripped? use the linker's output, build/bulkhead.elf)")
+        }
+        guard symtab.link < shnum else { throw fail("the symbol table's string table index \(symtab.link) is not a section") }
+        let strtab = try section(symtab.link)
+        let strings = try range(strtab.offset, strtab.size, "the symbol string table")
+        let symbols = try range(symtab.offset, symtab.size, "the symbol table")
+        let entsize = symtab.entsize == 0 ? 24 : symtab.entsize
+        guard entsize >= 24 else { throw fail("symbol table entries are \(entsize) bytes; at least 24 expected") }
+        var found: [String: UInt64] = [:]
+        let wanted = [Array(startSymbol.utf8), Array(endSymbol.utf8)]
+        var at = UInt64(symbols.lowerBound)
+        while at + 24 <= UInt64(symbols.upperBound) {
+            let nameOffset = try field(at, 4)
+            if nameOffset < UInt64(strings.count) {
+                let from = strings.lowerBound + Int(nameOffset)
+                let nameEnd = file[from..<strings.upperBound].firstIndex(of: 0) ?? strings.upperBound
+                let name = Array(file[from..<nameEnd])
+                if wanted.contains(name) {
+                    let text = String(decoding: name, as: UTF8.self)
+                    let value = try field(at + 8, 8)
+                    if let earlier = found[text], earlier != value {
+                        throw fail("\(text) is defined twice in the symbol table (\(hex(earlier)) and \(hex(value)))")
+                    }
+                    found[text] = value
+                }
+            }
+            at += entsize
+        }
+        guard let start = found[startSymbol], let end = found[endSymbol] else {
+            let missing = [startSymbol, endSymbol].filter { found[$0] == nil }.joined(separator: " and ")
+            throw fail("the symbol table has no \(missing) (Linker/kernel.ld defines both; is this the hypervisor ELF?)")
+        }
+        guard start < end else {
+            throw fail("\(endSymbol) (\(hex(end))) does not lie above \(startSymbol) (\(hex(start)))")
+        }
+        return KernelELF(segments: segments, start: start, end: end)
+    }
+
+    /// The hypervisor identity of this ELF as loaded.
+    public func identity() throws(ToolError) -> [UInt8] {
+        try DeviceAttestationKey.identity(segments: segments, start: start, end: end)
+    }
+}
+
+extension Commands {
+    /// `bulkhead attest verify --device-key KEY REPORT [--nonce HEX]`: parses the report
+    /// strictly, checks its signature with the device key, and the nonce when one is given.
+    /// Returns the report's fields, one per line.
+    public static func attestVerify(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil) throws(ToolError) -> String {
+        var expected: [UInt8]?
+        if let expectedNonce {
+            guard let bytes = parseHex(expectedNonce), bytes.count == AttestationReportFile.nonceSize else {
+                throw ToolError("--nonce: expected the 32-byte nonce as 64 hex digits, found \"\(expectedNonce.prefix(80))\"")
+            }
+            expected = bytes
+        }
+        let key = try DeviceAttestationKey.load(deviceKey)
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: reportPath))
+        } catch {
+            throw ToolError("\(reportPath): cannot read the attestation report: \(PlanBuilder.reason(error, path: reportPath))")
+        }
+        let report = try AttestationReportFile.parse([UInt8](data), file: reportPath)
+        guard report.isSigned(by: key) else {
+            throw ToolError("\(reportPath): the signature does not verify with the device key "
+                            + "(\(hexString(key.rawRepresentation)))")
+        }
+        if let problem = report.nameProblem {
+            throw ToolError("\(reportPath): partition name (offset 80): \(problem)")
+        }
+        if let expected, expected != report.nonce {
+            throw ToolError("\(reportPath): nonce (offset 224): the report holds \(hexString(report.nonce)), "
+                            + "not the expected \(hexString(expected)) (a replayed or another request's report)")
+        }
+        return [
+            "\(reportPath): attestation report",
+            "version: \(AttestationReportFile.version)",
+            "security version: \(report.securityVersion)",
+            "hypervisor identity: \(hexString(report.identity))",
+            "partition name: \(report.name)",
+            "partition measurement: \(hexString(report.measurement))",
+            "policy digest: \(hexString(report.policyDigest))",
+            "nonce: \(hexString(report.nonce))" + (expected == nil ? "" : " (matches --nonce)"),
+            "signature: valid (device key \(hexString(key.rawRepresentation.prefix(8)))...)",
+        ].joined(separator: "\n")
+    }
+
+    /// Where `attest device-key` takes the device secret from.
+    public enum SecretSource: Equatable, Sendable {
+        /// The device-secret block of a flash image (`--flash`).
+        case flash(String)
+        /// A 64-hex-digit secret file (`--secret-file`, as for `bulkhead provision`).
+        case file(String)
+    }
+
+    /// `bulkhead attest device-key --kernel ELF (--flash IMAGE | --secret-file FILE) [-o NAME.pub]`:
+    /// the device attestation public key the hypervisor in ELF derives on the device with that
+    /// secret. Never shows the secret or the seed.
+    public static func attestDeviceKey(kernelPath: String, secret source: SecretSource, output: String? = nil,
+                                       board boardName: String = "qemu-virt") throws(ToolError) -> String {
+        let elfData: Data
+        do {
+            elfData = try Data(contentsOf: URL(fileURLWithPath: kernelPath))
+        } catch {
+            throw ToolError("\(kernelPath): cannot read the hypervisor ELF: \(PlanBuilder.reason(error, path: kernelPath))")
+        }
+        let kernel = try KernelELF.parse([UInt8](elfData), path: kernelPath)
+        let identity: [UInt8]
+        do {
+            identity = try kernel.identity()
+        } catch {
+            throw ToolError("\(kernelPath): \(error.message)")
+        }
+
+        var secret: [UInt8]
+        let secretLine: String
+        switch source {
+        case .file(let path):
+            secret = try DeviceSecretFile.load(path: path)
+            secretLine = "device secret: \(path) (fingerprint \(DeviceSecretFile.fingerprint(secret)))"
+        case .flash(let path):
+            let board = try BoardOptions(board: boardName).resolve()
+            let layout = board.data.bundleFlash
+            guard layout.deviceSecret.size > 0 else {
+                throw ToolError("\(path): \(board.data.nameString)'s flash has no device-secret block: use --secret-file")
+            }
+            let image = try FlashImage.load(path: path, layout: layout)
+            let (status, stored) = deviceSecret(in: image, layout: layout)
+            guard status == .valid else {
+                throw ToolError("\(path): device secret: \(describe(status)); `bulkhead provision` writes one")
+            }
+            secret = stored
+            secretLine = "device secret: \(path)'s device-secret block (fingerprint \(DeviceSecretFile.fingerprint(secret)))"
+        }
+        defer { for i in secret.indices { secret[i] = 0 } }
+        let key = try DeviceAttestationKey.publicKey(secret: secret, identity: identity)
+        let keyHex = hexString(key.rawRepresentation)
+        var lines = [
+            "hypervisor identity: \(hexString(identity.prefix(8)))... (SHA-512 of [\(hex(kernel.start)), \(hex(kernel.end))), "
+                + "\(Size.describe(kernel.end - kernel.start)) of \(kernelPath) as loaded)",
+            secretLine,
+            "device attestation key: \(keyHex)",
+        ]
+        if let output {
+            try writePublicKey(key, to: output)
+            lines.append("wrote \(output)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Writes `key` as a "BULKHEAD ED25519 PUBLIC KEY" file. An existing file is replaced only
+    /// when it already holds a public key (so a private key or anything else is never overwritten).
+    static func writePublicKey(_ key: Curve25519.Signing.PublicKey, to path: String) throws(ToolError) {
+        if FileManager.default.fileExists(atPath: path) {
+            let existing = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { [UInt8]($0) } ?? []
+            do {
+                _ = try DeviceAttestationKey.parseFile(existing, file: path)
+            } catch {
+                throw ToolError("-o: \(path) exists and is not a public key file; it is not overwritten")
+            }
+        }
+        let text = SigningKeys.fileText(header: SigningKeys.publicHeader, key: key.rawRepresentation)
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ToolError("\(path): cannot write the public key: \(error.localizedDescription)")
+        }
+    }
+}
