@@ -12,7 +12,7 @@ QEMU      ?= qemu-system-riscv64
 BUILD     ?= build
 CONFIG    ?= Guests/demo.toml
 RAM_SIZE  ?= 1G
-SMP       ?= 6
+SMP       ?= 8
 OPT       ?= -Osize
 
 # Bundles are signed with KEY.key (KEY.pub verifies). Default: a development key pair made on
@@ -129,9 +129,11 @@ $(BUNDLE): tool guests $(CONFIG) $(KEY).key
 
 bundle: $(BUNDLE)
 
-# Writes the bundle into slot A (creating the image, with its entry stub, on first use).
+# Writes the bundle into slot A (creating the image, with its entry stub, on first use) and
+# gives the device a random secret the first time (QEMU's stand-in for OTP; docs/keys.md).
 flash: $(BUNDLE)
 	$(CLI) flash $(FLASH) $(BUNDLE) --slot a
+	@$(CLI) flash-info $(FLASH) | grep -q '^device secret: provisioned' || $(CLI) provision $(FLASH)
 
 flash-reset: tool
 	$(CLI) flash $(FLASH) --reset-state

@@ -4,12 +4,13 @@ heartbeat, and the demo with ping and pong. Guests: Guests/{ping,pong,ipccheck,i
 import os
 import re
 
-from harness import Machine
+import subprocess
+
+from harness import CLI, ROOT, Machine
 
 # Lines that mean something went wrong anywhere: the hypervisor's fatal path, a guest fault the
 # hypervisor contained, a guest's unexpected trap, or a guest reporting a broken expectation.
 TROUBLE = r"FATAL|fault: partition|unexpected trap|BAD|TIMEOUT|MISMATCH|UNEXPECTED|CORRUPTED|BREACH|failed: "
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def assert_no_trouble(m):
@@ -172,8 +173,13 @@ def test_fuzzed_hypercalls_leave_hypervisor_victim_and_heartbeat_intact(bundle_o
         assert_no_trouble(m)
 
 
-def test_demo_runs_ping_and_pong_beside_the_others(bundle_of, flash_of):
-    with Machine(flash_of(bundle_of(os.path.join(ROOT, "Guests", "demo.toml"), "--harts", "6")), smp=6) as m:
+def test_demo_runs_ping_and_pong_beside_the_others(bundle_of, flash_of, tmp_path):
+    image = flash_of(bundle_of(os.path.join(ROOT, "Guests", "demo.toml"), "--harts", "8"))
+    secret = tmp_path / "secret.hex"
+    secret.write_text("5a" * 32 + "\n")
+    result = subprocess.run([CLI, "provision", image, "--secret-file", str(secret)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with Machine(image, smp=8) as m:
         m.expect(r"^\[bulkhead\] partition ping: harts 4, memory 0x84a00000 \+ 2 MiB")
         m.expect(r"^\[bulkhead\] partition pong: harts 5, memory 0x84c00000 \+ 2 MiB")
         m.expect(r"^\[ping\] ping: round 5 ok via queue")
@@ -182,12 +188,17 @@ def test_demo_runs_ping_and_pong_beside_the_others(bundle_of, flash_of):
         m.expect(r"^\[hello\] hello: done, shutting down")
         m.expect(r"^\[heartbeat\] heartbeat: 5$")
         m.expect(r"^\[intruder\] intruder: all attempts were contained", timeout=90)
+        # vault and tenant: keys of their own; the tenant cannot open the vault's blobs.
+        m.expect(r"^\[vault\] vault: derive fingerprint [0-9a-f]{16}$")
+        m.expect(r"^\[vault\] vault: attest report 320 bytes$")
+        m.expect(r"^\[tenant\] tenant: unseal vault's image blob \(from partition 5\): -1/not_authentic$")
+        m.expect(r"^\[tenant\] tenant: unseal vault's signer blob \(from partition 5\): -1/not_authentic$")
         heartbeat_undisturbed(m)
         # The intruder's faults are expected; nothing else may appear.
         bad = [line for line in re.findall(rf"^.*(?:{TROUBLE}).*$", m.text, re.M) if "partition intruder" not in line]
         assert not bad, "unexpected lines:\n" + "\n".join(bad)
         for line in m.text.splitlines():
-            if line.startswith("[") and not re.match(r"^\[(bulkhead|hello|heartbeat|intruder|ping|pong)\] ", line):
+            if line.startswith("[") and not re.match(r"^\[(bulkhead|hello|heartbeat|intruder|ping|pong|vault|tenant)\] ", line):
                 raise AssertionError(f"unexpected console line: {line!r}")
 
 

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 import harness
-from harness import CLI, ROOT, Machine, flash
+from harness import CLI, KERNEL, ROOT, Machine, flash
 
 CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 GUESTS = os.environ.get("BULKHEAD_GUESTS", os.path.join(ROOT, "build", "guests"))   # vault.bin, tenant.bin
@@ -310,6 +310,25 @@ def test_attest_reports_over_the_nonce_with_the_device_key(bundle_of, flash_of, 
         bad[at] ^= 0x01
         with pytest.raises(InvalidSignature):
             key.verify(bytes(bad[256:320]), bytes(bad[:256]))
+    # The host tool agrees: `bulkhead attest verify` accepts the report and refuses a changed byte,
+    # and `bulkhead attest device-key` derives the printed key from the kernel and the secret.
+    good, bad = tmp_path / "report.bin", tmp_path / "report-bad.bin"
+    good.write_bytes(report)
+    changed = bytearray(report)
+    changed[100] ^= 0x01
+    bad.write_bytes(bytes(changed))
+    verify = [CLI, "attest", "verify", "--device-key", public, "--nonce", nonce.hex()]
+    ok = subprocess.run(verify + [str(good)], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert re.search(r"^partition name: vault$", ok.stdout, re.M) and "signature: valid" in ok.stdout
+    refused = subprocess.run(verify + [str(bad)], capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode != 0 and "the signature does not verify with the device key" in refused.stderr
+    secret_file = tmp_path / "secret.hex"
+    secret_file.write_text(SECRET + "\n")
+    exported = subprocess.run([CLI, "attest", "device-key", "--kernel", KERNEL, "--secret-file", str(secret_file)],
+                              capture_output=True, text=True, cwd=ROOT)
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert re.search(rf"^device attestation key: {public}$", exported.stdout, re.M), exported.stdout
     # The device key is the same on the next boot, and the report's identity with it.
     again = boot(image, partitions=("vault",), smp=1)
     assert line(again, r"^\[bulkhead\] device attestation key: ([0-9a-f]{64})$") == public
