@@ -149,28 +149,23 @@ public enum KeyService {
         withUnsafeMutableBytes(of: &plain) { $0.copyMemory(from: UnsafeRawBufferPointer(data)) }
         var additional = AADBuffer(repeating: 0)
         let aadCount = assembleAAD(header, aad, &additional)
-        var sealedOK = false
-        let done: Void? = env.withPartitionKeys { keys in
-            var key = binding == .image ? keys.imageSealKey : keys.signerSealKey
-            withUnsafeBytes(of: &key) { k in
-                withUnsafeBytes(of: &header) { h in
-                    withUnsafeBytes(of: &additional) { a in
-                        withUnsafeBytes(of: &plain) { p in
-                            sealedOK = ChaCha20Poly1305.seal(
-                                key: k, nonce: UnsafeRawBufferPointer(rebasing: h[16..<28]),
-                                aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
-                                plaintext: UnsafeRawBufferPointer(rebasing: p[0..<data.count]),
-                                ciphertext: UnsafeMutableRawBufferPointer(rebasing: out[SealedBlob.headerSize..<(SealedBlob.headerSize + data.count)]),
-                                tag: UnsafeMutableRawBufferPointer(rebasing: out[(SealedBlob.headerSize + data.count)...]))
-                        }
+        let sealed = withSealKey(binding, env) { k in
+            withUnsafeBytes(of: &header) { h in
+                withUnsafeBytes(of: &additional) { a in
+                    withUnsafeBytes(of: &plain) { p in
+                        ChaCha20Poly1305.seal(
+                            key: k, nonce: UnsafeRawBufferPointer(rebasing: h[16..<28]),
+                            aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
+                            plaintext: UnsafeRawBufferPointer(rebasing: p[0..<data.count]),
+                            ciphertext: UnsafeMutableRawBufferPointer(rebasing: out[SealedBlob.headerSize..<(SealedBlob.headerSize + data.count)]),
+                            tag: UnsafeMutableRawBufferPointer(rebasing: out[(SealedBlob.headerSize + data.count)...]))
                     }
                 }
             }
-            secureZero(&key)
         }
         secureZero(&plain)
-        guard done != nil else { throw .noDeviceSecret }
-        guard sealedOK else { throw .badBlob }
+        guard let sealed else { throw .noDeviceSecret }
+        guard sealed else { throw .badBlob }
         withUnsafeBytes(of: &header) { UnsafeMutableRawBufferPointer(rebasing: out[0..<SealedBlob.headerSize]).copyMemory(from: $0) }
         return UInt64(out.count)
     }
@@ -194,26 +189,33 @@ public enum KeyService {
         var additional = AADBuffer(repeating: 0)
         let aadCount = assembleAAD(header, aad, &additional)
         // The tag is checked on the copy before anything is decrypted, straight into the caller's buffer.
-        var opened = false
-        let done: Void? = env.withPartitionKeys { keys in
-            var key = binding == .image ? keys.imageSealKey : keys.signerSealKey
-            withUnsafeBytes(of: &key) { k in
-                withUnsafeBytes(of: &copy) { c in
-                    withUnsafeBytes(of: &additional) { a in
-                        opened = ChaCha20Poly1305.open(
-                            key: k, nonce: UnsafeRawBufferPointer(rebasing: c[16..<28]),
-                            aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
-                            ciphertext: UnsafeRawBufferPointer(rebasing: c[SealedBlob.headerSize..<(SealedBlob.headerSize + n)]),
-                            tag: UnsafeRawBufferPointer(rebasing: c[(SealedBlob.headerSize + n)..<(SealedBlob.headerSize + n + SealedBlob.tagSize)]),
-                            plaintext: out)
-                    }
+        let opened = withSealKey(binding, env) { k in
+            withUnsafeBytes(of: &copy) { c in
+                withUnsafeBytes(of: &additional) { a in
+                    ChaCha20Poly1305.open(
+                        key: k, nonce: UnsafeRawBufferPointer(rebasing: c[16..<28]),
+                        aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
+                        ciphertext: UnsafeRawBufferPointer(rebasing: c[SealedBlob.headerSize..<(SealedBlob.headerSize + n)]),
+                        tag: UnsafeRawBufferPointer(rebasing: c[(SealedBlob.headerSize + n)..<(SealedBlob.headerSize + n + SealedBlob.tagSize)]),
+                        plaintext: out)
                 }
             }
-            secureZero(&key)
         }
-        guard done != nil else { throw .noDeviceSecret }
+        guard let opened else { throw .noDeviceSecret }
         guard opened else { throw .notAuthentic }
         return UInt64(n)
+    }
+
+    /// Runs `body` with the sealing key of `binding` (a stack copy, wiped afterwards); nil when
+    /// the device has no secret.
+    static func withSealKey<E: KeyEnvironment, R>(_ binding: SealedBlob.Binding, _ env: E,
+                                                  _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        env.withPartitionKeys { keys in
+            var key = binding == .image ? keys.imageSealKey : keys.signerSealKey
+            let result = withUnsafeBytes(of: &key) { body($0) }
+            secureZero(&key)
+            return result
+        }
     }
 
     static func assembleAAD(_ header: InlineArray<32, UInt8>, _ aad: UnsafeMutableRawBufferPointer, _ out: inout AADBuffer) -> Int {
