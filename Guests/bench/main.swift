@@ -33,7 +33,45 @@ func guestMain(vcpu: UInt, dtb: UInt) {
     Console.line { $0.write("bench: first-instret="); $0.write(decimal: first) }
     Console.line { $0.write("bench: null-sbi-call="); $0.write(decimal: perCall) }
     benchCrypto()
+    benchKeys()
     Guest.shutdown()
+}
+
+nonisolated(unsafe) var sealed = InlineArray<520, UInt64>(repeating: 0)      // 4096 + 48 bytes, 8-byte aligned
+nonisolated(unsafe) var report = InlineArray<40, UInt64>(repeating: 0)       // 320 bytes
+
+/// The key hypercalls (docs/keys.md), each timed once from the guest: derive, seal of 4 KiB
+/// (image-bound), attest. The bench partition's policy allows them and `make bench` provisions a
+/// device secret; without one the line says why.
+func benchKeys() {
+    let overhead = instructions {}
+    var failure: Bulkhead.Failure? = nil
+    let derive = instructions {
+        do throws(Bulkhead.Failure) { _ = try Bulkhead.derive(label: "bench label") } catch { failure = error }
+    } &- overhead
+    let seal = withUnsafeMutableBytes(of: &benchBuffer) { buffer in
+        withUnsafeMutableBytes(of: &sealed) { out in
+            instructions {
+                do throws(Bulkhead.Failure) {
+                    _ = try Bulkhead.seal(.image, UnsafeRawBufferPointer(rebasing: buffer[0..<4096]), into: out)
+                } catch { failure = error }
+            } &- overhead
+        }
+    }
+    let attest = withUnsafeBytes(of: benchPublicKey) { nonce in
+        withUnsafeMutableBytes(of: &report) { out in
+            instructions {
+                do throws(Bulkhead.Failure) { _ = try Bulkhead.attest(nonce: nonce, into: out) } catch { failure = error }
+            } &- overhead
+        }
+    }
+    if let failure {
+        Console.line { $0.write("bench: key calls failed: "); failure.write(to: &$0) }
+        return
+    }
+    Console.line { $0.write("bench: key-derive="); $0.write(decimal: derive) }
+    Console.line { $0.write("bench: key-seal-4k="); $0.write(decimal: seal) }
+    Console.line { $0.write("bench: key-attest="); $0.write(decimal: attest) }
 }
 
 /// Ed25519 verification of the 1024-byte vector, and SHA-512 over 64 KiB.

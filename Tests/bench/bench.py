@@ -28,7 +28,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "qemu"))
-from harness import BUILD, KERNEL, Machine, ROOT, flash, pack  # noqa: E402
+from harness import BUILD, CLI, KERNEL, Machine, ROOT, flash, pack  # noqa: E402
 
 BAO = {"null": 242, "entry": 800_000, "text": 30.8 * 1024, "bss": 177 * 1024}
 
@@ -54,6 +54,13 @@ def bench_flash(config, name):
         sys.exit(result.stdout + result.stderr)
     flash(image, "--reset-state")
     flash(image, bundle, "--slot", "a")
+    # A fixed device secret, so the key calls run (docs/keys.md) and repeat exactly.
+    secret = os.path.join(BUILD, "bench-secret.hex")
+    with open(secret, "w") as f:
+        f.write("be" * 32 + "\n")
+    result = subprocess.run([CLI, "provision", image, "--secret-file", secret, "--force"], capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(result.stdout + result.stderr)
     return image
 
 
@@ -115,6 +122,9 @@ def main():
         null = int(m.expect(r"^\[bench\] bench: null-sbi-call=(\d+)", timeout=120).group(1))
         verify = int(m.expect(r"^\[bench\] bench: ed25519-verify=(\d+)", timeout=120).group(1))
         sha512 = m.expect(r"^\[bench\] bench: sha512-per-byte=(\d+\.\d\d)", timeout=120).group(1)
+        derive = int(m.expect(r"^\[bench\] bench: key-derive=(\d+)", timeout=120).group(1))
+        seal = int(m.expect(r"^\[bench\] bench: key-seal-4k=(\d+)", timeout=120).group(1))
+        attest = int(m.expect(r"^\[bench\] bench: key-attest=(\d+)", timeout=120).group(1))
     boot_1m = boot_with_1mib_image()
     s = sizes()
     text, rodata, data, bss = s.get(".text", 0), s.get(".rodata", 0), s.get(".data", 0), s.get(".bss", 0)
@@ -124,6 +134,9 @@ def main():
         ("hypervisor entry to first guest instruction, 1 MiB image (instructions)", f"{boot_1m:,}", ""),
         ("Ed25519 verify, 1024-byte message (instructions)", f"{verify:,}", ""),
         ("SHA-512 (instructions per byte, 64 KiB)", sha512, ""),
+        ("key call derive, 11-byte label (instructions)", f"{derive:,}", ""),
+        ("key call seal, 4 KiB image-bound (instructions)", f"{seal:,}", ""),
+        ("key call attest (instructions)", f"{attest:,}", ""),
         *ipc_bench(),
         ("kernel .text (bytes)", f"{text:,}", "31,539"),
         ("kernel .rodata (bytes)", f"{rodata:,}", ""),
