@@ -185,7 +185,6 @@ struct Ed25519SigningTableTests {
         }
         for w in wides {
             let expected = Ed25519BigNumber(littleEndian: w).mod(order).littleEndian(count: 32)
-            #expect(ed25519Bytes(Scalar25519(reducingWideConstantTime: Ed25519ScalarTests.wide(w)).words) == expected)
             #expect(ed25519Bytes(Scalar25519(reducingWide: Ed25519ScalarTests.wide(w)).words) == expected)
         }
         // 32-byte reduction (clamped secrets are in [2^254, 2^255)).

@@ -89,7 +89,7 @@ public struct Ed25519PrivateKey: Sendable {
         hash.update(message)
         var rDigest = hash.finalize()
         secureZero(&hash)
-        var r = Scalar25519(reducingWideConstantTime: rDigest.bytes)
+        var r = Scalar25519(reducingWide: rDigest.bytes)
         secureZero(&rDigest)
 
         // Step 3: R = [r]B, encoded.

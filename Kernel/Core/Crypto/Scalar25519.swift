@@ -52,61 +52,6 @@ struct Scalar25519: Sendable {
         self.init(w0, w1, w2, w3)
     }
 
-    /// A 64-byte little-endian integer (a SHA-512 digest, RFC 8032 §5.1.7 step 2) reduced mod L.
-    ///
-    /// Long division one byte at a time, most significant first: t ← 256·r + byte, then r ← t mod L.
-    /// With L = 2^252 + δ (δ < 2^125) and r < L, t < 256·L, so q = ⌊t / 2^252⌋ ≤ 256 and
-    /// t - q·L = (t mod 2^252) - q·δ lies in (-2^134, 2^252): one subtraction of q·δ (a 134-bit
-    /// number), plus L when that went negative, gives the exact remainder in [0, L).
-    init(reducingWide bytes: InlineArray<64, UInt8>) {
-        var r0: UInt64 = 0
-        var r1: UInt64 = 0
-        var r2: UInt64 = 0
-        var r3: UInt64 = 0
-        let l = Scalar25519.order
-        let mask60: UInt64 = (1 << 60) - 1   // 2^252 = 2^(192 + 60)
-        var byteIndex = 63
-        while byteIndex >= 0 {
-            // t = 256·r + byte, in r0...r3 and the top word t4 (below 2^5: t < 256·L < 2^261).
-            let t4 = r3 >> 56
-            r3 = (r3 << 8) | (r2 >> 56)
-            r2 = (r2 << 8) | (r1 >> 56)
-            r1 = (r1 << 8) | (r0 >> 56)
-            r0 = (r0 << 8) | UInt64(bytes[byteIndex])
-            // q = ⌊t / 2^252⌋; t mod 2^252 keeps the low 60 bits of r3.
-            let q = (t4 << 4) | (r3 >> 60)
-            r3 &= mask60
-            // q·δ, δ = L - 2^252 = (l.w1 : l.w0): three words, the top one below 2^10.
-            let m0 = q.multipliedFullWidth(by: l.w0)
-            let m1 = q.multipliedFullWidth(by: l.w1)
-            let (p1, c1) = m0.high.addingReportingOverflow(m1.low)
-            let p2 = m1.high &+ (c1 ? 1 : 0)
-            // r = (t mod 2^252) - q·δ, with the borrow out of the top word telling its sign.
-            let (s0, b0) = r0.subtractingReportingOverflow(m0.low)
-            let (u1, b1a) = r1.subtractingReportingOverflow(p1)
-            let (s1, b1b) = u1.subtractingReportingOverflow(b0 ? 1 : 0)
-            let (u2, b2a) = r2.subtractingReportingOverflow(p2)
-            let (s2, b2b) = u2.subtractingReportingOverflow((b1a || b1b) ? 1 : 0)
-            let (s3, b3) = r3.subtractingReportingOverflow((b2a || b2b) ? 1 : 0)
-            r0 = s0
-            r1 = s1
-            r2 = s2
-            r3 = s3
-            if b3 {
-                // Negative (above -2^134): adding L, mod 2^256, gives the remainder in [0, L).
-                let (a0, c0) = r0.addingReportingOverflow(l.w0)
-                let (v1, d1a) = r1.addingReportingOverflow(l.w1)
-                let (a1, d1b) = v1.addingReportingOverflow(c0 ? 1 : 0)
-                let (a2, d2) = r2.addingReportingOverflow((d1a || d1b) ? 1 : 0)
-                r0 = a0
-                r1 = a1
-                r2 = a2
-                r3 = r3 &+ l.w3 &+ (d2 ? 1 : 0)
-            }
-            byteIndex -= 1
-        }
-        self.init(r0, r1, r2, r3)
-    }
 
     /// The width-w non-adjacent form (w = `width`, 2...7; default 5): digits e_i that are 0 or
     /// odd with |e_i| < 2^(w-1), with self = Σ e_i·2^i and at least w - 1 zeros after every
@@ -224,13 +169,16 @@ private func multiplyAccumulate(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt
 }
 
 extension Scalar25519 {
-    /// A 64-byte little-endian integer reduced mod L in constant time (RFC 8032 §5.1.6 steps 2
-    /// and 4 reduce secret values this way: r = SHA-512(prefix || M) and r + k·s).
+    /// A 64-byte little-endian integer (a SHA-512 digest) reduced mod L, in constant time:
+    /// verification (RFC 8032 §5.1.7 step 2) and signing (§5.1.6 steps 2 and 4, where the
+    /// values r = SHA-512(prefix || M) and r + k·s are secret) use this one reduction.
     ///
-    /// The same long division as `init(reducingWide:)`, one byte at a time from the most
-    /// significant, but the final step of each round always adds L AND a mask made from the
-    /// borrow (zero when the subtraction did not go negative) instead of branching on it.
-    init(reducingWideConstantTime bytes: InlineArray<64, UInt8>) {
+    /// Long division one byte at a time, most significant first: t ← 256·r + byte, then r ← t mod L.
+    /// With L = 2^252 + δ (δ < 2^125) and r < L, t < 256·L, so q = ⌊t / 2^252⌋ ≤ 256 and
+    /// t - q·L = (t mod 2^252) - q·δ lies in (-2^134, 2^252): one subtraction of q·δ (a 134-bit
+    /// number), then L AND a mask made from the borrow (zero when the subtraction did not go
+    /// negative) is always added, instead of branching on it.
+    init(reducingWide bytes: InlineArray<64, UInt8>) {
         var r0: UInt64 = 0
         var r1: UInt64 = 0
         var r2: UInt64 = 0
@@ -278,7 +226,7 @@ extension Scalar25519 {
             wide[i] = bytes[i]
             i += 1
         }
-        self.init(reducingWideConstantTime: wide)
+        self.init(reducingWide: wide)
         secureZero(&wide)
     }
 
@@ -329,7 +277,7 @@ extension Scalar25519 {
             wide[i] = UInt8(truncatingIfNeeded: t[i >> 3] >> UInt64(8 * (i & 7)))
             i += 1
         }
-        let result = Scalar25519(reducingWideConstantTime: wide)
+        let result = Scalar25519(reducingWide: wide)
         secureZero(&a)
         secureZero(&b)
         secureZero(&t)
