@@ -55,8 +55,8 @@ public enum Bulkhead {
 
     /// Any Bulkhead function with raw arguments (for test and fuzzing guests; use the typed calls).
     @inline(__always)
-    public static func call(_ fid: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> SBIResult {
-        let r = guest_ecall(BulkheadExtension.eid, fid, a0, a1, a2, 0, 0, 0)
+    public static func call(_ fid: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0) -> SBIResult {
+        let r = guest_ecall(BulkheadExtension.eid, fid, a0, a1, a2, a3, 0, 0)
         return SBIResult(error: r.error, value: r.value)
     }
 
@@ -208,6 +208,63 @@ public enum Bulkhead {
             _ = try check(call(IPCFunction.random.rawValue, address(output.baseAddress!.advanced(by: done)), UInt64(n)))
             done &+= n
         }
+    }
+
+    // MARK: Keystore (docs/keys.md; needs `keystore` in the partition's `keys`)
+
+    /// A key in this partition's keystore. The key itself never leaves the hypervisor; the handle
+    /// stays valid across reboots until `destroy`.
+    public struct KeyHandle: Equatable {
+        public var raw: UInt64
+        public init(raw: UInt64) { self.raw = raw }
+    }
+    /// An Ed25519 signature, an HMAC-SHA512 tag, an Ed25519 public key (8-byte aligned storage).
+    public typealias Signature = InlineArray<8, UInt64>
+    public typealias Tag = InlineArray<8, UInt64>
+    public typealias PublicKey = InlineArray<4, UInt64>
+
+    /// A new key for `usage` (from the hypervisor's DRBG), persisted in flash.
+    public static func generateKey(_ usage: KeyUsage) throws(Failure) -> KeyHandle {
+        KeyHandle(raw: try check(call(IPCFunction.keyGenerate.rawValue, UInt64(usage.rawValue))))
+    }
+
+    /// Stores `material` for `usage`: a sign key's 32-byte Ed25519 seed, or a 16 to 64-byte mac key.
+    public static func importKey(_ usage: KeyUsage, _ material: UnsafeRawBufferPointer) throws(Failure) -> KeyHandle {
+        KeyHandle(raw: try check(call(IPCFunction.keyImport.rawValue, UInt64(usage.rawValue),
+                                      address(material.baseAddress), UInt64(material.count))))
+    }
+
+    /// The Ed25519 signature of `message` (at most 4096 bytes) by the sign key `key`.
+    public static func sign(_ key: KeyHandle, _ message: UnsafeRawBufferPointer) throws(Failure) -> Signature {
+        var out = Signature(repeating: 0)
+        let r = withUnsafeMutableBytes(of: &out) { o in
+            call(IPCFunction.keySign.rawValue, key.raw, address(message.baseAddress), UInt64(message.count), address(o.baseAddress))
+        }
+        _ = try check(r)
+        return out
+    }
+
+    /// The HMAC-SHA512 tag of `message` (at most 4096 bytes) under the mac key `key`.
+    public static func mac(_ key: KeyHandle, _ message: UnsafeRawBufferPointer) throws(Failure) -> Tag {
+        var out = Tag(repeating: 0)
+        let r = withUnsafeMutableBytes(of: &out) { o in
+            call(IPCFunction.keyMAC.rawValue, key.raw, address(message.baseAddress), UInt64(message.count), address(o.baseAddress))
+        }
+        _ = try check(r)
+        return out
+    }
+
+    /// The public key of the sign key `key`.
+    public static func publicKey(_ key: KeyHandle) throws(Failure) -> PublicKey {
+        var out = PublicKey(repeating: 0)
+        let r = withUnsafeMutableBytes(of: &out) { o in call(IPCFunction.keyPublic.rawValue, key.raw, address(o.baseAddress)) }
+        _ = try check(r)
+        return out
+    }
+
+    /// Destroys `key` in memory and in flash.
+    public static func destroyKey(_ key: KeyHandle) throws(Failure) {
+        _ = try check(call(IPCFunction.keyDestroy.rawValue, key.raw))
     }
 
     // MARK: Waiting
@@ -379,6 +436,13 @@ extension IPCReason {
         case .notAuthentic: return "not_authentic"
         case .versionTooLow: return "version_too_low"
         case .badBinding: return "bad_binding"
+        case .unknownHandle: return "unknown_handle"
+        case .notOwner: return "not_owner"
+        case .keystoreFull: return "keystore_full"
+        case .wrongUsage: return "wrong_usage"
+        case .badUsage: return "bad_usage"
+        case .badKeyLength: return "bad_key_length"
+        case .storageFailed: return "storage_failed"
         }
     }
 }

@@ -34,6 +34,13 @@
 #define BULKHEAD_FID_UNSEAL 7           ///< (0, request) -> plaintext length
 #define BULKHEAD_FID_ATTEST 8           ///< (nonce[32], output, output length) -> report length
 #define BULKHEAD_FID_RANDOM 9           ///< (output, length) -> length
+// Keystore (docs/keys.md); each needs `keystore` in the partition's `keys` policy.
+#define BULKHEAD_FID_KEY_GENERATE 10    ///< (usage) -> handle
+#define BULKHEAD_FID_KEY_IMPORT 11      ///< (usage, material, length) -> handle
+#define BULKHEAD_FID_KEY_SIGN 12        ///< (handle, message, length, output[64]) -> 64
+#define BULKHEAD_FID_KEY_MAC 13         ///< (handle, message, length, output[64]) -> 64
+#define BULKHEAD_FID_KEY_PUBLIC 14      ///< (handle, output[32]) -> 32
+#define BULKHEAD_FID_KEY_DESTROY 15     ///< (handle) -> 0
 
 // ---- Standard SBI error codes (a0) -----------------------------------------------------------
 
@@ -64,6 +71,13 @@
 #define BULKHEAD_REASON_NOT_AUTHENTIC 16     ///< FAILED: the blob does not open with this partition's key
 #define BULKHEAD_REASON_VERSION_TOO_LOW 17   ///< DENIED: signer-bound blob sealed by a newer security version
 #define BULKHEAD_REASON_BAD_BINDING 18       ///< INVALID_PARAM: seal with a binding other than image or signer
+#define BULKHEAD_REASON_UNKNOWN_HANDLE 19    ///< INVALID_PARAM: no key of the caller's has this handle (destroyed, never made)
+#define BULKHEAD_REASON_NOT_OWNER 20         ///< DENIED: the handle belongs to another partition
+#define BULKHEAD_REASON_KEYSTORE_FULL 21     ///< FAILED: every slot of the caller's keystore is taken
+#define BULKHEAD_REASON_WRONG_USAGE 22       ///< INVALID_PARAM: a sign key used for mac, or the reverse
+#define BULKHEAD_REASON_BAD_USAGE 23         ///< INVALID_PARAM: usage is neither sign nor mac
+#define BULKHEAD_REASON_BAD_KEY_LENGTH 24    ///< INVALID_PARAM: imported material of the wrong length
+#define BULKHEAD_REASON_STORAGE_FAILED 25    ///< FAILED: the keystore could not be written to flash (nothing changed)
 
 // ---- partition_info layout (little-endian) ---------------------------------------------------
 
@@ -167,6 +181,17 @@ _Static_assert(offsetof(struct bulkhead_channel_entry, shared_size) == BULKHEAD_
 #define BULKHEAD_SEAL_OVERHEAD 48         ///< a blob is the plaintext length + 48 bytes
 #define BULKHEAD_SEAL_BLOB_VERSION 1      ///< the blob format's version (offset 4, u16)
 
+// Keystore (docs/keys.md): keys used by handle, persisted sealed in flash.
+#define BULKHEAD_KEY_USAGE_SIGN 1         ///< an Ed25519 key (RFC 8032): key_sign, key_public
+#define BULKHEAD_KEY_USAGE_MAC 2          ///< an HMAC-SHA512 key: key_mac
+#define BULKHEAD_KEYSTORE_SLOTS 8         ///< keys a partition may hold
+#define BULKHEAD_KEY_MAX_MESSAGE 4096     ///< key_sign / key_mac message length
+#define BULKHEAD_KEY_SIGNATURE_SIZE 64    ///< key_sign's output (8-byte aligned)
+#define BULKHEAD_KEY_MAC_SIZE 64          ///< key_mac's output (8-byte aligned)
+#define BULKHEAD_KEY_PUBLIC_SIZE 32       ///< key_public's output (8-byte aligned)
+#define BULKHEAD_KEY_MAC_MIN_MATERIAL 16  ///< key_import of a mac key: 16 to 64 bytes; a sign key: its 32-byte seed
+#define BULKHEAD_KEY_MAX_MATERIAL 64
+
 /// The request block seal and unseal read (copied in once; all fields little-endian u64).
 /// seal: data = plaintext, out = the blob; unseal: data = the blob, out = the plaintext.
 struct bulkhead_seal_request {
@@ -189,17 +214,23 @@ struct bulkhead_ret {
     uint64_t value;
 };
 
-/// Any Bulkhead function: a7 = BULKHEAD_EID, a6 = fid, arguments in a0..a2 (for tests and fuzzers;
+/// Any Bulkhead function: a7 = BULKHEAD_EID, a6 = fid, arguments in a0..a3 (for tests and fuzzers;
 /// the wrappers below are the API).
-BULKHEAD_INLINE struct bulkhead_ret bulkhead_call(uint64_t fid, uint64_t arg0, uint64_t arg1, uint64_t arg2) {
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_call4(uint64_t fid, uint64_t arg0, uint64_t arg1, uint64_t arg2, uint64_t arg3) {
     register uint64_t a0 __asm__("a0") = arg0;
     register uint64_t a1 __asm__("a1") = arg1;
     register uint64_t a2 __asm__("a2") = arg2;
+    register uint64_t a3 __asm__("a3") = arg3;
     register uint64_t a6 __asm__("a6") = fid;
     register uint64_t a7 __asm__("a7") = BULKHEAD_EID;
-    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
+    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a3), "r"(a6), "r"(a7) : "memory");
     struct bulkhead_ret ret = { (int64_t)a0, a1 };
     return ret;
+}
+
+/// bulkhead_call4 for the functions of at most three arguments.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_call(uint64_t fid, uint64_t arg0, uint64_t arg1, uint64_t arg2) {
+    return bulkhead_call4(fid, arg0, arg1, arg2, 0);
 }
 
 /// Writes the caller's partition id, name and channels into `info` (8-byte aligned, `length`
@@ -277,6 +308,40 @@ BULKHEAD_INLINE struct bulkhead_ret bulkhead_attest(const void *nonce, void *out
 /// Fills `length` (1 to BULKHEAD_RANDOM_MAX) bytes at `out` from the hypervisor's DRBG.
 BULKHEAD_INLINE struct bulkhead_ret bulkhead_random(void *out, uint64_t length) {
     return bulkhead_call(BULKHEAD_FID_RANDOM, (uint64_t)(uintptr_t)out, length, 0);
+}
+
+/// Makes a new key for `usage` (BULKHEAD_KEY_USAGE_*) in the caller's keystore; its handle in `value`.
+/// FAILED/KEYSTORE_FULL when all BULKHEAD_KEYSTORE_SLOTS are taken. The key persists across reboots.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_key_generate(uint64_t usage) {
+    return bulkhead_call(BULKHEAD_FID_KEY_GENERATE, usage, 0, 0);
+}
+
+/// Stores `length` bytes of key `material` for `usage` (a sign key: its 32-byte Ed25519 seed; a
+/// mac key: 16 to 64 bytes); the handle in `value`.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_key_import(uint64_t usage, const void *material, uint64_t length) {
+    return bulkhead_call(BULKHEAD_FID_KEY_IMPORT, usage, (uint64_t)(uintptr_t)material, length);
+}
+
+/// Ed25519-signs `length` (at most BULKHEAD_KEY_MAX_MESSAGE) bytes at `message` with the sign key
+/// `handle` into `signature` (64 bytes, 8-byte aligned).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_key_sign(uint64_t handle, const void *message, uint64_t length, void *signature) {
+    return bulkhead_call4(BULKHEAD_FID_KEY_SIGN, handle, (uint64_t)(uintptr_t)message, length, (uint64_t)(uintptr_t)signature);
+}
+
+/// HMAC-SHA512 of `length` (at most BULKHEAD_KEY_MAX_MESSAGE) bytes at `message` with the mac key
+/// `handle` into `tag` (64 bytes, 8-byte aligned).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_key_mac(uint64_t handle, const void *message, uint64_t length, void *tag) {
+    return bulkhead_call4(BULKHEAD_FID_KEY_MAC, handle, (uint64_t)(uintptr_t)message, length, (uint64_t)(uintptr_t)tag);
+}
+
+/// The 32-byte Ed25519 public key of the sign key `handle` into `out` (8-byte aligned).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_key_public(uint64_t handle, void *out) {
+    return bulkhead_call(BULKHEAD_FID_KEY_PUBLIC, handle, (uint64_t)(uintptr_t)out, 0);
+}
+
+/// Destroys the key `handle` (wiped in memory and in flash); its handle is never valid again.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_key_destroy(uint64_t handle) {
+    return bulkhead_call(BULKHEAD_FID_KEY_DESTROY, handle, 0, 0);
 }
 
 /// Clears a taken doorbell interrupt: sip.SSIP (CSR 0x144, bit 1). Call it after the supervisor

@@ -41,7 +41,7 @@ nonisolated(unsafe) var sealed = InlineArray<520, UInt64>(repeating: 0)      // 
 nonisolated(unsafe) var report = InlineArray<40, UInt64>(repeating: 0)       // 320 bytes
 
 /// The key hypercalls (docs/keys.md), each timed once from the guest: derive, seal of 4 KiB
-/// (image-bound), attest. The bench partition's policy allows them and `make bench` provisions a
+/// (image-bound), attest, key_generate (sign) and key_sign of 64 bytes. The bench partition's policy allows them and `make bench` provisions a
 /// device secret; without one the line says why.
 func benchKeys() {
     let overhead = instructions {}
@@ -65,6 +65,18 @@ func benchKeys() {
             } &- overhead
         }
     }
+    // The keystore: generate (one record written to flash), sign 64 bytes, destroy.
+    var handle = Bulkhead.KeyHandle(raw: 0)
+    let generate = instructions {
+        do throws(Bulkhead.Failure) { handle = try Bulkhead.generateKey(.sign) } catch { failure = error }
+    } &- overhead
+    let sign = withUnsafeBytes(of: &benchBuffer) { buffer in
+        instructions {
+            do throws(Bulkhead.Failure) { _ = try Bulkhead.sign(handle, UnsafeRawBufferPointer(rebasing: buffer[0..<64])) }
+            catch { failure = error }
+        } &- overhead
+    }
+    do throws(Bulkhead.Failure) { try Bulkhead.destroyKey(handle) } catch { failure = error }
     if let failure {
         Console.line { $0.write("bench: key calls failed: "); failure.write(to: &$0) }
         return
@@ -72,6 +84,8 @@ func benchKeys() {
     Console.line { $0.write("bench: key-derive="); $0.write(decimal: derive) }
     Console.line { $0.write("bench: key-seal-4k="); $0.write(decimal: seal) }
     Console.line { $0.write("bench: key-attest="); $0.write(decimal: attest) }
+    Console.line { $0.write("bench: key-generate="); $0.write(decimal: generate) }
+    Console.line { $0.write("bench: key-sign-64="); $0.write(decimal: sign) }
 }
 
 /// Ed25519 verification of the 1024-byte vector, and SHA-512 over 64 KiB.

@@ -6,7 +6,10 @@
 //   NAME: unseal vault's BINDING blob (from partition N): ERR/REASON
 //                                              each blob the vault sends on the queue `vault-blobs`,
 //                                              opened with the vault's own aad (must be not_authentic)
-//   NAME: policy SERVICE: ERR/REASON           derive, seal, unseal, attest, random with valid arguments
+//   NAME: own key HANDLE, vault's HANDLE       a key of its own (destroyed again), beside the vault's handle
+//   NAME: vault's key CALL: ERR/REASON         key_sign, key_public, key_destroy with the handle the vault
+//                                              sends on `vault-handles` (must be not_owner)
+//   NAME: policy SERVICE: ERR/REASON           derive, seal, unseal, attest, random, keystore with valid arguments
 //   NAME: done
 // A failed call is reported and the tenant carries on; then it shuts down.
 
@@ -51,6 +54,8 @@ func guestMain(vcpu: UInt, dtb: UInt) {
             }
         }
     }
+
+    if let input = me.channel(named: "vault-handles"), input.kind == .queue { tryVaultKey(input, second) }
 
     probePolicy()
     say { $0.write("done") }
@@ -152,6 +157,43 @@ func probePolicy() {
         do throws(Bulkhead.Failure) { try Bulkhead.random(into: out); return .success(out.count) } catch { return .failure(error) }
     }
     policyLine("random", random)
+    let keystore = Bulkhead.call(IPCFunction.keyDestroy.rawValue, 0)     // handle 0 is nobody's: not_owner when allowed
+    policyLine("keystore", keystore.error == 0 ? .success(0) : .failure(Bulkhead.Failure(error: keystore.error, rawReason: keystore.value)))
+}
+
+/// Receives the vault's key handle and tries to use it: every call must be refused not_owner.
+func tryVaultKey(_ input: ChannelInfo, _ second: UInt64) {
+    var handle = InlineArray<1, UInt64>(repeating: 0)
+    let deadline = Timer.now() &+ 5 &* second
+    while true {
+        let r = withUnsafeMutableBytes(of: &handle) { b in
+            Bulkhead.call(IPCFunction.receive.rawValue, UInt64(input.id), UInt64(UInt(bitPattern: b.baseAddress)), 8)
+        }
+        if r.error == 0 { break }
+        if !Bulkhead.waitForDoorbell(until: deadline) { say { $0.write("TIMEOUT waiting for the vault's key handle") }; return }
+    }
+    let vaultKey = handle[0]
+    // A key of its own first: it may well sit in the same slot as the vault's.
+    let own = Bulkhead.call(IPCFunction.keyGenerate.rawValue, UInt64(KeyUsage.sign.rawValue))
+    say {
+        $0.write("own key ")
+        if own.error == 0 { $0.write(hex: own.value) } else { Bulkhead.Failure(error: own.error, rawReason: own.value).write(to: &$0) }
+        $0.write(", vault's "); $0.write(hex: vaultKey)
+    }
+    let out = UInt64(UInt(bitPattern: withUnsafeMutableBytes(of: &scratch) { $0.baseAddress }))
+    let text: StaticString = "forged"
+    let msg = UInt64(UInt(bitPattern: text.utf8Start))
+    refusedLine("key_sign", Bulkhead.call(IPCFunction.keySign.rawValue, vaultKey, msg, UInt64(text.utf8CodeUnitCount), out))
+    refusedLine("key_public", Bulkhead.call(IPCFunction.keyPublic.rawValue, vaultKey, out))
+    refusedLine("key_destroy", Bulkhead.call(IPCFunction.keyDestroy.rawValue, vaultKey))
+    if own.error == 0 { _ = Bulkhead.call(IPCFunction.keyDestroy.rawValue, own.value) }
+}
+
+func refusedLine(_ call: StaticString, _ r: SBIResult) {
+    say {
+        $0.write("vault's key "); $0.write(call); $0.write(": ")
+        if r.error == 0 { $0.write("0/ok ACCEPTED") } else { Bulkhead.Failure(error: r.error, rawReason: r.value).write(to: &$0) }
+    }
 }
 
 func policyLine(_ service: StaticString, _ r: Result<Int, Bulkhead.Failure>) {

@@ -8,7 +8,8 @@
 //   vault: blob image part 2 HEX64           boot (the hypervisor cuts guest lines at 120 bytes)
 //   vault: check LABEL: ERR/REASON ok        tampered blob, wrong aad, bad binding, garbage blob, small buffer
 //   vault: sent image blob to partition N    both blobs go to the tenant over the queue `vault-blobs` (if any)
-//   vault: policy SERVICE: ERR/REASON        derive, seal, unseal, attest, random with valid arguments
+//   vault: keystore ...                      the keystore phase (Keystore.swift)
+//   vault: policy SERVICE: ERR/REASON        derive, seal, unseal, attest, random, keystore with valid arguments
 //   vault: attest report N bytes             when attest is allowed and works, then the report in hex,
 //   vault: report OFFSET HEX                 32 bytes a line
 //   vault: done
@@ -68,6 +69,7 @@ func guestMain(vcpu: UInt, dtb: UInt) {
     sealRoundTrip(.image, &imageBlob)
     sealRoundTrip(.signer, &signerBlob)
     hostileChecks()
+    keystorePhase(boot.bootargs, me)
 
     // Hand both blobs to the tenant, which must not be able to open them.
     if let out = me.channel(named: "vault-blobs"), out.kind == .queue {
@@ -298,6 +300,8 @@ func probePolicy(name: StaticString) {
         catch { return .failure(error) }
     }
     policyLine("random", random)
+    // Handle 0 is nobody's: an allowed keystore call fails not_owner, a denied one policy_denied.
+    policyLine("keystore", Bulkhead.call(IPCFunction.keyDestroy.rawValue, 0))
 }
 
 func policyLine(_ service: StaticString, _ r: SBIResult) {

@@ -187,6 +187,7 @@ private func loadPlan(limits: BoardLimits) {
         p += 1
     }
     setUpKeys(booted)
+    loadKeystores()
     log { out in
         out.write("measurement: manifest SHA-512 ")
         bundleMeasurement.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
@@ -220,7 +221,9 @@ private func setUpKeys(_ booted: BootedBundle) {
                                                   signingKey: booted.bundle.keyID)
         p += 1
     }
-    drbg = DRBG(seed: KeyChain.drbgSeed(secret: secret, bootCounter: booted.stateSequence ^ (csr_read_time() << 32)))
+    var entropy = hardwareEntropy()
+    drbg = DRBG(seed: KeyChain.drbgSeed(secret: secret, bootCounter: booted.stateSequence ^ (csr_read_time() << 32), entropy: entropy))
+    if entropy != nil { withUnsafeMutableBytes(of: &entropy) { secureZero($0) } }
     hypervisorIdentity = identity
     var seed = KeyChain.attestationSeed(hypervisorCDI: cdi)
     attestationKey = withUnsafeBytes(of: &seed) { Ed25519PrivateKey(seed: $0) }
@@ -236,6 +239,65 @@ private func setUpKeys(_ booted: BootedBundle) {
     }
     attestationKey?.withPublicKeyBytes { key in
         log { out in out.write("device attestation key: "); var i = 0; while i < key.count { out.write(hexByte: key[i]); i += 1 } }
+    }
+}
+
+/// 512 raw bits from the Zkr seed CSR, hashed (ZkrSeed), or nil when the hart has none or
+/// the firmware keeps it from HS-mode (mseccfg.SSEED clear); the boot log says which.
+private func hardwareEntropy() -> SHA512Digest? {
+    switch ZkrSeed.collect({ arch_try_read_seed() }) {
+    case .success(let digest):
+        log("entropy: Zkr seed CSR, 512 bits mixed into the DRBG seed")
+        return digest
+    case .failure(.unavailable):
+        log("entropy: no Zkr seed CSR in HS-mode; the DRBG is seeded from the device secret and the boot counter")
+    case .failure(.dead):
+        log("entropy: the Zkr seed CSR went DEAD; not used")
+    case .failure(.timedOut):
+        log("entropy: the Zkr seed CSR never delivered entropy; not used")
+    }
+    return nil
+}
+
+/// Reads the keystore record from flash and opens each partition's entry with its keystore key
+/// (docs/keys.md). An entry that does not open (sealed for another device, hypervisor or signer)
+/// leaves that partition with an empty keystore; entries of other partitions are carried over.
+private func loadKeystores() {
+    let region = currentBoard.bundleFlash.keystoreRegion
+    guard keysAvailable, region.copyA.size > 0, region.copyB.size > 0 else { return }
+    let record = keystoreBuffer(0)
+    let loaded = region.load(CFIFlash(layout: currentBoard.bundleFlash), into: record)
+    keystoreCurrentCopy = loaded.current
+    log { out in
+        out.write("keystore: ")
+        if let current = loaded.current {
+            out.write(current == 0 ? "copy A" : "copy B"); out.write(", sequence ")
+            out.write(decimal: KeystoreRecord.sequence(UnsafeRawBufferPointer(record)))
+            let entries = KeystoreRecord.entryCount(UnsafeRawBufferPointer(record))
+            out.write(", "); out.write(decimal: UInt64(entries)); out.write(entries == 1 ? " partition" : " partitions")
+        } else {
+            out.write("empty")
+        }
+        if loaded.statusA == .damaged { out.write("; copy A damaged (ignored)") }
+        if loaded.statusB == .damaged { out.write("; copy B damaged (ignored)") }
+    }
+    var p = 0
+    while p < plan.count {
+        let name = plan[p].name
+        let store = keystorePointer(p)
+        store.pointee = PartitionKeystore(ownerTag: PartitionKeystore.ownerTag(for: name))
+        var key = partitionKeys[p].keystoreKey
+        let status = withUnsafeBytes(of: &key) { KeystoreRecord.open(UnsafeRawBufferPointer(record), name: name, key: $0, into: &store.pointee) }
+        withUnsafeMutableBytes(of: &key) { secureZero($0) }
+        if status == .notAuthentic || status == .malformed {
+            log { out in
+                out.write("keystore: the entry of "); name.withBytes { out.write(bytes: $0) }
+                if status == .notAuthentic { out.write(" was sealed for another device, hypervisor or signer") }
+                else { out.write(" is malformed") }
+                out.write("; it starts empty")
+            }
+        }
+        p += 1
     }
 }
 

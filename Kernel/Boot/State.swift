@@ -1,6 +1,7 @@
 // The hypervisor's global state. Written only by the boot hart before any other hart starts;
 // read-only afterwards (mutable per-hart and per-partition state lives in hart.h's atomics).
 import BulkheadCore
+import CArch
 import Synchronization
 
 nonisolated(unsafe) var plan = PartitionPlan()
@@ -44,3 +45,24 @@ nonisolated(unsafe) var hypervisorIdentity = SHA512Digest(bytes: InlineArray(rep
 /// The DRBG, shared by all harts under `drbgLock`.
 nonisolated(unsafe) var drbg = DRBG(seed: SecretBytes(repeating: 0))
 let drbgLock = Atomic<UInt32>(0)
+
+/// The keystores (docs/keys.md): each partition's slots in hypervisor memory, and which flash
+/// copy holds the current record (its bytes in keystore_buffer_address(0)). All of it is read
+/// and changed only under `keystoreLock`.
+nonisolated(unsafe) var keystores = InlineArray<8, PartitionKeystore>(repeating: PartitionKeystore(ownerTag: 0))
+nonisolated(unsafe) var keystoreCurrentCopy: Int? = nil
+let keystoreLock = Atomic<UInt32>(0)
+
+/// Partition `p`'s keystore, in place (a subscript may copy the whole array onto the stack).
+func keystorePointer(_ p: Int) -> UnsafeMutablePointer<PartitionKeystore> {
+    withUnsafeMutablePointer(to: &keystores) { all in
+        UnsafeMutableRawPointer(all).advanced(by: (p & 7) * MemoryLayout<PartitionKeystore>.stride)
+            .assumingMemoryBound(to: PartitionKeystore.self)
+    }
+}
+
+/// The keystore's two buffers (the record, the scratch for the next one).
+func keystoreBuffer(_ which: UInt64) -> UnsafeMutableRawBufferPointer {
+    UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(keystore_buffer_address(which))),
+                                  count: Int(keystore_buffer_size()))
+}

@@ -130,6 +130,37 @@ struct VCPUEnvironment: SBIEnvironment {
         }
     }
 
+    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R {
+        lockKeystore()
+        defer { keystoreLock.store(0, ordering: .releasing) }
+        return try body(keystorePointer(partition).pointee)
+    }
+
+    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 {
+        let region = currentBoard.bundleFlash.keystoreRegion
+        guard region.copyA.size > 0, region.copyB.size > 0 else { throw .storageFailed }
+        var nonce = InlineArray<12, UInt8>(repeating: 0)
+        guard withUnsafeMutableBytes(of: &nonce, { randomBytes($0) }), var key = withPartitionKeys({ $0.keystoreKey }) else {
+            throw .noDeviceSecret
+        }
+        defer { withUnsafeMutableBytes(of: &key) { secureZero($0) } }
+        let name = plan[partition].name
+        let store = keystorePointer(partition)
+        var flash = CFIFlash(layout: currentBoard.bundleFlash)
+        lockKeystore()
+        defer { keystoreLock.store(0, ordering: .releasing) }
+        return try withUnsafeBytes(of: &key) { (k) throws(IPCReason) -> UInt64 in
+            try withUnsafeBytes(of: &nonce) { (n) throws(IPCReason) -> UInt64 in
+                try region.update(&store.pointee, name: name, key: k, nonce: n, record: keystoreBuffer(0),
+                                  scratch: keystoreBuffer(1), current: &keystoreCurrentCopy, flash: &flash, change)
+            }
+        }
+    }
+
+    private func lockKeystore() {
+        while keystoreLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
+    }
+
     private func forEach(_ mask: UInt64, _ body: (Int) -> Void) {
         var v = 0
         while v < vcpuCount {

@@ -41,6 +41,12 @@ private let expected: [(String, Int64)] = {
         ("BULKHEAD_FID_UNSEAL", Int64(IPCFunction.unseal.rawValue)),
         ("BULKHEAD_FID_ATTEST", Int64(IPCFunction.attest.rawValue)),
         ("BULKHEAD_FID_RANDOM", Int64(IPCFunction.random.rawValue)),
+        ("BULKHEAD_FID_KEY_GENERATE", Int64(IPCFunction.keyGenerate.rawValue)),
+        ("BULKHEAD_FID_KEY_IMPORT", Int64(IPCFunction.keyImport.rawValue)),
+        ("BULKHEAD_FID_KEY_SIGN", Int64(IPCFunction.keySign.rawValue)),
+        ("BULKHEAD_FID_KEY_MAC", Int64(IPCFunction.keyMAC.rawValue)),
+        ("BULKHEAD_FID_KEY_PUBLIC", Int64(IPCFunction.keyPublic.rawValue)),
+        ("BULKHEAD_FID_KEY_DESTROY", Int64(IPCFunction.keyDestroy.rawValue)),
         ("BULKHEAD_SBI_SUCCESS", 0),
         ("BULKHEAD_SBI_ERR_FAILED", SBIError.failed.rawValue),
         ("BULKHEAD_SBI_ERR_NOT_SUPPORTED", SBIError.notSupported.rawValue),
@@ -86,6 +92,15 @@ private let expected: [(String, Int64)] = {
         ("BULKHEAD_SEAL_TAG_SIZE", Int64(SealedBlob.tagSize)),
         ("BULKHEAD_SEAL_OVERHEAD", Int64(SealedBlob.overhead)),
         ("BULKHEAD_SEAL_BLOB_VERSION", Int64(SealedBlob.version)),
+        ("BULKHEAD_KEY_USAGE_SIGN", Int64(KeyUsage.sign.rawValue)),
+        ("BULKHEAD_KEY_USAGE_MAC", Int64(KeyUsage.mac.rawValue)),
+        ("BULKHEAD_KEYSTORE_SLOTS", Int64(PartitionKeystore.slotCount)),
+        ("BULKHEAD_KEY_MAX_MESSAGE", Int64(KeystoreService.maxMessage)),
+        ("BULKHEAD_KEY_SIGNATURE_SIZE", Int64(KeystoreService.signatureSize)),
+        ("BULKHEAD_KEY_MAC_SIZE", Int64(KeystoreService.macSize)),
+        ("BULKHEAD_KEY_PUBLIC_SIZE", Int64(KeystoreService.publicKeySize)),
+        ("BULKHEAD_KEY_MAC_MIN_MATERIAL", Int64(KeySlot.minMACMaterial)),
+        ("BULKHEAD_KEY_MAX_MATERIAL", Int64(KeySlot.maxMaterial)),
     ]
     for reason in allReasons {
         list.append(("BULKHEAD_REASON_" + reasonMacroName(reason), Int64(reason.rawValue)))
@@ -125,7 +140,7 @@ struct GuestSDKHeaderTests {
     @Test("every reason code has its #define, and the header defines no reason Core lacks")
     func reasonsComplete() throws {
         let defines = try headerDefines()
-        #expect(allReasons.count == 18)
+        #expect(allReasons.count == 25)
         let headerReasons = defines.filter { $0.key.hasPrefix("BULKHEAD_REASON_") }
         #expect(headerReasons.count == allReasons.count)
         for (name, value) in headerReasons {

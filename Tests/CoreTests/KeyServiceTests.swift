@@ -73,6 +73,9 @@ private final class Device {
             owner.device.provisioned && owner.device.drbg.fill(output)
         }
         mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
+        // No keystore here (KeystoreTests covers it).
+        mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R { throw .noDeviceSecret }
+        mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 { throw .noDeviceSecret }
         // No channels here.
         var channelCount: Int { 0 }
         func channel(_ id: Int) -> ChannelSpec { ChannelSpec() }

@@ -227,6 +227,8 @@ struct FakeSBIEnvironment: SBIEnvironment {
     func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? { nil }
     mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool { false }
     mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
+    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R { throw .noDeviceSecret }
+    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 { throw .noDeviceSecret }
 }
 
 struct SBIConsoleRange: Sendable, CustomTestStringConvertible {

@@ -185,6 +185,8 @@ struct FlashImageTests {
             "state copy A: erased",
             "state copy B: erased",
             "state: factory (no valid copy): minimum security version 0, boot attempts A 0 B 0, last booted none, preferred none",
+            "keystore copy A: erased",
+            "keystore copy B: erased",
             "device secret: not provisioned (the block is erased)",
         ])
         // The kernel's reader finds the bundle in the slot the way it would in flash.
@@ -484,7 +486,8 @@ struct FlashImageTests {
 
     @Test func layoutDescription() {
         #expect(flashLayoutDescription(.qemuVirt) == "32 MiB in 256 KiB erase blocks: an entry stub at 0x0 (256 KiB), a jump to "
-                + "the hypervisor at 0x80200000, slot A at 0x40000 (15 MiB), slot B at 0xf40000 (15 MiB), the device secret "
+                + "the hypervisor at 0x80200000, slot A at 0x40000 (15 MiB), slot B at 0xf40000 (15 MiB), keystore copy A at "
+                + "0x1e40000 (256 KiB), keystore copy B at 0x1e80000 (256 KiB), the device secret "
                 + "at 0x1f40000 (256 KiB), state copy A at 0x1f80000 (256 KiB), state copy B at 0x1fc0000 (256 KiB); the "
                 + "rest is reserved and stays erased")
     }

@@ -125,6 +125,8 @@ def main():
         derive = int(m.expect(r"^\[bench\] bench: key-derive=(\d+)", timeout=120).group(1))
         seal = int(m.expect(r"^\[bench\] bench: key-seal-4k=(\d+)", timeout=120).group(1))
         attest = int(m.expect(r"^\[bench\] bench: key-attest=(\d+)", timeout=120).group(1))
+        generate = int(m.expect(r"^\[bench\] bench: key-generate=(\d+)", timeout=120).group(1))
+        sign = int(m.expect(r"^\[bench\] bench: key-sign-64=(\d+)", timeout=120).group(1))
     boot_1m = boot_with_1mib_image()
     s = sizes()
     text, rodata, data, bss = s.get(".text", 0), s.get(".rodata", 0), s.get(".data", 0), s.get(".bss", 0)
@@ -137,6 +139,8 @@ def main():
         ("key call derive, 11-byte label (instructions)", f"{derive:,}", ""),
         ("key call seal, 4 KiB image-bound (instructions)", f"{seal:,}", ""),
         ("key call attest (instructions)", f"{attest:,}", ""),
+        ("key call key_generate, sign key, written to flash (instructions)", f"{generate:,}", ""),
+        ("key call key_sign, 64-byte message (instructions)", f"{sign:,}", ""),
         *ipc_bench(),
         ("kernel .text (bytes)", f"{text:,}", "31,539"),
         ("kernel .rodata (bytes)", f"{rodata:,}", ""),

@@ -14,6 +14,7 @@ public func flashLayoutDescription(_ layout: FlashLayout) -> String {
         areas.append(area("an entry stub", layout.entryStub) + ", a jump to the hypervisor at \(hex(layout.entryTarget.raw))")
     }
     areas += [area("slot A", layout.slotA), area("slot B", layout.slotB)]
+    if layout.keystoreA.size > 0 { areas += [area("keystore copy A", layout.keystoreA), area("keystore copy B", layout.keystoreB)] }
     if layout.deviceSecret.size > 0 { areas.append(area("the device secret", layout.deviceSecret)) }
     areas += [area("state copy A", layout.stateA), area("state copy B", layout.stateB)]
     return "\(Size.describe(UInt64(layout.deviceSize))) in \(Size.describe(UInt64(layout.eraseBlockSize))) erase blocks: "
@@ -381,12 +382,37 @@ extension Commands {
         lines.append("state: " + (reading.isBlankOrCorrupt ? "factory (no valid copy): " : "")
             + "minimum security version \(s.minimumSecurityVersion), boot attempts A \(s.bootAttemptsA) B \(s.bootAttemptsB), "
             + "last booted \(s.lastBootedSlot.map(slotName) ?? "none"), preferred \(s.preferredSlot.map(slotName) ?? "none")")
+        if layout.keystoreA.size > 0 { lines += keystoreLines(image, layout) }
         if layout.deviceSecret.size > 0 {
             let (status, secret) = deviceSecret(in: image, layout: layout)
             lines.append("device secret: " + (status == .valid ? "provisioned (fingerprint \(DeviceSecretFile.fingerprint(secret)))"
                                                                : describe(status)))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `keystore copy A: valid, sequence 3, partitions vault, tenant` (erased, damaged) for each copy,
+    /// then which is current. The entries are sealed: only the partition names are readable.
+    static func keystoreLines(_ image: FlashImage, _ layout: FlashLayout) -> [String] {
+        var record = [UInt8](repeating: 0, count: KeystoreRecord.maxSize)
+        var lines: [String] = []
+        for (name, range) in [("A", layout.keystoreA), ("B", layout.keystoreB)] {
+            let status = record.withUnsafeMutableBytes { raw -> KeystoreRecord.CopyStatus in
+                let single = KeystoreRegion(copyA: range, copyB: FlashRange(offset: 0, size: 0))
+                return single.load(image, into: raw).statusA
+            }
+            switch status {
+            case .erased: lines.append("keystore copy \(name): erased")
+            case .damaged: lines.append("keystore copy \(name): damaged (a torn write; ignored)")
+            case .valid(let sequence):
+                let names = record.withUnsafeBytes { raw in
+                    (0..<KeystoreRecord.entryCount(raw)).map { i in KeystoreRecord.withEntryName(raw, i) { String(decoding: $0, as: UTF8.self) } }
+                }
+                lines.append("keystore copy \(name): valid, sequence \(sequence), "
+                             + (names.isEmpty ? "no partitions" : "partitions " + names.joined(separator: ", ")))
+            }
+        }
+        return lines
     }
 
     /// `empty` (the first 64 bytes are 0xFF), `bundle, ...`, or `not a valid bundle: ...`.

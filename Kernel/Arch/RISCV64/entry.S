@@ -89,3 +89,11 @@ bh_page_table_pool: .skip 0x40000
     .balign 16
     .globl bh_ipc_queues
 bh_ipc_queues: .skip 0x20000
+
+// The keystore record as in flash and a scratch buffer for the next one (each at least
+// KeystoreRecord.maxSize = 10,016 bytes). Not part of .bss: boot loads the record; the scratch
+// buffer is written before it is read.
+    .section .keystore, "aw", @nobits
+    .balign 16
+    .globl bh_keystore_buffers
+bh_keystore_buffers: .skip 0x5000

@@ -75,8 +75,33 @@ arch_enter_guest_fresh:             // (frame): as arch_enter_guest, with every 
     li      s11, 0
     j       arch_enter_guest
 
-hypervisor_trap:                    // a trap in HS-mode: the kernel itself is broken
+hypervisor_trap:                    // a trap in HS-mode: the kernel itself is broken...
     csrrw   sp, sscratch, sp        // restore sp, sscratch = 0
-    call    bulkhead_fatal_trap
+    // ...unless it is arch_try_read_seed's csrrw raising illegal instruction (scause 2): then
+    // that function returns its "unavailable" value. t0/t1 are free: the probe is a call.
+    csrr    t0, sepc
+    la      t1, seed_probe
+    bne     t0, t1, 2f
+    csrr    t0, scause
+    li      t1, 2
+    bne     t0, t1, 2f
+    la      t0, seed_probe_end
+    csrw    sepc, t0
+    sret
+2:  call    bulkhead_fatal_trap
 1:  wfi
     j       1b
+
+// uint64_t arch_try_read_seed(void): one read of the Zkr `seed` CSR (0x015), or all ones when the
+// hart traps it (no Zkr, or M-mode has not set mseccfg.SSEED for S-mode). The RISC-V scalar
+// cryptography spec (Zkr) requires a read-write instruction for `seed`: csrrw with rs1 = x0.
+// All ones reads as OPST = DEAD, so it can never be taken for entropy.
+    .section .text.seed, "ax"
+    .balign 4
+    .globl arch_try_read_seed
+arch_try_read_seed:
+    li      a0, -1
+seed_probe:
+    csrrw   a0, 0x015, x0
+seed_probe_end:
+    ret

@@ -12,9 +12,19 @@ public enum FlashArea: Equatable, Sendable {
     case slotA, slotB, stateA, stateB
     /// The device secret's block (optional).
     case deviceSecret
+    /// The two copies of the keystore record (optional; docs/keys.md).
+    case keystoreA, keystoreB
 
     /// The number of areas.
-    public static let count = 6
+    public static let count = 8
+
+    /// Whether a layout may leave the area out (size 0).
+    public var isOptional: Bool {
+        switch self {
+        case .entryStub, .deviceSecret, .keystoreA, .keystoreB: return true
+        case .slotA, .slotB, .stateA, .stateB: return false
+        }
+    }
 
     /// The areas in flash-layout order, by index 0 ..< `count` (`nil` past the last).
     public static func at(_ index: Int) -> FlashArea? {
@@ -25,6 +35,8 @@ public enum FlashArea: Equatable, Sendable {
         case 3: return .stateA
         case 4: return .stateB
         case 5: return .deviceSecret
+        case 6: return .keystoreA
+        case 7: return .keystoreB
         default: return nil
         }
     }
@@ -56,15 +68,20 @@ public struct FlashLayout: Equatable, Sendable {
     /// The block holding the device secret (QEMU's stand-in for OTP; size 0: the board keeps
     /// its secret elsewhere). Only the hypervisor reads it; no guest ever maps this flash.
     public var deviceSecret: FlashRange
+    /// The keystore record's two copies, an erase block or more each (size 0: no keystore).
+    public var keystoreA: FlashRange
+    public var keystoreB: FlashRange
 
     public init(mappedBase: HostPhysAddr, deviceSize: Int, eraseBlockSize: Int,
                 entryStub: FlashRange = FlashRange(offset: 0, size: 0), entryTarget: HostPhysAddr = HostPhysAddr(0),
                 slotA: FlashRange, slotB: FlashRange, stateA: FlashRange, stateB: FlashRange,
-                deviceSecret: FlashRange = FlashRange(offset: 0, size: 0)) {
+                deviceSecret: FlashRange = FlashRange(offset: 0, size: 0),
+                keystoreA: FlashRange = FlashRange(offset: 0, size: 0), keystoreB: FlashRange = FlashRange(offset: 0, size: 0)) {
         self.mappedBase = mappedBase; self.deviceSize = deviceSize; self.eraseBlockSize = eraseBlockSize
         self.entryStub = entryStub; self.entryTarget = entryTarget
         self.slotA = slotA; self.slotB = slotB; self.stateA = stateA; self.stateB = stateB
         self.deviceSecret = deviceSecret
+        self.keystoreA = keystoreA; self.keystoreB = keystoreB
     }
 
     /// QEMU virt's second pflash bank (`-drive if=pflash,unit=1,format=raw,file=...`): 32 MiB of
@@ -72,8 +89,8 @@ public struct FlashLayout: Equatable, Sendable {
     /// `VIRT_FLASH_SECTOR_SIZE`). When this bank is attached, QEMU 7.2 has OpenSBI enter S-mode
     /// at its first byte (hw/riscv/virt.c treats it as S-mode firmware) instead of at the
     /// `-kernel` image, so its first erase block holds a stub that jumps to the hypervisor at
-    /// 0x8020_0000. Then slots of 15 MiB each, 1 MiB reserved, the device secret's block, and the two
-    /// state copies in the last two erase blocks.
+    /// 0x8020_0000. Then slots of 15 MiB each, the two keystore copies, 512 KiB reserved, the
+    /// device secret's block, and the two state copies in the last two erase blocks.
     public static let qemuVirt = FlashLayout(
         mappedBase: HostPhysAddr(0x2200_0000),
         deviceSize: 0x200_0000,
@@ -84,7 +101,9 @@ public struct FlashLayout: Equatable, Sendable {
         slotB: FlashRange(offset: 0x0F4_0000, size: 0x0F0_0000),
         stateA: FlashRange(offset: 0x1F8_0000, size: 0x4_0000),
         stateB: FlashRange(offset: 0x1FC_0000, size: 0x4_0000),
-        deviceSecret: FlashRange(offset: 0x1F4_0000, size: 0x4_0000))
+        deviceSecret: FlashRange(offset: 0x1F4_0000, size: 0x4_0000),
+        keystoreA: FlashRange(offset: 0x1E4_0000, size: 0x4_0000),
+        keystoreB: FlashRange(offset: 0x1E8_0000, size: 0x4_0000))
 
     /// The entry stub's two instructions, little-endian words for the stub's first 8 bytes:
     /// `auipc t0, hi` and `jalr x0, lo(t0)`, which jump to `entryTarget` from the stub's
@@ -113,6 +132,8 @@ public struct FlashLayout: Equatable, Sendable {
         case .stateA: return stateA
         case .stateB: return stateB
         case .deviceSecret: return deviceSecret
+        case .keystoreA: return keystoreA
+        case .keystoreB: return keystoreB
         }
     }
 
@@ -123,6 +144,9 @@ public struct FlashLayout: Equatable, Sendable {
     public func address(_ area: FlashArea) -> HostPhysAddr {
         mappedBase.adding(UInt64(truncatingIfNeeded: range(area).offset))
     }
+
+    /// The keystore region the two keystore areas form.
+    public var keystoreRegion: KeystoreRegion { KeystoreRegion(copyA: keystoreA, copyB: keystoreB) }
 
     /// The state region the two state areas form.
     public var stateRegion: StateRegion {
@@ -137,7 +161,7 @@ public struct FlashLayout: Equatable, Sendable {
         for i in 0..<FlashArea.count {
             guard let area = FlashArea.at(i) else { continue }
             let r = range(area)
-            if (area == .entryStub || area == .deviceSecret) && r.size == 0 { continue }   // optional
+            if area.isOptional && r.size == 0 { continue }
             guard r.size > 0 else { throw .empty(area) }
             guard r.offset >= 0, r.offset % eraseBlockSize == 0, r.size % eraseBlockSize == 0 else { throw .misaligned(area) }
             guard r.offset <= deviceSize, r.size <= deviceSize - r.offset else { throw .outOfBounds(area) }
@@ -197,6 +221,8 @@ public enum FlashLayoutError: Error, Equatable, Sendable {
         case .stateA: out.write("state copy A")
         case .stateB: out.write("state copy B")
         case .deviceSecret: out.write("the device secret")
+        case .keystoreA: out.write("keystore copy A")
+        case .keystoreB: out.write("keystore copy B")
         }
     }
 }

@@ -22,6 +22,13 @@ public enum IPCFunction: UInt64, Sendable {
     case unseal = 7
     case attest = 8
     case random = 9
+    // Keystore (docs/keys.md)
+    case keyGenerate = 10
+    case keyImport = 11
+    case keySign = 12
+    case keyMAC = 13
+    case keyPublic = 14
+    case keyDestroy = 15
 }
 
 /// Why a Bulkhead call failed: returned in a1 beside the standard SBI error in a0.
@@ -44,15 +51,23 @@ public enum IPCReason: UInt64, Error, Equatable, Sendable {
     case notAuthentic = 16
     case versionTooLow = 17
     case badBinding = 18
+    case unknownHandle = 19
+    case notOwner = 20
+    case keystoreFull = 21
+    case wrongUsage = 22
+    case badUsage = 23
+    case badKeyLength = 24
+    case storageFailed = 25
 
     /// The standard SBI error that goes with the reason (docs/hypercalls.md, "Checks").
     public var sbiError: SBIError {
         switch self {
-        case .unknownChannel, .wrongKind, .misaligned, .tooLong, .noDoorbell, .bufferTooSmall, .badBlob, .badBinding:
+        case .unknownChannel, .wrongKind, .misaligned, .tooLong, .noDoorbell, .bufferTooSmall, .badBlob, .badBinding,
+             .unknownHandle, .wrongUsage, .badUsage, .badKeyLength:
             return .invalidParam
-        case .notEndpoint, .wrongDirection, .policyDenied, .versionTooLow: return .denied
+        case .notEndpoint, .wrongDirection, .policyDenied, .versionTooLow, .notOwner: return .denied
         case .badAddress: return .invalidAddress
-        case .full, .empty, .noDeviceSecret, .notAuthentic: return .failed
+        case .full, .empty, .noDeviceSecret, .notAuthentic, .keystoreFull, .storageFailed: return .failed
         case .unknownFunction: return .notSupported
         }
     }

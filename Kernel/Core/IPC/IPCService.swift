@@ -19,9 +19,16 @@ public enum BulkheadCall: Equatable, Sendable {
     case unseal(request: GuestPhysAddr)
     case attest(nonce: GuestPhysAddr, output: GuestPhysAddr, length: UInt64)
     case random(output: GuestPhysAddr, length: UInt64)
+    /// Keystore calls (docs/keys.md), performed by KeystoreService.
+    case keyGenerate(usage: UInt64)
+    case keyImport(usage: UInt64, material: GuestPhysAddr, length: UInt64)
+    case keySign(handle: UInt64, message: GuestPhysAddr, length: UInt64, output: GuestPhysAddr)
+    case keyMAC(handle: UInt64, message: GuestPhysAddr, length: UInt64, output: GuestPhysAddr)
+    case keyPublic(handle: UInt64, output: GuestPhysAddr)
+    case keyDestroy(handle: UInt64)
     case unknown(fid: UInt64)
 
-    public static func decode(fid: UInt64, a0: UInt64, a1: UInt64, a2: UInt64) -> BulkheadCall {
+    public static func decode(fid: UInt64, a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64 = 0) -> BulkheadCall {
         switch IPCFunction(rawValue: fid) {
         case .partitionInfo: return .partitionInfo(buffer: GuestPhysAddr(a0), length: a1)
         case .send: return .send(channel: a0, buffer: GuestPhysAddr(a1), length: a2)
@@ -33,6 +40,12 @@ public enum BulkheadCall: Equatable, Sendable {
         case .unseal: return .unseal(request: GuestPhysAddr(a1))
         case .attest: return .attest(nonce: GuestPhysAddr(a0), output: GuestPhysAddr(a1), length: a2)
         case .random: return .random(output: GuestPhysAddr(a0), length: a1)
+        case .keyGenerate: return .keyGenerate(usage: a0)
+        case .keyImport: return .keyImport(usage: a0, material: GuestPhysAddr(a1), length: a2)
+        case .keySign: return .keySign(handle: a0, message: GuestPhysAddr(a1), length: a2, output: GuestPhysAddr(a3))
+        case .keyMAC: return .keyMAC(handle: a0, message: GuestPhysAddr(a1), length: a2, output: GuestPhysAddr(a3))
+        case .keyPublic: return .keyPublic(handle: a0, output: GuestPhysAddr(a1))
+        case .keyDestroy: return .keyDestroy(handle: a0)
         case nil: return .unknown(fid: fid)
         }
     }
@@ -117,6 +130,9 @@ public enum IPCService {
 
         case .derive, .seal, .unseal, .attest, .random:
             return try KeyService.perform(call, &env)
+
+        case .keyGenerate, .keyImport, .keySign, .keyMAC, .keyPublic, .keyDestroy:
+            return try KeystoreService.perform(call, &env)
 
         case .unknown:
             throw .unknownFunction

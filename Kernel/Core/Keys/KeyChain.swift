@@ -12,13 +12,15 @@ public struct PartitionKeys: Sendable {
     /// ChaCha20-Poly1305 keys of image-bound and signer-bound sealing.
     public var imageSealKey = SecretBytes(repeating: 0)
     public var signerSealKey = SecretBytes(repeating: 0)
+    /// The key sealing the partition's keystore entry in flash (signer-bound, like signerSealKey).
+    public var keystoreKey = SecretBytes(repeating: 0)
     /// What the partition is: its measurement and policy digest (for attestation).
     public var measurement = SHA512Digest(bytes: InlineArray(repeating: 0))
     public var policyDigest = SHA512Digest(bytes: InlineArray(repeating: 0))
     public init() {}
 
     public mutating func wipe() {
-        secureZero(&cdi); secureZero(&imageSealKey); secureZero(&signerSealKey)
+        secureZero(&cdi); secureZero(&imageSealKey); secureZero(&signerSealKey); secureZero(&keystoreKey)
     }
 }
 
@@ -74,7 +76,7 @@ public enum KeyChain {
                     withUnsafeMutableBytes(of: &keys.cdi) { _ = HKDFSHA512.deriveKey(salt: parent, ikm: ikm, info: info, into: $0) }
                 }
             }
-            // signer key: HKDF(salt = hypervisor CDI, ikm = name (16, zero padded) ‖ key id, info).
+            // signer keys: HKDF(salt = hypervisor CDI, ikm = name (16, zero padded) ‖ key id, info).
             var signer = InlineArray<24, UInt8>(repeating: 0)
             var i = 0
             while i < spec.name.count && i < 16 { signer[i] = spec.name.storage[i]; i += 1 }
@@ -83,6 +85,9 @@ public enum KeyChain {
             withUnsafeBytes(of: &signer) { ikm in
                 label("Bulkhead seal signer v1") { info in
                     withUnsafeMutableBytes(of: &keys.signerSealKey) { _ = HKDFSHA512.deriveKey(salt: parent, ikm: ikm, info: info, into: $0) }
+                }
+                label("Bulkhead keystore v1") { info in
+                    withUnsafeMutableBytes(of: &keys.keystoreKey) { _ = HKDFSHA512.deriveKey(salt: parent, ikm: ikm, info: info, into: $0) }
                 }
             }
         }
@@ -104,17 +109,27 @@ public enum KeyChain {
         return out
     }
 
-    /// The DRBG's first key: HKDF(salt "Bulkhead DRBG v1", ikm = device secret, info = boot counter LE).
-    public static func drbgSeed(secret: SecretBytes, bootCounter: UInt64) -> SecretBytes {
+    /// The DRBG's first key: HKDF(salt "Bulkhead DRBG v1", ikm = device secret [‖ hardware
+    /// entropy], info = boot counter LE). The entropy (64 bytes, ZkrSeed.collect) is there when the
+    /// hart has the Zkr seed CSR.
+    public static func drbgSeed(secret: SecretBytes, bootCounter: UInt64, entropy: SHA512Digest? = nil) -> SecretBytes {
         var out = SecretBytes(repeating: 0)
         var counter = bootCounter.littleEndian
-        withBytes(secret) { ikm in
+        var ikm = InlineArray<96, UInt8>(repeating: 0)
+        var i = 0
+        while i < 32 { ikm[i] = secret[i]; i += 1 }
+        if let entropy { i = 0; while i < 64 { ikm[32 + i] = entropy.bytes[i]; i += 1 } }
+        let count = entropy == nil ? 32 : 96
+        withUnsafeBytes(of: &ikm) { raw in
             withUnsafeBytes(of: &counter) { info in
                 label("Bulkhead DRBG v1") { salt in
-                    withUnsafeMutableBytes(of: &out) { _ = HKDFSHA512.deriveKey(salt: salt, ikm: ikm, info: info, into: $0) }
+                    withUnsafeMutableBytes(of: &out) {
+                        _ = HKDFSHA512.deriveKey(salt: salt, ikm: UnsafeRawBufferPointer(rebasing: raw[0..<count]), info: info, into: $0)
+                    }
                 }
             }
         }
+        secureZero(&ikm)
         return out
     }
 

@@ -19,6 +19,12 @@ public protocol KeyEnvironment {
     /// Writes the attestation report for `nonce` into `output` (its length), or nil when
     /// attestation is not available.
     mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int?
+    /// Runs `body` on the caller's keystore under the keystore lock.
+    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R
+    /// Applies `change` to a copy of the caller's keystore under the lock, writes the copy to
+    /// flash sealed (KeystoreRegion.update) and only then makes it the keystore. Throws what
+    /// `change` throws, `keystoreFull` or `storageFailed`; nothing changes then.
+    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64
 }
 
 /// Sealed blob, version 1 (docs/keys.md).

@@ -89,7 +89,7 @@ public enum SBICall: Equatable, Sendable {
             }
         case SBIExtension.legacyPutchar: return .legacyPutchar(UInt8(truncatingIfNeeded: a0))
         case SBIExtension.legacyGetchar: return .legacyGetchar
-        case BulkheadExtension.eid: return .bulkhead(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2))
+        case BulkheadExtension.eid: return .bulkhead(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2, a3: a3))
         default: break
         }
         return .unsupported(eid: eid, fid: fid)

@@ -56,6 +56,11 @@ extern uint8_t bh_ipc_queues[];
 BH_INLINE uint64_t ipc_queue_storage_address(void) { return (uint64_t)bh_ipc_queues; }
 #define BH_IPC_QUEUE_STORAGE_SIZE 0x20000
 BH_INLINE uint64_t ipc_queue_storage_size(void) { return BH_IPC_QUEUE_STORAGE_SIZE; }
+extern uint8_t bh_keystore_buffers[];
+#define BH_KEYSTORE_BUFFER_SIZE 0x2800
+/* Buffer 0: the keystore record as in flash; buffer 1: scratch for the next record. */
+BH_INLINE uint64_t keystore_buffer_address(uint64_t which) { return (uint64_t)bh_keystore_buffers + (which & 1) * BH_KEYSTORE_BUFFER_SIZE; }
+BH_INLINE uint64_t keystore_buffer_size(void) { return BH_KEYSTORE_BUFFER_SIZE; }
 extern uint32_t bh_ring_locks[32];
 BH_INLINE uint32_t *ring_lock(uint64_t ring) { return &bh_ring_locks[ring & 31]; }
 extern uint64_t bh_doorbells[8];
@@ -78,6 +83,8 @@ BH_INLINE bool atomic_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired) 
 /// register the frame does not hold. Never returns.
 void arch_enter_guest_fresh(hart_frame_t *frame) __attribute__((noreturn));
 extern void trap_vector(void);
+/* One read of the Zkr seed CSR, or ~0 when the hart traps it (trap.S). */
+uint64_t arch_try_read_seed(void);
 extern void secondary_entry(void);
 BH_INLINE uint64_t trap_vector_address(void) { return (uint64_t)&trap_vector; }
 BH_INLINE uint64_t secondary_entry_address(void) { return (uint64_t)&secondary_entry; }
