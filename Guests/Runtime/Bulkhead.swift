@@ -236,19 +236,19 @@ public enum Bulkhead {
 
     /// The Ed25519 signature of `message` (at most 4096 bytes) by the sign key `key`.
     public static func sign(_ key: KeyHandle, _ message: UnsafeRawBufferPointer) throws(Failure) -> Signature {
-        var out = Signature(repeating: 0)
-        let r = withUnsafeMutableBytes(of: &out) { o in
-            call(IPCFunction.keySign.rawValue, key.raw, address(message.baseAddress), UInt64(message.count), address(o.baseAddress))
-        }
-        _ = try check(r)
-        return out
+        try keyOverMessage(.keySign, key, message)
     }
 
     /// The HMAC-SHA512 tag of `message` (at most 4096 bytes) under the mac key `key`.
     public static func mac(_ key: KeyHandle, _ message: UnsafeRawBufferPointer) throws(Failure) -> Tag {
-        var out = Tag(repeating: 0)
+        try keyOverMessage(.keyMAC, key, message)
+    }
+
+    /// key_sign or key_mac: 64 bytes over `message`.
+    static func keyOverMessage(_ function: IPCFunction, _ key: KeyHandle, _ message: UnsafeRawBufferPointer) throws(Failure) -> InlineArray<8, UInt64> {
+        var out = InlineArray<8, UInt64>(repeating: 0)
         let r = withUnsafeMutableBytes(of: &out) { o in
-            call(IPCFunction.keyMAC.rawValue, key.raw, address(message.baseAddress), UInt64(message.count), address(o.baseAddress))
+            call(function.rawValue, key.raw, address(message.baseAddress), UInt64(message.count), address(o.baseAddress))
         }
         _ = try check(r)
         return out
