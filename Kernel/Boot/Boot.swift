@@ -181,6 +181,8 @@ private func loadPlan(limits: BoardLimits) {
     while p < plan.count {
         let range = bundle.imageRange(p)
         partitionImage[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(range.offset)), size: UInt64(range.count))
+        let initrd = bundle.initrdRange(p)
+        partitionInitrd[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(initrd.offset)), size: UInt64(initrd.count))
         let digest = bundle.imageDigest(p)
         var i = 0
         while i < digest.count && i < 64 { partitionMeasurement[p].bytes[i] = digest[i]; i += 1 }

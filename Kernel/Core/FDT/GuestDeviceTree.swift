@@ -3,7 +3,9 @@
 // Shape (all addresses guest-physical, #address-cells = #size-cells = 2 at the root):
 //   /                  compatible "bulkhead,partition", model "Bulkhead partition <name>"
 //   /chosen            bootargs (when set), stdout-path "/bulkhead-console",
-//                      bulkhead,boot-count <u32>, bulkhead,partition-name "<name>"
+//                      bulkhead,boot-count <u32>, bulkhead,partition-name "<name>",
+//                      linux,initrd-start and linux,initrd-end <u64> (with an initrd; Linux:
+//                      Documentation/devicetree/bindings/chosen.txt: the initrd is [start, end))
 //   /bulkhead-console  compatible "bulkhead,sbi-console" (the console is SBI DBCN)
 //   /cpus              #address-cells 1, #size-cells 0, timebase-frequency
 //     cpu@<vcpu>       device_type "cpu", reg <vcpu>, status "okay", compatible "riscv",
@@ -55,6 +57,10 @@ public enum GuestDeviceTree {
         try w.property("stdout-path", string: "/bulkhead-console")
         try w.property("bulkhead,boot-count", u32: bootCount)
         try spec.name.withBytes { (name) throws(FDTError) in try w.property("bulkhead,partition-name", string: name) }
+        if spec.initrdSize > 0 {
+            try w.property("linux,initrd-start", u64: spec.initrdAddress.raw)
+            try w.property("linux,initrd-end", u64: spec.initrdAddress.raw &+ spec.initrdSize)
+        }
         try w.endNode()
 
         try w.beginNode("bulkhead-console")
