@@ -159,15 +159,22 @@ private func loadPlan(limits: BoardLimits) {
                             limits: limits)
     var flash = CFIFlash(layout: currentBoard.bundleFlash)
     var observer = BootLog()
-    let booted: BootedBundle
+    var booted: BootedBundle? = nil
     do {
-        booted = try boot.boot(flash: &flash, staging: staging, observer: &observer)
+        switch try boot.bootPreloaded(flash: &flash, staging: staging, stateWriteFailed: { observer.stateWriteFailed($0) }) {
+        case .absent: break
+        case .rejected(let why, let bundle):
+            log { out in out.write("bundle in RAM rejected: "); why.write(to: &out, plan: bundle?.plan ?? PartitionPlan()) }
+        case .booted(let b): booted = b
+        }
+        if booted == nil { booted = try boot.boot(flash: &flash, staging: staging, observer: &observer) }
     } catch {
         halt { out in out.write("error: "); error.write(to: &out) }
     }
+    guard let booted else { fatal("no bundle") }
     let bundle = booted.bundle
     log { out in
-        out.write("slot "); out.write(booted.slot == .a ? "A" : "B")
+        if booted.preloaded { out.write("bundle in RAM") } else { out.write("slot "); out.write(booted.slot == .a ? "A" : "B") }
         out.write(": bundle verified: key id "); bundle.keyID.write(to: &out)
         out.write(", security version "); out.write(decimal: bundle.securityVersion)
         out.write("; minimum security version "); out.write(decimal: booted.previousMinimum)
