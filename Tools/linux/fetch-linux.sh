@@ -167,7 +167,7 @@ if [ $rc = 2 ]; then
     . /etc/os-release 2>/dev/null || true
     sys=${VERSION_CODENAME:-}
     [ -n "$sys" ] || die "$SUITE's Release signature does not verify with $KEYRING, and the system's release name is unknown; upgrade debian-archive-keyring"
-    say "$KEYRING lacks $SUITE's signing key: bootstrapping debian-archive-keyring from $sys (verified with the system keyring)"
+    say "$KEYRING lacks $SUITE's signing key: bootstrapping debian-archive-keyring from $sys (its index verified with $KEYRING)"
     sed 's/^/  apt: /' "$WORK/update.log" | grep -E 'NO_PUBKEY|signature|sign' >&2 || true
     # The keyring package is Architecture: all; index the host's architecture to find it.
     write_config "$(dpkg --print-architecture)" "$KEYRING" "$sys" "$sys-updates"
