@@ -4,6 +4,7 @@
 #   make linux-bare    boot them on bare QEMU virt (OpenSBI, no hypervisor); bulkhead.action=poweroff
 #                      ends QEMU (LINUX_APPEND=... for other actions, e.g. bulkhead.action=shell)
 #   make linux-bench   median wall time from QEMU start to the init's marker line (5 boots)
+#   make linux-test    host tests of the cpio writer (Tests/tools/test_mkcpio.py)
 # Included by the top-level Makefile, which defines BUILD, QEMU and deps. Guests/linux/README.md has more.
 
 LINUX_CACHE     ?= $(HOME)/.cache/bulkhead/linux
@@ -15,7 +16,7 @@ LINUX_SMP       ?= 2
 LINUX_MEM       ?= 256M
 LINUX_APPEND    ?= console=ttyS0 earlycon=sbi
 
-.PHONY: linux-guest linux-fetch linux-initramfs linux-bare linux-bench
+.PHONY: linux-guest linux-fetch linux-initramfs linux-bare linux-bench linux-test
 linux-guest: linux-fetch $(LINUX_INITRAMFS)
 linux-initramfs: $(LINUX_INITRAMFS)
 
@@ -36,3 +37,6 @@ linux-bare: deps linux-guest
 
 linux-bench: deps linux-guest
 	LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" python3 Tests/bench/linux_boot.py
+
+linux-test:
+	python3 -m pytest -q Tests/tools/test_mkcpio.py
