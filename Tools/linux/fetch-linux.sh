@@ -230,9 +230,15 @@ done
     || die "$busybox is not a RISC-V ELF"
 
 mkdir -p "$CACHE"
-install -m 0644 "$vmlinux" "$CACHE/Image.tmp" && mv -f "$CACHE/Image.tmp" "$CACHE/Image"
-install -m 0755 "$busybox" "$CACHE/busybox.tmp" && mv -f "$CACHE/busybox.tmp" "$CACHE/busybox"
-cp "$WORK/packages" "$CACHE/packages.tmp" && mv -f "$CACHE/packages.tmp" "$CACHE/packages"
-echo "$version" >"$CACHE/kernel-version.tmp" && mv -f "$CACHE/kernel-version.tmp" "$CACHE/kernel-version"
+# Each file appears whole (written beside, then renamed); kernel-version last, as the cache is
+# complete only with all three.
+put() {   # put SOURCE NAME MODE
+    install -m "$3" "$1" "$CACHE/.$2.$$" && mv -f "$CACHE/.$2.$$" "$CACHE/$2"
+}
+echo "$version" >"$WORK/kernel-version"
+put "$vmlinux" Image 0644
+put "$busybox" busybox 0755
+put "$WORK/packages" packages 0644
+put "$WORK/kernel-version" kernel-version 0644
 say "cached in $CACHE: Image (kernel $version), busybox"
 sed 's/^/  /' "$CACHE/packages" >&2
