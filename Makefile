@@ -48,6 +48,7 @@ $(CORE_OBJ): $(CORE_SRCS) Makefile
 $(CORE_MOD): $(CORE_OBJ)
 
 -include Guests/guests.mk
+-include Guests/linux/linux.mk
 
 # ---- The hypervisor ----------------------------------------------------------------------------
 ARCH_DIR     := Kernel/Arch/RISCV64
