@@ -42,6 +42,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
 
     // 3. Channels, then each partition: G-stage table (RAM and shared windows), image, device tree.
     setUpChannels()
+    setUpConsoleInput()
     guard var pool = PageTablePool(region: HostRegion(base: HostPhysAddr(page_table_pool_address()),
                                                       size: page_table_pool_size())) else { fatal("no page-table pool") }
     var p = 0

@@ -16,6 +16,10 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
         // Only without Sstc: our timer stands in for the guest's; pass it on as VSTIP.
         Firmware.setTimer(UInt64.max)
         csr_set_hvip(InterruptSet.vsti.raw)
+    case .exception(let code) where code == .loadGuestPageFault || code == .storeGuestPageFault:
+        if let gpa = Htval(raw: csr_read_htval()).guestPhysicalAddress(stval: csr_read_stval()),
+           emulateMMIO(frame, hart: hart, address: gpa, store: code == .storeGuestPageFault) { break }
+        contain(.exception(code), hart: hart)
     case let cause:
         contain(cause, hart: hart)
     }

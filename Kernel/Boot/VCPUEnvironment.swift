@@ -28,7 +28,7 @@ struct VCPUEnvironment: SBIEnvironment {
         while UInt64(i) < length { guestConsolePut(partition: partition, bytes[i]); i += 1 }
     }
 
-    mutating func consoleRead() -> UInt8? { nil }   // input focus arrives with the Linux issue
+    mutating func consoleRead() -> UInt8? { withConsoleLock { takeConsoleInput(partition) } }
 
     mutating func setTimer(_ deadline: UInt64) {
         if sstcAvailable {

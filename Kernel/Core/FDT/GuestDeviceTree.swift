@@ -7,6 +7,8 @@
 //                      linux,initrd-start and linux,initrd-end <u64> (with an initrd; Linux:
 //                      Documentation/devicetree/bindings/chosen.txt: the initrd is [start, end))
 //   /bulkhead-console  compatible "bulkhead,sbi-console" (the console is SBI DBCN)
+//   /serial@10000000   (Linux partitions: the virtual UART) compatible "altr,16550-FIFO128" "ns16550a", reg, clock-frequency;
+//                      no `interrupts`, so Linux's 8250 driver polls it; stdout-path names it
 //   /cpus              #address-cells 1, #size-cells 0, timebase-frequency
 //     cpu@<vcpu>       device_type "cpu", reg <vcpu>, status "okay", compatible "riscv",
 //                      riscv,isa, mmu-type, phandle
@@ -54,7 +56,8 @@ public enum GuestDeviceTree {
         if spec.bootargs.count > 0 {
             try spec.bootargs.withBytes { (args) throws(FDTError) in try w.property("bootargs", string: args) }
         }
-        try w.property("stdout-path", string: "/bulkhead-console")
+        if spec.hasVirtualUART { try w.property("stdout-path", string: "/serial@10000000") }
+        else { try w.property("stdout-path", string: "/bulkhead-console") }
         try w.property("bulkhead,boot-count", u32: bootCount)
         try spec.name.withBytes { (name) throws(FDTError) in try w.property("bulkhead,partition-name", string: name) }
         if spec.initrdSize > 0 {
@@ -66,6 +69,17 @@ public enum GuestDeviceTree {
         try w.beginNode("bulkhead-console")
         try w.property("compatible", string: "bulkhead,sbi-console")
         try w.endNode()
+
+        if spec.hasVirtualUART {
+            try w.beginNode("serial", unitAddress: VirtualUART.base.raw)
+            // The model's FIFO never fills: Linux's 8250 driver, which polls a UART without an
+            // interrupt on a timer, then sends 128 bytes per tick (the Altera 16550 variant with
+            // a 128-byte FIFO) instead of 16. "ns16550a" follows for any other reader.
+            try w.property("compatible", strings: ["altr,16550-FIFO128", "ns16550a"])
+            try w.property("reg", u64Pair: VirtualUART.base.raw, VirtualUART.registerSpan)
+            try w.property("clock-frequency", u32: VirtualUART.clockFrequency)
+            try w.endNode()
+        }
 
         try w.beginNode("cpus")
         try w.property("#address-cells", u32: 1)

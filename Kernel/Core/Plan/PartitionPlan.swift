@@ -123,6 +123,10 @@ public struct PartitionSpec: Sendable {
         (memory.size &- PlanLimits.deviceTreeReserve &- initrdSize) & ~(PageSize.base &- 1)
     }
 
+    /// Whether the partition gets the virtual NS16550A UART at `VirtualUART.base` (trap-and-emulate):
+    /// Linux partitions do, since a distribution kernel may have no SBI console driver.
+    public var hasVirtualUART: Bool { imageKind == .linux }
+
     /// Guest-physical address of the initrd (meaningful when `initrdSize > 0`).
     public var initrdAddress: GuestPhysAddr { guestRAMBase.adding(initrdOffset) }
 }
