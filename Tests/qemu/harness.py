@@ -38,6 +38,16 @@ def flash_info(image):
     return result.stdout
 
 
+# Where a bundle handed over in RAM goes (KnownBoards.qemuVirt.bundleAddress; Kernel/Core/Bundle/PreloadedBundle.swift).
+STAGING_ADDRESS = 0x8100_0000
+
+
+def preloaded(bundle):
+    """QEMU arguments that place `bundle` in the hypervisor's staging area before it starts (a
+    bundle larger than a flash slot, e.g. one holding a Linux Image)."""
+    return ("-device", f"loader,file={bundle},addr={STAGING_ADDRESS:#x},force-raw=on")
+
+
 class Machine:
     """One QEMU virt machine running Bulkhead from the bundle flash `image` (QEMU's pflash bank 1,
     docs/flash-layout.md); collects its console output as it arrives. The hypervisor ELF is placed
