@@ -1,5 +1,6 @@
 # Bulkhead: build the hypervisor, the guests and the bundle; run, test, bench.
 #   make run [CONFIG=path/to/config.toml]   boot a configuration on QEMU virt from flash (default: the demo)
+#   make run-linux                          Debian's Linux beside Swift guests (Guests/linux.toml)
 #   make test                               host unit tests + QEMU integration tests
 #   make bench                              instruction counts and sizes
 
@@ -153,8 +154,31 @@ REVOKED_TEST_ELF := $(BUILD)/bulkhead-revoked-dev.elf
 kernel-revoked-dev: $(DEV_KEY).pub
 	$(MAKE) kernel KDIR=$(BUILD)/kernel-revoked-dev KERNEL_ELF=$(REVOKED_TEST_ELF) REVOKED_KEYS=$(DEV_KEY).pub
 
-test-qemu: kernel kernel-revoked-dev guests tool
+test-qemu: kernel kernel-revoked-dev guests tool linux-guest
 	python3 -m pytest -v Tests/qemu
+
+# ---- Linux beside the Swift guests (Guests/linux.toml; README "Running Linux ...") ------------
+# The bundle (about 32 MiB with the kernel) is larger than a flash slot (15 MiB), so QEMU's loader
+# hands it over in RAM at the staging area, where the hypervisor verifies it like a flash bundle
+# (Kernel/Core/Bundle/PreloadedBundle.swift); the flash keeps the state region.
+LINUX_CONFIG  ?= Guests/linux.toml
+LINUX_BUNDLE  := $(BUILD)/linux-bundle.bin
+LINUX_FLASH   := $(BUILD)/linux-flash.img
+STAGING_ADDRESS := 0x81000000
+LINUX_QEMU_FLAGS := -M virt -cpu rv64 -smp 4 -m 1G -nographic -bios default -device loader,file=$(KERNEL_ELF) \
+                    -device loader,file=$(LINUX_BUNDLE),addr=$(STAGING_ADDRESS),force-raw=on \
+                    -drive if=pflash,unit=1,format=raw,file=$(LINUX_FLASH)
+.PHONY: run-linux linux-bundle
+$(BUILD)/linux/Image: $(LINUX_IMAGE)
+	@mkdir -p $(dir $@)
+	ln -sf $(LINUX_IMAGE) $@
+$(LINUX_BUNDLE): tool guests linux-guest $(BUILD)/linux/Image $(LINUX_CONFIG) $(KEY).key
+	$(CLI) pack $(LINUX_CONFIG) -o $@ --key $(KEY).key --version $(SECURITY_VERSION) --ram-size 1G --harts 4
+linux-bundle: $(LINUX_BUNDLE)
+
+run-linux: deps kernel $(LINUX_BUNDLE)
+	@[ -f $(LINUX_FLASH) ] || $(CLI) flash $(LINUX_FLASH) --reset-state
+	$(QEMU) $(LINUX_QEMU_FLAGS)
 
 bench: deps kernel guests tool
 	python3 Tests/bench/bench.py

@@ -136,6 +136,15 @@ struct EmulationTests {
         #expect(read(2) == 0x01)
         _ = write(2, 0x07)
         #expect(read(2) == 0xC1)
+        // IIR as a level: transmitter empty when ETBEI, received data (higher priority) when ERBFI.
+        _ = write(1, 0x02)
+        #expect(read(2) == 0xC1)          // the first read after ETBEI is enabled (Linux's TXEN test)
+        #expect(read(2) == 0xC2 && read(2) == 0xC2)
+        _ = write(1, 0x03)
+        #expect(read(2) == 0xC2)          // ETBEI stayed enabled
+        input = [0x43]
+        #expect(read(2) == 0xC4 && read(0) == 0x43 && read(2) == 0xC2)
+        _ = write(1, 0x00)
         // DLAB: offsets 0 and 1 are the divisor latch; nothing is transmitted.
         _ = write(3, 0x83)
         #expect(write(0, 0x01) == nil)

@@ -52,7 +52,7 @@ harts = [1, 2]
 memory_base = 0x90000000
 memory_size = "256M"
 on_fault = "{on_fault}"
-bootargs = "earlycon=sbi console=ttyS0 bulkhead.action={action}"
+bootargs = "earlycon=sbi console=ttyS0,115200 bulkhead.action={action}"
 """)
     out = str(tmp_path / "linux.bin")
     result = pack(str(config), out)

@@ -3,8 +3,14 @@
 // Registers (byte offsets; the 16550 data sheet's names), as Linux's 8250 driver uses them
 // without an interrupt (it polls LSR when the device-tree node has no `interrupts`):
 //   0  RBR (read: the next input byte) / THR (write: a byte to send); DLL when LCR.DLAB
-//   1  IER (kept; no interrupt is ever raised);                      DLM when LCR.DLAB
-//   2  IIR (read: 0x01 "no interrupt pending", | 0xC0 with FIFOs on) / FCR (write: bit 0 FIFO enable)
+//   1  IER (kept; no interrupt line is wired);                       DLM when LCR.DLAB
+//   2  IIR (read) / FCR (write: bit 0 FIFO enable). IIR names the highest-priority condition the
+//      IER enables, as a level: 0x04 received data (ERBFI and input waiting), else 0x02
+//      transmitter empty (ETBEI: the THR is always empty), else 0x01 none; | 0xC0 with FIFOs on.
+//      The transmitter-empty condition shows from the second IIR read after ETBEI is enabled,
+//      like the UARTs Linux's UART_BUG_TXEN quirk describes: Linux then sends from its write path
+//      at once (nothing waits for a poll, so nothing is lost when the guest powers off right
+//      after writing) and its poll timer (it has no interrupt) carries on with a longer backlog.
 //   3  LCR   4 MCR   7 SCR (kept as written)
 //   5  LSR (read-only): THRE | TEMT always (the output never waits), DR when input is waiting
 //   6  MSR (read-only): DCD | DSR | CTS (a cable always attached); with MCR.LOOP the MCR bits
@@ -29,6 +35,8 @@ public struct VirtualUART: Sendable {
     public var fcr: UInt8 = 0
     public var dll: UInt8 = 0
     public var dlm: UInt8 = 0
+    /// Whether an IIR read has happened since ETBEI was enabled (see IIR above).
+    public var transmitterEmptyArmed = false
 
     public init() {}
 
@@ -44,7 +52,14 @@ public struct VirtualUART: Sendable {
         switch offset {
         case 0: return dlab ? dll : (input() ?? 0)
         case 1: return dlab ? dlm : ier
-        case 2: return fcr & 1 != 0 ? 0xC1 : 0x01
+        case 2:
+            let fifo: UInt8 = fcr & 1 != 0 ? 0xC0 : 0
+            if ier & 0x01 != 0 && inputWaiting { return fifo | 0x04 }
+            if ier & 0x02 != 0 {
+                if transmitterEmptyArmed { return fifo | 0x02 }
+                transmitterEmptyArmed = true
+            }
+            return fifo | 0x01
         case 3: return lcr
         case 4: return mcr
         case 5: return LSR.thre | LSR.temt | (inputWaiting ? LSR.dr : 0)
@@ -67,7 +82,10 @@ public struct VirtualUART: Sendable {
         case 0:
             if dlab { dll = value; return nil }
             return mcr & Self.mcrLoop != 0 ? nil : value
-        case 1: if dlab { dlm = value } else { ier = value & 0x0F }
+        case 1:
+            if dlab { dlm = value; return nil }
+            if value & 0x02 != 0 && ier & 0x02 == 0 { transmitterEmptyArmed = false }
+            ier = value & 0x0F
         case 2: fcr = value & 0xC9
         case 3: lcr = value
         case 4: mcr = value & 0x1F
