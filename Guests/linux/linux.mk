@@ -37,7 +37,7 @@ linux-bare: deps linux-guest
 	$(QEMU) -M virt -cpu rv64 -smp $(LINUX_SMP) -m $(LINUX_MEM) -nographic -bios default \
 	    -kernel $(LINUX_IMAGE) -initrd $(LINUX_INITRAMFS) -append "$(LINUX_APPEND)"
 
-linux-bench: deps linux-guest
+linux-bench: deps linux-guest kernel guests tool
 	LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" python3 Tests/bench/linux_boot.py
 
 linux-test:
