@@ -60,8 +60,8 @@ bootargs = "earlycon=sbi console=ttyS0,115200 bulkhead.action={action}"
     return out
 
 
-def boot(tmp_path, flash_of, action, **kw):
-    return Machine(flash_of(), smp=4, extra=preloaded(linux_bundle(tmp_path, action, **kw)))
+def boot(tmp_path, flash_of, action, keyboard=False, **kw):
+    return Machine(flash_of(), smp=4, extra=preloaded(linux_bundle(tmp_path, action, **kw)), keyboard=keyboard)
 
 
 def expect_marker(m, start=0):
@@ -145,3 +145,22 @@ def test_linux_access_outside_its_ram_is_stopped_by_its_policy(tmp_path, flash_o
         heartbeat_keeps_counting(m, stopped.end())
         never(m, r"BULKHEAD-LINUX-DEVMEM-SURVIVED", r"partition linux restarting", r"FATAL",
               r"partition linux shut down by its guest")
+
+
+def test_console_input_reaches_the_partition_with_focus(tmp_path, flash_of):
+    # The init runs a shell on ttyS0; the focus starts on Linux (the first Linux partition).
+    with boot(tmp_path, flash_of, "shell", keyboard=True) as m:
+        shell = m.expect(r"^\[linux\] BULKHEAD-LINUX-SHELL$", timeout=TIMEOUT)
+        m.type(b"echo typed-$((6*7))\n")
+        echoed = m.expect(r"^\[linux\] typed-42$", timeout=60, start=shell.end())
+        # Ctrl-B 0: the focus moves to heartbeat (which reads no input); Linux gets nothing more.
+        m.type(b"\x02" b"0")
+        moved = m.expect(r"^\[bulkhead\] console input now goes to partition 0 \(heartbeat\)$", start=echoed.end())
+        m.type(b"echo lost-$((6*7))\n")
+        # Ctrl-B 1: back to Linux, which runs only what it was given after that.
+        m.type(b"\x02" b"1")
+        m.expect(r"^\[bulkhead\] console input now goes to partition 1 \(linux\)$", start=moved.end())
+        m.type(b"echo back-$((6*7))\n")
+        m.expect(r"^\[linux\] back-42$", timeout=60, start=moved.end())
+        heartbeat_keeps_counting(m, moved.end())
+        never(m, r"lost-", r"Kernel panic", r"FATAL", r"fault: partition")
