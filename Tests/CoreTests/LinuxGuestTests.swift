@@ -215,6 +215,50 @@ struct LinuxGuestTests {
     }
 }
 
+@Suite("Guest device tree: riscv,isa-base and riscv,isa-extensions")
+struct GuestISAExtensionsTests {
+    private func extensions(_ isa: String) throws -> (base: String, list: [String])? {
+        var spec = PartitionSpec()
+        spec.name = Array("g".utf8).withUnsafeBytes { PartitionName(bytes: $0)! }
+        _ = spec.harts.append(0)
+        spec.memory = HostRegion(base: HostPhysAddr(0x8400_0000), size: 0x20_0000)
+        var buffer = [UInt8](repeating: 0, count: 0x4000)
+        let isaBytes = Array(isa.utf8), mmu = [UInt8]()
+        let size = try buffer.withUnsafeMutableBytes { out in
+            try isaBytes.withUnsafeBytes { i in try mmu.withUnsafeBytes { m in
+                try GuestDeviceTree.build(into: out, spec: spec, isa: i, mmuType: m, timebaseFrequency: 1, bootCount: 0)
+            } }
+        }
+        return try Array(buffer[0..<size]).withUnsafeBytes { raw in
+            let reader = try FDTReader(raw)
+            let cpu = try reader.node("/cpus/cpu@0")
+            #expect(try reader.property("riscv,isa", in: cpu).string().text == isa)
+            guard let base = try reader.findProperty("riscv,isa-base", in: cpu),
+                  let list = try reader.findProperty("riscv,isa-extensions", in: cpu) else { return nil }
+            let bytes = [UInt8](list.value)
+            let names = bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+            return (try base.string().text, names)
+        }
+    }
+
+    @Test func qemuISAStringBecomesAList() throws {
+        let got = try #require(try extensions("rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc"))
+        #expect(got.base == "rv64i")
+        #expect(got.list == ["i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zihintpause", "zba", "zbb", "zbc", "zbs", "sstc"])
+        let small = try #require(try extensions("rv32imac"))
+        #expect(small.base == "rv32i" && small.list == ["i", "m", "a", "c"])
+        #expect(try extensions("rv64imafdc_zve32x")?.list.last == "zve32x")
+    }
+
+    @Test func unusualStringsKeepRiscvIsaAlone() throws {
+        for isa in ["rv64gc", "rv64imafdc_zicsr2p0", "RV64IMAC", "rv64e", "rv128i", "rv64i_Zba", "rv64imac__", "rv64"] {
+            let got = try extensions(isa)
+            if isa == "rv64imac__" { #expect(got?.list == ["i", "m", "a", "c"]); continue }
+            #expect(got == nil, "\(isa)")
+        }
+    }
+}
+
 extension LinuxImageHeader {
     /// The header of `image`, or nil (test shorthand).
     init?(image: [UInt8]) {
