@@ -147,12 +147,24 @@ def test_linux_access_outside_its_ram_is_stopped_by_its_policy(tmp_path, flash_o
               r"partition linux shut down by its guest")
 
 
+def shell_command(m, command, answer, start):
+    """Types `command` into the Linux shell until `answer` (a regex) appears: keys typed before
+    the shell has switched its terminal to raw mode are flushed by it (no fixed sleep: retry)."""
+    for _ in range(12):
+        m.type(command)
+        try:
+            return m.expect(answer, timeout=10, start=start)
+        except AssertionError:
+            continue
+    raise AssertionError(f"no /{answer}/ after typing {command!r}; console:\n{m.text[-4000:]}")
+
+
 def test_console_input_reaches_the_partition_with_focus(tmp_path, flash_of):
     # The init runs a shell on ttyS0; the focus starts on Linux (the first Linux partition).
     with boot(tmp_path, flash_of, "shell", keyboard=True) as m:
         shell = m.expect(r"^\[linux\] BULKHEAD-LINUX-SHELL$", timeout=TIMEOUT)
-        m.type(b"echo typed-$((6*7))\n")
-        echoed = m.expect(r"^\[linux\] typed-42$", timeout=60, start=shell.end())
+        echoed = shell_command(m, b"echo typed-$((6*7)); uname -m\n", r"^\[linux\] riscv64$", shell.end())
+        m.expect(r"^\[linux\] typed-42$", start=shell.end())
         # Ctrl-B 0: the focus moves to heartbeat (which reads no input); Linux gets nothing more.
         m.type(b"\x02" b"0")
         moved = m.expect(r"^\[bulkhead\] console input now goes to partition 0 \(heartbeat\)$", start=echoed.end())
@@ -160,7 +172,8 @@ def test_console_input_reaches_the_partition_with_focus(tmp_path, flash_of):
         # Ctrl-B 1: back to Linux, which runs only what it was given after that.
         m.type(b"\x02" b"1")
         m.expect(r"^\[bulkhead\] console input now goes to partition 1 \(linux\)$", start=moved.end())
-        m.type(b"echo back-$((6*7))\n")
+        m.type(b"echo back-$((6*7)); ls /\n")
         m.expect(r"^\[linux\] back-42$", timeout=60, start=moved.end())
+        m.expect(r"^\[linux\] bin +dev +init +proc +root +sbin +sys +tmp", timeout=60, start=moved.end())
         heartbeat_keeps_counting(m, moved.end())
         never(m, r"lost-", r"Kernel panic", r"FATAL", r"fault: partition")
