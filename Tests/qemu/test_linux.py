@@ -177,3 +177,20 @@ def test_console_input_reaches_the_partition_with_focus(tmp_path, flash_of):
         m.expect(r"^\[linux\] bin +dev +init +proc +root +sbin +sys +tmp", timeout=60, start=moved.end())
         heartbeat_keeps_counting(m, moved.end())
         never(m, r"lost-", r"Kernel panic", r"FATAL", r"fault: partition")
+
+
+def test_a_changed_initrd_in_ram_is_refused_and_the_flash_slot_boots(tmp_path, flash_of, bundle_of):
+    # The Linux bundle with one initrd byte changed (the initrd is stored last), handed over in RAM;
+    # slot A holds a plain heartbeat bundle.
+    bundle = linux_bundle(tmp_path, "poweroff")
+    data = bytearray(open(bundle, "rb").read())
+    data[-1] ^= 0x01
+    bad = tmp_path / "bad-initrd.bin"
+    bad.write_bytes(bytes(data))
+    flash = flash_of(bundle_of("stop-policy.toml"))
+    with Machine(flash, smp=4, extra=preloaded(bad)) as m:
+        m.expect(r'^\[bulkhead\] bundle in RAM rejected: digest mismatch for the initrd of partition #1 "linux": '
+                 r"the initrd does not match its SHA-512 digest in the manifest$", timeout=120)
+        m.expect(r"^\[bulkhead\] slot A: bundle verified")
+        m.expect(r"^\[heartbeat\] heartbeat: 3$")
+        never(m, r"^\[linux\]", r"partition linux", r"FATAL", r"bundle in RAM: bundle verified")
