@@ -1,5 +1,6 @@
 # Bulkhead: build the hypervisor, the guests and the bundle; run, test, bench.
 #   make run [CONFIG=path/to/config.toml]   boot a configuration on QEMU virt from flash (default: the demo)
+#   make run-linux                          Debian's Linux beside Swift guests (Guests/linux.toml)
 #   make test                               host unit tests + QEMU integration tests
 #   make bench                              instruction counts and sizes
 
@@ -48,6 +49,7 @@ $(CORE_OBJ): $(CORE_SRCS) Makefile
 $(CORE_MOD): $(CORE_OBJ)
 
 -include Guests/guests.mk
+-include Guests/linux/linux.mk
 
 # ---- The hypervisor ----------------------------------------------------------------------------
 ARCH_DIR     := Kernel/Arch/RISCV64
@@ -65,7 +67,7 @@ FORCE:
 # swiftc silently drops inline asm that fails to assemble: compile the headers with clang first.
 $(KDIR)/asm-guard.stamp: $(ARCH_DIR)/include/csr.h $(ARCH_DIR)/include/hart.h
 	@mkdir -p $(KDIR)
-	printf '#include "csr.h"\n#include "hart.h"\nvoid guard(void){csr_write_hgatp(csr_read_hgatp());arch_hfence_gvma_all();arch_hfence_vvma_all();(void)arch_sbi_call(0,0,0,0,0,0,0,0);csr_write_vstimecmp(0);}\n' \
+	printf '#include "csr.h"\n#include "hart.h"\nvoid guard(void){csr_write_hgatp(csr_read_hgatp());arch_hfence_gvma_all();arch_hfence_vvma_all();arch_hfence_vvma_asid(1);(void)arch_sbi_call(0,0,0,0,0,0,0,0);csr_write_vstimecmp(0);}\n' \
 	    | $(CLANG) $(CLANG_FLAGS) -Werror -I $(ARCH_DIR)/include -x c -c - -o $(KDIR)/asm-guard.o
 	@touch $@
 
@@ -152,8 +154,31 @@ REVOKED_TEST_ELF := $(BUILD)/bulkhead-revoked-dev.elf
 kernel-revoked-dev: $(DEV_KEY).pub
 	$(MAKE) kernel KDIR=$(BUILD)/kernel-revoked-dev KERNEL_ELF=$(REVOKED_TEST_ELF) REVOKED_KEYS=$(DEV_KEY).pub
 
-test-qemu: kernel kernel-revoked-dev guests tool
+test-qemu: kernel kernel-revoked-dev guests tool linux-guest
 	python3 -m pytest -v Tests/qemu
+
+# ---- Linux beside the Swift guests (Guests/linux.toml; README "Running Linux ...") ------------
+# The bundle (about 32 MiB with the kernel) is larger than a flash slot (15 MiB), so QEMU's loader
+# hands it over in RAM at the staging area, where the hypervisor verifies it like a flash bundle
+# (Kernel/Core/Bundle/PreloadedBundle.swift); the flash keeps the state region.
+LINUX_CONFIG  ?= Guests/linux.toml
+LINUX_BUNDLE  := $(BUILD)/linux-bundle.bin
+LINUX_FLASH   := $(BUILD)/linux-flash.img
+STAGING_ADDRESS := 0x81000000
+LINUX_QEMU_FLAGS := -M virt -cpu rv64 -smp 4 -m 1G -nographic -bios default -device loader,file=$(KERNEL_ELF) \
+                    -device loader,file=$(LINUX_BUNDLE),addr=$(STAGING_ADDRESS),force-raw=on \
+                    -drive if=pflash,unit=1,format=raw,file=$(LINUX_FLASH)
+.PHONY: run-linux linux-bundle
+$(BUILD)/linux/Image: $(LINUX_IMAGE)
+	@mkdir -p $(dir $@)
+	ln -sf $(LINUX_IMAGE) $@
+$(LINUX_BUNDLE): tool guests linux-guest $(BUILD)/linux/Image $(LINUX_CONFIG) $(KEY).key
+	$(CLI) pack $(LINUX_CONFIG) -o $@ --key $(KEY).key --version $(SECURITY_VERSION) --ram-size 1G --harts 4
+linux-bundle: $(LINUX_BUNDLE)
+
+run-linux: deps kernel $(LINUX_BUNDLE)
+	@[ -f $(LINUX_FLASH) ] || $(CLI) flash $(LINUX_FLASH) --reset-state
+	$(QEMU) $(LINUX_QEMU_FLAGS)
 
 bench: deps kernel guests tool
 	python3 Tests/bench/bench.py

@@ -42,6 +42,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
 
     // 3. Channels, then each partition: G-stage table (RAM and shared windows), image, device tree.
     setUpChannels()
+    setUpConsoleInput()
     guard var pool = PageTablePool(region: HostRegion(base: HostPhysAddr(page_table_pool_address()),
                                                       size: page_table_pool_size())) else { fatal("no page-table pool") }
     var p = 0
@@ -159,15 +160,22 @@ private func loadPlan(limits: BoardLimits) {
                             limits: limits)
     var flash = CFIFlash(layout: currentBoard.bundleFlash)
     var observer = BootLog()
-    let booted: BootedBundle
+    var booted: BootedBundle? = nil
     do {
-        booted = try boot.boot(flash: &flash, staging: staging, observer: &observer)
+        switch try boot.bootPreloaded(flash: &flash, staging: staging, stateWriteFailed: { observer.stateWriteFailed($0) }) {
+        case .absent: break
+        case .rejected(let why, let bundle):
+            log { out in out.write("bundle in RAM rejected: "); why.write(to: &out, plan: bundle?.plan ?? PartitionPlan()) }
+        case .booted(let b): booted = b
+        }
+        if booted == nil { booted = try boot.boot(flash: &flash, staging: staging, observer: &observer) }
     } catch {
         halt { out in out.write("error: "); error.write(to: &out) }
     }
+    guard let booted else { fatal("no bundle") }
     let bundle = booted.bundle
     log { out in
-        out.write("slot "); out.write(booted.slot == .a ? "A" : "B")
+        if booted.preloaded { out.write("bundle in RAM") } else { out.write("slot "); out.write(booted.slot == .a ? "A" : "B") }
         out.write(": bundle verified: key id "); bundle.keyID.write(to: &out)
         out.write(", security version "); out.write(decimal: bundle.securityVersion)
         out.write("; minimum security version "); out.write(decimal: booted.previousMinimum)
@@ -181,6 +189,8 @@ private func loadPlan(limits: BoardLimits) {
     while p < plan.count {
         let range = bundle.imageRange(p)
         partitionImage[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(range.offset)), size: UInt64(range.count))
+        let initrd = bundle.initrdRange(p)
+        partitionInitrd[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(initrd.offset)), size: UInt64(initrd.count))
         let digest = bundle.imageDigest(p)
         var i = 0
         while i < digest.count && i < 64 { partitionMeasurement[p].bytes[i] = digest[i]; i += 1 }

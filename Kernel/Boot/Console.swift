@@ -70,3 +70,42 @@ private func flushGuestLine(_ p: Int) {
 func guestConsoleFlush(partition p: Int) {
     withConsoleLock { if guestLines[p].count > 0 { flushGuestLine(p) } }
 }
+
+// MARK: Input (Core's ConsoleFocus: Ctrl-B then a digit moves the focus; README "Console input")
+
+nonisolated(unsafe) var consoleFocus = ConsoleFocus(count: 0)
+nonisolated(unsafe) var consoleInput = InlineArray<8, InputQueue>(repeating: InputQueue())
+
+/// Sets up the focus once the plan is known: the first Linux partition, else partition 0.
+func setUpConsoleInput() {
+    var first = 0
+    var p = plan.count - 1
+    while p >= 0 { if plan[p].hasVirtualUART { first = p }; p -= 1 }
+    consoleFocus = ConsoleFocus(count: plan.count, focused: first)
+}
+
+/// Moves every byte waiting in the UART's receiver to the partition with focus (caller holds the lock).
+private func pollConsoleInput() {
+    while let byte = consoleUART.get() {
+        switch consoleFocus.feed(byte) {
+        case .deliver(let p, let b): consoleInput[p].push(b)
+        case .focus(let p):
+            var out = UARTSink()
+            out.write("\n[bulkhead] console input now goes to partition "); out.write(decimal: UInt64(p))
+            out.write(" ("); plan[p].name.withBytes { out.write(bytes: $0) }; out.write(")\n")
+        case .none: break
+        }
+    }
+}
+
+/// Whether partition `p` has input waiting (caller holds the console lock).
+func consoleInputWaiting(_ p: Int) -> Bool {
+    pollConsoleInput()
+    return !consoleInput[p].isEmpty
+}
+
+/// Partition `p`'s next input byte (caller holds the console lock).
+func takeConsoleInput(_ p: Int) -> UInt8? {
+    pollConsoleInput()
+    return consoleInput[p].pop()
+}

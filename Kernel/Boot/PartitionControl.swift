@@ -5,15 +5,24 @@ import BulkheadCore
 import CArch
 
 enum PartitionControl {
-    /// Copies the pristine image into the partition's RAM, clears the rest and writes its device tree.
+    /// Copies the pristine image (at its load offset) and initrd into the partition's RAM, clears
+    /// the rest and writes its device tree. Plan validation keeps image < initrd < device tree.
     static func load(_ p: Int) {
         let spec = plan[p]
         let ram = UnsafeMutableRawPointer(bitPattern: UInt(spec.memory.base.raw))!
         let image = UnsafeRawPointer(bitPattern: UInt(partitionImage[p].base.raw))!
-        ram.copyMemory(from: image, byteCount: Int(spec.imageSize))
-        (ram + Int(spec.imageSize)).initializeMemory(as: UInt8.self, repeating: 0,
-                                                     count: Int(spec.memory.size - spec.imageSize))
+        let imageStart = Int(spec.imageLoadOffset)
+        let imageEnd = imageStart + Int(spec.imageSize)
         let treeOffset = Int(spec.memory.size - PlanLimits.deviceTreeReserve)
+        let initrdStart = spec.initrdSize > 0 ? Int(spec.initrdOffset) : treeOffset
+        ram.initializeMemory(as: UInt8.self, repeating: 0, count: imageStart)
+        (ram + imageStart).copyMemory(from: image, byteCount: Int(spec.imageSize))
+        (ram + imageEnd).initializeMemory(as: UInt8.self, repeating: 0, count: initrdStart - imageEnd)
+        if spec.initrdSize > 0, let initrd = UnsafeRawPointer(bitPattern: UInt(partitionInitrd[p].base.raw)) {
+            (ram + initrdStart).copyMemory(from: initrd, byteCount: Int(spec.initrdSize))
+        }
+        let initrdEnd = initrdStart + Int(spec.initrdSize)
+        (ram + initrdEnd).initializeMemory(as: UInt8.self, repeating: 0, count: Int(spec.memory.size) - initrdEnd)
         let tree = UnsafeMutableRawBufferPointer(start: ram + treeOffset, count: Int(PlanLimits.deviceTreeReserve))
         let bootCount = atomic_load_u32(&partition_shared(UInt64(p)).pointee.boot_count)
         let built = guestISA.withBytes { isa in

@@ -9,6 +9,8 @@ nonisolated(unsafe) var plan = PartitionPlan()
 nonisolated(unsafe) var partitionHgatp = InlineArray<8, UInt64>(repeating: 0)
 /// Per partition: where its pristine image lies in the verified copy of the bundle (staging area).
 nonisolated(unsafe) var partitionImage = InlineArray<8, HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
+/// Per partition: its initrd in the verified bundle (size 0: none).
+nonisolated(unsafe) var partitionInitrd = InlineArray<8, HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
 /// Where each channel's shared memory and rings lie (computed from the plan at boot).
 nonisolated(unsafe) var channelLayout = ChannelLayout(plan: PartitionPlan())
 /// Per hart: the partition it runs (-1: none) and its vCPU index there.

@@ -16,6 +16,10 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
         // Only without Sstc: our timer stands in for the guest's; pass it on as VSTIP.
         Firmware.setTimer(UInt64.max)
         csr_set_hvip(InterruptSet.vsti.raw)
+    case .exception(let code) where code == .loadGuestPageFault || code == .storeGuestPageFault:
+        if let gpa = Htval(raw: csr_read_htval()).guestPhysicalAddress(stval: csr_read_stval()),
+           emulateMMIO(frame, hart: hart, address: gpa, store: code == .storeGuestPageFault) { break }
+        contain(.exception(code), hart: hart)
     case let cause:
         contain(cause, hart: hart)
     }
@@ -24,7 +28,7 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
 
 @inline(__always) private func handleSBI(_ frame: TrapFrame, hart: Int) {
     let eid = frame[Reg.a7]
-    let call = SBICall.decode(a0: frame[Reg.a0], a1: frame[Reg.a1], a2: frame[Reg.a2], a3: frame[Reg.a3],
+    let call = SBICall.decode(a0: frame[Reg.a0], a1: frame[Reg.a1], a2: frame[Reg.a2], a3: frame[Reg.a3], a4: frame[Reg.a4],
                               a6: frame[Reg.a6], a7: eid)
     var env = VCPUEnvironment(hart: hart)
     switch SBIDispatch.handle(call, &env) {

@@ -28,7 +28,7 @@ struct VCPUEnvironment: SBIEnvironment {
         while UInt64(i) < length { guestConsolePut(partition: partition, bytes[i]); i += 1 }
     }
 
-    mutating func consoleRead() -> UInt8? { nil }   // input focus arrives with the Linux issue
+    mutating func consoleRead() -> UInt8? { withConsoleLock { takeConsoleInput(partition) } }
 
     mutating func setTimer(_ deadline: UInt64) {
         if sstcAvailable {
@@ -51,9 +51,15 @@ struct VCPUEnvironment: SBIEnvironment {
         let me = Mailbox(hart: hart)
         forEach(vcpus) { v in
             if v == vcpu {
-                if kind == .instruction { arch_fence_i() } else { arch_hfence_vvma_all() }
+                // HFENCE.VVMA acts on the current VMID (this partition's hgatp) only.
+                switch kind {
+                case .instruction: arch_fence_i()
+                case .virtualMemory: arch_hfence_vvma_all()
+                case .virtualMemoryASID(let asid): arch_hfence_vvma_asid(asid)
+                }
                 return
             }
+            // Other harts flush their whole VMID (a superset of any ASID-scoped request).
             let target = Mailbox(hart: hartOf(v))
             target.post(bit)
             // Wait for the target to perform it; serve our own fences meanwhile so two harts

@@ -282,9 +282,11 @@ struct BundleTests {
         #expect(set(40, 1, 2) == .truncated(needed: 1152, available: total))   // a channel record that is not there
         #expect(set(42, 0, 2) == .wrongChannelRecordSize(0))
         #expect(set(42, 320, 2) == .wrongChannelRecordSize(320))
-        #expect(set(44, 1) == .reservedNotZero(offset: 44))
+        #expect(set(44, 1) == .wrongInitrdRecordSize(0, count: 1))    // initrd_count (once reserved)
+        #expect(set(46, 96) == .wrongInitrdRecordSize(96, count: 0))
+        #expect(set(48, 1) == .reservedNotZero(offset: 48))
         #expect(set(63, 1) == .reservedNotZero(offset: 63))
-        #expect(set(rec(1, 3), 1) == .reservedNotZero(offset: UInt64(rec(1, 3))))
+        #expect(set(rec(1, 3), 2) == .unknownImageKind(partition: 1, value: 2))   // image kind (once reserved)
         #expect(set(rec(1, 6), 0x20) == .unknownKeyPolicy(partition: 1, value: 0x20))
         #expect(set(rec(1, 7), 1) == .unknownKeyPolicy(partition: 1, value: 0x100))
         #expect(set(rec(2, 6), 0xFFFF, 2) == .unknownKeyPolicy(partition: 2, value: 0xFFFF))
@@ -423,7 +425,6 @@ struct BundleTests {
         let (plan, _) = samplePlan()
         for p in 0..<3 {
             let spec = plan[p]
-            offsets.append(rec(p, R.reserved0))
             offsets += Array(rec(p, R.name + spec.name.count)..<rec(p, R.name + R.nameCapacity))
             offsets += Array(rec(p, R.harts + 4 * spec.harts.count)..<rec(p, R.harts + 4 * R.hartSlots))
             offsets += Array(rec(p, R.bootargs + spec.bootargs.count)..<rec(p, R.bootargs + R.bootargsCapacity))

@@ -44,7 +44,7 @@ let sbiDecodeCases: [SBIDecodeCase] = [
     SBIDecodeCase(eid: 0x5246_4E43, fid: 0, a0: 0b1010, a1: 1, expected: .remoteFence(decodeMask, .instruction), label: "RFENCE fence_i"),
     SBIDecodeCase(eid: 0x5246_4E43, fid: 1, a0: 0b1010, a1: 1, a2: 0x1000, a3: 0x2000,
                expected: .remoteFence(decodeMask, .virtualMemory), label: "RFENCE sfence_vma"),
-    SBIDecodeCase(eid: 0x5246_4E43, fid: 2, a0: 0b1010, a1: 1, expected: .remoteFence(decodeMask, .virtualMemory), label: "RFENCE sfence_vma_asid"),
+    SBIDecodeCase(eid: 0x5246_4E43, fid: 2, a0: 0b1010, a1: 1, expected: .remoteFence(decodeMask, .virtualMemoryASID(0)), label: "RFENCE sfence_vma_asid"),
     SBIDecodeCase(eid: 0x5246_4E43, fid: 3, expected: .unsupported(eid: 0x5246_4E43, fid: 3), label: "RFENCE hfence_gvma_vmid"),
     SBIDecodeCase(eid: 0x5246_4E43, fid: 4, expected: .unsupported(eid: 0x5246_4E43, fid: 4), label: "RFENCE hfence_gvma"),
     SBIDecodeCase(eid: 0x5246_4E43, fid: 5, expected: .unsupported(eid: 0x5246_4E43, fid: 5), label: "RFENCE hfence_vvma_asid"),
@@ -351,8 +351,10 @@ struct SBIDispatchTests {
             #expect(env.fences == [
                 SBIRecordedFence(vcpus: 0b11, kind: .instruction),
                 SBIRecordedFence(vcpus: 0b1111, kind: .virtualMemory),
-                SBIRecordedFence(vcpus: 0b100, kind: .virtualMemory),
+                SBIRecordedFence(vcpus: 0b100, kind: .virtualMemoryASID(0)),
             ])
+            #expect(SBICall.decode(a0: 1, a1: 0, a2: 0x1000, a3: 0x2000, a4: 7, a6: 2, a7: 0x5246_4E43)
+                    == .remoteFence(SBIHartMask(mask: 1, base: 0), .virtualMemoryASID(7)))
             expectCall(&env, eid: 0x5246_4E43, fid: 1, 0b1_0000, 0, gives: failed(-3))
             expectCall(&env, eid: 0x5246_4E43, fid: 3, 0b1, 0, gives: failed(-2))   // HFENCE: not offered
             #expect(env.fences.count == 3)

@@ -242,3 +242,68 @@ struct VerifiedBootTests {
                                    "state write failed: state copy A: erase failed"])
     }
 }
+
+/// A bundle a loader handed over in RAM (PreloadedBundle.swift): verified in the staging area
+/// against the flash state region, tried before the slots.
+@Suite("Core VerifiedBoot: a bundle handed over in RAM")
+struct PreloadedBootTests {
+    private func preload(_ d: Device, _ bytes: [UInt8]) {
+        d.staging.initializeMemory(as: UInt8.self, repeating: 0)
+        bytes.withUnsafeBytes { d.staging.copyMemory(from: $0) }
+    }
+
+    private func text(_ why: SlotRejection, _ bundle: BundleReader?) -> String {
+        var sink = StringSink()
+        why.write(to: &sink, plan: bundle?.plan ?? PartitionPlan())
+        return sink.text
+    }
+
+    @Test func aVerifiedBundleInRAMBootsAndRaisesTheFloor() throws {
+        let d = try Device()
+        let bytes = try d.bundle(version: 7)
+        preload(d, bytes)
+        guard case .booted(let booted) = try d.boot.bootPreloaded(flash: &d.flash, staging: d.staging) else {
+            Issue.record("not booted"); return
+        }
+        #expect(booted.preloaded && booted.previousMinimum == 0 && booted.minimum == 7)
+        #expect(Array(booted.bundle.bytes) == bytes)
+        #expect(d.state.minimumSecurityVersion == 7)
+        #expect(d.state.bootAttemptsA == 0 && d.state.bootAttemptsB == 0)     // the slots are untouched
+    }
+
+    @Test func nothingInRAMIsAbsent() throws {
+        let d = try Device()
+        d.staging.initializeMemory(as: UInt8.self, repeating: 0)
+        guard case .absent = try d.boot.bootPreloaded(flash: &d.flash, staging: d.staging) else {
+            Issue.record("expected absent"); return
+        }
+        #expect(d.state.minimumSecurityVersion == 0)
+    }
+
+    @Test func aBadBundleInRAMIsRefusedWithItsReason() throws {
+        let d = try Device()
+        // An older version than the floor: refused, and the floor stays.
+        preload(d, try d.bundle(version: 9))
+        _ = try d.boot.bootPreloaded(flash: &d.flash, staging: d.staging)
+        preload(d, try d.bundle(version: 8))
+        guard case .rejected(let why, let bundle) = try d.boot.bootPreloaded(flash: &d.flash, staging: d.staging) else {
+            Issue.record("expected a rejection"); return
+        }
+        #expect(text(why, bundle) == "rollback: security version 8 is below the minimum 9")
+        // A changed image byte: the digest check.
+        var bad = try d.bundle(version: 9)
+        bad[bad.count - 1] ^= 1
+        preload(d, bad)
+        guard case .rejected(let why2, let bundle2) = try d.boot.bootPreloaded(flash: &d.flash, staging: d.staging) else {
+            Issue.record("expected a rejection"); return
+        }
+        #expect(text(why2, bundle2).hasPrefix("digest mismatch for partition #"))
+        // A truncated header: malformed.
+        preload(d, Array(bad[0..<40]) + [UInt8](repeating: 0, count: 24))
+        guard case .rejected(let why3, nil) = try d.boot.bootPreloaded(flash: &d.flash, staging: d.staging) else {
+            Issue.record("expected a rejection"); return
+        }
+        #expect(text(why3, nil).contains("format version") || text(why3, nil).contains("truncated"))
+        #expect(d.state.minimumSecurityVersion == 9)
+    }
+}

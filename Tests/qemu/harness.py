@@ -38,16 +38,27 @@ def flash_info(image):
     return result.stdout
 
 
+# Where a bundle handed over in RAM goes (KnownBoards.qemuVirt.bundleAddress; Kernel/Core/Bundle/PreloadedBundle.swift).
+STAGING_ADDRESS = 0x8100_0000
+
+
+def preloaded(bundle):
+    """QEMU arguments that place `bundle` in the hypervisor's staging area before it starts (a
+    bundle larger than a flash slot, e.g. one holding a Linux Image)."""
+    return ("-device", f"loader,file={bundle},addr={STAGING_ADDRESS:#x},force-raw=on")
+
+
 class Machine:
     """One QEMU virt machine running Bulkhead from the bundle flash `image` (QEMU's pflash bank 1,
     docs/flash-layout.md); collects its console output as it arrives. The hypervisor ELF is placed
     by QEMU's loader device: with bank 1 attached, QEMU 7.2 enters S-mode at the flash's entry stub."""
 
-    def __init__(self, image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL):
+    def __init__(self, image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL, keyboard=False):
         cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", memory,
                "-nographic", "-bios", "default", "-device", f"loader,file={kernel}",
                "-drive", f"if=pflash,unit=1,format=raw,file={image}", *extra]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        # keyboard=True: the console's input is a pipe that type() writes to.
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if keyboard else subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.text = ""
         self.cond = threading.Condition()
@@ -76,6 +87,11 @@ class Machine:
                 if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
                     raise AssertionError(f"timed out after {timeout}s waiting for /{pattern}/; console:\n{self.text[-4000:]}")
                 self.cond.wait(min(left, 1.0))
+
+    def type(self, data):
+        """Types `data` (bytes) on the console (needs keyboard=True)."""
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
 
     def wait_exit(self, timeout=60):
         """Waits for QEMU to exit by itself (the hypervisor shut the machine down)."""

@@ -12,6 +12,8 @@ public enum SignatureProblem: Equatable, Sendable {
     case badSignature
     /// Partition `partition`'s image does not hash to the digest in its record.
     case digestMismatch(partition: Int)
+    /// Partition `partition`'s initrd does not hash to the digest in its initrd record.
+    case initrdDigestMismatch(partition: Int)
 }
 
 public enum BundleSigning {
@@ -19,10 +21,10 @@ public enum BundleSigning {
     public static func sha512(_ bytes: some DataProtocol) -> [UInt8] { Array(Crypto.SHA512.hash(data: bytes)) }
 
     /// Encodes and signs `plan` + `images` with `key`.
-    public static func encode(plan: PartitionPlan, images: [[UInt8]], securityVersion: UInt64,
+    public static func encode(plan: PartitionPlan, images: [[UInt8]], initrds: [[UInt8]] = [], securityVersion: UInt64,
                               key: Curve25519.Signing.PrivateKey) throws(ToolError) -> [UInt8] {
         try BundleWriter.encode(
-            plan: plan, images: images, securityVersion: securityVersion,
+            plan: plan, images: images, initrds: initrds, securityVersion: securityVersion,
             keyID: SigningKeys.keyID(of: key.publicKey), digest: { sha512($0) },
             sign: { (manifest: [UInt8]) throws(ToolError) -> [UInt8] in
                 do { return Array(try key.signature(for: manifest)) } catch {
@@ -41,6 +43,10 @@ public enum BundleSigning {
         for p in 0..<bundle.plan.count where sha512(bundle.image(p)) != Array(bundle.imageDigest(p)) {
             return .digestMismatch(partition: p)
         }
+        for p in 0..<bundle.plan.count where bundle.initrdRange(p).count > 0
+            && sha512(bundle.initrd(p)) != Array(bundle.initrdDigest(p)) {
+            return .initrdDigestMismatch(partition: p)
+        }
         return nil
     }
 
@@ -55,6 +61,9 @@ public enum BundleSigning {
         case .digestMismatch(let p):
             return "\(file): digest mismatch for partition #\(p) \"\(partitionName(bundle.plan, p))\": the image's SHA-512 is "
                 + "\(hexString(sha512(bundle.image(p)))), the manifest records \(hexString(bundle.imageDigest(p)))"
+        case .initrdDigestMismatch(let p):
+            return "\(file): digest mismatch for the initrd of partition #\(p) \"\(partitionName(bundle.plan, p))\": its SHA-512 is "
+                + "\(hexString(sha512(bundle.initrd(p)))), the manifest records \(hexString(bundle.initrdDigest(p)))"
         }
     }
 }

@@ -26,7 +26,7 @@ public enum Commands {
         let board = try options.resolve()
         let key = try SigningKeys.loadPrivate(keyPath)
         let loaded = try PlanBuilder.load(configPath: configPath, board: board)
-        let bundle = try BundleSigning.encode(plan: loaded.plan, images: loaded.images,
+        let bundle = try BundleSigning.encode(plan: loaded.plan, images: loaded.images, initrds: loaded.initrds,
                                               securityVersion: securityVersion, key: key)
         guard UInt64(bundle.count) <= board.data.bundleMaxSize else {
             throw ToolError("\(configPath): the bundle would be \(bundle.count) bytes; \(board.data.nameString)'s staging "
@@ -158,8 +158,15 @@ public enum Commands {
                 + "   [\(hex(spec.memory.base.raw)), \(hex(end)))\n"
             out += "  entry:     \(hex(spec.entry.raw)) (guest-physical)\n"
             out += "  image:     \(range.count) bytes at bundle offset \(hex(UInt64(range.offset)))"
-                + ", loaded at \(hex(guestRAMBase.raw))\n"
+                + ", loaded at \(hex(guestRAMBase.raw &+ spec.imageLoadOffset))"
+                + (spec.imageKind == .linux ? " (a Linux Image)" : "") + "\n"
             out += "  sha-512:   \(hexString(reader.imageDigest(p)))\n"
+            let initrd = reader.initrdRange(p)
+            if initrd.count > 0 {
+                out += "  initrd:    \(initrd.count) bytes at bundle offset \(hex(UInt64(initrd.offset)))"
+                    + ", loaded at \(hex(spec.initrdAddress.raw))\n"
+                out += "  sha-512:   \(hexString(reader.initrdDigest(p)))   (initrd)\n"
+            }
             out += "  on fault:  \(spec.onFault == .restart ? "restart" : "stop")\n"
             let bootargs = spec.bootargs.withBytes { String(decoding: $0, as: UTF8.self) }
             out += "  bootargs:  \(bootargs.isEmpty ? "(none)" : "\"\(bootargs)\"")\n"

@@ -17,12 +17,17 @@ public struct PartitionConfig: Equatable, Sendable {
     public var bootargs: String
     /// The key services the partition may call (`keys`; none by default).
     public var keyPolicy: KeyPolicy
+    /// `kind`: a flat Bulkhead guest image (default) or a Linux Image.
+    public var imageKind: ImageKind
+    /// `initrd`: the initial RAM disk's path as written (relative to the configuration file), if any.
+    public var initrd: String?
 
     public init(name: String, image: String, harts: [UInt32], memoryBase: UInt64, memorySize: UInt64,
-                entry: UInt64? = nil, onFault: FaultPolicy = .stop, bootargs: String = "", keyPolicy: KeyPolicy = KeyPolicy()) {
+                entry: UInt64? = nil, onFault: FaultPolicy = .stop, bootargs: String = "", keyPolicy: KeyPolicy = KeyPolicy(),
+                imageKind: ImageKind = .flat, initrd: String? = nil) {
         self.name = name; self.image = image; self.harts = harts; self.memoryBase = memoryBase
         self.memorySize = memorySize; self.entry = entry; self.onFault = onFault; self.bootargs = bootargs
-        self.keyPolicy = keyPolicy
+        self.keyPolicy = keyPolicy; self.imageKind = imageKind; self.initrd = initrd
     }
 }
 
@@ -75,7 +80,7 @@ public struct Config: Sendable {
 
     /// Every key a `[[partition]]` table may hold, in documentation order.
     public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs",
-                                       "keys"]
+                                       "keys", "kind", "initrd"]
 
     /// Every key a `[[channel]]` table may hold, in documentation order.
     public static let channelKeys = ["name", "kind", "endpoints", "direction", "depth", "message_size", "size", "access", "doorbell"]
@@ -297,9 +302,27 @@ public struct Config: Sendable {
         if let v = table["bootargs"] { bootargs = try string("bootargs", v) }
         var keyPolicy = KeyPolicy()
         if let v = table["keys"] { keyPolicy = try keyServices(v, at: at) }
+        var imageKind = ImageKind.flat
+        if let v = table["kind"] {
+            switch try string("kind", v) {
+            case "bulkhead": imageKind = .flat
+            case "linux": imageKind = .linux
+            case let other: throw at.error(field: "kind", "expected \"bulkhead\" (a flat guest image) or \"linux\" (a RISC-V Linux Image), found \"\(other)\"")
+            }
+        }
+        if imageKind == .linux, table["entry"] != nil {
+            throw at.error(field: "entry", "a Linux Image is entered at its load address (the RAM base + its header's text_offset): leave entry out")
+        }
+        var initrd: String?
+        if let v = table["initrd"] {
+            let path = try string("initrd", v)
+            guard !path.isEmpty else { throw at.error(field: "initrd", "the path is empty") }
+            initrd = path
+        }
 
         return PartitionConfig(name: name, image: image, harts: harts, memoryBase: memoryBase, memorySize: memorySize,
-                               entry: entry, onFault: onFault, bootargs: bootargs, keyPolicy: keyPolicy)
+                               entry: entry, onFault: onFault, bootargs: bootargs, keyPolicy: keyPolicy,
+                               imageKind: imageKind, initrd: initrd)
     }
 
     /// The `keys` array: key service names (`KeyPolicy.named`), each at most once.

@@ -8,6 +8,8 @@ public struct LoadedPlan {
     public var plan: PartitionPlan
     /// `images[i]` is partition `i`'s flat image (raw file, or an ELF file flattened).
     public var images: [[UInt8]]
+    /// `initrds[i]` is partition `i`'s initrd (empty: none).
+    public var initrds: [[UInt8]] = []
 }
 
 public enum PlanBuilder {
@@ -35,6 +37,7 @@ public enum PlanBuilder {
         }
         var plan = PartitionPlan()
         var images: [[UInt8]] = []
+        var initrds: [[UInt8]] = []
         for (p, partition) in config.partitions.enumerated() {
             let at = ConfigLocation(file: file, partition: p, name: partition.name)
             var spec = PartitionSpec()
@@ -66,8 +69,19 @@ public enum PlanBuilder {
             let loaded = try loadImage(partition, directory: directory, board: board, at: at)
             spec.imageSize = UInt64(loaded.bytes.count)
             spec.entry = GuestPhysAddr(partition.entry ?? loaded.entry ?? guestRAMBase.raw)
+            spec.imageKind = partition.imageKind
+            var initrd: [UInt8] = []
+            if let path = partition.initrd {
+                initrd = try readFile(path, field: "initrd", directory: directory, at: at)
+                guard !initrd.isEmpty else { throw at.error(field: "initrd", "\"\(path)\" is empty") }
+            }
+            spec.initrdSize = UInt64(initrd.count)
+            if partition.imageKind == .linux {
+                try placeLinux(&spec, image: loaded.bytes, partition: partition, at: at)
+            }
             _ = plan.append(spec)
             images.append(loaded.bytes)
+            initrds.append(initrd)
         }
         for (c, channel) in config.channels.enumerated() {
             _ = plan.appendChannel(try channelSpec(channel, index: c, config: config))
@@ -77,7 +91,57 @@ public enum PlanBuilder {
         } catch {
             throw ToolError.plan(error, file: file, plan: plan)
         }
-        return LoadedPlan(config: config, plan: plan, images: images)
+        return LoadedPlan(config: config, plan: plan, images: images, initrds: initrds)
+    }
+
+    /// A Linux Image: checks its header (Documentation/arch/riscv/boot-image-header.rst), enters it
+    /// at the RAM base + text_offset, and checks that all it occupies (image_size, with its bss)
+    /// stays below the initrd and the device tree.
+    static func placeLinux(_ spec: inout PartitionSpec, image: [UInt8], partition: PartitionConfig,
+                           at: ConfigLocation) throws(ToolError) {
+        let parsed = image.withUnsafeBytes { (raw) -> Result<LinuxImageHeader, LinuxImageHeader.Problem> in
+            do throws(LinuxImageHeader.Problem) { return .success(try LinuxImageHeader(raw)) } catch { return .failure(error) }
+        }
+        let header: LinuxImageHeader
+        switch parsed {
+        case .success(let h): header = h
+        case .failure(let problem):
+            let why: String
+            switch problem {
+            case .tooShort(let n): why = "it is \(n) bytes, shorter than the 64-byte Image header"
+            case .noMagic: why = "it has no RISC-V Image header (magic2 \"RSC\\x05\" at offset 56); use the uncompressed Image (arch/riscv/boot/Image), not vmlinux or Image.gz"
+            case .bigEndian: why = "its header flags say big-endian"
+            case .textOffsetMisaligned(let t): why = "its text_offset \(hex(t)) is not a multiple of 2 MiB"
+            }
+            throw at.error(field: "image", "\"\(partition.image)\" is not a usable Linux Image: \(why)")
+        }
+        spec.entry = guestRAMBase.adding(header.textOffset)
+        let footprint = header.footprint(fileLength: UInt64(image.count))
+        let top = spec.initrdSize > 0 ? spec.initrdOffset : spec.memory.size &- PlanLimits.deviceTreeReserve
+        guard spec.initrdSize <= spec.memory.size &- PlanLimits.deviceTreeReserve,
+              header.textOffset <= top, footprint <= top - header.textOffset else {
+            throw at.error(field: "memory_size", "the Linux Image occupies \(footprint) bytes (image_size) from offset "
+                           + "\(hex(header.textOffset)); with the initrd (\(spec.initrdSize) bytes) and the 64 KiB device tree "
+                           + "it does not fit in \(Size.describe(spec.memory.size))")
+        }
+    }
+
+    /// The bytes of the file at `path` (relative to `directory`), for configuration field `field`.
+    static func readFile(_ path: String, field: String, directory: String, at: ConfigLocation) throws(ToolError) -> [UInt8] {
+        let full = path.hasPrefix("/") ? path : directory + "/" + path
+        let resolved = URL(fileURLWithPath: full).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
+            throw at.error(field: field, "cannot read \"\(path)\" (\(resolved)): no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw at.error(field: field, "cannot read \"\(path)\" (\(resolved)): it is a directory")
+        }
+        do {
+            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: resolved)))
+        } catch {
+            throw at.error(field: field, "cannot read \"\(path)\" (\(resolved)): \(reason(error, path: resolved))")
+        }
     }
 
     /// Channel `c` of `config` as Core's `ChannelSpec`: endpoints become partition indices. The

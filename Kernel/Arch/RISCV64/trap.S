@@ -1,9 +1,10 @@
 // Trap entry and exit. sscratch holds this hart's frame while a guest runs and zero in the
 // hypervisor, so a trap taken in the hypervisor itself (a bug) is told apart and goes to the fatal path.
 //
-// Only the registers the C calling convention lets the hypervisor clobber are saved (ra, t0-t6,
-// a0-a7) plus sp: s0-s11 are preserved by every callee, and the hypervisor never writes gp or tp
-// (no TLS, no gp relaxation), so the guest's values stay in those registers throughout.
+// Every guest register x1-x31 is saved at offset 8*n of the frame and restored from there: MMIO
+// emulation (a load into any register, a store from any register) reads and writes them in the
+// frame. (s0-s11, gp and tp would survive the hypervisor's code untouched, but then they could not
+// be read or written as guest state.)
 
     .section .text.trap, "ax"
     .balign 4
@@ -12,9 +13,13 @@ trap_vector:
     csrrw   sp, sscratch, sp        // sp = frame, sscratch = guest sp
     beqz    sp, hypervisor_trap
     sd      x1, 8(sp)
+    sd      x3, 24(sp)
+    sd      x4, 32(sp)
     sd      x5, 40(sp)
     sd      x6, 48(sp)
     sd      x7, 56(sp)
+    sd      x8, 64(sp)
+    sd      x9, 72(sp)
     sd      x10, 80(sp)
     sd      x11, 88(sp)
     sd      x12, 96(sp)
@@ -23,6 +28,16 @@ trap_vector:
     sd      x15, 120(sp)
     sd      x16, 128(sp)
     sd      x17, 136(sp)
+    sd      x18, 144(sp)
+    sd      x19, 152(sp)
+    sd      x20, 160(sp)
+    sd      x21, 168(sp)
+    sd      x22, 176(sp)
+    sd      x23, 184(sp)
+    sd      x24, 192(sp)
+    sd      x25, 200(sp)
+    sd      x26, 208(sp)
+    sd      x27, 216(sp)
     sd      x28, 224(sp)
     sd      x29, 232(sp)
     sd      x30, 240(sp)
@@ -39,9 +54,13 @@ arch_enter_guest:                   // (frame): restore the guest and sret
     csrw    sscratch, a0
     mv      sp, a0
     ld      x1, 8(sp)
+    ld      x3, 24(sp)
+    ld      x4, 32(sp)
     ld      x5, 40(sp)
     ld      x6, 48(sp)
     ld      x7, 56(sp)
+    ld      x8, 64(sp)
+    ld      x9, 72(sp)
     ld      x10, 80(sp)
     ld      x11, 88(sp)
     ld      x12, 96(sp)
@@ -50,6 +69,16 @@ arch_enter_guest:                   // (frame): restore the guest and sret
     ld      x15, 120(sp)
     ld      x16, 128(sp)
     ld      x17, 136(sp)
+    ld      x18, 144(sp)
+    ld      x19, 152(sp)
+    ld      x20, 160(sp)
+    ld      x21, 168(sp)
+    ld      x22, 176(sp)
+    ld      x23, 184(sp)
+    ld      x24, 192(sp)
+    ld      x25, 200(sp)
+    ld      x26, 208(sp)
+    ld      x27, 216(sp)
     ld      x28, 224(sp)
     ld      x29, 232(sp)
     ld      x30, 240(sp)

@@ -38,13 +38,26 @@ public enum BundleError: Error, Equatable, Sendable {
     case unknownChannelAccess(channel: Int, endpoint: Int, value: UInt8)
     /// The doorbell flag is neither 0 nor 1.
     case unknownDoorbellValue(channel: Int, value: UInt8)
+    // The image kind byte (once reserved zero) and the initrd records (header initrd_count).
+    case unknownImageKind(partition: Int, value: UInt8)
+    case tooManyInitrds(count: Int)
+    /// The initrd record size is not 96 (with initrds) or 0 (without).
+    case wrongInitrdRecordSize(UInt16, count: Int)
+    /// Initrd record `record` names partition `partition`, which the bundle does not have.
+    case initrdUnknownPartition(record: Int, partition: Int)
+    /// Initrd records must name partitions in increasing order, each at most once.
+    case initrdOutOfOrder(record: Int, partition: Int)
+    case initrdEmpty(partition: Int)
+    /// The initrd overlaps an image or another initrd.
+    case initrdOverlap(partition: Int)
 
     /// The partition record the error is about, when there is one.
     public var partition: Int? {
         switch self {
         case .nameTooLong(let p, _), .tooManyHarts(let p, _), .bootargsTooLong(let p, _),
              .unknownFaultPolicy(let p, _), .unknownKeyPolicy(let p, _), .imageMisaligned(let p, _), .imageOutOfBounds(let p, _, _),
-             .imageOverlapsManifest(let p, _), .imageOverlap(let p, _):
+             .imageOverlapsManifest(let p, _), .imageOverlap(let p, _), .unknownImageKind(let p, _),
+             .initrdEmpty(let p), .initrdOverlap(let p):
             return p
         default:
             return nil
@@ -143,6 +156,25 @@ public enum BundleError: Error, Equatable, Sendable {
             out.write(decimal: e); out.write(" (1 = read-only, 3 = read-write)")
         case .unknownDoorbellValue(_, let v):
             out.write("the doorbell flag is "); out.write(decimal: UInt64(v)); out.write(", not 0 or 1")
+        case .unknownImageKind(_, let v):
+            out.write("unknown image kind value "); out.write(decimal: UInt64(v)); out.write(" (0 = flat, 1 = Linux Image)")
+        case .tooManyInitrds(let n):
+            out.write("the bundle has "); out.write(decimal: n); out.write(" initrd records; at most ")
+            out.write(decimal: PlanLimits.maxPartitions); out.write(" (one per partition) are supported")
+        case .wrongInitrdRecordSize(let s, let n):
+            out.write("the initrd record size is "); out.write(decimal: UInt64(s)); out.write(" bytes; with ")
+            out.write(decimal: n); out.write(n == 0 ? " initrd records it must be 0" : " initrd records it must be ")
+            if n > 0 { out.write(decimal: BundleFormat.initrdRecordSize) }
+        case .initrdUnknownPartition(let r, let p):
+            out.write("initrd record #"); out.write(decimal: r); out.write(" names partition #"); out.write(decimal: p)
+            out.write(", which the bundle does not have")
+        case .initrdOutOfOrder(let r, let p):
+            out.write("initrd record #"); out.write(decimal: r); out.write(" names partition #"); out.write(decimal: p)
+            out.write(" out of order (initrd records name partitions in increasing order, each once)")
+        case .initrdEmpty:
+            out.write("the initrd is empty (a partition without an initrd has no initrd record)")
+        case .initrdOverlap:
+            out.write("the initrd overlaps an image or another initrd")
         }
     }
 }

@@ -6,7 +6,8 @@
 //
 //   header            64 bytes at offset 0                                   \
 //   partition records partitionCount x 320 bytes at offset 64                 | the manifest: the bytes
-//   channel records   channelCount x 64 bytes after the partition records    /  the signature covers
+//   channel records   channelCount x 64 bytes after the partition records    |  the signature covers
+//   initrd records    initrdCount x 96 bytes after the channel records       /
 //   signature         64 bytes at manifestLength(partitionCount:channelCount:)
 //   images            each 8-byte aligned, after the signature, ending exactly at totalLength
 
@@ -21,6 +22,8 @@ public enum BundleFormat {
     public static let recordSize = 320
     /// A channel record.
     public static let channelRecordSize = 64
+    /// An initrd record (present only when the header's initrd_count is not 0).
+    public static let initrdRecordSize = 96
     /// An Ed25519 signature (RFC 8032: R then S, 32 bytes each).
     public static let signatureSize = 64
     /// A SHA-512 digest.
@@ -42,7 +45,9 @@ public enum BundleFormat {
         public static let keyID = 32            // 8 bytes
         public static let channelCount = 40     // u16, at most ChannelLimits.maxChannels
         public static let channelRecordSize = 42 // u16, BundleFormat.channelRecordSize
-        public static let reserved = 44         // 20 bytes, zero
+        public static let initrdCount = 44      // u16, at most PlanLimits.maxPartitions (0: none)
+        public static let initrdRecordSize = 46 // u16, BundleFormat.initrdRecordSize, or 0 when initrdCount is 0
+        public static let reserved = 48         // 16 bytes, zero
         public static let reservedEnd = 64
     }
 
@@ -51,7 +56,7 @@ public enum BundleFormat {
         public static let nameLength = 0        // u8, at most PlanLimits.maxNameLength
         public static let hartCount = 1         // u8, at most PlanLimits.maxHartsPerPartition
         public static let onFault = 2           // u8, a FaultPolicy raw value
-        public static let reserved0 = 3         // u8, zero
+        public static let imageKind = 3         // u8, an ImageKind raw value (0 flat, 1 Linux Image)
         public static let bootargsLength = 4    // u16, at most PlanLimits.maxBootargsLength
         public static let keyPolicy = 6         // u16, a KeyPolicy raw value (bits outside KeyPolicy.all zero)
         public static let name = 8              // 16 bytes, zero after nameLength
@@ -87,6 +92,17 @@ public enum BundleFormat {
         public static let end = 64
     }
 
+    /// Field offsets within one initrd record (one per partition that has an initrd, in partition order).
+    public enum InitrdRecord {
+        public static let partition = 0         // u8, the partition's index
+        public static let reserved0 = 1         // 7 bytes, zero
+        public static let offset = 8            // u64, from the start of the bundle, 8-byte aligned
+        public static let length = 16           // u64, non-zero
+        public static let reserved1 = 24        // 8 bytes, zero
+        public static let digest = 32           // 64 bytes, SHA-512 of the initrd's length bytes
+        public static let end = 96
+    }
+
     /// Where partition record `index` starts.
     @inline(__always) public static func recordOffset(_ index: Int) -> Int { headerSize &+ index &* recordSize }
 
@@ -95,16 +111,21 @@ public enum BundleFormat {
         recordOffset(partitionCount) &+ index &* channelRecordSize
     }
 
-    /// The manifest's length (header + partition records + channel records): the signed range is
-    /// `[0, manifestLength)`. The header alone fixes it, so a verifier can authenticate the
-    /// records before decoding them.
-    @inline(__always) public static func manifestLength(partitionCount: Int, channelCount: Int) -> Int {
-        channelRecordOffset(channelCount, partitionCount: partitionCount)
+    /// Where initrd record `index` starts, after the partition and channel records.
+    @inline(__always) public static func initrdRecordOffset(_ index: Int, partitionCount: Int, channelCount: Int) -> Int {
+        channelRecordOffset(channelCount, partitionCount: partitionCount) &+ index &* initrdRecordSize
+    }
+
+    /// The manifest's length (header + partition records + channel records + initrd records):
+    /// the signed range is `[0, manifestLength)`. The header alone fixes it, so a verifier can
+    /// authenticate the records before decoding them.
+    @inline(__always) public static func manifestLength(partitionCount: Int, channelCount: Int, initrdCount: Int = 0) -> Int {
+        initrdRecordOffset(initrdCount, partitionCount: partitionCount, channelCount: channelCount)
     }
 
     /// Where the images may start: right after the signature (a multiple of 8 for every count).
-    @inline(__always) public static func imagesStart(partitionCount: Int, channelCount: Int) -> Int {
-        manifestLength(partitionCount: partitionCount, channelCount: channelCount) &+ signatureSize
+    @inline(__always) public static func imagesStart(partitionCount: Int, channelCount: Int, initrdCount: Int = 0) -> Int {
+        manifestLength(partitionCount: partitionCount, channelCount: channelCount, initrdCount: initrdCount) &+ signatureSize
     }
 
     /// The manifest's length of a bundle without channels. Prefer the two-count form (or

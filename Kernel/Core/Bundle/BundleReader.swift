@@ -29,6 +29,11 @@ public struct BundleReader {
     /// The id of the key the manifest says signed it (an allegation until the signature is checked).
     public let keyID: SigningKeyID
     private let ranges: InlineArray<8, BundleRange>
+    /// Per partition: its initrd's range (empty: none) and where its initrd record lies.
+    private let initrdRanges: InlineArray<8, BundleRange>
+    private let initrdRecords: InlineArray<8, BundleRange>
+    /// How many initrd records the manifest holds.
+    public let initrdCount: Int
 
     /// Parses a buffer that holds exactly one bundle: a byte after its declared end is an error.
     public init(bytes: UnsafeRawBufferPointer) throws(BundleError) {
@@ -38,10 +43,15 @@ public struct BundleReader {
         guard total == available else { throw .trailingBytes(declared: total, available: available) }
         var plan = PartitionPlan()
         var ranges = InlineArray<8, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
-        try BundleReader.parse(bytes, into: &plan, ranges: &ranges)
+        var initrds = InlineArray<8, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
+        var records = InlineArray<8, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
+        try BundleReader.parse(bytes, into: &plan, ranges: &ranges, initrds: &initrds, initrdRecords: &records)
         self.bytes = bytes
         self.plan = plan
         self.ranges = ranges
+        self.initrdRanges = initrds
+        self.initrdRecords = records
+        self.initrdCount = Int(BundleReader.u16(bytes, BundleFormat.Header.initrdCount))
         self.securityVersion = BundleReader.u64(bytes, BundleFormat.Header.securityVersion)
         self.keyID = SigningKeyID(raw: BundleReader.u64(bytes, BundleFormat.Header.keyID))
     }
@@ -58,9 +68,10 @@ public struct BundleReader {
     /// The bundle's length in bytes.
     public var totalLength: Int { bytes.count }
 
-    /// The signed range: the header, the partition records and the channel records, from offset 0.
+    /// The signed range: the header, the partition, channel and initrd records, from offset 0.
     public var manifestRange: BundleRange {
-        BundleRange(offset: 0, count: BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount))
+        BundleRange(offset: 0, count: BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount,
+                                                                  initrdCount: initrdCount))
     }
 
     /// The signed bytes (the message of the Ed25519 signature), a view into `bytes`.
@@ -68,8 +79,7 @@ public struct BundleReader {
 
     /// Where the 64-byte Ed25519 signature lies: right after the manifest.
     public var signatureRange: BundleRange {
-        BundleRange(offset: BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount),
-                    count: BundleFormat.signatureSize)
+        BundleRange(offset: manifestRange.count, count: BundleFormat.signatureSize)
     }
 
     /// The signature's 64 bytes (R then S), a view into `bytes`.
@@ -103,6 +113,22 @@ public struct BundleReader {
     /// `index` is not a partition.
     public func imageDigest(_ index: Int) -> UnsafeRawBufferPointer { view(imageDigestRange(index)) }
 
+    /// Partition `index`'s initrd within `bytes`; empty when it has none (or `index` is not a partition).
+    public func initrdRange(_ index: Int) -> BundleRange {
+        guard index >= 0 && index < plan.count else { return BundleRange(offset: 0, count: 0) }
+        return initrdRanges[index]
+    }
+
+    /// Partition `index`'s initrd bytes (a view into `bytes`; empty when it has none).
+    public func initrd(_ index: Int) -> UnsafeRawBufferPointer { view(initrdRange(index)) }
+
+    /// Partition `index`'s expected initrd SHA-512 (64 bytes inside its initrd record, so signed);
+    /// empty when it has no initrd.
+    public func initrdDigest(_ index: Int) -> UnsafeRawBufferPointer {
+        guard index >= 0 && index < plan.count, initrdRanges[index].count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return view(BundleRange(offset: initrdRecords[index].offset + BundleFormat.InitrdRecord.digest, count: BundleFormat.digestSize))
+    }
+
     /// `bytes[range]`; every range this type hands out lies inside `bytes` (see the invariants).
     private func view(_ r: BundleRange) -> UnsafeRawBufferPointer {
         guard r.count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
@@ -131,9 +157,15 @@ public struct BundleReader {
         guard Int(channelRecordSize) == BundleFormat.channelRecordSize else { throw .wrongChannelRecordSize(channelRecordSize) }
         let channels = Int(u16(b, BundleFormat.Header.channelCount))
         guard channels <= ChannelLimits.maxChannels else { throw .tooManyChannels(count: channels) }
+        let initrds = Int(u16(b, BundleFormat.Header.initrdCount))
+        guard initrds <= PlanLimits.maxPartitions else { throw .tooManyInitrds(count: initrds) }
+        let initrdRecordSize = u16(b, BundleFormat.Header.initrdRecordSize)
+        guard Int(initrdRecordSize) == (initrds > 0 ? BundleFormat.initrdRecordSize : 0) else {
+            throw .wrongInitrdRecordSize(initrdRecordSize, count: initrds)
+        }
         try requireZero(b, from: BundleFormat.Header.reserved, to: BundleFormat.Header.reservedEnd)
         let total = u64(b, BundleFormat.Header.totalLength)
-        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels))
+        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels, initrdCount: initrds))
         guard total >= imagesStart else { throw .truncated(needed: imagesStart, available: total) }
         return total
     }
@@ -141,11 +173,13 @@ public struct BundleReader {
     /// Decodes the records of a buffer whose header `declaredLength` accepted and whose length
     /// equals the declared total (partition records, then channel records); then checks the image layout.
     private static func parse(_ b: UnsafeRawBufferPointer, into plan: inout PartitionPlan,
-                              ranges: inout InlineArray<8, BundleRange>) throws(BundleError) {
+                              ranges: inout InlineArray<8, BundleRange>, initrds: inout InlineArray<8, BundleRange>,
+                              initrdRecords: inout InlineArray<8, BundleRange>) throws(BundleError) {
         let count = Int(u16(b, BundleFormat.Header.partitionCount))
         let channels = Int(u16(b, BundleFormat.Header.channelCount))
+        let initrdCount = Int(u16(b, BundleFormat.Header.initrdCount))
         let total = UInt64(b.count)
-        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels))
+        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels, initrdCount: initrdCount))
         var p = 0
         while p < count {
             let r = BundleFormat.recordOffset(p)
@@ -161,7 +195,9 @@ public struct BundleReader {
                 throw .unknownFaultPolicy(partition: p, value: policyValue)
             }
             spec.onFault = policy
-            try requireZero(b, from: r + R.reserved0, to: r + R.reserved0 + 1)
+            let kindValue = b[r + R.imageKind]
+            guard let kind = ImageKind(rawValue: kindValue) else { throw .unknownImageKind(partition: p, value: kindValue) }
+            spec.imageKind = kind
             let bootargsLength = Int(u16(b, r + R.bootargsLength))
             guard bootargsLength <= PlanLimits.maxBootargsLength else {
                 throw .bootargsTooLong(partition: p, length: bootargsLength)
@@ -191,20 +227,13 @@ public struct BundleReader {
             // The image: aligned, inside the bundle, after the signature, apart from earlier images.
             let offset = u64(b, r + R.imageOffset)
             let length = u64(b, r + R.imageLength)
-            guard offset % UInt64(BundleFormat.imageAlignment) == 0 else { throw .imageMisaligned(partition: p, offset: offset) }
-            let (end, overflow) = offset.addingReportingOverflow(length)
-            guard !overflow, end <= total else { throw .imageOutOfBounds(partition: p, offset: offset, length: length) }
-            guard offset >= imagesStart else { throw .imageOverlapsManifest(partition: p, offset: offset) }
+            let range = try payloadRange(offset: offset, length: length, total: total, imagesStart: imagesStart, partition: p)
             var q = 0
             while q < p {
-                let other = ranges[q]
-                if length > 0 && other.count > 0 && offset < UInt64(other.offset + other.count) && UInt64(other.offset) < end {
-                    throw .imageOverlap(partition: p, other: q)
-                }
+                if overlaps(range, ranges[q]) { throw .imageOverlap(partition: p, other: q) }
                 q += 1
             }
-            // offset and end are at most `total`, which is the buffer's Int count.
-            ranges[p] = BundleRange(offset: Int(offset), count: Int(length))
+            ranges[p] = range
             spec.imageSize = length
             _ = plan.append(spec)
             p += 1
@@ -214,7 +243,50 @@ public struct BundleReader {
             _ = plan.appendChannel(try parseChannel(b, c, at: BundleFormat.channelRecordOffset(c, partitionCount: count)))
             c += 1
         }
-        try checkCoverage(b, count: count, ranges: ranges, from: Int(imagesStart))
+        var i = 0
+        var previous = -1
+        while i < initrdCount {
+            typealias I = BundleFormat.InitrdRecord
+            let r = BundleFormat.initrdRecordOffset(i, partitionCount: count, channelCount: channels)
+            let p = Int(b[r + I.partition])
+            guard p < count else { throw .initrdUnknownPartition(record: i, partition: p) }
+            guard p > previous else { throw .initrdOutOfOrder(record: i, partition: p) }
+            previous = p
+            try requireZero(b, from: r + I.reserved0, to: r + I.offset)
+            try requireZero(b, from: r + I.reserved1, to: r + I.digest)
+            let offset = u64(b, r + I.offset)
+            let length = u64(b, r + I.length)
+            guard length > 0 else { throw .initrdEmpty(partition: p) }
+            let range = try payloadRange(offset: offset, length: length, total: total, imagesStart: imagesStart, partition: p)
+            var q = 0
+            while q < count {
+                if overlaps(range, ranges[q]) || overlaps(range, initrds[q]) { throw .initrdOverlap(partition: p) }
+                q += 1
+            }
+            initrds[p] = range
+            initrdRecords[p] = BundleRange(offset: r, count: BundleFormat.initrdRecordSize)
+            var spec = plan[p]
+            spec.initrdSize = length
+            plan.partitions[p] = spec
+            i += 1
+        }
+        try checkCoverage(b, count: count, ranges: ranges, initrds: initrds, from: Int(imagesStart))
+    }
+
+    /// A payload (image or initrd) range: 8-byte aligned, inside the bundle, after the signature.
+    private static func payloadRange(offset: UInt64, length: UInt64, total: UInt64, imagesStart: UInt64,
+                                     partition p: Int) throws(BundleError) -> BundleRange {
+        guard offset % UInt64(BundleFormat.imageAlignment) == 0 else { throw .imageMisaligned(partition: p, offset: offset) }
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        guard !overflow, end <= total else { throw .imageOutOfBounds(partition: p, offset: offset, length: length) }
+        guard offset >= imagesStart else { throw .imageOverlapsManifest(partition: p, offset: offset) }
+        // offset and end are at most `total`, which is the buffer's Int count.
+        return BundleRange(offset: Int(offset), count: Int(length))
+    }
+
+    /// Whether two non-empty ranges share a byte.
+    private static func overlaps(_ a: BundleRange, _ b: BundleRange) -> Bool {
+        a.count > 0 && b.count > 0 && a.offset < b.offset + b.count && b.offset < a.offset + a.count
     }
 
     /// Decodes channel record `c` at offset `r` (inside the manifest, which `declaredLength`
@@ -258,27 +330,28 @@ public struct BundleReader {
         return spec
     }
 
-    /// Walks the non-empty images in offset order: the gaps between them must be zero padding,
-    /// and the last one must end at the end of the bundle.
-    private static func checkCoverage(_ b: UnsafeRawBufferPointer, count: Int,
-                                      ranges: InlineArray<8, BundleRange>, from start: Int) throws(BundleError) {
-        var order = InlineArray<8, Int>(repeating: 0)
+    /// Walks the non-empty images and initrds in offset order: the gaps between them must be
+    /// zero padding, and the last one must end at the end of the bundle.
+    private static func checkCoverage(_ b: UnsafeRawBufferPointer, count: Int, ranges: InlineArray<8, BundleRange>,
+                                      initrds: InlineArray<8, BundleRange>, from start: Int) throws(BundleError) {
+        var sorted = InlineArray<16, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
         var n = 0
-        var p = 0
-        while p < count {
-            if ranges[p].count > 0 {
-                // Insertion sort by offset (at most 8 entries).
+        var k = 0
+        while k < 2 * count {
+            let range = k < count ? ranges[k] : initrds[k - count]
+            if range.count > 0 {
+                // Insertion sort by offset (at most 16 entries).
                 var i = n
-                while i > 0 && ranges[order[i - 1]].offset > ranges[p].offset { order[i] = order[i - 1]; i -= 1 }
-                order[i] = p
+                while i > 0 && sorted[i - 1].offset > range.offset { sorted[i] = sorted[i - 1]; i -= 1 }
+                sorted[i] = range
                 n += 1
             }
-            p += 1
+            k += 1
         }
         var cursor = start
         var i = 0
         while i < n {
-            let r = ranges[order[i]]
+            let r = sorted[i]
             try requireZero(b, from: cursor, to: r.offset)
             cursor = r.offset + r.count
             i += 1

@@ -91,6 +91,8 @@ public enum BundleVerdict: Equatable, Sendable {
     case versionBelowMinimum(version: UInt64, minimum: UInt64)
     /// Partition `partition`'s image does not hash to the SHA-512 digest in its record.
     case digestMismatch(partition: Int)
+    /// Partition `partition`'s initrd does not hash to the SHA-512 digest in its initrd record.
+    case initrdDigestMismatch(partition: Int)
 
     /// Writes a one-line description, e.g. `partition #1 "beat": the image does not match its
     /// SHA-512 digest in the manifest`; `plan` supplies partition names.
@@ -116,6 +118,12 @@ public enum BundleVerdict: Equatable, Sendable {
                 out.write(" \""); plan[p].name.withBytes { out.write(bytes: $0) }; out.write("\"")
             }
             out.write(": the image does not match its SHA-512 digest in the manifest")
+        case .initrdDigestMismatch(let p):
+            out.write("digest mismatch for the initrd of partition #"); out.write(decimal: p)
+            if p >= 0 && p < plan.count {
+                out.write(" \""); plan[p].name.withBytes { out.write(bytes: $0) }; out.write("\"")
+            }
+            out.write(": the initrd does not match its SHA-512 digest in the manifest")
         }
     }
 }
@@ -139,6 +147,9 @@ public enum BundleVerifier {
         var p = 0
         while p < bundle.plan.count {
             if !imageMatchesDigest(bundle, p) { return .digestMismatch(partition: p) }
+            if bundle.initrdRange(p).count > 0 && !matches(bundle.initrd(p), bundle.initrdDigest(p)) {
+                return .initrdDigestMismatch(partition: p)
+            }
             p += 1
         }
         return .accepted
@@ -146,9 +157,13 @@ public enum BundleVerifier {
 
     /// Whether partition `p`'s image hashes to the digest its record holds.
     public static func imageMatchesDigest(_ bundle: BundleReader, _ p: Int) -> Bool {
-        let expected = bundle.imageDigest(p)
+        matches(bundle.image(p), bundle.imageDigest(p))
+    }
+
+    /// Whether `payload` hashes to `expected` (64 bytes), compared without an early exit.
+    static func matches(_ payload: UnsafeRawBufferPointer, _ expected: UnsafeRawBufferPointer) -> Bool {
         guard expected.count == BundleFormat.digestSize else { return false }
-        let actual = SHA512.hash(bundle.image(p))
+        let actual = SHA512.hash(payload)
         return actual.withBytes { digest in
             var difference: UInt8 = 0
             var i = 0

@@ -15,12 +15,19 @@ public enum BundleWriter {
     ///
     /// - Precondition: `images.count == plan.count`, `images[i].count == plan[i].imageSize`,
     ///   and `digest`/`sign` return 64 bytes.
-    public static func encode<E: Error>(plan: PartitionPlan, images: [[UInt8]], securityVersion: UInt64,
+    /// `initrds[i]` (when given) is partition `i`'s initrd, empty for none: each non-empty one
+    /// gets an initrd record and is stored after all the images, in partition order.
+    public static func encode<E: Error>(plan: PartitionPlan, images: [[UInt8]], initrds: [[UInt8]] = [],
+                                        securityVersion: UInt64,
                                         keyID: SigningKeyID, digest: ([UInt8]) -> [UInt8],
                                         sign: ([UInt8]) throws(E) -> [UInt8]) throws(E) -> [UInt8] {
         precondition(images.count == plan.count, "one image per partition")
-        let manifestLength = BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount)
-        let imagesStart = BundleFormat.imagesStart(partitionCount: plan.count, channelCount: plan.channelCount)
+        precondition(initrds.isEmpty || initrds.count == plan.count, "one initrd (possibly empty) per partition")
+        let withInitrd = initrds.indices.filter { !initrds[$0].isEmpty }
+        let manifestLength = BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount,
+                                                         initrdCount: withInitrd.count)
+        let imagesStart = BundleFormat.imagesStart(partitionCount: plan.count, channelCount: plan.channelCount,
+                                                   initrdCount: withInitrd.count)
         // Image offsets first: they determine the total length.
         var offsets: [Int] = []
         var cursor = imagesStart
@@ -29,6 +36,13 @@ public enum BundleWriter {
             cursor = (cursor + BundleFormat.imageAlignment - 1) & ~(BundleFormat.imageAlignment - 1)
             offsets.append(cursor)
             cursor += image.count
+        }
+        var initrdOffsets: [Int] = []
+        for p in withInitrd {
+            precondition(UInt64(initrds[p].count) == plan[p].initrdSize, "the plan's initrdSize must match the initrd")
+            cursor = (cursor + BundleFormat.imageAlignment - 1) & ~(BundleFormat.imageAlignment - 1)
+            initrdOffsets.append(cursor)
+            cursor += initrds[p].count
         }
         var out = [UInt8](repeating: 0, count: cursor)
 
@@ -43,6 +57,8 @@ public enum BundleWriter {
         put(&out, H.keyID, keyID.raw, 8)
         put(&out, H.channelCount, UInt64(plan.channelCount), 2)
         put(&out, H.channelRecordSize, UInt64(BundleFormat.channelRecordSize), 2)
+        put(&out, H.initrdCount, UInt64(withInitrd.count), 2)
+        put(&out, H.initrdRecordSize, withInitrd.isEmpty ? 0 : UInt64(BundleFormat.initrdRecordSize), 2)
 
         for p in 0..<plan.count {
             typealias R = BundleFormat.Record
@@ -53,6 +69,7 @@ public enum BundleWriter {
             out[r + R.nameLength] = UInt8(spec.name.count)
             out[r + R.hartCount] = UInt8(spec.harts.count)
             out[r + R.onFault] = spec.onFault.rawValue
+            out[r + R.imageKind] = spec.imageKind.rawValue
             put(&out, r + R.bootargsLength, UInt64(spec.bootargs.count), 2)
             put(&out, r + R.keyPolicy, UInt64(spec.keyPolicy.raw), 2)
             spec.name.withBytes { for (i, byte) in $0.enumerated() { out[r + R.name + i] = byte } }
@@ -85,6 +102,19 @@ public enum BundleWriter {
             put(&out, r + C.depth, UInt64(channel.depth), 4)
             put(&out, r + C.messageSize, UInt64(channel.messageSize), 4)
             put(&out, r + C.size, channel.size, 8)
+        }
+
+        for (i, p) in withInitrd.enumerated() {
+            typealias I = BundleFormat.InitrdRecord
+            let r = BundleFormat.initrdRecordOffset(i, partitionCount: plan.count, channelCount: plan.channelCount)
+            let initrd = initrds[p]
+            out[r + I.partition] = UInt8(p)
+            put(&out, r + I.offset, UInt64(initrdOffsets[i]), 8)
+            put(&out, r + I.length, UInt64(initrd.count), 8)
+            let hash = digest(initrd)
+            precondition(hash.count == BundleFormat.digestSize, "a SHA-512 digest is 64 bytes")
+            out.replaceSubrange((r + I.digest)..<(r + I.digest + BundleFormat.digestSize), with: hash)
+            out.replaceSubrange(initrdOffsets[i]..<(initrdOffsets[i] + initrd.count), with: initrd)
         }
 
         let signature = try sign(Array(out[0..<manifestLength]))

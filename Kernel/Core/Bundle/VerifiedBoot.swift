@@ -93,6 +93,14 @@ public struct BootedBundle {
     /// The state region's sequence number after this boot's writes: it grows with every boot,
     /// so it serves as a per-boot counter (the DRBG's seed uses it).
     public let stateSequence: UInt64
+    /// True when a loader handed the bundle over in RAM (`bootPreloaded`), not read from `slot`.
+    public let preloaded: Bool
+
+    public init(slot: BootSlot, bundle: BundleReader, previousMinimum: UInt64, minimum: UInt64, stateSequence: UInt64,
+                preloaded: Bool = false) {
+        self.slot = slot; self.bundle = bundle; self.previousMinimum = previousMinimum; self.minimum = minimum
+        self.stateSequence = stateSequence; self.preloaded = preloaded
+    }
 }
 
 /// One device's verified-boot inputs: its flash layout, trust anchors and board limits.

@@ -3,11 +3,16 @@
 // Shape (all addresses guest-physical, #address-cells = #size-cells = 2 at the root):
 //   /                  compatible "bulkhead,partition", model "Bulkhead partition <name>"
 //   /chosen            bootargs (when set), stdout-path "/bulkhead-console",
-//                      bulkhead,boot-count <u32>, bulkhead,partition-name "<name>"
+//                      bulkhead,boot-count <u32>, bulkhead,partition-name "<name>",
+//                      linux,initrd-start and linux,initrd-end <u64> (with an initrd; Linux:
+//                      Documentation/devicetree/bindings/chosen.txt: the initrd is [start, end))
 //   /bulkhead-console  compatible "bulkhead,sbi-console" (the console is SBI DBCN)
+//   /serial@10000000   (Linux partitions: the virtual UART) compatible "altr,16550-FIFO128" "ns16550a", reg, clock-frequency;
+//                      no `interrupts`, so Linux's 8250 driver polls it; stdout-path names it
 //   /cpus              #address-cells 1, #size-cells 0, timebase-frequency
 //     cpu@<vcpu>       device_type "cpu", reg <vcpu>, status "okay", compatible "riscv",
-//                      riscv,isa, mmu-type, phandle
+//                      riscv,isa, riscv,isa-base + riscv,isa-extensions (the same ISA as a list, when
+//                      riscv,isa is a plain rv64/rv32 string), mmu-type, phandle
 //       interrupt-controller   #interrupt-cells 1, interrupt-controller, compatible
 //                              "riscv,cpu-intc", phandle
 //   /memory@80000000   device_type "memory", reg <guestRAMBase, spec.memory.size>
@@ -22,6 +27,63 @@ public enum GuestDeviceTree {
     /// phandle of vCPU `vcpu`'s node; its interrupt controller gets the next one.
     public static func cpuPhandle(vcpu: Int) -> UInt32 { UInt32(truncatingIfNeeded: 1 &+ 2 &* vcpu) }
     public static func interruptControllerPhandle(vcpu: Int) -> UInt32 { cpuPhandle(vcpu: vcpu) &+ 1 }
+
+    /// `riscv,isa-base` ("rv64i") and `riscv,isa-extensions` (one string per extension: each
+    /// single letter, then each '_'-separated name), the form Linux prefers (Linux:
+    /// Documentation/devicetree/bindings/riscv/extensions.yaml). Written only when `isa` is
+    /// `rv32`/`rv64` + 'i' + letters + lowercase names, without 'g' or version numbers; else
+    /// `riscv,isa` alone describes the hart.
+    static func writeISAExtensions(_ w: inout FDTWriter, isa: UnsafeRawBufferPointer) throws(FDTError) {
+        guard let letters = isaLetters(isa) else { return }
+        try w.beginProperty("riscv,isa-base")
+        try w.appendValue(bytes: UnsafeRawBufferPointer(rebasing: isa[0..<4]))
+        try w.appendValue(byte: UInt8(ascii: "i"))
+        try w.appendValue(byte: 0)
+        try w.endProperty()
+        try w.beginProperty("riscv,isa-extensions")
+        for i in letters {
+            try w.appendValue(byte: isa[i])
+            try w.appendValue(byte: 0)
+        }
+        var i = letters.upperBound
+        while i < isa.count {
+            // isa[i] is '_': one name up to the next '_' or the end.
+            var end = i + 1
+            while end < isa.count && isa[end] != UInt8(ascii: "_") { end += 1 }
+            if end > i + 1 {
+                try w.appendValue(bytes: UnsafeRawBufferPointer(rebasing: isa[(i + 1)..<end]))
+                try w.appendValue(byte: 0)
+            }
+            i = end
+        }
+        try w.endProperty()
+    }
+
+    /// The range of the single-letter extensions of `isa` (after "rv64"), when the whole string
+    /// has the plain form `writeISAExtensions` accepts.
+    static func isaLetters(_ isa: UnsafeRawBufferPointer) -> Range<Int>? {
+        guard isa.count >= 5, isa[0] == UInt8(ascii: "r"), isa[1] == UInt8(ascii: "v"),
+              (isa[2] == UInt8(ascii: "6") && isa[3] == UInt8(ascii: "4")) || (isa[2] == UInt8(ascii: "3") && isa[3] == UInt8(ascii: "2")),
+              isa[4] == UInt8(ascii: "i") else { return nil }
+        var end = 4
+        while end < isa.count && isa[end] != UInt8(ascii: "_") {
+            let c = isa[end]
+            guard c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"), c != UInt8(ascii: "g") else { return nil }
+            end += 1
+        }
+        var i = end
+        while i < isa.count {
+            let c = isa[i]
+            let lower = c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")
+            let digit = c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")
+            guard lower || c == UInt8(ascii: "_") || (digit && i > 0 && isa[i - 1] != UInt8(ascii: "_")) else { return nil }
+            // A version number ("zicsr2p0") ends in a digit after a 'p': refuse it.
+            if c == UInt8(ascii: "p") && i + 1 < isa.count && isa[i + 1] >= UInt8(ascii: "0") && isa[i + 1] <= UInt8(ascii: "9")
+                && i > 0 && isa[i - 1] >= UInt8(ascii: "0") && isa[i - 1] <= UInt8(ascii: "9") { return nil }
+            i += 1
+        }
+        return 4..<end
+    }
 
     /// Writes the partition's DTB into `buffer` and returns its size.
     /// - Parameters:
@@ -52,14 +114,30 @@ public enum GuestDeviceTree {
         if spec.bootargs.count > 0 {
             try spec.bootargs.withBytes { (args) throws(FDTError) in try w.property("bootargs", string: args) }
         }
-        try w.property("stdout-path", string: "/bulkhead-console")
+        if spec.hasVirtualUART { try w.property("stdout-path", string: "/serial@10000000") }
+        else { try w.property("stdout-path", string: "/bulkhead-console") }
         try w.property("bulkhead,boot-count", u32: bootCount)
         try spec.name.withBytes { (name) throws(FDTError) in try w.property("bulkhead,partition-name", string: name) }
+        if spec.initrdSize > 0 {
+            try w.property("linux,initrd-start", u64: spec.initrdAddress.raw)
+            try w.property("linux,initrd-end", u64: spec.initrdAddress.raw &+ spec.initrdSize)
+        }
         try w.endNode()
 
         try w.beginNode("bulkhead-console")
         try w.property("compatible", string: "bulkhead,sbi-console")
         try w.endNode()
+
+        if spec.hasVirtualUART {
+            try w.beginNode("serial", unitAddress: VirtualUART.base.raw)
+            // The model's FIFO never fills: Linux's 8250 driver, which polls a UART without an
+            // interrupt on a timer, then sends 128 bytes per tick (the Altera 16550 variant with
+            // a 128-byte FIFO) instead of 16. "ns16550a" follows for any other reader.
+            try w.property("compatible", strings: ["altr,16550-FIFO128", "ns16550a"])
+            try w.property("reg", u64Pair: VirtualUART.base.raw, VirtualUART.registerSpan)
+            try w.property("clock-frequency", u32: VirtualUART.clockFrequency)
+            try w.endNode()
+        }
 
         try w.beginNode("cpus")
         try w.property("#address-cells", u32: 1)
@@ -73,6 +151,7 @@ public enum GuestDeviceTree {
             try w.property("status", string: "okay")
             try w.property("compatible", string: "riscv")
             try w.property("riscv,isa", string: isa)
+            try writeISAExtensions(&w, isa: isa)
             if mmuType.count > 0 { try w.property("mmu-type", string: mmuType) }
             try w.property("phandle", u32: cpuPhandle(vcpu: vcpu))
             try w.beginNode("interrupt-controller")

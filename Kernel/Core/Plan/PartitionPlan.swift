@@ -15,6 +15,16 @@ public enum PlanLimits {
 /// Where every partition's RAM starts in its own guest-physical space (as on a real virt machine).
 public let guestRAMBase = GuestPhysAddr(0x8000_0000)
 
+/// How a partition's image is loaded and entered.
+public enum ImageKind: UInt8, Sendable {
+    /// A flat image loaded at `guestRAMBase`, entered at `entry` (the Bulkhead guests).
+    case flat = 0
+    /// A RISC-V Linux `Image` (Linux boot protocol, Documentation/arch/riscv/boot.rst): loaded at
+    /// `entry`, which is `guestRAMBase` + the header's `text_offset` (2 MiB aligned on RV64), and
+    /// entered at its first byte with a0 = hart id, a1 = device tree, the MMU off.
+    case linux = 1
+}
+
 /// What a partition's harts do when the partition faults.
 public enum FaultPolicy: UInt8, Sendable {
     case stop = 0
@@ -86,6 +96,10 @@ public struct PartitionSpec: Sendable {
     public var imageSize: UInt64 = 0
     public var onFault = FaultPolicy.stop
     public var bootargs = Bootargs()
+    /// How the image is loaded (flat at the RAM base, or a Linux Image at `entry`).
+    public var imageKind = ImageKind.flat
+    /// Length of the initial RAM disk (0: none), placed just below the device tree.
+    public var initrdSize: UInt64 = 0
     /// The key services the partition may call (the manifest's key_policy).
     public var keyPolicy = KeyPolicy()
     public init() {}
@@ -94,6 +108,27 @@ public struct PartitionSpec: Sendable {
     public var deviceTreeAddress: GuestPhysAddr {
         guestRAMBase.adding(memory.size &- PlanLimits.deviceTreeReserve)
     }
+
+    /// Offset from `guestRAMBase` at which the image is loaded: 0 for a flat image, the entry's
+    /// offset (the Image header's `text_offset`) for a Linux Image.
+    public var imageLoadOffset: UInt64 {
+        imageKind == .linux && entry.raw >= guestRAMBase.raw ? entry.raw &- guestRAMBase.raw : 0
+    }
+
+    /// Offset from `guestRAMBase` of the initrd: the highest 4 KiB boundary that leaves it below
+    /// the device tree (Linux reserves [initrd-start, initrd-end) itself, from /chosen). Equal to
+    /// the device tree's offset when there is no initrd; wraps (and validation refuses it) when
+    /// the initrd is larger than the memory.
+    public var initrdOffset: UInt64 {
+        (memory.size &- PlanLimits.deviceTreeReserve &- initrdSize) & ~(PageSize.base &- 1)
+    }
+
+    /// Whether the partition gets the virtual NS16550A UART at `VirtualUART.base` (trap-and-emulate):
+    /// Linux partitions do, since a distribution kernel may have no SBI console driver.
+    public var hasVirtualUART: Bool { imageKind == .linux }
+
+    /// Guest-physical address of the initrd (meaningful when `initrdSize > 0`).
+    public var initrdAddress: GuestPhysAddr { guestRAMBase.adding(initrdOffset) }
 }
 
 /// The whole plan: up to `PlanLimits.maxPartitions` partitions and

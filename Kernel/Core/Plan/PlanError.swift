@@ -2,7 +2,7 @@
 
 /// The configuration key an error is about (spelled as in the TOML file).
 public enum PlanField: UInt8, Sendable {
-    case name, image, harts, memoryBase, memorySize, entry, onFault, bootargs
+    case name, image, harts, memoryBase, memorySize, entry, onFault, bootargs, initrd
     // [[channel]] keys
     case endpoints, kind, direction, depth, messageSize, size, access
 
@@ -16,6 +16,7 @@ public enum PlanField: UInt8, Sendable {
         case .entry: out.write("entry")
         case .onFault: out.write("on_fault")
         case .bootargs: out.write("bootargs")
+        case .initrd: out.write("initrd")
         case .endpoints: out.write("endpoints")
         case .kind: out.write("kind")
         case .direction: out.write("direction")
@@ -49,6 +50,10 @@ public enum PlanError: Error, Equatable, Sendable {
     case imageTooLarge(partition: Int, imageSize: UInt64, limit: UInt64)
     case entryOutsideImage(partition: Int)
     case bootargsTooLong(partition: Int)
+    /// The initrd does not fit below the device tree.
+    case initrdTooLarge(partition: Int, initrdSize: UInt64, limit: UInt64)
+    /// A Linux Image's entry (load address) is not guestRAMBase + a multiple of 2 MiB inside RAM.
+    case linuxEntryMisaligned(partition: Int)
     // Channels (identified by their index in the plan's channel list).
     case tooManyChannels(count: Int)
     case channelEmptyName(channel: Int)
@@ -91,7 +96,8 @@ public enum PlanError: Error, Equatable, Sendable {
              .hartShared(let p, _, _), .memoryEmpty(let p), .memoryMisaligned(let p, _),
              .memoryOutOfRange(let p), .memoryReserved(let p), .memoryOverlap(let p, _),
              .emptyImage(let p), .imageTooLarge(let p, _, _),
-             .entryOutsideImage(let p), .bootargsTooLong(let p):
+             .entryOutsideImage(let p), .bootargsTooLong(let p),
+             .initrdTooLarge(let p, _, _), .linuxEntryMisaligned(let p):
             return p
         default:
             return nil
@@ -116,8 +122,9 @@ public enum PlanError: Error, Equatable, Sendable {
         case .memoryMisaligned(_, let f): return f
         case .memoryOutOfRange, .memoryReserved, .memoryOverlap: return .memoryBase
         case .emptyImage, .imageTooLarge: return .image
-        case .entryOutsideImage: return .entry
+        case .entryOutsideImage, .linuxEntryMisaligned: return .entry
         case .bootargsTooLong: return .bootargs
+        case .initrdTooLarge: return .initrd
         }
     }
 
@@ -167,6 +174,11 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write("the image ("); out.write(decimal: size); out.write(" bytes) does not fit in the ")
             out.write(decimal: limit); out.write(" bytes available below the device tree")
         case .entryOutsideImage: out.write("the entry point lies outside the loaded image")
+        case .initrdTooLarge(_, let size, let limit):
+            out.write("the initrd ("); out.write(decimal: size); out.write(" bytes) does not fit in the ")
+            out.write(decimal: limit); out.write(" bytes available below the device tree")
+        case .linuxEntryMisaligned:
+            out.write("a Linux Image must be loaded at the RAM base plus a multiple of 2 MiB inside its RAM (its text_offset)")
         case .bootargsTooLong:
             out.write("boot arguments are longer than "); out.write(decimal: PlanLimits.maxBootargsLength); out.write(" bytes")
         case .tooManyChannels(let n):

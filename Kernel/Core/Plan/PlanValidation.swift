@@ -118,15 +118,34 @@ extension PartitionPlan {
         // A partition's RAM must stay below 4 GiB of guest-physical space above guestRAMBase so
         // the Sv39x4 root (41-bit guest-physical) always covers it.
         guard mem.size <= 0x1_0000_0000 else { throw .memoryOutOfRange(partition: p) }
-        // image and entry
+        // image, initrd and entry. RAM from the bottom: [load offset, + image), free, the
+        // initrd, the device tree (the top deviceTreeReserve bytes).
         guard spec.imageSize > 0 else { throw .emptyImage(partition: p) }
-        let limit = mem.size - PlanLimits.deviceTreeReserve
-        guard spec.imageSize <= limit else {
-            throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit)
+        let belowTree = mem.size - PlanLimits.deviceTreeReserve
+        guard spec.initrdSize <= belowTree else {
+            throw .initrdTooLarge(partition: p, initrdSize: spec.initrdSize, limit: belowTree)
         }
-        guard spec.entry >= guestRAMBase, spec.entry.raw - guestRAMBase.raw < spec.imageSize,
-              spec.entry.isAligned(to: 2) else {
-            throw .entryOutsideImage(partition: p)
+        let limit = spec.initrdSize > 0 ? spec.initrdOffset : belowTree
+        switch spec.imageKind {
+        case .flat:
+            guard spec.imageSize <= limit else {
+                throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit)
+            }
+            guard spec.entry >= guestRAMBase, spec.entry.raw - guestRAMBase.raw < spec.imageSize,
+                  spec.entry.isAligned(to: 2) else {
+                throw .entryOutsideImage(partition: p)
+            }
+        case .linux:
+            // Linux boot protocol (Documentation/arch/riscv/boot.rst): on RV64 the Image must be
+            // placed 2 MiB aligned; it is entered at its first byte.
+            guard spec.entry >= guestRAMBase, spec.entry.isAligned(to: PageSize.mega),
+                  spec.entry.raw - guestRAMBase.raw < limit else {
+                throw .linuxEntryMisaligned(partition: p)
+            }
+            let offset = spec.imageLoadOffset
+            guard spec.imageSize <= limit - offset else {
+                throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit - offset)
+            }
         }
     }
 }

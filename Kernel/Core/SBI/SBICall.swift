@@ -20,7 +20,10 @@ public struct SBIHartMask: Equatable, Sendable {
 /// Remote fences a guest may ask for (SBI RFENCE extension).
 public enum FenceKind: Equatable, Sendable {
     case instruction              // remote_fence_i
-    case virtualMemory            // remote_sfence_vma[_asid]: flush the guest's VS-stage TLB
+    case virtualMemory            // remote_sfence_vma: flush the guest's VS-stage TLB (its VMID)
+    /// remote_sfence_vma_asid: only the entries of one guest ASID need flushing (a4). The address
+    /// range (a2, a3) is not used: flushing more than asked is always correct.
+    case virtualMemoryASID(UInt64)
 }
 
 /// Every SBI call a guest can make, decoded from a0..a7.
@@ -46,7 +49,8 @@ public enum SBICall: Equatable, Sendable {
     case unsupported(eid: UInt64, fid: UInt64)
 
     /// Decodes `a` = a0...a7 (a6 = function id, a7 = extension id).
-    @inline(__always) public static func decode(a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64, a6 fid: UInt64, a7 eid: UInt64) -> SBICall {
+    @inline(__always) public static func decode(a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64, a4: UInt64 = 0,
+                                                a6 fid: UInt64, a7 eid: UInt64) -> SBICall {
         switch eid {
         case SBIExtension.base:
             switch fid {
@@ -66,7 +70,8 @@ public enum SBICall: Equatable, Sendable {
             let mask = SBIHartMask(mask: a0, base: a1)
             switch fid {
             case 0: return .remoteFence(mask, .instruction)
-            case 1, 2: return .remoteFence(mask, .virtualMemory)   // sfence.vma (ASID-scoped is a subset)
+            case 1: return .remoteFence(mask, .virtualMemory)
+            case 2: return .remoteFence(mask, .virtualMemoryASID(a4))   // SBI v2.0 §8.4: a4 = ASID
             default: break   // the HFENCE variants are for hypervisors running below us: not offered
             }
         case SBIExtension.hsm:

@@ -67,6 +67,8 @@ BH_INLINE void arch_fence_i(void) { __asm__ volatile("fence.i" ::: "memory"); }
 BH_INLINE void arch_hfence_gvma_all(void) { __asm__ volatile(".insn r 0x73, 0, 0x31, x0, x0, x0" ::: "memory"); }
 // HFENCE.VVMA zero, zero: funct7=0010001.
 BH_INLINE void arch_hfence_vvma_all(void) { __asm__ volatile(".insn r 0x73, 0, 0x11, x0, x0, x0" ::: "memory"); }
+// HFENCE.VVMA zero, asid: the current VMID's (hgatp.VMID) entries of one guest ASID.
+BH_INLINE void arch_hfence_vvma_asid(uint64_t asid) { __asm__ volatile(".insn r 0x73, 0, 0x11, x0, x0, %0" :: "r"(asid) : "memory"); }
 
 /// An SBI call to the firmware below us (SBI spec, "Binary Encoding").
 typedef struct { int64_t error; uint64_t value; } sbi_ret_t;
