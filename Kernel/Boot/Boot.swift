@@ -228,7 +228,7 @@ private func setUpKeys(_ booted: BootedBundle) {
     var p = 0
     while p < plan.count {
         partitionKeys[p] = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], imageDigest: partitionMeasurement[p],
-                                                  signingKey: booted.bundle.keyID)
+                                                  initrdDigest: booted.bundle.initrdDigest(p), signingKey: booted.bundle.keyID)
         p += 1
     }
     var entropy = hardwareEntropy()

@@ -329,3 +329,24 @@ struct KeyServiceTests {
         #expect(!big.withUnsafeMutableBytes { a.fill($0) })
     }
 }
+
+@Suite("Keys: the measurement covers an initrd")
+struct InitrdMeasurementTests {
+    @Test func anInitrdChangesTheMeasurementAndItsAbsenceKeepsTheOldOne() {
+        var spec = PartitionSpec()
+        spec.name = Array("linux".utf8).withUnsafeBytes { PartitionName(bytes: $0)! }
+        let image = [UInt8](repeating: 1, count: 8).withUnsafeBytes { SHA512.hash($0) }
+        let policy = KeyChain.policyDigest(spec)
+        let none = KeyChain.measurement(spec, imageDigest: image, policyDigest: policy)
+        let a = [UInt8](repeating: 2, count: 64), b = [UInt8](repeating: 3, count: 64)
+        let withA = a.withUnsafeBytes { KeyChain.measurement(spec, imageDigest: image, policyDigest: policy, initrdDigest: $0) }
+        let withB = b.withUnsafeBytes { KeyChain.measurement(spec, imageDigest: image, policyDigest: policy, initrdDigest: $0) }
+        #expect(withA != none && withA != withB)
+        var expected = SHA512()
+        Array("Bulkhead partition measurement v1".utf8).withUnsafeBytes { expected.update($0) }
+        ([5] + Array("linux".utf8) + [UInt8](repeating: 0, count: 11)).withUnsafeBytes { expected.update($0) }
+        image.withBytes { expected.update($0) }
+        policy.withBytes { expected.update($0) }
+        #expect(none == expected.finalize(), "without an initrd the measurement is what docs/keys.md has always said")
+    }
+}

@@ -49,8 +49,9 @@ public enum KeyChain {
     }
 
     /// SHA-512("Bulkhead partition measurement v1" ‖ name length ‖ name (16, zero padded) ‖
-    /// image digest ‖ policy digest).
-    public static func measurement(_ spec: PartitionSpec, imageDigest: SHA512Digest, policyDigest: SHA512Digest) -> SHA512Digest {
+    /// image digest ‖ policy digest [‖ initrd digest, for a partition with an initrd]).
+    public static func measurement(_ spec: PartitionSpec, imageDigest: SHA512Digest, policyDigest: SHA512Digest,
+                                   initrdDigest: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> SHA512Digest {
         var h = SHA512()
         label("Bulkhead partition measurement v1") { h.update($0) }
         var nameField = InlineArray<17, UInt8>(repeating: 0)
@@ -60,16 +61,18 @@ public enum KeyChain {
         withUnsafeBytes(of: &nameField) { h.update($0) }
         imageDigest.withBytes { h.update($0) }
         policyDigest.withBytes { h.update($0) }
+        if initrdDigest.count > 0 { h.update(initrdDigest) }
         return h.finalize()
     }
 
     /// The partition's keys (docs/keys.md): its CDI from its measurement, the image sealing key
     /// from that CDI, the signer sealing key from the hypervisor CDI, its name and the key id.
     public static func partitionKeys(hypervisorCDI: CDI, spec: PartitionSpec, imageDigest: SHA512Digest,
+                                     initrdDigest: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
                                      signingKey: SigningKeyID) -> PartitionKeys {
         var keys = PartitionKeys()
         keys.policyDigest = policyDigest(spec)
-        keys.measurement = measurement(spec, imageDigest: imageDigest, policyDigest: keys.policyDigest)
+        keys.measurement = measurement(spec, imageDigest: imageDigest, policyDigest: keys.policyDigest, initrdDigest: initrdDigest)
         withBytes(hypervisorCDI) { parent in
             keys.measurement.withBytes { ikm in
                 label("Bulkhead partition CDI v1") { info in
