@@ -1,8 +1,8 @@
 # Bulkhead: build the hypervisor, the guests and the bundle; run, test, bench.
 #   make run [CONFIG=path/to/config.toml]   boot a configuration on QEMU virt from flash (default: the demo)
 #   make run-linux                          Debian's Linux beside Swift guests (Guests/linux.toml)
-#   make test                               host unit tests + QEMU integration tests
-#   make bench                              instruction counts and sizes
+#   make test                               host unit tests, tool tests, QEMU integration tests, fuzzing
+#   make bench                              instruction counts, sizes, Linux boot time
 
 SWIFT_BIN ?= $(dir $(shell command -v swiftc 2>/dev/null || echo /opt/swift/usr/bin/swiftc))
 SWIFTC    := $(SWIFT_BIN)swiftc
@@ -108,7 +108,7 @@ BUNDLE     := $(BUILD)/bundle.bin
 FLASH      := $(BUILD)/flash.img
 QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios default \
               -device loader,file=$(KERNEL_ELF) -drive if=pflash,unit=1,format=raw,file=$(FLASH)
-DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf
+DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf cpio
 
 .PHONY: deps tool bundle flash flash-reset run test test-host test-qemu bench clean
 # Installs the Debian packages the build, tests and bench need when any is missing.
@@ -143,7 +143,7 @@ flash-reset: tool
 run: deps kernel flash
 	$(QEMU) $(QEMU_FLAGS)
 
-test: deps test-host test-qemu fuzz
+test: deps test-host linux-test test-qemu fuzz
 
 test-host:
 	swift test
@@ -180,8 +180,10 @@ run-linux: deps kernel $(LINUX_BUNDLE)
 	@[ -f $(LINUX_FLASH) ] || $(CLI) flash $(LINUX_FLASH) --reset-state
 	$(QEMU) $(LINUX_QEMU_FLAGS)
 
-bench: deps kernel guests tool
+# Instruction counts and sizes, then Linux's boot time under Bulkhead and on bare QEMU (linux-bench).
+bench: deps kernel guests tool linux-guest
 	python3 Tests/bench/bench.py
+	LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" python3 Tests/bench/linux_boot.py
 
 clean:
 	rm -rf $(BUILD)
