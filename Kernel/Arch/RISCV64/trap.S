@@ -1,10 +1,12 @@
 // Trap entry and exit. sscratch holds this hart's frame while a guest runs and zero in the
 // hypervisor, so a trap taken in the hypervisor itself (a bug) is told apart and goes to the fatal path.
 //
-// Every guest register x1-x31 is saved at offset 8*n of the frame and restored from there: MMIO
-// emulation (a load into any register, a store from any register) reads and writes them in the
-// frame. (s0-s11, gp and tp would survive the hypervisor's code untouched, but then they could not
-// be read or written as guest state.)
+// The registers the C calling convention lets the hypervisor clobber (ra, t0-t6, a0-a7) and sp
+// are saved on every trap, at offset 8*n of the frame for xn. s0-s11, gp and tp survive the
+// hypervisor's code untouched (every callee preserves s0-s11; the hypervisor never writes gp or
+// tp), so an ecall does not save them. A load or store guest-page fault (scause 21 or 23) may be
+// MMIO emulation, which reads and writes any register as guest state: then those fourteen are
+// saved too, frame word 0 (x0's slot) says so, and the exit restores them from the frame.
 
     .section .text.trap, "ax"
     .balign 4
@@ -13,13 +15,9 @@ trap_vector:
     csrrw   sp, sscratch, sp        // sp = frame, sscratch = guest sp
     beqz    sp, hypervisor_trap
     sd      x1, 8(sp)
-    sd      x3, 24(sp)
-    sd      x4, 32(sp)
     sd      x5, 40(sp)
     sd      x6, 48(sp)
     sd      x7, 56(sp)
-    sd      x8, 64(sp)
-    sd      x9, 72(sp)
     sd      x10, 80(sp)
     sd      x11, 88(sp)
     sd      x12, 96(sp)
@@ -28,6 +26,18 @@ trap_vector:
     sd      x15, 120(sp)
     sd      x16, 128(sp)
     sd      x17, 136(sp)
+    sd      x28, 224(sp)
+    sd      x29, 232(sp)
+    sd      x30, 240(sp)
+    sd      x31, 248(sp)
+    csrr    t0, scause
+    ori     t0, t0, 2               // 21 (load guest-page fault) and 23 (store/AMO) both give 23;
+    addi    t0, t0, -23             // no other cause does (interrupts have bit 63 set)
+    bnez    t0, 2f
+    sd      x3, 24(sp)
+    sd      x4, 32(sp)
+    sd      x8, 64(sp)
+    sd      x9, 72(sp)
     sd      x18, 144(sp)
     sd      x19, 152(sp)
     sd      x20, 160(sp)
@@ -38,11 +48,9 @@ trap_vector:
     sd      x25, 200(sp)
     sd      x26, 208(sp)
     sd      x27, 216(sp)
-    sd      x28, 224(sp)
-    sd      x29, 232(sp)
-    sd      x30, 240(sp)
-    sd      x31, 248(sp)
-    csrrw   t0, sscratch, zero      // guest sp; sscratch = 0 while in the hypervisor
+    li      t0, 1
+    sd      t0, 0(sp)               // the whole register file is in the frame
+2:  csrrw   t0, sscratch, zero      // guest sp; sscratch = 0 while in the hypervisor
     sd      t0, 16(sp)
     mv      a0, sp
     ld      sp, 256(a0)             // this hart's hypervisor stack
@@ -53,22 +61,13 @@ trap_vector:
 arch_enter_guest:                   // (frame): restore the guest and sret
     csrw    sscratch, a0
     mv      sp, a0
-    ld      x1, 8(sp)
+    ld      t0, 0(sp)
+    beqz    t0, 3f
+    sd      zero, 0(sp)             // a full frame (a guest-page fault): its other registers too
     ld      x3, 24(sp)
     ld      x4, 32(sp)
-    ld      x5, 40(sp)
-    ld      x6, 48(sp)
-    ld      x7, 56(sp)
     ld      x8, 64(sp)
     ld      x9, 72(sp)
-    ld      x10, 80(sp)
-    ld      x11, 88(sp)
-    ld      x12, 96(sp)
-    ld      x13, 104(sp)
-    ld      x14, 112(sp)
-    ld      x15, 120(sp)
-    ld      x16, 128(sp)
-    ld      x17, 136(sp)
     ld      x18, 144(sp)
     ld      x19, 152(sp)
     ld      x20, 160(sp)
@@ -79,6 +78,18 @@ arch_enter_guest:                   // (frame): restore the guest and sret
     ld      x25, 200(sp)
     ld      x26, 208(sp)
     ld      x27, 216(sp)
+3:  ld      x1, 8(sp)
+    ld      x5, 40(sp)
+    ld      x6, 48(sp)
+    ld      x7, 56(sp)
+    ld      x10, 80(sp)
+    ld      x11, 88(sp)
+    ld      x12, 96(sp)
+    ld      x13, 104(sp)
+    ld      x14, 112(sp)
+    ld      x15, 120(sp)
+    ld      x16, 128(sp)
+    ld      x17, 136(sp)
     ld      x28, 224(sp)
     ld      x29, 232(sp)
     ld      x30, 240(sp)
