@@ -73,7 +73,7 @@ private final class World {
     func bytes(_ p: Int, _ offset: Int, _ count: Int) -> [UInt8] { Array(rams[p][offset..<(offset + count)]) }
     func put(_ p: Int, _ offset: Int, _ bytes: [UInt8]) { for (i, b) in bytes.enumerated() { rams[p][offset + i] = b } }
 
-    struct Env: IPCEnvironment {
+    struct Env: IPCEnvironment, NoKeyServices {
         let world: World
         let partition: Int
         var memory: GuestMemory { GuestMemory(host: world.plan[partition].memory) }
@@ -93,15 +93,6 @@ private final class World {
             return world.masks[partition]
         }
 
-        // Keys: no policy and no device secret (KeyServiceTests covers the service).
-        var keyPolicy: KeyPolicy { KeyPolicy() }
-        var securityVersion: UInt64 { 0 }
-        func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? { nil }
-        mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool { false }
-        mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
-        // No keystore here (KeystoreTests covers it).
-        mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R { throw .noDeviceSecret }
-        mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 { throw .noDeviceSecret }
     }
 }
 

@@ -57,7 +57,7 @@ private final class Device {
         }
     }
 
-    struct Env: IPCEnvironment {
+    struct Env: IPCEnvironment, NoKeystore {
         let owner: Partition
         var partition: Int { 0 }
         var memory: GuestMemory {
@@ -73,9 +73,6 @@ private final class Device {
             owner.device.provisioned && owner.device.drbg.fill(output)
         }
         mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
-        // No keystore here (KeystoreTests covers it).
-        mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R { throw .noDeviceSecret }
-        mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 { throw .noDeviceSecret }
         // No channels here.
         var channelCount: Int { 0 }
         func channel(_ id: Int) -> ChannelSpec { ChannelSpec() }

@@ -174,7 +174,7 @@ struct SBIRecordedFence: Equatable {
 }
 
 /// Records everything a service asks of its hart; HSM states are set by the test.
-struct FakeSBIEnvironment: SBIEnvironment {
+struct FakeSBIEnvironment: SBIEnvironment, NoKeyServices {
     var vcpu = 0
     var vcpuCount = 4
     var memory: GuestMemory
@@ -221,14 +221,6 @@ struct FakeSBIEnvironment: SBIEnvironment {
     mutating func ringDoorbell(channel id: Int, partition p: Int) { fatalError("no channels") }
     mutating func takeDoorbells() -> UInt64 { 0 }
 
-    // Keys: no policy and no device secret (KeyServiceTests covers the service).
-    var keyPolicy: KeyPolicy { KeyPolicy() }
-    var securityVersion: UInt64 { 0 }
-    func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? { nil }
-    mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool { false }
-    mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
-    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R { throw .noDeviceSecret }
-    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 { throw .noDeviceSecret }
 }
 
 struct SBIConsoleRange: Sendable, CustomTestStringConvertible {
