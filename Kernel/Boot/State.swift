@@ -55,13 +55,16 @@ nonisolated(unsafe) var keystores = InlineArray<8, PartitionKeystore>(repeating:
 nonisolated(unsafe) var keystoreCurrentCopy: Int? = nil
 let keystoreLock = Atomic<UInt32>(0)
 
-/// Partition `p`'s keystore, in place (a subscript may copy the whole array onto the stack).
-func keystorePointer(_ p: Int) -> UnsafeMutablePointer<PartitionKeystore> {
-    withUnsafeMutablePointer(to: &keystores) { all in
-        UnsafeMutableRawPointer(all).advanced(by: (p & 7) * MemoryLayout<PartitionKeystore>.stride)
-            .assumingMemoryBound(to: PartitionKeystore.self)
+/// Element `p` (of 8) of a per-partition global, in place: a subscript may copy the whole array
+/// (every partition's keys or keystore) onto the stack.
+func partitionElement<T>(_ array: inout InlineArray<8, T>, _ p: Int) -> UnsafeMutablePointer<T> {
+    withUnsafeMutablePointer(to: &array) { all in
+        UnsafeMutableRawPointer(all).advanced(by: (p & 7) * MemoryLayout<T>.stride).assumingMemoryBound(to: T.self)
     }
 }
+
+/// Partition `p`'s keystore, in place.
+func keystorePointer(_ p: Int) -> UnsafeMutablePointer<PartitionKeystore> { partitionElement(&keystores, p) }
 
 /// The keystore's two buffers (the record, the scratch for the next one).
 func keystoreBuffer(_ which: UInt64) -> UnsafeMutableRawBufferPointer {

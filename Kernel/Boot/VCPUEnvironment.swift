@@ -110,12 +110,7 @@ struct VCPUEnvironment: SBIEnvironment {
 
     func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? {
         guard keysAvailable else { return nil }
-        // Through a pointer to the one element: a subscript may copy the whole array (every
-        // partition's keys) onto the stack.
-        return withUnsafeMutablePointer(to: &partitionKeys) { all in
-            let element = UnsafeMutableRawPointer(all).advanced(by: (partition & 7) * MemoryLayout<PartitionKeys>.stride)
-            return body(element.assumingMemoryBound(to: PartitionKeys.self).pointee)
-        }
+        return body(partitionElement(&partitionKeys, partition).pointee)
     }
 
     mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool {
