@@ -31,9 +31,7 @@ public struct SHA512Digest: Equatable, Sendable {
     /// Compares all 64 bytes without an early exit, so the time taken does not reveal where
     /// two digests first differ.
     public static func == (lhs: SHA512Digest, rhs: SHA512Digest) -> Bool {
-        var difference: UInt8 = 0
-        for i in 0..<64 { difference |= lhs.bytes[i] ^ rhs.bytes[i] }
-        return difference == 0
+        withUnsafeBytes(of: lhs.bytes) { l in withUnsafeBytes(of: rhs.bytes) { r in constantTimeEquals(l, r) } }
     }
 }
 

@@ -37,11 +37,11 @@ public struct LinuxImageHeader: Equatable, Sendable {
     /// Parses the first 64 bytes of `image`.
     public init(_ image: UnsafeRawBufferPointer) throws(Problem) {
         guard image.count >= Self.size else { throw .tooShort(image.count) }
-        guard Self.u64(image, 56) & 0xFFFF_FFFF == UInt64(Self.magic2) else { throw .noMagic }
-        textOffset = Self.u64(image, 8)
-        imageSize = Self.u64(image, 16)
-        flags = Self.u64(image, 24)
-        version = UInt32(truncatingIfNeeded: Self.u64(image, 32))
+        guard loadLittleEndian64(image, 56) & 0xFFFF_FFFF == UInt64(Self.magic2) else { throw .noMagic }
+        textOffset = loadLittleEndian64(image, 8)
+        imageSize = loadLittleEndian64(image, 16)
+        flags = loadLittleEndian64(image, 24)
+        version = UInt32(truncatingIfNeeded: loadLittleEndian64(image, 32))
         guard flags & 1 == 0 else { throw .bigEndian }
         guard textOffset % Self.loadAlignment == 0 else { throw .textOffsetMisaligned(textOffset) }
     }
@@ -49,11 +49,4 @@ public struct LinuxImageHeader: Equatable, Sendable {
     /// What the kernel occupies from its load address: `image_size`, or the file's length when a
     /// header leaves it 0.
     public func footprint(fileLength: UInt64) -> UInt64 { imageSize > fileLength ? imageSize : fileLength }
-
-    @inline(__always) static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {
-        var v: UInt64 = 0
-        var i = 8
-        while i > 0 { i -= 1; v = v << 8 | UInt64(b[at + i]) }
-        return v
-    }
 }
