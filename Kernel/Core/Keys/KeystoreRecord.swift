@@ -145,13 +145,8 @@ public enum KeystoreRecord {
         var i = 0
         while i < entryCount(bytes) {
             let at = headerSize + i * entrySize
-            let same = name.withBytes { n in
-                var k = 0
-                var equal = Int(bytes[at + 16]) == n.count
-                while equal && k < n.count { equal = bytes[at + k] == n[k]; k += 1 }
-                return equal
-            }
-            if same { return at }
+            let entryName = withEntryName(bytes, i) { PartitionName(bytes: $0) }
+            if entryName?.equals(name) == true && Int(bytes[at + 16]) == name.count { return at }
             i += 1
         }
         return nil
@@ -201,10 +196,10 @@ public struct KeystoreRegion: Sendable {
         case (_, .valid): current = 1
         default: break
         }
-        if let current {
-            _ = readCopy(flash, current == 0 ? copyA : copyB, into: record)
-        } else {
-            KeystoreRecord.makeEmpty(record)
+        switch current {
+        case 1: break                                   // copy B, read last, is in `record`
+        case 0: _ = readCopy(flash, copyA, into: record)
+        default: KeystoreRecord.makeEmpty(record)
         }
         return Loaded(statusA: a, statusB: b, current: current)
     }
