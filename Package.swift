@@ -20,7 +20,8 @@ let package = Package(
             name: "BulkheadTool",
             dependencies: ["BulkheadCore", .product(name: "TOMLKit", package: "TOMLKit"),
                            .product(name: "Crypto", package: "swift-crypto")],
-            path: "Tools/BulkheadTool"
+            path: "Tools/BulkheadTool",
+            resources: [.copy("Resources/qemu-virt.dtb")]
         ),
         .executableTarget(
             name: "bulkhead",

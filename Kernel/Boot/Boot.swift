@@ -36,8 +36,13 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     sstcAvailable = HartControl.probeSstc()
     firmwareMachineIDs = Firmware.machineIDs()
 
-    // 2. The bundle and its plan, validated against this board.
-    let limits = currentBoard.limits(ram: host.ram, hartMask: host.hartMask & ((1 << UInt64(maxHarts)) - 1))
+    // 2. The bundle and its plan, validated against this board and its device tree's devices.
+    var limits = currentBoard.limits(ram: host.ram, hartMask: host.hartMask & ((1 << UInt64(maxHarts)) - 1))
+    do {
+        limits.devices = try DeviceCatalog(reader: FDTReader(deviceTreeBytes(at: dtb)))
+    } catch {
+        halt { out in out.write("error: cannot read the devices of the device tree: "); error.write(to: &out) }
+    }
     loadPlan(limits: limits)
 
     // 3. Channels, then each partition: G-stage table (RAM and shared windows), image, device tree.
@@ -49,7 +54,8 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     while p < plan.count {
         let spec = plan[p]
         do {
-            let table = try GStageTable.buildPartition(spec: spec, vmid: UInt16(p + 1), memory: &pool)
+            let table = try GStageTable.buildPartition(spec: spec, devices: plan.devices, partition: p, vmid: UInt16(p + 1),
+                                                       memory: &pool)
             let windows = SharedWindows(plan: plan, partition: p)
             var i = 0
             while i < windows.count {
@@ -76,6 +82,20 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
             out.write(", memory "); out.write(hex: spec.memory.base.raw); out.write(" + "); out.write(size: spec.memory.size)
             out.write(", entry "); out.write(hex: spec.entry.raw)
             out.write(spec.onFault == .restart ? ", on fault: restart" : ", on fault: stop")
+            if spec.flags.dmaTrusted { out.write(", dma trusted (guest-physical = host-physical)") }
+        }
+        var d = 0
+        while d < plan.devices.count {
+            let device = plan.devices[d]
+            if Int(device.owner) == p {
+                log { out in
+                    out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }; out.write(": device ")
+                    device.path.withBytes { out.write(bytes: $0) }; out.write(" at "); out.write(hex: device.region.base.raw)
+                    var i = 0
+                    while i < device.interruptCount { out.write(i == 0 ? ", interrupts " : " "); out.write(decimal: UInt64(device.interrupts[i])); i += 1 }
+                }
+            }
+            d += 1
         }
         p += 1
     }
@@ -227,7 +247,8 @@ private func setUpKeys(_ booted: BootedBundle) {
     var cdi = KeyChain.hypervisorCDI(secret: secret, identity: identity)
     var p = 0
     while p < plan.count {
-        partitionKeys[p] = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], imageDigest: partitionMeasurement[p],
+        partitionKeys[p] = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
+                                                  imageDigest: partitionMeasurement[p],
                                                   initrdDigest: booted.bundle.initrdDigest(p), signingKey: booted.bundle.keyID)
         p += 1
     }

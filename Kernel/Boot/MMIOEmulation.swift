@@ -14,7 +14,7 @@ func emulateMMIO(_ frame: TrapFrame, hart: Int, address: GuestPhysAddr, store: B
     let p = hartPartition[hart]
     let spec = plan[p]
     guard spec.hasVirtualUART, VirtualUART.contains(address) else { return false }
-    let memory = GuestMemory(host: spec.memory)
+    let memory = spec.guestMemory
     let sepc = csr_read_sepc()
     guard let raw = fetchInstruction(at: GuestVirtAddr(sepc), vsatp: csr_read_vsatp(), memory: memory),
           let access = InstructionDecoder.decode(raw), access.isStore == store else { return false }

@@ -29,7 +29,8 @@ enum PartitionControl {
             guestMMUType.withBytes { mmu in
                 try? GuestDeviceTree.build(into: tree, spec: spec, isa: isa, mmuType: mmu,
                                            timebaseFrequency: timebaseFrequency, bootCount: bootCount,
-                                           sharedWindows: SharedWindows(plan: plan, partition: p))
+                                           sharedWindows: SharedWindows(plan: plan, partition: p),
+                                           devices: plan.devices, partition: p)
             }
         }
         if built == nil { fatal("cannot build a partition's device tree") }

@@ -9,7 +9,7 @@ struct VCPUEnvironment: SBIEnvironment {
     let partition: Int
     let vcpu: Int
     var vcpuCount: Int { plan[partition].harts.count }
-    var memory: GuestMemory { GuestMemory(host: plan[partition].memory) }
+    var memory: GuestMemory { plan[partition].guestMemory }
     var machineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) { firmwareMachineIDs }
 
     init(hart: Int) {

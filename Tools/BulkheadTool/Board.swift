@@ -1,5 +1,6 @@
-// Board selection for the CLI: --board, --ram-size and --harts resolved into the limits a plan must fit.
+// Board selection for the CLI: --board, --ram-size, --harts and --dtb resolved into the limits a plan must fit.
 import BulkheadCore
+import Foundation
 
 /// The board options every command accepts.
 public struct BoardOptions: Sendable {
@@ -8,9 +9,11 @@ public struct BoardOptions: Sendable {
     public var ramSize: String?
     /// Number of harts (ids 0 ..< harts); `nil` means the board's default.
     public var harts: Int?
+    /// The board's device tree blob (devices are checked against it); `nil` means the board's shipped tree.
+    public var dtb: String?
 
-    public init(board: String = "qemu-virt", ramSize: String? = nil, harts: Int? = nil) {
-        self.board = board; self.ramSize = ramSize; self.harts = harts
+    public init(board: String = "qemu-virt", ramSize: String? = nil, harts: Int? = nil, dtb: String? = nil) {
+        self.board = board; self.ramSize = ramSize; self.harts = harts; self.dtb = dtb
     }
 
     /// Looks the board up and applies the RAM and hart overrides.
@@ -34,8 +37,36 @@ public struct BoardOptions: Sendable {
             guard harts >= 1 && harts <= 64 else { throw ToolError("--harts: \(harts) is not between 1 and 64") }
             hartCount = harts
         }
-        return ResolvedBoard(data: data, limits: data.limits(ram: ram, hartMask: BoardData.hartMask(count: hartCount)),
-                             hartCount: hartCount)
+        var limits = data.limits(ram: ram, hartMask: BoardData.hartMask(count: hartCount))
+        let tree = try deviceTree(board: data)
+        let catalog = tree.bytes.withUnsafeBytes { (raw) -> Result<DeviceCatalog, FDTError> in
+            do throws(FDTError) { return .success(try DeviceCatalog(reader: FDTReader(raw))) } catch { return .failure(error) }
+        }
+        switch catalog {
+        case .success(let devices): limits.devices = devices
+        case .failure(let error):
+            var sink = StringSink()
+            error.write(to: &sink)
+            throw ToolError("\(tree.source): not a usable device tree: \(sink.text)")
+        }
+        return ResolvedBoard(data: data, limits: limits, hartCount: hartCount, deviceTree: tree.bytes, deviceTreeSource: tree.source)
+    }
+
+    /// The `--dtb` file's bytes, or the board's shipped tree (QEMU virt's, dumped with
+    /// `qemu-system-riscv64 -M virt,dumpdtb=`, in Tools/BulkheadTool/Resources).
+    private func deviceTree(board: BoardData) throws(ToolError) -> (bytes: [UInt8], source: String) {
+        if let dtb {
+            do {
+                return (Array(try Data(contentsOf: URL(fileURLWithPath: dtb))), dtb)
+            } catch {
+                throw ToolError("--dtb: cannot read \"\(dtb)\": \(PlanBuilder.reason(error, path: dtb))")
+            }
+        }
+        guard let url = Bundle.module.url(forResource: board.nameString, withExtension: "dtb"),
+              let data = try? Data(contentsOf: url) else {
+            throw ToolError("the \(board.nameString) board ships no device tree: give one with --dtb FILE")
+        }
+        return (Array(data), "the shipped \(board.nameString) device tree")
     }
 }
 
@@ -44,6 +75,9 @@ public struct ResolvedBoard: Sendable {
     public var data: BoardData
     public var limits: BoardLimits
     public var hartCount: Int
+    /// The board's device tree blob, and where it came from (for messages).
+    public var deviceTree: [UInt8] = []
+    public var deviceTreeSource = ""
 
     /// `qemu-virt (RAM 0x80000000 + 1 GiB, harts 0-3)`.
     public var summary: String {

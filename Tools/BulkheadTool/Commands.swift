@@ -158,7 +158,7 @@ public enum Commands {
                 + "   [\(hex(spec.memory.base.raw)), \(hex(end)))\n"
             out += "  entry:     \(hex(spec.entry.raw)) (guest-physical)\n"
             out += "  image:     \(range.count) bytes at bundle offset \(hex(UInt64(range.offset)))"
-                + ", loaded at \(hex(guestRAMBase.raw &+ spec.imageLoadOffset))"
+                + ", loaded at \(hex(spec.ramBase.raw &+ spec.imageLoadOffset))"
                 + (spec.imageKind == .linux ? " (a Linux Image)" : "") + "\n"
             out += "  sha-512:   \(hexString(reader.imageDigest(p)))\n"
             let initrd = reader.initrdRange(p)
@@ -171,12 +171,33 @@ public enum Commands {
             let bootargs = spec.bootargs.withBytes { String(decoding: $0, as: UTF8.self) }
             out += "  bootargs:  \(bootargs.isEmpty ? "(none)" : "\"\(bootargs)\"")\n"
             out += "  keys:      \(spec.keyPolicy.raw == 0 ? "none (the partition may call no key service)" : KeyServices.describe(spec.keyPolicy))\n"
+            out += "  console:   " + (spec.hasVirtualUART ? "virtual 16550 UART at \(hex(VirtualUART.base.raw)) and SBI" : "SBI") + "\n"
+            out += "  dma:       " + (spec.flags.dmaTrusted
+                ? "trusted: guest-physical RAM = host-physical; its DMA-capable devices can reach ALL memory (no IOMMU)\n"
+                : "none (RAM at guest-physical \(hex(guestRAMBase.raw)))\n")
+            for d in 0..<plan.devices.count where Int(plan.devices[d].owner) == p {
+                out += "  device:    " + describeDevice(plan.devices[d]) + "\n"
+            }
+        }
+        for d in 0..<plan.devices.count where Int(plan.devices[d].owner) >= plan.count {
+            out += "device #\(d) belongs to partition #\(plan.devices[d].owner), which the bundle does not have\n"
         }
         let layout = ChannelLayout(plan: plan)
         for c in 0..<plan.channelCount {
             out += describeChannel(plan, c, layout: layout)
         }
         return out
+    }
+
+    /// `/soc/rtc@101000 (google,goldfish-rtc) 0x101000 + 4 KiB, interrupts 11`.
+    static func describeDevice(_ device: DeviceSpec) -> String {
+        let path = device.path.withBytes { String(decoding: $0, as: UTF8.self) }
+        let compatible = device.compatible.withBytes { String(decoding: $0, as: UTF8.self) }
+        let interrupts = (0..<device.interruptCount).map { String(device.interrupts[$0]) }.joined(separator: ", ")
+        return "\(path) (\(compatible.isEmpty ? "no compatible" : compatible)) \(hex(device.region.base.raw)) + "
+            + "\(Size.describe(device.region.size))"
+            + (interrupts.isEmpty ? ", no interrupts" : ", PLIC interrupt\(device.interruptCount == 1 ? "" : "s") \(interrupts)")
+            + (device.dmaCapable ? ", DMA-capable" : "")
     }
 
     /// `channel #c "name"` and its kind, endpoints (by partition name), sizes, access and doorbell.

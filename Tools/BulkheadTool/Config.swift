@@ -21,13 +21,18 @@ public struct PartitionConfig: Equatable, Sendable {
     public var imageKind: ImageKind
     /// `initrd`: the initial RAM disk's path as written (relative to the configuration file), if any.
     public var initrd: String?
+    /// `devices`: paths of nodes in the board's device tree, in the order written.
+    public var devices: [String]
+    /// `dma = "trusted"` and `uart = true`.
+    public var flags: PartitionFlags
 
     public init(name: String, image: String, harts: [UInt32], memoryBase: UInt64, memorySize: UInt64,
                 entry: UInt64? = nil, onFault: FaultPolicy = .stop, bootargs: String = "", keyPolicy: KeyPolicy = KeyPolicy(),
-                imageKind: ImageKind = .flat, initrd: String? = nil) {
+                imageKind: ImageKind = .flat, initrd: String? = nil, devices: [String] = [], flags: PartitionFlags = PartitionFlags()) {
         self.name = name; self.image = image; self.harts = harts; self.memoryBase = memoryBase
         self.memorySize = memorySize; self.entry = entry; self.onFault = onFault; self.bootargs = bootargs
         self.keyPolicy = keyPolicy; self.imageKind = imageKind; self.initrd = initrd
+        self.devices = devices; self.flags = flags
     }
 }
 
@@ -80,7 +85,7 @@ public struct Config: Sendable {
 
     /// Every key a `[[partition]]` table may hold, in documentation order.
     public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs",
-                                       "keys", "kind", "initrd"]
+                                       "keys", "kind", "initrd", "devices", "dma", "uart"]
 
     /// Every key a `[[channel]]` table may hold, in documentation order.
     public static let channelKeys = ["name", "kind", "endpoints", "direction", "depth", "message_size", "size", "access", "doorbell"]
@@ -320,9 +325,37 @@ public struct Config: Sendable {
             initrd = path
         }
 
+        var devices: [String] = []
+        if let v = table["devices"] {
+            let what = "an array of device-tree paths, e.g. [\"/soc/rtc@101000\"]"
+            guard let array = v.array else { throw at.error(field: "devices", "expected \(what), found \(describe(v))") }
+            for element in array {
+                guard let path = element.string else {
+                    throw at.error(field: "devices", "expected \(what), found an element that is \(describe(element))")
+                }
+                guard path.hasPrefix("/") else {
+                    throw at.error(field: "devices", "\"\(path)\" is not an absolute device-tree path (it must start with /)")
+                }
+                guard !devices.contains(path) else { throw at.error(field: "devices", "\"\(path)\" is listed twice") }
+                devices.append(path)
+            }
+        }
+        var flags = PartitionFlags()
+        if let v = table["dma"] {
+            switch try string("dma", v) {
+            case "trusted": flags.dmaTrusted = true
+            case "none": flags.dmaTrusted = false
+            case let other: throw at.error(field: "dma", "expected \"trusted\" (guest-physical = host-physical RAM, for DMA-capable devices) or \"none\", found \"\(other)\"")
+            }
+        }
+        if let v = table["uart"] {
+            guard let on = v.bool else { throw at.error(field: "uart", "expected true or false, found \(describe(v))") }
+            flags.uart = on
+        }
+
         return PartitionConfig(name: name, image: image, harts: harts, memoryBase: memoryBase, memorySize: memorySize,
                                entry: entry, onFault: onFault, bootargs: bootargs, keyPolicy: keyPolicy,
-                               imageKind: imageKind, initrd: initrd)
+                               imageKind: imageKind, initrd: initrd, devices: devices, flags: flags)
     }
 
     /// The `keys` array: key service names (`KeyPolicy.named`), each at most once.

@@ -65,10 +65,11 @@ public enum PlanBuilder {
             }
             spec.bootargs = bootargs
             spec.keyPolicy = partition.keyPolicy
+            spec.flags = partition.flags
 
-            let loaded = try loadImage(partition, directory: directory, board: board, at: at)
+            let loaded = try loadImage(partition, ramBase: spec.ramBase, directory: directory, board: board, at: at)
             spec.imageSize = UInt64(loaded.bytes.count)
-            spec.entry = GuestPhysAddr(partition.entry ?? loaded.entry ?? guestRAMBase.raw)
+            spec.entry = GuestPhysAddr(partition.entry ?? loaded.entry ?? spec.ramBase.raw)
             spec.imageKind = partition.imageKind
             var initrd: [UInt8] = []
             if let path = partition.initrd {
@@ -85,6 +86,16 @@ public enum PlanBuilder {
         }
         for (c, channel) in config.channels.enumerated() {
             _ = plan.appendChannel(try channelSpec(channel, index: c, config: config))
+        }
+        let deviceTotal = config.partitions.reduce(0) { $0 + $1.devices.count }
+        guard deviceTotal <= DeviceLimits.maxDevices else {
+            throw ToolError.plan(.tooManyDevices(count: deviceTotal), file: file, plan: plan)
+        }
+        for (p, partition) in config.partitions.enumerated() {
+            let at = ConfigLocation(file: file, partition: p, name: partition.name)
+            for path in partition.devices {
+                _ = plan.devices.append(try deviceSpec(path, owner: p, board: board, at: at))
+            }
         }
         do {
             try plan.validate(for: board.limits)
@@ -115,7 +126,7 @@ public enum PlanBuilder {
             }
             throw at.error(field: "image", "\"\(partition.image)\" is not a usable Linux Image: \(why)")
         }
-        spec.entry = guestRAMBase.adding(header.textOffset)
+        spec.entry = spec.ramBase.adding(header.textOffset)
         let footprint = header.footprint(fileLength: UInt64(image.count))
         let top = spec.initrdSize > 0 ? spec.initrdOffset : spec.memory.size &- PlanLimits.deviceTreeReserve
         guard spec.initrdSize <= spec.memory.size &- PlanLimits.deviceTreeReserve,
@@ -124,6 +135,48 @@ public enum PlanBuilder {
                            + "\(hex(header.textOffset)); with the initrd (\(spec.initrdSize) bytes) and the 64 KiB device tree "
                            + "it does not fit in \(Size.describe(spec.memory.size))")
         }
+    }
+
+    /// The device at `path` in the board's device tree, as the plan records it. Only a path the
+    /// board does not have is refused here (with why); `validate` checks the rest.
+    static func deviceSpec(_ path: String, owner p: Int, board: ResolvedBoard, at: ConfigLocation) throws(ToolError) -> DeviceSpec {
+        var device = DeviceSpec()
+        device.owner = UInt8(p)
+        let pathBytes = Array(path.utf8)
+        guard let stored = pathBytes.withUnsafeBytes({ DevicePath(bytes: $0) }) else {
+            throw at.error(field: "devices", "device \"\(path)\": the path is longer than \(BundleFormat.DeviceRecord.pathCapacity) bytes")
+        }
+        device.path = stored
+        let entry = pathBytes.withUnsafeBytes { board.limits.devices.find(path: $0) }
+        let compatible = board.deviceTree.withUnsafeBytes { (raw) -> Result<[UInt8]?, FDTError> in
+            do throws(FDTError) {
+                let reader = try FDTReader(raw)
+                var copy = pathBytes
+                let node = try copy.withUnsafeMutableBufferPointer { (buffer) throws(FDTError) -> FDTNode? in
+                    try reader.findNode(path: UnsafeRawBufferPointer(buffer))
+                }
+                guard let node else { return .success(nil) }
+                guard let list = try reader.findProperty("compatible", in: node) else { return .success([]) }
+                var strings = try list.strings()
+                return .success(strings.next().map { Array($0) } ?? [])
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard case .success(let found) = compatible, let first = found else {
+            throw at.error(field: "devices", "device \"\(path)\" does not exist in \(board.deviceTreeSource)")
+        }
+        guard let entry else {
+            throw at.error(field: "devices", "device \"\(path)\" in \(board.deviceTreeSource) is disabled or has no `reg` "
+                           + "(give the node's full name, with its unit address)")
+        }
+        device.compatible = first.prefix(BundleFormat.DeviceRecord.compatibleCapacity).withUnsafeBytes { DeviceCompatible(bytes: $0) }
+            ?? DeviceCompatible()
+        device.region = entry.region
+        device.interruptCount = min(entry.interruptCount, DeviceLimits.maxInterrupts)
+        device.interrupts = entry.interrupts
+        device.dmaCapable = entry.dmaCapable
+        return device
     }
 
     /// The bytes of the file at `path` (relative to `directory`), for configuration field `field`.
@@ -181,7 +234,7 @@ public enum PlanBuilder {
     }
 
     /// The image file's bytes (flattened when it is an ELF file) and the ELF entry, if any.
-    static func loadImage(_ partition: PartitionConfig, directory: String, board: ResolvedBoard,
+    static func loadImage(_ partition: PartitionConfig, ramBase: GuestPhysAddr, directory: String, board: ResolvedBoard,
                           at: ConfigLocation) throws(ToolError) -> (bytes: [UInt8], entry: UInt64?) {
         let path = partition.image.hasPrefix("/") ? partition.image : directory + "/" + partition.image
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -201,7 +254,8 @@ public enum PlanBuilder {
         let bytes = [UInt8](data)
         guard ELFImage.isELF(bytes) else { return (bytes, nil) }
         do {
-            let flat = try ELFImage.flatten(bytes, ramSize: partition.memorySize, maxSize: board.data.bundleMaxSize)
+            let flat = try ELFImage.flatten(bytes, ramBase: ramBase.raw, ramSize: partition.memorySize,
+                                            maxSize: board.data.bundleMaxSize)
             return (flat.bytes, flat.entry)
         } catch {
             throw at.error(field: "image", "\"\(partition.image)\" is not a usable ELF image: \(error.description)")

@@ -3,7 +3,7 @@
 
 #define MAX_HARTS   8
 #define STACK_SIZE  0x4000          // per hart: a partition restart (device tree rebuilt) peaks at 8.3 KiB
-#define BOOT_STACK_SIZE 0x8000      // boot only: plan, bundle and device-tree parsing
+#define BOOT_STACK_SIZE 0x10000     // boot only: plan, bundle, device catalogue and device-tree parsing
 
     .section .text.entry, "ax"
     .globl _start

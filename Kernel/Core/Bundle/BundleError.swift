@@ -50,6 +50,13 @@ public enum BundleError: Error, Equatable, Sendable {
     case initrdEmpty(partition: Int)
     /// The initrd overlaps an image or another initrd.
     case initrdOverlap(partition: Int)
+    // The partition flags byte (once reserved zero) and the device records (header device_count).
+    case unknownPartitionFlags(partition: Int, value: UInt8)
+    case tooManyDevices(count: Int)
+    /// The device record size is not 192 (with devices) or 0 (without).
+    case wrongDeviceRecordSize(UInt16, count: Int)
+    /// A device record's interrupt count, path length or compatible length is out of range, or it sets unknown flags.
+    case malformedDeviceRecord(record: Int)
 
     /// The partition record the error is about, when there is one.
     public var partition: Int? {
@@ -57,7 +64,7 @@ public enum BundleError: Error, Equatable, Sendable {
         case .nameTooLong(let p, _), .tooManyHarts(let p, _), .bootargsTooLong(let p, _),
              .unknownFaultPolicy(let p, _), .unknownKeyPolicy(let p, _), .imageMisaligned(let p, _), .imageOutOfBounds(let p, _, _),
              .imageOverlapsManifest(let p, _), .imageOverlap(let p, _), .unknownImageKind(let p, _),
-             .initrdEmpty(let p), .initrdOverlap(let p):
+             .initrdEmpty(let p), .initrdOverlap(let p), .unknownPartitionFlags(let p, _):
             return p
         default:
             return nil
@@ -175,6 +182,18 @@ public enum BundleError: Error, Equatable, Sendable {
             out.write("the initrd is empty (a partition without an initrd has no initrd record)")
         case .initrdOverlap:
             out.write("the initrd overlaps an image or another initrd")
+        case .unknownPartitionFlags(_, let v):
+            out.write("the flags "); out.write(hex: UInt64(v)); out.write(" set bits outside dma-trusted (0x1) and uart (0x2)")
+        case .tooManyDevices(let n):
+            out.write("the bundle has "); out.write(decimal: n); out.write(" device records; at most ")
+            out.write(decimal: DeviceLimits.maxDevices); out.write(" are supported")
+        case .wrongDeviceRecordSize(let s, let n):
+            out.write("the device record size is "); out.write(decimal: UInt64(s)); out.write(" bytes; with ")
+            out.write(decimal: n); out.write(n == 0 ? " device records it must be 0" : " device records it must be ")
+            if n > 0 { out.write(decimal: BundleFormat.deviceRecordSize) }
+        case .malformedDeviceRecord(let r):
+            out.write("device record #"); out.write(decimal: r)
+            out.write(": its interrupt count, path length, compatible length or flags are out of range")
         }
     }
 }

@@ -1,5 +1,5 @@
-// Bundle format v3: byte layout of the signed bundle (manifest = header + partition records +
-// channel records, signature, images).
+// Bundle format v3: byte layout of the signed bundle (manifest = header + partition, channel,
+// initrd and device records; signature; images).
 //
 // All integers are little-endian. docs/bundle-format.md describes every byte; this file is the
 // single place the offsets are written down in code (reader and writer both use it).
@@ -7,7 +7,8 @@
 //   header            64 bytes at offset 0                                   \
 //   partition records partitionCount x 320 bytes at offset 64                 | the manifest: the bytes
 //   channel records   channelCount x 64 bytes after the partition records    |  the signature covers
-//   initrd records    initrdCount x 96 bytes after the channel records       /
+//   initrd records    initrdCount x 96 bytes after the channel records       |
+//   device records    deviceCount x 192 bytes after the initrd records       /
 //   signature         64 bytes at manifestLength(partitionCount:channelCount:)
 //   images            each 8-byte aligned, after the signature, ending exactly at totalLength
 
@@ -24,6 +25,8 @@ public enum BundleFormat {
     public static let channelRecordSize = 64
     /// An initrd record (present only when the header's initrd_count is not 0).
     public static let initrdRecordSize = 96
+    /// A device record (present only when the header's device_count is not 0).
+    public static let deviceRecordSize = 192
     /// An Ed25519 signature (RFC 8032: R then S, 32 bytes each).
     public static let signatureSize = 64
     /// A SHA-512 digest.
@@ -47,7 +50,9 @@ public enum BundleFormat {
         public static let channelRecordSize = 42 // u16, BundleFormat.channelRecordSize
         public static let initrdCount = 44      // u16, at most PlanLimits.maxPartitions (0: none)
         public static let initrdRecordSize = 46 // u16, BundleFormat.initrdRecordSize, or 0 when initrdCount is 0
-        public static let reserved = 48         // 16 bytes, zero
+        public static let deviceCount = 48      // u16, at most DeviceLimits.maxDevices (0: none)
+        public static let deviceRecordSize = 50 // u16, BundleFormat.deviceRecordSize, or 0 when deviceCount is 0
+        public static let reserved = 52         // 12 bytes, zero
         public static let reservedEnd = 64
     }
 
@@ -71,7 +76,8 @@ public enum BundleFormat {
         public static let bootargs = 96         // 128 bytes, zero after bootargsLength
         public static let bootargsCapacity = 128
         public static let imageDigest = 224     // 64 bytes, SHA-512 of the image's imageLength bytes
-        public static let reserved2 = 288       // 32 bytes, zero
+        public static let flags = 288           // u8, PartitionFlags (bit 0 dma trusted, bit 1 uart; others zero)
+        public static let reserved2 = 289       // 31 bytes, zero
         public static let end = 320
     }
 
@@ -103,6 +109,26 @@ public enum BundleFormat {
         public static let end = 96
     }
 
+    /// Field offsets within one device record (one per device, in the plan's device order).
+    public enum DeviceRecord {
+        public static let owner = 0             // u8, the owning partition's index
+        public static let interruptCount = 1    // u8, at most DeviceLimits.maxInterrupts
+        public static let flags = 2             // u8, bit 0: DMA-capable; others zero
+        public static let pathLength = 3        // u8, 1 ... 64
+        public static let compatibleLength = 4  // u8, 0 ... 48
+        public static let reserved0 = 5         // 3 bytes, zero
+        public static let base = 8              // u64, host-physical = guest-physical MMIO base
+        public static let size = 16             // u64
+        public static let interrupts = 24       // 4 x u32 PLIC sources, zero after interruptCount
+        public static let reserved1 = 40        // 24 bytes, zero
+        public static let path = 64             // 64 bytes, zero after pathLength
+        public static let pathCapacity = 64
+        public static let compatible = 128      // 48 bytes, zero after compatibleLength
+        public static let compatibleCapacity = 48
+        public static let reserved2 = 176       // 16 bytes, zero
+        public static let end = 192
+    }
+
     /// Where partition record `index` starts.
     @inline(__always) public static func recordOffset(_ index: Int) -> Int { headerSize &+ index &* recordSize }
 
@@ -116,16 +142,25 @@ public enum BundleFormat {
         channelRecordOffset(channelCount, partitionCount: partitionCount) &+ index &* initrdRecordSize
     }
 
-    /// The manifest's length (header + partition records + channel records + initrd records):
-    /// the signed range is `[0, manifestLength)`. The header alone fixes it, so a verifier can
+    /// Where device record `index` starts, after the partition, channel and initrd records.
+    @inline(__always) public static func deviceRecordOffset(_ index: Int, partitionCount: Int, channelCount: Int,
+                                                           initrdCount: Int) -> Int {
+        initrdRecordOffset(initrdCount, partitionCount: partitionCount, channelCount: channelCount) &+ index &* deviceRecordSize
+    }
+
+    /// The manifest's length (header + partition, channel, initrd and device records): the
+    /// signed range is `[0, manifestLength)`. The header alone fixes it, so a verifier can
     /// authenticate the records before decoding them.
-    @inline(__always) public static func manifestLength(partitionCount: Int, channelCount: Int, initrdCount: Int = 0) -> Int {
-        initrdRecordOffset(initrdCount, partitionCount: partitionCount, channelCount: channelCount)
+    @inline(__always) public static func manifestLength(partitionCount: Int, channelCount: Int, initrdCount: Int = 0,
+                                                       deviceCount: Int = 0) -> Int {
+        deviceRecordOffset(deviceCount, partitionCount: partitionCount, channelCount: channelCount, initrdCount: initrdCount)
     }
 
     /// Where the images may start: right after the signature (a multiple of 8 for every count).
-    @inline(__always) public static func imagesStart(partitionCount: Int, channelCount: Int, initrdCount: Int = 0) -> Int {
-        manifestLength(partitionCount: partitionCount, channelCount: channelCount, initrdCount: initrdCount) &+ signatureSize
+    @inline(__always) public static func imagesStart(partitionCount: Int, channelCount: Int, initrdCount: Int = 0,
+                                                    deviceCount: Int = 0) -> Int {
+        manifestLength(partitionCount: partitionCount, channelCount: channelCount, initrdCount: initrdCount,
+                       deviceCount: deviceCount) &+ signatureSize
     }
 
     /// The manifest's length of a bundle without channels. Prefer the two-count form (or

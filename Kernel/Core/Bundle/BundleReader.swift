@@ -34,6 +34,8 @@ public struct BundleReader {
     private let initrdRecords: InlineArray<8, BundleRange>
     /// How many initrd records the manifest holds.
     public let initrdCount: Int
+    /// How many device records the manifest holds (`plan.devices.count`).
+    public var deviceCount: Int { plan.devices.count }
 
     /// Parses a buffer that holds exactly one bundle: a byte after its declared end is an error.
     public init(bytes: UnsafeRawBufferPointer) throws(BundleError) {
@@ -71,7 +73,7 @@ public struct BundleReader {
     /// The signed range: the header, the partition, channel and initrd records, from offset 0.
     public var manifestRange: BundleRange {
         BundleRange(offset: 0, count: BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount,
-                                                                  initrdCount: initrdCount))
+                                                                  initrdCount: initrdCount, deviceCount: deviceCount))
     }
 
     /// The signed bytes (the message of the Ed25519 signature), a view into `bytes`.
@@ -163,9 +165,16 @@ public struct BundleReader {
         guard Int(initrdRecordSize) == (initrds > 0 ? BundleFormat.initrdRecordSize : 0) else {
             throw .wrongInitrdRecordSize(initrdRecordSize, count: initrds)
         }
+        let devices = Int(u16(b, BundleFormat.Header.deviceCount))
+        guard devices <= DeviceLimits.maxDevices else { throw .tooManyDevices(count: devices) }
+        let deviceRecordSize = u16(b, BundleFormat.Header.deviceRecordSize)
+        guard Int(deviceRecordSize) == (devices > 0 ? BundleFormat.deviceRecordSize : 0) else {
+            throw .wrongDeviceRecordSize(deviceRecordSize, count: devices)
+        }
         try requireZero(b, from: BundleFormat.Header.reserved, to: BundleFormat.Header.reservedEnd)
         let total = u64(b, BundleFormat.Header.totalLength)
-        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels, initrdCount: initrds))
+        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels, initrdCount: initrds,
+                                                          deviceCount: devices))
         guard total >= imagesStart else { throw .truncated(needed: imagesStart, available: total) }
         return total
     }
@@ -178,8 +187,10 @@ public struct BundleReader {
         let count = Int(u16(b, BundleFormat.Header.partitionCount))
         let channels = Int(u16(b, BundleFormat.Header.channelCount))
         let initrdCount = Int(u16(b, BundleFormat.Header.initrdCount))
+        let deviceCount = Int(u16(b, BundleFormat.Header.deviceCount))
         let total = UInt64(b.count)
-        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels, initrdCount: initrdCount))
+        let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels, initrdCount: initrdCount,
+                                                          deviceCount: deviceCount))
         var p = 0
         while p < count {
             let r = BundleFormat.recordOffset(p)
@@ -221,7 +232,10 @@ public struct BundleReader {
             let bootStart = r + R.bootargs
             spec.bootargs = Bootargs(bytes: UnsafeRawBufferPointer(rebasing: b[bootStart..<(bootStart + bootargsLength)])) ?? Bootargs()
             try requireZero(b, from: bootStart + bootargsLength, to: bootStart + R.bootargsCapacity)
-            // The digest (bytes R.imageDigest ..< R.reserved2) may hold any value.
+            // The digest (bytes R.imageDigest ..< R.flags) may hold any value.
+            let flags = PartitionFlags(raw: b[r + R.flags])
+            guard flags.raw & ~PartitionFlags.known == 0 else { throw .unknownPartitionFlags(partition: p, value: flags.raw) }
+            spec.flags = flags
             try requireZero(b, from: r + R.reserved2, to: r + R.end)
 
             // The image: aligned, inside the bundle, after the signature, apart from earlier images.
@@ -270,7 +284,41 @@ public struct BundleReader {
             plan.partitions[p] = spec
             i += 1
         }
+        var d = 0
+        while d < deviceCount {
+            let r = BundleFormat.deviceRecordOffset(d, partitionCount: count, channelCount: channels, initrdCount: initrdCount)
+            _ = plan.devices.append(try parseDevice(b, d, at: r))
+            d += 1
+        }
         try checkCoverage(b, count: count, ranges: ranges, initrds: initrds, from: Int(imagesStart))
+    }
+
+    /// Decodes device record `d` at offset `r` (inside the manifest). The owner, region and
+    /// interrupts may hold any value: plan validation checks them against the plan and the board.
+    private static func parseDevice(_ b: UnsafeRawBufferPointer, _ d: Int, at r: Int) throws(BundleError) -> DeviceSpec {
+        typealias D = BundleFormat.DeviceRecord
+        var device = DeviceSpec()
+        device.owner = b[r + D.owner]
+        let interruptCount = Int(b[r + D.interruptCount])
+        let flags = b[r + D.flags]
+        let pathLength = Int(b[r + D.pathLength])
+        let compatibleLength = Int(b[r + D.compatibleLength])
+        guard interruptCount <= DeviceLimits.maxInterrupts, flags <= 1, pathLength >= 1, pathLength <= D.pathCapacity,
+              compatibleLength <= D.compatibleCapacity else { throw .malformedDeviceRecord(record: d) }
+        device.dmaCapable = flags == 1
+        try requireZero(b, from: r + D.reserved0, to: r + D.base)
+        device.region = HostRegion(base: HostPhysAddr(u64(b, r + D.base)), size: u64(b, r + D.size))
+        device.interruptCount = interruptCount
+        var i = 0
+        while i < interruptCount { device.interrupts[i] = u32(b, r + D.interrupts + 4 * i); i += 1 }
+        try requireZero(b, from: r + D.interrupts + 4 * interruptCount, to: r + D.path)
+        // The lengths were checked against the capacities above, so these always succeed.
+        device.path = DevicePath(bytes: UnsafeRawBufferPointer(rebasing: b[(r + D.path)..<(r + D.path + pathLength)])) ?? DevicePath()
+        try requireZero(b, from: r + D.path + pathLength, to: r + D.compatible)
+        device.compatible = DeviceCompatible(
+            bytes: UnsafeRawBufferPointer(rebasing: b[(r + D.compatible)..<(r + D.compatible + compatibleLength)])) ?? DeviceCompatible()
+        try requireZero(b, from: r + D.compatible + compatibleLength, to: r + D.end)
+        return device
     }
 
     /// A payload (image or initrd) range: 8-byte aligned, inside the bundle, after the signature.

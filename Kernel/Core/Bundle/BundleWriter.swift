@@ -5,7 +5,7 @@
 #if !hasFeature(Embedded)
 /// Encodes bundles in the layout `BundleReader` accepts (see docs/bundle-format.md).
 public enum BundleWriter {
-    /// Encodes `plan` (its partitions and its channels) with `images[i]` as partition `i`'s
+    /// Encodes `plan` (its partitions, channels and devices) with `images[i]` as partition `i`'s
     /// image, then signs the manifest.
     ///
     /// Images are stored in partition order, each at the next 8-byte boundary after the signature
@@ -24,10 +24,10 @@ public enum BundleWriter {
         precondition(images.count == plan.count, "one image per partition")
         precondition(initrds.isEmpty || initrds.count == plan.count, "one initrd (possibly empty) per partition")
         let withInitrd = initrds.indices.filter { !initrds[$0].isEmpty }
+        let devices = plan.devices.count
         let manifestLength = BundleFormat.manifestLength(partitionCount: plan.count, channelCount: plan.channelCount,
-                                                         initrdCount: withInitrd.count)
-        let imagesStart = BundleFormat.imagesStart(partitionCount: plan.count, channelCount: plan.channelCount,
-                                                   initrdCount: withInitrd.count)
+                                                         initrdCount: withInitrd.count, deviceCount: devices)
+        let imagesStart = manifestLength + BundleFormat.signatureSize
         // Image offsets first: they determine the total length.
         var offsets: [Int] = []
         var cursor = imagesStart
@@ -59,6 +59,8 @@ public enum BundleWriter {
         put(&out, H.channelRecordSize, UInt64(BundleFormat.channelRecordSize), 2)
         put(&out, H.initrdCount, UInt64(withInitrd.count), 2)
         put(&out, H.initrdRecordSize, withInitrd.isEmpty ? 0 : UInt64(BundleFormat.initrdRecordSize), 2)
+        put(&out, H.deviceCount, UInt64(devices), 2)
+        put(&out, H.deviceRecordSize, devices == 0 ? 0 : UInt64(BundleFormat.deviceRecordSize), 2)
 
         for p in 0..<plan.count {
             typealias R = BundleFormat.Record
@@ -80,6 +82,7 @@ public enum BundleWriter {
             put(&out, r + R.imageOffset, UInt64(offsets[p]), 8)
             put(&out, r + R.imageLength, UInt64(image.count), 8)
             spec.bootargs.withBytes { for (i, byte) in $0.enumerated() { out[r + R.bootargs + i] = byte } }
+            out[r + R.flags] = spec.flags.raw
             let hash = digest(image)
             precondition(hash.count == BundleFormat.digestSize, "a SHA-512 digest is 64 bytes")
             out.replaceSubrange((r + R.imageDigest)..<(r + R.imageDigest + BundleFormat.digestSize), with: hash)
@@ -115,6 +118,16 @@ public enum BundleWriter {
             precondition(hash.count == BundleFormat.digestSize, "a SHA-512 digest is 64 bytes")
             out.replaceSubrange((r + I.digest)..<(r + I.digest + BundleFormat.digestSize), with: hash)
             out.replaceSubrange(initrdOffsets[i]..<(initrdOffsets[i] + initrd.count), with: initrd)
+        }
+
+        for d in 0..<devices {
+            typealias D = BundleFormat.DeviceRecord
+            let device = plan.devices[d]
+            let r = BundleFormat.deviceRecordOffset(d, partitionCount: plan.count, channelCount: plan.channelCount,
+                                                    initrdCount: withInitrd.count)
+            out.withUnsafeMutableBytes {
+                DeviceRecordEncoding.encode(device, owner: device.owner, into: UnsafeMutableRawBufferPointer(rebasing: $0[r..<(r + D.end)]))
+            }
         }
 
         let signature = try sign(Array(out[0..<manifestLength]))

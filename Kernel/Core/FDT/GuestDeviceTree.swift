@@ -15,7 +15,15 @@
 //                      riscv,isa is a plain rv64/rv32 string), mmu-type, phandle
 //       interrupt-controller   #interrupt-cells 1, interrupt-controller, compatible
 //                              "riscv,cpu-intc", phandle
-//   /memory@80000000   device_type "memory", reg <guestRAMBase, spec.memory.size>
+//   /memory@<base>     device_type "memory", reg <spec.ramBase, spec.memory.size> (0x80000000, or the
+//                      host-physical base for dma = "trusted")
+//   /plic@c000000      (partitions with device interrupts: the virtual PLIC) compatible
+//                      "sifive,plic-1.0.0" "riscv,plic0", reg, #interrupt-cells 1, #address-cells 0,
+//                      interrupt-controller, riscv,ndev <highest source>, interrupts-extended
+//                      <vCPU i's intc, 9 (supervisor external)> per vCPU (context i = vCPU i), phandle
+//   /<name>@<address>  one per device the partition owns, named as in the board's tree: compatible,
+//                      reg <address, size> (guest-physical = host-physical), and with interrupts:
+//                      interrupts <sources>, interrupt-parent <the PLIC>
 //   /bulkhead          (only with shared-memory channels) compatible "bulkhead,channels",
 //                      #address-cells 2, #size-cells 2
 //     shared-memory@<address>  compatible "bulkhead,shared-memory", reg <address, size>,
@@ -27,6 +35,12 @@ public enum GuestDeviceTree {
     /// phandle of vCPU `vcpu`'s node; its interrupt controller gets the next one.
     public static func cpuPhandle(vcpu: Int) -> UInt32 { UInt32(truncatingIfNeeded: 1 &+ 2 &* vcpu) }
     public static func interruptControllerPhandle(vcpu: Int) -> UInt32 { cpuPhandle(vcpu: vcpu) &+ 1 }
+    /// phandle of the virtual PLIC (above every vCPU's).
+    public static let plicPhandle: UInt32 = 0x100
+    /// Where the virtual PLIC appears: QEMU virt's PLIC address, so guest and board agree.
+    public static let plicBase = GuestPhysAddr(0x0C00_0000)
+    /// The PLIC's register span (PLIC specification: 64 MiB).
+    public static let plicSpan: UInt64 = 0x400_0000
 
     /// `riscv,isa-base` ("rv64i") and `riscv,isa-extensions` (one string per extension: each
     /// single letter, then each '_'-separated name), the form Linux prefers (Linux:
@@ -85,6 +99,56 @@ public enum GuestDeviceTree {
         return 4..<end
     }
 
+    /// The virtual PLIC (when the partition's devices have interrupts) and a node per device.
+    static func writeDevices(_ w: inout FDTWriter, devices: DeviceTable, partition: Int, vcpus: Int) throws(FDTError) {
+        let sources = devices.sources(ownedBy: partition)
+        if !sources.isEmpty {
+            try w.beginNode("plic", unitAddress: plicBase.raw)
+            try w.property("compatible", strings: ["sifive,plic-1.0.0", "riscv,plic0"] as InlineArray<2, StaticString>)
+            try w.property("reg", u64Pair: plicBase.raw, plicSpan)
+            try w.property("#interrupt-cells", u32: 1)
+            try w.property("#address-cells", u32: 0)
+            try w.property("interrupt-controller")
+            try w.property("riscv,ndev", u32: sources.highest)
+            try w.beginProperty("interrupts-extended")
+            var vcpu = 0
+            while vcpu < vcpus {
+                try w.appendValue(u32: interruptControllerPhandle(vcpu: vcpu))
+                try w.appendValue(u32: 9)      // supervisor external interrupt (privileged spec, scause 9)
+                vcpu &+= 1
+            }
+            try w.endProperty()
+            try w.property("phandle", u32: plicPhandle)
+            try w.endNode()
+        }
+        var d = 0
+        while d < devices.count {
+            let device = devices[d]
+            d &+= 1
+            guard Int(device.owner) == partition else { continue }
+            try device.path.withBytes { (path) throws(FDTError) in
+                var start = path.count
+                while start > 0 && path[start &- 1] != UInt8(ascii: "/") { start &-= 1 }
+                try w.beginNode(name: UnsafeRawBufferPointer(rebasing: path[start..<path.count]))
+            }
+            if device.compatible.count > 0 {
+                try device.compatible.withBytes { (text) throws(FDTError) in try w.property("compatible", string: text) }
+            }
+            try w.property("reg", u64Pair: device.region.base.raw, device.region.size)
+            if device.interruptCount > 0 {
+                try w.beginProperty("interrupts")
+                var i = 0
+                while i < device.interruptCount && i < DeviceLimits.maxInterrupts {
+                    try w.appendValue(u32: device.interrupts[i])
+                    i &+= 1
+                }
+                try w.endProperty()
+                try w.property("interrupt-parent", u32: plicPhandle)
+            }
+            try w.endNode()
+        }
+    }
+
     /// Writes the partition's DTB into `buffer` and returns its size.
     /// - Parameters:
     ///   - isa: the `riscv,isa` string to show (no NUL), e.g. `HostDescription.guestISA`.
@@ -97,7 +161,9 @@ public enum GuestDeviceTree {
         mmuType: UnsafeRawBufferPointer,
         timebaseFrequency: UInt32,
         bootCount: UInt32,
-        sharedWindows: SharedWindows = SharedWindows()
+        sharedWindows: SharedWindows = SharedWindows(),
+        devices: DeviceTable = DeviceTable(),
+        partition: Int = 0
     ) throws(FDTError) -> Int {
         var w = try FDTWriter(buffer: buffer)
         try w.beginNode("")
@@ -165,10 +231,12 @@ public enum GuestDeviceTree {
         }
         try w.endNode()
 
-        try w.beginNode("memory", unitAddress: guestRAMBase.raw)
+        try w.beginNode("memory", unitAddress: spec.ramBase.raw)
         try w.property("device_type", string: "memory")
-        try w.property("reg", u64Pair: guestRAMBase.raw, spec.memory.size)
+        try w.property("reg", u64Pair: spec.ramBase.raw, spec.memory.size)
         try w.endNode()
+
+        try writeDevices(&w, devices: devices, partition: partition, vcpus: spec.harts.count)
 
         if sharedWindows.count > 0 {
             try w.beginNode("bulkhead")

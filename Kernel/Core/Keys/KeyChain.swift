@@ -38,13 +38,25 @@ public enum KeyChain {
         return out
     }
 
-    /// SHA-512("Bulkhead policy v1" ‖ key_policy (u16 LE) ‖ on_fault).
-    public static func policyDigest(_ spec: PartitionSpec) -> SHA512Digest {
+    /// SHA-512("Bulkhead policy v1" ‖ key_policy (u16 LE) ‖ on_fault [‖ flags ‖ each device it
+    /// owns, as its 192-byte manifest record with the owner byte zero]). The bracketed part is
+    /// there only when the partition has flags or devices, so older partitions keep their keys.
+    public static func policyDigest(_ spec: PartitionSpec, devices: DeviceTable = DeviceTable(), partition: Int = 0) -> SHA512Digest {
         var h = SHA512()
         label("Bulkhead policy v1") { h.update($0) }
-        var bytes: InlineArray<3, UInt8> = [UInt8(truncatingIfNeeded: spec.keyPolicy.raw),
-                                            UInt8(truncatingIfNeeded: spec.keyPolicy.raw >> 8), spec.onFault.rawValue]
-        withUnsafeBytes(of: &bytes) { h.update($0) }
+        var bytes: InlineArray<4, UInt8> = [UInt8(truncatingIfNeeded: spec.keyPolicy.raw),
+                                            UInt8(truncatingIfNeeded: spec.keyPolicy.raw >> 8), spec.onFault.rawValue, spec.flags.raw]
+        let extended = spec.flags.raw != 0 || devices.count(ownedBy: partition) > 0
+        withUnsafeBytes(of: &bytes) { h.update(UnsafeRawBufferPointer(rebasing: $0[0..<(extended ? 4 : 3)])) }
+        var d = 0
+        while d < devices.count {
+            if Int(devices[d].owner) == partition {
+                var record = InlineArray<192, UInt8>(repeating: 0)
+                withUnsafeMutableBytes(of: &record) { DeviceRecordEncoding.encode(devices[d], owner: 0, into: $0) }
+                withUnsafeBytes(of: &record) { h.update($0) }
+            }
+            d += 1
+        }
         return h.finalize()
     }
 
@@ -67,11 +79,12 @@ public enum KeyChain {
 
     /// The partition's keys (docs/keys.md): its CDI from its measurement, the image sealing key
     /// from that CDI, the signer sealing key from the hypervisor CDI, its name and the key id.
-    public static func partitionKeys(hypervisorCDI: CDI, spec: PartitionSpec, imageDigest: SHA512Digest,
+    public static func partitionKeys(hypervisorCDI: CDI, spec: PartitionSpec, devices: DeviceTable = DeviceTable(),
+                                     partition: Int = 0, imageDigest: SHA512Digest,
                                      initrdDigest: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
                                      signingKey: SigningKeyID) -> PartitionKeys {
         var keys = PartitionKeys()
-        keys.policyDigest = policyDigest(spec)
+        keys.policyDigest = policyDigest(spec, devices: devices, partition: partition)
         keys.measurement = measurement(spec, imageDigest: imageDigest, policyDigest: keys.policyDigest, initrdDigest: initrdDigest)
         withBytes(hypervisorCDI) { parent in
             keys.measurement.withBytes { ikm in

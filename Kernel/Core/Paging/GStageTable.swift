@@ -78,14 +78,25 @@ public struct GStageTable: Equatable, Sendable {
         return table
     }
 
-    /// The table mapping guest-physical `guestRAMBase ..< +spec.memory.size` to the partition's RAM
-    /// at `spec.memory.base`, read/write/execute, with the largest pages the alignment allows.
+    /// The table mapping guest-physical `spec.ramBase ..< +spec.memory.size` to the partition's RAM
+    /// at `spec.memory.base`, read/write/execute, with the largest pages the alignment allows; and
+    /// each device partition `partition` owns in `devices` at its own address (guest-physical =
+    /// host-physical), read/write, never executable. Nothing else: any other access faults.
     public static func buildPartition<M: PageTableMemory>(
-        spec: PartitionSpec, vmid: UInt16, memory: inout M
+        spec: PartitionSpec, devices: DeviceTable = DeviceTable(), partition: Int = 0, vmid: UInt16, memory: inout M
     ) throws(PagingError) -> GStageTable {
         let table = try create(vmid: vmid, memory: &memory)
-        try table.map(guest: guestRAMBase, host: spec.memory.base, size: spec.memory.size,
+        try table.map(guest: spec.ramBase, host: spec.memory.base, size: spec.memory.size,
                       permissions: .readWriteExecute, memory: &memory)
+        var d = 0
+        while d < devices.count {
+            let device = devices[d]
+            if Int(device.owner) == partition {
+                try table.map(guest: device.guestAddress, host: device.region.base, size: device.region.size,
+                              permissions: .readWrite, memory: &memory)
+            }
+            d += 1
+        }
         return table
     }
 

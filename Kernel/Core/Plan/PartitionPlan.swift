@@ -1,4 +1,4 @@
-// The partition plan: what each partition is given (harts, memory, image, entry, fault policy) and its channels.
+// The partition plan: what each partition is given (harts, memory, image, entry, fault policy), its channels and devices.
 
 /// Fixed limits shared by the host CLI, the bundle format and the kernel.
 public enum PlanLimits {
@@ -23,6 +23,27 @@ public enum ImageKind: UInt8, Sendable {
     /// `entry`, which is `guestRAMBase` + the header's `text_offset` (2 MiB aligned on RV64), and
     /// entered at its first byte with a0 = hart id, a1 = device tree, the MMU off.
     case linux = 1
+}
+
+/// Per-partition options that are neither resources nor images (the partition record's flags byte).
+public struct PartitionFlags: Equatable, Sendable {
+    public var raw: UInt8
+    public init(raw: UInt8 = 0) { self.raw = raw }
+    /// `dma = "trusted"`: guest-physical RAM equals host-physical RAM, so that DMA-capable devices
+    /// (which see host-physical addresses: there is no IOMMU) can be handed guest addresses.
+    public static let dmaTrusted: UInt8 = 1 << 0
+    /// `uart = true`: the partition gets the virtual NS16550A UART (Linux partitions always do).
+    public static let uart: UInt8 = 1 << 1
+    /// Every bit this build knows; the others must be zero.
+    public static let known: UInt8 = dmaTrusted | uart
+    public var dmaTrusted: Bool {
+        get { raw & Self.dmaTrusted != 0 }
+        set { raw = newValue ? raw | Self.dmaTrusted : raw & ~Self.dmaTrusted }
+    }
+    public var uart: Bool {
+        get { raw & Self.uart != 0 }
+        set { raw = newValue ? raw | Self.uart : raw & ~Self.uart }
+    }
 }
 
 /// What a partition's harts do when the partition faults.
@@ -102,17 +123,28 @@ public struct PartitionSpec: Sendable {
     public var initrdSize: UInt64 = 0
     /// The key services the partition may call (the manifest's key_policy).
     public var keyPolicy = KeyPolicy()
+    /// `dma = "trusted"` and `uart = true`.
+    public var flags = PartitionFlags()
     public init() {}
+
+    /// Where the partition's RAM starts in its guest-physical space: `guestRAMBase`, or the RAM's
+    /// host-physical base for a `dma = "trusted"` partition (guest-physical = host-physical).
+    public var ramBase: GuestPhysAddr {
+        flags.dmaTrusted ? GuestPhysAddr(memory.base.raw) : guestRAMBase
+    }
+
+    /// The partition's RAM in its own guest-physical space, for checking guest addresses.
+    public var guestMemory: GuestMemory { GuestMemory(guestBase: ramBase, host: memory) }
 
     /// Guest-physical address of the generated device tree (top of the partition's RAM).
     public var deviceTreeAddress: GuestPhysAddr {
-        guestRAMBase.adding(memory.size &- PlanLimits.deviceTreeReserve)
+        ramBase.adding(memory.size &- PlanLimits.deviceTreeReserve)
     }
 
     /// Offset from `guestRAMBase` at which the image is loaded: 0 for a flat image, the entry's
     /// offset (the Image header's `text_offset`) for a Linux Image.
     public var imageLoadOffset: UInt64 {
-        imageKind == .linux && entry.raw >= guestRAMBase.raw ? entry.raw &- guestRAMBase.raw : 0
+        imageKind == .linux && entry.raw >= ramBase.raw ? entry.raw &- ramBase.raw : 0
     }
 
     /// Offset from `guestRAMBase` of the initrd: the highest 4 KiB boundary that leaves it below
@@ -124,11 +156,12 @@ public struct PartitionSpec: Sendable {
     }
 
     /// Whether the partition gets the virtual NS16550A UART at `VirtualUART.base` (trap-and-emulate):
-    /// Linux partitions do, since a distribution kernel may have no SBI console driver.
-    public var hasVirtualUART: Bool { imageKind == .linux }
+    /// those that ask (`uart = true`), and Linux partitions, since a distribution kernel may have
+    /// no SBI console driver.
+    public var hasVirtualUART: Bool { imageKind == .linux || flags.uart }
 
     /// Guest-physical address of the initrd (meaningful when `initrdSize > 0`).
-    public var initrdAddress: GuestPhysAddr { guestRAMBase.adding(initrdOffset) }
+    public var initrdAddress: GuestPhysAddr { ramBase.adding(initrdOffset) }
 }
 
 /// The whole plan: up to `PlanLimits.maxPartitions` partitions and
@@ -138,6 +171,8 @@ public struct PartitionPlan: Sendable {
     public private(set) var count: Int
     public var channels: InlineArray<16, ChannelSpec>
     public private(set) var channelCount: Int
+    /// The devices given to partitions (DeviceSpec.swift).
+    public var devices = DeviceTable()
     public init() {
         partitions = InlineArray(repeating: PartitionSpec()); count = 0
         channels = InlineArray(repeating: ChannelSpec()); channelCount = 0
@@ -166,9 +201,13 @@ public struct BoardLimits: Sendable {
     public var reserved: HostRegion
     /// Hypervisor-owned memory that shared-memory channels are carved from (inside `reserved`).
     public var sharedPool: HostRegion
+    /// The devices of the board's device tree that partitions may be given (DeviceCatalog).
+    public var devices: DeviceCatalog
     public init(ram: HostRegion, hartMask: UInt64, reserved: HostRegion,
-                sharedPool: HostRegion = HostRegion(base: HostPhysAddr(0), size: 0)) {
+                sharedPool: HostRegion = HostRegion(base: HostPhysAddr(0), size: 0),
+                devices: DeviceCatalog = DeviceCatalog()) {
         self.ram = ram; self.hartMask = hartMask; self.reserved = reserved; self.sharedPool = sharedPool
+        self.devices = devices
     }
     public func hasHart(_ hart: UInt32) -> Bool { hart < 64 && hartMask & (1 << UInt64(hart)) != 0 }
 }

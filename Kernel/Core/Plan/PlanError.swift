@@ -5,6 +5,8 @@ public enum PlanField: UInt8, Sendable {
     case name, image, harts, memoryBase, memorySize, entry, onFault, bootargs, initrd
     // [[channel]] keys
     case endpoints, kind, direction, depth, messageSize, size, access
+    // devices
+    case devices, dma
 
     public func write<S: TextSink>(to out: inout S) {
         switch self {
@@ -24,6 +26,8 @@ public enum PlanField: UInt8, Sendable {
         case .messageSize: out.write("message_size")
         case .size: out.write("size")
         case .access: out.write("access")
+        case .devices: out.write("devices")
+        case .dma: out.write("dma")
         }
     }
 }
@@ -72,6 +76,30 @@ public enum PlanError: Error, Equatable, Sendable {
     case queueStorageExhausted(channel: Int, needed: UInt64, capacity: UInt64)
     /// All shared-memory channels together would need `needed` bytes of the board's pool.
     case sharedPoolExhausted(channel: Int, needed: UInt64, capacity: UInt64)
+    // Devices (identified by their index in the plan's device list, and their owner).
+    case tooManyDevices(count: Int)
+    /// A device record names no partition of the plan.
+    case deviceOwnerUnknown(device: Int)
+    /// The board's device tree has no enabled node with a `reg` at this path (or none was given).
+    case deviceNotOnBoard(partition: Int, device: Int)
+    /// The hypervisor keeps this device for itself.
+    case deviceReserved(partition: Int, device: Int, reason: ReservedDevice)
+    /// The device's region, interrupts or kind differ from the board's node at that path.
+    case deviceMismatch(partition: Int, device: Int)
+    /// The node has more than one `reg` entry.
+    case deviceMultipleRegions(partition: Int, device: Int, count: Int)
+    /// Its region is empty or not 4 KiB aligned (base and size).
+    case deviceMisaligned(partition: Int, device: Int)
+    /// Its region overlaps RAM.
+    case deviceInRAM(partition: Int, device: Int)
+    /// The same device (or an overlapping region) is given twice; `first` is the earlier device.
+    case deviceAssignedTwice(partition: Int, device: Int, first: Int, firstOwner: Int)
+    /// It has more PLIC sources than `DeviceLimits.maxInterrupts`.
+    case deviceTooManyInterrupts(partition: Int, device: Int, count: Int)
+    /// A PLIC source is 0 or at least `DeviceLimits.maxSource`.
+    case deviceInterruptOutOfRange(partition: Int, device: Int, source: UInt32)
+    /// A DMA-capable device whose owner is not `dma = "trusted"`.
+    case deviceNeedsTrustedDMA(partition: Int, device: Int)
 
     /// The channel the error is about, when there is one.
     public var channel: Int? {
@@ -86,10 +114,28 @@ public enum PlanError: Error, Equatable, Sendable {
         }
     }
 
+    /// The device the error is about, when there is one.
+    public var device: Int? {
+        switch self {
+        case .deviceOwnerUnknown(let d), .deviceNotOnBoard(_, let d), .deviceReserved(_, let d, _), .deviceMismatch(_, let d),
+             .deviceMultipleRegions(_, let d, _), .deviceMisaligned(_, let d), .deviceInRAM(_, let d),
+             .deviceAssignedTwice(_, let d, _, _), .deviceTooManyInterrupts(_, let d, _),
+             .deviceInterruptOutOfRange(_, let d, _), .deviceNeedsTrustedDMA(_, let d):
+            return d
+        default:
+            return nil
+        }
+    }
+
     /// The partition the error is about, when there is one.
     public var partition: Int? {
         if channel != nil { return nil }
         switch self {
+        case .deviceNotOnBoard(let p, _), .deviceReserved(let p, _, _), .deviceMismatch(let p, _),
+             .deviceMultipleRegions(let p, _, _), .deviceMisaligned(let p, _), .deviceInRAM(let p, _),
+             .deviceAssignedTwice(let p, _, _, _), .deviceTooManyInterrupts(let p, _, _),
+             .deviceInterruptOutOfRange(let p, _, _), .deviceNeedsTrustedDMA(let p, _):
+            return p
         case .noPartitions, .tooManyPartitions, .tooManyChannels: return nil
         case .emptyName(let p), .nameTooLong(let p), .invalidNameCharacter(let p), .duplicateName(let p, _),
              .noHarts(let p), .tooManyHarts(let p), .hartNotOnBoard(let p, _), .hartListedTwice(let p, _),
@@ -107,7 +153,10 @@ public enum PlanError: Error, Equatable, Sendable {
     /// The configuration field the error is about.
     public var field: PlanField? {
         switch self {
-        case .noPartitions, .tooManyPartitions, .tooManyChannels: return nil
+        case .noPartitions, .tooManyPartitions, .tooManyChannels, .tooManyDevices, .deviceOwnerUnknown: return nil
+        case .deviceNeedsTrustedDMA: return .dma
+        case .deviceNotOnBoard, .deviceReserved, .deviceMismatch, .deviceMultipleRegions, .deviceMisaligned, .deviceInRAM,
+             .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange: return .devices
         case .channelEmptyName, .channelInvalidNameCharacter, .channelDuplicateName: return .name
         case .channelUnknownPartition, .channelSameEndpoints: return .endpoints
         case .channelFieldNotForKind(_, let f): return f
@@ -135,12 +184,17 @@ public enum PlanError: Error, Equatable, Sendable {
             writeName(p, plan, &out)
             if let f = field { out.write(", field "); f.write(to: &out) }
             out.write(": ")
+            if let d = device { out.write("device "); writeDevicePath(d, plan, &out); out.write(" ") }
         } else if let c = channel {
             out.write("channel "); writeChannelName(c, plan, &out)
             if let f = field { out.write(", field "); f.write(to: &out) }
             out.write(": ")
         }
         switch self {
+        case .tooManyDevices, .deviceOwnerUnknown, .deviceNotOnBoard, .deviceReserved, .deviceMismatch, .deviceMultipleRegions,
+             .deviceMisaligned, .deviceInRAM, .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange,
+             .deviceNeedsTrustedDMA:
+            writeDeviceText(&out, plan: plan)
         case .noPartitions: out.write("the plan has no partitions")
         case .tooManyPartitions(let n):
             out.write("the plan has "); out.write(decimal: n); out.write(" partitions; at most ")
@@ -209,6 +263,50 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write("the shared-memory channels need "); out.write(size: needed); out.write(" in all; the board's pool holds ")
             out.write(size: capacity)
         }
+    }
+
+    private func writeDeviceText<S: TextSink>(_ out: inout S, plan: PartitionPlan) {
+        switch self {
+        case .tooManyDevices(let n):
+            out.write("the plan gives "); out.write(decimal: n); out.write(" devices; at most ")
+            out.write(decimal: DeviceLimits.maxDevices); out.write(" are supported")
+        case .deviceOwnerUnknown(let d):
+            out.write("device #"); out.write(decimal: d); out.write(" belongs to no partition of the plan")
+        case .deviceNotOnBoard: out.write("is not an enabled node with a `reg` in the board's device tree")
+        case .deviceReserved(_, _, let why): out.write("is reserved: it is "); why.write(to: &out)
+        case .deviceMismatch: out.write("does not match the board's node at that path (region, interrupts, compatible or DMA)")
+        case .deviceMultipleRegions(_, _, let n):
+            out.write("has "); out.write(decimal: n); out.write(" `reg` entries; only devices with one region can be given")
+        case .deviceMisaligned(_, let d):
+            out.write("has a region that is not 4 KiB aligned ("); writeDeviceRegion(d, plan, &out); out.write(")")
+        case .deviceInRAM(_, let d): out.write("has a region inside RAM ("); writeDeviceRegion(d, plan, &out); out.write(")")
+        case .deviceAssignedTwice(_, _, let first, let owner):
+            out.write("is already given (device #"); out.write(decimal: first); out.write(" of partition ")
+            writeName(owner, plan, &out); out.write("); a device belongs to one partition only")
+        case .deviceTooManyInterrupts(_, _, let n):
+            out.write("has "); out.write(decimal: n); out.write(" interrupts; at most ")
+            out.write(decimal: DeviceLimits.maxInterrupts); out.write(" are supported")
+        case .deviceInterruptOutOfRange(_, _, let source):
+            out.write("uses PLIC source "); out.write(decimal: UInt64(source)); out.write("; sources 1 to ")
+            out.write(decimal: UInt64(DeviceLimits.maxSource - 1)); out.write(" are supported")
+        case .deviceNeedsTrustedDMA:
+            out.write("can do DMA, which reaches all memory without an IOMMU: its partition must say dma = \"trusted\"")
+        default: break      // not a device error: write(to:plan:) handles it
+        }
+    }
+
+    private func writeDevicePath<S: TextSink>(_ d: Int, _ plan: PartitionPlan, _ out: inout S) {
+        if d < plan.devices.count && plan.devices[d].path.count > 0 {
+            plan.devices[d].path.withBytes { out.write(bytes: $0) }
+        } else {
+            out.write("#"); out.write(decimal: d)
+        }
+    }
+
+    private func writeDeviceRegion<S: TextSink>(_ d: Int, _ plan: PartitionPlan, _ out: inout S) {
+        guard d < plan.devices.count else { return }
+        let r = plan.devices[d].region
+        out.write(hex: r.base.raw); out.write(" + "); out.write(hex: r.size)
     }
 
     private func writeChannelName<S: TextSink>(_ index: Int, _ plan: PartitionPlan, _ out: inout S) {

@@ -11,6 +11,59 @@ extension PartitionPlan {
             p += 1
         }
         try validateChannels(board)
+        try validateDevices(board)
+    }
+
+    /// Checks every device, in order: its owner, that the board has it and does not keep it,
+    /// that it matches the board's node, its region and interrupts, that no earlier device is the
+    /// same or overlaps it, and that a DMA-capable device's owner trusts DMA.
+    private func validateDevices(_ board: BoardLimits) throws(PlanError) {
+        var d = 0
+        while d < devices.count {
+            let device = devices[d]
+            let p = Int(device.owner)
+            guard p < count else { throw .deviceOwnerUnknown(device: d) }
+            let found = device.path.withBytes { board.devices.find(path: $0) }
+            guard let node = found else { throw .deviceNotOnBoard(partition: p, device: d) }
+            guard node.reserved == .none else { throw .deviceReserved(partition: p, device: d, reason: node.reserved) }
+            guard node.regCount == 1 else { throw .deviceMultipleRegions(partition: p, device: d, count: node.regCount) }
+            guard node.interruptCount <= DeviceLimits.maxInterrupts else {
+                throw .deviceTooManyInterrupts(partition: p, device: d, count: node.interruptCount)
+            }
+            let compatible = device.compatible.withBytes { CRC32C.checksum($0) }
+            var same = node.region == device.region && node.interruptCount == device.interruptCount
+                && node.dmaCapable == device.dmaCapable && (node.compatibleHash == 0 || node.compatibleHash == compatible)
+            var i = 0
+            while i < device.interruptCount && i < DeviceLimits.maxInterrupts {
+                if node.interrupts[i] != device.interrupts[i] { same = false }
+                i += 1
+            }
+            guard same else { throw .deviceMismatch(partition: p, device: d) }
+            let region = device.region
+            guard region.size > 0, region.base.isAligned(to: DeviceLimits.alignment),
+                  region.size % DeviceLimits.alignment == 0, region.end != nil else {
+                throw .deviceMisaligned(partition: p, device: d)
+            }
+            guard !board.ram.overlaps(region) else { throw .deviceInRAM(partition: p, device: d) }
+            i = 0
+            while i < device.interruptCount && i < DeviceLimits.maxInterrupts {
+                let source = device.interrupts[i]
+                guard source > 0, source < DeviceLimits.maxSource else {
+                    throw .deviceInterruptOutOfRange(partition: p, device: d, source: source)
+                }
+                i += 1
+            }
+            var e = 0
+            while e < d {
+                let other = devices[e]
+                if other.region.overlaps(region) || other.path.equals(device.path) {
+                    throw .deviceAssignedTwice(partition: p, device: d, first: e, firstOwner: Int(other.owner))
+                }
+                e += 1
+            }
+            guard !device.dmaCapable || self[p].flags.dmaTrusted else { throw .deviceNeedsTrustedDMA(partition: p, device: d) }
+            d += 1
+        }
     }
 
     /// Whether `name` is non-empty and uses only a-z, 0-9, '-' and '_' (partition and channel names).
@@ -131,15 +184,15 @@ extension PartitionPlan {
             guard spec.imageSize <= limit else {
                 throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit)
             }
-            guard spec.entry >= guestRAMBase, spec.entry.raw - guestRAMBase.raw < spec.imageSize,
+            guard spec.entry >= spec.ramBase, spec.entry.raw - spec.ramBase.raw < spec.imageSize,
                   spec.entry.isAligned(to: 2) else {
                 throw .entryOutsideImage(partition: p)
             }
         case .linux:
             // Linux boot protocol (Documentation/arch/riscv/boot.rst): on RV64 the Image must be
             // placed 2 MiB aligned; it is entered at its first byte.
-            guard spec.entry >= guestRAMBase, spec.entry.isAligned(to: PageSize.mega),
-                  spec.entry.raw - guestRAMBase.raw < limit else {
+            guard spec.entry >= spec.ramBase, spec.entry.isAligned(to: PageSize.mega),
+                  spec.entry.raw - spec.ramBase.raw < limit else {
                 throw .linuxEntryMisaligned(partition: p)
             }
             let offset = spec.imageLoadOffset
