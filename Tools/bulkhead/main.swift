@@ -49,7 +49,7 @@ let configurationSummary = """
     endpoint). Unknown keys, and keys of the other kind of channel, are errors.
     """
 
-/// --board, --ram-size, --harts: the machine the plan must fit.
+/// --board, --ram-size, --harts, --dtb: the machine the plan must fit.
 struct BoardArguments: ParsableArguments {
     @Option(help: "The board the plan is for (known: qemu-virt).")
     var board = "qemu-virt"
@@ -63,7 +63,11 @@ struct BoardArguments: ParsableArguments {
                                valueName: "n"))
     var harts: Int?
 
-    var options: BoardOptions { BoardOptions(board: board, ramSize: ramSize, harts: harts) }
+    @Option(help: ArgumentHelp("The board's device tree blob: partitions' devices must be nodes of it (default: the "
+                               + "board's shipped tree; for qemu-virt, QEMU's own).", valueName: "file"))
+    var dtb: String?
+
+    var options: BoardOptions { BoardOptions(board: board, ramSize: ramSize, harts: harts, dtb: dtb) }
 }
 
 /// Prints `error` to standard error and fails with exit code 1.
