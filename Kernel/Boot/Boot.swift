@@ -99,6 +99,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         }
         p += 1
     }
+    setUpInterrupts(dtb: deviceTreeBytes(at: dtb))
     log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
     log { out in out.write("entered at instret "); out.write(decimal: entry_instret()) }
 
@@ -369,7 +370,7 @@ private struct BootLog: VerifiedBootObserver {
 }
 
 /// Reports why nothing will run and powers the machine off: no guest has started yet.
-private func halt(_ why: (inout UARTSink) -> Void) -> Never {
+func halt(_ why: (inout UARTSink) -> Void) -> Never {
     log(why)
     log("no partition will run. Halting.")
     Firmware.shutdown(failure: true)

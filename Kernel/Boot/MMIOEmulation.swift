@@ -1,4 +1,4 @@
-// Trap-and-emulate of the virtual UART: decode the faulting guest load/store from guest memory, perform it on the model.
+// Trap-and-emulate of the virtual UART and the virtual PLIC: decode the faulting guest load/store from guest memory, perform it on the model.
 // Lock order: the console lock (a leaf) guards every partition's UART state and input queue.
 import BulkheadCore
 import CArch
@@ -6,28 +6,40 @@ import CArch
 /// Per partition: its virtual UART's registers (under the console lock).
 nonisolated(unsafe) var virtualUARTs = InlineArray<8, VirtualUART>(repeating: VirtualUART())
 
-/// Handles a load or store guest-page fault at guest-physical `address` when it falls in the
-/// partition's virtual UART page: returns true when the access was emulated and sepc advanced,
-/// false when the fault policy must apply (no UART, another address, an instruction we cannot
-/// read or that is not an integer load/store).
+/// Handles a load or store guest-page fault at guest-physical `address` when it falls in one of
+/// the partition's emulated devices (its virtual UART page, its virtual PLIC): returns true when
+/// the access was emulated and sepc advanced, false when the fault policy must apply (no such
+/// device there, an instruction we cannot read or that is not an integer load/store, a PLIC
+/// access that is not 32 bits wide).
 func emulateMMIO(_ frame: TrapFrame, hart: Int, address: GuestPhysAddr, store: Bool) -> Bool {
     let p = hartPartition[hart]
     let spec = plan[p]
-    guard spec.hasVirtualUART, VirtualUART.contains(address) else { return false }
-    let memory = spec.guestMemory
+    let uart = spec.hasVirtualUART && VirtualUART.contains(address)
+    let plic = !uart && ownsVirtualPLIC(p) && address >= GuestDeviceTree.plicBase
+        && address.raw &- GuestDeviceTree.plicBase.raw < PLICLayout.span
+    guard uart || plic else { return false }
     let sepc = csr_read_sepc()
-    guard let raw = fetchInstruction(at: GuestVirtAddr(sepc), vsatp: csr_read_vsatp(), memory: memory),
+    guard let raw = fetchInstruction(at: GuestVirtAddr(sepc), vsatp: csr_read_vsatp(), memory: spec.guestMemory),
           let access = InstructionDecoder.decode(raw), access.isStore == store else { return false }
-    let offset = address.raw &- VirtualUART.base.raw
-    if store {
-        let byte = UInt8(truncatingIfNeeded: frame[access.register])
-        let out = withConsoleLock { virtualUARTs[p].write(offset: offset, value: byte) }
-        if let out { guestConsolePut(partition: p, out) }
-    } else {
-        let value = withConsoleLock {
-            virtualUARTs[p].read(offset: offset, inputWaiting: consoleInputWaiting(p), input: { takeConsoleInput(p) })
+    if uart {
+        let offset = address.raw &- VirtualUART.base.raw
+        if store {
+            let byte = UInt8(truncatingIfNeeded: frame[access.register])
+            let out = withConsoleLock { virtualUARTs[p].write(offset: offset, value: byte) }
+            if let out { guestConsolePut(partition: p, out) }
+        } else {
+            let value = withConsoleLock {
+                virtualUARTs[p].read(offset: offset, inputWaiting: consoleInputWaiting(p), input: { takeConsoleInput(p) })
+            }
+            frame[access.register] = access.registerValue(loaded: UInt64(value))
         }
-        frame[access.register] = access.registerValue(loaded: UInt64(value))
+    } else {
+        // PLIC registers are 32 bits wide, accessed with LW/SW (PLIC specification, "Memory Map").
+        guard access.width == 4 else { return false }
+        let offset = address.raw &- GuestDeviceTree.plicBase.raw
+        let value = emulatePLIC(hart: hart, offset: offset, store: store,
+                                value: UInt32(truncatingIfNeeded: frame[access.register]))
+        if !store { frame[access.register] = access.registerValue(loaded: UInt64(value)) }
     }
     csr_write_sepc(sepc &+ UInt64(access.length))
     return true

@@ -9,6 +9,7 @@ enum Request {
     static let vssip: UInt32 = 1 << 2        // inject a virtual supervisor software interrupt
     static let fenceI: UInt32 = 1 << 3       // fence.i, then clear the bit (the sender waits)
     static let fenceVVMA: UInt32 = 1 << 4    // hfence.vvma for this partition, then clear the bit
+    static let vseip: UInt32 = 1 << 5        // recompute VSEIP from the partition's virtual PLIC
     static let fences: UInt32 = fenceI | fenceVVMA
 }
 

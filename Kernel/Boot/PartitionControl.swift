@@ -38,7 +38,7 @@ enum PartitionControl {
 
     /// Runs on every hart once the plan is in place. Never returns.
     static func hartMain(_ hart: Int) -> Never {
-        HartControl.configureHypervisor(sstc: sstcAvailable)
+        HartControl.configureHypervisor(sstc: sstcAvailable, externalInterrupts: externalInterruptsUsed)
         let p = hartPartition[hart]
         guard p >= 0 else {
             while true { arch_wfi() }      // no partition owns this hart
@@ -63,7 +63,7 @@ enum PartitionControl {
             csr_clear_sip(InterruptSet.ssi.raw)
             box.serviceFences()
             let pending = box.pending
-            if pending & Request.park != 0 { box.clear(Request.park | Request.start | Request.vssip); continue }
+            if pending & Request.park != 0 { box.clear(Request.park | Request.start | Request.vssip | Request.vseip); continue }
             if pending & Request.start != 0 {
                 box.clear(Request.start | Request.vssip)
                 if isBusy(p) {
@@ -72,7 +72,7 @@ enum PartitionControl {
                 }
                 enterFresh(hart: hart, pc: box.box.pointee.start_pc, a1: box.box.pointee.start_opaque)
             }
-            if pending & Request.vssip != 0 { box.clear(Request.vssip) }
+            if pending & (Request.vssip | Request.vseip) != 0 { box.clear(Request.vssip | Request.vseip) }
             arch_wfi()
         }
     }
@@ -98,6 +98,7 @@ enum PartitionControl {
             v += 1
         }
         guestConsoleFlush(partition: p)
+        resetInterrupts(partition: p)
         var again = restart
         if restart {
             let count = atomic_add_u32(&shared.pointee.boot_count, 1) &+ 1

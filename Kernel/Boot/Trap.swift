@@ -12,6 +12,8 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
     case .interrupt(.ssi):
         csr_clear_sip(InterruptSet.ssi.raw)
         serviceMailbox(hart)
+    case .interrupt(.sei):
+        handleExternalInterrupt(hart: hart)
     case .interrupt(.sti):
         // Only without Sstc: our timer stands in for the guest's; pass it on as VSTIP.
         Firmware.setTimer(UInt64.max)
@@ -57,6 +59,10 @@ private func serviceMailbox(_ hart: Int) {
     if pending & Request.vssip != 0 {
         box.clear(Request.vssip)
         csr_set_hvip(InterruptSet.vssi.raw)
+    }
+    if pending & Request.vseip != 0 {
+        box.clear(Request.vseip)
+        refreshVSEIP(hart: hart)
     }
     if pending & Request.park != 0 {
         box.clear(Request.park)

@@ -4,7 +4,7 @@ import CArch
 
 enum HartControl {
     /// Delegations and counters that hold for the life of the hart.
-    static func configureHypervisor(sstc: Bool) {
+    static func configureHypervisor(sstc: Bool, externalInterrupts: Bool) {
         csr_write_hedeleg(Hedeleg.guestOwned.raw | ExceptionSet(.illegalInstruction).raw)
         csr_write_hideleg(InterruptSet.vsLevel.raw)
         csr_write_hcounteren(Hcounteren().with(Hcounteren.CY, true).with(Hcounteren.TM, true)
@@ -14,8 +14,9 @@ enum HartControl {
         csr_write_hie(0)
         csr_write_henvcfg(Henvcfg().with(Henvcfg.STCE, sstc).raw)
         // Hypervisor interrupts: IPIs from other harts always; the supervisor timer when it
-        // stands in for a missing Sstc. sstatus.SIE stays 0: interrupts are only taken from guests.
-        csr_write_sie(InterruptSet.ssi.raw | (sstc ? 0 : InterruptSet.sti.raw))
+        // stands in for a missing Sstc; the PLIC's supervisor external interrupt when partitions
+        // own device interrupts. sstatus.SIE stays 0: interrupts are only taken from guests.
+        csr_write_sie(InterruptSet.ssi.raw | (sstc ? 0 : InterruptSet.sti.raw) | (externalInterrupts ? InterruptSet.sei.raw : 0))
         csr_write_stvec(trap_vector_address())
     }
 

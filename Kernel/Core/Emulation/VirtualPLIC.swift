@@ -62,6 +62,15 @@ public struct PLICSourceSet: Equatable, Sendable {
     }
 
     public var isEmpty: Bool { words[0] | words[1] | words[2] | words[3] == 0 }
+    /// The highest source in the set (0 when empty).
+    public var highest: Int {
+        var w = 3
+        while w >= 0 {
+            if words[w] != 0 { return w &* 64 &+ 63 &- words[w].leadingZeroBitCount }
+            w &-= 1
+        }
+        return 0
+    }
 
     /// The 64-bit word `index` (0...3); 0 outside.
     public func word(_ index: Int) -> UInt64 { index >= 0 && index < 4 ? words[index & 3] : 0 }

@@ -39,8 +39,6 @@ public enum GuestDeviceTree {
     public static let plicPhandle: UInt32 = 0x100
     /// Where the virtual PLIC appears: QEMU virt's PLIC address, so guest and board agree.
     public static let plicBase = GuestPhysAddr(0x0C00_0000)
-    /// The PLIC's register span (PLIC specification: 64 MiB).
-    public static let plicSpan: UInt64 = 0x400_0000
 
     /// `riscv,isa-base` ("rv64i") and `riscv,isa-extensions` (one string per extension: each
     /// single letter, then each '_'-separated name), the form Linux prefers (Linux:
@@ -105,11 +103,11 @@ public enum GuestDeviceTree {
         if !sources.isEmpty {
             try w.beginNode("plic", unitAddress: plicBase.raw)
             try w.property("compatible", strings: ["sifive,plic-1.0.0", "riscv,plic0"] as InlineArray<2, StaticString>)
-            try w.property("reg", u64Pair: plicBase.raw, plicSpan)
+            try w.property("reg", u64Pair: plicBase.raw, PLICLayout.span)
             try w.property("#interrupt-cells", u32: 1)
             try w.property("#address-cells", u32: 0)
             try w.property("interrupt-controller")
-            try w.property("riscv,ndev", u32: sources.highest)
+            try w.property("riscv,ndev", u32: UInt32(sources.highest))
             try w.beginProperty("interrupts-extended")
             var vcpu = 0
             while vcpu < vcpus {

@@ -81,7 +81,7 @@ public struct DeviceTable: Sendable {
             let device = self[d]
             if Int(device.owner) == p {
                 var i = 0
-                while i < device.interruptCount && i < DeviceLimits.maxInterrupts { set.insert(device.interrupts[i]); i += 1 }
+                while i < device.interruptCount && i < DeviceLimits.maxInterrupts { set.insert(Int(device.interrupts[i])); i += 1 }
             }
             d += 1
         }
@@ -96,30 +96,5 @@ public struct DeviceTable: Sendable {
             d += 1
         }
         return nil
-    }
-}
-
-/// A set of PLIC source ids below `DeviceLimits.maxSource`, as a bitmap of four 64-bit words.
-public struct PLICSourceSet: Sendable {
-    public var words: InlineArray<4, UInt64>
-    public init() { words = InlineArray(repeating: 0) }
-    /// Adds `source`; ids at or above `DeviceLimits.maxSource` are ignored.
-    public mutating func insert(_ source: UInt32) {
-        guard source < DeviceLimits.maxSource else { return }
-        words[Int(source >> 6) & 3] |= UInt64(1) << UInt64(source & 63)
-    }
-    public func contains(_ source: UInt32) -> Bool {
-        guard source < DeviceLimits.maxSource else { return false }
-        return words[Int(source >> 6) & 3] & (UInt64(1) << UInt64(source & 63)) != 0
-    }
-    public var isEmpty: Bool { words[0] | words[1] | words[2] | words[3] == 0 }
-    /// The highest source in the set (0 when empty).
-    public var highest: UInt32 {
-        var w = 3
-        while w >= 0 {
-            if words[w] != 0 { return UInt32(w &* 64 &+ 63 &- words[w].leadingZeroBitCount) }
-            w &-= 1
-        }
-        return 0
     }
 }

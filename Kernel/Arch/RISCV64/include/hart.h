@@ -28,12 +28,13 @@ typedef struct {
 } hart_mailbox_t;
 
 /// Per-partition state shared by its harts. `busy` is held by the one hart stopping or restarting
-/// the partition; the others park. `boot_count` counts restarts (0 on first boot).
+/// the partition; the others park. `boot_count` counts restarts (0 on first boot). `plic_lock`
+/// guards the partition's virtual PLIC (a leaf lock: nothing else is taken while holding it).
 typedef struct {
     uint32_t busy;
     uint32_t boot_count;
     uint32_t stopped;
-    uint32_t reserved;
+    uint32_t plic_lock;
 } partition_shared_t;
 
 extern hart_frame_t bh_frames[BH_MAX_HARTS];

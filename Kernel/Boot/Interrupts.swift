@@ -1,0 +1,206 @@
+// Device interrupts: the hypervisor claims them on the physical PLIC and delivers them through each owner's virtual PLIC.
+//
+// Physical side: each hart's supervisor context of the board's PLIC (HostPLIC) takes the sources
+// of the devices the partition on that hart owns; threshold 0. A guest's writes of priority and
+// enable bits are mirrored there (enable bit of vCPU v -> the context of the hart vCPU v runs on),
+// so a source signals the hart whose vCPU wants it. Virtual side: the claimed source becomes
+// pending in the owner's VirtualPLIC, and VSEIP (hvip) is raised on every vCPU that may now claim
+// it (through the mailbox when that vCPU is on another hart). The guest's claim and complete trap
+// to `emulatePLIC`; its complete completes the source on the physical PLIC, through the context
+// that claimed it.
+// Lock order: partition_shared.plic_lock is a leaf (nothing else is taken while holding it).
+import BulkheadCore
+import CArch
+import Synchronization
+
+/// The board's PLIC (nil when no partition owns a device with interrupts).
+nonisolated(unsafe) var physicalPLIC: PLIC? = nil
+nonisolated(unsafe) var hostPLIC = HostPLIC()
+/// Per partition: its virtual PLIC (under its plic_lock).
+nonisolated(unsafe) var virtualPLICs = InlineArray<8, VirtualPLIC>(repeating: VirtualPLIC(owned: PLICSourceSet(), contextCount: 0))
+/// Guards read-modify-writes of the physical PLIC's enable words (a leaf lock).
+let physicalEnableLock = Atomic<UInt32>(0)
+/// Per source: the partition that owns it (-1: none), and the physical context that last claimed it.
+nonisolated(unsafe) var sourceOwner = InlineArray<256, Int8>(repeating: -1)
+nonisolated(unsafe) var sourceClaimContext = InlineArray<256, Int16>(repeating: 0)
+
+/// Reads the PLIC from the device tree and prepares both sides. Halts when a partition owns a
+/// device with interrupts and the board has no usable PLIC.
+func setUpInterrupts(dtb: UnsafeRawBufferPointer) {
+    var anySource = false
+    var p = 0
+    while p < plan.count {
+        let owned = plan.devices.sources(ownedBy: p)
+        virtualPLICs[p] = VirtualPLIC(owned: owned, contextCount: plan[p].harts.count)
+        var s = 1
+        while s < VirtualPLIC.maxSources {
+            if owned.contains(s) { sourceOwner[s] = Int8(truncatingIfNeeded: p); anySource = true }
+            s += 1
+        }
+        p += 1
+    }
+    guard anySource else { return }
+    var found: HostPLIC? = nil
+    do { found = try HostPLIC(reader: FDTReader(dtb)) } catch {
+        halt { out in out.write("error: cannot read the PLIC from the device tree: "); error.write(to: &out) }
+    }
+    guard let board = found else { halt { out in out.write("error: partitions own device interrupts, but the board has no PLIC") } }
+    hostPLIC = board
+    let plic = PLIC(base: board.region.base.raw)
+    physicalPLIC = plic
+    // Every owned source starts masked (priority 0, enabled nowhere); each hart's context takes all.
+    var h = 0
+    while h < maxHarts {
+        if let context = board.context(ofHart: h) {
+            plic.setThreshold(context: context, 0)
+            var s = 1
+            while s < VirtualPLIC.maxSources {
+                if sourceOwner[s] >= 0 { plic.setEnabled(source: s, context: context, false) }
+                s += 1
+            }
+        } else if hartPartition[h] >= 0 && !plan.devices.sources(ownedBy: hartPartition[h]).isEmpty {
+            halt { out in out.write("error: hart "); out.write(decimal: UInt64(h)); out.write(" has no supervisor PLIC context") }
+        }
+        h += 1
+    }
+    var s = 1
+    while s < VirtualPLIC.maxSources {
+        if sourceOwner[s] >= 0 { plic.setPriority(source: s, 0) }
+        s += 1
+    }
+    log { out in
+        out.write("interrupts: PLIC at "); out.write(hex: board.region.base.raw); out.write(", ")
+        out.write(decimal: UInt64(board.sourceCount)); out.write(" sources; a virtual PLIC per partition with devices")
+    }
+}
+
+/// Sets `source`'s enable bit on `context` under `physicalEnableLock`.
+private func setPhysicalEnable(_ plic: PLIC, source: Int, context: Int, _ on: Bool) {
+    while physicalEnableLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
+    plic.setEnabled(source: source, context: context, on)
+    physicalEnableLock.store(0, ordering: .releasing)
+}
+
+/// Whether partition `p` has a virtual PLIC (it owns device interrupts).
+func ownsVirtualPLIC(_ p: Int) -> Bool {
+    physicalPLIC != nil && !partitionElement(&virtualPLICs, p).pointee.owned.isEmpty
+}
+
+/// Whether harts take supervisor external interrupts (some partition owns a device interrupt).
+var externalInterruptsUsed: Bool { physicalPLIC != nil }
+
+/// Partition `p`'s virtual PLIC, in place, with its lock held for `body`.
+@inline(__always) private func withVirtualPLIC<R>(_ p: Int, _ body: (inout VirtualPLIC) -> R) -> R {
+    let lock = UnsafeMutablePointer<UInt32>(&partition_shared(UInt64(p)).pointee.plic_lock)
+    while !atomic_cas_u32(lock, 0, 1) {}
+    let result = body(&partitionElement(&virtualPLICs, p).pointee)
+    atomic_store_u32(lock, 0)
+    return result
+}
+
+/// A supervisor external interrupt on `hart`: claims every pending source of its context and
+/// hands each to its owner's virtual PLIC.
+func handleExternalInterrupt(hart: Int) {
+    guard let plic = physicalPLIC, let context = hostPLIC.context(ofHart: hart) else { return }
+    while true {
+        let source = plic.claim(context: context)
+        guard source > 0 else { return }
+        guard source < VirtualPLIC.maxSources, sourceOwner[source] >= 0 else {
+            // Nobody owns it (it was never enabled by us): mask it and complete it.
+            setPhysicalEnable(plic, source: source, context: context, false)
+            plic.complete(context: context, source: source)
+            continue
+        }
+        let p = Int(sourceOwner[source])
+        sourceClaimContext[source] = Int16(truncatingIfNeeded: context)
+        let wanting = withVirtualPLIC(p) { vplic -> UInt8 in
+            _ = vplic.raise(source: source)
+            return vplic.contextsWanting()
+        }
+        signalVCPUs(p, wanting, from: hart)
+    }
+}
+
+/// Raises VSEIP on each vCPU of partition `p` in `mask` (bit v = vCPU v): directly on this hart,
+/// through the mailbox on others.
+private func signalVCPUs(_ p: Int, _ mask: UInt8, from hart: Int) {
+    let spec = plan[p]
+    var v = 0
+    while v < spec.harts.count && v < 8 {
+        if mask & (1 << UInt8(v)) != 0 {
+            let target = Int(spec.harts[v])
+            if target == hart { refreshVSEIP(hart: hart) } else { Mailbox(hart: target).post(Request.vseip) }
+        }
+        v += 1
+    }
+}
+
+/// Sets or clears this hart's VSEIP from its vCPU's context in its partition's virtual PLIC.
+func refreshVSEIP(hart: Int) {
+    let p = hartPartition[hart]
+    guard p >= 0, physicalPLIC != nil else { return }
+    let vcpu = hartVCPU[hart]
+    if withVirtualPLIC(p, { $0.wantsInterrupt(context: vcpu) }) {
+        csr_set_hvip(InterruptSet.vsei.raw)
+    } else {
+        csr_clear_hvip(InterruptSet.vsei.raw)
+    }
+}
+
+/// A guest load (`store == false`, returns the value) or store of `value` at `offset` in its
+/// virtual PLIC. Mirrors priority and enable changes to the physical PLIC and completes
+/// completed sources there; then updates VSEIP of this vCPU and raises it where now wanted.
+func emulatePLIC(hart: Int, offset: UInt64, store: Bool, value: UInt32) -> UInt32 {
+    let p = hartPartition[hart]
+    var effect = PLICWriteEffect.none
+    var loaded: UInt32 = 0
+    let wanting = withVirtualPLIC(p) { vplic -> UInt8 in
+        if store { effect = vplic.write(offset: offset, value: value) } else { loaded = vplic.read(offset: offset) }
+        return vplic.contextsWanting()
+    }
+    if let plic = physicalPLIC { mirror(effect, partition: p, plic) }
+    refreshVSEIP(hart: hart)
+    signalVCPUs(p, wanting & ~(1 << UInt8(hartVCPU[hart] & 7)), from: hart)
+    return loaded
+}
+
+private func mirror(_ effect: PLICWriteEffect, partition p: Int, _ plic: PLIC) {
+    switch effect {
+    case .none: break
+    case .complete(let source):
+        plic.complete(context: Int(sourceClaimContext[source & 255]), source: source)
+    case .priority(let source, let value):
+        plic.setPriority(source: source, value)
+    case .enableWord(let vcpu, let word, let bits):
+        let spec = plan[p]
+        guard vcpu < spec.harts.count, let context = hostPLIC.context(ofHart: Int(spec.harts[vcpu])) else { return }
+        let owned = partitionElement(&virtualPLICs, p).pointee.owned.word32(word)   // `owned` never changes
+        var bit = 0
+        while bit < 32 {
+            if owned & (1 << UInt32(bit)) != 0 {
+                setPhysicalEnable(plic, source: word &* 32 &+ bit, context: context, bits & (1 << UInt32(bit)) != 0)
+            }
+            bit += 1
+        }
+    }
+}
+
+/// Partition `p` stops or restarts: its virtual PLIC is reset, every source it had claimed
+/// physically is completed, and its sources are masked again until the guest sets them up.
+func resetInterrupts(partition p: Int) {
+    guard let plic = physicalPLIC else { return }
+    let stale = withVirtualPLIC(p) { $0.reset() }
+    var s = 1
+    while s < VirtualPLIC.maxSources {
+        if Int(sourceOwner[s]) == p {
+            plic.setPriority(source: s, 0)
+            var h = 0
+            while h < maxHarts {
+                if let context = hostPLIC.context(ofHart: h) { setPhysicalEnable(plic, source: s, context: context, false) }
+                h += 1
+            }
+            if stale.contains(s) { plic.complete(context: Int(sourceClaimContext[s]), source: s) }
+        }
+        s += 1
+    }
+}
