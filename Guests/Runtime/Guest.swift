@@ -41,6 +41,8 @@ public enum RawMemory {
     public static func load64(_ address: UInt64) -> UInt64 { guest_load64(address) }
     public static func store64(_ address: UInt64, _ value: UInt64) { guest_store64(address, value) }
     public static func store8(_ address: UInt64, _ value: UInt8) { guest_store8(address, value) }
+    public static func load32(_ address: UInt64) -> UInt32 { guest_load32(address) }
+    public static func store32(_ address: UInt64, _ value: UInt32) { guest_store32(address, value) }
 }
 
 /// crt0's trap vector lands here: a guest takes no traps on purpose, so any trap is a bug.

@@ -72,6 +72,15 @@ GUEST_INLINE void guest_store64(uint64_t address, uint64_t value) {
 GUEST_INLINE void guest_store8(uint64_t address, uint8_t value) {
     __asm__ volatile("sb %0, 0(%1)" :: "r"(value), "r"(address) : "memory");
 }
+// 32-bit device registers (the PLIC's, a goldfish RTC's): one lw/sw each.
+GUEST_INLINE uint32_t guest_load32(uint64_t address) {
+    uint32_t v;
+    __asm__ volatile("lw %0, 0(%1)" : "=r"(v) : "r"(address) : "memory");
+    return v;
+}
+GUEST_INLINE void guest_store32(uint64_t address, uint32_t value) {
+    __asm__ volatile("sw %0, 0(%1)" :: "r"(value), "r"(address) : "memory");
+}
 
 // ---- Symbols from crt0.S -------------------------------------------------------------------------
 // Hidden: defined in this image, so addressed PC-relative rather than through a GOT.
