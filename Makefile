@@ -117,6 +117,7 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+	@python3 -c "import cryptography" >/dev/null 2>&1 || python3 -m pip install -q cryptography
 
 tool:
 	swift build --product bulkhead
