@@ -68,14 +68,14 @@ public struct PLICClient {
     /// scause of a supervisor external interrupt.
     public static let externalInterruptCause: UInt64 = 1 << 63 | 9
 
-    /// Waits in `wfi` until an interrupt is taken with sie.SEIE set, and returns its scause and the
-    /// instructions retired from just before the wait to the first instruction of the handler.
-    public static func waitForExternalInterrupt() -> (cause: UInt64, instructions: UInt64) {
+    /// Spins (reading `instret`, not in `wfi`) until an interrupt is taken with sie.SEIE set, and
+    /// returns its scause and the instructions retired from the last instruction before the trap to
+    /// the first of the handler: the interrupt's path through the hypervisor.
+    public static func spinForExternalInterrupt() -> (cause: UInt64, instructions: UInt64) {
         guest_set_sie(externalInterruptBit)
-        let before = guest_read_instret()
-        let cause = guest_wait_interrupt()
-        let after = guest_read_instret()
+        var latency: UInt64 = 0
+        let cause = guest_spin_interrupt(&latency)
         guest_clear_sie(externalInterruptBit)
-        return (cause, after &- before)
+        return (cause, latency)
     }
 }

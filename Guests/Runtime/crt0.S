@@ -84,6 +84,26 @@ guest_wait_interrupt:
     csrr    a0, scause
     ret
 
+// Like guest_wait_interrupt, but spinning on `instret` instead of wfi, to measure the interrupt's
+// path: stores in *a0 the instructions retired from the last instret read before the trap to the
+// first instruction of the handler (the loop's own branch included). Returns scause. Clobbers t0-t2.
+    .section .text.guest_spin_interrupt, "ax"
+    .globl guest_spin_interrupt
+guest_spin_interrupt:
+    la      t0, 2f
+    csrw    stvec, t0
+    csrsi   sstatus, 2                      // SIE
+1:  csrr    t1, instret
+    j       1b
+    .balign 4
+2:  csrr    t2, instret
+    la      t0, guest_trap_entry
+    csrw    stvec, t0
+    sub     t2, t2, t1
+    sd      t2, 0(a0)
+    csrr    a0, scause
+    ret
+
 // Default for single-vCPU guests: a started secondary stops at once.
     .section .text.guest_secondary, "ax"
     .weak guest_secondary

@@ -4,7 +4,7 @@
 // (reading it latches TIME_HIGH), TIME_HIGH 0x04, ALARM_LOW 0x08 (writing it arms the alarm at
 // ALARM_HIGH:ALARM_LOW ns), ALARM_HIGH 0x0c, IRQ_ENABLED 0x10, CLEAR_ALARM 0x14, ALARM_STATUS 0x18,
 // CLEAR_INTERRUPT 0x1c. Time is nanoseconds since 1970.
-// Prints, per alarm, the instructions retired between its last instruction before `wfi` and the
+// Prints, per alarm, the instructions retired between its last instruction before the trap and the
 // first of its handler: the interrupt's path through the hypervisor (make bench counts it under icount).
 
 import GuestRuntime
@@ -43,7 +43,7 @@ func guestMain(vcpu: UInt, dtb: UInt) {
         let at = readTime(rtc) &+ 20_000_000                      // 20 ms from now
         RawMemory.store32(rtc.base &+ Goldfish.alarmHigh, UInt32(truncatingIfNeeded: at >> 32))
         RawMemory.store32(rtc.base &+ Goldfish.alarmLow, UInt32(truncatingIfNeeded: at))
-        let (cause, latency) = PLICClient.waitForExternalInterrupt()
+        let (cause, latency) = PLICClient.spinForExternalInterrupt()
         guard cause == PLICClient.externalInterruptCause else {
             Console.line { $0.write("rtc: unexpected interrupt, scause "); $0.write(hex: cause) }
             Guest.shutdown(reason: .systemFailure)

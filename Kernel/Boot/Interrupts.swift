@@ -21,8 +21,15 @@ nonisolated(unsafe) var virtualPLICs = InlineArray<8, VirtualPLIC>(repeating: Vi
 /// Guards read-modify-writes of the physical PLIC's enable words (a leaf lock).
 let physicalEnableLock = Atomic<UInt32>(0)
 /// Per source: the partition that owns it (-1: none), and the physical context that last claimed it.
-nonisolated(unsafe) var sourceOwner = InlineArray<256, Int8>(repeating: -1)
-nonisolated(unsafe) var sourceClaimContext = InlineArray<256, Int16>(repeating: 0)
+struct SourceEntry { var owner: Int8 = -1; var claimContext: Int16 = 0 }
+nonisolated(unsafe) var sources = InlineArray<256, SourceEntry>(repeating: SourceEntry())
+
+/// Source `source`'s entry, in place (a subscript may copy the whole table on the trap path).
+@inline(__always) func sourceTable(_ source: Int) -> UnsafeMutablePointer<SourceEntry> {
+    withUnsafeMutablePointer(to: &sources) {
+        UnsafeMutableRawPointer($0).assumingMemoryBound(to: SourceEntry.self).advanced(by: source & 255)
+    }
+}
 
 /// Reads the PLIC from the device tree and prepares both sides. Halts when a partition owns a
 /// device with interrupts and the board has no usable PLIC.
@@ -34,7 +41,7 @@ func setUpInterrupts(dtb: UnsafeRawBufferPointer) {
         virtualPLICs[p] = VirtualPLIC(owned: owned, contextCount: plan[p].harts.count)
         var s = 1
         while s < VirtualPLIC.maxSources {
-            if owned.contains(s) { sourceOwner[s] = Int8(truncatingIfNeeded: p); anySource = true }
+            if owned.contains(s) { sourceTable(s).pointee.owner = Int8(truncatingIfNeeded: p); anySource = true }
             s += 1
         }
         p += 1
@@ -55,7 +62,7 @@ func setUpInterrupts(dtb: UnsafeRawBufferPointer) {
             plic.setThreshold(context: context, 0)
             var s = 1
             while s < VirtualPLIC.maxSources {
-                if sourceOwner[s] >= 0 { plic.setEnabled(source: s, context: context, false) }
+                if sourceTable(s).pointee.owner >= 0 { plic.setEnabled(source: s, context: context, false) }
                 s += 1
             }
         } else if hartPartition[h] >= 0 && !plan.devices.sources(ownedBy: hartPartition[h]).isEmpty {
@@ -65,7 +72,7 @@ func setUpInterrupts(dtb: UnsafeRawBufferPointer) {
     }
     var s = 1
     while s < VirtualPLIC.maxSources {
-        if sourceOwner[s] >= 0 { plic.setPriority(source: s, 0) }
+        if sourceTable(s).pointee.owner >= 0 { plic.setPriority(source: s, 0) }
         s += 1
     }
     log { out in
@@ -99,38 +106,40 @@ var externalInterruptsUsed: Bool { physicalPLIC != nil }
 }
 
 /// A supervisor external interrupt on `hart`: claims every pending source of its context and
-/// hands each to its owner's virtual PLIC.
+/// hands each to its owner's virtual PLIC. The trap path: O(1) per source, nothing copied.
 func handleExternalInterrupt(hart: Int) {
     guard let plic = physicalPLIC, let context = hostPLIC.context(ofHart: hart) else { return }
     while true {
         let source = plic.claim(context: context)
         guard source > 0 else { return }
-        guard source < VirtualPLIC.maxSources, sourceOwner[source] >= 0 else {
+        let owner = source < VirtualPLIC.maxSources ? Int(sourceTable(source).pointee.owner) : -1
+        guard owner >= 0 else {
             // Nobody owns it (it was never enabled by us): mask it and complete it.
             setPhysicalEnable(plic, source: source, context: context, false)
             plic.complete(context: context, source: source)
             continue
         }
-        let p = Int(sourceOwner[source])
-        sourceClaimContext[source] = Int16(truncatingIfNeeded: context)
-        let wanting = withVirtualPLIC(p) { vplic -> UInt8 in
+        sourceTable(source).pointee.claimContext = Int16(truncatingIfNeeded: context)
+        let taking = withVirtualPLIC(owner) { vplic -> UInt8 in
             _ = vplic.raise(source: source)
-            return vplic.contextsWanting()
+            return vplic.contextsTaking(source: source)
         }
-        signalVCPUs(p, wanting, from: hart)
+        signalVCPUs(owner, taking, from: hart)
     }
 }
 
 /// Raises VSEIP on each vCPU of partition `p` in `mask` (bit v = vCPU v): directly on this hart,
-/// through the mailbox on others.
+/// through the mailbox (which recomputes it there) on others.
 private func signalVCPUs(_ p: Int, _ mask: UInt8, from hart: Int) {
-    let spec = plan[p]
+    guard mask != 0 else { return }
+    let local = hartPartition[hart] == p ? hartVCPU[hart] : -1
+    if local >= 0 && mask & (1 << UInt8(local & 7)) != 0 { csr_set_hvip(InterruptSet.vsei.raw) }
+    let others = local >= 0 ? mask & ~(1 << UInt8(local & 7)) : mask
+    guard others != 0 else { return }
+    let harts = partitionElement(&plan.partitions, p).pointee.harts
     var v = 0
-    while v < spec.harts.count && v < 8 {
-        if mask & (1 << UInt8(v)) != 0 {
-            let target = Int(spec.harts[v])
-            if target == hart { refreshVSEIP(hart: hart) } else { Mailbox(hart: target).post(Request.vseip) }
-        }
+    while v < harts.count && v < 8 {
+        if others & (1 << UInt8(v)) != 0 { Mailbox(hart: Int(harts[v])).post(Request.vseip) }
         v += 1
     }
 }
@@ -160,7 +169,7 @@ func emulatePLIC(hart: Int, offset: UInt64, store: Bool, value: UInt32) -> UInt3
     }
     if let plic = physicalPLIC { mirror(effect, partition: p, plic) }
     refreshVSEIP(hart: hart)
-    signalVCPUs(p, wanting & ~(1 << UInt8(hartVCPU[hart] & 7)), from: hart)
+    signalVCPUs(p, wanting & ~(1 << UInt8(hartVCPU[hart] & 7)), from: hart)   // this vCPU: just refreshed
     return loaded
 }
 
@@ -168,7 +177,7 @@ private func mirror(_ effect: PLICWriteEffect, partition p: Int, _ plic: PLIC) {
     switch effect {
     case .none: break
     case .complete(let source):
-        plic.complete(context: Int(sourceClaimContext[source & 255]), source: source)
+        plic.complete(context: Int(sourceTable(source).pointee.claimContext), source: source)
     case .priority(let source, let value):
         plic.setPriority(source: source, value)
     case .enableWord(let vcpu, let word, let bits):
@@ -192,14 +201,14 @@ func resetInterrupts(partition p: Int) {
     let stale = withVirtualPLIC(p) { $0.reset() }
     var s = 1
     while s < VirtualPLIC.maxSources {
-        if Int(sourceOwner[s]) == p {
+        if Int(sourceTable(s).pointee.owner) == p {
             plic.setPriority(source: s, 0)
             var h = 0
             while h < maxHarts {
                 if let context = hostPLIC.context(ofHart: h) { setPhysicalEnable(plic, source: s, context: context, false) }
                 h += 1
             }
-            if stale.contains(s) { plic.complete(context: Int(sourceClaimContext[s]), source: s) }
+            if stale.contains(s) { plic.complete(context: Int(sourceTable(s).pointee.claimContext), source: s) }
         }
         s += 1
     }

@@ -23,6 +23,7 @@ private final class Guest {
     func write(_ offset: UInt64, _ value: UInt32) -> PLICWriteEffect { plic.write(offset: offset, value: value) }
     func raise(_ source: Int) -> Bool { plic.raise(source: source) }
     func wants(_ context: Int = 0) -> Bool { plic.wantsInterrupt(context: context) }
+    func taking(_ source: Int) -> UInt8 { plic.contextsTaking(source: source) }
     func reset() -> PLICSourceSet { plic.reset() }
     func setPriority(_ source: Int, _ value: UInt32) { _ = write(PLICLayout.priority(source: source), value) }
     func setThreshold(_ value: UInt32, _ context: Int = 0) { _ = write(PLICLayout.threshold(context: context), value) }
@@ -44,6 +45,28 @@ private final class Guest {
 
 @Suite("Virtual PLIC: register map and one partition's model")
 struct VirtualPLICTests {
+    /// The trap path's shortcut: the contexts that can take a newly raised source are exactly
+    /// those that then want an interrupt because of it.
+    @Test func contextsTakingASource() {
+        let g = Guest()
+        g.setPriority(10, 2)
+        #expect(g.taking(10) == 0)                       // enabled nowhere
+        g.enable(10, context: 1)
+        _ = g.raise(10)
+        #expect(g.taking(10) == 0b10)
+        #expect(!g.wants(0) && g.wants(1))
+        g.enable(10, context: 0)
+        #expect(g.taking(10) == 0b11)
+        g.setThreshold(2, 0)                             // priority 2 is not above threshold 2
+        #expect(g.taking(10) == 0b10)
+        #expect(g.claim(1) == 10)
+        #expect(g.taking(10) == 0)                       // in service: nobody takes it again yet
+        #expect(g.taking(5) == 0)                        // another partition's source
+        g.setPriority(33, 0)
+        g.enable(33, context: 1)
+        #expect(g.taking(33) == 0)                       // priority 0 never interrupts
+    }
+
     @Test func offsetsMatchTheSpec() {
         #expect(PLICLayout.priority(source: 1) == 0x4 && PLICLayout.priority(source: 1023) == 0xFFC)
         #expect(PLICLayout.pending(word: 0) == 0x1000 && PLICLayout.pending(word: 31) == 0x107C)

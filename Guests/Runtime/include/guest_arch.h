@@ -53,6 +53,7 @@ GUEST_INLINE void guest_clear_sip(uint64_t m)     { __asm__ volatile("csrc 0x144
 
 /// Takes the next interrupt enabled in sie and returns its scause (crt0.S).
 uint64_t guest_wait_interrupt(void);
+uint64_t guest_spin_interrupt(uint64_t *latency);
 
 /// Waits for an interrupt that is pending and enabled in sie (it wakes even with sstatus.SIE = 0).
 GUEST_INLINE void guest_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }

@@ -175,6 +175,21 @@ public struct VirtualPLIC: Sendable {
         return priority(of: source) > UInt32(thresholds[context & 7]) ? source : 0
     }
 
+    /// The contexts that can take `source` now (enabled there, not in service, priority above the
+    /// context's threshold), as a mask (bit i = context i): after `raise`, each of them wants an
+    /// interrupt. Mutating only so that the enables are read in place (no copy on the trap path).
+    public mutating func contextsTaking(source: Int) -> UInt8 {
+        guard owned.contains(source), !inService.contains(source) else { return 0 }
+        let level = priority(of: source)
+        var mask: UInt8 = 0
+        var context = 0
+        while context < contextCount && context < Self.maxContexts {
+            if enables[context & 7].contains(source) && level > UInt32(thresholds[context & 7]) { mask |= 1 << UInt8(context) }
+            context &+= 1
+        }
+        return mask
+    }
+
     /// Whether vCPU `context`'s external interrupt (VSEIP) should be asserted.
     public func wantsInterrupt(context: Int) -> Bool { claimable(context: context) != 0 }
 
