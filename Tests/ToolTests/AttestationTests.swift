@@ -12,7 +12,8 @@ let attestSeed: [UInt8] = (0..<32).map { UInt8(0x40 + $0) }
 
 /// Builds and signs a report as docs/keys.md lays it out.
 func makeReport(seed: [UInt8] = attestSeed, securityVersion: UInt64 = 0x0102_0304_0506_0708, name: [UInt8] = Array("vault".utf8),
-                nonce: [UInt8] = (0..<32).map { UInt8(0xA0 + $0) }, version: UInt16 = 1, length: UInt16 = 320) throws -> [UInt8] {
+                nonce: [UInt8] = (0..<32).map { UInt8(0xA0 + $0) }, version: UInt16 = 1, length: UInt16 = 320,
+                policy: [UInt8] = (0..<64).map { UInt8(0xC0 + $0) }) throws -> [UInt8] {
     var r = [UInt8](repeating: 0, count: 256)
     r.replaceSubrange(0..<4, with: Array("BHAR".utf8))
     r[4] = UInt8(version & 0xFF); r[5] = UInt8(version >> 8)
@@ -21,7 +22,7 @@ func makeReport(seed: [UInt8] = attestSeed, securityVersion: UInt64 = 0x0102_030
     for i in 0..<64 { r[16 + i] = UInt8(i) }                   // identity 00 01 ... 3f
     r.replaceSubrange(80..<(80 + name.count), with: name)
     for i in 0..<64 { r[96 + i] = UInt8(0x80 + i) }            // measurement 80 ... bf
-    for i in 0..<64 { r[160 + i] = UInt8(0xC0 + i) }           // policy digest c0 ... ff
+    r.replaceSubrange(160..<224, with: policy)                 // policy digest (default c0 ... ff)
     r.replaceSubrange(224..<256, with: nonce)
     let key = try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
     return r + Array(try key.signature(for: r))
@@ -77,6 +78,55 @@ func independentDeviceKey(secret: [UInt8], identity: [UInt8]) throws -> String {
 @Suite("CLI: attestation reports and the device attestation key")
 struct AttestationTests {
     // MARK: attest verify
+
+    /// --bundle: the report's policy digest is recomputed from the partition of that name, and the
+    /// verifier sees its DMA trust and devices; another policy (no DMA trust) is refused.
+    @Test func verifyAgainstABundleShowsDMATrustAndDevices() throws {
+        let ws = Workspace()
+        defer { ws.remove() }
+        ws.write("g.bin", [0x13, 0, 0, 0])
+        let config = ws.config("""
+            [[partition]]
+            name = "rtc"
+            image = "g.bin"
+            harts = [0]
+            memory_base = 0x84000000
+            memory_size = "2M"
+            devices = ["/soc/rtc@101000"]
+            dma = "trusted"
+            """)
+        let key = try SigningKeys.generate(base: ws.directory + "/keys/test")
+        _ = try Commands.pack(configPath: config, output: ws.directory + "/b.bin", keyPath: key.privatePath,
+                              securityVersion: 0, board: BoardOptions())
+        let bundle = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ws.directory + "/b.bin")))
+        let plan = try bundle.withUnsafeBytes { try BundleReader(bytes: $0).plan }
+        let digest = KeyChain.policyDigest(plan[0], devices: plan.devices, partition: 0).withBytes { Array($0) }
+        ws.write("r.bin", try makeReport(name: Array("rtc".utf8), policy: digest))
+        let out = try Commands.attestVerify(reportPath: ws.directory + "/r.bin", deviceKey: try publicKeyHex(),
+                                            bundlePath: ws.directory + "/b.bin")
+        #expect(out.hasSuffix("""
+            policy: matches partition #0 "rtc" of \(ws.directory)/b.bin
+              keys: none
+              dma: trusted (its DMA-capable devices can reach all memory)
+              device: /soc/rtc@101000 (google,goldfish-rtc) 0x101000 + 4 KiB, PLIC interrupt 11
+            """))
+        // The same partition without DMA trust has another digest: the report does not match it.
+        var other = plan[0]
+        other.flags.dmaTrusted = false
+        let untrusted = KeyChain.policyDigest(other, devices: plan.devices, partition: 0).withBytes { Array($0) }
+        #expect(untrusted != digest)
+        ws.write("u.bin", try makeReport(name: Array("rtc".utf8), policy: untrusted))
+        #expect(throws: ToolError("\(ws.directory)/u.bin: policy digest (offset 160) is not that of partition #0 \"rtc\" in "
+                                  + "\(ws.directory)/b.bin (\(hexString(digest))): another policy, devices or DMA trust")) {
+            try Commands.attestVerify(reportPath: ws.directory + "/u.bin", deviceKey: try publicKeyHex(),
+                                      bundlePath: ws.directory + "/b.bin")
+        }
+        ws.write("n.bin", try makeReport(name: Array("vault".utf8), policy: digest))
+        #expect(throws: ToolError("\(ws.directory)/b.bin: has no partition \"vault\" (the report's partition)")) {
+            try Commands.attestVerify(reportPath: ws.directory + "/n.bin", deviceKey: try publicKeyHex(),
+                                      bundlePath: ws.directory + "/b.bin")
+        }
+    }
 
     @Test func verifyPrintsTheFields() throws {
         let ws = Workspace()

@@ -353,7 +353,8 @@ extension Commands {
     /// `bulkhead attest verify --device-key KEY REPORT [--nonce HEX]`: parses the report
     /// strictly, checks its signature with the device key, and the nonce when one is given.
     /// Returns the report's fields, one per line.
-    public static func attestVerify(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil) throws(ToolError) -> String {
+    public static func attestVerify(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil,
+                                    bundlePath: String? = nil) throws(ToolError) -> String {
         var expected: [UInt8]?
         if let expectedNonce {
             guard let bytes = parseHex(expectedNonce), bytes.count == AttestationReportFile.nonceSize else {
@@ -380,7 +381,9 @@ extension Commands {
             throw ToolError("\(reportPath): nonce (offset 224): the report holds \(hexString(report.nonce)), "
                             + "not the expected \(hexString(expected)) (a replayed or another request's report)")
         }
-        return [
+        var policy: [String] = []
+        if let bundlePath { policy = try policyLines(report, bundlePath: bundlePath, reportPath: reportPath) }
+        return ([
             "\(reportPath): attestation report",
             "version: \(AttestationReportFile.version)",
             "security version: \(report.securityVersion)",
@@ -390,7 +393,39 @@ extension Commands {
             "policy digest: \(hexString(report.policyDigest))",
             "nonce: \(hexString(report.nonce))" + (expected == nil ? "" : " (matches --nonce)"),
             "signature: valid (device key \(hexString(key.rawRepresentation.prefix(8)))...)",
-        ].joined(separator: "\n")
+        ] + policy).joined(separator: "\n")
+    }
+
+    /// With `--bundle`: the report's policy digest recomputed from the partition of that name in
+    /// the bundle (KeyChain.policyDigest, docs/keys.md), and what it attests: key services, DMA
+    /// trust, devices. Throws when the partition is missing or the digest differs.
+    static func policyLines(_ report: AttestationReportFile, bundlePath: String, reportPath: String) throws(ToolError) -> [String] {
+        let bytes = try readBundle(bundlePath)
+        let parsed = bytes.withUnsafeBytes { (raw) -> Result<PartitionPlan, BundleError> in
+            do throws(BundleError) { return .success(try BundleReader(bytes: raw).plan) } catch { return .failure(error) }
+        }
+        let plan: PartitionPlan
+        switch parsed {
+        case .success(let p): plan = p
+        case .failure(let error): throw ToolError.bundle(error, file: bundlePath)
+        }
+        guard let p = (0..<plan.count).first(where: { partitionName(plan, $0) == report.name }) else {
+            throw ToolError("\(bundlePath): has no partition \"\(report.name)\" (the report's partition)")
+        }
+        let spec = plan[p]
+        let digest = KeyChain.policyDigest(spec, devices: plan.devices, partition: p)
+        let expected = digest.withBytes { Array($0) }
+        guard expected == report.policyDigest else {
+            throw ToolError("\(reportPath): policy digest (offset 160) is not that of partition #\(p) \"\(report.name)\" in "
+                            + "\(bundlePath) (\(hexString(expected))): another policy, devices or DMA trust")
+        }
+        var lines = ["policy: matches partition #\(p) \"\(report.name)\" of \(bundlePath)",
+                     "  keys: \(spec.keyPolicy.raw == 0 ? "none" : KeyServices.describe(spec.keyPolicy))",
+                     "  dma: " + (spec.flags.dmaTrusted ? "trusted (its DMA-capable devices can reach all memory)" : "none")]
+        for d in 0..<plan.devices.count where Int(plan.devices[d].owner) == p {
+            lines.append("  device: " + describeDevice(plan.devices[d]))
+        }
+        return lines
     }
 
     /// Where `attest device-key` takes the device secret from.

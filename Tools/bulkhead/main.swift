@@ -448,9 +448,15 @@ struct AttestVerify: ParsableCommand {
     @Option(help: ArgumentHelp("The nonce the report must carry (32 bytes as 64 hex digits).", valueName: "hex"))
     var nonce: String?
 
+    @Option(help: ArgumentHelp("""
+                A bundle: check that the report's policy digest is that of its partition of the same name, \
+                and show what the policy holds (key services, DMA trust, devices).
+                """, valueName: "bundle"))
+    var bundle: String?
+
     func run() throws {
         do {
-            print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey, nonce: nonce))
+            print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle))
         } catch {
             throw fail(error)
         }
