@@ -161,11 +161,15 @@ func refreshVSEIP(hart: Int) {
 /// completed sources there; then updates VSEIP of this vCPU and raises it where now wanted.
 func emulatePLIC(hart: Int, offset: UInt64, store: Bool, value: UInt32) -> UInt32 {
     let p = hartPartition[hart]
+    // Claim and complete (the per-interrupt path) change only what this vCPU may claim; other
+    // registers (set-up) may make any vCPU want an interrupt.
+    var claimOrComplete = false
+    if case .claimComplete = PLICRegister.decode(offset: offset) { claimOrComplete = true }
     var effect = PLICWriteEffect.none
     var loaded: UInt32 = 0
     let wanting = withVirtualPLIC(p) { vplic -> UInt8 in
         if store { effect = vplic.write(offset: offset, value: value) } else { loaded = vplic.read(offset: offset) }
-        return vplic.contextsWanting()
+        return claimOrComplete ? 0 : vplic.contextsWanting()
     }
     if let plic = physicalPLIC { mirror(effect, partition: p, plic) }
     refreshVSEIP(hart: hart)
