@@ -26,7 +26,7 @@ struct UARTSink: TextSink {
 func log(_ body: (inout UARTSink) -> Void) {
     withConsoleLock {
         var out = UARTSink()
-        if consoleCursor.hypervisorLine() { out.write(byte: 10) }
+        guestConsole.beginHypervisorLine(to: &out)
         out.write("[bulkhead] ")
         body(&out)
         out.write(byte: 10)
@@ -35,46 +35,27 @@ func log(_ body: (inout UARTSink) -> Void) {
 
 func log(_ text: StaticString) { log { $0.write(text) } }
 
-// MARK: Output (Core's GuestLineBuffer and ConsoleCursor: the rules are at the top of ConsoleOutput.swift)
+// MARK: Output (Core's GuestConsole; the rules are at the top of Core/Console/ConsoleOutput.swift)
 
-/// Per-partition line buffers, so that each guest line reaches the UART whole and tagged.
-nonisolated(unsafe) var guestLines = InlineArray<8, GuestLineBuffer>(repeating: GuestLineBuffer())
-/// Which partition's partial line the UART's current line holds (under the console lock).
-nonisolated(unsafe) var consoleCursor = ConsoleCursor()
-/// Idle time and input poll period, in timebase ticks (set once the timebase is known).
-nonisolated(unsafe) var consoleTiming = ConsoleTiming(timebaseFrequency: 10_000_000)
+/// Every partition's pending line and the console's cursor (under the console lock).
+nonisolated(unsafe) var guestConsole = GuestConsole(timing: ConsoleTiming(timebaseFrequency: 10_000_000))
 /// The `time` at which the console next needs service from the trap path (`consoleService`):
 /// an input poll or a partial line's idle deadline. Read without the lock; written under it.
 let consoleServiceDue = Atomic<UInt64>(0)
+
+private func partitionName(_ p: Int) -> PartitionName { plan[p].name }
 
 /// Adds one byte of partition `p`'s output; a newline (or a full buffer) prints the line.
 func guestConsolePut(partition p: Int, _ byte: UInt8) {
     let now = csr_read_time()
     withConsoleLock {
-        switch guestLines[p].append(byte, now: now) {
-        case .none:
-            // A partial line: make sure the trap path looks at it once it is idle.
-            let deadline = now &+ consoleTiming.idle
-            if consoleServiceDue.load(ordering: .relaxed) > deadline { consoleServiceDue.store(deadline, ordering: .relaxed) }
-        case .line: printGuestLine(p, complete: true)
-        case .full: printGuestLine(p, complete: false)
+        var out = UARTSink()
+        // A partial line pending: make sure the trap path looks at it once it is idle.
+        if let deadline = guestConsole.put(byte, partition: p, now: now, to: &out, name: partitionName),
+           consoleServiceDue.load(ordering: .relaxed) > deadline {
+            consoleServiceDue.store(deadline, ordering: .relaxed)
         }
     }
-}
-
-/// Prints partition `p`'s pending bytes, tagged unless they continue its open line, and with a
-/// newline when `complete` (caller holds the lock).
-private func printGuestLine(_ p: Int, complete: Bool) {
-    var out = UARTSink()
-    let lead = consoleCursor.partitionOutput(p, complete: complete)
-    if lead.newline { out.write(byte: 10) }
-    if lead.tag {
-        out.write(byte: UInt8(ascii: "["))
-        plan[p].name.withBytes { out.write(bytes: $0) }
-        out.write("] ")
-    }
-    guestLines[p].drain { out.write(byte: $0) }
-    if complete { out.write(byte: 10) }
 }
 
 /// A (re)loaded partition's virtual UART starts from its reset state, as after a machine reset;
@@ -85,13 +66,16 @@ func resetVirtualUART(partition p: Int) {
 
 /// Flushes a partial line when a partition stops, so nothing it printed is lost.
 func guestConsoleFlush(partition p: Int) {
-    withConsoleLock { if guestLines[p].count > 0 { printGuestLine(p, complete: true) } }
+    withConsoleLock {
+        var out = UARTSink()
+        guestConsole.flush(partition: p, to: &out, name: partitionName)
+    }
 }
 
 /// Called on every trap from a guest (one load and compare when nothing is due): at most once
 /// per input poll period, drains the UART's receiver into the input queues and prints every
-/// partial line that has been idle for `consoleTiming.idle`. Skipped when another hart holds the
-/// console lock (it will come round again).
+/// partial line that has been idle for the idle time. Skipped when another hart holds the
+/// console lock (a later trap comes round again).
 @inline(__always) func consoleService() {
     let now = csr_read_time()
     guard now >= consoleServiceDue.load(ordering: .relaxed) else { return }
@@ -101,14 +85,9 @@ func guestConsoleFlush(partition p: Int) {
 private func serviceConsole(now: UInt64) {
     guard consoleLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else { return }
     pollConsoleInput()
-    var earliest: UInt64? = nil
-    var p = 0
-    while p < plan.count {
-        if guestLines[p].isIdle(now: now, idle: consoleTiming.idle) { printGuestLine(p, complete: false) }
-        if let deadline = guestLines[p].idleDeadline(idle: consoleTiming.idle) { earliest = min(earliest ?? deadline, deadline) }
-        p &+= 1
-    }
-    consoleServiceDue.store(consoleTiming.nextService(after: now, earliestIdle: earliest), ordering: .relaxed)
+    var out = UARTSink()
+    let earliest = guestConsole.flushIdle(now: now, count: plan.count, to: &out, name: partitionName)
+    consoleServiceDue.store(guestConsole.timing.nextService(after: now, earliestIdle: earliest), ordering: .relaxed)
     consoleLock.store(0, ordering: .releasing)
 }
 
@@ -120,7 +99,7 @@ nonisolated(unsafe) var consoleInput = InlineArray<8, InputQueue>(repeating: Inp
 /// Sets up the focus once the plan is known: the first partition with the virtual UART (a Linux
 /// partition, or one with `uart = true`), else partition 0; and the console's timing.
 func setUpConsoleInput() {
-    consoleTiming = ConsoleTiming(timebaseFrequency: timebaseFrequency)
+    guestConsole.timing = ConsoleTiming(timebaseFrequency: timebaseFrequency)
     var first = 0
     var p = plan.count - 1
     while p >= 0 { if plan[p].hasVirtualUART { first = p }; p -= 1 }
@@ -129,7 +108,7 @@ func setUpConsoleInput() {
 
 /// Moves every byte waiting in the UART's receiver to the partition with focus (caller holds the
 /// lock). Called when a guest reads its virtual UART or the SBI console, and from the trap path
-/// every `consoleTiming.inputPoll` (consoleService), so keys are taken from the UART's small
+/// every `ConsoleTiming.inputPoll` (consoleService), so keys are taken from the UART's small
 /// FIFO even while no guest reads; they wait in the partition's InputQueue (its bound and drop
 /// rule: ConsoleInput.swift).
 private func pollConsoleInput() {
@@ -138,7 +117,7 @@ private func pollConsoleInput() {
         case .deliver(let p, let b): consoleInput[p].push(b)
         case .focus(let p):
             var out = UARTSink()
-            if consoleCursor.hypervisorLine() { out.write(byte: 10) }
+            guestConsole.beginHypervisorLine(to: &out)
             out.write("[bulkhead] console input now goes to partition "); out.write(decimal: UInt64(p))
             out.write(" ("); plan[p].name.withBytes { out.write(bytes: $0) }; out.write(")\n")
         case .none: break

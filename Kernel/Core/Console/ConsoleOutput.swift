@@ -120,3 +120,66 @@ public struct ConsoleTiming: Sendable {
         return min(poll, earliestIdle)
     }
 }
+
+/// All partitions' output lines and the console's cursor: what the kernel's console does with
+/// guest output, as pure code (the kernel adds its lock, the UART and the clock). Every method
+/// writes to `out` what must reach the console now; `name` gives partition `p`'s tag.
+public struct GuestConsole: Sendable {
+    public var lines = InlineArray<8, GuestLineBuffer>(repeating: GuestLineBuffer())
+    public var cursor = ConsoleCursor()
+    public var timing: ConsoleTiming
+
+    public init(timing: ConsoleTiming) { self.timing = timing }
+
+    /// One byte of partition `p`'s output at time `now`. Returns the time at which the line
+    /// becomes idle when the byte left a partial line pending (nil when nothing is pending).
+    public mutating func put<S: TextSink>(_ byte: UInt8, partition p: Int, now: UInt64, to out: inout S,
+                                          name: (Int) -> PartitionName) -> UInt64? {
+        guard p >= 0 && p < 8 else { return nil }
+        switch lines[p].append(byte, now: now) {
+        case .none: return lines[p].idleDeadline(idle: timing.idle)
+        case .line: print(p, complete: true, to: &out, name: name)
+        case .full: print(p, complete: false, to: &out, name: name)
+        }
+        return nil
+    }
+
+    /// Prints the partial lines of partitions 0 ..< `count` that are idle at `now` (leaving each
+    /// open); returns the earliest idle deadline among lines still pending.
+    public mutating func flushIdle<S: TextSink>(now: UInt64, count: Int, to out: inout S,
+                                                name: (Int) -> PartitionName) -> UInt64? {
+        var earliest: UInt64? = nil
+        var p = 0
+        while p < count && p < 8 {
+            if lines[p].isIdle(now: now, idle: timing.idle) { print(p, complete: false, to: &out, name: name) }
+            if let deadline = lines[p].idleDeadline(idle: timing.idle) { earliest = min(earliest ?? deadline, deadline) }
+            p &+= 1
+        }
+        return earliest
+    }
+
+    /// Prints partition `p`'s pending bytes as a complete line (it stops: nothing may be lost).
+    public mutating func flush<S: TextSink>(partition p: Int, to out: inout S, name: (Int) -> PartitionName) {
+        guard p >= 0 && p < 8, lines[p].count > 0 else { return }
+        print(p, complete: true, to: &out, name: name)
+    }
+
+    /// Before a line of the hypervisor's own: ends an open partial line.
+    public mutating func beginHypervisorLine<S: TextSink>(to out: inout S) {
+        if cursor.hypervisorLine() { out.write(byte: 10) }
+    }
+
+    /// Partition `p`'s pending bytes, tagged unless they continue its open line, and a newline
+    /// when `complete`.
+    mutating func print<S: TextSink>(_ p: Int, complete: Bool, to out: inout S, name: (Int) -> PartitionName) {
+        let lead = cursor.partitionOutput(p, complete: complete)
+        if lead.newline { out.write(byte: 10) }
+        if lead.tag {
+            out.write(byte: UInt8(ascii: "["))
+            name(p).withBytes { out.write(bytes: $0) }
+            out.write("] ")
+        }
+        lines[p].drain { out.write(byte: $0) }
+        if complete { out.write(byte: 10) }
+    }
+}
