@@ -1,6 +1,7 @@
 # Bulkhead: build the hypervisor, the guests and the bundle; run, test, bench.
 #   make run [CONFIG=path/to/config.toml]   boot a configuration on QEMU virt from flash (default: the demo)
 #   make run-linux                          Debian's Linux beside Swift guests (Guests/linux.toml)
+#   make run-uboot                          Debian's U-Boot beside heartbeat (Tests/qemu/configs/uboot.toml)
 #   make test                               host unit tests, tool tests, QEMU integration tests, fuzzing
 #   make bench                              instruction counts, sizes, Linux boot time
 
@@ -50,6 +51,7 @@ $(CORE_MOD): $(CORE_OBJ)
 
 -include Guests/guests.mk
 -include Guests/linux/linux.mk
+-include Guests/uboot/uboot.mk
 
 # ---- The hypervisor ----------------------------------------------------------------------------
 ARCH_DIR     := Kernel/Arch/RISCV64
@@ -155,7 +157,7 @@ REVOKED_TEST_ELF := $(BUILD)/bulkhead-revoked-dev.elf
 kernel-revoked-dev: $(DEV_KEY).pub
 	$(MAKE) kernel KDIR=$(BUILD)/kernel-revoked-dev KERNEL_ELF=$(REVOKED_TEST_ELF) REVOKED_KEYS=$(DEV_KEY).pub
 
-test-qemu: kernel kernel-revoked-dev guests tool linux-guest
+test-qemu: kernel kernel-revoked-dev guests tool linux-guest uboot-guest
 	python3 -m pytest -v Tests/qemu
 
 # ---- Linux beside the Swift guests (Guests/linux.toml; README "Running Linux ...") ------------

@@ -1,6 +1,7 @@
 // The hypervisor-owned console: its own messages marked "[bulkhead]", guest lines tagged with the partition name.
 // Lock order: the console lock is a leaf; nothing else is taken while holding it.
 import BulkheadCore
+import CArch
 import Synchronization
 
 nonisolated(unsafe) var consoleUART = NS16550A(base: 0x1000_0000)
@@ -21,10 +22,11 @@ struct UARTSink: TextSink {
     }
 }
 
-/// Prints one hypervisor line: `[bulkhead] ...`.
+/// Prints one hypervisor line: `[bulkhead] ...` (after ending a partition's open partial line).
 func log(_ body: (inout UARTSink) -> Void) {
     withConsoleLock {
         var out = UARTSink()
+        guestConsole.beginHypervisorLine(to: &out)
         out.write("[bulkhead] ")
         body(&out)
         out.write(byte: 10)
@@ -33,42 +35,60 @@ func log(_ body: (inout UARTSink) -> Void) {
 
 func log(_ text: StaticString) { log { $0.write(text) } }
 
-/// Per-partition line buffers, so that each guest line reaches the UART whole and tagged.
-/// A line longer than `GuestLine.capacity` bytes is printed in pieces of that size.
-struct GuestLine {
-    static let capacity = 200
-    var bytes = InlineArray<200, UInt8>(repeating: 0)
-    var count = 0
-}
-nonisolated(unsafe) var guestLines = InlineArray<8, GuestLine>(repeating: GuestLine())
+// MARK: Output (Core's GuestConsole; the rules are at the top of Core/Console/ConsoleOutput.swift)
+
+/// Every partition's pending line and the console's cursor (under the console lock).
+nonisolated(unsafe) var guestConsole = GuestConsole(timing: ConsoleTiming(timebaseFrequency: 10_000_000))
+/// The `time` at which the console next needs service from the trap path (`consoleService`):
+/// an input poll or a partial line's idle deadline. Read without the lock; written under it.
+let consoleServiceDue = Atomic<UInt64>(0)
+
+private func partitionName(_ p: Int) -> PartitionName { plan[p].name }
 
 /// Adds one byte of partition `p`'s output; a newline (or a full buffer) prints the line.
 func guestConsolePut(partition p: Int, _ byte: UInt8) {
+    let now = csr_read_time()
     withConsoleLock {
-        if byte == 13 { return }
-        if byte != 10 {
-            guestLines[p].bytes[guestLines[p].count] = byte
-            guestLines[p].count += 1
+        var out = UARTSink()
+        // A partial line pending: make sure the trap path looks at it once it is idle.
+        if let deadline = guestConsole.put(byte, partition: p, now: now, to: &out, name: partitionName),
+           consoleServiceDue.load(ordering: .relaxed) > deadline {
+            consoleServiceDue.store(deadline, ordering: .relaxed)
         }
-        if byte == 10 || guestLines[p].count == GuestLine.capacity { flushGuestLine(p) }
     }
 }
 
-/// Prints partition `p`'s pending partial line, if any (caller holds the lock).
-private func flushGuestLine(_ p: Int) {
-    var out = UARTSink()
-    out.write(byte: UInt8(ascii: "["))
-    plan[p].name.withBytes { out.write(bytes: $0) }
-    out.write("] ")
-    var i = 0
-    while i < guestLines[p].count { out.write(byte: guestLines[p].bytes[i]); i += 1 }
-    out.write(byte: 10)
-    guestLines[p].count = 0
+/// A (re)loaded partition's virtual UART starts from its reset state, as after a machine reset;
+/// keys already queued for it stay queued.
+func resetVirtualUART(partition p: Int) {
+    withConsoleLock { virtualUARTs[p] = VirtualUART() }
 }
 
 /// Flushes a partial line when a partition stops, so nothing it printed is lost.
 func guestConsoleFlush(partition p: Int) {
-    withConsoleLock { if guestLines[p].count > 0 { flushGuestLine(p) } }
+    withConsoleLock {
+        var out = UARTSink()
+        guestConsole.flush(partition: p, to: &out, name: partitionName)
+    }
+}
+
+/// Called on every trap from a guest (one load and compare when nothing is due): at most once
+/// per input poll period, drains the UART's receiver into the input queues and prints every
+/// partial line that has been idle for the idle time. Skipped when another hart holds the
+/// console lock (a later trap comes round again).
+@inline(__always) func consoleService() {
+    let now = csr_read_time()
+    guard now >= consoleServiceDue.load(ordering: .relaxed) else { return }
+    serviceConsole(now: now)
+}
+
+private func serviceConsole(now: UInt64) {
+    guard consoleLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else { return }
+    pollConsoleInput()
+    var out = UARTSink()
+    let earliest = guestConsole.flushIdle(now: now, count: plan.count, to: &out, name: partitionName)
+    consoleServiceDue.store(guestConsole.timing.nextService(after: now, earliestIdle: earliest), ordering: .relaxed)
+    consoleLock.store(0, ordering: .releasing)
 }
 
 // MARK: Input (Core's ConsoleFocus: Ctrl-B then a digit moves the focus; README "Console input")
@@ -76,22 +96,29 @@ func guestConsoleFlush(partition p: Int) {
 nonisolated(unsafe) var consoleFocus = ConsoleFocus(count: 0)
 nonisolated(unsafe) var consoleInput = InlineArray<8, InputQueue>(repeating: InputQueue())
 
-/// Sets up the focus once the plan is known: the first Linux partition, else partition 0.
+/// Sets up the focus once the plan is known: the first partition with the virtual UART (a Linux
+/// partition, or one with `uart = true`), else partition 0; and the console's timing.
 func setUpConsoleInput() {
+    guestConsole.timing = ConsoleTiming(timebaseFrequency: timebaseFrequency)
     var first = 0
     var p = plan.count - 1
     while p >= 0 { if plan[p].hasVirtualUART { first = p }; p -= 1 }
     consoleFocus = ConsoleFocus(count: plan.count, focused: first)
 }
 
-/// Moves every byte waiting in the UART's receiver to the partition with focus (caller holds the lock).
+/// Moves every byte waiting in the UART's receiver to the partition with focus (caller holds the
+/// lock). Called when a guest reads its virtual UART or the SBI console, and from the trap path
+/// every `ConsoleTiming.inputPoll` (consoleService), so keys are taken from the UART's small
+/// FIFO even while no guest reads; they wait in the partition's InputQueue (its bound and drop
+/// rule: ConsoleInput.swift).
 private func pollConsoleInput() {
     while let byte = consoleUART.get() {
         switch consoleFocus.feed(byte) {
         case .deliver(let p, let b): consoleInput[p].push(b)
         case .focus(let p):
             var out = UARTSink()
-            out.write("\n[bulkhead] console input now goes to partition "); out.write(decimal: UInt64(p))
+            guestConsole.beginHypervisorLine(to: &out)
+            out.write("[bulkhead] console input now goes to partition "); out.write(decimal: UInt64(p))
             out.write(" ("); plan[p].name.withBytes { out.write(bytes: $0) }; out.write(")\n")
         case .none: break
         }

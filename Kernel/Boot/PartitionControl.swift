@@ -34,6 +34,7 @@ enum PartitionControl {
             }
         }
         if built == nil { fatal("cannot build a partition's device tree") }
+        resetVirtualUART(partition: p)
     }
 
     /// Runs on every hart once the plan is in place. Never returns.

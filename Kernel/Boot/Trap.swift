@@ -6,6 +6,7 @@ import CArch
 func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePointer<hart_frame_t> {
     let frame = TrapFrame(pointer: raw)
     let hart = frame.hart
+    consoleService()      // Console.swift: idle partial lines, console input (cheap unless due)
     switch Scause(raw: csr_read_scause()).cause {
     case .exception(.ecallFromVS):
         handleSBI(frame, hart: hart)

@@ -289,7 +289,7 @@ struct BundleTests {
         #expect(set(50, 192) == .wrongDeviceRecordSize(192, count: 0))
         #expect(set(52, 1) == .reservedNotZero(offset: 52))
         #expect(set(63, 1) == .reservedNotZero(offset: 63))
-        #expect(set(rec(1, 3), 2) == .unknownImageKind(partition: 1, value: 2))   // image kind (once reserved)
+        #expect(set(rec(1, 3), 3) == .unknownImageKind(partition: 1, value: 3))   // image kind (once reserved)
         #expect(set(rec(1, 6), 0x20) == .unknownKeyPolicy(partition: 1, value: 0x20))
         #expect(set(rec(1, 7), 1) == .unknownKeyPolicy(partition: 1, value: 0x100))
         #expect(set(rec(2, 6), 0xFFFF, 2) == .unknownKeyPolicy(partition: 2, value: 0xFFFF))

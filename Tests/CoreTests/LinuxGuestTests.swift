@@ -123,7 +123,7 @@ struct LinuxGuestTests {
         func with(_ at: Int, _ value: UInt64, _ width: Int) -> BundleError? {
             var b = good; BundleWriter.put(&b, at, value, width); return readError(b)
         }
-        #expect(with(64 + 320 + 3, 2, 1) == .unknownImageKind(partition: 1, value: 2))
+        #expect(with(64 + 320 + 3, 3, 1) == .unknownImageKind(partition: 1, value: 3))
         #expect(with(44, 9, 2) == .tooManyInitrds(count: 9))
         #expect(with(46, 64, 2) == .wrongInitrdRecordSize(64, count: 1))
         #expect(with(44, 0, 2) == .wrongInitrdRecordSize(96, count: 0))

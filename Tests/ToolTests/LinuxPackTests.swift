@@ -73,7 +73,7 @@ struct LinuxPackTests {
             } catch { return error.description.replacingOccurrences(of: ws.directory + "/", with: "") }
         }
         #expect(failure("kind = \"linux\"") == "accepted")
-        #expect(failure("kind = \"vms\"") == "plan.toml: partition #0 \"lx\", field kind: expected \"bulkhead\" (a flat guest image) or \"linux\" (a RISC-V Linux Image), found \"vms\"")
+        #expect(failure("kind = \"vms\"") == "plan.toml: partition #0 \"lx\", field kind: expected \"bulkhead\" (a flat guest image), \"linux\" (a RISC-V Linux Image) or \"payload\" (a flat image loaded at its entry), found \"vms\"")
         #expect(failure("kind = \"linux\"\nentry = 0x80200000") == "plan.toml: partition #0 \"lx\", field entry: a Linux Image is entered at its load address (the RAM base + its header's text_offset): leave entry out")
         #expect(failure("kind = \"linux\"", image: "vmlinux").hasPrefix("plan.toml: partition #0 \"lx\", field image: \"vmlinux\" is not a usable Linux Image: it has no RISC-V Image header"))
         #expect(failure("kind = \"linux\"", image: "odd") == "plan.toml: partition #0 \"lx\", field image: \"odd\" is not a usable Linux Image: its text_offset 0x1000 is not a multiple of 2 MiB")

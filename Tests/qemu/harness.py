@@ -73,14 +73,15 @@ class Machine:
         with self.cond:
             self.cond.notify_all()
 
-    def expect(self, pattern, timeout=60, start=0):
-        """Waits until `pattern` (a regex) appears in a complete line after offset `start`."""
+    def expect(self, pattern, timeout=60, start=0, partial=False):
+        """Waits until `pattern` (a regex) appears in a complete line after offset `start`; with
+        `partial`, also in the last line while it has no newline yet (a prompt waiting for input)."""
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
                 # Only complete lines: a line still arriving must not match half-way.
-                m = rx.search(self.text, start, self.text.rfind("\n") + 1)
+                m = rx.search(self.text, start, len(self.text) if partial else self.text.rfind("\n") + 1)
                 if m:
                     return m
                 left = deadline - time.monotonic()

@@ -159,7 +159,7 @@ public enum Commands {
             out += "  entry:     \(hex(spec.entry.raw)) (guest-physical)\n"
             out += "  image:     \(range.count) bytes at bundle offset \(hex(UInt64(range.offset)))"
                 + ", loaded at \(hex(spec.ramBase.raw &+ spec.imageLoadOffset))"
-                + (spec.imageKind == .linux ? " (a Linux Image)" : "") + "\n"
+                + (spec.imageKind == .linux ? " (a Linux Image)" : spec.imageKind == .payload ? " (a payload, at its entry)" : "") + "\n"
             out += "  sha-512:   \(hexString(reader.imageDigest(p)))\n"
             let initrd = reader.initrdRange(p)
             if initrd.count > 0 {

@@ -17,7 +17,7 @@ public struct PartitionConfig: Equatable, Sendable {
     public var bootargs: String
     /// The key services the partition may call (`keys`; none by default).
     public var keyPolicy: KeyPolicy
-    /// `kind`: a flat Bulkhead guest image (default) or a Linux Image.
+    /// `kind`: a flat Bulkhead guest image (default), a Linux Image, or a payload loaded at `entry`.
     public var imageKind: ImageKind
     /// `initrd`: the initial RAM disk's path as written (relative to the configuration file), if any.
     public var initrd: String?
@@ -312,11 +312,15 @@ public struct Config: Sendable {
             switch try string("kind", v) {
             case "bulkhead": imageKind = .flat
             case "linux": imageKind = .linux
-            case let other: throw at.error(field: "kind", "expected \"bulkhead\" (a flat guest image) or \"linux\" (a RISC-V Linux Image), found \"\(other)\"")
+            case "payload": imageKind = .payload
+            case let other: throw at.error(field: "kind", "expected \"bulkhead\" (a flat guest image), \"linux\" (a RISC-V Linux Image) or \"payload\" (a flat image loaded at its entry), found \"\(other)\"")
             }
         }
         if imageKind == .linux, table["entry"] != nil {
             throw at.error(field: "entry", "a Linux Image is entered at its load address (the RAM base + its header's text_offset): leave entry out")
+        }
+        if imageKind == .payload, entry == nil {
+            throw at.error(field: "entry", "a payload is loaded and entered at its entry: give it, e.g. entry = 0x80200000")
         }
         var initrd: String?
         if let v = table["initrd"] {

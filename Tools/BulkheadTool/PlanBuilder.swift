@@ -236,6 +236,9 @@ public enum PlanBuilder {
     /// The image file's bytes (flattened when it is an ELF file) and the ELF entry, if any.
     static func loadImage(_ partition: PartitionConfig, ramBase: GuestPhysAddr, directory: String, board: ResolvedBoard,
                           at: ConfigLocation) throws(ToolError) -> (bytes: [UInt8], entry: UInt64?) {
+        // A payload is loaded at its entry: an ELF file is flattened from there.
+        let loadBase = partition.imageKind == .payload ? partition.entry ?? ramBase.raw : ramBase.raw
+        let loadRoom = partition.memorySize &- min(partition.memorySize, loadBase &- min(loadBase, ramBase.raw))
         let path = partition.image.hasPrefix("/") ? partition.image : directory + "/" + partition.image
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.path
         var isDirectory: ObjCBool = false
@@ -254,7 +257,7 @@ public enum PlanBuilder {
         let bytes = [UInt8](data)
         guard ELFImage.isELF(bytes) else { return (bytes, nil) }
         do {
-            let flat = try ELFImage.flatten(bytes, ramBase: ramBase.raw, ramSize: partition.memorySize,
+            let flat = try ELFImage.flatten(bytes, ramBase: loadBase, ramSize: loadRoom,
                                             maxSize: board.data.bundleMaxSize)
             return (flat.bytes, flat.entry)
         } catch {

@@ -61,7 +61,7 @@ public enum BundleFormat {
         public static let nameLength = 0        // u8, at most PlanLimits.maxNameLength
         public static let hartCount = 1         // u8, at most PlanLimits.maxHartsPerPartition
         public static let onFault = 2           // u8, a FaultPolicy raw value
-        public static let imageKind = 3         // u8, an ImageKind raw value (0 flat, 1 Linux Image)
+        public static let imageKind = 3         // u8, an ImageKind raw value (0 flat, 1 Linux Image, 2 payload)
         public static let bootargsLength = 4    // u16, at most PlanLimits.maxBootargsLength
         public static let keyPolicy = 6         // u16, a KeyPolicy raw value (bits outside KeyPolicy.all zero)
         public static let name = 8              // 16 bytes, zero after nameLength

@@ -3,20 +3,26 @@
 // Keys typed on the hypervisor's UART go to one partition at a time (the focus, initially the
 // first partition that can read input). Ctrl-B (0x02) starts a command: a digit 0-7 gives the
 // focus to that partition (by plan index), Ctrl-B again sends one Ctrl-B to the focused
-// partition, anything else is dropped. Each partition has a small queue; when it is full, new
-// keys for it are dropped (a guest that never reads cannot hold up the others).
+// partition, anything else is dropped.
+//
+// Each partition has its own queue of `InputQueue.capacity` (256) bytes. The hypervisor moves
+// keys from the UART into the focused partition's queue whenever a guest reads its console and,
+// from the trap path, at least every millisecond while any hart traps, so keys typed while the
+// partition is not reading wait there in order. When the queue is full the *newest* keys are
+// dropped (as a 16550 drops what arrives on overrun): what was typed first is kept whole, and a
+// guest that never reads cannot hold up the others. A partition's queue survives its restart.
 
 /// A queue of input bytes for one partition (no heap).
 public struct InputQueue: Sendable {
-    public static let capacity = 64
-    var bytes = InlineArray<64, UInt8>(repeating: 0)
+    public static let capacity = 256
+    var bytes = InlineArray<256, UInt8>(repeating: 0)
     var head = 0
     public private(set) var count = 0
     public init() {}
 
     public var isEmpty: Bool { count == 0 }
 
-    /// Adds `byte`; false (dropped) when full.
+    /// Adds `byte`; false when full (the byte is dropped, the queue unchanged).
     @discardableResult public mutating func push(_ byte: UInt8) -> Bool {
         guard count < Self.capacity else { return false }
         bytes[(head &+ count) % Self.capacity] = byte

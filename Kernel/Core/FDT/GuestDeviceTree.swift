@@ -2,13 +2,14 @@
 //
 // Shape (all addresses guest-physical, #address-cells = #size-cells = 2 at the root):
 //   /                  compatible "bulkhead,partition", model "Bulkhead partition <name>"
-//   /chosen            bootargs (when set), stdout-path "/bulkhead-console",
+//   /chosen            bootargs (when set), stdout-path "/bulkhead-console" (or "/serial@10000000"),
 //                      bulkhead,boot-count <u32>, bulkhead,partition-name "<name>",
 //                      linux,initrd-start and linux,initrd-end <u64> (with an initrd; Linux:
 //                      Documentation/devicetree/bindings/chosen.txt: the initrd is [start, end))
 //   /bulkhead-console  compatible "bulkhead,sbi-console" (the console is SBI DBCN)
-//   /serial@10000000   (Linux partitions: the virtual UART) compatible "altr,16550-FIFO128" "ns16550a", reg, clock-frequency;
-//                      no `interrupts`, so Linux's 8250 driver polls it; stdout-path names it
+//   /serial@10000000   (partitions with the virtual UART: Linux ones and those with `uart = true`)
+//                      compatible "altr,16550-FIFO128" "ns16550a", reg, clock-frequency; no
+//                      `interrupts`, so Linux's 8250 driver and U-Boot's ns16550 poll it; stdout-path names it
 //   /cpus              #address-cells 1, #size-cells 0, timebase-frequency
 //     cpu@<vcpu>       device_type "cpu", reg <vcpu>, status "okay", compatible "riscv",
 //                      riscv,isa, riscv,isa-base + riscv,isa-extensions (the same ISA as a list, when

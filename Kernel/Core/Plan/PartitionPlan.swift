@@ -23,6 +23,10 @@ public enum ImageKind: UInt8, Sendable {
     /// `entry`, which is `guestRAMBase` + the header's `text_offset` (2 MiB aligned on RV64), and
     /// entered at its first byte with a0 = hart id, a1 = device tree, the MMU off.
     case linux = 1
+    /// A flat image loaded at `entry` (4 KiB aligned inside RAM) and entered there with a0 = hart
+    /// id, a1 = device tree: how OpenSBI's jump firmware starts its next stage (U-Boot's
+    /// `qemu-riscv64_smode` build, linked at 0x80200000), without a header to read.
+    case payload = 2
 }
 
 /// Per-partition options that are neither resources nor images (the partition record's flags byte).
@@ -142,9 +146,9 @@ public struct PartitionSpec: Sendable {
     }
 
     /// Offset from `guestRAMBase` at which the image is loaded: 0 for a flat image, the entry's
-    /// offset (the Image header's `text_offset`) for a Linux Image.
+    /// offset for a Linux Image (its header's `text_offset`) and for a payload.
     public var imageLoadOffset: UInt64 {
-        imageKind == .linux && entry.raw >= ramBase.raw ? entry.raw &- ramBase.raw : 0
+        imageKind != .flat && entry.raw >= ramBase.raw ? entry.raw &- ramBase.raw : 0
     }
 
     /// Offset from `guestRAMBase` of the initrd: the highest 4 KiB boundary that leaves it below

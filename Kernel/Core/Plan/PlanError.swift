@@ -58,6 +58,8 @@ public enum PlanError: Error, Equatable, Sendable {
     case initrdTooLarge(partition: Int, initrdSize: UInt64, limit: UInt64)
     /// A Linux Image's entry (load address) is not guestRAMBase + a multiple of 2 MiB inside RAM.
     case linuxEntryMisaligned(partition: Int)
+    /// A payload's entry (load address) is not a 4 KiB boundary inside RAM below the device tree.
+    case payloadEntryMisaligned(partition: Int)
     // Channels (identified by their index in the plan's channel list).
     case tooManyChannels(count: Int)
     case channelEmptyName(channel: Int)
@@ -143,7 +145,7 @@ public enum PlanError: Error, Equatable, Sendable {
              .memoryOutOfRange(let p), .memoryReserved(let p), .memoryOverlap(let p, _),
              .emptyImage(let p), .imageTooLarge(let p, _, _),
              .entryOutsideImage(let p), .bootargsTooLong(let p),
-             .initrdTooLarge(let p, _, _), .linuxEntryMisaligned(let p):
+             .initrdTooLarge(let p, _, _), .linuxEntryMisaligned(let p), .payloadEntryMisaligned(let p):
             return p
         default:
             return nil
@@ -171,7 +173,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .memoryMisaligned(_, let f): return f
         case .memoryOutOfRange, .memoryReserved, .memoryOverlap: return .memoryBase
         case .emptyImage, .imageTooLarge: return .image
-        case .entryOutsideImage, .linuxEntryMisaligned: return .entry
+        case .entryOutsideImage, .linuxEntryMisaligned, .payloadEntryMisaligned: return .entry
         case .bootargsTooLong: return .bootargs
         case .initrdTooLarge: return .initrd
         }
@@ -233,6 +235,8 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write(decimal: limit); out.write(" bytes available below the device tree")
         case .linuxEntryMisaligned:
             out.write("a Linux Image must be loaded at the RAM base plus a multiple of 2 MiB inside its RAM (its text_offset)")
+        case .payloadEntryMisaligned:
+            out.write("a payload is loaded at its entry, which must be a 4 KiB boundary inside its RAM, below the initrd and the device tree")
         case .bootargsTooLong:
             out.write("boot arguments are longer than "); out.write(decimal: PlanLimits.maxBootargsLength); out.write(" bytes")
         case .tooManyChannels(let n):

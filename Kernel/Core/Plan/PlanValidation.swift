@@ -199,6 +199,16 @@ extension PartitionPlan {
             guard spec.imageSize <= limit - offset else {
                 throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit - offset)
             }
+        case .payload:
+            // Loaded at its entry: a page boundary inside RAM, below the initrd and device tree.
+            guard spec.entry >= spec.ramBase, spec.entry.isAligned(to: PageSize.base),
+                  spec.entry.raw - spec.ramBase.raw < limit else {
+                throw .payloadEntryMisaligned(partition: p)
+            }
+            let offset = spec.imageLoadOffset
+            guard spec.imageSize <= limit - offset else {
+                throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit - offset)
+            }
         }
     }
 }

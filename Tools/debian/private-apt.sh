@@ -1,0 +1,213 @@
+# Shared by Tools/linux/fetch-linux.sh and Tools/uboot/fetch-uboot.sh (sourced, not run): fetching
+# Debian packages under a private apt configuration in a temporary directory: its own lists, cache,
+# an empty dpkg status, its own sources file and APT::Architecture. The system's apt configuration
+# and state are neither read for packages nor written. The archive address comes from the system's
+# own apt sources; the archive's Release file is verified with the system keyring (Signed-By), or
+# with a newer debian-archive-keyring bootstrapped from the system's own release (see papt_index).
+#
+# The sourcing script sets PAPT_NAME (message prefix) before sourcing, then calls, in order:
+#   papt_init ARCH KEYRING [URI]   host tools, the archive address (URI overrides it), $WORK
+#   papt_index SUITE               the verified index of SUITE/main for ARCH (Architecture: all included)
+#   papt_fetch PKG...              downloads each package, checks its SHA256 against the index,
+#                                  appends "PKG VERSION sha256:HEX" to $WORK/packages and extracts it
+#                                  into $WORK/x
+# and may use papt (apt with the private configuration), papt_field, say and die.
+# $WORK is removed when the script exits.
+
+say() { echo "$PAPT_NAME: $*" >&2; }
+die() { echo "$PAPT_NAME: error: $*" >&2; exit 1; }
+
+# ---- host tools ---------------------------------------------------------------------------------
+papt_need_tools() {
+    local missing="" t
+    for t in apt-get apt-cache dpkg-deb gpgv sha256sum od awk; do
+        command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+    done
+    echo "$missing"
+}
+
+papt_host_tools() {
+    local missing
+    missing=$(papt_need_tools)
+    [ -z "$missing" ] && return 0
+    command -v apt-get >/dev/null 2>&1 || die "missing host tools:$missing (and no apt-get to install them)"
+    [ "$(id -u)" = 0 ] || die "missing host tools:$missing; install them (packages dpkg gpgv coreutils mawk) or run as root"
+    say "installing host tools for:$missing"
+    apt-get update -qq </dev/null || die "apt-get update failed (installing host tools)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg gpgv coreutils mawk </dev/null >/dev/null \
+        || die "apt-get install of host tools failed"
+    missing=$(papt_need_tools)
+    [ -z "$missing" ] || die "still missing host tools:$missing"
+}
+
+# ---- the archive address, from the system's apt sources -----------------------------------------
+# Prints the first http(s) URI of an enabled `deb` entry whose suites include a plain release name
+# (no '-' or '/': the main archive, not -security or -updates only).
+papt_find_uri() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -r "$f" ] || continue
+        awk '
+            function flush() {
+                if (types ~ /(^| )deb( |$)/ && enabled != "no" && plain)
+                    for (i = 1; i <= nu; i++) if (u[i] ~ /^https?:\/\//) { print u[i]; found = 1; exit }
+                types = ""; enabled = ""; plain = 0; nu = 0; last = ""
+            }
+            /^#/ { next }
+            /^[ \t]*$/ { flush(); next }
+            /^[ \t]/ { if (last == "uris") { n = split($0, a, /[ \t]+/); for (j = 1; j <= n; j++) if (a[j] != "") u[++nu] = a[j] }
+                       if (last == "suites") { n = split($0, a, /[ \t]+/); for (j = 1; j <= n; j++) if (a[j] ~ /^[a-z]+$/) plain = 1 }
+                       next }
+            {
+                key = tolower($1); sub(/:$/, "", key); last = key
+                val = $0; sub(/^[^:]*:[ \t]*/, "", val)
+                n = split(val, a, /[ \t]+/)
+                if (key == "types") types = val
+                else if (key == "enabled") enabled = tolower(val)
+                else if (key == "uris") { for (j = 1; j <= n; j++) if (a[j] != "") u[++nu] = a[j] }
+                else if (key == "suites") { for (j = 1; j <= n; j++) if (a[j] ~ /^[a-z]+$/) plain = 1 }
+            }
+            END { if (!found) flush() }
+        ' "$f"
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$f" ] || continue
+        # deb [options] URI suite components...
+        awk '$1 == "deb" {
+                i = 2
+                if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+                if ($i ~ /^https?:\/\// && $(i + 1) ~ /^[a-z]+$/) print $i
+             }' "$f"
+    done
+}
+
+# papt_init ARCH KEYRING [URI]
+papt_init() {
+    PAPT_ARCH=$1
+    PAPT_KEYRING=$2
+    papt_host_tools
+    [ -r "$PAPT_KEYRING" ] || die "keyring $PAPT_KEYRING not found (install the debian-archive-keyring package)"
+    if [ -n "${3:-}" ]; then
+        PAPT_URI=$3
+    else
+        PAPT_URI=$(papt_find_uri | head -n 1) || true
+    fi
+    [ -n "$PAPT_URI" ] || die "no Debian archive address found in /etc/apt/sources.list.d/*.sources (URIs:) or /etc/apt/sources.list (deb lines); set the _APT_URI variable"
+    PAPT_URI=${PAPT_URI%/}
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/bulkhead-$PAPT_NAME.XXXXXX")
+    trap 'rm -rf "$WORK"' EXIT
+    # apt (as root) downloads as the unprivileged user _apt: it must be able to enter the work dir.
+    chmod 0755 "$WORK"
+    mkdir -p "$WORK"/{state,lists/partial,cache/archives/partial,etc/sources.list.d,etc/preferences.d,etc/trusted.gpg.d,etc/apt.conf.d,debs,x,log}
+    : >"$WORK/status"
+    : >"$WORK/packages"
+}
+
+# papt_write_config ARCH KEYRING SUITES...: the sources file and apt.conf for one archive and keyring.
+papt_write_config() {
+    local arch=$1 keyring=$2; shift 2
+    cat >"$WORK/etc/sources.list" <<EOC
+deb [arch=$arch signed-by=$keyring] $PAPT_URI $* main
+EOC
+    cat >"$WORK/apt.conf" <<EOC
+Dir::Etc::main "/dev/null";
+Dir::Etc::parts "$WORK/etc/apt.conf.d";
+Dir::Etc::SourceList "$WORK/etc/sources.list";
+Dir::Etc::SourceParts "$WORK/etc/sources.list.d";
+Dir::Etc::preferences "$WORK/etc/preferences";
+Dir::Etc::preferencesparts "$WORK/etc/preferences.d";
+Dir::Etc::trusted "$WORK/etc/trusted.gpg";
+Dir::Etc::trustedparts "$WORK/etc/trusted.gpg.d";
+Dir::State "$WORK/state";
+Dir::State::Lists "$WORK/lists";
+Dir::State::status "$WORK/status";
+Dir::State::extended_states "$WORK/extended_states";
+Dir::Cache "$WORK/cache";
+Dir::Cache::archives "$WORK/cache/archives";
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Dir::Log "$WORK/log";
+APT::Architecture "$arch";
+APT::Architectures { "$arch"; };
+APT::Get::AllowUnauthenticated "false";
+Acquire::AllowInsecureRepositories "false";
+Acquire::AllowDowngradeToInsecureRepositories "false";
+Acquire::Languages "none";
+Acquire::Retries "3";
+Binary::apt::APT::Keep-Downloaded-Packages "false";
+EOC
+}
+
+papt() { APT_CONFIG="$WORK/apt.conf" "$@" </dev/null; }
+
+# papt_update: 0 when the index is in place and verified, 2 on a signature failure, 1 otherwise.
+papt_update() {
+    rm -rf "$WORK/lists"; mkdir -p "$WORK/lists/partial"
+    if papt apt-get update --error-on=any >"$WORK/update.log" 2>&1; then
+        return 0
+    fi
+    if grep -Eq 'NO_PUBKEY|EXPKEYSIG|not signed|signatures (were invalid|couldn.t be verified)|is not signed' "$WORK/update.log"; then
+        return 2
+    fi
+    return 1
+}
+
+# papt_index SUITE
+papt_index() {
+    local suite=$1 rc=0 sys
+    say "archive: $PAPT_URI, suite $suite, architecture $PAPT_ARCH"
+    papt_write_config "$PAPT_ARCH" "$PAPT_KEYRING" "$suite"
+    papt_update || rc=$?
+    if [ $rc = 2 ]; then
+        # The keyring does not hold the key that signs $suite (an older debian-archive-keyring). Bootstrap
+        # a chain of trust without disabling verification: the system's own release (signed with a key
+        # the system keyring does hold) carries a newer debian-archive-keyring in its point releases.
+        # Fetch that package from it (verified by apt against the system keyring), extract its keyring
+        # privately (the system's keyring is not replaced) and verify $suite with it.
+        sys=$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")
+        [ -n "$sys" ] || die "$suite's Release signature does not verify with $PAPT_KEYRING, and the system's release name is unknown; upgrade debian-archive-keyring"
+        say "$PAPT_KEYRING lacks $suite's signing key: bootstrapping debian-archive-keyring from $sys (its index verified with $PAPT_KEYRING)"
+        sed 's/^/  apt: /' "$WORK/update.log" | grep -E 'NO_PUBKEY|signature|sign' >&2 || true
+        # The keyring package is Architecture: all; index the host's architecture to find it.
+        papt_write_config "$(dpkg --print-architecture)" "$PAPT_KEYRING" "$sys" "$sys-updates"
+        papt_update || { cat "$WORK/update.log" >&2; die "apt-get update of $sys (for the keyring bootstrap) failed"; }
+        (cd "$WORK/debs" && papt apt-get download -q debian-archive-keyring) >"$WORK/dl.log" 2>&1 \
+            || { cat "$WORK/dl.log" >&2; die "downloading debian-archive-keyring from $sys failed"; }
+        mkdir -p "$WORK/keyring"
+        dpkg-deb -x "$WORK"/debs/debian-archive-keyring_*.deb "$WORK/keyring"
+        rm -f "$WORK"/debs/*.deb
+        PAPT_KEYRING="$WORK/keyring/usr/share/keyrings/debian-archive-keyring.gpg"
+        [ -s "$PAPT_KEYRING" ] || die "the bootstrapped debian-archive-keyring package holds no debian-archive-keyring.gpg"
+        papt_write_config "$PAPT_ARCH" "$PAPT_KEYRING" "$suite"
+        rc=0; papt_update || rc=$?
+        [ $rc = 2 ] && { cat "$WORK/update.log" >&2; die "$suite's Release signature does not verify even with $sys's newest debian-archive-keyring"; }
+    fi
+    if [ $rc != 0 ]; then
+        cat "$WORK/update.log" >&2
+        die "apt-get update for $suite/$PAPT_ARCH from $PAPT_URI failed (network, or the suite is missing there)"
+    fi
+    ls "$WORK"/lists/*_dists_"${suite}"_main_binary-"${PAPT_ARCH}"_Packages* >/dev/null 2>&1 \
+        || die "no $PAPT_ARCH Packages index for $suite at $PAPT_URI"
+    say "index of $suite verified with $PAPT_KEYRING"
+}
+
+# papt_field TEXT FIELD: the value of FIELD in an apt-cache show record.
+papt_field() { awk -v f="$2" 'BEGIN { f = tolower(f) ":" } tolower($1) == f { sub(/^[^:]*:[ \t]*/, ""); print; exit }' <<<"$1"; }
+
+# papt_fetch PKG...
+papt_fetch() {
+    local pkg info ver want deb got
+    (cd "$WORK/debs" && papt apt-get download -q "$@") >"$WORK/dl.log" 2>&1 \
+        || { cat "$WORK/dl.log" >&2; die "apt-get download of $* failed"; }
+    # apt checked each .deb against the verified index; check again, explicitly, and record it.
+    for pkg in "$@"; do
+        info=$(papt apt-cache show --no-all-versions "$pkg")
+        ver=$(papt_field "$info" Version); want=$(papt_field "$info" SHA256)
+        deb=$(ls "$WORK"/debs/"${pkg}"_*.deb 2>/dev/null | head -n 1)
+        [ -n "$deb" ] || die "apt-get download left no .deb for $pkg"
+        got=$(sha256sum "$deb" | awk '{print $1}')
+        [ -n "$want" ] && [ "$got" = "$want" ] || die "$(basename "$deb"): SHA256 $got does not match the index ($want)"
+        echo "$pkg $ver sha256:$got" >>"$WORK/packages"
+        dpkg-deb -x "$deb" "$WORK/x"
+    done
+}
