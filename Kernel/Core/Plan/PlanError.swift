@@ -100,6 +100,8 @@ public enum PlanError: Error, Equatable, Sendable {
     case deviceInterruptOutOfRange(partition: Int, device: Int, source: UInt32)
     /// A DMA-capable device whose owner is not `dma = "trusted"`.
     case deviceNeedsTrustedDMA(partition: Int, device: Int)
+    /// A PLIC source of the device is also a source of device `first`, which another partition owns.
+    case deviceInterruptShared(partition: Int, device: Int, source: UInt32, first: Int, firstOwner: Int)
 
     /// The channel the error is about, when there is one.
     public var channel: Int? {
@@ -120,7 +122,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .deviceOwnerUnknown(let d), .deviceNotOnBoard(_, let d), .deviceReserved(_, let d, _), .deviceMismatch(_, let d),
              .deviceMultipleRegions(_, let d, _), .deviceMisaligned(_, let d), .deviceInRAM(_, let d),
              .deviceAssignedTwice(_, let d, _, _), .deviceTooManyInterrupts(_, let d, _),
-             .deviceInterruptOutOfRange(_, let d, _), .deviceNeedsTrustedDMA(_, let d):
+             .deviceInterruptOutOfRange(_, let d, _), .deviceNeedsTrustedDMA(_, let d), .deviceInterruptShared(_, let d, _, _, _):
             return d
         default:
             return nil
@@ -134,7 +136,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .deviceNotOnBoard(let p, _), .deviceReserved(let p, _, _), .deviceMismatch(let p, _),
              .deviceMultipleRegions(let p, _, _), .deviceMisaligned(let p, _), .deviceInRAM(let p, _),
              .deviceAssignedTwice(let p, _, _, _), .deviceTooManyInterrupts(let p, _, _),
-             .deviceInterruptOutOfRange(let p, _, _), .deviceNeedsTrustedDMA(let p, _):
+             .deviceInterruptOutOfRange(let p, _, _), .deviceNeedsTrustedDMA(let p, _), .deviceInterruptShared(let p, _, _, _, _):
             return p
         case .noPartitions, .tooManyPartitions, .tooManyChannels: return nil
         case .emptyName(let p), .nameTooLong(let p), .invalidNameCharacter(let p), .duplicateName(let p, _),
@@ -156,7 +158,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .noPartitions, .tooManyPartitions, .tooManyChannels, .tooManyDevices, .deviceOwnerUnknown: return nil
         case .deviceNeedsTrustedDMA: return .dma
         case .deviceNotOnBoard, .deviceReserved, .deviceMismatch, .deviceMultipleRegions, .deviceMisaligned, .deviceInRAM,
-             .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange: return .devices
+             .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange, .deviceInterruptShared: return .devices
         case .channelEmptyName, .channelInvalidNameCharacter, .channelDuplicateName: return .name
         case .channelUnknownPartition, .channelSameEndpoints: return .endpoints
         case .channelFieldNotForKind(_, let f): return f
@@ -193,7 +195,7 @@ public enum PlanError: Error, Equatable, Sendable {
         switch self {
         case .tooManyDevices, .deviceOwnerUnknown, .deviceNotOnBoard, .deviceReserved, .deviceMismatch, .deviceMultipleRegions,
              .deviceMisaligned, .deviceInRAM, .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange,
-             .deviceNeedsTrustedDMA:
+             .deviceNeedsTrustedDMA, .deviceInterruptShared:
             writeDeviceText(&out, plan: plan)
         case .noPartitions: out.write("the plan has no partitions")
         case .tooManyPartitions(let n):
@@ -291,6 +293,10 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write(decimal: UInt64(DeviceLimits.maxSource - 1)); out.write(" are supported")
         case .deviceNeedsTrustedDMA:
             out.write("can do DMA, which reaches all memory without an IOMMU: its partition must say dma = \"trusted\"")
+        case .deviceInterruptShared(_, _, let source, let first, let owner):
+            out.write("uses PLIC source "); out.write(decimal: UInt64(source)); out.write(", which device #")
+            out.write(decimal: first); out.write(" of partition "); writeName(owner, plan, &out)
+            out.write(" also uses; an interrupt belongs to one partition only")
         default: break      // not a device error: write(to:plan:) handles it
         }
     }
