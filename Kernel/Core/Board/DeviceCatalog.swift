@@ -3,8 +3,8 @@
 // The CLI reads it from the board's DTB (`--dtb`, or the board's shipped tree) and the kernel
 // from the tree firmware passed in; plan validation checks every DeviceSpec against it, so a
 // bundle naming a device this board does not have, or one the hypervisor keeps, is refused in
-// both places by the same code. An entry is every enabled node with a `reg`, outside /cpus,
-// /memory and /reserved-memory. Paths are kept as their CRC-32C (a label, not a security check:
+// both places by the same code. An entry is every enabled node with a `reg` in the CPU's
+// address space, outside /cpus, /memory and /reserved-memory. Paths are kept as their CRC-32C (a label, not a security check:
 // a device also has to match the entry's region and interrupts exactly).
 
 /// Why the hypervisor keeps a device for itself.
@@ -83,12 +83,25 @@ public struct DeviceCatalog: Sendable {
                 skipBelow = 1
                 continue
             }
-            guard count < Self.capacity, try reader.isEnabled(node), try reader.regCount(of: node) > 0 else { continue }
+            guard count < Self.capacity, try reader.isEnabled(node) else { continue }
+            // A `reg` that is no MMIO region of the CPU (a PCI device's, with 3 address cells; one
+            // outside its bus's `ranges`; a malformed one) cannot be given to a partition: skip
+            // the node rather than refuse the whole tree, which the kernel reads at every boot.
+            let regCount: Int
+            let region: FDTRegion
+            do throws(FDTError) {
+                regCount = try reader.regCount(of: node)
+                guard regCount > 0 else { continue }
+                region = try reader.translatedReg(of: node)
+            } catch {
+                guard error == .unsupportedCellCount || error == .addressNotTranslatable
+                        || error == .badPropertyLength else { throw error }
+                continue
+            }
             var device = BoardDevice()
             device.pathHash = CRC32C.finish(crc)
-            let region = try reader.translatedReg(of: node)
             device.region = HostRegion(base: HostPhysAddr(region.address), size: region.size)
-            device.regCount = try reader.regCount(of: node)
+            device.regCount = regCount
             if let compatible = try reader.findProperty("compatible", in: node) {
                 var list = try compatible.strings()
                 if let first = list.next() {

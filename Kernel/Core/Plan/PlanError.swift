@@ -102,6 +102,8 @@ public enum PlanError: Error, Equatable, Sendable {
     case deviceInterruptOutOfRange(partition: Int, device: Int, source: UInt32)
     /// A DMA-capable device whose owner is not `dma = "trusted"`.
     case deviceNeedsTrustedDMA(partition: Int, device: Int)
+    /// A PLIC source of the device is also a source of device `first`, which another partition owns.
+    case deviceInterruptShared(partition: Int, device: Int, source: UInt32, first: Int, firstOwner: Int)
 
     /// The channel the error is about, when there is one.
     public var channel: Int? {
@@ -122,7 +124,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .deviceOwnerUnknown(let d), .deviceNotOnBoard(_, let d), .deviceReserved(_, let d, _), .deviceMismatch(_, let d),
              .deviceMultipleRegions(_, let d, _), .deviceMisaligned(_, let d), .deviceInRAM(_, let d),
              .deviceAssignedTwice(_, let d, _, _), .deviceTooManyInterrupts(_, let d, _),
-             .deviceInterruptOutOfRange(_, let d, _), .deviceNeedsTrustedDMA(_, let d):
+             .deviceInterruptOutOfRange(_, let d, _), .deviceNeedsTrustedDMA(_, let d), .deviceInterruptShared(_, let d, _, _, _):
             return d
         default:
             return nil
@@ -136,7 +138,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .deviceNotOnBoard(let p, _), .deviceReserved(let p, _, _), .deviceMismatch(let p, _),
              .deviceMultipleRegions(let p, _, _), .deviceMisaligned(let p, _), .deviceInRAM(let p, _),
              .deviceAssignedTwice(let p, _, _, _), .deviceTooManyInterrupts(let p, _, _),
-             .deviceInterruptOutOfRange(let p, _, _), .deviceNeedsTrustedDMA(let p, _):
+             .deviceInterruptOutOfRange(let p, _, _), .deviceNeedsTrustedDMA(let p, _), .deviceInterruptShared(let p, _, _, _, _):
             return p
         case .noPartitions, .tooManyPartitions, .tooManyChannels: return nil
         case .emptyName(let p), .nameTooLong(let p), .invalidNameCharacter(let p), .duplicateName(let p, _),
@@ -158,7 +160,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .noPartitions, .tooManyPartitions, .tooManyChannels, .tooManyDevices, .deviceOwnerUnknown: return nil
         case .deviceNeedsTrustedDMA: return .dma
         case .deviceNotOnBoard, .deviceReserved, .deviceMismatch, .deviceMultipleRegions, .deviceMisaligned, .deviceInRAM,
-             .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange: return .devices
+             .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange, .deviceInterruptShared: return .devices
         case .channelEmptyName, .channelInvalidNameCharacter, .channelDuplicateName: return .name
         case .channelUnknownPartition, .channelSameEndpoints: return .endpoints
         case .channelFieldNotForKind(_, let f): return f
@@ -195,7 +197,7 @@ public enum PlanError: Error, Equatable, Sendable {
         switch self {
         case .tooManyDevices, .deviceOwnerUnknown, .deviceNotOnBoard, .deviceReserved, .deviceMismatch, .deviceMultipleRegions,
              .deviceMisaligned, .deviceInRAM, .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange,
-             .deviceNeedsTrustedDMA:
+             .deviceNeedsTrustedDMA, .deviceInterruptShared:
             writeDeviceText(&out, plan: plan)
         case .noPartitions: out.write("the plan has no partitions")
         case .tooManyPartitions(let n):
@@ -295,6 +297,10 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write(decimal: UInt64(DeviceLimits.maxSource - 1)); out.write(" are supported")
         case .deviceNeedsTrustedDMA:
             out.write("can do DMA, which reaches all memory without an IOMMU: its partition must say dma = \"trusted\"")
+        case .deviceInterruptShared(_, _, let source, let first, let owner):
+            out.write("uses PLIC source "); out.write(decimal: UInt64(source)); out.write(", which device #")
+            out.write(decimal: first); out.write(" of partition "); writeName(owner, plan, &out)
+            out.write(" also uses; an interrupt belongs to one partition only")
         default: break      // not a device error: write(to:plan:) handles it
         }
     }

@@ -16,7 +16,9 @@ extension PartitionPlan {
 
     /// Checks every device, in order: its owner, that the board has it and does not keep it,
     /// that it matches the board's node, its region and interrupts, that no earlier device is the
-    /// same or overlaps it, and that a DMA-capable device's owner trusts DMA.
+    /// same or overlaps it, nor shares a PLIC source with it while another partition owns it (a
+    /// source has one owner: its virtual PLIC alone may mask it), and that a DMA-capable device's
+    /// owner trusts DMA.
     private func validateDevices(_ board: BoardLimits) throws(PlanError) {
         var d = 0
         while d < devices.count {
@@ -58,6 +60,16 @@ extension PartitionPlan {
                 let other = devices[e]
                 if other.region.overlaps(region) || other.path.equals(device.path) {
                     throw .deviceAssignedTwice(partition: p, device: d, first: e, firstOwner: Int(other.owner))
+                }
+                if other.owner != device.owner {
+                    i = 0
+                    while i < device.interruptCount && i < DeviceLimits.maxInterrupts {
+                        if other.hasInterrupt(device.interrupts[i]) {
+                            throw .deviceInterruptShared(partition: p, device: d, source: device.interrupts[i], first: e,
+                                                         firstOwner: Int(other.owner))
+                        }
+                        i += 1
+                    }
                 }
                 e += 1
             }
