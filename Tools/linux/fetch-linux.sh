@@ -4,7 +4,14 @@
 #   $LINUX_CACHE/kernel-version  its release string (uname -r), e.g. 6.12.x+deb13-riscv64
 #   $LINUX_CACHE/busybox         the static busybox binary
 #   $LINUX_CACHE/packages        the .deb files used (name, version, SHA256)
-# When all of them are present it does nothing (no network). Otherwise it runs `apt-get download`
+#   $LINUX_CACHE/modules/        kernel modules from the same linux-image .deb as the Image: the
+#                                closure of Guests/linux/modules.list (Tools/linux/kmods.py pick),
+#                                as the package has them (<name>.ko.xz), with modules.load (the
+#                                files in load order) and wanted (a copy of the list they are for)
+# When all of them are present, and modules/wanted matches the list, it does nothing (no network).
+# When only the modules are missing or were picked for another list, it downloads the package
+# versions recorded in `packages` again (so the modules match the cached Image), or the newest ones,
+# replacing everything, when the archive no longer has them. Otherwise it runs `apt-get download`
 # under a private apt configuration in a temporary directory: its own lists, cache, an empty dpkg
 # status, its own sources file and APT::Architecture=riscv64. The system's apt configuration and
 # state are neither read for packages nor written. The archive address comes from the system's own
@@ -12,8 +19,12 @@
 #
 # Environment: LINUX_CACHE (default ~/.cache/bulkhead/linux), LINUX_SUITE (default trixie),
 #              LINUX_KEYRING (default /usr/share/keyrings/debian-archive-keyring.gpg),
-#              LINUX_APT_URI (override the archive address taken from the system's sources).
+#              LINUX_APT_URI (override the archive address taken from the system's sources),
+#              LINUX_MODULES_LIST (default Guests/linux/modules.list beside this script's folder).
 set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+MODLIST=${LINUX_MODULES_LIST:-$HERE/../../Guests/linux/modules.list}
 
 CACHE=${LINUX_CACHE:-${HOME:-/root}/.cache/bulkhead/linux}
 SUITE=${LINUX_SUITE:-trixie}
@@ -24,9 +35,34 @@ META=linux-image-riscv64
 say() { echo "fetch-linux: $*" >&2; }
 die() { echo "fetch-linux: error: $*" >&2; exit 1; }
 
+[ -r "$MODLIST" ] || die "module list $MODLIST not found (set LINUX_MODULES_LIST)"
+# The module names of the list: one a line, '#' starts a comment.
+WANTED=$(sed 's/#.*//' "$MODLIST" | tr -s ' \t' '\n\n' | sed '/^$/d' | tr '\n' ' ')
+[ -n "$WANTED" ] || die "$MODLIST names no module"
+
+# The cached modules are current when picked for this list and every file modules.load names is there.
+modules_current() {
+    local f
+    [ -s "$CACHE/modules/modules.load" ] && cmp -s "$MODLIST" "$CACHE/modules/wanted" || return 1
+    for f in $(sed 's/#.*//' "$CACHE/modules/modules.load"); do
+        [ -s "$CACHE/modules/$f" ] || return 1
+    done
+}
+PIN=""
 if [ -s "$CACHE/Image" ] && [ -s "$CACHE/kernel-version" ] && [ -s "$CACHE/busybox" ]; then
-    say "cache complete: $CACHE (kernel $(cat "$CACHE/kernel-version"))"
-    exit 0
+    if modules_current; then
+        # Make asks again when the list or the picker is newer than modules.load (e.g. after a
+        # checkout) and they are still right: settle it.
+        if [ "$MODLIST" -nt "$CACHE/modules/modules.load" ] || [ "$HERE/kmods.py" -nt "$CACHE/modules/modules.load" ]; then
+            touch "$CACHE/modules/modules.load"
+        fi
+        say "cache complete: $CACHE (kernel $(cat "$CACHE/kernel-version"))"
+        exit 0
+    fi
+    # The Image is there but its modules are not (a cache from before modules were cached), or were
+    # picked for another list: fetch the same package versions again, so that they match.
+    [ -s "$CACHE/packages" ] && PIN=$(awk '$1 ~ /^linux-image-/ || $1 == "busybox-static" { print $1 "=" $2 }' "$CACHE/packages" | tr '\n' ' ')
+    say "modules missing or picked for another list: fetching${PIN:+ the cached versions $PIN}"
 fi
 
 # ---- host tools ---------------------------------------------------------------------------------
@@ -49,6 +85,7 @@ if [ -n "$missing" ]; then
     [ -z "$missing" ] || die "still missing host tools:$missing"
 fi
 [ -r "$KEYRING" ] || die "keyring $KEYRING not found (install the debian-archive-keyring package)"
+command -v python3 >/dev/null 2>&1 || die "python3 is needed (Tools/linux/kmods.py picks the modules)"
 
 # ---- the archive address, from the system's apt sources -----------------------------------------
 # Picks the first http(s) URI of an enabled `deb` entry whose suites include a plain release name
@@ -193,18 +230,35 @@ say "index of $SUITE verified with $KEYRING"
 
 # ---- resolve and download -----------------------------------------------------------------------
 field() { awk -v f="$2" 'BEGIN { f = tolower(f) ":" } tolower($1) == f { sub(/^[^:]*:[ \t]*/, ""); print; exit }' <<<"$1"; }
-meta_info=$(papt apt-cache show --no-all-versions "$META" 2>/dev/null) || die "package $META not found in $SUITE/$ARCH"
-REAL=$(field "$meta_info" Depends | tr ',|' '\n\n' | sed 's/^ *//; s/ .*//' | grep -E "^linux-image-6\.12[^ ]*-$ARCH\$" | head -n 1) \
-    || die "$META ($(field "$meta_info" Version)) does not depend on a linux-image-6.12*-$ARCH package: $(field "$meta_info" Depends)"
-say "$META -> $REAL"
+# The cached versions (PIN, "name=version" words) when the archive still has both.
+SPECS=""
+if [ -n "$PIN" ] && [ "$(wc -w <<<"$PIN")" = 2 ]; then
+    SPECS=$PIN
+    for spec in $PIN; do
+        papt apt-cache show "$spec" >/dev/null 2>&1 || { SPECS=""; break; }
+    done
+    [ -n "$SPECS" ] || say "the archive no longer has $PIN: fetching the newest kernel and busybox (the cache is replaced)"
+fi
+if [ -z "$SPECS" ]; then
+    meta_info=$(papt apt-cache show --no-all-versions "$META" 2>/dev/null) || die "package $META not found in $SUITE/$ARCH"
+    REAL=$(field "$meta_info" Depends | tr ',|' '\n\n' | sed 's/^ *//; s/ .*//' | grep -E "^linux-image-6\.12[^ ]*-$ARCH\$" | head -n 1) \
+        || die "$META ($(field "$meta_info" Version)) does not depend on a linux-image-6.12*-$ARCH package: $(field "$meta_info" Depends)"
+    say "$META -> $REAL"
+    SPECS="$REAL busybox-static"
+fi
 
-(cd "$WORK/debs" && papt apt-get download -q "$REAL" busybox-static) >"$WORK/dl.log" 2>&1 \
-    || { cat "$WORK/dl.log" >&2; die "apt-get download of $REAL busybox-static failed"; }
+# shellcheck disable=SC2086   # SPECS: two words
+(cd "$WORK/debs" && papt apt-get download -q $SPECS) >"$WORK/dl.log" 2>&1 \
+    || { cat "$WORK/dl.log" >&2; die "apt-get download of $SPECS failed"; }
 
 # apt checked each .deb against the verified index; check again, explicitly, and record it.
 : >"$WORK/packages"
-for pkg in "$REAL" busybox-static; do
-    info=$(papt apt-cache show --no-all-versions "$pkg")
+for spec in $SPECS; do
+    pkg=${spec%%=*}
+    case $spec in
+        *=*) info=$(papt apt-cache show "$spec") ;;
+        *) info=$(papt apt-cache show --no-all-versions "$pkg") ;;
+    esac
     ver=$(field "$info" Version); want=$(field "$info" SHA256)
     deb=$(ls "$WORK"/debs/"${pkg}"_*.deb 2>/dev/null | head -n 1)
     [ -n "$deb" ] || die "apt-get download left no .deb for $pkg"
@@ -229,16 +283,37 @@ done
 [ "$(od -An -tx1 -N4 "$busybox" | tr -d ' \n')" = 7f454c46 ] && [ "$(od -An -tx1 -j18 -N2 "$busybox" | tr -d ' \n')" = f300 ] \
     || die "$busybox is not a RISC-V ELF"
 
+# The modules: Debian's package ships no modules.dep (depmod runs on installation); kmods.py reads
+# each module's own modinfo for its dependencies, checks its vermagic against $version and copies
+# the files unchanged (.ko.xz: busybox's insmod decompresses them; 0.9 MB instead of 9.6 MB).
+tree=""
+for t in "$WORK/x/usr/lib/modules/$version" "$WORK/x/lib/modules/$version"; do
+    [ -d "$t/kernel" ] && { tree=$t; break; }
+done
+[ -n "$tree" ] || die "the linux-image package has no lib/modules/$version/kernel"
+say "modules for: $WANTED"
+# shellcheck disable=SC2086   # WANTED: the names
+python3 "$HERE/kmods.py" pick --version "$version" --out "$WORK/modules" "$tree" $WANTED \
+    || die "picking the modules of $MODLIST out of the package failed"
+cp "$MODLIST" "$WORK/modules/wanted"
+
 mkdir -p "$CACHE"
 # Each file appears whole (written beside, then renamed); kernel-version last, as the cache is
-# complete only with all three.
+# complete only with all of them. The modules folder is replaced whole, after kernel-version is
+# removed: an interruption leaves an incomplete cache (fetched again), never mixed versions.
 put() {   # put SOURCE NAME MODE
     install -m "$3" "$1" "$CACHE/.$2.$$" && mv -f "$CACHE/.$2.$$" "$CACHE/$2"
 }
 echo "$version" >"$WORK/kernel-version"
+rm -f "$CACHE/kernel-version"
+rm -rf "$CACHE/.modules.$$" "$CACHE/modules.old"
+cp -r "$WORK/modules" "$CACHE/.modules.$$"
+[ -e "$CACHE/modules" ] && mv "$CACHE/modules" "$CACHE/modules.old"
+mv "$CACHE/.modules.$$" "$CACHE/modules"
+rm -rf "$CACHE/modules.old"
 put "$vmlinux" Image 0644
 put "$busybox" busybox 0755
 put "$WORK/packages" packages 0644
 put "$WORK/kernel-version" kernel-version 0644
-say "cached in $CACHE: Image (kernel $version), busybox"
+say "cached in $CACHE: Image (kernel $version), busybox, $(grep -vc '^#' "$CACHE/modules/modules.load") modules"
 sed 's/^/  /' "$CACHE/packages" >&2
