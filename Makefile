@@ -110,7 +110,7 @@ BUNDLE     := $(BUILD)/bundle.bin
 FLASH      := $(BUILD)/flash.img
 QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios default \
               -device loader,file=$(KERNEL_ELF) -drive if=pflash,unit=1,format=raw,file=$(FLASH)
-DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf cpio
+DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf cpio e2fsprogs
 
 .PHONY: deps tool bundle flash flash-reset run test test-host test-qemu bench clean
 # Installs the Debian packages the build, tests and bench need when any is missing.

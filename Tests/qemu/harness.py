@@ -1,4 +1,7 @@
-"""QEMU integration-test harness: boot from a bundle flash image, wait for console lines with timeouts (never fixed sleeps)."""
+"""QEMU integration-test harness: boot from a bundle flash image (or any QEMU command line, e.g. Linux
+on bare QEMU), wait for console lines with timeouts (never fixed sleeps); the Linux guest's virtio
+network and disk arguments and a local HTTP server for it."""
+import http.server
 import os
 import re
 import subprocess
@@ -57,6 +60,18 @@ class Machine:
         cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", memory,
                "-nographic", "-bios", "default", "-device", f"loader,file={kernel}",
                "-drive", f"if=pflash,unit=1,format=raw,file={image}", *extra]
+        self._start(cmd, keyboard)
+
+    @classmethod
+    def command(cls, cmd, keyboard=False):
+        """A Machine running the QEMU command line `cmd` (a list of strings) instead of Bulkhead from
+        flash, e.g. bare_linux_cmd(...): the same console helpers (expect, type, wait_exit)."""
+        machine = cls.__new__(cls)
+        machine._start(cmd, keyboard)
+        return machine
+
+    def _start(self, cmd, keyboard):
+        self.cmd = list(cmd)
         # keyboard=True: the console's input is a pipe that type() writes to.
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if keyboard else subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
@@ -118,3 +133,73 @@ class Machine:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# ---- The Linux guest's devices ------------------------------------------------------------------
+# Where the guest finds the test's HTTP server: QEMU's user network forwards this address, port 80,
+# to a port on 127.0.0.1 (guestfwd). With restrict=on the guest reaches nothing else.
+LINUX_SERVER_ADDRESS = "10.0.2.100"
+
+
+def linux_net_devices(port, disk, net_id="net0", disk_id="disk0"):
+    """The QEMU arguments that give a Linux guest a virtio-net on QEMU's user network, restricted to
+    this machine (restrict=on: no route out; DHCP from QEMU's own server), whose 10.0.2.100:80 is
+    forwarded to 127.0.0.1:`port` (no forward when `port` is None), and the raw image `disk` as a
+    virtio-blk (/dev/vda). Both are virtio-mmio devices of QEMU virt; Guests/linux/init loads their
+    drivers. The same arguments serve Linux on bare QEMU and, once the hypervisor hands the devices
+    to the Linux partition, under Bulkhead (as Guests/linux/linux.mk's LINUX_DEVICES)."""
+    netdev = f"user,id={net_id},restrict=on"
+    if port is not None:
+        netdev += f",guestfwd=tcp:{LINUX_SERVER_ADDRESS}:80-tcp:127.0.0.1:{int(port)}"
+    return ("-netdev", netdev, "-device", f"virtio-net-device,netdev={net_id}",
+            "-drive", f"if=none,id={disk_id},format=raw,file={disk}",
+            "-device", f"virtio-blk-device,drive={disk_id}")
+
+
+def bare_linux_cmd(image, initrd, append, smp=2, memory="256M", extra=()):
+    """The QEMU command line of a Linux Image directly on QEMU virt under OpenSBI (no hypervisor)."""
+    return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", str(smp), "-m", memory,
+            "-nographic", "-bios", "default", "-kernel", str(image), "-initrd", str(initrd),
+            "-append", append, *extra]
+
+
+class FileServer:
+    """An HTTP server on 127.0.0.1 (an ephemeral port) serving the files of `directory` from a thread,
+    as a context manager: `port` is its port, `requests` the paths asked for, `timings` each
+    answered request's (path, time.monotonic() at its arrival, at its last byte sent). QEMU's
+    guestfwd connects to it when QEMU starts: start the server first."""
+
+    def __init__(self, directory):
+        server = self
+        self.requests = []
+        self.timings = []
+        self.arrived = threading.Event()
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, directory=str(directory), **kw)
+
+            def do_GET(self):
+                start = time.monotonic()
+                server.requests.append(self.path)
+                server.arrived.set()
+                super().do_GET()
+                self.wfile.flush()
+                server.timings.append((self.path, start, time.monotonic()))
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)

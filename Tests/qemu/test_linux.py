@@ -174,7 +174,7 @@ def test_console_input_reaches_the_partition_with_focus(tmp_path, flash_of):
         m.expect(r"^\[bulkhead\] console input now goes to partition 1 \(linux\)$", start=moved.end())
         m.type(b"echo back-$((6*7)); ls /\n")
         m.expect(r"^\[linux\] back-42$", timeout=60, start=moved.end())
-        m.expect(r"^\[linux\] bin +dev +init +proc +root +sbin +sys +tmp", timeout=60, start=moved.end())
+        m.expect(r"^\[linux\] bin +dev +etc +init +lib +mnt +proc +root +sbin +sys +tmp", timeout=60, start=moved.end())
         heartbeat_keeps_counting(m, moved.end())
         never(m, r"lost-", r"Kernel panic", r"FATAL", r"fault: partition")
 

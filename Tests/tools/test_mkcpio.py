@@ -148,17 +148,24 @@ def test_cli_writes_file(tmp_path):
 
 
 def test_guest_initramfs_list(tmp_path):
-    """The real Guests/linux/initramfs.list, with stand-ins for busybox and init."""
+    """The real Guests/linux/initramfs.list, with a stand-in for busybox."""
     busybox = tmp_path / "busybox"
     busybox.write_bytes(b"\x7fELF" + bytes(range(256)) * 3)
     text = open(os.path.join(ROOT, "Guests", "linux", "initramfs.list")).read()
     members = read_newc(mkcpio.archive(mkcpio.parse_list(
-        text, {"BUSYBOX": str(busybox), "INIT": os.path.join(ROOT, "Guests", "linux", "init")})))
+        text, {"BUSYBOX": str(busybox), "INIT": os.path.join(ROOT, "Guests", "linux", "init"),
+               "UDHCPC_SCRIPT": os.path.join(ROOT, "Guests", "linux", "udhcpc.script")})))
     by_name = {m["name"]: m for m in members}
     assert stat.S_ISCHR(by_name["dev/console"]["mode"]) and (by_name["dev/console"]["rdevmajor"], by_name["dev/console"]["rdevminor"]) == (5, 1)
     assert by_name["init"]["data"].startswith(b"#!/bin/sh") and stat.S_IMODE(by_name["init"]["mode"]) == 0o755
     assert by_name["bin/busybox"]["data"] == busybox.read_bytes()
     assert by_name["bin/sh"]["data"] == b"busybox" and stat.S_ISLNK(by_name["bin/sh"]["mode"])
+    # udhcpc's default script where busybox looks for it, and the applets the net actions use.
+    script = by_name["etc/udhcpc/default.script"]
+    assert script["data"].startswith(b"#!/bin/sh") and stat.S_IMODE(script["mode"]) == 0o755
+    for applet in ("sbin/insmod", "sbin/udhcpc", "sbin/ip", "bin/wget", "bin/sha256sum", "bin/sync"):
+        assert stat.S_ISLNK(by_name[applet]["mode"]), applet
+    assert stat.S_ISDIR(by_name["mnt"]["mode"])
 
 
 @pytest.mark.skipif(shutil.which("cpio") is None, reason="no system cpio")

@@ -194,14 +194,18 @@ papt_index() {
 # papt_field TEXT FIELD: the value of FIELD in an apt-cache show record.
 papt_field() { awk -v f="$2" 'BEGIN { f = tolower(f) ":" } tolower($1) == f { sub(/^[^:]*:[ \t]*/, ""); print; exit }' <<<"$1"; }
 
-# papt_fetch PKG...
+# papt_fetch SPEC...: each SPEC a package name (its newest version) or NAME=VERSION.
 papt_fetch() {
-    local pkg info ver want deb got
+    local spec pkg info ver want deb got
     (cd "$WORK/debs" && papt apt-get download -q "$@") >"$WORK/dl.log" 2>&1 \
         || { cat "$WORK/dl.log" >&2; die "apt-get download of $* failed"; }
     # apt checked each .deb against the verified index; check again, explicitly, and record it.
-    for pkg in "$@"; do
-        info=$(papt apt-cache show --no-all-versions "$pkg")
+    for spec in "$@"; do
+        pkg=${spec%%=*}
+        case $spec in
+            *=*) info=$(papt apt-cache show "$spec") ;;
+            *) info=$(papt apt-cache show --no-all-versions "$pkg") ;;
+        esac
         ver=$(papt_field "$info" Version); want=$(papt_field "$info" SHA256)
         deb=$(ls "$WORK"/debs/"${pkg}"_*.deb 2>/dev/null | head -n 1)
         [ -n "$deb" ] || die "apt-get download left no .deb for $pkg"
