@@ -55,17 +55,11 @@ func setUpInterrupts(dtb: UnsafeRawBufferPointer) {
     hostPLIC = board
     let plic = PLIC(base: board.region.base.raw)
     physicalPLIC = plic
-    // Every owned source starts masked (priority 0, enabled nowhere); each hart's context takes all.
+    // Every owned source starts masked (priority 0, enabled nowhere); each hart opens its own
+    // context when it starts (openContext). Every hart of a partition with interrupts needs one.
     var h = 0
     while h < maxHarts {
-        if let context = board.context(ofHart: h) {
-            plic.setThreshold(context: context, 0)
-            var s = 1
-            while s < VirtualPLIC.maxSources {
-                if sourceTable(s).pointee.owner >= 0 { plic.setEnabled(source: s, context: context, false) }
-                s += 1
-            }
-        } else if hartPartition[h] >= 0 && !plan.devices.sources(ownedBy: hartPartition[h]).isEmpty {
+        if board.context(ofHart: h) == nil && hartPartition[h] >= 0 && !plan.devices.sources(ownedBy: hartPartition[h]).isEmpty {
             halt { out in out.write("error: hart "); out.write(decimal: UInt64(h)); out.write(" has no supervisor PLIC context") }
         }
         h += 1
@@ -86,6 +80,20 @@ private func setPhysicalEnable(_ plic: PLIC, source: Int, context: Int, _ on: Bo
     while physicalEnableLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
     plic.setEnabled(source: source, context: context, on)
     physicalEnableLock.store(0, ordering: .releasing)
+}
+
+/// Opens this hart's supervisor context: threshold 0 (every source a guest enables here may
+/// interrupt), owned sources disabled. Runs on the hart itself when it starts: the firmware
+/// resets a hart's contexts when it starts it (OpenSBI 1.1 sets the S-mode threshold to 7 and
+/// clears the enables on every hart start), after the boot hart has set up the PLIC.
+func openContext(hart: Int) {
+    guard let plic = physicalPLIC, let context = hostPLIC.context(ofHart: hart) else { return }
+    var s = 1
+    while s < VirtualPLIC.maxSources {
+        if sourceTable(s).pointee.owner >= 0 { setPhysicalEnable(plic, source: s, context: context, false) }
+        s += 1
+    }
+    plic.setThreshold(context: context, 0)
 }
 
 /// Whether partition `p` has a virtual PLIC (it owns device interrupts).

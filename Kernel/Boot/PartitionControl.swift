@@ -40,6 +40,7 @@ enum PartitionControl {
     /// Runs on every hart once the plan is in place. Never returns.
     static func hartMain(_ hart: Int) -> Never {
         HartControl.configureHypervisor(sstc: sstcAvailable, externalInterrupts: externalInterruptsUsed)
+        openContext(hart: hart)
         let p = hartPartition[hart]
         guard p >= 0 else {
             while true { arch_wfi() }      // no partition owns this hart
