@@ -170,7 +170,7 @@ LINUX_FLASH   := $(BUILD)/linux-flash.img
 STAGING_ADDRESS := 0x81000000
 LINUX_QEMU_FLAGS := -M virt -cpu rv64 -smp 4 -m 1G -nographic -bios default -device loader,file=$(KERNEL_ELF) \
                     -device loader,file=$(LINUX_BUNDLE),addr=$(STAGING_ADDRESS),force-raw=on \
-                    -drive if=pflash,unit=1,format=raw,file=$(LINUX_FLASH)
+                    -drive if=pflash,unit=1,format=raw,file=$(LINUX_FLASH) $(LINUX_DEVICES)
 .PHONY: run-linux linux-bundle
 $(BUILD)/linux/Image: $(LINUX_IMAGE)
 	@mkdir -p $(dir $@)
