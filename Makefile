@@ -183,10 +183,12 @@ run-linux: deps kernel $(LINUX_BUNDLE)
 	@[ -f $(LINUX_FLASH) ] || $(CLI) flash $(LINUX_FLASH) --reset-state
 	$(QEMU) $(LINUX_QEMU_FLAGS)
 
-# Instruction counts and sizes, then Linux's boot time under Bulkhead and on bare QEMU (linux-bench).
+# Instruction counts and sizes, then Linux's boot time and a 64 MiB download under Bulkhead and on bare QEMU.
 bench: deps kernel guests tool linux-guest
 	python3 Tests/bench/bench.py
 	LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" python3 Tests/bench/linux_boot.py
+	LINUX_NET_RUNS=1 LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" LINUX_DISK="$(LINUX_DISK)" \
+	    python3 Tests/bench/linux_net.py
 
 clean:
 	rm -rf $(BUILD)

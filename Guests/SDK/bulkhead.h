@@ -6,6 +6,16 @@
 // The numbers are also Core's (Kernel/Core/IPC/IPCABI.swift); Tests/CoreTests/GuestSDKHeaderTests
 // checks that every #define below equals Core's value, so keep one #define per line.
 //
+// Devices (docs/configuration.md "Devices"): no hypercall is involved. A partition's devices are
+// nodes of the device tree it gets in a1: each has `compatible`, `reg` <address size> (guest-physical,
+// equal to the board's address: map or access it there) and, with interrupts, `interrupts` and
+// `interrupt-parent` naming /plic@c000000, a PLIC (compatible "riscv,plic0") whose context i is
+// vCPU i's supervisor external interrupt (scause 9, sie.SEIE). Program it as the RISC-V PLIC
+// specification says, with 32-bit accesses: priority at base + 4*source, enables at
+// base + 0x2000 + 0x80*context, threshold at base + 0x200000 + 0x1000*context, claim/complete at
+// that + 4. Only the partition's own sources exist there. The Swift runtime's Device and
+// PLICClient (Guests/Runtime/Devices.swift) do this; Guests/rtc is an example.
+//
 // Guests/guests.mk compiles this header with clang -Werror and -DBULKHEAD_INLINE= (every function
 // emitted, so every asm statement is assembled) before any guest is built.
 #ifndef BULKHEAD_H

@@ -91,7 +91,7 @@ linux-bare: deps linux-guest
 linux-bench: deps linux-guest kernel guests tool
 	LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" python3 Tests/bench/linux_boot.py
 
-linux-net-bench: deps linux-guest
+linux-net-bench: deps linux-guest kernel tool
 	LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" LINUX_DISK="$(LINUX_DISK)" python3 Tests/bench/linux_net.py
 
 linux-test:

@@ -11,13 +11,10 @@ forwarded to that server; the disk is a scratch copy of build/linux/disk.img) an
     guest   the <s> of that line: the guest's own /proc/uptime difference around its wget
 The output is read as it arrives (no fixed sleeps); a run that shows no result within the timeout fails.
 
-    CASES   name -> function(port, disk) returning the QEMU command line; main() runs each case.
-            The bare-QEMU case is here. The same kernel under the Bulkhead hypervisor is a second
-            entry once the hypervisor hands the virtio devices to the Linux partition: a function
-            that packs the bundle (as Tests/bench/linux_boot.py's bulkhead_cmd does, with
-            bulkhead.action=net-bench in bootargs) and adds harness.linux_net_devices(port, disk)
-            to the hypervisor's QEMU command line. Its console lines carry a "[linux] " tag, which
-            the patterns here accept.
+    CASES   name -> function(port, disk) returning the QEMU command line; main() runs each case:
+            bare-qemu (the kernel on OpenSBI, 2 harts) and bulkhead (the same kernel as Bulkhead's
+            only partition on 2 harts, owning the virtio-net and virtio-blk with dma = "trusted").
+            The hypervisor's console lines carry a "[linux] " tag, which the patterns accept.
 
 Run through `make linux-net-bench` (which fetches the kernel and builds the initramfs and the disk
 first), or directly: python3 Tests/bench/linux_net.py [case...]   (LINUX_IMAGE, LINUX_INITRAMFS,
@@ -49,9 +46,31 @@ def bare_qemu_cmd(port, disk):
                                   extra=harness.linux_net_devices(port, disk))
 
 
-# name -> function(port, disk) returning the QEMU command line (see the docstring for the hypervisor).
+def bulkhead_cmd(port, disk):
+    """The same kernel as the only partition of Bulkhead (harts 0 and 1, 256 MiB, -smp 2), owning
+    the virtio-net and the virtio-blk (dma = "trusted"); the bundle handed over in RAM."""
+    work = tempfile.mkdtemp(prefix="bulkhead-net-bench-hv.")
+    config = os.path.join(work, "linux.toml")
+    with open(config, "w") as f:
+        f.write(f'[[partition]]\nname = "linux"\nkind = "linux"\nimage = "{IMAGE}"\ninitrd = "{INITRAMFS}"\n'
+                f'harts = [0, 1]\nmemory_base = 0x90000000\nmemory_size = "256M"\n'
+                f'bootargs = "console=ttyS0 earlycon=sbi bulkhead.action=net-bench"\n'
+                f'devices = ["/soc/virtio_mmio@10008000", "/soc/virtio_mmio@10007000"]\ndma = "trusted"\n')
+    bundle, flash = os.path.join(work, "linux.bin"), os.path.join(work, "flash.img")
+    result = harness.pack(config, bundle, "--harts", "2")
+    if result.returncode != 0:
+        raise AssertionError(f"bulkhead pack failed:\n{result.stdout}{result.stderr}")
+    harness.flash(flash, "--reset-state")
+    return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", "2", "-m", "1G", "-nographic",
+            "-bios", "default", "-device", f"loader,file={harness.KERNEL}",
+            "-drive", f"if=pflash,unit=1,format=raw,file={flash}", *harness.preloaded(bundle),
+            *harness.linux_net_devices(port, disk)]
+
+
+# name -> function(port, disk) returning the QEMU command line.
 CASES = {
     "bare-qemu": bare_qemu_cmd,
+    "bulkhead": bulkhead_cmd,
 }
 
 
