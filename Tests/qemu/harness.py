@@ -203,3 +203,15 @@ class FileServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(5)
+
+
+def shell_command(m, command, answer, start):
+    """Types `command` into the Linux shell until `answer` (a regex) appears: keys typed before
+    the shell has switched its terminal to raw mode are flushed by it (no fixed sleep: retry)."""
+    for _ in range(12):
+        m.type(command)
+        try:
+            return m.expect(answer, timeout=10, start=start)
+        except AssertionError:
+            continue
+    raise AssertionError(f"no /{answer}/ after typing {command!r}; console:\n{m.text[-4000:]}")

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from harness import BUILD, ROOT, Machine, pack, preloaded
+from harness import BUILD, ROOT, Machine, pack, preloaded, shell_command
 
 LINUX_CACHE = os.environ.get("LINUX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "bulkhead", "linux"))
 IMAGE = os.path.join(LINUX_CACHE, "Image")
@@ -145,18 +145,6 @@ def test_linux_access_outside_its_ram_is_stopped_by_its_policy(tmp_path, flash_o
         heartbeat_keeps_counting(m, stopped.end())
         never(m, r"BULKHEAD-LINUX-DEVMEM-SURVIVED", r"partition linux restarting", r"FATAL",
               r"partition linux shut down by its guest")
-
-
-def shell_command(m, command, answer, start):
-    """Types `command` into the Linux shell until `answer` (a regex) appears: keys typed before
-    the shell has switched its terminal to raw mode are flushed by it (no fixed sleep: retry)."""
-    for _ in range(12):
-        m.type(command)
-        try:
-            return m.expect(answer, timeout=10, start=start)
-        except AssertionError:
-            continue
-    raise AssertionError(f"no /{answer}/ after typing {command!r}; console:\n{m.text[-4000:]}")
 
 
 def test_console_input_reaches_the_partition_with_focus(tmp_path, flash_of):

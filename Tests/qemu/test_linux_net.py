@@ -11,13 +11,12 @@ The kernel, the initramfs and the disk image come from `make linux-guest` (Guest
 run when any is missing. Each test writes to its own copy of build/linux/disk.img."""
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 
 import pytest
 
-from harness import BUILD, ROOT, FileServer, Machine, bare_linux_cmd, linux_net_devices
+from harness import BUILD, ROOT, FileServer, Machine, bare_linux_cmd, linux_net_devices, shell_command
 
 LINUX_CACHE = os.environ.get("LINUX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "bulkhead", "linux"))
 IMAGE = os.path.join(LINUX_CACHE, "Image")
@@ -103,18 +102,6 @@ def test_linux_downloads_over_virtio_net_and_reads_and_writes_its_virtio_disk(tm
     assert disk_file(disk, "/hello.txt") == HELLO + "\n"
     fsck = subprocess.run([e2fs_tool("e2fsck"), "-fn", str(disk)], capture_output=True, text=True)
     assert fsck.returncode == 0, f"e2fsck -fn found problems:\n{fsck.stdout}{fsck.stderr}"
-
-
-def shell_command(m, command, answer, start):
-    """Types `command` into the shell until `answer` (a regex) appears: keys typed before the shell
-    has switched its terminal to raw mode are flushed by it (no fixed sleep: retry)."""
-    for _ in range(12):
-        m.type(command)
-        try:
-            return m.expect(answer, timeout=10, start=start)
-        except AssertionError:
-            continue
-    raise AssertionError(f"no /{answer}/ after typing {command!r}; console:\n{m.text[-4000:]}")
 
 
 def test_shell_comes_with_network_and_disk(tmp_path):
