@@ -76,6 +76,7 @@ private let customBoardSource = """
     / {
         #address-cells = <2>;
         #size-cells = <2>;
+        interrupt-parent = <&plic>;
         chosen { };
         memory@80000000 { device_type = "memory"; reg = <0x0 0x80000000 0x0 0x40000000>; };
         reserved-memory {
@@ -91,8 +92,16 @@ private let customBoardSource = """
                 device_type = "cpu";
                 reg = <0>;
                 compatible = "riscv";
-                interrupt-controller { #interrupt-cells = <1>; interrupt-controller; compatible = "riscv,cpu-intc"; };
+                cpu0_intc: interrupt-controller { #interrupt-cells = <1>; interrupt-controller; compatible = "riscv,cpu-intc"; };
             };
+        };
+        plic: plic@c000000 {
+            compatible = "sifive,plic-1.0.0", "riscv,plic0";
+            reg = <0x0 0xc000000 0x0 0x4000000>;
+            interrupt-controller;
+            #interrupt-cells = <1>;
+            riscv,ndev = <255>;
+            interrupts-extended = <&cpu0_intc 9>;
         };
         soc {
             #address-cells = <2>;
@@ -111,6 +120,10 @@ private let customBoardSource = """
             inner@26001000 { compatible = "acme,inner"; reg = <0x0 0x26001000 0x0 0x1000>; interrupts = <31>; };
             plain@27000000 { reg = <0x0 0x27000000 0x0 0x1000>; };
             empty@27001000 { compatible = "acme,empty"; reg = <0x0 0x27001000 0x0 0x0>; };
+            gpio: gpio@28000000 { compatible = "acme,gpio"; reg = <0x0 0x28000000 0x0 0x1000>; interrupts = <40>;
+                                  interrupt-controller; #interrupt-cells = <2>; };
+            button@28001000 { compatible = "acme,button"; reg = <0x0 0x28001000 0x0 0x1000>; interrupt-parent = <&gpio>; interrupts = <3 0>; };
+            ext@28002000 { compatible = "acme,ext"; reg = <0x0 0x28002000 0x0 0x1000>; interrupts-extended = <&plic 41>; };
             line-a@29000000 { compatible = "acme,line"; reg = <0x0 0x29000000 0x0 0x1000>; interrupts = <50>; };
             line-b@29001000 { compatible = "acme,line"; reg = <0x0 0x29001000 0x0 0x1000>; interrupts = <50>; };
             line-c@29002000 { compatible = "acme,line"; reg = <0x0 0x29002000 0x0 0x1000>; interrupts = <51 50>; };
@@ -492,6 +505,21 @@ struct DeviceValidationTests {
     }
 
     @Test func tooManyInterrupts() throws {
+        // Interrupts of another controller (a GPIO block's, inherited or own interrupt-parent), or
+        // given with interrupts-extended, cannot be delivered through the virtual PLIC.
+        let button = device("/soc/button@28001000", owner: 0, compatible: "acme,button", base: 0x2800_1000, interrupts: [3, 0])
+        expectRejected(devicePlan([button]), on: board(try customCatalog()), .deviceInterruptsNotOnPLIC(partition: 0, device: 0),
+                       partition: 0, field: .devices,
+                       message: "partition #0 \"alpha\", field devices: device /soc/button@28001000 has interrupts that go to "
+                           + "another interrupt controller than the PLIC (its interrupt-parent or interrupts-extended); only PLIC "
+                           + "interrupts can be delivered to a partition")
+        let ext = device("/soc/ext@28002000", owner: 0, compatible: "acme,ext", base: 0x2800_2000, interrupts: [41])
+        expectRejected(devicePlan([ext]), on: board(try customCatalog()), .deviceInterruptsNotOnPLIC(partition: 0, device: 0),
+                       partition: 0, field: .devices,
+                       message: "partition #0 \"alpha\", field devices: device /soc/ext@28002000 has interrupts that go to "
+                           + "another interrupt controller than the PLIC (its interrupt-parent or interrupts-extended); only PLIC "
+                           + "interrupts can be delivered to a partition")
+        #expect(try lookup(customCatalog(), "/soc/line-a@29000000")?.interruptsOnPLIC == true, "inherited from the root")
         let many = device("/soc/many@21000000", owner: 0, compatible: "acme,many", base: 0x2100_0000, interrupts: [1, 2, 3, 4])
         expectRejected(devicePlan([many]), on: board(try customCatalog()), .deviceTooManyInterrupts(partition: 0, device: 0, count: 5),
                        partition: 0, field: .devices,
@@ -1052,7 +1080,10 @@ struct HostPLICTests {
     }
 
     @Test func noPLIC() throws {
-        #expect(try hostPLIC(DTC.compile(customBoardSource)) == nil)
+        #expect(try hostPLIC(DTC.compile(customBoardSource)) != nil)
+        let withoutPLIC = customBoardSource.replacingOccurrences(of: "\"sifive,plic-1.0.0\", \"riscv,plic0\"",
+                                                                 with: "\"acme,intc\"")
+        #expect(try hostPLIC(DTC.compile(withoutPLIC)) == nil)
     }
 
     @Test func anSContextOnlyPLICWithTheOlderCompatible() throws {

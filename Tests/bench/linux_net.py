@@ -52,7 +52,7 @@ def bulkhead_cmd(port, disk):
     work = tempfile.mkdtemp(prefix="bulkhead-net-bench-hv.")
     config = os.path.join(work, "linux.toml")
     with open(config, "w") as f:
-        f.write(f'[[partition]]\nname = "linux"\nkind = "linux"\nimage = "{IMAGE}"\ninitrd = "{INITRAMFS}"\n'
+        f.write(f'[[partition]]\nname = "linux"\nkind = "linux"\nimage = "{os.path.abspath(IMAGE)}"\ninitrd = "{os.path.abspath(INITRAMFS)}"\n'
                 f'harts = [0, 1]\nmemory_base = 0x90000000\nmemory_size = "256M"\n'
                 f'bootargs = "console=ttyS0 earlycon=sbi bulkhead.action=net-bench"\n'
                 f'devices = ["/soc/virtio_mmio@10008000", "/soc/virtio_mmio@10007000"]\ndma = "trusted"\n')

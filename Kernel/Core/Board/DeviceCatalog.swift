@@ -45,6 +45,9 @@ public struct BoardDevice: Sendable {
     public var interrupts = InlineArray<4, UInt32>(repeating: 0)
     /// The number of cells in `interrupts` (may exceed what is kept: then the device is refused).
     public var interruptCount = 0
+    /// Whether its interrupts go to the PLIC (its `interrupt-parent`, its own or inherited): those
+    /// of another controller (a GPIO block, `interrupts-extended`) cannot be delivered.
+    public var interruptsOnPLIC = true
     public var dmaCapable = false
     public var reserved = ReservedDevice.none
     public init() {}
@@ -66,6 +69,10 @@ public struct DeviceCatalog: Sendable {
         isKnown = true
         var console = try HostDescription.stdoutNode(reader)
         if console == nil { console = try reader.firstNode(compatibleWith: "ns16550a") }
+        var plic = try reader.firstNode(compatibleWith: "sifive,plic-1.0.0")
+        if plic == nil { plic = try reader.firstNode(compatibleWith: "riscv,plic0") }
+        var plicPhandle: UInt32? = nil
+        if let plic, let phandle = try reader.findProperty("phandle", in: plic) { plicPhandle = try phandle.u32() }
         // A running CRC per depth: paths[d] is the register after the path of the open node at depth d.
         var paths = InlineArray<32, UInt32>(repeating: CRC32C.initialValue)
         var skipBelow = Int.max
@@ -110,8 +117,13 @@ public struct DeviceCatalog: Sendable {
                     device.compatibleHash = CRC32C.checksum(kept)
                 }
             }
-            if let interrupts = try reader.findProperty("interrupts", in: node) {
+            if try reader.findProperty("interrupts-extended", in: node) != nil {
+                device.interruptCount = 1
+                device.interruptsOnPLIC = false
+            } else if let interrupts = try reader.findProperty("interrupts", in: node) {
                 device.interruptCount = interrupts.cellCount
+                let parent = try Self.interruptParent(reader, node, walker)
+                device.interruptsOnPLIC = parent != nil && parent == plicPhandle
                 var i = 0
                 while i < interrupts.cellCount && i < DeviceLimits.maxInterrupts {
                     device.interrupts[i] = try interrupts.cell(at: i)
@@ -125,6 +137,19 @@ public struct DeviceCatalog: Sendable {
             entries[count] = device
             count &+= 1
         }
+    }
+
+    /// The phandle of `node`'s interrupt parent: its own `interrupt-parent`, else the nearest
+    /// ancestor's (Devicetree Specification, "interrupt-parent"). `walker` has just returned `node`.
+    private static func interruptParent(_ reader: FDTReader, _ node: FDTNode, _ walker: FDTWalker) throws(FDTError) -> UInt32? {
+        if let own = try reader.findProperty("interrupt-parent", in: node) { return try own.u32() }
+        var level = node.depth &- 1
+        while level >= 0 {
+            let ancestor = try reader.node(atOffset: walker.ancestor(at: level))
+            if let inherited = try reader.findProperty("interrupt-parent", in: ancestor) { return try inherited.u32() }
+            level &-= 1
+        }
+        return nil
     }
 
     private static func reservation(_ reader: FDTReader, _ node: FDTNode, isConsole: Bool) throws(FDTError) -> ReservedDevice {

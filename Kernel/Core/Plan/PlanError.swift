@@ -100,6 +100,8 @@ public enum PlanError: Error, Equatable, Sendable {
     case deviceTooManyInterrupts(partition: Int, device: Int, count: Int)
     /// A PLIC source is 0 or at least `DeviceLimits.maxSource`.
     case deviceInterruptOutOfRange(partition: Int, device: Int, source: UInt32)
+    /// Its interrupts go to another controller than the PLIC.
+    case deviceInterruptsNotOnPLIC(partition: Int, device: Int)
     /// A DMA-capable device whose owner is not `dma = "trusted"`.
     case deviceNeedsTrustedDMA(partition: Int, device: Int)
     /// A PLIC source of the device is also a source of device `first`, which another partition owns.
@@ -124,7 +126,8 @@ public enum PlanError: Error, Equatable, Sendable {
         case .deviceOwnerUnknown(let d), .deviceNotOnBoard(_, let d), .deviceReserved(_, let d, _), .deviceMismatch(_, let d),
              .deviceMultipleRegions(_, let d, _), .deviceMisaligned(_, let d), .deviceInRAM(_, let d),
              .deviceAssignedTwice(_, let d, _, _), .deviceTooManyInterrupts(_, let d, _),
-             .deviceInterruptOutOfRange(_, let d, _), .deviceNeedsTrustedDMA(_, let d), .deviceInterruptShared(_, let d, _, _, _):
+             .deviceInterruptOutOfRange(_, let d, _), .deviceNeedsTrustedDMA(_, let d), .deviceInterruptShared(_, let d, _, _, _),
+             .deviceInterruptsNotOnPLIC(_, let d):
             return d
         default:
             return nil
@@ -138,7 +141,8 @@ public enum PlanError: Error, Equatable, Sendable {
         case .deviceNotOnBoard(let p, _), .deviceReserved(let p, _, _), .deviceMismatch(let p, _),
              .deviceMultipleRegions(let p, _, _), .deviceMisaligned(let p, _), .deviceInRAM(let p, _),
              .deviceAssignedTwice(let p, _, _, _), .deviceTooManyInterrupts(let p, _, _),
-             .deviceInterruptOutOfRange(let p, _, _), .deviceNeedsTrustedDMA(let p, _), .deviceInterruptShared(let p, _, _, _, _):
+             .deviceInterruptOutOfRange(let p, _, _), .deviceNeedsTrustedDMA(let p, _), .deviceInterruptShared(let p, _, _, _, _),
+             .deviceInterruptsNotOnPLIC(let p, _):
             return p
         case .noPartitions, .tooManyPartitions, .tooManyChannels: return nil
         case .emptyName(let p), .nameTooLong(let p), .invalidNameCharacter(let p), .duplicateName(let p, _),
@@ -160,7 +164,8 @@ public enum PlanError: Error, Equatable, Sendable {
         case .noPartitions, .tooManyPartitions, .tooManyChannels, .tooManyDevices, .deviceOwnerUnknown: return nil
         case .deviceNeedsTrustedDMA: return .dma
         case .deviceNotOnBoard, .deviceReserved, .deviceMismatch, .deviceMultipleRegions, .deviceMisaligned, .deviceInRAM,
-             .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange, .deviceInterruptShared: return .devices
+             .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange, .deviceInterruptShared,
+             .deviceInterruptsNotOnPLIC: return .devices
         case .channelEmptyName, .channelInvalidNameCharacter, .channelDuplicateName: return .name
         case .channelUnknownPartition, .channelSameEndpoints: return .endpoints
         case .channelFieldNotForKind(_, let f): return f
@@ -197,7 +202,7 @@ public enum PlanError: Error, Equatable, Sendable {
         switch self {
         case .tooManyDevices, .deviceOwnerUnknown, .deviceNotOnBoard, .deviceReserved, .deviceMismatch, .deviceMultipleRegions,
              .deviceMisaligned, .deviceInRAM, .deviceAssignedTwice, .deviceTooManyInterrupts, .deviceInterruptOutOfRange,
-             .deviceNeedsTrustedDMA, .deviceInterruptShared:
+             .deviceNeedsTrustedDMA, .deviceInterruptShared, .deviceInterruptsNotOnPLIC:
             writeDeviceText(&out, plan: plan)
         case .noPartitions: out.write("the plan has no partitions")
         case .tooManyPartitions(let n):
@@ -297,6 +302,9 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write(decimal: UInt64(DeviceLimits.maxSource - 1)); out.write(" are supported")
         case .deviceNeedsTrustedDMA:
             out.write("can do DMA, which reaches all memory without an IOMMU: its partition must say dma = \"trusted\"")
+        case .deviceInterruptsNotOnPLIC:
+            out.write("has interrupts that go to another interrupt controller than the PLIC (its interrupt-parent or ")
+            out.write("interrupts-extended); only PLIC interrupts can be delivered to a partition")
         case .deviceInterruptShared(_, _, let source, let first, let owner):
             out.write("uses PLIC source "); out.write(decimal: UInt64(source)); out.write(", which device #")
             out.write(decimal: first); out.write(" of partition "); writeName(owner, plan, &out)

@@ -29,6 +29,9 @@ extension PartitionPlan {
             guard let node = found else { throw .deviceNotOnBoard(partition: p, device: d) }
             guard node.reserved == .none else { throw .deviceReserved(partition: p, device: d, reason: node.reserved) }
             guard node.regCount == 1 else { throw .deviceMultipleRegions(partition: p, device: d, count: node.regCount) }
+            guard node.interruptCount == 0 || node.interruptsOnPLIC else {
+                throw .deviceInterruptsNotOnPLIC(partition: p, device: d)
+            }
             guard node.interruptCount <= DeviceLimits.maxInterrupts else {
                 throw .deviceTooManyInterrupts(partition: p, device: d, count: node.interruptCount)
             }
