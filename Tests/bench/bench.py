@@ -123,7 +123,7 @@ def interrupt_latency():
     with Machine(image, smp=1, extra=ICOUNT) as m:
         latencies = [int(m.expect(rf"^\[rtc\] rtc: alarm {n} interrupt, source 11, latency (\d+) instructions$",
                                   timeout=120).group(1)) for n in (1, 2, 3)]
-    return max(latencies)
+    return min(latencies), max(latencies)
 
 
 def main():
@@ -154,7 +154,8 @@ def main():
         ("key call key_generate, sign key, written to flash (instructions)", f"{generate:,}", ""),
         ("key call key_sign, 64-byte message (instructions)", f"{sign:,}", ""),
         *ipc_bench(),
-        ("device interrupt: physical PLIC to the guest's handler (instructions)", f"{interrupt_latency():,}", ""),
+        ("device interrupt: physical PLIC to the guest's handler, min / max of 3 (instructions)",
+         "{:,} / {:,}".format(*interrupt_latency()), ""),
         ("kernel .text (bytes)", f"{text:,}", "31,539"),
         ("kernel .rodata (bytes)", f"{rodata:,}", ""),
         ("kernel .data (bytes)", f"{data:,}", ""),
