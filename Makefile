@@ -137,11 +137,11 @@ bundle: $(BUNDLE)
 # Writes the bundle into slot A (creating the image, with its entry stub, on first use) and
 # gives the device a random secret the first time (QEMU's stand-in for OTP; docs/keys.md).
 flash: $(BUNDLE)
-	$(CLI) flash $(FLASH) $(BUNDLE) --slot a
+	$(CLI) flash $(FLASH) $(BUNDLE) --slot a --create
 	@$(CLI) flash-info $(FLASH) | grep -q '^device secret: provisioned' || $(CLI) provision $(FLASH)
 
 flash-reset: tool
-	$(CLI) flash $(FLASH) --reset-state
+	$(CLI) flash $(FLASH) --reset-state --create
 
 run: deps kernel flash
 	$(QEMU) $(QEMU_FLAGS)
@@ -180,7 +180,7 @@ $(LINUX_BUNDLE): tool guests linux-guest $(BUILD)/linux/Image $(LINUX_CONFIG) $(
 linux-bundle: $(LINUX_BUNDLE)
 
 run-linux: deps kernel $(LINUX_BUNDLE)
-	@[ -f $(LINUX_FLASH) ] || $(CLI) flash $(LINUX_FLASH) --reset-state
+	@[ -f $(LINUX_FLASH) ] || $(CLI) flash $(LINUX_FLASH) --reset-state --create
 	$(QEMU) $(LINUX_QEMU_FLAGS)
 
 # Instruction counts and sizes, then Linux's boot time and a 64 MiB download under Bulkhead and on bare QEMU.

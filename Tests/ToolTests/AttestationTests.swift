@@ -403,7 +403,7 @@ struct AttestationTests {
 
         // An image without a secret.
         let blank = ws.directory + "/blank.img"
-        _ = try Commands.flash(imagePath: blank, request: FlashRequest(resetState: true))
+        _ = try Commands.flash(imagePath: blank, request: FlashRequest(resetState: true), create: true)
         #expect(throws: ToolError("\(blank): device secret: not provisioned (the block is erased); `bulkhead provision` writes one")) {
             try Commands.attestDeviceKey(kernelPath: ws.directory + "/k.elf", secret: .flash(blank))
         }

@@ -22,10 +22,10 @@ struct FlashSetup {
     var bundlePath: String { signed.bundlePath }
     var keyID: String { signed.key.keyID.hex }
 
-    /// `bulkhead flash IMAGE` with `request`.
+    /// `bulkhead flash IMAGE --create` with `request`.
     @discardableResult
     func flash(_ request: FlashRequest) throws(ToolError) -> String {
-        try Commands.flash(imagePath: image, request: request)
+        try Commands.flash(imagePath: image, request: request, create: true)
     }
 
     /// `bulkhead flash-info IMAGE`, split into lines.
@@ -406,7 +406,8 @@ struct FlashImageTests {
         let s = try FlashSetup()
         defer { s.ws.remove() }
         #expect(throws: ToolError("\(s.image): nothing to do: pass --slot a|b BUNDLE, --erase-slot a|b, --prefer a|b|none "
-                                  + "or --reset-state (a missing image is created blank: --reset-state alone does just that)")) {
+                                  + "or --reset-state (with --create, a missing image is created blank: --create --reset-state "
+                                  + "alone does just that)")) {
             try s.flash(FlashRequest())
         }
         #expect(throws: ToolError("--slot a and --erase-slot a contradict each other: the erase would remove the bundle just written")) {

@@ -28,8 +28,10 @@ def pack(config, out, *extra):
 
 
 def flash(image, *args):
-    """Runs `bulkhead flash IMAGE ARGS...` (creating IMAGE blank if missing); fails the test on an error."""
-    result = subprocess.run([CLI, "flash", str(image), *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    """Runs `bulkhead flash IMAGE ARGS...` (with --create when IMAGE is missing, so it is created
+    blank); fails the test on an error."""
+    create = () if os.path.lexists(str(image)) else ("--create",)
+    result = subprocess.run([CLI, "flash", str(image), *map(str, args), *create], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, f"bulkhead flash failed:\n{result.stdout}{result.stderr}"
     return result.stdout
 

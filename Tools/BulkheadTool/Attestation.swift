@@ -485,6 +485,12 @@ extension Commands {
             "device attestation key: \(keyHex)",
         ]
         if let output {
+            var inputs = [SafeFile.Input("the hypervisor ELF (--kernel)", kernelPath)]
+            switch source {
+            case .file(let path): inputs.append(SafeFile.Input("the device secret file (--secret-file)", path))
+            case .flash(let path): inputs.append(SafeFile.Input("the flash image (--flash)", path))
+            }
+            try SafeFile.refuseOverwrite(output: output, option: "-o", inputs: inputs)
             try writePublicKey(key, to: output)
             lines.append("wrote \(output)")
         }
@@ -503,10 +509,6 @@ extension Commands {
             }
         }
         let text = SigningKeys.fileText(header: SigningKeys.publicHeader, key: key.rawRepresentation)
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ToolError("\(path): cannot write the public key: \(error.localizedDescription)")
-        }
+        try SafeFile.write(Array(text.utf8), to: path, newMode: 0o644, what: "the public key")
     }
 }

@@ -47,15 +47,30 @@ public enum Commands {
             }
         }
         if let problem { throw problem }
-        do {
-            try Data(bundle).write(to: URL(fileURLWithPath: output), options: .atomic)
-        } catch {
-            throw ToolError("\(output): cannot write the bundle: \(error.localizedDescription)")
-        }
+        try SafeFile.refuseOverwrite(output: output, option: "-o",
+                                     inputs: packInputs(configPath: configPath, keyPath: keyPath, dtb: options.dtb,
+                                                        config: loaded.config))
+        try SafeFile.write(bundle, to: output, newMode: 0o644, what: "the bundle")
         let n = loaded.plan.count
         return "\(output): \(n) partition\(n == 1 ? "" : "s")\(channelsPhrase(loaded.plan)), \(bundle.count) bytes (bundle format "
             + "\(BundleFormat.version), security version \(securityVersion), signed by key id "
             + "\(SigningKeys.keyID(of: key.publicKey).hex)) for \(board.summary)"
+    }
+
+    /// Every file `pack` reads: the configuration, the key, the device tree and each partition's
+    /// image and initrd (relative to the configuration's directory).
+    static func packInputs(configPath: String, keyPath: String, dtb: String?, config: Config) -> [SafeFile.Input] {
+        var inputs = [SafeFile.Input("the configuration", configPath), SafeFile.Input("the private key (--key)", keyPath)]
+        if let dtb { inputs.append(SafeFile.Input("the device tree (--dtb)", dtb)) }
+        let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().path
+        func resolved(_ path: String) -> String { path.hasPrefix("/") ? path : directory + "/" + path }
+        for (i, partition) in config.partitions.enumerated() {
+            inputs.append(SafeFile.Input("partition #\(i) \"\(partition.name)\"'s image", resolved(partition.image)))
+            if let initrd = partition.initrd {
+                inputs.append(SafeFile.Input("partition #\(i) \"\(partition.name)\"'s initrd", resolved(initrd)))
+            }
+        }
+        return inputs
     }
 
     /// `bulkhead verify BUNDLE --public-key KEY`: structure, key id, signature, image digests.

@@ -105,22 +105,29 @@ public struct FlashRequest: Equatable, Sendable {
 func slotName(_ slot: BootSlot) -> String { slot == .a ? "A" : "B" }
 
 extension Commands {
-    /// `bulkhead flash IMAGE ...`: loads IMAGE (or starts from a blank one if the file does not
-    /// exist), applies the request's actions in order (reset the state, write a slot, erase
+    /// `bulkhead flash IMAGE ...`: loads IMAGE (or, with `create`, starts from a blank one if the
+    /// file does not exist; without it a missing IMAGE is an error, so a mistyped path never
+    /// becomes a new image), applies the request's actions in order (reset the state, write a slot, erase
     /// slots, set the preferred slot), then writes the file once. On any error nothing is
-    /// written. Returns one line per action.
-    public static func flash(imagePath: String, request: FlashRequest, board boardName: String = "qemu-virt") throws(ToolError) -> String {
+    /// written. The image is written as `SafeFile.write` does (through a symlink, keeping its
+    /// mode; a new image is 0600: it holds the device secret). Returns one line per action.
+    public static func flash(imagePath: String, request: FlashRequest, create: Bool = false,
+                             board boardName: String = "qemu-virt") throws(ToolError) -> String {
         let layout = try BoardOptions(board: boardName).resolve().data.bundleFlash
         guard !request.isEmpty else {
             throw ToolError("\(imagePath): nothing to do: pass --slot a|b BUNDLE, --erase-slot a|b, --prefer a|b|none "
-                            + "or --reset-state (a missing image is created blank: --reset-state alone does just that)")
+                            + "or --reset-state (with --create, a missing image is created blank: --create --reset-state "
+                            + "alone does just that)")
         }
         if let write = request.write, request.eraseSlots.contains(write.slot) {
             throw ToolError("--slot \(slotName(write.slot).lowercased()) and --erase-slot \(slotName(write.slot).lowercased()) "
                             + "contradict each other: the erase would remove the bundle just written")
         }
+        if let write = request.write {
+            try SafeFile.refuseOverwrite(output: imagePath, option: "flash", inputs: [SafeFile.Input("the bundle --slot writes", write.bundlePath)])
+        }
         var lines: [String] = []
-        var image = try openOrCreate(imagePath, layout: layout, lines: &lines)
+        var image = try openOrCreate(imagePath, layout: layout, create: create, lines: &lines)
 
         if request.resetState {
             try erase(layout.stateA, in: &image, file: imagePath, what: "state copy A")
@@ -149,15 +156,20 @@ extension Commands {
     }
 
     /// The image at `path`, its entry stub repaired if the layout has one and it is wrong; or,
-    /// when there is no such file, a blank image with the entry stub. Appends a line for what it did.
-    static func openOrCreate(_ path: String, layout: FlashLayout, lines: inout [String]) throws(ToolError) -> FlashImage {
+    /// when there is no such file and `create` is set, a blank image with the entry stub (without
+    /// `create`, a missing file is an error). Appends a line for what it did.
+    static func openOrCreate(_ path: String, layout: FlashLayout, create: Bool, lines: inout [String]) throws(ToolError) -> FlashImage {
         var image: FlashImage
+        let dangling = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil
         if FileManager.default.fileExists(atPath: path) {
             image = try FlashImage.load(path: path, layout: layout)
             if let stub = entryStub(layout), entryStubStatus(image, layout: layout) != .expected {
                 try writeEntryStub(stub, layout: layout, into: &image, file: path)
                 lines.append("\(path): entry stub: rewritten (it did not hold the jump to \(hex(layout.entryTarget.raw)))")
             }
+        } else if !create {
+            throw ToolError("\(path): no such flash image\(dangling ? " (a symbolic link to a file that does not exist)" : ""); "
+                            + "pass --create to create a new blank one")
         } else {
             image = FlashImage.blank(layout: layout)
             var line = "\(path): new image, \(Size.describe(UInt64(layout.deviceSize))) erased (0xFF)"
@@ -189,7 +201,7 @@ extension Commands {
             throw ToolError("\(imagePath): a device secret is 32 bytes, not \(secret.count)")
         }
         var lines: [String] = []
-        var image = try openOrCreate(imagePath, layout: layout, lines: &lines)
+        var image = try openOrCreate(imagePath, layout: layout, create: true, lines: &lines)
         let (status, old) = deviceSecret(in: image, layout: layout)
         switch status {
         case .valid:

@@ -45,13 +45,11 @@ public struct FlashImage: FlashDevice, Equatable, Sendable {
         return FlashImage(bytes: [UInt8](data), eraseBlockSize: layout.eraseBlockSize)
     }
 
-    /// Writes the image to `path`, replacing the file atomically (a new file, then a rename).
+    /// Writes the image to `path`, replacing the file atomically (`SafeFile.write`: through a
+    /// symlink, keeping an existing file's mode). A new image is created 0600: it holds the
+    /// device secret.
     public func save(path: String) throws(ToolError) {
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ToolError("\(path): cannot write the flash image: \(error.localizedDescription)")
-        }
+        try SafeFile.write(bytes, to: path, newMode: 0o600, what: "the flash image")
     }
 
     /// The bytes of `range` (empty if it is not inside the device).

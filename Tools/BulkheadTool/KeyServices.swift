@@ -48,6 +48,7 @@ public enum DeviceSecretFile {
     /// The secret in the file at `path`: 64 hex digits (either case), optionally surrounded by
     /// white space (a final newline, say), nothing else.
     public static func load(path: String) throws(ToolError) -> [UInt8] {
+        SafeFile.warnIfExposed(path, what: "device secret")
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

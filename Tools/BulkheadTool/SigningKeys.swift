@@ -40,17 +40,25 @@ public enum SigningKeys {
     /// Generates a key pair and writes `BASE.key` (mode 0600) and `BASE.pub`; `base` may end in
     /// `.key` or `.pub`, which is dropped. Refuses to overwrite either file.
     public static func generate(base: String) throws(ToolError) -> Generated {
+        var isDirectory: ObjCBool = false
+        if base.hasSuffix("/") || FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory) && isDirectory.boolValue {
+            throw ToolError("-o \(base): this names a directory; give the key pair's path without extension, such as "
+                            + "\(base.hasSuffix("/") ? base : base + "/")dev (writes dev.key and dev.pub there)")
+        }
         var base = base
         for suffix in [".key", ".pub"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
         let privatePath = base + ".key", publicPath = base + ".pub"
-        let name = (base as NSString).lastPathComponent
+        // Split at the last "/" by hand: NSString's path methods crash on some short paths
+        // (`keygen -o k` trapped in deletingLastPathComponent on Linux Foundation).
+        let slash = base.lastIndex(of: "/")
+        let name = slash.map { String(base[base.index(after: $0)...]) } ?? base
         guard !name.isEmpty, name != ".", name != ".." else {
             throw ToolError("-o: \"\(base)\" names no file: give a path such as keys/dev (writes keys/dev.key and keys/dev.pub)")
         }
         for path in [privatePath, publicPath] where FileManager.default.fileExists(atPath: path) {
             throw ToolError("\(path): already exists; keygen never overwrites a key (remove it or choose another name)")
         }
-        let directory = (base as NSString).deletingLastPathComponent
+        let directory = slash.map { $0 == base.startIndex ? "/" : String(base[..<$0]) } ?? ""
         if !directory.isEmpty {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -71,6 +79,7 @@ public enum SigningKeys {
 
     /// Reads a private key file (`--key`).
     public static func loadPrivate(_ path: String) throws(ToolError) -> Curve25519.Signing.PrivateKey {
+        SafeFile.warnIfExposed(path, what: "private key")
         let bytes = try load(path, header: privateHeader, other: publicHeader, role: "private",
                              hint: "--key needs the private key file (NAME.key); the .pub file is for verify")
         do {

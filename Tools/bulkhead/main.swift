@@ -19,7 +19,7 @@ struct BulkheadCommand: ParsableCommand {
 
             On the board, bundles live in a flash bank with two slots (A and B) and a state \
             region holding the anti-rollback minimum and the slot choice (docs/flash-layout.md). \
-            `flash` creates or updates such a flash image (for QEMU: -drive \
+            `flash` creates (--create) or updates such a flash image (for QEMU: -drive \
             if=pflash,unit=1,format=raw,file=IMAGE), `provision` writes the device secret the \
             key services derive every partition key from into its block, and `flash-info` lists \
             what an image holds.
@@ -83,7 +83,8 @@ struct Keygen: ParsableCommand {
             Writes NAME.key, the private key (the 32-byte RFC 8032 seed; file mode 0600), and \
             NAME.pub, the 32-byte public key. Each file is two text lines: \
             "BULKHEAD ED25519 PRIVATE KEY" or "BULKHEAD ED25519 PUBLIC KEY", then the key as 64 \
-            hex digits. Missing directories are created; existing files are never overwritten. \
+            hex digits. Missing directories are created; existing files are never overwritten, and \
+            a path naming a directory (ending in / or an existing directory) is refused. \
             Prints the key id: the first 8 bytes of SHA-512 of the public key, in hex, as \
             bundles and the hypervisor's trust anchors name the key.
             """)
@@ -112,6 +113,13 @@ struct Pack: ParsableCommand {
             image's SHA-512, the security version and the key id, and is signed with the private \
             key (Ed25519, RFC 8032). The bundle is re-read with the hypervisor's parser and \
             verified before it is written, and is written only if the plan is valid for the board.
+
+            The output must not be one of the command's inputs (the configuration, the key, the \
+            --dtb file, any image or initrd; compared as real paths, so ./k.key, symlinks and .. \
+            are caught). An existing output keeps its file mode and a symlink is followed: the \
+            file it names is replaced (through a temporary file and a rename, so it is replaced \
+            whole or not at all). A private key file that group or others can read gets a \
+            warning on standard error.
 
             The security version is the anti-rollback counter: the hypervisor refuses a bundle \
             whose version is below the highest it has accepted, so raise it whenever a release \
@@ -243,14 +251,18 @@ struct Flash: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create or update a bundle flash image: write or erase slots, set the preferred slot.",
         discussion: """
-            If IMAGE does not exist it is created blank (every byte 0xFF: both slots empty, the \
+            With --create, an IMAGE that does not exist is created blank (every byte 0xFF: both slots empty, the \
             state region erased, i.e. the factory state with minimum security version 0), plus \
             the entry stub when the layout has one (QEMU virt enters S-mode at the flash's first \
             byte); a missing or wrong stub in an existing image is rewritten. An existing IMAGE \
-            must have exactly the flash's size. The options combine and are applied \
+            must have exactly the flash's size. Without --create a missing IMAGE is an error (a \
+            mistyped path never becomes a new image). The image holds the device secret: a new \
+            one is created with mode 0600, an existing one keeps its mode, and a symlink is \
+            followed (the file it names is replaced whole, through a temporary file and a \
+            rename). The BUNDLE must not be IMAGE itself. The options combine and are applied \
             in this order: --reset-state, --slot, --erase-slot, --prefer. The file is written \
             once, at the end, and not at all if anything fails. At least one option is required \
-            (--reset-state alone creates a blank image).
+            (--create --reset-state alone creates a blank image).
 
             --slot a|b BUNDLE erases the whole slot and writes the bundle from its first byte. \
             The bundle must parse with the hypervisor's strict reader and fit in the slot. Its \
@@ -262,6 +274,7 @@ struct Flash: ParsableCommand {
             not the newest), so the record is exactly what the kernel writes.
 
             Examples:
+              bulkhead flash flash.img --create --slot a bundle.bin
               bulkhead flash flash.img --slot a bundle.bin
               bulkhead flash flash.img --slot b new.bin --prefer b
               bulkhead flash flash.img --erase-slot b --prefer none
@@ -269,11 +282,14 @@ struct Flash: ParsableCommand {
             \(flashLayoutSummary)
             """)
 
-    @Argument(help: ArgumentHelp("The flash image file (created blank if it does not exist).", valueName: "image"))
+    @Argument(help: ArgumentHelp("The flash image file (created blank with --create if it does not exist).", valueName: "image"))
     var image: String
 
     @Argument(help: ArgumentHelp("The bundle file that --slot writes (after the image).", valueName: "bundle"))
     var bundle: String?
+
+    @Flag(help: "Create IMAGE blank (mode 0600) if it does not exist; without it, a missing IMAGE is an error.")
+    var create = false
 
     @Flag(name: .customLong("reset-state"),
           help: """
@@ -307,7 +323,7 @@ struct Flash: ParsableCommand {
         do {
             let request = try FlashRequest(resetState: resetState, slot: slot, bundle: bundle, unchecked: unchecked,
                                            eraseSlots: eraseSlot, prefer: prefer)
-            print(try Commands.flash(imagePath: image, request: request, board: boardArgument.board))
+            print(try Commands.flash(imagePath: image, request: request, create: create, board: boardArgument.board))
         } catch {
             throw fail(error)
         }
@@ -336,8 +352,9 @@ struct Provision: ParsableCommand {
             An existing valid secret is replaced only with --force: every key derived from it \
             (sealed data, keystore keys, attestation keys) changes, and data sealed under the old \
             one can no longer be unsealed. If IMAGE does not exist it is created as `bulkhead \
-            flash` creates it (blank, with the entry stub); nothing else in an existing image \
-            changes. `bulkhead flash --reset-state` does not touch the device secret.
+            flash --create` creates it (blank, with the entry stub, mode 0600); nothing else in an \
+            existing image changes, and it keeps its mode. The secret file must not be IMAGE, and \
+            one that group or others can read gets a warning on standard error. `bulkhead flash --reset-state` does not touch the device secret.
 
             Examples:
               bulkhead provision flash.img
@@ -362,6 +379,10 @@ struct Provision: ParsableCommand {
 
     func run() throws {
         do {
+            if let secretFile {
+                try SafeFile.refuseOverwrite(output: image, option: "provision",
+                                             inputs: [SafeFile.Input("the device secret file (--secret-file)", secretFile)])
+            }
             let secret = try secretFile.map { (path) throws(ToolError) -> [UInt8] in try DeviceSecretFile.load(path: path) }
             print(try Commands.provision(imagePath: image, secret: secret, force: force, board: boardArgument.board))
         } catch {
@@ -477,7 +498,8 @@ struct AttestDeviceKey: ParsableCommand {
             HKDF(salt "Bulkhead hypervisor CDI v1", secret, identity). Prints the identity's \
             first 8 bytes, the secret's fingerprint and "device attestation key: <64 hex \
             digits>", the line the hypervisor prints at boot; never the secret or the seed. \
-            With -o, writes the key as a public key file (replacing only an existing public key file).
+            With -o, writes the key as a public key file (replacing only an existing public key file, \
+            never one of the command's inputs; an existing file keeps its mode and a symlink is followed).
 
             Examples:
               bulkhead attest device-key --kernel build/bulkhead.elf --flash build/flash.img -o device.pub
