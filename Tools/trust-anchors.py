@@ -3,11 +3,13 @@
 
 usage: trust-anchors.py OUT.swift --trust A.pub [B.pub ...] [--revoke C.pub ...]
 A key file is two lines: "BULKHEAD ED25519 PUBLIC KEY" and 64 hex digits (docs/bundle-format.md).
+A device attestation key ("BULKHEAD DEVICE ATTESTATION PUBLIC KEY") is refused: it signs no bundle.
 """
 import argparse
 import sys
 
 HEADER = "BULKHEAD ED25519 PUBLIC KEY"
+DEVICE_HEADER = "BULKHEAD DEVICE ATTESTATION PUBLIC KEY"   # `bulkhead attest device-key -o`: never a trust anchor
 
 
 def read_key(path):
@@ -15,6 +17,9 @@ def read_key(path):
         lines = open(path).read().splitlines()
     except OSError as e:
         sys.exit(f"error: {path}: {e.strerror}")
+    if lines and lines[0].strip() == DEVICE_HEADER:
+        sys.exit(f"error: {path}: this is a device attestation key (from `bulkhead attest device-key`), not a "
+                 f"bundle-signing public key: only `bulkhead keygen` public keys can be trust anchors")
     if len(lines) != 2 or lines[0].strip() != HEADER:
         sys.exit(f"error: {path}: not a Bulkhead public key file (first line must be '{HEADER}')")
     digits = lines[1].strip()

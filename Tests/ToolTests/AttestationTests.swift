@@ -272,21 +272,47 @@ struct AttestationTests {
         #expect(try verifies(ws.directory + "/one.pub"))
         ws.write("bare.pub", Array(("  " + key + "\r\n\n").utf8))
         #expect(try verifies(ws.directory + "/bare.pub"))
-        ws.write("two.pub", Array("BULKHEAD ED25519 PUBLIC KEY\n\(key)\n".utf8))
+        ws.write("two.pub", Array("BULKHEAD DEVICE ATTESTATION PUBLIC KEY\n\(key)\n".utf8))
         #expect(try verifies(ws.directory + "/two.pub"))
+        // A bundle-signing public key is not a device key, even with the right bytes.
+        ws.write("signing.pub", Array("BULKHEAD ED25519 PUBLIC KEY\n\(key)\n".utf8))
+        #expect(throws: ToolError("\(ws.directory)/signing.pub: this is a bundle-signing public key (\"BULKHEAD ED25519 "
+                                  + "PUBLIC KEY\", from `bulkhead keygen`), not a device attestation key; --device-key needs "
+                                  + "the key `bulkhead attest device-key -o` writes (\"BULKHEAD DEVICE ATTESTATION PUBLIC KEY\")")) {
+            try Commands.attestVerify(reportPath: path, deviceKey: ws.directory + "/signing.pub")
+        }
         // The file `attest device-key -o` writes.
         let pub = try Curve25519.Signing.PublicKey(rawRepresentation: try #require(parseHex(key)))
         try Commands.writePublicKey(pub, to: ws.directory + "/written.pub")
         #expect(try verifies(ws.directory + "/written.pub"))
-        #expect(try String(contentsOfFile: ws.directory + "/written.pub", encoding: .utf8) == "BULKHEAD ED25519 PUBLIC KEY\n\(key)\n")
+        #expect(try String(contentsOfFile: ws.directory + "/written.pub", encoding: .utf8)
+                == "BULKHEAD DEVICE ATTESTATION PUBLIC KEY\n\(key)\n")
+        // verify --public-key and pack --key refuse it: it is no bundle-signing key.
+        #expect(throws: ToolError("\(ws.directory)/written.pub: this is a device attestation key (from `bulkhead attest "
+                                  + "device-key`), not a bundle-signing key: --public-key needs the public key file "
+                                  + "(NAME.pub), never the private key")) {
+            try SigningKeys.loadPublic(ws.directory + "/written.pub")
+        }
+        #expect(throws: ToolError("\(ws.directory)/written.pub: this is a device attestation key (from `bulkhead attest "
+                                  + "device-key`), not a bundle-signing key: --key needs the private key file (NAME.key); "
+                                  + "the .pub file is for verify")) {
+            try SigningKeys.loadPrivate(ws.directory + "/written.pub")
+        }
+        // -o never replaces a bundle-signing public key (which `make kernel TRUST_KEYS=` would trust).
+        let signingBefore = FileManager.default.contents(atPath: ws.directory + "/signing.pub")
+        #expect(throws: ToolError("-o: \(ws.directory)/signing.pub is a bundle-signing public key (from `bulkhead keygen`); "
+                                  + "it is not overwritten with a device attestation key (choose another file, e.g. device.pub)")) {
+            try Commands.writePublicKey(pub, to: ws.directory + "/signing.pub")
+        }
+        #expect(FileManager.default.contents(atPath: ws.directory + "/signing.pub") == signingBefore)
 
         ws.write("private.key", Array("BULKHEAD ED25519 PRIVATE KEY\n\(hexString(attestSeed))\n".utf8))
         #expect(throws: ToolError("\(ws.directory)/private.key: this is a private key; --device-key needs the device's public attestation key")) {
             try Commands.attestVerify(reportPath: path, deviceKey: ws.directory + "/private.key")
         }
-        let format = "a device key file holds the 32-byte public key as 64 hex digits (one line), or is a public key "
-            + "file in the \"BULKHEAD ED25519 PUBLIC KEY\" format"
-        ws.write("three.pub", Array("BULKHEAD ED25519 PUBLIC KEY\n\(key)\n\(key)\n".utf8))
+        let format = "a device key file holds the 32-byte public key as 64 hex digits (one line), or is a device "
+            + "attestation key file (\"BULKHEAD DEVICE ATTESTATION PUBLIC KEY\", then the hex; `bulkhead attest device-key -o` writes it)"
+        ws.write("three.pub", Array("BULKHEAD DEVICE ATTESTATION PUBLIC KEY\n\(key)\n\(key)\n".utf8))
         #expect(throws: ToolError("\(ws.directory)/three.pub: not a device key file: \(format)")) {
             try Commands.attestVerify(reportPath: path, deviceKey: ws.directory + "/three.pub")
         }
@@ -306,7 +332,7 @@ struct AttestationTests {
             try Commands.attestVerify(reportPath: path, deviceKey: ws.directory + "/missing.pub")
         }
         // -o never replaces something that is not a public key file.
-        #expect(throws: ToolError("-o: \(ws.directory)/private.key exists and is not a public key file; it is not overwritten")) {
+        #expect(throws: ToolError("-o: \(ws.directory)/private.key exists and is not a device attestation key file; it is not overwritten")) {
             try Commands.writePublicKey(pub, to: ws.directory + "/private.key")
         }
     }
@@ -386,7 +412,8 @@ struct AttestationTests {
             device attestation key: \(expectedKey)
             wrote \(ws.directory)/device.pub
             """)
-        #expect(try String(contentsOfFile: ws.directory + "/device.pub", encoding: .utf8) == "BULKHEAD ED25519 PUBLIC KEY\n\(expectedKey)\n")
+        #expect(try String(contentsOfFile: ws.directory + "/device.pub", encoding: .utf8)
+                == "BULKHEAD DEVICE ATTESTATION PUBLIC KEY\n\(expectedKey)\n")
         let image = ws.directory + "/f.img"
         try Commands.provision(imagePath: image, secret: testSecret, force: false)
         let fromFlash = try Commands.attestDeviceKey(kernelPath: ws.directory + "/k.elf", secret: .flash(image),

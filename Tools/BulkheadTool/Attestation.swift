@@ -101,8 +101,14 @@ public struct AttestationReportFile: Equatable, Sendable {
 /// The device attestation key: the public key files `attest verify` reads, and its derivation
 /// from the hypervisor ELF and the device secret (`attest device-key`).
 public enum DeviceAttestationKey {
+    /// The first line of the file `attest device-key -o` writes. It differs from a signing public
+    /// key's (`SigningKeys.publicHeader`), so neither kind of key can stand in for the other:
+    /// `verify --public-key` and Tools/trust-anchors.py refuse a device key, `attest verify
+    /// --device-key` refuses a signing key, and `-o` never overwrites a signing key.
+    public static let fileHeader = "BULKHEAD DEVICE ATTESTATION PUBLIC KEY"
+
     /// A public key from `--device-key`: 64 hex digits given directly, or a file holding them
-    /// (one line), or a `bulkhead keygen` public key file ("BULKHEAD ED25519 PUBLIC KEY", then the hex).
+    /// (one line), or a device key file ("BULKHEAD DEVICE ATTESTATION PUBLIC KEY", then the hex).
     public static func load(_ argument: String) throws(ToolError) -> Curve25519.Signing.PublicKey {
         if let bytes = parseHex(argument), bytes.count == 32, !FileManager.default.fileExists(atPath: argument) {
             return try key(bytes, source: "--device-key")
@@ -121,8 +127,8 @@ public enum DeviceAttestationKey {
 
     /// The key in a device key file's bytes (see `load`).
     public static func parseFile(_ bytes: [UInt8], file: String) throws(ToolError) -> Curve25519.Signing.PublicKey {
-        let format = "a device key file holds the 32-byte public key as 64 hex digits (one line), or is a public key "
-            + "file in the \"\(SigningKeys.publicHeader)\" format"
+        let format = "a device key file holds the 32-byte public key as 64 hex digits (one line), or is a device "
+            + "attestation key file (\"\(fileHeader)\", then the hex; `bulkhead attest device-key -o` writes it)"
         guard bytes.count <= 4096, let text = String(bytes: bytes, encoding: .utf8) else {
             throw ToolError("\(file): not a device key file: \(format)")
         }
@@ -135,8 +141,12 @@ public enum DeviceAttestationKey {
         switch lines.count {
         case 1:
             hexLine = lines[0]
-        case 2 where lines[0] == SigningKeys.publicHeader:
+        case 2 where lines[0] == fileHeader:
             hexLine = lines[1]
+        case 2 where lines[0] == SigningKeys.publicHeader:
+            throw ToolError("\(file): this is a bundle-signing public key (\"\(SigningKeys.publicHeader)\", from `bulkhead "
+                            + "keygen`), not a device attestation key; --device-key needs the key `bulkhead attest device-key "
+                            + "-o` writes (\"\(fileHeader)\")")
         case 2 where lines[0] == SigningKeys.privateHeader:
             throw ToolError("\(file): this is a private key; --device-key needs the device's public attestation key")
         default:
@@ -497,18 +507,23 @@ extension Commands {
         return lines.joined(separator: "\n")
     }
 
-    /// Writes `key` as a "BULKHEAD ED25519 PUBLIC KEY" file. An existing file is replaced only
-    /// when it already holds a public key (so a private key or anything else is never overwritten).
+    /// Writes `key` as a "BULKHEAD DEVICE ATTESTATION PUBLIC KEY" file. An existing file is
+    /// replaced only when it already holds a device key (so a signing public key, which
+    /// `make kernel TRUST_KEYS=` would trust, a private key or anything else is never overwritten).
     static func writePublicKey(_ key: Curve25519.Signing.PublicKey, to path: String) throws(ToolError) {
         if FileManager.default.fileExists(atPath: path) {
             let existing = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { [UInt8]($0) } ?? []
+            if existing.starts(with: Array((SigningKeys.publicHeader + "\n").utf8)) {
+                throw ToolError("-o: \(path) is a bundle-signing public key (from `bulkhead keygen`); it is not overwritten "
+                                + "with a device attestation key (choose another file, e.g. device.pub)")
+            }
             do {
                 _ = try DeviceAttestationKey.parseFile(existing, file: path)
             } catch {
-                throw ToolError("-o: \(path) exists and is not a public key file; it is not overwritten")
+                throw ToolError("-o: \(path) exists and is not a device attestation key file; it is not overwritten")
             }
         }
-        let text = SigningKeys.fileText(header: SigningKeys.publicHeader, key: key.rawRepresentation)
+        let text = SigningKeys.fileText(header: DeviceAttestationKey.fileHeader, key: key.rawRepresentation)
         try SafeFile.write(Array(text.utf8), to: path, newMode: 0o644, what: "the public key")
     }
 }

@@ -116,6 +116,10 @@ public enum SigningKeys {
         if lines.last == "" { lines.removeLast() }
         guard let first = lines.first, first == header else {
             if lines.first == other { throw ToolError("\(path): this is a \(role == "private" ? "public" : "private") key: \(hint)") }
+            if lines.first == DeviceAttestationKey.fileHeader {
+                throw ToolError("\(path): this is a device attestation key (from `bulkhead attest device-key`), not a "
+                                + "bundle-signing key: \(hint)")
+            }
             throw ToolError("\(path): line 1: not a Bulkhead \(role) key file (the first line must be \"\(header)\")")
         }
         guard lines.count == 2 else {

@@ -462,7 +462,8 @@ struct AttestVerify: ParsableCommand {
     @Option(name: .customLong("device-key"),
             help: ArgumentHelp("""
                 The device attestation public key: 64 hex digits, or a file holding them (one line, \
-                or the "BULKHEAD ED25519 PUBLIC KEY" format that `attest device-key -o` writes).
+                or the "BULKHEAD DEVICE ATTESTATION PUBLIC KEY" format that `attest device-key -o` writes; \
+                a bundle-signing "BULKHEAD ED25519 PUBLIC KEY" file is refused).
                 """, valueName: "key"))
     var deviceKey: String
 
@@ -498,7 +499,10 @@ struct AttestDeviceKey: ParsableCommand {
             HKDF(salt "Bulkhead hypervisor CDI v1", secret, identity). Prints the identity's \
             first 8 bytes, the secret's fingerprint and "device attestation key: <64 hex \
             digits>", the line the hypervisor prints at boot; never the secret or the seed. \
-            With -o, writes the key as a public key file (replacing only an existing public key file, \
+            With -o, writes the key as a device attestation key file (first line "BULKHEAD DEVICE \
+            ATTESTATION PUBLIC KEY", then 64 hex digits: never taken for a bundle-signing key by \
+            `verify` or the trust anchors), replacing only an existing device key file (never a \
+            bundle-signing public key, \
             never one of the command's inputs; an existing file keeps its mode and a symlink is followed).
 
             Examples:
