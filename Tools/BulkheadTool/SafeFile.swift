@@ -92,7 +92,7 @@ public enum SafeFile {
         guard fd >= 0 else {
             throw ToolError("\(shown): cannot write \(what): cannot create a file in \(directory): \(errnoReason())")
         }
-        let temp = String(cString: template)
+        let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         func fail(_ reason: String) -> ToolError {
             close(fd)
             unlink(temp)
