@@ -203,22 +203,14 @@ extension PartitionPlan {
                   spec.entry.isAligned(to: 2) else {
                 throw .entryOutsideImage(partition: p)
             }
-        case .linux:
-            // Linux boot protocol (Documentation/arch/riscv/boot.rst): on RV64 the Image must be
-            // placed 2 MiB aligned; it is entered at its first byte.
-            guard spec.entry >= spec.ramBase, spec.entry.isAligned(to: PageSize.mega),
+        case .linux, .payload:
+            // Both are loaded at their entry and entered at their first byte. Linux boot protocol
+            // (Documentation/arch/riscv/boot.rst): on RV64 the Image must be placed 2 MiB aligned;
+            // a payload on a page boundary. Either inside RAM, below the initrd and device tree.
+            let linux = spec.imageKind == .linux
+            guard spec.entry >= spec.ramBase, spec.entry.isAligned(to: linux ? PageSize.mega : PageSize.base),
                   spec.entry.raw - spec.ramBase.raw < limit else {
-                throw .linuxEntryMisaligned(partition: p)
-            }
-            let offset = spec.imageLoadOffset
-            guard spec.imageSize <= limit - offset else {
-                throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit - offset)
-            }
-        case .payload:
-            // Loaded at its entry: a page boundary inside RAM, below the initrd and device tree.
-            guard spec.entry >= spec.ramBase, spec.entry.isAligned(to: PageSize.base),
-                  spec.entry.raw - spec.ramBase.raw < limit else {
-                throw .payloadEntryMisaligned(partition: p)
+                throw linux ? .linuxEntryMisaligned(partition: p) : .payloadEntryMisaligned(partition: p)
             }
             let offset = spec.imageLoadOffset
             guard spec.imageSize <= limit - offset else {
