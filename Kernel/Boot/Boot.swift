@@ -127,13 +127,13 @@ private func setUpChannels() {
         let ch = plan.channel(c)
         if ch.kind == .sharedMemory {
             let base = currentBoard.sharedPool.base.adding(channelLayout.offsets[c])
-            UnsafeMutableRawPointer(bitPattern: UInt(base.raw))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(ch.size))
+            hostPointer(base.raw).initializeMemory(as: UInt8.self, repeating: 0, count: Int(ch.size))
         } else {
             var end = 0
             while end < 2 {
                 if ch.maySend(from: 1 - end) {
                     let offset = channelLayout.ringOffset(c, toEndpoint: end, channel: ch)
-                    MessageRing(base: UnsafeMutableRawPointer(bitPattern: UInt(ipc_queue_storage_address() &+ offset))!,
+                    MessageRing(base: hostPointer(ipc_queue_storage_address() &+ offset),
                                 depth: ch.depth, messageSize: ch.messageSize).reset()
                 }
                 end += 1

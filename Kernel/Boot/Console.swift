@@ -35,6 +35,17 @@ func log(_ body: (inout UARTSink) -> Void) {
 
 func log(_ text: StaticString) { log { $0.write(text) } }
 
+/// Prints one FATAL line without the console lock: the fatal paths may run on a hart that holds
+/// it (a trap taken inside `log`), and waiting for it there would hang the machine instead of
+/// stopping it. Another hart's line may interleave; the machine stops right after.
+func logFatal(_ body: (inout UARTSink) -> Void) {
+    var out = UARTSink()
+    out.write(byte: 10)
+    out.write("[bulkhead] FATAL: ")
+    body(&out)
+    out.write(byte: 10)
+}
+
 // MARK: Output (Core's GuestConsole; the rules are at the top of Core/Console/ConsoleOutput.swift)
 
 /// Every partition's pending line and the console's cursor (under the console lock).

@@ -9,8 +9,8 @@ enum PartitionControl {
     /// the rest and writes its device tree. Plan validation keeps image < initrd < device tree.
     static func load(_ p: Int) {
         let spec = plan[p]
-        let ram = UnsafeMutableRawPointer(bitPattern: UInt(spec.memory.base.raw))!
-        let image = UnsafeRawPointer(bitPattern: UInt(partitionImage[p].base.raw))!
+        let ram = hostPointer(spec.memory.base.raw)
+        let image = UnsafeRawPointer(hostPointer(partitionImage[p].base.raw))
         let imageStart = Int(spec.imageLoadOffset)
         let imageEnd = imageStart + Int(spec.imageSize)
         let treeOffset = Int(spec.memory.size - PlanLimits.deviceTreeReserve)
@@ -140,6 +140,13 @@ func isBusy(_ p: Int) -> Bool { atomic_load_u32(&partition_shared(UInt64(p)).poi
 
 /// The single fatal path: a broken kernel invariant. Reports and shuts the machine down.
 func fatal(_ why: StaticString) -> Never {
-    log { out in out.write("FATAL: "); out.write(why) }
+    logFatal { out in out.write(why) }
     Firmware.shutdown(failure: true)
+}
+
+/// The hypervisor's pointer to host-physical `address` (it runs with satp Bare). Every caller
+/// passes a validated partition, staging or pool address, never 0: 0 is a broken invariant.
+func hostPointer(_ address: UInt64) -> UnsafeMutableRawPointer {
+    guard let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address)) else { fatal("a null host address") }
+    return pointer
 }

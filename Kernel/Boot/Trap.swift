@@ -112,8 +112,8 @@ func logPartition(_ p: Int, _ what: StaticString) {
 /// A trap taken in the hypervisor itself: a kernel bug. Reports and stops the machine.
 @_cdecl("bulkhead_fatal_trap")
 func bulkheadFatalTrap() {
-    log { out in
-        out.write("FATAL: trap in the hypervisor: scause "); out.write(hex: csr_read_scause())
+    logFatal { out in
+        out.write("trap in the hypervisor: scause "); out.write(hex: csr_read_scause())
         out.write(", sepc "); out.write(hex: csr_read_sepc()); out.write(", stval "); out.write(hex: csr_read_stval())
     }
     Firmware.shutdown(failure: true)

@@ -87,7 +87,7 @@ struct VCPUEnvironment: SBIEnvironment {
     mutating func withRing<R>(channel id: Int, toEndpoint endpoint: Int, _ body: (MessageRing) -> R) -> R {
         let ch = plan.channel(id)
         let offset = channelLayout.ringOffset(id, toEndpoint: endpoint, channel: ch)
-        let base = UnsafeMutableRawPointer(bitPattern: UInt(ipc_queue_storage_address() &+ offset))!
+        let base = hostPointer(ipc_queue_storage_address() &+ offset)
         let lock = ring_lock(UInt64(2 &* id &+ endpoint))
         while !atomic_cas_u32(lock, 0, 1) {}
         let result = body(MessageRing(base: base, depth: ch.depth, messageSize: ch.messageSize))
