@@ -17,6 +17,10 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         halt { out in out.write("error: cannot read the device tree at "); out.write(hex: dtb); out.write(": "); error.write(to: &out) }
     }
     if let uart = host.console, uart.isNS16550A { consoleUART = NS16550A(base: uart.base.raw) }
+    if let reader = try? FDTReader(deviceTreeBytes(at: dtb)), let node = try? reader.firstNode(compatibleWith: "sifive,test0"),
+       let reg = try? reader.translatedReg(of: node) {
+        testDevice = SiFiveTest(base: reg.address)
+    }
     log { out in
         out.write("Bulkhead "); out.write(bulkheadVersion); out.write(" on "); out.write(currentBoard.name)
         out.write(": "); out.write(decimal: UInt64(host.hartMask.nonzeroBitCount)); out.write(" harts, RAM ")
@@ -373,7 +377,7 @@ private struct BootLog: VerifiedBootObserver {
 func halt(_ why: (inout UARTSink) -> Void) -> Never {
     log(why)
     log("no partition will run. Halting.")
-    Firmware.shutdown(failure: true)
+    powerOffAfterFailure()
 }
 
 let bulkheadVersion: StaticString = "0.1"

@@ -141,6 +141,17 @@ func isBusy(_ p: Int) -> Bool { atomic_load_u32(&partition_shared(UInt64(p)).poi
 /// The single fatal path: a broken kernel invariant. Reports and shuts the machine down.
 func fatal(_ why: StaticString) -> Never {
     logFatal { out in out.write(why) }
+    powerOffAfterFailure()
+}
+
+/// The board's test device (QEMU virt), when its device tree has one: a failure then makes the
+/// machine exit non-zero.
+nonisolated(unsafe) var testDevice: SiFiveTest? = nil
+
+/// Stops the machine after a failure (nothing will run, or the hypervisor broke an invariant):
+/// through the test device with exit code 1 when there is one, else SBI SRST (system failure).
+func powerOffAfterFailure() -> Never {
+    testDevice?.fail(code: 1)
     Firmware.shutdown(failure: true)
 }
 

@@ -116,5 +116,5 @@ func bulkheadFatalTrap() {
         out.write("trap in the hypervisor: scause "); out.write(hex: csr_read_scause())
         out.write(", sepc "); out.write(hex: csr_read_sepc()); out.write(", stval "); out.write(hex: csr_read_stval())
     }
-    Firmware.shutdown(failure: true)
+    powerOffAfterFailure()
 }

@@ -74,6 +74,7 @@ def test_machine_without_h_extension_gets_clear_message(bundle_of, flash_of):
         text = m.wait_exit(timeout=60)
         assert re.search(r"^\[bulkhead\] error: the harts lack the RISC-V H extension \(riscv,isa = \"rv64imafdc", text, re.M)
         assert "Halting" in text
+        assert m.proc.returncode == 1, "a halt makes QEMU exit with the test device's failure code"
         assert not re.search(r"^\[(hello|heartbeat|intruder)\]", text, re.M)
 
 
@@ -94,6 +95,7 @@ def test_plan_invalid_for_the_board_is_refused_before_anything_boots(bundle_of, 
                          r"the memory \[0xc0000000, 0xc0400000\) lies outside the board's RAM", text, re.M)
         assert re.search(r"^\[bulkhead\] error: no slot holds a bundle that verifies$", text, re.M)
         assert "no partition will run. Halting." in text
+        assert m.proc.returncode == 1
         assert not re.search(r"^\[heartbeat\]", text, re.M)
 
 

@@ -37,6 +37,8 @@ def halts(image, *reasons, kernel=None):
     """Boots `image`, expects every `reasons` regex on a [bulkhead] line, then the halt; no guest may print."""
     with (Machine(image, kernel=kernel) if kernel else Machine(image)) as m:
         text = m.wait_exit(timeout=60)
+        # The halt goes through the test device's failure code: QEMU exits 1, not 0.
+        assert m.proc.returncode == 1, f"QEMU exited with {m.proc.returncode} after the halt"
     for reason in reasons:
         assert re.search(r"^\[bulkhead\] " + reason, text, re.M), f"missing /{reason}/ in:\n{text[-3000:]}"
     assert re.search(NO_SLOT, text, re.M) and HALT in text, text[-2000:]
