@@ -81,7 +81,10 @@ private func contain(_ cause: TrapCause, hart: Int) -> Never {
         out.write("fault: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
         out.write(" vCPU "); out.write(decimal: UInt64(hartVCPU[hart]))
         out.write(": "); writeCause(cause, &out)
-        if let gpa = address { out.write(" at guest address "); out.write(hex: gpa.raw) }
+        if case .exception(.virtualInstruction) = cause {
+            // stval holds the faulting instruction's bits (privileged spec, "Hypervisor Extension").
+            out.write(", instruction bits "); out.write(hex: stval)
+        } else if let gpa = address { out.write(" at guest address "); out.write(hex: gpa.raw) }
         else { out.write(" at guest virtual address "); out.write(hex: stval) }
         out.write(", pc "); out.write(hex: csr_read_sepc())
         out.write(policy == .restart ? "; policy: restart" : "; policy: stop")
