@@ -70,10 +70,12 @@ struct BoardArguments: ParsableArguments {
     var options: BoardOptions { BoardOptions(board: board, ramSize: ramSize, harts: harts, dtb: dtb) }
 }
 
-/// Prints `error` to standard error and fails with exit code 1.
+/// Prints `error` to standard error and fails with its exit code: 1 for invalid input, 2 for a
+/// file that cannot be read or written (README.md, "Exit codes"; a bad command line is
+/// ArgumentParser's, 64).
 func fail(_ error: ToolError) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-    return ExitCode.failure
+    return ExitCode(error.exitCode)
 }
 
 struct Keygen: ParsableCommand {
