@@ -606,10 +606,12 @@ struct TrustedDMAAddressTests {
         #expect(validationError(plan, b) == nil)
         plan.partitions[1].entry = GuestPhysAddr(0x8800_0000 + 0x1000 - 2)
         #expect(validationError(plan, b) == nil)
-        for bad: UInt64 in [0x8000_0000, 0x8800_0000 + 0x1000, 0x87FF_FFFE, 0x8800_0001] {
+        for bad: UInt64 in [0x8000_0000, 0x8800_0000 + 0x1000, 0x87FF_FFFE] {
             plan.partitions[1].entry = GuestPhysAddr(bad)
             #expect(validationError(plan, b) == .entryOutsideImage(partition: 1), "entry \(String(bad, radix: 16))")
         }
+        plan.partitions[1].entry = GuestPhysAddr(0x8800_0001)
+        #expect(validationError(plan, b) == .entryMisaligned(partition: 1))
         // Without the flag, the same partition is entered at 0x8000_0000.
         plan = devicePlan([], betaDMA: false)
         plan.partitions[1].entry = GuestPhysAddr(0x8800_0000)

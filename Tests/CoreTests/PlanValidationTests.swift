@@ -229,11 +229,16 @@ struct PlanValidationTests {
                        message: "partition #1 \"beta\", field memory_base: the memory [0xffffffffffe00000, 0x200000) lies outside the board's RAM")
     }
 
-    @Test func memoryLargerThanFourGiBIsOutOfRangeEvenOnABigBoard() {
+    @Test func memoryLargerThanFourGiBBreaksTheFourGiBLimitOnAnyBoard() {
         let bigBoard = BoardLimits(ram: HostRegion(base: HostPhysAddr(0x8000_0000), size: 16 * PageSize.giga),
                                    hartMask: 0b1111, reserved: virtBoard.reserved)
         let plan = planEditing(2) { $0.memory = HostRegion(base: HostPhysAddr(0x1_0000_0000), size: 4 * PageSize.giga + 2 * mib) }
-        #expect(validationError(plan, board: bigBoard) == .memoryOutOfRange(partition: 2))
+        #expect(validationError(plan, board: bigBoard) == .memoryTooLarge(partition: 2))
+        // On the small board too: the 4 GiB rule, not "outside the board's RAM".
+        let fiveGiB = planEditing(2) { $0.memory = HostRegion(base: HostPhysAddr(0x1_0000_0000), size: 5 * PageSize.giga) }
+        expectRejected(fiveGiB, .memoryTooLarge(partition: 2), partition: 2, field: .memorySize,
+                       message: "partition #2 \"gamma\", field memory_size: the memory size (5 GiB) breaks the 4 GiB limit: "
+                           + "a partition has at most that much RAM")
         let fits = planEditing(2) { $0.memory = HostRegion(base: HostPhysAddr(0x1_0000_0000), size: 4 * PageSize.giga) }
         #expect(validationError(fits, board: bigBoard) == nil)
     }
@@ -275,13 +280,20 @@ struct PlanValidationTests {
         0x8000_1000,                // exactly at the image end (image is 0x1000 bytes)
         0x8000_2000,                // after the image end
         0xFFFF_FFFF_FFFF_FFFE,      // top of the address space
-        0x8000_0001,                // odd
-        0x8000_0FFF,                // odd, last byte of the image
+        0x8000_2001,                // odd and after the image: outside wins
     ])
     func entryOutsideImage(_ entry: UInt64) {
         let plan = planEditing(1) { $0.entry = GuestPhysAddr(entry) }
         expectRejected(plan, .entryOutsideImage(partition: 1), partition: 1, field: .entry,
                        message: "partition #1 \"beta\", field entry: the entry point lies outside the loaded image")
+    }
+
+    @Test("entry inside the image but odd", arguments: [UInt64(0x8000_0001), 0x8000_0FFF])
+    func entryMisaligned(_ entry: UInt64) {
+        let plan = planEditing(1) { $0.entry = GuestPhysAddr(entry) }
+        expectRejected(plan, .entryMisaligned(partition: 1), partition: 1, field: .entry,
+                       message: "partition #1 \"beta\", field entry: the entry point is not 2-byte aligned "
+                           + "(RISC-V instructions start on even addresses)")
     }
 
     @Test func firstErrorInPartitionOrderWins() {

@@ -219,7 +219,7 @@ struct AttestationTests {
         #expect(throws: ToolError("\(ws.directory)/short.bin: an attestation report is exactly 320 bytes; the file is 100 bytes")) {
             try Commands.attestVerify(reportPath: ws.directory + "/short.bin", deviceKey: key)
         }
-        #expect(throws: ToolError("\(ws.directory)/none.bin: cannot read the attestation report: no such file")) {
+        #expect(throws: ToolError.io("\(ws.directory)/none.bin: cannot read the attestation report: no such file")) {
             try Commands.attestVerify(reportPath: ws.directory + "/none.bin", deviceKey: key)
         }
     }
@@ -328,7 +328,7 @@ struct AttestationTests {
         #expect(throws: ToolError("--device-key: \"\(almost)\" is neither 64 hex digits (the 32-byte public key) nor a readable file")) {
             try Commands.attestVerify(reportPath: path, deviceKey: almost)
         }
-        #expect(throws: ToolError("\(ws.directory)/missing.pub: cannot read the device key: no such file")) {
+        #expect(throws: ToolError.io("\(ws.directory)/missing.pub: cannot read the device key: no such file")) {
             try Commands.attestVerify(reportPath: path, deviceKey: ws.directory + "/missing.pub")
         }
         // -o never replaces something that is not a public key file.

@@ -157,7 +157,7 @@ struct DeviceConfigTests {
         let ws = Workspace()
         defer { ws.remove() }
         let missing = ws.directory + "/missing.dtb"
-        #expect(throws: ToolError("--dtb: cannot read \"\(missing)\": no such file")) {
+        #expect(throws: ToolError.io("--dtb: cannot read \"\(missing)\": no such file")) {
             try BoardOptions(dtb: missing).resolve()
         }
         ws.write("notes.txt", Array("not a device tree\n".utf8))

@@ -148,7 +148,7 @@ struct FlashImageTests {
                                   + "33554432 bytes (32 MiB)")) {
             try FlashImage.load(path: ws.directory + "/short.img", layout: layout)
         }
-        #expect(throws: ToolError("\(ws.directory)/none.img: cannot read the flash image: no such file")) {
+        #expect(throws: ToolError.io("\(ws.directory)/none.img: cannot read the flash image: no such file")) {
             try FlashImage.load(path: ws.directory + "/none.img", layout: layout)
         }
         // `flash` never resizes a file it was pointed at.

@@ -322,7 +322,7 @@ struct KeyServiceTests {
         }
         ws.write("good.secret", Array(testSecretHex.utf8))
         #expect(try DeviceSecretFile.load(path: ws.directory + "/good.secret") == testSecret)
-        #expect(throws: ToolError("\(ws.directory)/none.secret: cannot read the device secret file: no such file")) {
+        #expect(throws: ToolError.io("\(ws.directory)/none.secret: cannot read the device secret file: no such file")) {
             try DeviceSecretFile.load(path: ws.directory + "/none.secret")
         }
         // A refused provision writes nothing, not even a new image.

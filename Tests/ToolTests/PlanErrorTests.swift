@@ -156,6 +156,27 @@ struct PlanErrorTests {
                         "partition #0 \"a\", field entry: the entry point lies outside the loaded image")
     }
 
+    @Test func entryMisaligned() {
+        expectPlanError(partition("a", extra: "entry = 0x80000001"), .entryMisaligned(partition: 0),
+                        "partition #0 \"a\", field entry: the entry point is not 2-byte aligned "
+                            + "(RISC-V instructions start on even addresses)")
+    }
+
+    @Test func memoryOverFourGiBBreaksTheLimit() {
+        let message = "partition #0 \"a\", field memory_size: the memory size (5 GiB) breaks the 4 GiB limit: "
+            + "a partition has at most that much RAM"
+        // On the 1 GiB board: the 4 GiB rule, not "outside the board's RAM".
+        expectPlanError(partition("a", size: "\"5G\""), .memoryTooLarge(partition: 0), message)
+        // On a 16 GiB board, where it would fit.
+        let ws = Workspace()
+        defer { ws.remove() }
+        ws.write("small.bin", [UInt8](repeating: 0x13, count: 64))
+        let path = ws.config(partition("a", size: "\"5G\""))
+        #expect(throws: ToolError("\(path): \(message)", planError: .memoryTooLarge(partition: 0))) {
+            try Commands.check(configPath: path, board: BoardOptions(ramSize: "16G"))
+        }
+    }
+
     @Test func names() {
         expectPlanError(partition("a") + partition("a", harts: "[2]", base: "0x85000000"),
                         .duplicateName(partition: 1, first: 0),

@@ -123,7 +123,7 @@ struct SafeFileTests {
         #expect(contents(d + "/real/made.bin") == s.bytes)
 
         // A directory is no output.
-        #expect(throws: ToolError("\(d)/real: cannot write the bundle: it is a directory")) { try pack(d + "/real") }
+        #expect(throws: ToolError.io("\(d)/real: cannot write the bundle: is a directory")) { try pack(d + "/real") }
     }
 
     @Test func flashImagesAre0600AndSymlinksAreFollowed() throws {

@@ -122,7 +122,7 @@ struct SigningTests {
         var v1 = b
         v1[8] = 1
         #expect(s.verifyFailure(v1)?.bundleError == .unsupportedVersion(1))
-        #expect(throws: ToolError("\(s.ws.directory)/none.bin: cannot read the bundle: no such file")) {
+        #expect(throws: ToolError.io("\(s.ws.directory)/none.bin: cannot read the bundle: no such file")) {
             try Commands.verify(bundlePath: s.ws.directory + "/none.bin", publicKeyPath: s.key.publicPath)
         }
     }
@@ -194,7 +194,7 @@ struct SigningTests {
         #expect(failure("BULKHEAD ED25519 PRIVATE KEY\n\(seed.dropLast(2))\n") == "bad: line 2: expected the 32-byte key as 64 hex digits, found \"\(seed.dropLast(2))\"")
         #expect(failure("BULKHEAD ED25519 PRIVATE KEY\n\(seed.dropLast())g\n") == "bad: line 2: expected the 32-byte key as 64 hex digits, found \"\(seed.dropLast())g\"")
         #expect(failure("BULKHEAD ED25519 PRIVATE KEY\n") == "bad: expected exactly 2 lines (\"BULKHEAD ED25519 PRIVATE KEY\" and 64 hex digits), found 1")
-        #expect(throws: ToolError("\(ws.directory)/missing.key: cannot read the private key: no such file")) {
+        #expect(throws: ToolError.io("\(ws.directory)/missing.key: cannot read the private key: no such file")) {
             try SigningKeys.loadPrivate(ws.directory + "/missing.key")
         }
     }

@@ -120,7 +120,7 @@ public enum DeviceAttestationKey {
             if argument.count == 64 || argument.count > 40 && argument.allSatisfy(\.isHexDigit) {
                 throw ToolError("--device-key: \"\(argument)\" is neither 64 hex digits (the 32-byte public key) nor a readable file")
             }
-            throw ToolError("\(argument): cannot read the device key: \(PlanBuilder.reason(error, path: argument))")
+            throw ToolError.cannotRead(argument, "the device key", error)
         }
         return try parseFile([UInt8](data), file: argument)
     }
@@ -377,7 +377,7 @@ extension Commands {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: reportPath))
         } catch {
-            throw ToolError("\(reportPath): cannot read the attestation report: \(PlanBuilder.reason(error, path: reportPath))")
+            throw ToolError.cannotRead(reportPath, "the attestation report", error)
         }
         let report = try AttestationReportFile.parse([UInt8](data), file: reportPath)
         guard report.isSigned(by: key) else {
@@ -455,7 +455,7 @@ extension Commands {
         do {
             elfData = try Data(contentsOf: URL(fileURLWithPath: kernelPath))
         } catch {
-            throw ToolError("\(kernelPath): cannot read the hypervisor ELF: \(PlanBuilder.reason(error, path: kernelPath))")
+            throw ToolError.cannotRead(kernelPath, "the hypervisor ELF", error)
         }
         let kernel = try KernelELF.parse([UInt8](elfData), path: kernelPath)
         let identity: [UInt8]

@@ -59,7 +59,7 @@ public struct BoardOptions: Sendable {
             do {
                 return (Array(try Data(contentsOf: URL(fileURLWithPath: dtb))), dtb)
             } catch {
-                throw ToolError("--dtb: cannot read \"\(dtb)\": \(PlanBuilder.reason(error, path: dtb))")
+                throw ToolError.io("--dtb: cannot read \"\(dtb)\": \(FileReason.reason(error, path: dtb))")
             }
         }
         guard let url = Bundle.module.url(forResource: board.nameString, withExtension: "dtb"),

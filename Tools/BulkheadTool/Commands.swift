@@ -108,7 +108,7 @@ public enum Commands {
         do {
             return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw ToolError("\(path): cannot read the bundle: \(PlanBuilder.reason(error, path: path))")
+            throw ToolError.cannotRead(path, "the bundle", error)
         }
     }
 

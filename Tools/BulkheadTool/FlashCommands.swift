@@ -390,6 +390,10 @@ extension Commands {
             reading.status(copy).write(to: &sink)
             lines.append("state copy \(copy == .a ? "A" : "B"): \(sink.text)")
         }
+        guard isBulkheadFlash(image, layout: layout, reading: reading) else {
+            throw ToolError("\(file): not a Bulkhead flash image: neither slot holds a bundle or is empty, and neither "
+                            + "state copy is valid or erased (`bulkhead flash --create IMAGE` makes one)")
+        }
         let s = reading.state
         lines.append("state: " + (reading.isBlankOrCorrupt ? "factory (no valid copy): " : "")
             + "minimum security version \(s.minimumSecurityVersion), boot attempts A \(s.bootAttemptsA) B \(s.bootAttemptsB), "
@@ -428,6 +432,27 @@ extension Commands {
     }
 
     /// `empty` (the first 64 bytes are 0xFF), `bundle, ...`, or `not a valid bundle: ...`.
+    /// Whether `image` looks like a Bulkhead flash image: some slot is empty or holds a bundle the
+    /// reader accepts, or some state copy is valid or erased. A file that is none of these (a
+    /// disk image, a kernel, random bytes of the right size) is not one.
+    static func isBulkheadFlash(_ image: FlashImage, layout: FlashLayout, reading: StateReading) -> Bool {
+        for slot in [BootSlot.a, .b] {
+            let bytes = image.bytes(in: layout.range(slot))
+            if bytes.prefix(BundleFormat.headerSize).allSatisfy({ $0 == 0xFF }) { return true }
+            let parses = bytes.withUnsafeBytes { (raw) -> Bool in
+                do throws(BundleError) { _ = try BundleReader(staging: raw); return true } catch { return false }
+            }
+            if parses { return true }
+        }
+        for copy in [StateCopy.a, .b] {
+            switch reading.status(copy) {
+            case .valid, .erased: return true
+            default: continue
+            }
+        }
+        return false
+    }
+
     static func describeSlot(_ bytes: ArraySlice<UInt8>) -> String {
         if bytes.prefix(BundleFormat.headerSize).allSatisfy({ $0 == 0xFF }) { return "empty" }
         return bytes.withUnsafeBytes { (raw) -> String in

@@ -36,7 +36,7 @@ public struct FlashImage: FlashDevice, Equatable, Sendable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ToolError("\(path): cannot read the flash image: \(PlanBuilder.reason(error, path: path))")
+            throw ToolError.cannotRead(path, "the flash image", error)
         }
         guard data.count == layout.deviceSize else {
             throw ToolError("\(path): the file is \(data.count) bytes; a flash image must be exactly "

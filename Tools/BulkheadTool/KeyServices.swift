@@ -53,7 +53,7 @@ public enum DeviceSecretFile {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ToolError("\(path): cannot read the device secret file: \(PlanBuilder.reason(error, path: path))")
+            throw ToolError.cannotRead(path, "the device secret file", error)
         }
         return try parse([UInt8](data), file: path)
     }

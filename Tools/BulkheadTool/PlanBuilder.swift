@@ -19,7 +19,7 @@ public enum PlanBuilder {
         do {
             text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
         } catch {
-            throw ToolError("\(path): cannot read the configuration: \(reason(error, path: path))")
+            throw ToolError.cannotRead(path, "the configuration", error)
         }
         let config = try Config.parse(text, file: path)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -185,15 +185,15 @@ public enum PlanBuilder {
         let resolved = URL(fileURLWithPath: full).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
-            throw at.error(field: field, "cannot read \"\(path)\" (\(resolved)): no such file")
+            throw at.ioError(field: field, "cannot read \"\(path)\" (\(resolved)): no such file")
         }
         guard !isDirectory.boolValue else {
-            throw at.error(field: field, "cannot read \"\(path)\" (\(resolved)): it is a directory")
+            throw at.ioError(field: field, "cannot read \"\(path)\" (\(resolved)): is a directory")
         }
         do {
             return [UInt8](try Data(contentsOf: URL(fileURLWithPath: resolved)))
         } catch {
-            throw at.error(field: field, "cannot read \"\(path)\" (\(resolved)): \(reason(error, path: resolved))")
+            throw at.ioError(field: field, "cannot read \"\(path)\" (\(resolved)): \(reason(error, path: resolved))")
         }
     }
 
@@ -243,16 +243,16 @@ public enum PlanBuilder {
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
-            throw at.error(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): no such file")
+            throw at.ioError(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): no such file")
         }
         guard !isDirectory.boolValue else {
-            throw at.error(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): it is a directory")
+            throw at.ioError(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): is a directory")
         }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: resolved))
         } catch {
-            throw at.error(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): \(reason(error, path: resolved))")
+            throw at.ioError(field: "image", "cannot read \"\(partition.image)\" (\(resolved)): \(reason(error, path: resolved))")
         }
         let bytes = [UInt8](data)
         guard ELFImage.isELF(bytes) else { return (bytes, nil) }
@@ -266,9 +266,5 @@ public enum PlanBuilder {
     }
 
     /// A short reason for a file system error.
-    static func reason(_ error: Error, path: String) -> String {
-        if !FileManager.default.fileExists(atPath: path) { return "no such file" }
-        if !FileManager.default.isReadableFile(atPath: path) { return "permission denied" }
-        return "\(error.localizedDescription)"
-    }
+    static func reason(_ error: Error, path: String) -> String { FileReason.reason(error, path: path) }
 }

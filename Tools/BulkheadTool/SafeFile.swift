@@ -17,7 +17,7 @@ import Darwin
 
 public enum SafeFile {
     /// The plain reason for the current `errno`.
-    static func errnoReason() -> String { String(cString: strerror(errno)) }
+    static func errnoReason() -> String { FileReason.currentErrno() }
 
     /// `path` made absolute against the working directory.
     static func absolute(_ path: String) -> String {
@@ -40,11 +40,11 @@ public enum SafeFile {
             guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let n = readlink(current, &buffer, buffer.count - 1)
-            guard n >= 0 else { throw ToolError("\(path): cannot read the symbolic link: \(errnoReason())") }
+            guard n >= 0 else { throw ToolError.io("\(path): cannot read the symbolic link: \(errnoReason())") }
             let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             current = link.hasPrefix("/") ? link : (current as NSString).deletingLastPathComponent + "/" + link
         }
-        throw ToolError("\(path): too many levels of symbolic links")
+        throw ToolError.io("\(path): too many levels of symbolic links")
     }
 
     /// One input of a command: what it is (e.g. "the private key (--key)") and its path.
@@ -82,7 +82,7 @@ public enum SafeFile {
         var mode = newMode
         if stat(target, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFREG else {
-                throw ToolError("\(shown): cannot write \(what): it is \(info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file")")
+                throw ToolError.io("\(shown): cannot write \(what): \(info.st_mode & S_IFMT == S_IFDIR ? "is a directory" : "not a regular file")")
             }
             mode = info.st_mode & 0o7777
         }
@@ -90,13 +90,13 @@ public enum SafeFile {
         var template = Array((directory + "/." + (target as NSString).lastPathComponent + ".XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
-            throw ToolError("\(shown): cannot write \(what): cannot create a file in \(directory): \(errnoReason())")
+            throw ToolError.io("\(shown): cannot write \(what): cannot create a file in \(directory): \(errnoReason())")
         }
         let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         func fail(_ reason: String) -> ToolError {
             close(fd)
             unlink(temp)
-            return ToolError("\(shown): cannot write \(what): \(reason)")
+            return ToolError.io("\(shown): cannot write \(what): \(reason)")
         }
         guard fchmod(fd, mode) == 0 else { throw fail(errnoReason()) }
         var written = 0
@@ -109,12 +109,12 @@ public enum SafeFile {
         guard close(fd) == 0 else {
             let reason = errnoReason()
             unlink(temp)
-            throw ToolError("\(shown): cannot write \(what): \(reason)")
+            throw ToolError.io("\(shown): cannot write \(what): \(reason)")
         }
         guard rename(temp, target) == 0 else {
             let reason = errnoReason()
             unlink(temp)
-            throw ToolError("\(shown): cannot write \(what): \(reason)")
+            throw ToolError.io("\(shown): cannot write \(what): \(reason)")
         }
         let dirFD = open(directory, O_RDONLY)
         if dirFD >= 0 { _ = fsync(dirFD); close(dirFD) }

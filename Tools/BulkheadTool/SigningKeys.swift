@@ -63,7 +63,7 @@ public enum SigningKeys {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw ToolError("\(directory): cannot create the directory: \(error.localizedDescription)")
+                throw ToolError.io("\(directory): cannot create the directory: \(FileReason.reason(error, path: directory))")
             }
         }
         let key = Curve25519.Signing.PrivateKey()
@@ -107,7 +107,7 @@ public enum SigningKeys {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ToolError("\(path): cannot read the \(role) key: \(PlanBuilder.reason(error, path: path))")
+            throw ToolError.cannotRead(path, "the \(role) key", error)
         }
         guard data.count <= 4096, let text = String(data: data, encoding: .utf8) else {
             throw ToolError("\(path): not a Bulkhead \(role) key file (expected two text lines, the first \"\(header)\")")
@@ -134,7 +134,7 @@ public enum SigningKeys {
     /// Creates `path` (which must not exist) with `mode` and writes `text`.
     private static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(ToolError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
-        guard fd >= 0 else { throw ToolError("\(path): cannot create the key file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ToolError.io("\(path): cannot create the key file: \(FileReason.currentErrno())") }
         defer { close(fd) }
         _ = fchmod(fd, mode)   // exactly `mode`, whatever the umask
         let bytes = Array(text.utf8)
@@ -142,9 +142,9 @@ public enum SigningKeys {
         while written < bytes.count {
             let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             guard n > 0 else {
-                let reason = String(cString: strerror(errno))
+                let reason = FileReason.currentErrno()
                 _ = unlink(path)
-                throw ToolError("\(path): cannot write the key file: \(reason)")
+                throw ToolError.io("\(path): cannot write the key file: \(reason)")
             }
             written += n
         }

@@ -27,6 +27,10 @@ struct BulkheadCommand: ParsableCommand {
             `attest verify` checks an attestation report a partition got from the hypervisor \
             against the device attestation key, and `attest device-key` computes that key from the \
             hypervisor ELF and the device secret (docs/keys.md).
+
+            `bulkhead --version` prints the version of the tool. Exit codes: 0 success, 1 invalid \
+            input (configuration, bundle, key, flash image, a failed check), 2 a file that cannot \
+            be read or written, 64 a bad command line.
             """,
         subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
                       FlashInfo.self, Attest.self])
@@ -70,10 +74,12 @@ struct BoardArguments: ParsableArguments {
     var options: BoardOptions { BoardOptions(board: board, ramSize: ramSize, harts: harts, dtb: dtb) }
 }
 
-/// Prints `error` to standard error and fails with exit code 1.
+/// Prints `error` to standard error and fails with its exit code: 1 for invalid input, 2 for a
+/// file that cannot be read or written (README.md, "Exit codes"; a bad command line is
+/// ArgumentParser's, 64).
 func fail(_ error: ToolError) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-    return ExitCode.failure
+    return ExitCode(error.exitCode)
 }
 
 struct Keygen: ParsableCommand {
@@ -541,4 +547,11 @@ struct AttestDeviceKey: ParsableCommand {
     }
 }
 
+// `bulkhead --version`, handled here rather than by CommandConfiguration's `version:` or a root
+// flag: ArgumentParser would then take any `--version` on the line for itself, also
+// `pack --version N` (the bundle's security version).
+if CommandLine.arguments.dropFirst() == ["--version"] {
+    print(bulkheadToolVersion)
+    exit(0)
+}
 BulkheadCommand.main()

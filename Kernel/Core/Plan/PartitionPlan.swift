@@ -10,6 +10,9 @@ public enum PlanLimits {
     public static let memoryAlignment: UInt64 = PageSize.mega
     /// Bytes at the top of each partition's RAM that hold its generated device tree.
     public static let deviceTreeReserve: UInt64 = 0x1_0000
+    /// The most RAM one partition can have: 4 GiB of guest-physical space above guestRAMBase, so
+    /// the Sv39x4 root (41-bit guest-physical) always covers it.
+    public static let maxPartitionMemory: UInt64 = 0x1_0000_0000
 }
 
 /// Where every partition's RAM starts in its own guest-physical space (as on a real virt machine).

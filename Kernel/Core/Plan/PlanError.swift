@@ -53,6 +53,10 @@ public enum PlanError: Error, Equatable, Sendable {
     case emptyImage(partition: Int)
     case imageTooLarge(partition: Int, imageSize: UInt64, limit: UInt64)
     case entryOutsideImage(partition: Int)
+    /// A flat image's entry is inside the image but not 2-byte aligned (no instruction starts there).
+    case entryMisaligned(partition: Int)
+    /// The partition's memory is larger than 4 GiB (`PlanLimits.maxPartitionMemory`).
+    case memoryTooLarge(partition: Int)
     case bootargsTooLong(partition: Int)
     /// The initrd does not fit below the device tree.
     case initrdTooLarge(partition: Int, initrdSize: UInt64, limit: UInt64)
@@ -150,7 +154,7 @@ public enum PlanError: Error, Equatable, Sendable {
              .hartShared(let p, _, _), .memoryEmpty(let p), .memoryMisaligned(let p, _),
              .memoryOutOfRange(let p), .memoryReserved(let p), .memoryOverlap(let p, _),
              .emptyImage(let p), .imageTooLarge(let p, _, _),
-             .entryOutsideImage(let p), .bootargsTooLong(let p),
+             .entryOutsideImage(let p), .entryMisaligned(let p), .memoryTooLarge(let p), .bootargsTooLong(let p),
              .initrdTooLarge(let p, _, _), .linuxEntryMisaligned(let p), .payloadEntryMisaligned(let p):
             return p
         default:
@@ -180,7 +184,8 @@ public enum PlanError: Error, Equatable, Sendable {
         case .memoryMisaligned(_, let f): return f
         case .memoryOutOfRange, .memoryReserved, .memoryOverlap: return .memoryBase
         case .emptyImage, .imageTooLarge: return .image
-        case .entryOutsideImage, .linuxEntryMisaligned, .payloadEntryMisaligned: return .entry
+        case .entryOutsideImage, .entryMisaligned, .linuxEntryMisaligned, .payloadEntryMisaligned: return .entry
+        case .memoryTooLarge: return .memorySize
         case .bootargsTooLong: return .bootargs
         case .initrdTooLarge: return .initrd
         }
@@ -237,6 +242,12 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write("the image ("); out.write(decimal: size); out.write(" bytes) does not fit in the ")
             out.write(decimal: limit); out.write(" bytes available below the device tree")
         case .entryOutsideImage: out.write("the entry point lies outside the loaded image")
+        case .entryMisaligned: out.write("the entry point is not 2-byte aligned (RISC-V instructions start on even addresses)")
+        case .memoryTooLarge(let p):
+            out.write("the memory size")
+            if p < plan.count { out.write(" ("); out.write(size: plan[p].memory.size); out.write(")") }
+            out.write(" breaks the "); out.write(size: PlanLimits.maxPartitionMemory)
+            out.write(" limit: a partition has at most that much RAM")
         case .initrdTooLarge(_, let size, let limit):
             out.write("the initrd ("); out.write(decimal: size); out.write(" bytes) does not fit in the ")
             out.write(decimal: limit); out.write(" bytes available below the device tree")

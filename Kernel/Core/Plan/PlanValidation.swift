@@ -176,6 +176,10 @@ extension PartitionPlan {
         guard mem.size % PlanLimits.memoryAlignment == 0 else {
             throw .memoryMisaligned(partition: p, field: .memorySize)
         }
+        // A partition's RAM must stay within 4 GiB of guest-physical space above guestRAMBase so
+        // the Sv39x4 root (41-bit guest-physical) always covers it; checked before the board's
+        // RAM so a 5 GiB partition is told that rule, not that it lies outside a small board's RAM.
+        guard mem.size <= PlanLimits.maxPartitionMemory else { throw .memoryTooLarge(partition: p) }
         guard board.ram.contains(mem) else { throw .memoryOutOfRange(partition: p) }
         guard !board.reserved.overlaps(mem) else { throw .memoryReserved(partition: p) }
         q = 0
@@ -183,9 +187,6 @@ extension PartitionPlan {
             if self[q].memory.overlaps(mem) { throw .memoryOverlap(partition: p, other: q) }
             q += 1
         }
-        // A partition's RAM must stay below 4 GiB of guest-physical space above guestRAMBase so
-        // the Sv39x4 root (41-bit guest-physical) always covers it.
-        guard mem.size <= 0x1_0000_0000 else { throw .memoryOutOfRange(partition: p) }
         // image, initrd and entry. RAM from the bottom: [load offset, + image), free, the
         // initrd, the device tree (the top deviceTreeReserve bytes).
         guard spec.imageSize > 0 else { throw .emptyImage(partition: p) }
@@ -199,10 +200,11 @@ extension PartitionPlan {
             guard spec.imageSize <= limit else {
                 throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit)
             }
-            guard spec.entry >= spec.ramBase, spec.entry.raw - spec.ramBase.raw < spec.imageSize,
-                  spec.entry.isAligned(to: 2) else {
+            guard spec.entry >= spec.ramBase, spec.entry.raw - spec.ramBase.raw < spec.imageSize else {
                 throw .entryOutsideImage(partition: p)
             }
+            // RISC-V instructions are 2-byte aligned (with the C extension; 4 without).
+            guard spec.entry.isAligned(to: 2) else { throw .entryMisaligned(partition: p) }
         case .linux, .payload:
             // Both are loaded at their entry and entered at their first byte. Linux boot protocol
             // (Documentation/arch/riscv/boot.rst): on RV64 the Image must be placed 2 MiB aligned;
