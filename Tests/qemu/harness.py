@@ -148,8 +148,8 @@ def linux_net_devices(port, disk, net_id="net0", disk_id="disk0"):
     this machine (restrict=on: no route out; DHCP from QEMU's own server), whose 10.0.2.100:80 is
     forwarded to 127.0.0.1:`port` (no forward when `port` is None), and the raw image `disk` as a
     virtio-blk (/dev/vda). Both are virtio-mmio devices of QEMU virt; Guests/linux/init loads their
-    drivers. The same arguments serve Linux on bare QEMU and, once the hypervisor hands the devices
-    to the Linux partition, under Bulkhead (as Guests/linux/linux.mk's LINUX_DEVICES)."""
+    drivers. The same arguments serve Linux on bare QEMU and under Bulkhead, where the Linux
+    partition owns both devices (as Guests/linux/linux.mk's LINUX_DEVICES)."""
     netdev = f"user,id={net_id},restrict=on"
     if port is not None:
         netdev += f",guestfwd=tcp:{LINUX_SERVER_ADDRESS}:80-tcp:127.0.0.1:{int(port)}"

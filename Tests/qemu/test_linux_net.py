@@ -1,11 +1,10 @@
-"""Linux guest devices: Debian's unmodified riscv64 Linux 6.12 loads its virtio modules from the
-initramfs, gets an address by DHCP on a virtio-net, downloads a file over HTTP and uses an ext4
-virtio disk (read, write, unmount), on bare QEMU virt (no hypervisor) for now.
+"""Linux guest devices on bare QEMU virt (no hypervisor): Debian's unmodified riscv64 Linux 6.12
+loads its virtio modules from the initramfs, gets an address by DHCP on a virtio-net, downloads a
+file over HTTP and uses an ext4 virtio disk (read, write, unmount). The same guest owning the same
+devices under Bulkhead: test_linux_devices.py.
 
 The network stays on this machine: QEMU's user network with restrict=on, whose only way out is the
 guestfwd of 10.0.2.100:80 to the test's own HTTP server on 127.0.0.1 (harness.linux_net_devices).
-The same devices and checks are meant to run the Linux partition under Bulkhead once the
-hypervisor hands it the devices: only the QEMU command line (run_linux) changes.
 
 The kernel, the initramfs and the disk image come from `make linux-guest` (Guests/linux/linux.mk),
 run when any is missing. Each test writes to its own copy of build/linux/disk.img."""
@@ -62,7 +61,7 @@ def disk_copy(tmp_path):
 
 def run_linux(action, extra=(), keyboard=False):
     """Linux with `bulkhead.action=ACTION` on bare QEMU virt (2 harts, 256 MiB) with `extra` QEMU
-    arguments. The hypervisor case will return the Bulkhead machine with the devices passed through."""
+    arguments."""
     return Machine.command(bare_linux_cmd(IMAGE, INITRAMFS, f"{APPEND} bulkhead.action={action}", extra=extra),
                            keyboard=keyboard)
 
