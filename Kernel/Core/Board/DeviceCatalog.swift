@@ -99,7 +99,7 @@ public struct DeviceCatalog: Sendable {
             do throws(FDTError) {
                 regCount = try reader.regCount(of: node)
                 guard regCount > 0 else { continue }
-                region = try reader.translatedReg(of: node)
+                region = try reader.translatedReg(of: node, walker: walker)
             } catch {
                 guard error == .unsupportedCellCount || error == .addressNotTranslatable
                         || error == .badPropertyLength else { throw error }

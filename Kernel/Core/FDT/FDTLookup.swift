@@ -160,13 +160,20 @@ extension FDTReader {
     /// the root's (the CPU's physical) address space. An empty `ranges` is the identity mapping;
     /// so is a missing one (lenient: DTSpec calls that untranslatable, but some trees omit it).
     public func translatedReg(of node: FDTNode, index: Int = 0) throws(FDTError) -> FDTRegion {
-        var region = try reg(of: node, index: index)
         var walker = walk()
-        var depth = -1
+        var found = false
         while let candidate = try walker.next() {
-            if candidate.offset == node.offset { depth = candidate.depth; break }
+            if candidate.offset == node.offset { found = true; break }
         }
-        guard depth >= 0 else { throw .nodeNotFound }
+        guard found else { throw .nodeNotFound }
+        return try translatedReg(of: node, walker: walker, index: index)
+    }
+
+    /// `translatedReg(of:index:)` for the node `walker` has just returned (its ancestors are the
+    /// walker's open nodes): no second walk of the tree, for callers that visit every node.
+    func translatedReg(of node: FDTNode, walker: FDTWalker, index: Int = 0) throws(FDTError) -> FDTRegion {
+        var region = try reg(of: node, index: index)
+        let depth = node.depth
         // Ancestors are walker levels 0 (root) ..< depth; level depth-1 is the parent bus.
         var level = depth &- 1
         while level >= 1 {
