@@ -30,9 +30,10 @@ def linux_guest():
     assert os.path.exists(IMAGE) and os.path.exists(INITRAMFS)
 
 
-def linux_bundle(tmp_path, action, on_fault="stop"):
+def linux_bundle(tmp_path, action, on_fault="stop", linux_extra="", more=""):
     """A bundle with heartbeat on hart 0 and Linux on harts 1 and 2 (256 MiB), whose init runs
-    `bulkhead.action=ACTION`."""
+    `bulkhead.action=ACTION`; `linux_extra` adds keys to the Linux partition's table, `more`
+    adds tables after it."""
     config = tmp_path / "linux.toml"
     config.write_text(f"""
 [[partition]]
@@ -53,6 +54,8 @@ memory_base = 0x90000000
 memory_size = "256M"
 on_fault = "{on_fault}"
 bootargs = "earlycon=sbi console=ttyS0,115200 bulkhead.action={action}"
+{linux_extra}
+{more}
 """)
     out = str(tmp_path / "linux.bin")
     result = pack(str(config), out)

@@ -10,8 +10,8 @@ import re
 import subprocess
 import time
 
-from harness import BUILD, FileServer, Machine, linux_net_devices, pack, preloaded
-from test_linux import HEARTBEAT, IMAGE, INITRAMFS, TIMEOUT, linux_guest  # noqa: F401 (the fixture)
+from harness import BUILD, FileServer, Machine, linux_net_devices, preloaded
+from test_linux import TIMEOUT, linux_bundle, linux_guest  # noqa: F401 (the fixture)
 from test_linux_net import BAD, HELLO, disk_copy, disk_file, e2fs_tool
 
 DEVPROBE = os.path.join(BUILD, "guests", "devprobe.bin")
@@ -21,27 +21,7 @@ NET, BLK = "/soc/virtio_mmio@10008000", "/soc/virtio_mmio@10007000"     # the fi
 def device_bundle(tmp_path, action):
     """heartbeat on hart 0; Linux on harts 1 and 2 owning the virtio-net and the virtio-blk; devprobe
     on hart 3 reading the virtio-net's registers, then the PLIC priority of its source 8."""
-    config = tmp_path / "linux-devices.toml"
-    config.write_text(f"""
-[[partition]]
-name = "heartbeat"
-image = "{HEARTBEAT}"
-harts = [0]
-memory_base = 0x84000000
-memory_size = "4M"
-
-[[partition]]
-name = "linux"
-kind = "linux"
-image = "{IMAGE}"
-initrd = "{INITRAMFS}"
-harts = [1, 2]
-memory_base = 0x90000000
-memory_size = "256M"
-bootargs = "earlycon=sbi console=ttyS0,115200 bulkhead.action={action}"
-dma = "trusted"
-devices = ["{NET}", "{BLK}"]
-
+    return linux_bundle(tmp_path, action, linux_extra=f'dma = "trusted"\ndevices = ["{NET}", "{BLK}"]', more=f"""
 [[partition]]
 name = "devprobe"
 image = "{DEVPROBE}"
@@ -51,10 +31,6 @@ memory_size = "2M"
 on_fault = "restart"
 bootargs = "devprobe=0x10008000,0xc000020"
 """)
-    out = str(tmp_path / "linux-devices.bin")
-    result = pack(str(config), out)
-    assert result.returncode == 0, f"bulkhead pack failed:\n{result.stdout}{result.stderr}"
-    return out
 
 
 def test_linux_owns_virtio_net_and_blk_under_bulkhead(tmp_path, flash_of):
