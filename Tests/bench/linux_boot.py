@@ -135,9 +135,7 @@ bootargs = "{append} bulkhead.action=poweroff"
     if os.path.exists(flash):
         os.remove(flash)
     harness.flash(flash, "--reset-state")
-    return [QEMU, "-M", "virt", "-cpu", "rv64", "-smp", "4", "-m", "1G", "-nographic", "-bios", "default",
-            "-device", f"loader,file={harness.KERNEL}", *harness.preloaded(bundle),
-            "-drive", f"if=pflash,unit=1,format=raw,file={flash}"]
+    return harness.bulkhead_cmd(flash, smp=4, extra=harness.preloaded(bundle))
 
 
 # Each case: name -> (function returning the QEMU command line, regex each marker line must match).

@@ -61,10 +61,7 @@ def bulkhead_cmd(port, disk):
     if result.returncode != 0:
         raise AssertionError(f"bulkhead pack failed:\n{result.stdout}{result.stderr}")
     harness.flash(flash, "--reset-state")
-    return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", "2", "-m", "1G", "-nographic",
-            "-bios", "default", "-device", f"loader,file={harness.KERNEL}",
-            "-drive", f"if=pflash,unit=1,format=raw,file={flash}", *harness.preloaded(bundle),
-            *harness.linux_net_devices(port, disk)]
+    return harness.bulkhead_cmd(flash, smp=2, extra=(*harness.preloaded(bundle), *harness.linux_net_devices(port, disk)))
 
 
 # name -> function(port, disk) returning the QEMU command line.

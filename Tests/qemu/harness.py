@@ -53,16 +53,21 @@ def preloaded(bundle):
     return ("-device", f"loader,file={bundle},addr={STAGING_ADDRESS:#x},force-raw=on")
 
 
+def bulkhead_cmd(image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL):
+    """The QEMU command line of Bulkhead on QEMU virt from the bundle flash `image` (pflash bank 1),
+    the hypervisor ELF placed by QEMU's loader, with `extra` arguments (preloaded(bundle), devices)."""
+    return [os.environ.get("QEMU", "qemu-system-riscv64"), "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", memory,
+            "-nographic", "-bios", "default", "-device", f"loader,file={kernel}",
+            "-drive", f"if=pflash,unit=1,format=raw,file={image}", *extra]
+
+
 class Machine:
     """One QEMU virt machine running Bulkhead from the bundle flash `image` (QEMU's pflash bank 1,
     docs/flash-layout.md); collects its console output as it arrives. The hypervisor ELF is placed
     by QEMU's loader device: with bank 1 attached, QEMU 7.2 enters S-mode at the flash's entry stub."""
 
     def __init__(self, image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL, keyboard=False):
-        cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", memory,
-               "-nographic", "-bios", "default", "-device", f"loader,file={kernel}",
-               "-drive", f"if=pflash,unit=1,format=raw,file={image}", *extra]
-        self._start(cmd, keyboard)
+        self._start(bulkhead_cmd(image, smp, cpu, memory, extra, kernel), keyboard)
 
     @classmethod
     def command(cls, cmd, keyboard=False):
