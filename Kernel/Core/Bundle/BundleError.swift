@@ -164,14 +164,12 @@ public enum BundleError: Error, Equatable, Sendable {
         case .unknownDoorbellValue(_, let v):
             out.write("the doorbell flag is "); out.write(decimal: UInt64(v)); out.write(", not 0 or 1")
         case .unknownImageKind(_, let v):
-            out.write("unknown image kind value "); out.write(decimal: UInt64(v)); out.write(" (0 = flat, 1 = Linux Image)")
+            out.write("unknown image kind value "); out.write(decimal: UInt64(v)); out.write(" (0 = flat, 1 = Linux Image, 2 = payload)")
         case .tooManyInitrds(let n):
             out.write("the bundle has "); out.write(decimal: n); out.write(" initrd records; at most ")
             out.write(decimal: PlanLimits.maxPartitions); out.write(" (one per partition) are supported")
         case .wrongInitrdRecordSize(let s, let n):
-            out.write("the initrd record size is "); out.write(decimal: UInt64(s)); out.write(" bytes; with ")
-            out.write(decimal: n); out.write(n == 0 ? " initrd records it must be 0" : " initrd records it must be ")
-            if n > 0 { out.write(decimal: BundleFormat.initrdRecordSize) }
+            Self.writeRecordSize(&out, "initrd", size: s, count: n, expected: BundleFormat.initrdRecordSize)
         case .initrdUnknownPartition(let r, let p):
             out.write("initrd record #"); out.write(decimal: r); out.write(" names partition #"); out.write(decimal: p)
             out.write(", which the bundle does not have")
@@ -188,12 +186,18 @@ public enum BundleError: Error, Equatable, Sendable {
             out.write("the bundle has "); out.write(decimal: n); out.write(" device records; at most ")
             out.write(decimal: DeviceLimits.maxDevices); out.write(" are supported")
         case .wrongDeviceRecordSize(let s, let n):
-            out.write("the device record size is "); out.write(decimal: UInt64(s)); out.write(" bytes; with ")
-            out.write(decimal: n); out.write(n == 0 ? " device records it must be 0" : " device records it must be ")
-            if n > 0 { out.write(decimal: BundleFormat.deviceRecordSize) }
+            Self.writeRecordSize(&out, "device", size: s, count: n, expected: BundleFormat.deviceRecordSize)
         case .malformedDeviceRecord(let r):
             out.write("device record #"); out.write(decimal: r)
             out.write(": its interrupt count, path length, compatible length or flags are out of range")
         }
+    }
+
+    /// `the KIND record size is S bytes; with N KIND records it must be E` (0 when N is 0).
+    private static func writeRecordSize<S: TextSink>(_ out: inout S, _ kind: StaticString, size: UInt16, count: Int,
+                                                     expected: Int) {
+        out.write("the "); out.write(kind); out.write(" record size is "); out.write(decimal: UInt64(size))
+        out.write(" bytes; with "); out.write(decimal: count); out.write(" "); out.write(kind)
+        out.write(" records it must be "); out.write(decimal: count == 0 ? 0 : expected)
     }
 }
