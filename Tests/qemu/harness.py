@@ -129,6 +129,19 @@ class Machine:
         with self.cond:
             return len(re.findall(pattern, self.text, re.M))
 
+    def complete_lines(self):
+        """The console's complete lines so far (a line still arriving is left out)."""
+        with self.cond:
+            return self.text[:self.text.rfind("\n") + 1].split("\n")[:-1]
+
+    def assert_all_lines_tagged(self, *names):
+        """Every complete console line that starts with "[" carries one of the tags `names`
+        (`[name] `): untagged guest output would mean a guest reached the UART directly."""
+        tag = re.compile(r"^\[(?:%s)\] " % "|".join(map(re.escape, names)))
+        for line in self.complete_lines():
+            if line.startswith("[") and not tag.match(line):
+                raise AssertionError(f"unexpected console line: {line!r}; console:\n{self.text[-4000:]}")
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.kill()

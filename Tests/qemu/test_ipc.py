@@ -198,9 +198,7 @@ def test_demo_runs_ping_and_pong_beside_the_others(bundle_of, flash_of, tmp_path
         # The intruder's faults are expected; nothing else may appear.
         bad = [line for line in re.findall(rf"^.*(?:{TROUBLE}).*$", m.text, re.M) if "partition intruder" not in line]
         assert not bad, "unexpected lines:\n" + "\n".join(bad)
-        for line in m.text.splitlines():
-            if line.startswith("[") and not re.match(r"^\[(bulkhead|hello|heartbeat|intruder|ping|pong|vault|tenant)\] ", line):
-                raise AssertionError(f"unexpected console line: {line!r}")
+        m.assert_all_lines_tagged("bulkhead", "hello", "heartbeat", "intruder", "ping", "pong", "vault", "tenant")
 
 
 def test_a_read_only_endpoint_cannot_write_shared_memory(bundle_of, flash_of):

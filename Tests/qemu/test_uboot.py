@@ -46,9 +46,7 @@ def never(m, *patterns):
 
 
 def all_lines_tagged(m):
-    for line in m.text.splitlines():
-        if line.startswith("[") and not re.match(r"^\[(bulkhead|heartbeat|uboot)\] ", line):
-            raise AssertionError(f"unexpected console line: {line!r}")
+    m.assert_all_lines_tagged("bulkhead", "heartbeat", "uboot")
 
 
 def test_uboot_prompts_runs_commands_and_resets_only_its_partition(flash_of, bundle_of):
