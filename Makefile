@@ -60,10 +60,14 @@ KERNEL_ASM   := $(ARCH_DIR)/entry.S $(ARCH_DIR)/trap.S
 KERNEL_C     := $(ARCH_DIR)/mem.c
 KDIR         := $(BUILD)/kernel
 KERNEL_ELF   := $(BUILD)/bulkhead.elf
+KERNEL_BIN   := $(KERNEL_ELF:.elf=.bin)
+# Where the image is linked; it runs anywhere in RAM (entry.S relocates itself). QEMU virt's
+# OpenSBI jumps here through the flash's entry stub.
+KERNEL_LINK_BASE := 0x80200000
 KERNEL_OBJS  := $(KDIR)/kernel.o $(KERNEL_ASM:$(ARCH_DIR)/%.S=$(KDIR)/%.o) $(KDIR)/mem.o $(CORE_OBJ)
 
 .PHONY: kernel FORCE
-kernel: $(KERNEL_ELF)
+kernel: $(KERNEL_ELF) $(KERNEL_BIN)
 FORCE:
 
 # swiftc silently drops inline asm that fails to assemble: compile the headers with clang first.
@@ -89,16 +93,24 @@ $(KDIR)/kernel.o: $(KERNEL_SRCS) $(ANCHORS_SWIFT) $(CORE_OBJ) $(KDIR)/asm-guard.
 	$(SWIFTC) $(EMBEDDED_FLAGS) -Xcc -march=rv64imac_zicsr_zifencei_h -module-name Bulkhead \
 	    -I $(CORE_DIR) -I $(ARCH_DIR)/include -c $(KERNEL_SRCS) $(ANCHORS_SWIFT) -o $@
 
-$(KDIR)/%.o: $(ARCH_DIR)/%.S
+$(KDIR)/%.o: $(ARCH_DIR)/%.S Makefile
 	@mkdir -p $(KDIR)
-	$(CLANG) $(CLANG_FLAGS) -c $< -o $@
+	$(CLANG) $(CLANG_FLAGS) -DKERNEL_LINK_BASE=$(KERNEL_LINK_BASE) -c $< -o $@
 
 $(KDIR)/mem.o: $(ARCH_DIR)/mem.c
 	@mkdir -p $(KDIR)
 	$(CLANG) $(CLANG_FLAGS) -c $< -o $@
 
+# A position-independent executable whose only dynamic relocations are R_RISCV_RELATIVE (-z text:
+# none in code), applied by entry.S when the image runs away from KERNEL_LINK_BASE.
 $(KERNEL_ELF): $(KERNEL_OBJS) Linker/kernel.ld
-	$(LLD) -m elf64lriscv --gc-sections -T Linker/kernel.ld $(KERNEL_OBJS) -o $@
+	$(LLD) -m elf64lriscv --gc-sections -pie --no-dynamic-linker -z text --defsym=KERNEL_LINK_BASE=$(KERNEL_LINK_BASE) \
+	    -T Linker/kernel.ld $(KERNEL_OBJS) -o $@
+
+# The same image as a raw binary with the RISC-V Linux Image header: what U-Boot's `booti` starts
+# ("Booting on a board" in the README).
+$(KERNEL_BIN): $(KERNEL_ELF)
+	$(OBJCOPY) -O binary $< $@
 
 # ---- Host tools, bundle, flash, run -----------------------------------------------------------
 # The bundle goes into slot A of the bundle flash (QEMU's pflash bank 1, docs/flash-layout.md).

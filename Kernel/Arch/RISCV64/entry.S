@@ -1,19 +1,61 @@
 // Hypervisor entry points: the boot hart from OpenSBI and the harts it starts through SBI HSM.
-// OpenSBI enters in HS-mode with a0 = hartid, a1 = device tree, satp = 0, interrupts off.
+// Firmware (OpenSBI, or U-Boot's booti) enters in HS-mode with a0 = hartid, a1 = device tree,
+// satp = 0, interrupts off, anywhere in RAM: the image relocates itself.
 
 #define MAX_HARTS   8
 #define STACK_SIZE  0x4000          // per hart: a partition restart (device tree rebuilt) peaks at 8.3 KiB
 #define BOOT_STACK_SIZE 0x10000     // boot only: plan, bundle, device catalogue and device-tree parsing
 
     .section .text.entry, "ax"
+    .option push
+    .option norvc
     .globl _start
+// The RISC-V Linux Image header (Linux Documentation/arch/riscv/boot-image-header.rst), so that
+// U-Boot's `booti` starts build/bulkhead.bin like a Linux Image: 64 bytes, little endian.
 _start:
+    j       image_entry             // code0: jump over the header
+    .word   0                       // code1
+    .dword  0x200000                // text_offset: load 2 MiB into RAM, as Linux on RV64
+    .dword  __kernel_end - __kernel_start  // image_size: everything the image occupies, .bss included
+    .dword  0                       // flags: bit 0 = 0, little endian
+    .word   2                       // version 0.2 (major << 16 | minor)
+    .word   0                       // res1
+    .dword  0                       // res2
+    .ascii  "RISCV\0\0\0"          // magic (deprecated, still checked by some loaders)
+    .ascii  "RSC\x05"               // magic2
+    .word   0                       // res3 (PE/COFF header offset: none)
+    .option pop
+
+image_entry:
     csrr    t2, instret             // for `make bench`: instructions retired before hypervisor entry
     li      t0, MAX_HARTS
     bgeu    a0, t0, park            // a hart we have no stack for never runs anything
+    // Self-relocation: the image is linked at KERNEL_LINK_BASE as a position-independent
+    // executable; its only load-time fix-ups are R_RISCV_RELATIVE entries (RISC-V ELF psABI:
+    // *(base + r_offset) = base + r_addend, here with base = load address - link address).
+    // They run at every load address, the link address too: the linker leaves the fixed-up words
+    // (the GOT's) zero and keeps their values in the addends.
+    lla     t0, _start
+    li      t1, KERNEL_LINK_BASE
+    sub     t3, t0, t1              // t3 = load delta
+    lla     t0, __rela_dyn_start
+    lla     t1, __rela_dyn_end
+3:  bgeu    t0, t1, 4f
+    ld      t4, 8(t0)               // r_info: the type is its low 32 bits
+    andi    t4, t4, 0xff
+    li      t5, 3                   // R_RISCV_RELATIVE
+    bne     t4, t5, park            // the link allows no other kind (Makefile: -pie -z text)
+    ld      t4, 0(t0)               // r_offset (a link-time address)
+    ld      t5, 16(t0)              // r_addend (a link-time address)
+    add     t4, t4, t3
+    add     t5, t5, t3
+    sd      t5, 0(t4)
+    addi    t0, t0, 24              // sizeof(Elf64_Rela)
+    j       3b
+4:  fence.i
     // Clear .bss (the boot hart only; secondaries start after it is done).
-    la      t0, __bss_start             // 16-byte aligned; the linker script pads its size to 64
-    la      t1, __bss_end
+    lla     t0, __bss_start             // 16-byte aligned; the linker script pads its size to 64
+    lla     t1, __bss_end
 1:  bgeu    t0, t1, 2f
     sd      zero, 0(t0)
     sd      zero, 8(t0)
@@ -25,9 +67,9 @@ _start:
     sd      zero, 56(t0)
     addi    t0, t0, 64
     j       1b
-2:  la      t0, bh_entry_instret
+2:  lla     t0, bh_entry_instret
     sd      t2, 0(t0)
-    la      sp, bh_boot_stack_top
+    lla     sp, bh_boot_stack_top
     mv      s0, a0
     call    bulkhead_boot           // (hartid, dtb): checks and builds everything, starts the others
     mv      a0, s0
@@ -47,12 +89,12 @@ park:
 
 // sp = top of this hart's stack; also records it in the hart's frame for trap entry.
 set_stack:
-    la      t0, bh_stacks
+    lla     t0, bh_stacks
     li      t1, STACK_SIZE
     addi    t2, a0, 1
     mul     t1, t1, t2
     add     sp, t0, t1
-    la      t0, bh_frames
+    lla     t0, bh_frames
     li      t1, 272                 // sizeof(hart_frame_t)
     mul     t1, t1, a0
     add     t0, t0, t1

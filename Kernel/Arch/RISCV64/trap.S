@@ -120,12 +120,12 @@ hypervisor_trap:                    // a trap in HS-mode: the kernel itself is b
     // ...unless it is arch_try_read_seed's csrrw raising illegal instruction (scause 2): then
     // that function returns its "unavailable" value. t0/t1 are free: the probe is a call.
     csrr    t0, sepc
-    la      t1, seed_probe
+    lla     t1, seed_probe
     bne     t0, t1, 2f
     csrr    t0, scause
     li      t1, 2
     bne     t0, t1, 2f
-    la      t0, seed_probe_end
+    lla     t0, seed_probe_end
     csrw    sepc, t0
     sret
 2:  call    bulkhead_fatal_trap
