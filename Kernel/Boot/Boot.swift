@@ -9,15 +9,16 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     csr_write_stvec(trap_vector_address())
     let hart = Int(hartid)
 
-    // 1. The board, from the device tree OpenSBI passed us.
+    // 1. The board, from the device tree the firmware passed us (read from our own copy).
+    let tree = copyDeviceTree(from: dtb)
     let host: HostDescription
     do {
-        host = try HostDescription(dtb: deviceTreeBytes(at: dtb))
+        host = try HostDescription(dtb: tree)
     } catch {
         halt { out in out.write("error: cannot read the device tree at "); out.write(hex: dtb); out.write(": "); error.write(to: &out) }
     }
     if let uart = host.console, uart.isNS16550A { consoleUART = NS16550A(base: uart.base.raw) }
-    if let reader = try? FDTReader(deviceTreeBytes(at: dtb)), let node = try? reader.firstNode(compatibleWith: "sifive,test0"),
+    if let reader = try? FDTReader(tree), let node = try? reader.firstNode(compatibleWith: "sifive,test0"),
        let reg = try? reader.translatedReg(of: node) {
         testDevice = SiFiveTest(base: reg.address)
     }
@@ -43,7 +44,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     // 2. The bundle and its plan, validated against this board and its device tree's devices.
     var limits = currentBoard.limits(ram: host.ram, hartMask: host.hartMask & ((1 << UInt64(maxHarts)) - 1))
     do {
-        limits.devices = try DeviceCatalog(reader: FDTReader(deviceTreeBytes(at: dtb)))
+        limits.devices = try DeviceCatalog(reader: FDTReader(tree))
     } catch {
         halt { out in out.write("error: cannot read the devices of the device tree: "); error.write(to: &out) }
     }
@@ -103,7 +104,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         }
         p += 1
     }
-    setUpInterrupts(dtb: deviceTreeBytes(at: dtb))
+    setUpInterrupts(dtb: tree)
     log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
     log { out in out.write("entered at instret "); out.write(decimal: entry_instret()) }
 
@@ -165,13 +166,6 @@ private func setUpChannels() {
 @_cdecl("bulkhead_secondary")
 func bulkheadSecondary(_ hartid: UInt64) -> Never {
     PartitionControl.hartMain(Int(hartid))
-}
-
-/// The device tree blob at `address`, sized by its own header (big-endian totalsize at offset 4).
-private func deviceTreeBytes(at address: UInt64) -> UnsafeRawBufferPointer {
-    guard let base = UnsafeRawPointer(bitPattern: UInt(address)) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-    let size = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-    return UnsafeRawBufferPointer(start: base, count: Int(min(size, 0x10_0000)))
 }
 
 /// Verified boot: chooses a flash slot, copies its bundle into the staging area, verifies it there

@@ -139,3 +139,10 @@ bh_ipc_queues: .skip 0x20000
     .balign 16
     .globl bh_keystore_buffers
 bh_keystore_buffers: .skip 0x5000
+
+// The device tree as the firmware passed it (128 KiB at most), copied here at boot: the original
+// may lie in RAM that a partition is then given. Not part of .bss: boot writes it before use.
+    .section .devicetree, "aw", @nobits
+    .balign 16
+    .globl bh_device_tree
+bh_device_tree: .skip 0x20000

@@ -62,6 +62,11 @@ extern uint8_t bh_keystore_buffers[];
 /* Buffer 0: the keystore record as in flash; buffer 1: scratch for the next record. */
 BH_INLINE uint64_t keystore_buffer_address(uint64_t which) { return (uint64_t)bh_keystore_buffers + (which & 1) * BH_KEYSTORE_BUFFER_SIZE; }
 BH_INLINE uint64_t keystore_buffer_size(void) { return BH_KEYSTORE_BUFFER_SIZE; }
+extern uint8_t bh_device_tree[];
+#define BH_DEVICE_TREE_SIZE 0x20000
+/* The hypervisor's own copy of the device tree the firmware passed (wherever that lay in RAM). */
+BH_INLINE uint64_t device_tree_copy_address(void) { return (uint64_t)bh_device_tree; }
+BH_INLINE uint64_t device_tree_copy_size(void) { return BH_DEVICE_TREE_SIZE; }
 extern uint32_t bh_ring_locks[32];
 BH_INLINE uint32_t *ring_lock(uint64_t ring) { return &bh_ring_locks[ring & 31]; }
 extern uint64_t bh_doorbells[8];
