@@ -124,6 +124,16 @@ private func checkInvariants(_ bytes: [UInt8], _ plan: PartitionPlan, _ ranges: 
 
 @Suite("Bundle format v3")
 struct BundleTests {
+    @Test func theRollbackFloorDemandRoundTripsInTheHeaderFlags() throws {
+        var (plan, images) = samplePlan()
+        plan.flags.requireRollbackFloor = true
+        let bytes = BundleWriter.encode(plan: plan, images: images, securityVersion: sampleVersion, keyID: sampleKeyID,
+                                        digest: fakeDigest, sign: fakeSign)
+        #expect(bytes[52] == 1)
+        let (decoded, _, _) = try read(bytes).get()
+        #expect(decoded.flags.requireRollbackFloor)
+    }
+
     @Test func roundTrip() throws {
         let (plan, images) = samplePlan()
         var signed: [UInt8] = []
@@ -139,6 +149,7 @@ struct BundleTests {
         checkInvariants(bytes, decoded, ranges, decodedImages)
         // The signer saw the final manifest: every field, the digests included, was written first.
         #expect(signed == Array(bytes[0..<sampleManifestLength]))
+        #expect(bytes[52] == 0 && decoded.flags == BundleFlags())
         try bytes.withUnsafeBytes { raw throws in
             let reader = try BundleReader(bytes: raw)
             #expect(reader.securityVersion == sampleVersion)
@@ -287,7 +298,9 @@ struct BundleTests {
         #expect(set(48, 1) == .wrongDeviceRecordSize(0, count: 1))    // device_count (once reserved)
         #expect(set(48, 9) == .tooManyDevices(count: 9))
         #expect(set(50, 192) == .wrongDeviceRecordSize(192, count: 0))
-        #expect(set(52, 1) == .reservedNotZero(offset: 52))
+        #expect(set(52, 2) == .unknownBundleFlags(value: 2))    // bundle flags (once reserved)
+        #expect(set(52, 0x81) == .unknownBundleFlags(value: 0x81))
+        #expect(set(53, 1) == .reservedNotZero(offset: 53))
         #expect(set(63, 1) == .reservedNotZero(offset: 63))
         #expect(set(rec(1, 3), 3) == .unknownImageKind(partition: 1, value: 3))   // image kind (once reserved)
         #expect(set(rec(1, 6), 0x20) == .unknownKeyPolicy(partition: 1, value: 0x20))

@@ -812,8 +812,9 @@ struct DeviceBundleTests {
         // A count larger than the records there: the declared length no longer covers the manifest.
         // One record more than written: the manifest grows over the first image.
         #expect(with(48, 5) == .imageOverlapsManifest(partition: 0, offset: UInt64(deviceRecord(4) + 64)))
-        // The reserved header bytes after the device fields.
-        for at in 52..<64 { #expect(with(at, 1, 1) == .reservedNotZero(offset: UInt64(at)), "offset \(at)") }
+        // The bundle flags byte after the device fields (bit 0 defined), then the reserved bytes.
+        #expect(with(52, 2, 1) == .unknownBundleFlags(value: 2))
+        for at in 53..<64 { #expect(with(at, 1, 1) == .reservedNotZero(offset: UInt64(at)), "offset \(at)") }
     }
 
     @Test func malformedDeviceRecords() {

@@ -52,6 +52,8 @@ public enum BundleError: Error, Equatable, Sendable {
     case initrdOverlap(partition: Int)
     // The partition flags byte (once reserved zero) and the device records (header device_count).
     case unknownPartitionFlags(partition: Int, value: UInt8)
+    /// The header's bundle flags (byte 52, once reserved) set a bit this reader does not know.
+    case unknownBundleFlags(value: UInt8)
     case tooManyDevices(count: Int)
     /// The device record size is not 192 (with devices) or 0 (without).
     case wrongDeviceRecordSize(UInt16, count: Int)
@@ -182,6 +184,8 @@ public enum BundleError: Error, Equatable, Sendable {
             out.write("the initrd overlaps an image or another initrd")
         case .unknownPartitionFlags(_, let v):
             out.write("the flags "); out.write(hex: UInt64(v)); out.write(" set bits outside dma-trusted (0x1) and uart (0x2)")
+        case .unknownBundleFlags(let v):
+            out.write("the bundle flags "); out.write(hex: UInt64(v)); out.write(" set bits outside require-rollback-floor (0x1)")
         case .tooManyDevices(let n):
             out.write("the bundle has "); out.write(decimal: n); out.write(" device records; at most ")
             out.write(decimal: DeviceLimits.maxDevices); out.write(" are supported")

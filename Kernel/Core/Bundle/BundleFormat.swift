@@ -52,7 +52,8 @@ public enum BundleFormat {
         public static let initrdRecordSize = 46 // u16, BundleFormat.initrdRecordSize, or 0 when initrdCount is 0
         public static let deviceCount = 48      // u16, at most DeviceLimits.maxDevices (0: none)
         public static let deviceRecordSize = 50 // u16, BundleFormat.deviceRecordSize, or 0 when deviceCount is 0
-        public static let reserved = 52         // 12 bytes, zero
+        public static let flags = 52            // u8, BundleFlags (bits outside BundleFlags.all zero)
+        public static let reserved = 53         // 11 bytes, zero
         public static let reservedEnd = 64
     }
 

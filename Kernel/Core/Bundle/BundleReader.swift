@@ -171,6 +171,9 @@ public struct BundleReader {
         guard Int(deviceRecordSize) == (devices > 0 ? BundleFormat.deviceRecordSize : 0) else {
             throw .wrongDeviceRecordSize(deviceRecordSize, count: devices)
         }
+        guard b[BundleFormat.Header.flags] & ~BundleFlags.all == 0 else {
+            throw .unknownBundleFlags(value: b[BundleFormat.Header.flags])
+        }
         try requireZero(b, from: BundleFormat.Header.reserved, to: BundleFormat.Header.reservedEnd)
         let total = u64(b, BundleFormat.Header.totalLength)
         let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels, initrdCount: initrds,
@@ -188,6 +191,7 @@ public struct BundleReader {
         let channels = Int(u16(b, BundleFormat.Header.channelCount))
         let initrdCount = Int(u16(b, BundleFormat.Header.initrdCount))
         let deviceCount = Int(u16(b, BundleFormat.Header.deviceCount))
+        plan.flags = BundleFlags(raw: b[BundleFormat.Header.flags])
         let total = UInt64(b.count)
         let imagesStart = UInt64(BundleFormat.imagesStart(partitionCount: count, channelCount: channels, initrdCount: initrdCount,
                                                           deviceCount: deviceCount))

@@ -61,6 +61,7 @@ public enum BundleWriter {
         put(&out, H.initrdRecordSize, withInitrd.isEmpty ? 0 : UInt64(BundleFormat.initrdRecordSize), 2)
         put(&out, H.deviceCount, UInt64(devices), 2)
         put(&out, H.deviceRecordSize, devices == 0 ? 0 : UInt64(BundleFormat.deviceRecordSize), 2)
+        out[H.flags] = plan.flags.raw
 
         for p in 0..<plan.count {
             typealias R = BundleFormat.Record

@@ -171,6 +171,22 @@ public struct PartitionSpec: Sendable {
     public var initrdAddress: GuestPhysAddr { ramBase.adding(initrdOffset) }
 }
 
+/// Bundle-wide flags (header byte 52, docs/bundle-format.md). Zero is the meaning bundles had
+/// before the byte was defined.
+public struct BundleFlags: Equatable, Sendable {
+    public var raw: UInt8
+    public init(raw: UInt8 = 0) { self.raw = raw }
+    /// Every defined bit; a bundle with any other bit set is refused (it may demand what this
+    /// hypervisor does not know).
+    public static let all: UInt8 = 0x01
+    /// Bit 0, `require_rollback_floor = true`: boot only where the anti-rollback floor is kept in
+    /// persistent storage (a bundle flash with a state region); refused on a machine without it.
+    public var requireRollbackFloor: Bool {
+        get { raw & 0x01 != 0 }
+        set { raw = newValue ? raw | 0x01 : raw & ~0x01 }
+    }
+}
+
 /// The whole plan: up to `PlanLimits.maxPartitions` partitions and
 /// `ChannelLimits.maxChannels` channels between them.
 public struct PartitionPlan: Sendable {
@@ -180,6 +196,8 @@ public struct PartitionPlan: Sendable {
     public private(set) var channelCount: Int
     /// The devices given to partitions (DeviceSpec.swift).
     public var devices = DeviceTable()
+    /// Bundle-wide demands on the machine that boots it (the header's flags byte).
+    public var flags = BundleFlags()
     public init() {
         partitions = InlineArray(repeating: PartitionSpec()); count = 0
         channels = InlineArray(repeating: ChannelSpec()); channelCount = 0
