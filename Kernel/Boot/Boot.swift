@@ -186,6 +186,7 @@ private func loadPlan(limits: BoardLimits) {
         case .rejected(let why, let bundle):
             log { out in out.write("bundle in RAM rejected: "); why.write(to: &out, plan: bundle?.plan ?? PartitionPlan()) }
         case .booted(let b): booted = b
+        case .floorRequired: break       // bootPreloaded keeps the floor in flash: never returned there
         }
         if booted == nil { booted = try boot.boot(flash: &flash, staging: staging, observer: &observer) }
     } catch {

@@ -307,3 +307,61 @@ struct PreloadedBootTests {
         #expect(d.state.minimumSecurityVersion == 9)
     }
 }
+
+@Suite("Core VerifiedBoot: a machine without a state region")
+struct NoStateRegionTests {
+    /// The result of `bootWithoutState` over `bytes` placed at the start of the staging area.
+    private func boot(_ d: Device, _ bytes: [UInt8]) -> PreloadedBoot {
+        d.staging.initializeMemory(as: UInt8.self, repeating: 0)
+        bytes.withUnsafeBytes { d.staging.copyMemory(from: $0) }
+        return d.boot.bootWithoutState(staging: d.staging)
+    }
+
+    /// The setup's bundle re-signed with `require_rollback_floor` set.
+    private func demandingTheFloor(_ d: Device) throws -> [UInt8] {
+        let bytes = try d.bundle(version: 5)
+        return try bytes.withUnsafeBytes { raw in
+            let reader = try BundleReader(bytes: raw)
+            var plan = reader.plan
+            plan.flags.requireRollbackFloor = true
+            let images = (0..<plan.count).map { Array(reader.image($0)) }
+            return try BundleSigning.encode(plan: plan, images: images, securityVersion: 5,
+                                            key: SigningKeys.loadPrivate(d.setup.key.privatePath))
+        }
+    }
+
+    @Test func aBundleWithoutTheDemandBootsAgainstFloorZero() throws {
+        let d = try Device()
+        guard case .booted(let booted) = boot(d, try d.bundle(version: 5)) else { Issue.record("not booted"); return }
+        #expect(booted.preloaded && booted.minimum == 0 && booted.previousMinimum == 0)
+        #expect(!booted.bundle.plan.flags.requireRollbackFloor)
+    }
+
+    @Test func aBundleThatDemandsTheFloorIsRefused() throws {
+        let d = try Device()
+        let bytes = try demandingTheFloor(d)
+        guard case .floorRequired(let bundle) = boot(d, bytes) else { Issue.record("not refused"); return }
+        #expect(bundle.plan.flags.requireRollbackFloor)
+        // The same bundle boots where the floor is kept (a flash with a state region).
+        var recorder = NoObserver()
+        d.write(bytes, to: .a)
+        #expect(throws: Never.self) { _ = try d.boot.boot(flash: &d.flash, staging: d.staging, observer: &recorder) }
+    }
+
+    @Test func aTamperedOrMissingBundleIsNotBooted() throws {
+        let d = try Device()
+        var bad = try d.bundle(version: 5)
+        bad[bad.count - 1] ^= 0x01                                          // a byte of the last image
+        guard case .rejected(let why, _) = boot(d, bad) else { Issue.record("not rejected"); return }
+        var sink = StringSink()
+        why.write(to: &sink, plan: PartitionPlan())
+        #expect(sink.text.contains("digest"))
+        guard case .absent = boot(d, [0, 1, 2, 3]) else { Issue.record("not absent"); return }
+    }
+}
+
+private struct NoObserver: VerifiedBootObserver {
+    mutating func stateRead(_ reading: StateReading) {}
+    mutating func slotRejected(_ slot: BootSlot, _ why: SlotRejection, bundle: BundleReader?) {}
+    mutating func stateWriteFailed(_ error: StateRegionError) {}
+}

@@ -9,6 +9,12 @@
 // is tried before the flash slots; a staging area that does not start with the bundle magic (RAM
 // is zero at power-on) means "none", and a refused one falls back to the flash slots.
 
+//
+// A board without persistent storage for the state region (no bundle flash driver yet) can only
+// boot a bundle handed over in RAM, and cannot keep an anti-rollback floor: `bootWithoutState`
+// checks it against floor 0 and refuses a bundle that demands the floor
+// (`BundleFlags.requireRollbackFloor`) instead of running it without.
+
 /// What `VerifiedBoot.bootPreloaded` found in the staging area.
 public enum PreloadedBoot {
     /// The staging area does not start with "BULKHEAD": no bundle was handed over.
@@ -17,6 +23,8 @@ public enum PreloadedBoot {
     case rejected(SlotRejection, bundle: BundleReader?)
     /// It verified: boot it (`slot` is meaningless for it, `preloaded` says so).
     case booted(BootedBundle)
+    /// It verified, but demands an anti-rollback floor this machine cannot keep.
+    case floorRequired(bundle: BundleReader)
 }
 
 extension VerifiedBoot {
@@ -54,5 +62,24 @@ extension VerifiedBoot {
         }
         return .booted(BootedBundle(slot: .a, bundle: bundle, previousMinimum: minimum, minimum: recorded,
                                     stateSequence: sequence, preloaded: true))
+    }
+
+    /// Verifies the bundle at the start of `staging` on a machine with no state region: against
+    /// floor 0, recording nothing. A bundle with `require_rollback_floor` is refused
+    /// (`.floorRequired`), never run without its check.
+    public func bootWithoutState(staging: UnsafeMutableRawBufferPointer) -> PreloadedBoot {
+        guard staging.count >= BundleFormat.headerSize,
+              BundleReader.u64(UnsafeRawBufferPointer(staging), BundleFormat.Header.magic) == BundleFormat.magic else {
+            return .absent
+        }
+        let bundle: BundleReader
+        do {
+            bundle = try BundleReader(staging: UnsafeRawBufferPointer(staging))
+        } catch {
+            return .rejected(.malformed(error, erasedFrom: nil), bundle: nil)
+        }
+        if let why = check(bundle, minimum: 0) { return .rejected(why, bundle: bundle) }
+        if bundle.plan.flags.requireRollbackFloor { return .floorRequired(bundle: bundle) }
+        return .booted(BootedBundle(slot: .a, bundle: bundle, previousMinimum: 0, minimum: 0, stateSequence: 0, preloaded: true))
     }
 }
