@@ -120,7 +120,7 @@ $(KERNEL_BIN): $(KERNEL_ELF)
 CLI        := .build/debug/bulkhead
 BUNDLE     := $(BUILD)/bundle.bin
 FLASH      := $(BUILD)/flash.img
-QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios default \
+QEMU_FLAGS := -M virt,aclint=on -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios default \
               -device loader,file=$(KERNEL_ELF) -drive if=pflash,unit=1,format=raw,file=$(FLASH)
 DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf cpio e2fsprogs
 

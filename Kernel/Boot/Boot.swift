@@ -105,6 +105,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         p += 1
     }
     setUpInterrupts(dtb: tree)
+    setUpDoorbells(tree, harts: limits.hartMask)
     log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
     log { out in out.write("entered at instret "); out.write(decimal: entry_instret()) }
 
@@ -160,6 +161,17 @@ private func setUpChannels() {
             if ch.doorbell { out.write(", doorbell") }
         }
         c += 1
+    }
+}
+
+/// Wakes harts through the board's ACLINT SSWI device when it reaches all of them, else through
+/// SBI IPIs (Mailbox.post).
+private func setUpDoorbells(_ tree: UnsafeRawBufferPointer, harts: UInt64) {
+    if let reader = try? FDTReader(tree), let sswi = try? HostSSWI(reader: reader), sswi.reaches(hartMask: harts) {
+        doorbellDevice = ACLINTSSWI(device: sswi)
+        log { out in out.write("cross-hart wake-ups: ACLINT SSWI at "); out.write(hex: sswi.region.base.raw) }
+    } else {
+        log("cross-hart wake-ups: SBI IPI")
     }
 }
 

@@ -81,8 +81,9 @@ def boot_with_1mib_image():
     return first - entry
 
 
-def ipc_bench():
-    """The IPC rows (see the docstring): message and doorbell round trips, shared-memory throughput."""
+def ipc_bench(machine="virt", wake="SBI IPI"):
+    """The IPC rows (see the docstring): message and doorbell round trips, shared-memory throughput,
+    on `machine`, whose harts wake each other through `wake` (checked in the boot log)."""
     config = os.path.join(ROOT, "Tests", "qemu", "configs", "ipc-bench.toml")
     bundle, image = os.path.join(BUILD, "ipc-bench.bin"), os.path.join(BUILD, "ipc-bench-flash.img")
     result = pack(config, bundle, "--harts", "2")
@@ -91,7 +92,8 @@ def ipc_bench():
     flash(image, "--reset-state")
     flash(image, bundle, "--slot", "a")
     figures = {}
-    with Machine(image, smp=2, extra=ICOUNT) as m:
+    with Machine(image, smp=2, extra=ICOUNT, machine=machine) as m:
+        m.expect(rf"^\[bulkhead\] cross-hart wake-ups: {wake}", timeout=300)
         for name in ("message-round-trip", "doorbell-round-trip", "shm-transfer"):
             for unit in ("instret", "time-x100"):
                 figures[f"{name}-{unit}"] = int(m.expect(rf"^\[sender\] ipcbench: {name}-{unit}=(\d+)", timeout=300).group(1))
@@ -106,11 +108,12 @@ def ipc_bench():
     transfer = figures["shm-transfer-instret"]
     mb_per_s = size / (transfer * 1e-9) / 1e6 if transfer else 0
     return [
-        ("IPC message round trip, 64 B, two partitions on two harts (instructions, both harts)",
+        (f"IPC message round trip, 64 B, two partitions on two harts (instructions, both harts; {wake})",
          f"{figures['message-round-trip-instret']:,}", ""),
-        ("IPC doorbell round trip, two harts (instructions, both harts)", f"{figures['doorbell-round-trip-instret']:,}", ""),
-        (f"shared memory: {size:,} B written, read, 2 doorbells (instructions, both harts)", f"{transfer:,}", ""),
-        ("shared-memory throughput (MB/s of icount virtual time, 1 instruction = 1 ns)", f"{mb_per_s:,.0f}", ""),
+        (f"IPC doorbell round trip, two harts (instructions, both harts; {wake})",
+         f"{figures['doorbell-round-trip-instret']:,}", ""),
+        (f"shared memory: {size:,} B written, read, 2 doorbells (instructions, both harts; {wake})", f"{transfer:,}", ""),
+        (f"shared-memory throughput (MB/s of icount virtual time, 1 instruction = 1 ns; {wake})", f"{mb_per_s:,.0f}", ""),
     ]
 
 
@@ -154,6 +157,7 @@ def main():
         ("key call key_generate, sign key, written to flash (instructions)", f"{generate:,}", ""),
         ("key call key_sign, 64-byte message (instructions)", f"{sign:,}", ""),
         *ipc_bench(),
+        *ipc_bench("virt,aclint=on", "ACLINT SSWI"),
         ("device interrupt: physical PLIC to the guest's handler, min / max of 3 (instructions)",
          "{:,} / {:,}".format(*interrupt_latency()), ""),
         ("kernel .text (bytes)", f"{text:,}", "31,539"),

@@ -53,10 +53,11 @@ def preloaded(bundle):
     return ("-device", f"loader,file={bundle},addr={STAGING_ADDRESS:#x},force-raw=on")
 
 
-def bulkhead_cmd(image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL):
+def bulkhead_cmd(image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL, machine="virt"):
     """The QEMU command line of Bulkhead on QEMU virt from the bundle flash `image` (pflash bank 1),
-    the hypervisor ELF placed by QEMU's loader, with `extra` arguments (preloaded(bundle), devices)."""
-    return [os.environ.get("QEMU", "qemu-system-riscv64"), "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", memory,
+    the hypervisor ELF placed by QEMU's loader, with `extra` arguments (preloaded(bundle), devices).
+    `machine` may add options, e.g. "virt,aclint=on" (an ACLINT with the SSWI device)."""
+    return [os.environ.get("QEMU", "qemu-system-riscv64"), "-M", machine, "-cpu", cpu, "-smp", str(smp), "-m", memory,
             "-nographic", "-bios", "default", "-device", f"loader,file={kernel}",
             "-drive", f"if=pflash,unit=1,format=raw,file={image}", *extra]
 
@@ -66,8 +67,8 @@ class Machine:
     docs/flash-layout.md); collects its console output as it arrives. The hypervisor ELF is placed
     by QEMU's loader device: with bank 1 attached, QEMU 7.2 enters S-mode at the flash's entry stub."""
 
-    def __init__(self, image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL, keyboard=False):
-        self._start(bulkhead_cmd(image, smp, cpu, memory, extra, kernel), keyboard)
+    def __init__(self, image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL, keyboard=False, machine="virt"):
+        self._start(bulkhead_cmd(image, smp, cpu, memory, extra, kernel, machine), keyboard)
 
     @classmethod
     def command(cls, cmd, keyboard=False):

@@ -62,6 +62,8 @@ BH_INLINE uint64_t csr_read_instret(void) { uint64_t v; __asm__ volatile("csrr %
 
 BH_INLINE void arch_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 BH_INLINE void arch_fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
+/* Orders earlier memory writes before later device (I/O) writes. */
+BH_INLINE void arch_fence_w_o(void) { __asm__ volatile("fence w, o" ::: "memory"); }
 BH_INLINE void arch_fence_i(void) { __asm__ volatile("fence.i" ::: "memory"); }
 // HFENCE.GVMA zero, zero: funct7=0110001, rs2=0, rs1=0, funct3=0, rd=0, opcode SYSTEM (0x73).
 BH_INLINE void arch_hfence_gvma_all(void) { __asm__ volatile(".insn r 0x73, 0, 0x31, x0, x0, x0" ::: "memory"); }
