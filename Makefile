@@ -93,9 +93,9 @@ $(KDIR)/kernel.o: $(KERNEL_SRCS) $(ANCHORS_SWIFT) $(CORE_OBJ) $(KDIR)/asm-guard.
 	$(SWIFTC) $(EMBEDDED_FLAGS) -Xcc -march=rv64imac_zicsr_zifencei_h -module-name Bulkhead \
 	    -I $(CORE_DIR) -I $(ARCH_DIR)/include -c $(KERNEL_SRCS) $(ANCHORS_SWIFT) -o $@
 
-$(KDIR)/%.o: $(ARCH_DIR)/%.S Makefile
+$(KDIR)/%.o: $(ARCH_DIR)/%.S $(ARCH_DIR)/include/layout.h Makefile
 	@mkdir -p $(KDIR)
-	$(CLANG) $(CLANG_FLAGS) -DKERNEL_LINK_BASE=$(KERNEL_LINK_BASE) -c $< -o $@
+	$(CLANG) $(CLANG_FLAGS) -I $(ARCH_DIR)/include -DKERNEL_LINK_BASE=$(KERNEL_LINK_BASE) -c $< -o $@
 
 $(KDIR)/mem.o: $(ARCH_DIR)/mem.c
 	@mkdir -p $(KDIR)

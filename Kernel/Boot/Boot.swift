@@ -109,6 +109,8 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
     log { out in out.write("entered at instret "); out.write(decimal: entry_instret()) }
 
+    checkStackCanaries(hart: hart)
+
     // 4. Every other hart, through SBI HSM; this one follows when we return.
     var h = 0
     while h < maxHarts {

@@ -102,7 +102,7 @@ private func serviceConsole(now: UInt64) {
     consoleLock.store(0, ordering: .releasing)
 }
 
-// MARK: Input (Core's ConsoleFocus: Ctrl-B then a digit moves the focus; README "Console input")
+// MARK: Input (Core's ConsoleFocus: Ctrl-B then a digit moves the focus, Ctrl-B s reports status; README "Console input")
 
 nonisolated(unsafe) var consoleFocus = ConsoleFocus(count: 0)
 nonisolated(unsafe) var consoleInput = InlineArray<8, InputQueue>(repeating: InputQueue())
@@ -131,6 +131,10 @@ private func pollConsoleInput() {
             guestConsole.beginHypervisorLine(to: &out)
             out.write("[bulkhead] console input now goes to partition "); out.write(decimal: UInt64(p))
             out.write(" ("); plan[p].name.withBytes { out.write(bytes: $0) }; out.write(")\n")
+        case .status:
+            var out = UARTSink()
+            guestConsole.beginHypervisorLine(to: &out)
+            writeStatusReport(to: &out)
         case .none: break
         }
     }

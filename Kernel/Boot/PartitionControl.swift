@@ -114,6 +114,7 @@ enum PartitionControl {
         }
         if again {
             load(p)
+            checkStackCanaries(hart: hart)      // a reload is a hart stack's deepest path
             log { out in
                 out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }
                 out.write(" restarting (boot "); out.write(decimal: UInt64(atomic_load_u32(&shared.pointee.boot_count)))

@@ -27,7 +27,7 @@ nonisolated(unsafe) var timebaseFrequency: UInt32 = 10_000_000
 /// A partition that faults again and again is stopped after this many restarts.
 let maxRestarts: UInt32 = 16
 /// Harts with ids at or above this have no stack and never run guests.
-let maxHarts = 8
+let maxHarts = Int(BH_MAX_HARTS)
 
 /// Verified boot's results (issue 5's key services derive from these measurements):
 /// the slot booted, its bundle's security version, the SHA-512 of its signed manifest, and per

@@ -174,6 +174,8 @@ struct EmulationTests {
         #expect(feed(0x02) == .none && feed(0x02) == .deliver(partition: 2, byte: 0x02))
         #expect(feed(0x02) == .none && feed(UInt8(ascii: "7")) == .none && focus.focused == 2)
         #expect(feed(0x02) == .none && feed(0x78) == .none)
+        #expect(feed(0x02) == .none && feed(UInt8(ascii: "s")) == .status && focus.focused == 2)
+        #expect(feed(UInt8(ascii: "s")) == .deliver(partition: 2, byte: UInt8(ascii: "s")))   // not after a command
         for i in 0..<InputQueue.capacity { #expect(push(UInt8(i))) }
         #expect(!push(0xFF) && queue.count == InputQueue.capacity)
         for i in 0..<InputQueue.capacity { #expect(pop() == UInt8(i)) }

@@ -114,3 +114,18 @@ def test_console_focus_moves_while_no_guest_reads(flash_of, bundle_of):
         m.expect(r"^\[bulkhead\] console input now goes to partition 0 \(heartbeat\)$", start=moved.end(), timeout=30)
         heartbeat_keeps_counting(m, moved.end())
         never(m, r"FATAL")
+
+
+def test_ctrl_b_s_reports_each_stack_high_water_mark(flash_of, bundle_of):
+    # entry.S paints the stacks at boot; the report counts the bytes no longer painted.
+    with boot(flash_of, bundle_of, config="stop-policy.toml", smp=4, keyboard=True) as m:
+        first = m.expect(r"^\[heartbeat\] heartbeat: 3$")
+        m.type(b"\x02" b"s")
+        report = m.expect(r"^\[bulkhead\] status: stack high-water marks \(bytes used of 32 KiB per hart\):"
+                          r"((?: hart \d \d+){8}); boot (\d+) of 192 KiB$", start=first.end(), timeout=30)
+        used = [int(n) for n in re.findall(r"hart \d (\d+)", report.group(1))]
+        assert all(0 < u < 32768 for u in used[:4]), used          # the four harts that run
+        assert used[4:] == [0, 0, 0, 0], used                       # harts 4-7 do not exist: never used
+        assert 0 < int(report.group(2)) < 196608
+        heartbeat_keeps_counting(m, report.end())
+        never(m, r"FATAL", r"console input now goes to")

@@ -2,9 +2,11 @@
 // Firmware (OpenSBI, or U-Boot's booti) enters in HS-mode with a0 = hartid, a1 = device tree,
 // satp = 0, interrupts off, anywhere in RAM: the image relocates itself.
 
-#define MAX_HARTS   8
-#define STACK_SIZE  0x4000          // per hart: a partition restart (device tree rebuilt) peaks at 8.3 KiB
-#define BOOT_STACK_SIZE 0x10000     // boot only: plan, bundle, device catalogue and device-tree parsing
+#include "layout.h"
+#define MAX_HARTS       BH_MAX_HARTS
+#define STACK_SIZE      BH_STACK_SIZE
+#define BOOT_STACK_SIZE BH_BOOT_STACK_SIZE
+#define STACK_PAINT     BH_STACK_PAINT
 
     .section .text.entry, "ax"
     .option push
@@ -67,7 +69,16 @@ image_entry:
     sd      zero, 56(t0)
     addi    t0, t0, 64
     j       1b
-2:  lla     t0, bh_entry_instret
+    // Paint every hart stack and the boot stack (they lie in .bss, in that order) with
+    // STACK_PAINT: the part still painted was never used (Ctrl-B s reports each high-water mark).
+2:  lla     t0, bh_stacks
+    lla     t1, bh_boot_stack_top
+    li      t4, STACK_PAINT
+5:  bgeu    t0, t1, 6f
+    sd      t4, 0(t0)
+    addi    t0, t0, 8
+    j       5b
+6:  lla     t0, bh_entry_instret
     sd      t2, 0(t0)
     lla     sp, bh_boot_stack_top
     mv      s0, a0
@@ -145,4 +156,4 @@ bh_keystore_buffers: .skip 0x5000
     .section .devicetree, "aw", @nobits
     .balign 16
     .globl bh_device_tree
-bh_device_tree: .skip 0x20000
+bh_device_tree: .skip BH_DEVICE_TREE_SIZE

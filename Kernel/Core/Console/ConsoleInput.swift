@@ -2,8 +2,9 @@
 //
 // Keys typed on the hypervisor's UART go to one partition at a time (the focus, initially the
 // first partition that can read input). Ctrl-B (0x02) starts a command: a digit 0-7 gives the
-// focus to that partition (by plan index), Ctrl-B again sends one Ctrl-B to the focused
-// partition, anything else is dropped.
+// focus to that partition (by plan index), `s` asks the hypervisor for its status report (each
+// stack's high-water mark), Ctrl-B again sends one Ctrl-B to the focused partition, anything
+// else is dropped.
 //
 // Each partition has its own queue of `InputQueue.capacity` (256) bytes. The hypervisor moves
 // keys from the UART into the focused partition's queue whenever a guest reads its console and,
@@ -45,6 +46,8 @@ public enum InputEvent: Equatable, Sendable {
     case deliver(partition: Int, byte: UInt8)
     /// The focus moved to `partition`.
     case focus(partition: Int)
+    /// Ctrl-B `s`: the operator asks for the hypervisor's status report.
+    case status
     /// The byte was part of a command (or an invalid one) and goes nowhere.
     case none
 }
@@ -69,6 +72,7 @@ public struct ConsoleFocus: Sendable {
                 focused = p
                 return .focus(partition: p)
             }
+            if byte == UInt8(ascii: "s") { return .status }
             return .none
         }
         if byte == Self.commandKey { commandPending = true; return .none }

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "layout.h"
 #define BH_INLINE static inline __attribute__((always_inline))
-#define BH_MAX_HARTS 8
 
 #pragma clang assume_nonnull begin
 
@@ -43,7 +43,9 @@ BH_INLINE partition_shared_t *partition_shared(uint64_t p) { return &bh_partitio
 extern uint64_t bh_entry_instret;
 BH_INLINE uint64_t entry_instret(void) { return bh_entry_instret; }
 extern hart_mailbox_t bh_mailboxes[BH_MAX_HARTS];
-extern uint8_t bh_stacks_top[];
+extern uint8_t bh_stacks[], bh_boot_stack[];
+BH_INLINE uint64_t hart_stack_base(uint64_t hart) { return (uint64_t)bh_stacks + hart * BH_STACK_SIZE; }
+BH_INLINE uint64_t boot_stack_base(void) { return (uint64_t)bh_boot_stack; }
 extern uint8_t __kernel_start[], __kernel_end[], __rodata_end[];
 BH_INLINE uint64_t kernel_rodata_end(void) { return (uint64_t)__rodata_end; }
 
@@ -63,7 +65,6 @@ extern uint8_t bh_keystore_buffers[];
 BH_INLINE uint64_t keystore_buffer_address(uint64_t which) { return (uint64_t)bh_keystore_buffers + (which & 1) * BH_KEYSTORE_BUFFER_SIZE; }
 BH_INLINE uint64_t keystore_buffer_size(void) { return BH_KEYSTORE_BUFFER_SIZE; }
 extern uint8_t bh_device_tree[];
-#define BH_DEVICE_TREE_SIZE 0x20000
 /* The hypervisor's own copy of the device tree the firmware passed (wherever that lay in RAM). */
 BH_INLINE uint64_t device_tree_copy_address(void) { return (uint64_t)bh_device_tree; }
 BH_INLINE uint64_t device_tree_copy_size(void) { return BH_DEVICE_TREE_SIZE; }

@@ -1,0 +1,14 @@
+/* Sizes shared by the assembly (entry.S) and the C/Swift view (hart.h): defined once, here. */
+#ifndef BH_LAYOUT_H
+#define BH_LAYOUT_H
+
+#define BH_MAX_HARTS        8
+/* Sizes from measured peaks (Ctrl-B s; README "Benchmarks"), with margin: a partition restart
+   (its device tree rebuilt) took 14.1 KiB of a hart stack, boot 121 KiB (plan, bundle, device
+   catalogue and board limits are large values, copied between frames). */
+#define BH_STACK_SIZE       0x8000      /* per hart */
+#define BH_BOOT_STACK_SIZE  0x30000     /* boot only */
+#define BH_STACK_PAINT      0x5354414b5041494e  /* "STAKPAIN": entry.S paints the stacks; an unused word keeps it */
+#define BH_DEVICE_TREE_SIZE 0x20000     /* the hypervisor's copy of the firmware's device tree */
+
+#endif
