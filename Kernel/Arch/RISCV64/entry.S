@@ -106,11 +106,11 @@ set_stack:
     mul     t1, t1, t2
     add     sp, t0, t1
     lla     t0, bh_frames
-    li      t1, 272                 // sizeof(hart_frame_t)
+    li      t1, BH_FRAME_SIZE
     mul     t1, t1, a0
     add     t0, t0, t1
-    sd      sp, 256(t0)             // frame->hv_stack_top
-    sd      a0, 264(t0)             // frame->hartid
+    sd      sp, BH_FRAME_HV_STACK_TOP(t0)
+    sd      a0, BH_FRAME_HARTID(t0)
     csrw    sscratch, zero          // zero while in the hypervisor (see trap.S)
     ret
 
@@ -120,9 +120,9 @@ set_stack:
 bh_stacks:      .skip STACK_SIZE * MAX_HARTS
 bh_boot_stack:  .skip BOOT_STACK_SIZE
 bh_boot_stack_top:
-bh_frames:      .skip 272 * MAX_HARTS
-bh_mailboxes:   .skip 32 * MAX_HARTS
-bh_partitions:  .skip 16 * 8
+bh_frames:      .skip BH_FRAME_SIZE * MAX_HARTS
+bh_mailboxes:   .skip BH_MAILBOX_SIZE * MAX_HARTS
+bh_partitions:  .skip BH_PARTITION_SHARED_SIZE * BH_MAX_PARTITIONS
 bh_entry_instret: .skip 8
     .globl bh_ring_locks, bh_doorbells
 bh_ring_locks:  .skip 4 * 32         // one spinlock per message ring (2 per channel)

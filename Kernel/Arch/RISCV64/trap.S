@@ -7,6 +7,7 @@
 // tp), so an ecall does not save them. A load or store guest-page fault (scause 21 or 23) may be
 // MMIO emulation, which reads and writes any register as guest state: then those fourteen are
 // saved too, frame word 0 (x0's slot) says so, and the exit restores them from the frame.
+#include "layout.h"
 
     .section .text.trap, "ax"
     .balign 4
@@ -53,7 +54,7 @@ trap_vector:
 2:  csrrw   t0, sscratch, zero      // guest sp; sscratch = 0 while in the hypervisor
     sd      t0, 16(sp)
     mv      a0, sp
-    ld      sp, 256(a0)             // this hart's hypervisor stack
+    ld      sp, BH_FRAME_HV_STACK_TOP(a0)   // this hart's hypervisor stack
     call    bulkhead_trap           // (frame) -> returns to resume the guest
     // fall through with a0 = frame
 

@@ -37,8 +37,15 @@ typedef struct {
     uint32_t plic_lock;
 } partition_shared_t;
 
+/* The assembly's view of these types (layout.h) is the C compiler's. */
+_Static_assert(__builtin_offsetof(hart_frame_t, hv_stack_top) == BH_FRAME_HV_STACK_TOP, "trap.S/entry.S frame offset");
+_Static_assert(__builtin_offsetof(hart_frame_t, hartid) == BH_FRAME_HARTID, "entry.S frame offset");
+_Static_assert(sizeof(hart_frame_t) == BH_FRAME_SIZE, "entry.S frame size");
+_Static_assert(sizeof(hart_mailbox_t) == BH_MAILBOX_SIZE, "entry.S mailbox size");
+_Static_assert(sizeof(partition_shared_t) == BH_PARTITION_SHARED_SIZE, "entry.S partition record size");
+
 extern hart_frame_t bh_frames[BH_MAX_HARTS];
-extern partition_shared_t bh_partitions[8];
+extern partition_shared_t bh_partitions[BH_MAX_PARTITIONS];
 BH_INLINE partition_shared_t *partition_shared(uint64_t p) { return &bh_partitions[p]; }
 extern uint64_t bh_entry_instret;
 BH_INLINE uint64_t entry_instret(void) { return bh_entry_instret; }

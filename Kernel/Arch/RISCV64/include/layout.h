@@ -10,5 +10,13 @@
 #define BH_BOOT_STACK_SIZE  0x30000     /* boot only */
 #define BH_STACK_PAINT      0x5354414b5041494e  /* "STAKPAIN": entry.S paints the stacks; an unused word keeps it */
 #define BH_DEVICE_TREE_SIZE 0x20000     /* the hypervisor's copy of the firmware's device tree */
+#define BH_MAX_PARTITIONS   8
+
+/* hart_frame_t (hart.h, which checks these at compile time): register n at 8*n, then these. */
+#define BH_FRAME_HV_STACK_TOP 256
+#define BH_FRAME_HARTID       264
+#define BH_FRAME_SIZE         272
+#define BH_MAILBOX_SIZE       32        /* hart_mailbox_t */
+#define BH_PARTITION_SHARED_SIZE 16     /* partition_shared_t */
 
 #endif
