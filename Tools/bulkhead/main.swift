@@ -74,11 +74,11 @@ struct BoardArguments: ParsableArguments {
     var options: BoardOptions { BoardOptions(board: board, ramSize: ramSize, harts: harts, dtb: dtb) }
 }
 
-/// Prints `error` to standard error and fails with its exit code: 1 for invalid input, 2 for a
-/// file that cannot be read or written (README.md, "Exit codes"; a bad command line is
-/// ArgumentParser's, 64).
+/// Prints `error` (and the further errors it carries, one `error:` line each) to standard error
+/// and fails with its exit code: 1 for invalid input, 2 for a file that cannot be read or written
+/// (README.md, "Exit codes"; a bad command line is ArgumentParser's, 64).
 func fail(_ error: ToolError) -> ExitCode {
-    FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+    FileHandle.standardError.write(Data(error.all.map { "error: \($0.message)\n" }.joined().utf8))
     return ExitCode(error.exitCode)
 }
 
