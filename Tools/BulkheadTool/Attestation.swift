@@ -132,10 +132,8 @@ public enum DeviceAttestationKey {
         guard bytes.count <= 4096, let text = String(bytes: bytes, encoding: .utf8) else {
             throw ToolError("\(file): not a device key file: \(format)")
         }
-        // Lines by "\n" bytes ("\r\n" is one Character to String, so split the bytes), trimmed.
-        let isBlank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-        var lines = Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false)
-            .map { String(decoding: $0.drop(while: isBlank).reversed().drop(while: isBlank).reversed(), as: UTF8.self) }
+        // The key file's lines (CRLF read as LF, as for signing keys), trimmed.
+        var lines = keyFileLines(text).map(\.trimmingSpaces)
         while lines.last == "" { lines.removeLast() }
         let hexLine: String
         switch lines.count {

@@ -10,6 +10,8 @@ public struct LoadedPlan {
     public var images: [[UInt8]]
     /// `initrds[i]` is partition `i`'s initrd (empty: none).
     public var initrds: [[UInt8]] = []
+    /// `warning: ...` lines about a plan that is valid but probably not what was meant.
+    public var warnings: [String] = []
 }
 
 public enum PlanBuilder {
@@ -23,7 +25,9 @@ public enum PlanBuilder {
         }
         let config = try Config.parse(text, file: path)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return try build(config, directory: directory, board: board)
+        let loaded = try build(config, directory: directory, board: board)
+        for warning in loaded.warnings { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        return loaded
     }
 
     /// Builds and validates the plan of `config`; image paths are relative to `directory`. Every
@@ -45,6 +49,7 @@ public enum PlanBuilder {
         var specs: [PartitionSpec?] = []
         var images: [[UInt8]] = []
         var initrds: [[UInt8]] = []
+        var warnings: [String] = []
         for (p, partition) in config.partitions.enumerated() {
             var spec = PartitionSpec()
             var image: [UInt8] = []
@@ -58,6 +63,10 @@ public enum PlanBuilder {
                 specs.append(nil)
             }
             _ = named.append(spec)
+            if let warning = imageKindWarning(image, partition, at: ConfigLocation(file: file, partition: p, name: partition.name,
+                                                                                 lines: lines)) {
+                warnings.append(warning)
+            }
             images.append(image)
             initrds.append(initrd)
         }
@@ -95,7 +104,25 @@ public enum PlanBuilder {
             }
         }
         if let error = ToolError.collected(errors) { throw error }
-        return LoadedPlan(config: config, plan: plan, images: images, initrds: initrds)
+        return LoadedPlan(config: config, plan: plan, images: images, initrds: initrds, warnings: warnings)
+    }
+
+    /// A warning when a partition that is not `kind = "linux"` is given a Linux Image (magic2
+    /// "RSC\x05" at offset 56) or a gzip file (1f 8b): it would be entered as flat code.
+    static func imageKindWarning(_ image: [UInt8], _ partition: PartitionConfig, at: ConfigLocation) -> String? {
+        guard partition.imageKind != .linux else { return nil }
+        let what: String
+        if image.count >= LinuxImageHeader.size,
+           image[56..<60].elementsEqual(withUnsafeBytes(of: LinuxImageHeader.magic2.littleEndian, Array.init)) {
+            what = "is a RISC-V Linux Image (magic \"RSC\\x05\" at offset 56), but the partition does not say kind = \"linux\": "
+                + "it would be loaded and entered as a flat image, not at the Image's text_offset"
+        } else if image.starts(with: [0x1F, 0x8B]) {
+            what = "is gzip-compressed (it starts with 1f 8b): the partition would enter the compressed bytes as code; "
+                + "give the uncompressed image (for Linux, arch/riscv/boot/Image with kind = \"linux\")"
+        } else {
+            return nil
+        }
+        return "warning: \(at.prefix("image")), field image: \"\(partition.image)\" \(what)"
     }
 
     /// Partition `p` of the configuration as a spec, with its image and initrd. `named` holds
