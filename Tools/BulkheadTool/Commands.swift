@@ -5,8 +5,7 @@ import Foundation
 public enum Commands {
     /// `bulkhead check CONFIG`: parse, load the images, validate. Returns a one-line summary.
     public static func check(configPath: String, board options: BoardOptions) throws(ToolError) -> String {
-        let board = try options.resolve()
-        let loaded = try PlanBuilder.load(configPath: configPath, board: board)
+        let (loaded, board) = try PlanBuilder.load(configPath: configPath, options: options)
         let n = loaded.plan.count
         return "\(configPath): OK: \(n) partition\(n == 1 ? "" : "s")\(channelsPhrase(loaded.plan)) valid for \(board.summary)"
     }
@@ -23,9 +22,8 @@ public enum Commands {
     /// re-verify, write. Returns a one-line summary.
     public static func pack(configPath: String, output: String, keyPath: String, securityVersion: UInt64,
                             board options: BoardOptions) throws(ToolError) -> String {
-        let board = try options.resolve()
         let key = try SigningKeys.loadPrivate(keyPath)
-        let loaded = try PlanBuilder.load(configPath: configPath, board: board)
+        let (loaded, board) = try PlanBuilder.load(configPath: configPath, options: options)
         let bundle = try BundleSigning.encode(plan: loaded.plan, images: loaded.images, initrds: loaded.initrds,
                                               securityVersion: securityVersion, key: key)
         guard UInt64(bundle.count) <= board.data.bundleMaxSize else {

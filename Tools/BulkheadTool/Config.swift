@@ -84,6 +84,8 @@ public struct Config: Sendable {
     public var channels: [ChannelConfig] = []
     /// Where each key is written in the file (empty for a configuration built in code).
     public var lines = ConfigLines()
+    /// The `[board]` table, if the file has one.
+    public var board: BoardTable?
 
     /// Every key a `[[partition]]` table may hold, in documentation order.
     public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs",
@@ -94,8 +96,8 @@ public struct Config: Sendable {
     /// The keys only a queue may hold, and those only a shared-memory channel may hold.
     static let queueOnlyKeys = ["depth", "message_size"]
     static let sharedOnlyKeys = ["size", "access"]
-    /// The top-level keys: the two kinds of table.
-    static let topLevelKeys = ["partition", "channel"]
+    /// The top-level keys: the two kinds of array of tables, and the board table.
+    static let topLevelKeys = ["partition", "channel", "board"]
 
     /// Parses TOML `text`; `file` names the source in messages. Every error found is reported
     /// (the first thrown, the others in its `more`), each at the line of the key it is about.
@@ -113,7 +115,7 @@ public struct Config: Sendable {
         var errors: [ToolError] = []
         for key in root.keys where !topLevelKeys.contains(key) {
             errors.append(ToolError("\(lines.locateTopLevel(file, key: key)): unknown top-level key \"\(key)\""
-                                    + "\(suggestion(key, topLevelKeys)) (a plan holds only [[partition]] and [[channel]] tables)"))
+                                    + "\(suggestion(key, topLevelKeys)) (a plan holds only [[partition]] and [[channel]] tables and a [board] table)"))
         }
         func tables(_ key: String) -> [TOMLTable] {
             do throws(ToolError) { return try Config.tables(key, in: root, file: file, lines: lines) } catch {
@@ -141,8 +143,12 @@ public struct Config: Sendable {
                 errors.append(error)
             }
         }
+        var board: BoardTable?
+        if let value = root["board"] {
+            do { board = try BoardTable.parse(value, file: file, lines: lines) } catch { errors.append(error) }
+        }
         if let error = ToolError.collected(errors) { throw error }
-        return Config(file: file, partitions: partitions, channels: channels, lines: lines)
+        return Config(file: file, partitions: partitions, channels: channels, lines: lines, board: board)
     }
 
     /// The `[[key]]` tables of `root` (none when the key is absent).

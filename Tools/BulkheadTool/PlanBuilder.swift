@@ -15,15 +15,31 @@ public struct LoadedPlan {
 }
 
 public enum PlanBuilder {
+    /// Reads and parses the configuration file at `path`, loads its images and validates the plan
+    /// for the board `options` name, completed by the configuration's `[board]` table.
+    public static func load(configPath path: String, options: BoardOptions) throws(ToolError) -> (LoadedPlan, ResolvedBoard) {
+        let config = try read(configPath: path)
+        let board = try options.filled(from: config.board).resolve()
+        return (try load(config, configPath: path, board: board), board)
+    }
+
     /// Reads and parses the configuration file at `path`, loads its images and validates the plan.
     public static func load(configPath path: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
+        try load(try read(configPath: path), configPath: path, board: board)
+    }
+
+    /// The configuration file at `path`, parsed.
+    public static func read(configPath path: String) throws(ToolError) -> Config {
         let text: String
         do {
             text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
         } catch {
             throw ToolError.cannotRead(path, "the configuration", error)
         }
-        let config = try Config.parse(text, file: path)
+        return try Config.parse(text, file: path)
+    }
+
+    private static func load(_ config: Config, configPath path: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let loaded = try build(config, directory: directory, board: board)
         for warning in loaded.warnings { FileHandle.standardError.write(Data((warning + "\n").utf8)) }

@@ -50,21 +50,25 @@ let configurationSummary = """
     "forward": endpoint 0 to 1 only) and doorbell (true or false); a queue needs depth (1-64 \
     messages waiting per direction) and message_size (1-4096 bytes); a shared channel needs size \
     (bytes or "4K"; a multiple of 4 KiB, at most 2 MiB) and optionally access (["rw", "ro"]: per \
-    endpoint). Unknown keys, and keys of the other kind of channel, are errors.
+    endpoint). Unknown keys, and keys of the other kind of channel, are errors. An optional [board] \
+    table gives board, harts and ram_size, used where the command line gives no --board, --harts or \
+    --ram-size. Every error found is reported, each as FILE:LINE of its key.
     """
 
-/// --board, --ram-size, --harts, --dtb: the machine the plan must fit.
+/// --board, --ram-size, --harts, --dtb: the machine the plan must fit. Each given wins over the
+/// configuration's [board] table, which wins over the board's defaults.
 struct BoardArguments: ParsableArguments {
-    @Option(help: "The board the plan is for (known: qemu-virt).")
-    var board = "qemu-virt"
+    @Option(help: ArgumentHelp("The board the plan is for (known: qemu-virt; default: the configuration's [board] "
+                               + "board, else qemu-virt).", valueName: "board"))
+    var board: String?
 
     @Option(name: .customLong("ram-size"),
-            help: ArgumentHelp("The board's RAM size, e.g. 1G or 512M (default: the board's, 1G for qemu-virt).",
-                               valueName: "size"))
+            help: ArgumentHelp("The board's RAM size, e.g. 1G or 512M (default: the configuration's [board] ram_size, "
+                               + "else the board's, 1G for qemu-virt).", valueName: "size"))
     var ramSize: String?
 
-    @Option(help: ArgumentHelp("The number of harts, ids 0 to N-1 (default: the board's, 4 for qemu-virt).",
-                               valueName: "n"))
+    @Option(help: ArgumentHelp("The number of harts, ids 0 to N-1 (default: the configuration's [board] harts, else the "
+                               + "board's, 4 for qemu-virt).", valueName: "n"))
     var harts: Int?
 
     @Option(help: ArgumentHelp("The board's device tree blob: partitions' devices must be nodes of it (default: the "
