@@ -86,6 +86,19 @@ func fail(_ error: ToolError) -> ExitCode {
     return ExitCode(error.exitCode)
 }
 
+/// `--json` on inspect, verify, flash-info, check and attest verify (docs/cli-json.md).
+struct JSONFlag: ParsableArguments {
+    @Flag(help: "Print the result as one JSON object on standard output (docs/cli-json.md); errors also go to standard error.")
+    var json = false
+}
+
+/// Prints `run`'s JSON object on standard output; a failure also prints its errors on standard
+/// error and exits with its code.
+func emit<R>(_ run: (output: JSONOutput<R>, error: ToolError?)) throws {
+    print(run.output.text, terminator: "")
+    if let error = run.error { throw fail(error) }
+}
+
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate an Ed25519 key pair for signing bundles.",
@@ -174,8 +187,14 @@ struct Check: ParsableCommand {
     var config: String
 
     @OptionGroup var boardArguments: BoardArguments
+    @OptionGroup var output: JSONFlag
 
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("check") { () throws(ToolError) in
+                try Commands.checkResult(configPath: config, board: boardArguments.options)
+            })
+        }
         do {
             print(try Commands.check(configPath: config, board: boardArguments.options))
         } catch {
@@ -202,8 +221,15 @@ struct Inspect: ParsableCommand {
     var bundle: String
 
     @OptionGroup var boardArguments: BoardArguments
+    @OptionGroup var output: JSONFlag
 
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("inspect") { () throws(ToolError) in
+                let inspection = try Commands.inspect(bundlePath: bundle, board: boardArguments.options)
+                return (inspection.result, [], inspection.problem)
+            })
+        }
         let inspection: Commands.Inspection
         do {
             inspection = try Commands.inspect(bundlePath: bundle, board: boardArguments.options)
@@ -234,7 +260,14 @@ struct Verify: ParsableCommand {
             help: ArgumentHelp("The public key file (from `bulkhead keygen`).", valueName: "name.pub"))
     var publicKey: String
 
+    @OptionGroup var output: JSONFlag
+
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("verify") { () throws(ToolError) in
+                (try Commands.verifyResult(bundlePath: bundle, publicKeyPath: publicKey), [], nil)
+            })
+        }
         do {
             print(try Commands.verify(bundlePath: bundle, publicKeyPath: publicKey))
         } catch {
@@ -423,8 +456,14 @@ struct FlashInfo: ParsableCommand {
     var image: String
 
     @OptionGroup var boardArgument: FlashBoardArgument
+    @OptionGroup var output: JSONFlag
 
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("flash-info") { () throws(ToolError) in
+                (try Commands.flashInfoResult(imagePath: image, board: boardArgument.board), [], nil)
+            })
+        }
         do {
             print(try Commands.flashInfo(imagePath: image, board: boardArgument.board))
         } catch {
@@ -486,7 +525,14 @@ struct AttestVerify: ParsableCommand {
                 """, valueName: "bundle"))
     var bundle: String?
 
+    @OptionGroup var output: JSONFlag
+
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("attest verify") { () throws(ToolError) in
+                (try Commands.attestVerifyResult(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle), [], nil)
+            })
+        }
         do {
             print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle))
         } catch {
