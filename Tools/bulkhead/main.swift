@@ -161,9 +161,11 @@ struct Pack: ParsableCommand {
                                valueName: "name.key"))
     var key: String
 
-    @Option(name: [.customLong("version"), .customLong("security-version")],
-            help: ArgumentHelp("The bundle's security version, 0 to 2^64-1 (anti-rollback counter).",
-                               valueName: "n"))
+    // --security-version is the name; `pack --version N` keeps its old meaning (only a lone
+    // `bulkhead --version` is the tool's version, handled before parsing).
+    @Option(name: [.customLong("security-version"), .customLong("version")],
+            help: ArgumentHelp("The bundle's security version, 0 to 2^64-1 (anti-rollback counter; --version is "
+                               + "an older name for it).", valueName: "n"))
     var securityVersion: UInt64
 
     @OptionGroup var boardArguments: BoardArguments
