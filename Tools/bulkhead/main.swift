@@ -32,7 +32,7 @@ struct BulkheadCommand: ParsableCommand {
             input (configuration, bundle, key, flash image, a failed check), 2 a file that cannot \
             be read or written, 64 a bad command line.
             """,
-        subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
+        subcommands: [Init.self, Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
                       FlashInfo.self, Attest.self])
 }
 
@@ -97,6 +97,28 @@ struct JSONFlag: ParsableArguments {
 func emit<R>(_ run: (output: JSONOutput<R>, error: ToolError?)) throws {
     print(run.output.text, terminator: "")
     if let error = run.error { throw fail(error) }
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a commented starter configuration.",
+        discussion: """
+            Writes FILE (default bulkhead.toml): a [board] table for qemu-virt with 4 harts and 1 GiB \
+            of RAM, one partition "hello" whose image is guest.bin next to the file, and commented \
+            examples of the optional keys, a second partition and a channel. `bulkhead check FILE` \
+            accepts it as written once guest.bin exists. An existing FILE is never overwritten.
+            """)
+
+    @Argument(help: ArgumentHelp("The configuration file to create.", valueName: "file"))
+    var file = "bulkhead.toml"
+
+    func run() throws {
+        do {
+            print(try Commands.initConfiguration(path: file))
+        } catch {
+            throw fail(error)
+        }
+    }
 }
 
 struct Keygen: ParsableCommand {
