@@ -142,7 +142,7 @@ $(DEV_KEY).pub: $(DEV_KEY).key
 
 $(BUNDLE): tool guests $(CONFIG) $(KEY).key
 	@mkdir -p $(BUILD)
-	$(CLI) pack $(CONFIG) -o $@ --key $(KEY).key --version $(SECURITY_VERSION) --ram-size $(RAM_SIZE) --harts $(SMP)
+	$(CLI) pack $(CONFIG) -o $@ --key $(KEY).key --security-version $(SECURITY_VERSION) --ram-size $(RAM_SIZE) --harts $(SMP)
 
 bundle: $(BUNDLE)
 
@@ -188,7 +188,7 @@ $(BUILD)/linux/Image: $(LINUX_IMAGE)
 	@mkdir -p $(dir $@)
 	ln -sf $(LINUX_IMAGE) $@
 $(LINUX_BUNDLE): tool guests linux-guest $(BUILD)/linux/Image $(LINUX_CONFIG) $(KEY).key
-	$(CLI) pack $(LINUX_CONFIG) -o $@ --key $(KEY).key --version $(SECURITY_VERSION) --ram-size 1G --harts 4
+	$(CLI) pack $(LINUX_CONFIG) -o $@ --key $(KEY).key --security-version $(SECURITY_VERSION) --ram-size 1G --harts 4
 linux-bundle: $(LINUX_BUNDLE)
 
 run-linux: deps kernel $(LINUX_BUNDLE)

@@ -81,7 +81,7 @@ struct ConfigTests {
 
     @Test func theOverlapMessageIsExactlyTheDocumentedOne() {
         let path = configsDirectory + "/overlap.toml"
-        #expect(throws: ToolError("\(path): partition #1 \"heartbeat\", field memory_base: the memory overlaps partition #0 \"hello\"",
+        #expect(throws: ToolError("\(path):13: partition #1 \"heartbeat\", field memory_base: the memory overlaps partition #0 \"hello\"",
                                   planError: .memoryOverlap(partition: 1, other: 0))) {
             try Commands.check(configPath: path, board: BoardOptions())
         }
@@ -115,7 +115,7 @@ struct ConfigTests {
              "partition #0 \"a\": unknown key \"colour\" (allowed: name, image, harts, memory_base, memory_size, entry, on_fault, bootargs, keys, kind, initrd, devices, dma, uart)"),
         ]
         for (body, expected) in cases {
-            #expect(throws: ToolError("t.toml: \(expected)")) {
+            #expect(throws: ToolError(located("t.toml", "[[partition]]\n" + body, expected))) {
                 try Config.parse("[[partition]]\n" + body, file: "t.toml")
             }
         }
@@ -285,7 +285,7 @@ struct ConfigTests {
             ("name = \"c\"\n" + queueKeys + "\nimage = \"x\"", "channel #0 \"c\": unknown key \"image\" \(allowed)"),
         ]
         for (body, expected) in cases {
-            #expect(throws: ToolError("t.toml: \(expected)")) {
+            #expect(throws: ToolError(located("t.toml", Self.twoPartitions + "[[channel]]\n" + body, expected))) {
                 try Config.parse(Self.twoPartitions + "[[channel]]\n" + body, file: "t.toml")
             }
         }
@@ -313,29 +313,53 @@ struct ConfigTests {
              "channel #1 \"pp\", field endpoints: endpoint 0 names no partition of the plan (\"Ping\"; the partitions are \"ping\", \"pong\")"),
         ]
         for (toml, planError, message) in cases {
-            #expect(error(Self.twoPartitions + toml) == ToolError("t.toml: \(message)", planError: planError))
+            #expect(error(Self.twoPartitions + toml) == ToolError(located("t.toml", Self.twoPartitions + toml, message),
+                                                                  planError: planError))
         }
         // Channels without partitions: the list of partitions is empty.
         #expect(error(queue)?.message
-                == "t.toml: channel #0 \"pp\", field endpoints: endpoint 0 names no partition of the plan (\"ping\"; the plan has no partitions)")
+                == "t.toml:4: channel #0 \"pp\", field endpoints: endpoint 0 names no partition of the plan (\"ping\"; the plan has no partitions)")
         // Core shows only a name that fits a channel record (as for a partition's name).
         let long = queue.replacingOccurrences(of: "\"pp\"", with: "\"a-name-of-17-byte\"") + "size = 1"
         #expect(error(Self.twoPartitions + long)?.message
-                == "t.toml: channel #0, field size: \"size\" does not apply to this kind of channel (a queue has depth and message_size)")
+                == "t.toml:20: channel #0, field size: \"size\" does not apply to this kind of channel (a queue has depth and message_size)")
     }
 
     @Test func channelTablesAtTheTopLevel() {
-        #expect(throws: ToolError("t.toml: \"channel\" must be an array of tables: write each one as [[channel]]")) {
+        #expect(throws: ToolError("t.toml:14: \"channel\" must be an array of tables: write each one as [[channel]]")) {
             try Config.parse(Self.twoPartitions + "[channel]\nname = \"c\"\n", file: "t.toml")
         }
-        #expect(throws: ToolError("t.toml: \"channel\" must be an array of tables: write each one as [[channel]]")) {
+        #expect(throws: ToolError("t.toml:1: \"channel\" must be an array of tables: write each one as [[channel]]")) {
             try Config.parse("channel = 3\n" + Self.twoPartitions, file: "t.toml")
         }
-        #expect(throws: ToolError("t.toml: unknown top-level key \"channels\" (did you mean \"channel\"?) (a plan holds only [[partition]] and [[channel]] tables)")) {
+        #expect(throws: ToolError("t.toml:14: unknown top-level key \"channels\" (did you mean \"channel\"?) (a plan holds only [[partition]] and [[channel]] tables and a [board] table)")) {
             try Config.parse(Self.twoPartitions + "[[channels]]\nname = \"c\"\n", file: "t.toml")
         }
-        #expect(throws: ToolError("t.toml: unknown top-level key \"partitions\" (did you mean \"partition\"?) (a plan holds only [[partition]] and [[channel]] tables)")) {
+        #expect(throws: ToolError("t.toml:1: unknown top-level key \"partitions\" (did you mean \"partition\"?) (a plan holds only [[partition]] and [[channel]] tables and a [board] table)")) {
             try Config.parse("[[partitions]]\nname = \"c\"\n", file: "t.toml")
         }
     }
+}
+
+/// `FILE:LINE: MESSAGE`, as the CLI reports a configuration error: LINE is where the message's
+/// `field K` (or `unknown key "K"`) is written in the table the message names (`partition #i` or
+/// `channel #i`, counted in `toml`), else that table's `[[...]]` line.
+func located(_ file: String, _ toml: String, _ message: String) -> String {
+    guard let table = message.firstMatch(of: /^(partition|channel) #([0-9]+)/) else { return "\(file): \(message)" }
+    let key = message.firstMatch(of: /, field ([a-z_]+):/).map { String($0.1) }
+        ?? message.firstMatch(of: /: unknown key "([^"]+)"/).map { String($0.1) }
+    var current = ("", -1)
+    var counts: [String: Int] = [:]
+    var header: Int?
+    for (n, line) in toml.components(separatedBy: "\n").enumerated() {
+        if line.hasPrefix("[[") {
+            let name = String(line.dropFirst(2).prefix { $0 != "]" })
+            current = (name, counts[name, default: 0])
+            counts[name, default: 0] += 1
+            if current == (String(table.1), Int(table.2)!) { header = n + 1 }
+        } else if current == (String(table.1), Int(table.2)!), let key, line.hasPrefix(key + " =") {
+            return "\(file):\(n + 1): \(message)"
+        }
+    }
+    return "\(file):\(header ?? 0): \(message)"
 }

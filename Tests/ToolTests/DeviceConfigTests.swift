@@ -73,7 +73,8 @@ struct DeviceConfigTests {
             ("uart = 1", "field uart: expected true or false, found an integer"),
         ]
         for (line, expected) in cases {
-            #expect(throws: ToolError("t.toml: partition #0 \"a\", \(expected)"), "\(line)") {
+            #expect(throws: ToolError(located("t.toml", "[[partition]]\n" + base + line, "partition #0 \"a\", \(expected)")),
+                    "\(line)") {
                 try Config.parse("[[partition]]\n" + base + line, file: "t.toml")
             }
         }
@@ -108,19 +109,19 @@ struct DeviceConfigTests {
         ]
         for (path, message) in cases {
             let (config, error) = checkError(partition("a", extra: devices(path)))
-            #expect(error == ToolError("\(config): partition #0 \"a\", field devices: \(message)"), "\(path)")
+            #expect(error == ToolError("\(config):7: partition #0 \"a\", field devices: \(message)"), "\(path)")
         }
         // 64 bytes is not too long, merely absent.
         let sixtyFour = "/soc/" + String(repeating: "x", count: 59)
         let (config, error) = checkError(partition("a", extra: devices(sixtyFour)))
-        #expect(error?.message == "\(config): partition #0 \"a\", field devices: device \"\(sixtyFour)\" does not exist in \(shipped)")
+        #expect(error?.message == "\(config):7: partition #0 \"a\", field devices: device \"\(sixtyFour)\" does not exist in \(shipped)")
     }
 
     @Test func validationErrorsNameThePartitionAndDevice() {
         func expect(_ toml: String, _ expected: PlanError, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
             let (config, error) = checkError(toml)
             #expect(error?.planError == expected, sourceLocation: sourceLocation)
-            #expect(error?.message == "\(config): \(message)", sourceLocation: sourceLocation)
+            #expect(error?.message == located(config, toml, message), sourceLocation: sourceLocation)
         }
         expect(partition("a", extra: devices("/soc/serial@10000000")), .deviceReserved(partition: 0, device: 0, reason: .console),
                "partition #0 \"a\", field devices: device /soc/serial@10000000 is reserved: it is the hypervisor's console UART")
@@ -178,7 +179,7 @@ struct DeviceConfigTests {
         #expect(shipped.deviceTreeSource == "the shipped qemu-virt device tree")
         #expect(shipped.limits.devices.count == given.limits.devices.count)
         let (config, error) = checkError(partition("a", extra: devices("/soc/nothing@0")), board: BoardOptions(dtb: smp4Tree))
-        #expect(error == ToolError("\(config): partition #0 \"a\", field devices: device \"/soc/nothing@0\" does not exist in \(smp4Tree)"))
+        #expect(error == ToolError("\(config):7: partition #0 \"a\", field devices: device \"/soc/nothing@0\" does not exist in \(smp4Tree)"))
         #expect(checkError(partition("a", extra: devices("/soc/rtc@101000")), board: BoardOptions(dtb: smp4Tree)).error == nil)
     }
 

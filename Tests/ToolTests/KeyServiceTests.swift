@@ -76,12 +76,12 @@ struct KeyServiceTests {
             ("true", "expected an array of key service names, e.g. [\"derive\", \"seal\"], found a boolean"),
         ]
         for (keys, expected) in cases {
-            #expect(throws: ToolError("k.toml: partition #0 \"a\", field keys: \(expected)")) {
+            #expect(throws: ToolError(located("k.toml", Self.table(keys: keys), "partition #0 \"a\", field keys: \(expected)"))) {
                 try Config.parse(Self.table(keys: keys), file: "k.toml")
             }
         }
         // A near miss of the key itself is an unknown key with a suggestion.
-        #expect(throws: ToolError("k.toml: partition #0 \"a\": unknown key \"key\" (did you mean \"keys\"?) (allowed: name, image, "
+        #expect(throws: ToolError("k.toml:7: partition #0 \"a\": unknown key \"key\" (did you mean \"keys\"?) (allowed: name, image, "
                                   + "harts, memory_base, memory_size, entry, on_fault, bootargs, keys, kind, initrd, devices, dma, uart)")) {
             try Config.parse(Self.table(keys: nil) + "key = []\n", file: "k.toml")
         }

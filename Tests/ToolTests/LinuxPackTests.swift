@@ -73,17 +73,17 @@ struct LinuxPackTests {
             } catch { return error.description.replacingOccurrences(of: ws.directory + "/", with: "") }
         }
         #expect(failure("kind = \"linux\"") == "accepted")
-        #expect(failure("kind = \"vms\"") == "plan.toml: partition #0 \"lx\", field kind: expected \"bulkhead\" (a flat guest image), \"linux\" (a RISC-V Linux Image) or \"payload\" (a flat image loaded at its entry), found \"vms\"")
-        #expect(failure("kind = \"linux\"\nentry = 0x80200000") == "plan.toml: partition #0 \"lx\", field entry: a Linux Image is entered at its load address (the RAM base + its header's text_offset): leave entry out")
-        #expect(failure("kind = \"linux\"", image: "vmlinux").hasPrefix("plan.toml: partition #0 \"lx\", field image: \"vmlinux\" is not a usable Linux Image: it has no RISC-V Image header"))
-        #expect(failure("kind = \"linux\"", image: "odd") == "plan.toml: partition #0 \"lx\", field image: \"odd\" is not a usable Linux Image: its text_offset 0x1000 is not a multiple of 2 MiB")
-        #expect(failure("kind = \"linux\"", image: "huge").hasPrefix("plan.toml: partition #0 \"lx\", field memory_size: the Linux Image occupies 268435456 bytes (image_size) from offset 0x200000"))
-        #expect(failure("initrd = \"missing.cpio\"").hasPrefix("plan.toml: partition #0 \"lx\", field initrd: cannot read \"missing.cpio\""))
-        #expect(failure("initrd = \"empty\"") == "plan.toml: partition #0 \"lx\", field initrd: \"empty\" is empty")
-        #expect(failure("initrd = \"\"") == "plan.toml: partition #0 \"lx\", field initrd: the path is empty")
-        #expect(failure("initrd = 3") == "plan.toml: partition #0 \"lx\", field initrd: expected a string, found an integer")
+        #expect(failure("kind = \"vms\"") == "plan.toml:7: partition #0 \"lx\", field kind: expected \"bulkhead\" (a flat guest image), \"linux\" (a RISC-V Linux Image) or \"payload\" (a flat image loaded at its entry), found \"vms\"")
+        #expect(failure("kind = \"linux\"\nentry = 0x80200000") == "plan.toml:8: partition #0 \"lx\", field entry: a Linux Image is entered at its load address (the RAM base + its header's text_offset): leave entry out")
+        #expect(failure("kind = \"linux\"", image: "vmlinux").hasPrefix("plan.toml:3: partition #0 \"lx\", field image: \"vmlinux\" is not a usable Linux Image: it has no RISC-V Image header"))
+        #expect(failure("kind = \"linux\"", image: "odd") == "plan.toml:3: partition #0 \"lx\", field image: \"odd\" is not a usable Linux Image: its text_offset 0x1000 is not a multiple of 2 MiB")
+        #expect(failure("kind = \"linux\"", image: "huge").hasPrefix("plan.toml:6: partition #0 \"lx\", field memory_size: the Linux Image occupies 268435456 bytes (image_size) from offset 0x200000"))
+        #expect(failure("initrd = \"missing.cpio\"").hasPrefix("plan.toml:7: partition #0 \"lx\", field initrd: cannot read \"missing.cpio\""))
+        #expect(failure("initrd = \"empty\"") == "plan.toml:7: partition #0 \"lx\", field initrd: \"empty\" is empty")
+        #expect(failure("initrd = \"\"") == "plan.toml:7: partition #0 \"lx\", field initrd: the path is empty")
+        #expect(failure("initrd = 3") == "plan.toml:7: partition #0 \"lx\", field initrd: expected a string, found an integer")
         // An initrd as large as the RAM below the device tree.
         ws.write("big.cpio", [UInt8](repeating: 1, count: 0x20_0000))
-        #expect(failure("initrd = \"big.cpio\"", size: "\"2M\"") == "plan.toml: partition #0 \"lx\", field initrd: the initrd (2097152 bytes) does not fit in the 2031616 bytes available below the device tree")
+        #expect(failure("initrd = \"big.cpio\"", size: "\"2M\"") == "plan.toml:7: partition #0 \"lx\", field initrd: the initrd (2097152 bytes) does not fit in the 2031616 bytes available below the device tree")
     }
 }

@@ -90,7 +90,7 @@ struct PackTests {
         defer { ws.remove() }
         ws.write("far.elf", ELFBuilder.image(segments: [(0x8200_0000, [1], 1)], entry: 0x8200_0000))
         let path = ws.config(partition("far", image: "far.elf"))
-        #expect(throws: ToolError("\(path): partition #0 \"far\", field image: \"far.elf\" is not a usable ELF image: segment 0 at [0x82000000, 0x82000001) lies outside the partition's guest RAM [0x80000000, 0x81000000)")) {
+        #expect(throws: ToolError("\(path):3: partition #0 \"far\", field image: \"far.elf\" is not a usable ELF image: segment 0 at [0x82000000, 0x82000001) lies outside the partition's guest RAM [0x80000000, 0x81000000)")) {
             try Commands.check(configPath: path, board: BoardOptions())
         }
     }

@@ -47,9 +47,9 @@ struct PayloadPackTests {
         }
         #expect(failure("kind = \"payload\"\nentry = 0x80200000") == "accepted")
         #expect(failure("kind = \"payload\"\nentry = 0x80000000\nuart = true") == "accepted")
-        #expect(failure("kind = \"payload\"") == "plan.toml: partition #0 \"ub\", field entry: a payload is loaded and entered at its entry: give it, e.g. entry = 0x80200000")
-        #expect(failure("kind = \"payload\"\nentry = 0x80200010") == "plan.toml: partition #0 \"ub\", field entry: a payload is loaded at its entry, which must be a 4 KiB boundary inside its RAM, below the initrd and the device tree")
-        #expect(failure("kind = \"payload\"\nentry = 0x81000000") == "plan.toml: partition #0 \"ub\", field entry: a payload is loaded at its entry, which must be a 4 KiB boundary inside its RAM, below the initrd and the device tree")
-        #expect(failure("uart = \"yes\"") == "plan.toml: partition #0 \"ub\", field uart: expected true or false, found a string (\"yes\")")
+        #expect(failure("kind = \"payload\"") == "plan.toml:1: partition #0 \"ub\", field entry: a payload is loaded and entered at its entry: give it, e.g. entry = 0x80200000")
+        #expect(failure("kind = \"payload\"\nentry = 0x80200010") == "plan.toml:8: partition #0 \"ub\", field entry: a payload is loaded at its entry, which must be a 4 KiB boundary inside its RAM, below the initrd and the device tree")
+        #expect(failure("kind = \"payload\"\nentry = 0x81000000") == "plan.toml:8: partition #0 \"ub\", field entry: a payload is loaded at its entry, which must be a 4 KiB boundary inside its RAM, below the initrd and the device tree")
+        #expect(failure("uart = \"yes\"") == "plan.toml:7: partition #0 \"ub\", field uart: expected true or false, found a string (\"yes\")")
     }
 }

@@ -74,11 +74,13 @@ struct PlanErrorTests {
         }
     }
 
-    func expectPlanError(_ toml: String, _ expected: PlanError, _ message: String, harts: Int? = nil,
+    /// `line`: the line the message names, when it is about no partition or channel.
+    func expectPlanError(_ toml: String, _ expected: PlanError, _ message: String, harts: Int? = nil, line: Int? = nil,
                          sourceLocation: SourceLocation = #_sourceLocation) {
         let (path, error) = checkError(toml, harts: harts)
         #expect(error?.planError == expected, sourceLocation: sourceLocation)
-        #expect(error?.message == "\(path): \(message)", sourceLocation: sourceLocation)
+        #expect(error?.message == (line.map { "\(path):\($0): \(message)" } ?? located(path, toml, message)),
+                sourceLocation: sourceLocation)
     }
 
     @Test func validPlanPasses() {
@@ -143,7 +145,7 @@ struct PlanErrorTests {
         defer { ws.remove() }
         ws.write("big.elf", ELFBuilder.image(segments: [(0x8000_0000, [0x13, 0, 0, 0], 0x1F_8000)], entry: 0x8000_0000))
         let path = ws.config(partition("a", size: "\"2M\"", image: "big.elf"))
-        #expect(throws: ToolError("\(path): partition #0 \"a\", field image: the image (2064384 bytes) does not fit in the 2031616 bytes available below the device tree",
+        #expect(throws: ToolError("\(path):3: partition #0 \"a\", field image: the image (2064384 bytes) does not fit in the 2031616 bytes available below the device tree",
                                   planError: .imageTooLarge(partition: 0, imageSize: 0x1F_8000, limit: 0x1F_0000))) {
             try Commands.check(configPath: path, board: BoardOptions())
         }
@@ -172,7 +174,7 @@ struct PlanErrorTests {
         defer { ws.remove() }
         ws.write("small.bin", [UInt8](repeating: 0x13, count: 64))
         let path = ws.config(partition("a", size: "\"5G\""))
-        #expect(throws: ToolError("\(path): \(message)", planError: .memoryTooLarge(partition: 0))) {
+        #expect(throws: ToolError("\(path):6: \(message)", planError: .memoryTooLarge(partition: 0))) {
             try Commands.check(configPath: path, board: BoardOptions(ramSize: "16G"))
         }
     }
@@ -197,7 +199,8 @@ struct PlanErrorTests {
     @Test func partitionCount() {
         expectPlanError("# empty\n", .noPartitions, "the plan has no partitions")
         let nine = (0..<9).map { partition("p\($0)", harts: "[\($0)]", base: "0x\(String(0x8400_0000 + $0 * 0x100_0000, radix: 16))") }
-        expectPlanError(nine.joined(), .tooManyPartitions(count: 9), "the plan has 9 partitions; at most 8 are supported", harts: 16)
+        expectPlanError(nine.joined(), .tooManyPartitions(count: 9), "the plan has 9 partitions; at most 8 are supported", harts: 16,
+                        line: 57)  // the 9th [[partition]]
     }
 
     // MARK: - Channels
@@ -218,7 +221,7 @@ struct PlanErrorTests {
         expectPlanError(twoPartitions + channel("ab") + channel("ab", "b", "a"), .channelDuplicateName(channel: 1, first: 0),
                         "channel #1 \"ab\", field name: the name is already used by channel #0 \"ab\"")
         let (path, long) = checkError(twoPartitions + channel("a-name-of-17-byte"))
-        #expect(long == ToolError("\(path): channel #0, field name: the name is longer than 16 bytes (\"a-name-of-17-byte\" is 17 bytes)"))
+        #expect(long == ToolError("\(path):16: channel #0, field name: the name is longer than 16 bytes (\"a-name-of-17-byte\" is 17 bytes)"))
     }
 
     @Test func channelEndpoints() {
@@ -260,7 +263,8 @@ struct PlanErrorTests {
 
     @Test func channelCount() {
         let seventeen = (0..<17).map { channel("c\($0)", depth: "1", messageSize: "8") }.joined()
-        expectPlanError(twoPartitions + seventeen, .tooManyChannels(count: 17), "the plan has 17 channels; at most 16 are supported")
+        expectPlanError(twoPartitions + seventeen, .tooManyChannels(count: 17), "the plan has 17 channels; at most 16 are supported",
+                        line: 127)  // the 17th [[channel]]
         let sixteen = (0..<16).map { channel("c\($0)", depth: "1", messageSize: "8") }.joined()
         #expect(checkError(twoPartitions + sixteen).error == nil)
     }

@@ -31,5 +31,12 @@ import BulkheadTool
         #expect(!run.out.hasPrefix(bulkheadToolVersion))
         let inspect = try runBulkhead(["inspect", ws.directory + "/b.bin"])
         #expect(inspect.out.contains("security version: 3"), "\(inspect.out)")
+        // --security-version is the option's name; the help shows it.
+        let named = try runBulkhead(["pack", config, "-o", ws.directory + "/c.bin", "--key", ws.directory + "/k.key",
+                                     "--security-version", "9"])
+        #expect(named.code == 0, "\(named.err)")
+        #expect(try runBulkhead(["inspect", ws.directory + "/c.bin"]).out.contains("security version: 9"))
+        #expect(try runBulkhead(["pack", "--help"]).out.contains("--security-version <n>"))
+        #expect(try runBulkhead(["--version"]).out == bulkheadToolVersion + "\n")
     }
 }

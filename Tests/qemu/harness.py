@@ -2,6 +2,7 @@
 on bare QEMU), wait for console lines with timeouts (never fixed sleeps); the Linux guest's virtio
 network and disk arguments and a local HTTP server for it."""
 import http.server
+import json
 import os
 import re
 import subprocess
@@ -37,10 +38,10 @@ def flash(image, *args):
 
 
 def flash_info(image):
-    """`bulkhead flash-info IMAGE`'s output."""
-    result = subprocess.run([CLI, "flash-info", str(image)], capture_output=True, text=True, cwd=ROOT)
+    """`bulkhead flash-info IMAGE --json`'s result (docs/cli-json.md): slots, stateCopies, state, ..."""
+    result = subprocess.run([CLI, "flash-info", str(image), "--json"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, f"bulkhead flash-info failed:\n{result.stdout}{result.stderr}"
-    return result.stdout
+    return json.loads(result.stdout)["result"]
 
 
 # Where a bundle handed over in RAM goes (KnownBoards.qemuVirt.bundleAddress; Kernel/Core/Bundle/PreloadedBundle.swift).

@@ -80,7 +80,7 @@ def test_invalid_config_is_refused_by_the_packer(tmp_path):
     out = tmp_path / "overlap.bin"
     result = pack(os.path.join(CONFIGS, "overlap.toml"), str(out))
     assert result.returncode != 0
-    assert re.search(r'overlap\.toml: partition #1 "hello", field memory_base: the memory overlaps partition #0 "heartbeat"',
+    assert re.search(r'overlap\.toml:13: partition #1 "hello", field memory_base: the memory overlaps partition #0 "heartbeat"',
                      result.stdout + result.stderr)
     assert not out.exists()
 

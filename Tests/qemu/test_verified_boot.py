@@ -67,7 +67,8 @@ def test_a_signed_bundle_in_slot_a_boots_and_is_recorded(bundle_of, flash_of):
     assert re.search(r"^\[bulkhead\] measurement: manifest SHA-512 [0-9a-f]{16}\.\.\.$", text, re.M)
     assert "rejected" not in text
     info = flash_info(image)
-    assert re.search(r"^state: minimum security version 4, boot attempts A 0 B 0, last booted A, preferred none$", info, re.M), info
+    assert info["state"] == {"factory": False, "minimumSecurityVersion": 4, "bootAttemptsA": 0, "bootAttemptsB": 0,
+                             "lastBootedSlot": "A"}, info
 
 
 def test_one_flipped_byte_in_an_image_is_refused(bundle_of, flash_of, tmp_path):
@@ -137,7 +138,8 @@ def test_slot_a_bad_falls_back_to_slot_b(bundle_of, flash_of, tmp_path):
     assert text.index("slot A rejected") < text.index("slot B: bundle verified")
     assert not re.search(DEMO_GUEST, text, re.M), "a guest of the refused slot A printed"
     info = flash_info(image)
-    assert re.search(r"^state: minimum security version 0, boot attempts A 1 B 0, last booted B, preferred none$", info, re.M), info
+    assert info["state"] == {"factory": False, "minimumSecurityVersion": 0, "bootAttemptsA": 1, "bootAttemptsB": 0,
+                             "lastBootedSlot": "B"}, info
 
 
 def test_both_slots_bad_halts(bundle_of, flash_of, tmp_path):
@@ -153,12 +155,12 @@ def test_both_slots_bad_halts(bundle_of, flash_of, tmp_path):
 
 
 def state_copies(image):
-    """{'A': sequence or None, 'B': ...} from flash-info."""
+    """{'A': sequence or None, 'B': ...} from flash-info --json."""
     info = flash_info(image)
     copies = {}
-    for copy in "AB":
-        m = re.search(rf"^state copy {copy}: valid, sequence (\d+)$", info, re.M)
-        copies[copy] = int(m.group(1)) if m else None
+    for copy in info["stateCopies"]:
+        m = re.fullmatch(r"valid, sequence (\d+)", copy["status"])
+        copies[copy["copy"]] = int(m.group(1)) if m else None
     return copies, info
 
 
@@ -189,7 +191,7 @@ def test_a_torn_state_write_survives_a_reboot(bundle_of, flash_of):
         m.expect(r"^\[heartbeat\] heartbeat: 3$")
     copies, info = state_copies(image)
     assert copies["A"] is not None and copies["B"] is not None, info
-    assert re.search(r"^state: minimum security version 5, ", info, re.M), info
+    assert info["state"]["minimumSecurityVersion"] == 5, info
     # The floor is still 5: an older bundle stays refused.
     flash(image, bundle_of("demo.toml", "--version", "4"), "--slot", "a")
     halts(image, r"slot A rejected: rollback: security version 4 is below the minimum 5$")

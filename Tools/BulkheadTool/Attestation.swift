@@ -132,10 +132,8 @@ public enum DeviceAttestationKey {
         guard bytes.count <= 4096, let text = String(bytes: bytes, encoding: .utf8) else {
             throw ToolError("\(file): not a device key file: \(format)")
         }
-        // Lines by "\n" bytes ("\r\n" is one Character to String, so split the bytes), trimmed.
-        let isBlank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-        var lines = Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false)
-            .map { String(decoding: $0.drop(while: isBlank).reversed().drop(while: isBlank).reversed(), as: UTF8.self) }
+        // The key file's lines (CRLF read as LF, as for signing keys), trimmed.
+        var lines = keyFileLines(text).map(\.trimmingSpaces)
         while lines.last == "" { lines.removeLast() }
         let hexLine: String
         switch lines.count {
@@ -365,6 +363,23 @@ extension Commands {
     /// Returns the report's fields, one per line.
     public static func attestVerify(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil,
                                     bundlePath: String? = nil) throws(ToolError) -> String {
+        let r = try attestVerifyResult(reportPath: reportPath, deviceKey: deviceKey, nonce: expectedNonce, bundlePath: bundlePath)
+        return ([
+            "\(reportPath): attestation report",
+            "version: \(r.version)",
+            "security version: \(r.securityVersion)",
+            "hypervisor identity: \(r.hypervisorIdentity)",
+            "partition name: \(r.partitionName)",
+            "partition measurement: \(r.measurement)",
+            "policy digest: \(r.policyDigest)",
+            "nonce: \(r.nonce)" + (r.nonceChecked ? " (matches --nonce)" : ""),
+            "signature: valid (device key \(r.deviceKey.prefix(16))...)",
+        ] + r.policy).joined(separator: "\n")
+    }
+
+    /// `attest verify`'s checks, and the report's fields (for `attest verify --json`).
+    public static func attestVerifyResult(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil,
+                                          bundlePath: String? = nil) throws(ToolError) -> AttestVerifyResult {
         var expected: [UInt8]?
         if let expectedNonce {
             guard let bytes = parseHex(expectedNonce), bytes.count == AttestationReportFile.nonceSize else {
@@ -393,17 +408,11 @@ extension Commands {
         }
         var policy: [String] = []
         if let bundlePath { policy = try policyLines(report, bundlePath: bundlePath, reportPath: reportPath) }
-        return ([
-            "\(reportPath): attestation report",
-            "version: \(AttestationReportFile.version)",
-            "security version: \(report.securityVersion)",
-            "hypervisor identity: \(hexString(report.identity))",
-            "partition name: \(report.name)",
-            "partition measurement: \(hexString(report.measurement))",
-            "policy digest: \(hexString(report.policyDigest))",
-            "nonce: \(hexString(report.nonce))" + (expected == nil ? "" : " (matches --nonce)"),
-            "signature: valid (device key \(hexString(key.rawRepresentation.prefix(8)))...)",
-        ] + policy).joined(separator: "\n")
+        return AttestVerifyResult(file: reportPath, version: Int(AttestationReportFile.version),
+                                  securityVersion: report.securityVersion, hypervisorIdentity: hexString(report.identity),
+                                  partitionName: report.name, measurement: hexString(report.measurement),
+                                  policyDigest: hexString(report.policyDigest), nonce: hexString(report.nonce),
+                                  nonceChecked: expected != nil, deviceKey: hexString(key.rawRepresentation), policy: policy)
     }
 
     /// With `--bundle`: the report's policy digest recomputed from the partition of that name in

@@ -4,7 +4,8 @@ import Foundation
 
 /// The board options every command accepts.
 public struct BoardOptions: Sendable {
-    public var board: String
+    /// The board's name; `nil` means the configuration's `[board]` board, else qemu-virt.
+    public var board: String?
     /// RAM size (a size string); `nil` means the board's default.
     public var ramSize: String?
     /// Number of harts (ids 0 ..< harts); `nil` means the board's default.
@@ -12,12 +13,13 @@ public struct BoardOptions: Sendable {
     /// The board's device tree blob (devices are checked against it); `nil` means the board's shipped tree.
     public var dtb: String?
 
-    public init(board: String = "qemu-virt", ramSize: String? = nil, harts: Int? = nil, dtb: String? = nil) {
+    public init(board: String? = nil, ramSize: String? = nil, harts: Int? = nil, dtb: String? = nil) {
         self.board = board; self.ramSize = ramSize; self.harts = harts; self.dtb = dtb
     }
 
     /// Looks the board up and applies the RAM and hart overrides.
     public func resolve() throws(ToolError) -> ResolvedBoard {
+        let board = self.board ?? "qemu-virt"
         guard let data = KnownBoards.named(board) else {
             let known = KnownBoards.all.map(\.nameString).joined(separator: ", ")
             throw ToolError("unknown board \"\(board)\" (known boards: \(known))")

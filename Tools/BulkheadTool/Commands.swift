@@ -5,10 +5,21 @@ import Foundation
 public enum Commands {
     /// `bulkhead check CONFIG`: parse, load the images, validate. Returns a one-line summary.
     public static func check(configPath: String, board options: BoardOptions) throws(ToolError) -> String {
-        let board = try options.resolve()
-        let loaded = try PlanBuilder.load(configPath: configPath, board: board)
+        let (loaded, board) = try PlanBuilder.load(configPath: configPath, options: options)
         let n = loaded.plan.count
         return "\(configPath): OK: \(n) partition\(n == 1 ? "" : "s")\(channelsPhrase(loaded.plan)) valid for \(board.summary)"
+    }
+
+    /// `bulkhead check CONFIG --json`: what `check` found, with the plan's warnings.
+    public static func checkResult(configPath: String, board options: BoardOptions) throws(ToolError)
+        -> (result: CheckResult, warnings: [String], problem: ToolError?) {
+        let (loaded, board) = try PlanBuilder.load(configPath: configPath, options: options)
+        let plan = loaded.plan
+        let result = CheckResult(file: configPath, board: board.summary,
+                                 partitions: (0..<plan.count).map { partitionName(plan, $0) },
+                                 channels: (0..<plan.channelCount).map { c in
+                                     plan.channel(c).name.withBytes { String(decoding: $0, as: UTF8.self) } })
+        return (result, loaded.warnings, nil)
     }
 
     /// `bulkhead keygen -o BASE`: writes BASE.key (0600) and BASE.pub. Returns what was written.
@@ -23,9 +34,8 @@ public enum Commands {
     /// re-verify, write. Returns a one-line summary.
     public static func pack(configPath: String, output: String, keyPath: String, securityVersion: UInt64,
                             board options: BoardOptions) throws(ToolError) -> String {
-        let board = try options.resolve()
         let key = try SigningKeys.loadPrivate(keyPath)
-        let loaded = try PlanBuilder.load(configPath: configPath, board: board)
+        let (loaded, board) = try PlanBuilder.load(configPath: configPath, options: options)
         let bundle = try BundleSigning.encode(plan: loaded.plan, images: loaded.images, initrds: loaded.initrds,
                                               securityVersion: securityVersion, key: key)
         guard UInt64(bundle.count) <= board.data.bundleMaxSize else {
@@ -76,9 +86,18 @@ public enum Commands {
     /// `bulkhead verify BUNDLE --public-key KEY`: structure, key id, signature, image digests.
     /// Returns a one-line summary; throws the first failure.
     public static func verify(bundlePath: String, publicKeyPath: String) throws(ToolError) -> String {
+        let verified = try verifyResult(bundlePath: bundlePath, publicKeyPath: publicKeyPath)
+        let n = verified.images
+        return "\(bundlePath): OK: the signature by key id \(verified.keyID) verifies with "
+            + "\(publicKeyPath), and \(n == 1 ? "the image matches its" : "all \(n) images match their") "
+            + "SHA-512 digest\(n == 1 ? "" : "s") (security version \(verified.securityVersion))"
+    }
+
+    /// `verify`'s checks, and what it found (for `verify --json`).
+    public static func verifyResult(bundlePath: String, publicKeyPath: String) throws(ToolError) -> VerifyResult {
         let bytes = try readBundle(bundlePath)
         let key = try SigningKeys.loadPublic(publicKeyPath)
-        let result = bytes.withUnsafeBytes { (raw) -> Result<String, ToolError> in
+        let result = bytes.withUnsafeBytes { (raw) -> Result<VerifyResult, ToolError> in
             do throws(BundleError) {
                 let reader = try BundleReader(bytes: raw)
                 if let failure = BundleSigning.check(reader, key: key) {
@@ -86,10 +105,8 @@ public enum Commands {
                                                                     keyFile: publicKeyPath),
                                               signatureProblem: failure))
                 }
-                let n = reader.plan.count
-                return .success("\(bundlePath): OK: the signature by key id \(reader.keyID.hex) verifies with "
-                    + "\(publicKeyPath), and \(n == 1 ? "the image matches its" : "all \(n) images match their") "
-                    + "SHA-512 digest\(n == 1 ? "" : "s") (security version \(reader.securityVersion))")
+                return .success(VerifyResult(file: bundlePath, publicKey: publicKeyPath, keyID: reader.keyID.hex,
+                                             securityVersion: reader.securityVersion, images: reader.plan.count))
             } catch {
                 return .failure(ToolError.bundle(error, file: bundlePath))
             }
@@ -117,6 +134,8 @@ public enum Commands {
     public struct Inspection {
         public var report: String
         public var problem: ToolError?
+        /// The same, for `inspect --json`.
+        public var result: InspectResult
     }
 
     /// `bulkhead inspect BUNDLE`: parse with Core's BundleReader, list, validate against the board.
@@ -139,7 +158,8 @@ public enum Commands {
                     problem = ToolError.plan(error, file: file, plan: reader.plan)
                     report += "plan: NOT valid for \(board.summary)\n"
                 }
-                return .success(Inspection(report: report, problem: problem))
+                return .success(Inspection(report: report, problem: problem,
+                                           result: inspectResult(reader, file: file, board: board.summary, valid: problem == nil)))
             } catch {
                 return .failure(error)
             }
@@ -148,6 +168,43 @@ public enum Commands {
         case .success(let inspection): return inspection
         case .failure(let error): throw ToolError.bundle(error, file: file)
         }
+    }
+
+    /// Every partition and channel in `reader`, as `inspect --json` shows them.
+    static func inspectResult(_ reader: BundleReader, file: String, board: String, valid: Bool) -> InspectResult {
+        let plan = reader.plan
+        let partitions = (0..<plan.count).map { p -> InspectResult.Partition in
+            let spec = plan[p]
+            let initrd = reader.initrdRange(p)
+            return InspectResult.Partition(
+                index: p, name: partitionName(plan, p), harts: (0..<spec.harts.count).map { spec.harts[$0] },
+                memoryBase: spec.memory.base.raw, memorySize: spec.memory.size, entry: spec.entry.raw,
+                kind: spec.imageKind == .linux ? "linux" : spec.imageKind == .payload ? "payload" : "bulkhead",
+                imageSize: reader.imageRange(p).count, imageLoadAddress: spec.ramBase.raw &+ spec.imageLoadOffset,
+                imageSHA512: hexString(reader.imageDigest(p)), initrdSize: initrd.count,
+                initrdSHA512: initrd.count > 0 ? hexString(reader.initrdDigest(p)) : nil,
+                onFault: spec.onFault == .restart ? "restart" : "stop",
+                bootargs: spec.bootargs.withBytes { String(decoding: $0, as: UTF8.self) },
+                keys: spec.keyPolicy.raw == 0 ? [] : KeyServices.describe(spec.keyPolicy).components(separatedBy: ", "),
+                uart: spec.hasVirtualUART, dmaTrusted: spec.flags.dmaTrusted,
+                devices: (0..<plan.devices.count).filter { Int(plan.devices[$0].owner) == p }.map { d in
+                    plan.devices[d].path.withBytes { String(decoding: $0, as: UTF8.self) } })
+        }
+        let channels = (0..<plan.channelCount).map { c -> InspectResult.Channel in
+            let channel = plan.channel(c)
+            let shared = channel.kind == .sharedMemory
+            return InspectResult.Channel(
+                index: c, name: channel.name.withBytes { String(decoding: $0, as: UTF8.self) },
+                kind: shared ? "shared" : "queue", endpoints: [Int(channel.endpoints[0]), Int(channel.endpoints[1])],
+                direction: channel.direction == .forward ? "forward" : "both", depth: channel.depth,
+                messageSize: channel.messageSize, size: channel.size,
+                access: shared ? [0, 1].map { channel.access[$0] == .readWrite ? "rw" : "ro" } : [],
+                doorbell: channel.doorbell)
+        }
+        return InspectResult(file: file, formatVersion: Int(BundleFormat.version), length: reader.totalLength,
+                             securityVersion: reader.securityVersion, keyID: reader.keyID.hex,
+                             signature: hexString(reader.signature), partitions: partitions, channels: channels,
+                             board: board, planValid: valid)
     }
 
     /// A human listing of every partition and channel in `reader`.

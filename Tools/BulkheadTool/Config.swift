@@ -82,6 +82,10 @@ public struct Config: Sendable {
     public var file: String
     public var partitions: [PartitionConfig]
     public var channels: [ChannelConfig] = []
+    /// Where each key is written in the file (empty for a configuration built in code).
+    public var lines = ConfigLines()
+    /// The `[board]` table, if the file has one.
+    public var board: BoardTable?
 
     /// Every key a `[[partition]]` table may hold, in documentation order.
     public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs",
@@ -92,10 +96,11 @@ public struct Config: Sendable {
     /// The keys only a queue may hold, and those only a shared-memory channel may hold.
     static let queueOnlyKeys = ["depth", "message_size"]
     static let sharedOnlyKeys = ["size", "access"]
-    /// The top-level keys: the two kinds of table.
-    static let topLevelKeys = ["partition", "channel"]
+    /// The top-level keys: the two kinds of array of tables, and the board table.
+    static let topLevelKeys = ["partition", "channel", "board"]
 
-    /// Parses TOML `text`; `file` names the source in messages.
+    /// Parses TOML `text`; `file` names the source in messages. Every error found is reported
+    /// (the first thrown, the others in its `more`), each at the line of the key it is about.
     public static func parse(_ text: String, file: String) throws(ToolError) -> Config {
         let root: TOMLTable
         do {
@@ -106,38 +111,85 @@ public struct Config: Sendable {
         } catch {
             throw ToolError("\(file): TOML syntax error: \(error)")
         }
+        let lines = ConfigLines(text)
+        var errors: [ToolError] = []
         for key in root.keys where !topLevelKeys.contains(key) {
-            throw ToolError("\(file): unknown top-level key \"\(key)\"\(suggestion(key, topLevelKeys)) "
-                            + "(a plan holds only [[partition]] and [[channel]] tables)")
+            errors.append(ToolError("\(lines.locateTopLevel(file, key: key)): unknown top-level key \"\(key)\""
+                                    + "\(suggestion(key, topLevelKeys)) (a plan holds only [[partition]] and [[channel]] tables and a [board] table)"))
         }
+        func tables(_ key: String) -> [TOMLTable] {
+            do throws(ToolError) { return try Config.tables(key, in: root, file: file, lines: lines) } catch {
+                errors.append(error)
+                return []
+            }
+        }
+        let partitionTables = tables("partition")
         var partitions: [PartitionConfig] = []
-        for (index, table) in try tables("partition", in: root, file: file).enumerated() {
-            partitions.append(try parsePartition(table, at: ConfigLocation(file: file, partition: index, name: nil)))
+        for (index, table) in partitionTables.enumerated() {
+            do {
+                partitions.append(try parsePartition(table, at: ConfigLocation(file: file, partition: index, name: nil, lines: lines)))
+            } catch {
+                errors.append(error)
+            }
         }
+        // Channels name partitions as written, also those with errors of their own.
+        let names = partitionTables.compactMap { $0["name"]?.string }
         var channels: [ChannelConfig] = []
-        for (index, table) in try tables("channel", in: root, file: file).enumerated() {
-            channels.append(try parseChannel(table, at: ChannelLocation(file: file, channel: index, name: nil),
-                                             partitions: partitions))
+        for (index, table) in tables("channel").enumerated() {
+            do {
+                channels.append(try parseChannel(table, at: ChannelLocation(file: file, channel: index, name: nil, lines: lines),
+                                                 partitions: names))
+            } catch {
+                errors.append(error)
+            }
         }
-        return Config(file: file, partitions: partitions, channels: channels)
+        var board: BoardTable?
+        if let value = root["board"] {
+            do { board = try BoardTable.parse(value, file: file, lines: lines) } catch { errors.append(error) }
+        }
+        if let error = ToolError.collected(errors) { throw error }
+        return Config(file: file, partitions: partitions, channels: channels, lines: lines, board: board)
     }
 
     /// The `[[key]]` tables of `root` (none when the key is absent).
-    private static func tables(_ key: String, in root: TOMLTable, file: String) throws(ToolError) -> [TOMLTable] {
+    private static func tables(_ key: String, in root: TOMLTable, file: String,
+                               lines: ConfigLines) throws(ToolError) -> [TOMLTable] {
         guard let value = root[key] else { return [] }
         guard let array = value.array, array.allSatisfy({ $0.type == .table }) else {
-            throw ToolError("\(file): \"\(key)\" must be an array of tables: write each one as [[\(key)]]")
+            throw ToolError("\(lines.locateTopLevel(file, key: key)): \"\(key)\" must be an array of tables: "
+                            + "write each one as [[\(key)]]")
         }
         return array.compactMap { $0.table }
     }
 
+    /// Runs each field's parse of one table, keeping every error: `attempt(fallback) { ... }`
+    /// returns the field's value, or `fallback` after recording the error.
+    private struct Collector {
+        var errors: [ToolError] = []
+
+        mutating func attempt<T>(_ fallback: T, _ body: () throws(ToolError) -> T) -> T {
+            do { return try body() } catch {
+                errors.append(error)
+                return fallback
+            }
+        }
+
+        mutating func check(_ body: () throws(ToolError) -> Void) { attempt((), body) }
+
+        /// Throws what was collected, if anything.
+        func finish() throws(ToolError) {
+            if let error = ToolError.collected(errors) { throw error }
+        }
+    }
+
     private static func parseChannel(_ table: TOMLTable, at start: ChannelLocation,
-                                     partitions: [PartitionConfig]) throws(ToolError) -> ChannelConfig {
+                                     partitions: [String]) throws(ToolError) -> ChannelConfig {
         var at = start
         at.name = table["name"]?.string
+        var collect = Collector()
         for key in table.keys where !channelKeys.contains(key) {
-            throw at.error("unknown key \"\(key)\"\(suggestion(key, channelKeys)) "
-                           + "(allowed: \(channelKeys.joined(separator: ", ")))")
+            collect.errors.append(at.error(key: key, "unknown key \"\(key)\"\(suggestion(key, channelKeys)) "
+                                           + "(allowed: \(channelKeys.joined(separator: ", ")))"))
         }
         func required(_ key: String, _ why: String = "") throws(ToolError) -> TOMLValueConvertible {
             guard let v = table[key] else { throw at.error("missing required key \"\(key)\"\(why)") }
@@ -170,60 +222,63 @@ public struct Config: Sendable {
             return UInt64(i)
         }
 
-        let name = try string("name", try required("name"))
-        let kind: ChannelKind
-        switch try string("kind", try required("kind")) {
-        case "queue": kind = .queue
-        case "shared": kind = .sharedMemory
-        case let other: throw at.error(field: "kind", "expected \"queue\" or \"shared\", found \"\(other)\"")
+        let name = collect.attempt("") { () throws(ToolError) in try string("name", try required("name")) }
+        let kind: ChannelKind? = collect.attempt(nil) { () throws(ToolError) -> ChannelKind? in
+            switch try string("kind", try required("kind")) {
+            case "queue": return .queue
+            case "shared": return .sharedMemory
+            case let other: throw at.error(field: "kind", "expected \"queue\" or \"shared\", found \"\(other)\"")
+            }
         }
         // A key of the other kind is an error even when its value would be harmless (the same
         // PlanError the plan validation reports when such a value reaches the plan).
-        let foreign = kind == .queue ? sharedOnlyKeys : queueOnlyKeys
-        for key in Config.channelKeys where foreign.contains(key) && table[key] != nil {
-            let field: PlanField = key == "depth" ? .depth : key == "message_size" ? .messageSize : key == "size" ? .size : .access
-            let hint = kind == .queue ? " (a queue has depth and message_size)" : " (a shared-memory channel has size and access)"
-            throw at.planError(.channelFieldNotForKind(channel: at.channel, field: field), suffix: hint)
+        if let kind {
+            let foreign = kind == .queue ? sharedOnlyKeys : queueOnlyKeys
+            for key in Config.channelKeys where foreign.contains(key) && table[key] != nil {
+                let field: PlanField = key == "depth" ? .depth : key == "message_size" ? .messageSize : key == "size" ? .size : .access
+                let hint = kind == .queue ? " (a queue has depth and message_size)" : " (a shared-memory channel has size and access)"
+                collect.errors.append(at.planError(.channelFieldNotForKind(channel: at.channel, field: field), suffix: hint))
+            }
         }
 
-        let endpoints = try pair("endpoints", try required("endpoints"), example: "[\"ping\", \"pong\"]")
-        for (e, endpoint) in endpoints.enumerated() where !partitions.contains(where: { $0.name == endpoint }) {
-            throw at.unknownPartition(endpoint: e, endpoint, partitions: partitions)
+        let endpoints = collect.attempt([]) { () throws(ToolError) in
+            try pair("endpoints", try required("endpoints"), example: "[\"ping\", \"pong\"]")
+        }
+        for (e, endpoint) in endpoints.enumerated() where !partitions.contains(endpoint) {
+            collect.errors.append(at.unknownPartition(endpoint: e, endpoint, partitions: partitions))
         }
 
-        var direction = ChannelDirection.both
-        if let v = table["direction"] {
+        let direction = collect.attempt(ChannelDirection.both) { () throws(ToolError) -> ChannelDirection in
+            guard let v = table["direction"] else { return .both }
             switch try string("direction", v) {
-            case "both": direction = .both
-            case "forward": direction = .forward
+            case "both": return .both
+            case "forward": return .forward
             case let other: throw at.error(field: "direction", "expected \"both\" or \"forward\", found \"\(other)\"")
             }
         }
-        var doorbell = false
-        if let v = table["doorbell"] {
+        let doorbell = collect.attempt(false) { () throws(ToolError) -> Bool in
+            guard let v = table["doorbell"] else { return false }
             guard let b = v.bool else { throw at.error(field: "doorbell", "expected true or false, found \(describe(v))") }
-            doorbell = b
+            return b
         }
 
-        var config = ChannelConfig(name: name, kind: kind, endpoints: endpoints, direction: direction, doorbell: doorbell)
+        var config = ChannelConfig(name: name, kind: kind ?? .queue, endpoints: endpoints, direction: direction, doorbell: doorbell)
         switch kind {
         case .queue:
             let why = " (a queue needs depth and message_size)"
-            config.depth = UInt32(try integer("depth", try required("depth", why), max: UInt64(UInt32.max)))
-            config.messageSize = UInt32(try integer("message_size", try required("message_size", why), max: UInt64(UInt32.max)))
-        case .sharedMemory:
-            let sizeValue = try required("size", " (a shared-memory channel needs its size)")
-            if let text = sizeValue.string {
-                guard let size = Size.parse(text) else {
-                    throw at.error(field: "size", "\"\(text)\" is not a size: use \(Size.syntax)")
-                }
-                config.size = size
-            } else if sizeValue.int != nil {
-                config.size = try integer("size", sizeValue, max: UInt64.max)
-            } else {
-                throw at.error(field: "size", "expected \(Size.syntax), found \(describe(sizeValue))")
+            config.depth = collect.attempt(0) { () throws(ToolError) in
+                UInt32(try integer("depth", try required("depth", why), max: UInt64(UInt32.max)))
             }
-            if let v = table["access"] {
+            config.messageSize = collect.attempt(0) { () throws(ToolError) in
+                UInt32(try integer("message_size", try required("message_size", why), max: UInt64(UInt32.max)))
+            }
+        case .sharedMemory:
+            config.size = collect.attempt(0) { () throws(ToolError) -> UInt64 in
+                let sizeValue = try required("size", " (a shared-memory channel needs its size)")
+                return try Config.size(sizeValue, field: "size") { (field, text) in at.error(field: field, text) }
+            }
+            collect.check { () throws(ToolError) in
+                guard let v = table["access"] else { return }
                 config.access = []
                 for word in try pair("access", v, example: "[\"rw\", \"ro\"]") {
                     switch word {
@@ -233,16 +288,32 @@ public struct Config: Sendable {
                     }
                 }
             }
+        case nil:
+            break
         }
+        try collect.finish()
         return config
+    }
+
+    /// A size field: `"16M"` (Size.syntax) or an integer number of bytes.
+    static func size(_ value: TOMLValueConvertible, field: String,
+                     _ error: (String, String) -> ToolError) throws(ToolError) -> UInt64 {
+        if let text = value.string {
+            guard let size = Size.parse(text) else { throw error(field, "\"\(text)\" is not a size: use \(Size.syntax)") }
+            return size
+        }
+        guard let i = value.int else { throw error(field, "expected \(Size.syntax), found \(describe(value))") }
+        guard i >= 0 else { throw error(field, "expected an integer, found the negative value \(i)") }
+        return UInt64(i)
     }
 
     private static func parsePartition(_ table: TOMLTable, at start: ConfigLocation) throws(ToolError) -> PartitionConfig {
         var at = start
         at.name = table["name"]?.string
+        var collect = Collector()
         for key in table.keys where !partitionKeys.contains(key) {
-            throw at.error("unknown key \"\(key)\"\(suggestion(key, partitionKeys)) "
-                           + "(allowed: \(partitionKeys.joined(separator: ", ")))")
+            collect.errors.append(at.error(key: key, "unknown key \"\(key)\"\(suggestion(key, partitionKeys)) "
+                                           + "(allowed: \(partitionKeys.joined(separator: ", ")))"))
         }
         func required(_ key: String) throws(ToolError) -> TOMLValueConvertible {
             guard let v = table[key] else { throw at.error("missing required key \"\(key)\"") }
@@ -257,82 +328,88 @@ public struct Config: Sendable {
             guard i >= 0 else { throw at.error(field: key, "expected \(what), found the negative value \(i)") }
             return UInt64(i)
         }
-
-        let name = try string("name", try required("name"))
-        let image = try string("image", try required("image"))
-        guard !image.isEmpty else { throw at.error(field: "image", "the path is empty") }
-
-        let hartsValue = try required("harts")
-        let hartsWhat = "an array of hart ids (integers), e.g. [1, 2]"
-        guard let hartsArray = hartsValue.array else {
-            throw at.error(field: "harts", "expected \(hartsWhat), found \(describe(hartsValue))")
-        }
-        var harts: [UInt32] = []
-        for element in hartsArray {
-            guard let i = element.int else {
-                throw at.error(field: "harts", "expected \(hartsWhat), found an element that is \(describe(element))")
-            }
-            guard i >= 0, i <= Int(UInt32.max) else {
-                throw at.error(field: "harts", "hart id \(i) is out of range (0 to \(UInt32.max))")
-            }
-            harts.append(UInt32(i))
+        /// A path: a non-empty string.
+        func path(_ key: String, _ v: TOMLValueConvertible) throws(ToolError) -> String {
+            let path = try string(key, v)
+            guard !path.isEmpty else { throw at.error(field: key, "the path is empty") }
+            return path
         }
 
-        let memoryBase = try integer("memory_base", try required("memory_base"), what: "an integer address, e.g. 0x84000000")
-        let sizeValue = try required("memory_size")
-        let memorySize: UInt64
-        if let text = sizeValue.string {
-            guard let size = Size.parse(text) else {
-                throw at.error(field: "memory_size", "\"\(text)\" is not a size: use \(Size.syntax)")
+        let name = collect.attempt("") { () throws(ToolError) in try string("name", try required("name")) }
+        let image = collect.attempt("") { () throws(ToolError) in try path("image", try required("image")) }
+
+        let harts = collect.attempt([]) { () throws(ToolError) -> [UInt32] in
+            let hartsValue = try required("harts")
+            let hartsWhat = "an array of hart ids (integers), e.g. [1, 2]"
+            guard let hartsArray = hartsValue.array else {
+                throw at.error(field: "harts", "expected \(hartsWhat), found \(describe(hartsValue))")
             }
-            memorySize = size
-        } else if sizeValue.int != nil {
-            memorySize = try integer("memory_size", sizeValue)
-        } else {
-            throw at.error(field: "memory_size", "expected \(Size.syntax), found \(describe(sizeValue))")
+            var harts: [UInt32] = []
+            for element in hartsArray {
+                guard let i = element.int else {
+                    throw at.error(field: "harts", "expected \(hartsWhat), found an element that is \(describe(element))")
+                }
+                guard i >= 0, i <= Int(UInt32.max) else {
+                    throw at.error(field: "harts", "hart id \(i) is out of range (0 to \(UInt32.max))")
+                }
+                harts.append(UInt32(i))
+            }
+            return harts
         }
 
-        var entry: UInt64?
-        if let v = table["entry"] { entry = try integer("entry", v, what: "an integer guest-physical address, e.g. 0x80000000") }
+        let memoryBase = collect.attempt(0) { () throws(ToolError) in
+            try integer("memory_base", try required("memory_base"), what: "an integer address, e.g. 0x84000000")
+        }
+        let memorySize = collect.attempt(0) { () throws(ToolError) in
+            try Config.size(try required("memory_size"), field: "memory_size") { (field, text) in at.error(field: field, text) }
+        }
 
-        var onFault = FaultPolicy.stop
-        if let v = table["on_fault"] {
+        let entry = collect.attempt(nil) { () throws(ToolError) -> UInt64? in
+            guard let v = table["entry"] else { return nil }
+            return try integer("entry", v, what: "an integer guest-physical address, e.g. 0x80000000")
+        }
+
+        let onFault = collect.attempt(FaultPolicy.stop) { () throws(ToolError) -> FaultPolicy in
+            guard let v = table["on_fault"] else { return .stop }
             switch try string("on_fault", v) {
-            case "stop": onFault = .stop
-            case "restart": onFault = .restart
+            case "stop": return .stop
+            case "restart": return .restart
             case let other: throw at.error(field: "on_fault", "expected \"stop\" or \"restart\", found \"\(other)\"")
             }
         }
-        var bootargs = ""
-        if let v = table["bootargs"] { bootargs = try string("bootargs", v) }
-        var keyPolicy = KeyPolicy()
-        if let v = table["keys"] { keyPolicy = try keyServices(v, at: at) }
-        var imageKind = ImageKind.flat
-        if let v = table["kind"] {
+        let bootargs = collect.attempt("") { () throws(ToolError) -> String in
+            guard let v = table["bootargs"] else { return "" }
+            return try string("bootargs", v)
+        }
+        let keyPolicy = collect.attempt(KeyPolicy()) { () throws(ToolError) -> KeyPolicy in
+            guard let v = table["keys"] else { return KeyPolicy() }
+            return try keyServices(v, at: at)
+        }
+        let imageKind = collect.attempt(ImageKind.flat) { () throws(ToolError) -> ImageKind in
+            guard let v = table["kind"] else { return .flat }
             switch try string("kind", v) {
-            case "bulkhead": imageKind = .flat
-            case "linux": imageKind = .linux
-            case "payload": imageKind = .payload
+            case "bulkhead": return .flat
+            case "linux": return .linux
+            case "payload": return .payload
             case let other: throw at.error(field: "kind", "expected \"bulkhead\" (a flat guest image), \"linux\" (a RISC-V Linux Image) or \"payload\" (a flat image loaded at its entry), found \"\(other)\"")
             }
         }
         if imageKind == .linux, table["entry"] != nil {
-            throw at.error(field: "entry", "a Linux Image is entered at its load address (the RAM base + its header's text_offset): leave entry out")
+            collect.errors.append(at.error(field: "entry", "a Linux Image is entered at its load address (the RAM base + its header's text_offset): leave entry out"))
         }
-        if imageKind == .payload, entry == nil {
-            throw at.error(field: "entry", "a payload is loaded and entered at its entry: give it, e.g. entry = 0x80200000")
+        if imageKind == .payload, table["entry"] == nil {
+            collect.errors.append(at.error(field: "entry", "a payload is loaded and entered at its entry: give it, e.g. entry = 0x80200000"))
         }
-        var initrd: String?
-        if let v = table["initrd"] {
-            let path = try string("initrd", v)
-            guard !path.isEmpty else { throw at.error(field: "initrd", "the path is empty") }
-            initrd = path
+        let initrd = collect.attempt(nil) { () throws(ToolError) -> String? in
+            guard let v = table["initrd"] else { return nil }
+            return try path("initrd", v)
         }
 
-        var devices: [String] = []
-        if let v = table["devices"] {
+        let devices = collect.attempt([]) { () throws(ToolError) -> [String] in
+            guard let v = table["devices"] else { return [] }
             let what = "an array of device-tree paths, e.g. [\"/soc/rtc@101000\"]"
             guard let array = v.array else { throw at.error(field: "devices", "expected \(what), found \(describe(v))") }
+            var devices: [String] = []
             for element in array {
                 guard let path = element.string else {
                     throw at.error(field: "devices", "expected \(what), found an element that is \(describe(element))")
@@ -343,20 +420,23 @@ public struct Config: Sendable {
                 guard !devices.contains(path) else { throw at.error(field: "devices", "\"\(path)\" is listed twice") }
                 devices.append(path)
             }
+            return devices
         }
         var flags = PartitionFlags()
-        if let v = table["dma"] {
+        collect.check { () throws(ToolError) in
+            guard let v = table["dma"] else { return }
             switch try string("dma", v) {
             case "trusted": flags.dmaTrusted = true
             case "none": flags.dmaTrusted = false
             case let other: throw at.error(field: "dma", "expected \"trusted\" (guest-physical = host-physical RAM, for DMA-capable devices) or \"none\", found \"\(other)\"")
             }
         }
-        if let v = table["uart"] {
+        collect.check { () throws(ToolError) in
+            guard let v = table["uart"] else { return }
             guard let on = v.bool else { throw at.error(field: "uart", "expected true or false, found \(describe(v))") }
             flags.uart = on
         }
-
+        try collect.finish()
         return PartitionConfig(name: name, image: image, harts: harts, memoryBase: memoryBase, memorySize: memorySize,
                                entry: entry, onFault: onFault, bootargs: bootargs, keyPolicy: keyPolicy,
                                imageKind: imageKind, initrd: initrd, devices: devices, flags: flags)
@@ -420,23 +500,27 @@ public struct Config: Sendable {
     }
 }
 
-/// Where a channel configuration error is: `channel #0 "pingpong", field endpoints`.
+/// Where a channel configuration error is: `FILE:LINE: channel #0 "pingpong", field endpoints`.
 struct ChannelLocation {
     var file: String
     var channel: Int
     var name: String?
+    /// Where the configuration's keys are written (empty: messages name the file only).
+    var lines = ConfigLines()
 
-    /// `FILE: channel #i "name"`.
-    var prefix: String {
-        var s = "\(file): channel #\(channel)"
+    /// `FILE:LINE: channel #i "name"`, with the line of `key` (else of the table's header).
+    func prefix(_ key: String?) -> String {
+        var s = "\(lines.locate(file, "channel", channel, key: key)): channel #\(channel)"
         if let name { s += " \"\(name)\"" }
         return s
     }
 
-    func error(_ text: String) -> ToolError { ToolError("\(prefix): \(text)") }
-    func error(field: String, _ text: String) -> ToolError { ToolError("\(prefix), field \(field): \(text)") }
+    func error(_ text: String) -> ToolError { ToolError("\(prefix(nil)): \(text)") }
+    /// An error about key `key`, at its line, that names no field (an unknown key).
+    func error(key: String, _ text: String) -> ToolError { ToolError("\(prefix(key)): \(text)") }
+    func error(field: String, _ text: String) -> ToolError { ToolError("\(prefix(field)), field \(field): \(text)") }
 
-    /// `FILE: <PlanError text>` for an error about this channel, worded by Core as the plan
+    /// `FILE:LINE: <PlanError text>` for an error about this channel, worded by Core as the plan
     /// validation words it (the channel's name shown when it fits a plan's channel name).
     func planError(_ error: PlanError, suffix: String = "") -> ToolError {
         var plan = PartitionPlan()
@@ -444,14 +528,14 @@ struct ChannelLocation {
         if let name, let fixed = Array(name.utf8).withUnsafeBytes({ ChannelName(bytes: $0) }) { spec.name = fixed }
         var i = 0
         while i <= channel && plan.appendChannel(i == channel ? spec : ChannelSpec()) { i += 1 }
-        return ToolError.plan(error, file: file, plan: plan, suffix: suffix)
+        return ToolError.plan(error, file: file, plan: plan, suffix: suffix, lines: lines)
     }
 
     /// Endpoint `e` names `name`, which no partition has: `... endpoint 1 names no partition of
     /// the plan ("pang"; the partitions are "ping", "pong")`.
-    func unknownPartition(endpoint e: Int, _ name: String, partitions: [PartitionConfig]) -> ToolError {
+    func unknownPartition(endpoint e: Int, _ name: String, partitions: [String]) -> ToolError {
         let known = partitions.isEmpty ? "the plan has no partitions"
-            : "the partitions are " + partitions.map { "\"\($0.name)\"" }.joined(separator: ", ")
+            : "the partitions are " + partitions.map { "\"\($0)\"" }.joined(separator: ", ")
         return planError(.channelUnknownPartition(channel: channel, endpoint: e), suffix: " (\"\(name)\"; \(known))")
     }
 }

@@ -358,24 +358,50 @@ extension Commands {
 
     /// `bulkhead flash-info IMAGE`: what each slot and state copy holds, and the state in force.
     public static func flashInfo(imagePath: String, board boardName: String = "qemu-virt") throws(ToolError) -> String {
+        text(try flashInfoResult(imagePath: imagePath, board: boardName))
+    }
+
+    /// `flash-info`'s findings (for `flash-info --json`).
+    public static func flashInfoResult(imagePath: String, board boardName: String = "qemu-virt") throws(ToolError) -> FlashInfoResult {
         let board = try BoardOptions(board: boardName).resolve()
         let layout = board.data.bundleFlash
         let image = try FlashImage.load(path: imagePath, layout: layout)
-        return try flashInfo(image: image, layout: layout, file: imagePath, boardName: board.data.nameString)
+        return try flashInfoResult(image: image, layout: layout, file: imagePath, boardName: board.data.nameString)
     }
 
     /// `flash-info` over an image already in memory.
     public static func flashInfo(image: FlashImage, layout: FlashLayout, file: String, boardName: String) throws(ToolError) -> String {
-        var lines = ["\(file): \(boardName) bundle flash, \(Size.describe(UInt64(image.size)))"]
+        text(try flashInfoResult(image: image, layout: layout, file: file, boardName: boardName))
+    }
+
+    /// The listing of `info`: one line each for the image, the stub, the slots, the state copies,
+    /// the state, the keystore copies and the device secret.
+    static func text(_ info: FlashInfoResult) -> String {
+        var lines = ["\(info.file): \(info.board) bundle flash, \(Size.describe(UInt64(info.size)))"]
+        if let stub = info.entryStub { lines.append("entry stub: \(stub)") }
+        lines += info.slots.map { "slot \($0.slot): \($0.status)" }
+        lines += info.stateCopies.map { "state copy \($0.copy): \($0.status)" }
+        let s = info.state
+        lines.append("state: " + (s.factory ? "factory (no valid copy): " : "")
+            + "minimum security version \(s.minimumSecurityVersion), boot attempts A \(s.bootAttemptsA) B \(s.bootAttemptsB), "
+            + "last booted \(s.lastBootedSlot ?? "none"), preferred \(s.preferredSlot ?? "none")")
+        lines += info.keystore
+        if let secret = info.deviceSecret { lines.append("device secret: " + secret) }
+        return lines.joined(separator: "\n")
+    }
+
+    static func flashInfoResult(image: FlashImage, layout: FlashLayout, file: String,
+                                boardName: String) throws(ToolError) -> FlashInfoResult {
         let target = hex(layout.entryTarget.raw)
+        var stub: String?
         switch entryStubStatus(image, layout: layout) {
         case .none: break
-        case .expected: lines.append("entry stub: jump to \(target)")
-        case .erased: lines.append("entry stub: erased (QEMU would start nothing here: `bulkhead flash` on the image writes it)")
-        case .other: lines.append("entry stub: not the jump to \(target) (`bulkhead flash` on the image rewrites it)")
+        case .expected: stub = "jump to \(target)"
+        case .erased: stub = "erased (QEMU would start nothing here: `bulkhead flash` on the image writes it)"
+        case .other: stub = "not the jump to \(target) (`bulkhead flash` on the image rewrites it)"
         }
-        for slot in [BootSlot.a, .b] {
-            lines.append("slot \(slotName(slot)): " + describeSlot(image.bytes(in: layout.range(slot))))
+        let slots = [BootSlot.a, .b].map { slot in
+            FlashInfoResult.Slot(slot: slotName(slot), status: describeSlot(image.bytes(in: layout.range(slot))))
         }
         let reading: StateReading
         do throws(StateRegionError) {
@@ -385,26 +411,27 @@ extension Commands {
             error.write(to: &sink)
             throw ToolError("\(file): \(sink.text)")
         }
-        for copy in [StateCopy.a, .b] {
+        let copies = [StateCopy.a, .b].map { copy in
             var sink = StringSink()
             reading.status(copy).write(to: &sink)
-            lines.append("state copy \(copy == .a ? "A" : "B"): \(sink.text)")
+            return FlashInfoResult.StateCopy(copy: copy == .a ? "A" : "B", status: sink.text)
         }
         guard isBulkheadFlash(image, layout: layout, reading: reading) else {
             throw ToolError("\(file): not a Bulkhead flash image: neither slot holds a bundle or is empty, and neither "
                             + "state copy is valid or erased (`bulkhead flash --create IMAGE` makes one)")
         }
         let s = reading.state
-        lines.append("state: " + (reading.isBlankOrCorrupt ? "factory (no valid copy): " : "")
-            + "minimum security version \(s.minimumSecurityVersion), boot attempts A \(s.bootAttemptsA) B \(s.bootAttemptsB), "
-            + "last booted \(s.lastBootedSlot.map(slotName) ?? "none"), preferred \(s.preferredSlot.map(slotName) ?? "none")")
-        if layout.keystoreA.size > 0 { lines += keystoreLines(image, layout) }
+        let state = FlashInfoResult.State(factory: reading.isBlankOrCorrupt, minimumSecurityVersion: s.minimumSecurityVersion,
+                                          bootAttemptsA: Int(s.bootAttemptsA), bootAttemptsB: Int(s.bootAttemptsB),
+                                          lastBootedSlot: s.lastBootedSlot.map(slotName), preferredSlot: s.preferredSlot.map(slotName))
+        var secret: String?
         if layout.deviceSecret.size > 0 {
-            let (status, secret) = deviceSecret(in: image, layout: layout)
-            lines.append("device secret: " + (status == .valid ? "provisioned (fingerprint \(DeviceSecretFile.fingerprint(secret)))"
-                                                               : describe(status)))
+            let (status, bytes) = deviceSecret(in: image, layout: layout)
+            secret = status == .valid ? "provisioned (fingerprint \(DeviceSecretFile.fingerprint(bytes)))" : describe(status)
         }
-        return lines.joined(separator: "\n")
+        return FlashInfoResult(file: file, board: boardName, size: image.size, entryStub: stub, slots: slots, stateCopies: copies,
+                               state: state, keystore: layout.keystoreA.size > 0 ? keystoreLines(image, layout) : [],
+                               deviceSecret: secret)
     }
 
     /// `keystore copy A: valid, sequence 3, partitions vault, tenant` (erased, damaged) for each copy,

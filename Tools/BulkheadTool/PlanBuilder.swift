@@ -10,99 +10,209 @@ public struct LoadedPlan {
     public var images: [[UInt8]]
     /// `initrds[i]` is partition `i`'s initrd (empty: none).
     public var initrds: [[UInt8]] = []
+    /// `warning: ...` lines about a plan that is valid but probably not what was meant.
+    public var warnings: [String] = []
 }
 
 public enum PlanBuilder {
+    /// Reads and parses the configuration file at `path`, loads its images and validates the plan
+    /// for the board `options` name, completed by the configuration's `[board]` table.
+    public static func load(configPath path: String, options: BoardOptions) throws(ToolError) -> (LoadedPlan, ResolvedBoard) {
+        let config = try read(configPath: path)
+        let board = try options.filled(from: config.board).resolve()
+        return (try load(config, configPath: path, board: board), board)
+    }
+
     /// Reads and parses the configuration file at `path`, loads its images and validates the plan.
     public static func load(configPath path: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
+        try load(try read(configPath: path), configPath: path, board: board)
+    }
+
+    /// The configuration file at `path`, parsed.
+    public static func read(configPath path: String) throws(ToolError) -> Config {
         let text: String
         do {
             text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
         } catch {
             throw ToolError.cannotRead(path, "the configuration", error)
         }
-        let config = try Config.parse(text, file: path)
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return try build(config, directory: directory, board: board)
+        return try Config.parse(text, file: path)
     }
 
-    /// Builds and validates the plan of `config`; image paths are relative to `directory`.
+    private static func load(_ config: Config, configPath path: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let loaded = try build(config, directory: directory, board: board)
+        for warning in loaded.warnings { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        return loaded
+    }
+
+    /// Builds and validates the plan of `config`; image paths are relative to `directory`. Every
+    /// error found is reported (the first thrown, the others in its `more`): each partition's
+    /// own, then, if the partitions are valid, the first channel or device error.
     public static func build(_ config: Config, directory: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
         let file = config.file
+        let lines = config.lines
         guard config.partitions.count <= PlanLimits.maxPartitions else {
-            throw ToolError.plan(.tooManyPartitions(count: config.partitions.count), file: file, plan: PartitionPlan())
+            throw ToolError.plan(.tooManyPartitions(count: config.partitions.count), file: file, plan: PartitionPlan(), lines: lines)
         }
         guard config.channels.count <= ChannelLimits.maxChannels else {
-            throw ToolError.plan(.tooManyChannels(count: config.channels.count), file: file, plan: PartitionPlan())
+            throw ToolError.plan(.tooManyChannels(count: config.channels.count), file: file, plan: PartitionPlan(), lines: lines)
         }
-        var plan = PartitionPlan()
+        var errors: [ToolError] = []
+        // `named` holds every partition (as far as it was built), so messages name them by index;
+        // `specs[p]` is partition p's spec when it was built without error.
+        var named = PartitionPlan()
+        var specs: [PartitionSpec?] = []
         var images: [[UInt8]] = []
         var initrds: [[UInt8]] = []
+        var warnings: [String] = []
         for (p, partition) in config.partitions.enumerated() {
-            let at = ConfigLocation(file: file, partition: p, name: partition.name)
             var spec = PartitionSpec()
-
-            let nameBytes = Array(partition.name.utf8)
-            guard let name = nameBytes.withUnsafeBytes({ PartitionName(bytes: $0) }) else {
-                throw ToolError.plan(.nameTooLong(partition: p), file: file, plan: plan,
-                                     suffix: " (\"\(partition.name)\" is \(nameBytes.count) bytes)")
-            }
-            spec.name = name
-            for hart in partition.harts where !spec.harts.append(hart) {
-                var shown = plan
-                _ = shown.append(spec)
-                throw ToolError.plan(.tooManyHarts(partition: p), file: file, plan: shown,
-                                     suffix: " (\(partition.harts.count) are)")
-            }
-            spec.memory = HostRegion(base: HostPhysAddr(partition.memoryBase), size: partition.memorySize)
-            spec.onFault = partition.onFault
-            let bootBytes = Array(partition.bootargs.utf8)
-            guard let bootargs = bootBytes.withUnsafeBytes({ Bootargs(bytes: $0) }) else {
-                var shown = plan
-                _ = shown.append(spec)
-                throw ToolError.plan(.bootargsTooLong(partition: p), file: file, plan: shown,
-                                     suffix: " (they are \(bootBytes.count))")
-            }
-            spec.bootargs = bootargs
-            spec.keyPolicy = partition.keyPolicy
-            spec.flags = partition.flags
-
-            let loaded = try loadImage(partition, ramBase: spec.ramBase, directory: directory, board: board, at: at)
-            spec.imageSize = UInt64(loaded.bytes.count)
-            spec.entry = GuestPhysAddr(partition.entry ?? loaded.entry ?? spec.ramBase.raw)
-            spec.imageKind = partition.imageKind
+            var image: [UInt8] = []
             var initrd: [UInt8] = []
-            if let path = partition.initrd {
-                initrd = try readFile(path, field: "initrd", directory: directory, at: at)
-                guard !initrd.isEmpty else { throw at.error(field: "initrd", "\"\(path)\" is empty") }
+            do {
+                try buildPartition(partition, index: p, into: &spec, image: &image, initrd: &initrd, named: named,
+                                   config: config, directory: directory, board: board)
+                specs.append(spec)
+            } catch {
+                errors.append(error)
+                specs.append(nil)
             }
-            spec.initrdSize = UInt64(initrd.count)
-            if partition.imageKind == .linux {
-                try placeLinux(&spec, image: loaded.bytes, partition: partition, at: at)
+            _ = named.append(spec)
+            if let warning = imageKindWarning(image, partition, at: ConfigLocation(file: file, partition: p, name: partition.name,
+                                                                                 lines: lines)) {
+                warnings.append(warning)
             }
-            _ = plan.append(spec)
-            images.append(loaded.bytes)
+            images.append(image)
             initrds.append(initrd)
         }
+        errors += validatePartitions(specs, named: named, board: board, config: config)
+
+        var plan = PartitionPlan()
+        for spec in specs { _ = plan.append(spec ?? PartitionSpec()) }
         for (c, channel) in config.channels.enumerated() {
-            _ = plan.appendChannel(try channelSpec(channel, index: c, config: config))
+            do {
+                _ = plan.appendChannel(try channelSpec(channel, index: c, config: config))
+            } catch {
+                errors.append(error)
+            }
         }
         let deviceTotal = config.partitions.reduce(0) { $0 + $1.devices.count }
         guard deviceTotal <= DeviceLimits.maxDevices else {
-            throw ToolError.plan(.tooManyDevices(count: deviceTotal), file: file, plan: plan)
+            throw ToolError.collected(errors + [ToolError.plan(.tooManyDevices(count: deviceTotal), file: file, plan: plan,
+                                                               lines: lines)])!
         }
         for (p, partition) in config.partitions.enumerated() {
-            let at = ConfigLocation(file: file, partition: p, name: partition.name)
+            let at = ConfigLocation(file: file, partition: p, name: partition.name, lines: lines)
             for path in partition.devices {
-                _ = plan.devices.append(try deviceSpec(path, owner: p, board: board, at: at))
+                do {
+                    _ = plan.devices.append(try deviceSpec(path, owner: p, board: board, at: at))
+                } catch {
+                    errors.append(error)
+                }
             }
         }
-        do {
-            try plan.validate(for: board.limits)
-        } catch {
-            throw ToolError.plan(error, file: file, plan: plan)
+        if errors.isEmpty {
+            do {
+                try plan.validate(for: board.limits)
+            } catch {
+                errors.append(ToolError.plan(error, file: file, plan: plan, lines: lines))
+            }
         }
-        return LoadedPlan(config: config, plan: plan, images: images, initrds: initrds)
+        if let error = ToolError.collected(errors) { throw error }
+        return LoadedPlan(config: config, plan: plan, images: images, initrds: initrds, warnings: warnings)
+    }
+
+    /// A warning when a partition that is not `kind = "linux"` is given a Linux Image (magic2
+    /// "RSC\x05" at offset 56) or a gzip file (1f 8b): it would be entered as flat code.
+    static func imageKindWarning(_ image: [UInt8], _ partition: PartitionConfig, at: ConfigLocation) -> String? {
+        guard partition.imageKind != .linux else { return nil }
+        let what: String
+        if image.count >= LinuxImageHeader.size,
+           image[56..<60].elementsEqual(withUnsafeBytes(of: LinuxImageHeader.magic2.littleEndian, Array.init)) {
+            what = "is a RISC-V Linux Image (magic \"RSC\\x05\" at offset 56), but the partition does not say kind = \"linux\": "
+                + "it would be loaded and entered as a flat image, not at the Image's text_offset"
+        } else if image.starts(with: [0x1F, 0x8B]) {
+            what = "is gzip-compressed (it starts with 1f 8b): the partition would enter the compressed bytes as code; "
+                + "give the uncompressed image (for Linux, arch/riscv/boot/Image with kind = \"linux\")"
+        } else {
+            return nil
+        }
+        return "warning: \(at.prefix("image")), field image: \"\(partition.image)\" \(what)"
+    }
+
+    /// Partition `p` of the configuration as a spec, with its image and initrd. `named` holds
+    /// the partitions before it (for messages).
+    private static func buildPartition(_ partition: PartitionConfig, index p: Int, into spec: inout PartitionSpec,
+                                       image: inout [UInt8], initrd: inout [UInt8], named: PartitionPlan,
+                                       config: Config, directory: String, board: ResolvedBoard) throws(ToolError) {
+        let file = config.file
+        let at = ConfigLocation(file: file, partition: p, name: partition.name, lines: config.lines)
+        let nameBytes = Array(partition.name.utf8)
+        guard let name = nameBytes.withUnsafeBytes({ PartitionName(bytes: $0) }) else {
+            throw ToolError.plan(.nameTooLong(partition: p), file: file, plan: named,
+                                 suffix: " (\"\(partition.name)\" is \(nameBytes.count) bytes)", lines: config.lines)
+        }
+        spec.name = name
+        for hart in partition.harts where !spec.harts.append(hart) {
+            var shown = named
+            _ = shown.append(spec)
+            throw ToolError.plan(.tooManyHarts(partition: p), file: file, plan: shown,
+                                 suffix: " (\(partition.harts.count) are)", lines: config.lines)
+        }
+        spec.memory = HostRegion(base: HostPhysAddr(partition.memoryBase), size: partition.memorySize)
+        spec.onFault = partition.onFault
+        let bootBytes = Array(partition.bootargs.utf8)
+        guard let bootargs = bootBytes.withUnsafeBytes({ Bootargs(bytes: $0) }) else {
+            var shown = named
+            _ = shown.append(spec)
+            throw ToolError.plan(.bootargsTooLong(partition: p), file: file, plan: shown,
+                                 suffix: " (they are \(bootBytes.count))", lines: config.lines)
+        }
+        spec.bootargs = bootargs
+        spec.keyPolicy = partition.keyPolicy
+        spec.flags = partition.flags
+
+        let loaded = try loadImage(partition, ramBase: spec.ramBase, directory: directory, board: board, at: at)
+        spec.imageSize = UInt64(loaded.bytes.count)
+        spec.entry = GuestPhysAddr(partition.entry ?? loaded.entry ?? spec.ramBase.raw)
+        spec.imageKind = partition.imageKind
+        if let path = partition.initrd {
+            initrd = try readFile(path, field: "initrd", directory: directory, at: at)
+            guard !initrd.isEmpty else { throw at.error(field: "initrd", "\"\(path)\" is empty") }
+        }
+        spec.initrdSize = UInt64(initrd.count)
+        if partition.imageKind == .linux {
+            try placeLinux(&spec, image: loaded.bytes, partition: partition, at: at)
+        }
+        image = loaded.bytes
+    }
+
+    /// Each partition's first plan error, by Core's validation: the partitions that were built
+    /// are validated together; a partition that fails is reported and left out, and the rest
+    /// validated again (a partition is only checked against those before it, so the errors come
+    /// in partition order and none is reported twice). Messages use the configuration's indices.
+    static func validatePartitions(_ specs: [PartitionSpec?], named: PartitionPlan, board: ResolvedBoard,
+                                   config: Config) -> [ToolError] {
+        var errors: [ToolError] = []
+        var active = specs.indices.filter { specs[$0] != nil }
+        while !active.isEmpty {
+            var subset = PartitionPlan()
+            for p in active { _ = subset.append(specs[p]!) }
+            do {
+                try subset.validate(for: board.limits)
+                break
+            } catch {
+                guard let q = error.partition else { break }
+                errors.append(ToolError.plan(error.renumbered { active[$0] }, file: config.file, plan: named,
+                                             lines: config.lines))
+                active.remove(at: q)
+            }
+        }
+        if specs.isEmpty {
+            errors.append(ToolError.plan(.noPartitions, file: config.file, plan: named, lines: config.lines))
+        }
+        return errors
     }
 
     /// A Linux Image: checks its header (Documentation/arch/riscv/boot-image-header.rst), enters it
@@ -200,11 +310,11 @@ public enum PlanBuilder {
     /// Channel `c` of `config` as Core's `ChannelSpec`: endpoints become partition indices. The
     /// plan's rules (name characters, ranges, sizes, memory) are checked by `validate` afterwards.
     static func channelSpec(_ channel: ChannelConfig, index c: Int, config: Config) throws(ToolError) -> ChannelSpec {
-        let at = ChannelLocation(file: config.file, channel: c, name: channel.name)
+        let at = ChannelLocation(file: config.file, channel: c, name: channel.name, lines: config.lines)
         var spec = ChannelSpec()
         let nameBytes = Array(channel.name.utf8)
         guard let name = nameBytes.withUnsafeBytes({ ChannelName(bytes: $0) }) else {
-            throw ChannelLocation(file: config.file, channel: c, name: nil).error(
+            throw ChannelLocation(file: config.file, channel: c, name: nil, lines: config.lines).error(
                 field: "name", "the name is longer than \(BundleFormat.ChannelRecord.nameCapacity) bytes "
                     + "(\"\(channel.name)\" is \(nameBytes.count) bytes)")
         }
@@ -216,7 +326,7 @@ public enum PlanBuilder {
         for (e, endpoint) in channel.endpoints.enumerated() {
             // The first partition of that name (a duplicate name is a plan error of its own).
             guard let p = config.partitions.firstIndex(where: { $0.name == endpoint }) else {
-                throw at.unknownPartition(endpoint: e, endpoint, partitions: config.partitions)
+                throw at.unknownPartition(endpoint: e, endpoint, partitions: config.partitions.map(\.name))
             }
             spec.endpoints[e] = UInt8(p)
         }
@@ -267,4 +377,38 @@ public enum PlanBuilder {
 
     /// A short reason for a file system error.
     static func reason(_ error: Error, path: String) -> String { FileReason.reason(error, path: path) }
+}
+
+extension PlanError {
+    /// The same error about partitions numbered by `index` (a plan's index to another plan's):
+    /// the partition validation errors of a subset of the partitions, told with the full plan's
+    /// numbers. Channel and device errors are returned as they are.
+    func renumbered(_ index: (Int) -> Int) -> PlanError {
+        switch self {
+        case .emptyName(let p): return .emptyName(partition: index(p))
+        case .nameTooLong(let p): return .nameTooLong(partition: index(p))
+        case .invalidNameCharacter(let p): return .invalidNameCharacter(partition: index(p))
+        case .duplicateName(let p, let first): return .duplicateName(partition: index(p), first: index(first))
+        case .noHarts(let p): return .noHarts(partition: index(p))
+        case .tooManyHarts(let p): return .tooManyHarts(partition: index(p))
+        case .hartNotOnBoard(let p, let h): return .hartNotOnBoard(partition: index(p), hart: h)
+        case .hartListedTwice(let p, let h): return .hartListedTwice(partition: index(p), hart: h)
+        case .hartShared(let p, let h, let owner): return .hartShared(partition: index(p), hart: h, owner: index(owner))
+        case .memoryEmpty(let p): return .memoryEmpty(partition: index(p))
+        case .memoryMisaligned(let p, let f): return .memoryMisaligned(partition: index(p), field: f)
+        case .memoryOutOfRange(let p): return .memoryOutOfRange(partition: index(p))
+        case .memoryReserved(let p): return .memoryReserved(partition: index(p))
+        case .memoryOverlap(let p, let other): return .memoryOverlap(partition: index(p), other: index(other))
+        case .emptyImage(let p): return .emptyImage(partition: index(p))
+        case .imageTooLarge(let p, let size, let limit): return .imageTooLarge(partition: index(p), imageSize: size, limit: limit)
+        case .entryOutsideImage(let p): return .entryOutsideImage(partition: index(p))
+        case .entryMisaligned(let p): return .entryMisaligned(partition: index(p))
+        case .memoryTooLarge(let p): return .memoryTooLarge(partition: index(p))
+        case .bootargsTooLong(let p): return .bootargsTooLong(partition: index(p))
+        case .initrdTooLarge(let p, let size, let limit): return .initrdTooLarge(partition: index(p), initrdSize: size, limit: limit)
+        case .linuxEntryMisaligned(let p): return .linuxEntryMisaligned(partition: index(p))
+        case .payloadEntryMisaligned(let p): return .payloadEntryMisaligned(partition: index(p))
+        default: return self
+        }
+    }
 }

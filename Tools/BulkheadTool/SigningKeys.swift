@@ -112,8 +112,7 @@ public enum SigningKeys {
         guard data.count <= 4096, let text = String(data: data, encoding: .utf8) else {
             throw ToolError("\(path): not a Bulkhead \(role) key file (expected two text lines, the first \"\(header)\")")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if lines.last == "" { lines.removeLast() }
+        let lines = keyFileLines(text)
         guard let first = lines.first, first == header else {
             if lines.first == other { throw ToolError("\(path): this is a \(role == "private" ? "public" : "private") key: \(hint)") }
             if lines.first == DeviceAttestationKey.fileHeader {
@@ -149,6 +148,17 @@ public enum SigningKeys {
             written += n
         }
     }
+}
+
+/// The lines of a key file: split at "\n", each without a final "\r" (a file saved with CRLF line
+/// endings reads as the same key on every command), the empty line after the last newline dropped.
+/// Splits the bytes: to a String, "\r\n" is one Character, which a split at "\n" would not see.
+func keyFileLines(_ text: String) -> [String] {
+    var lines = Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+        String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+    }
+    if lines.last == "" { lines.removeLast() }
+    return lines
 }
 
 /// Lowercase hex of `bytes`, two digits per byte, no separators.

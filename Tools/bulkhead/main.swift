@@ -32,7 +32,7 @@ struct BulkheadCommand: ParsableCommand {
             input (configuration, bundle, key, flash image, a failed check), 2 a file that cannot \
             be read or written, 64 a bad command line.
             """,
-        subcommands: [Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
+        subcommands: [Init.self, Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
                       FlashInfo.self, Attest.self])
 }
 
@@ -50,21 +50,25 @@ let configurationSummary = """
     "forward": endpoint 0 to 1 only) and doorbell (true or false); a queue needs depth (1-64 \
     messages waiting per direction) and message_size (1-4096 bytes); a shared channel needs size \
     (bytes or "4K"; a multiple of 4 KiB, at most 2 MiB) and optionally access (["rw", "ro"]: per \
-    endpoint). Unknown keys, and keys of the other kind of channel, are errors.
+    endpoint). Unknown keys, and keys of the other kind of channel, are errors. An optional [board] \
+    table gives board, harts and ram_size, used where the command line gives no --board, --harts or \
+    --ram-size. Every error found is reported, each as FILE:LINE of its key.
     """
 
-/// --board, --ram-size, --harts, --dtb: the machine the plan must fit.
+/// --board, --ram-size, --harts, --dtb: the machine the plan must fit. Each given wins over the
+/// configuration's [board] table, which wins over the board's defaults.
 struct BoardArguments: ParsableArguments {
-    @Option(help: "The board the plan is for (known: qemu-virt).")
-    var board = "qemu-virt"
+    @Option(help: ArgumentHelp("The board the plan is for (known: qemu-virt; default: the configuration's [board] "
+                               + "board, else qemu-virt).", valueName: "board"))
+    var board: String?
 
     @Option(name: .customLong("ram-size"),
-            help: ArgumentHelp("The board's RAM size, e.g. 1G or 512M (default: the board's, 1G for qemu-virt).",
-                               valueName: "size"))
+            help: ArgumentHelp("The board's RAM size, e.g. 1G or 512M (default: the configuration's [board] ram_size, "
+                               + "else the board's, 1G for qemu-virt).", valueName: "size"))
     var ramSize: String?
 
-    @Option(help: ArgumentHelp("The number of harts, ids 0 to N-1 (default: the board's, 4 for qemu-virt).",
-                               valueName: "n"))
+    @Option(help: ArgumentHelp("The number of harts, ids 0 to N-1 (default: the configuration's [board] harts, else the "
+                               + "board's, 4 for qemu-virt).", valueName: "n"))
     var harts: Int?
 
     @Option(help: ArgumentHelp("The board's device tree blob: partitions' devices must be nodes of it (default: the "
@@ -74,12 +78,47 @@ struct BoardArguments: ParsableArguments {
     var options: BoardOptions { BoardOptions(board: board, ramSize: ramSize, harts: harts, dtb: dtb) }
 }
 
-/// Prints `error` to standard error and fails with its exit code: 1 for invalid input, 2 for a
-/// file that cannot be read or written (README.md, "Exit codes"; a bad command line is
-/// ArgumentParser's, 64).
+/// Prints `error` (and the further errors it carries, one `error:` line each) to standard error
+/// and fails with its exit code: 1 for invalid input, 2 for a file that cannot be read or written
+/// (README.md, "Exit codes"; a bad command line is ArgumentParser's, 64).
 func fail(_ error: ToolError) -> ExitCode {
-    FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+    FileHandle.standardError.write(Data(error.all.map { "error: \($0.message)\n" }.joined().utf8))
     return ExitCode(error.exitCode)
+}
+
+/// `--json` on inspect, verify, flash-info, check and attest verify (docs/cli-json.md).
+struct JSONFlag: ParsableArguments {
+    @Flag(help: "Print the result as one JSON object on standard output (docs/cli-json.md); errors also go to standard error.")
+    var json = false
+}
+
+/// Prints `run`'s JSON object on standard output; a failure also prints its errors on standard
+/// error and exits with its code.
+func emit<R>(_ run: (output: JSONOutput<R>, error: ToolError?)) throws {
+    print(run.output.text, terminator: "")
+    if let error = run.error { throw fail(error) }
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a commented starter configuration.",
+        discussion: """
+            Writes FILE (default bulkhead.toml): a [board] table for qemu-virt with 4 harts and 1 GiB \
+            of RAM, one partition "hello" whose image is guest.bin next to the file, and commented \
+            examples of the optional keys, a second partition and a channel. `bulkhead check FILE` \
+            accepts it as written once guest.bin exists. An existing FILE is never overwritten.
+            """)
+
+    @Argument(help: ArgumentHelp("The configuration file to create.", valueName: "file"))
+    var file = "bulkhead.toml"
+
+    func run() throws {
+        do {
+            print(try Commands.initConfiguration(path: file))
+        } catch {
+            throw fail(error)
+        }
+    }
 }
 
 struct Keygen: ParsableCommand {
@@ -144,9 +183,11 @@ struct Pack: ParsableCommand {
                                valueName: "name.key"))
     var key: String
 
-    @Option(name: [.customLong("version"), .customLong("security-version")],
-            help: ArgumentHelp("The bundle's security version, 0 to 2^64-1 (anti-rollback counter).",
-                               valueName: "n"))
+    // --security-version is the name; `pack --version N` keeps its old meaning (only a lone
+    // `bulkhead --version` is the tool's version, handled before parsing).
+    @Option(name: [.customLong("security-version"), .customLong("version")],
+            help: ArgumentHelp("The bundle's security version, 0 to 2^64-1 (anti-rollback counter; --version is "
+                               + "an older name for it).", valueName: "n"))
     var securityVersion: UInt64
 
     @OptionGroup var boardArguments: BoardArguments
@@ -170,8 +211,14 @@ struct Check: ParsableCommand {
     var config: String
 
     @OptionGroup var boardArguments: BoardArguments
+    @OptionGroup var output: JSONFlag
 
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("check") { () throws(ToolError) in
+                try Commands.checkResult(configPath: config, board: boardArguments.options)
+            })
+        }
         do {
             print(try Commands.check(configPath: config, board: boardArguments.options))
         } catch {
@@ -198,8 +245,15 @@ struct Inspect: ParsableCommand {
     var bundle: String
 
     @OptionGroup var boardArguments: BoardArguments
+    @OptionGroup var output: JSONFlag
 
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("inspect") { () throws(ToolError) in
+                let inspection = try Commands.inspect(bundlePath: bundle, board: boardArguments.options)
+                return (inspection.result, [], inspection.problem)
+            })
+        }
         let inspection: Commands.Inspection
         do {
             inspection = try Commands.inspect(bundlePath: bundle, board: boardArguments.options)
@@ -230,7 +284,14 @@ struct Verify: ParsableCommand {
             help: ArgumentHelp("The public key file (from `bulkhead keygen`).", valueName: "name.pub"))
     var publicKey: String
 
+    @OptionGroup var output: JSONFlag
+
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("verify") { () throws(ToolError) in
+                (try Commands.verifyResult(bundlePath: bundle, publicKeyPath: publicKey), [], nil)
+            })
+        }
         do {
             print(try Commands.verify(bundlePath: bundle, publicKeyPath: publicKey))
         } catch {
@@ -419,8 +480,14 @@ struct FlashInfo: ParsableCommand {
     var image: String
 
     @OptionGroup var boardArgument: FlashBoardArgument
+    @OptionGroup var output: JSONFlag
 
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("flash-info") { () throws(ToolError) in
+                (try Commands.flashInfoResult(imagePath: image, board: boardArgument.board), [], nil)
+            })
+        }
         do {
             print(try Commands.flashInfo(imagePath: image, board: boardArgument.board))
         } catch {
@@ -482,7 +549,14 @@ struct AttestVerify: ParsableCommand {
                 """, valueName: "bundle"))
     var bundle: String?
 
+    @OptionGroup var output: JSONFlag
+
     func run() throws {
+        if output.json {
+            return try emit(JSONOutput.run("attest verify") { () throws(ToolError) in
+                (try Commands.attestVerifyResult(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle), [], nil)
+            })
+        }
         do {
             print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle))
         } catch {
