@@ -134,7 +134,7 @@ struct LinuxGuestTests {
         #expect(with(initrdRecord + 16, 101, 8) == .imageOutOfBounds(partition: 1, offset: 1008, length: 101))
         #expect(with(initrdRecord + 8, 800, 8) == .imageOverlapsManifest(partition: 1, offset: 800))
         #expect(with(initrdRecord + 16, 99, 8) == .bytesAfterImages(end: 1107, totalLength: 1108))
-        for at in Array(initrdRecord + 1..<initrdRecord + 8) + Array(initrdRecord + 24..<initrdRecord + 32) + Array(52..<64) {
+        for at in Array(initrdRecord + 1..<initrdRecord + 8) + Array(initrdRecord + 24..<initrdRecord + 32) + Array(53..<64) {
             #expect(with(at, 0x80, 1) == .reservedNotZero(offset: UInt64(at)), "offset \(at)")
         }
         // Every truncation fails; no byte past the end is accepted.

@@ -332,10 +332,10 @@ struct ConfigTests {
         #expect(throws: ToolError("t.toml:1: \"channel\" must be an array of tables: write each one as [[channel]]")) {
             try Config.parse("channel = 3\n" + Self.twoPartitions, file: "t.toml")
         }
-        #expect(throws: ToolError("t.toml:14: unknown top-level key \"channels\" (did you mean \"channel\"?) (a plan holds only [[partition]] and [[channel]] tables and a [board] table)")) {
+        #expect(throws: ToolError("t.toml:14: unknown top-level key \"channels\" (did you mean \"channel\"?) (a plan holds only [[partition]] and [[channel]] tables, a [board] and a [bundle] table)")) {
             try Config.parse(Self.twoPartitions + "[[channels]]\nname = \"c\"\n", file: "t.toml")
         }
-        #expect(throws: ToolError("t.toml:1: unknown top-level key \"partitions\" (did you mean \"partition\"?) (a plan holds only [[partition]] and [[channel]] tables and a [board] table)")) {
+        #expect(throws: ToolError("t.toml:1: unknown top-level key \"partitions\" (did you mean \"partition\"?) (a plan holds only [[partition]] and [[channel]] tables, a [board] and a [bundle] table)")) {
             try Config.parse("[[partitions]]\nname = \"c\"\n", file: "t.toml")
         }
     }

@@ -274,7 +274,11 @@ public struct KernelELF: Equatable, Sendable {
         let machine = try field(0x12, 2)
         guard machine == 243 else { throw fail("not a RISC-V ELF file (e_machine is \(machine), RISC-V is 243)") }
         let type = try field(0x10, 2)
-        guard type == 2 else { throw fail("not an executable ELF file (e_type is \(type); ET_EXEC, 2, expected)") }
+        // The hypervisor is a position-independent executable (ET_DYN) since it relocates itself;
+        // its identity covers code and read-only data, which relocation does not change.
+        guard type == 2 || type == 3 else {
+            throw fail("not an executable ELF file (e_type is \(type); ET_EXEC, 2, or ET_DYN, 3, expected)")
+        }
 
         // Program headers: the PT_LOAD segments.
         let phoff = try field(0x20, 8), phentsize = try field(0x36, 2), phnum = try field(0x38, 2)

@@ -203,7 +203,8 @@ public enum Commands {
         }
         return InspectResult(file: file, formatVersion: Int(BundleFormat.version), length: reader.totalLength,
                              securityVersion: reader.securityVersion, keyID: reader.keyID.hex,
-                             signature: hexString(reader.signature), partitions: partitions, channels: channels,
+                             signature: hexString(reader.signature),
+                             requireRollbackFloor: reader.plan.flags.requireRollbackFloor, partitions: partitions, channels: channels,
                              board: board, planValid: valid)
     }
 
@@ -215,6 +216,9 @@ public enum Commands {
             + "\(plan.channelCount) channel\(plan.channelCount == 1 ? "" : "s"), \(reader.totalLength) bytes\n"
         out += "security version: \(reader.securityVersion)\n"
         out += "signing key id:   \(reader.keyID.hex)\n"
+        if plan.flags.requireRollbackFloor {
+            out += "rollback floor:   required: boots only where the anti-rollback floor is kept in persistent storage\n"
+        }
         out += "manifest:         \(reader.manifestRange.count) bytes at 0x0 (signed)\n"
         out += "signature:        \(hexString(reader.signature))\n"
         out += "                  (Ed25519; not checked here: use `bulkhead verify --public-key`)\n"

@@ -86,6 +86,8 @@ public struct Config: Sendable {
     public var lines = ConfigLines()
     /// The `[board]` table, if the file has one.
     public var board: BoardTable?
+    /// The `[bundle]` table, if the file has one.
+    public var bundle: BundleTable?
 
     /// Every key a `[[partition]]` table may hold, in documentation order.
     public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs",
@@ -96,8 +98,8 @@ public struct Config: Sendable {
     /// The keys only a queue may hold, and those only a shared-memory channel may hold.
     static let queueOnlyKeys = ["depth", "message_size"]
     static let sharedOnlyKeys = ["size", "access"]
-    /// The top-level keys: the two kinds of array of tables, and the board table.
-    static let topLevelKeys = ["partition", "channel", "board"]
+    /// The top-level keys: the two kinds of array of tables, and the board and bundle tables.
+    static let topLevelKeys = ["partition", "channel", "board", "bundle"]
 
     /// Parses TOML `text`; `file` names the source in messages. Every error found is reported
     /// (the first thrown, the others in its `more`), each at the line of the key it is about.
@@ -115,7 +117,7 @@ public struct Config: Sendable {
         var errors: [ToolError] = []
         for key in root.keys where !topLevelKeys.contains(key) {
             errors.append(ToolError("\(lines.locateTopLevel(file, key: key)): unknown top-level key \"\(key)\""
-                                    + "\(suggestion(key, topLevelKeys)) (a plan holds only [[partition]] and [[channel]] tables and a [board] table)"))
+                                    + "\(suggestion(key, topLevelKeys)) (a plan holds only [[partition]] and [[channel]] tables, a [board] and a [bundle] table)"))
         }
         func tables(_ key: String) -> [TOMLTable] {
             do throws(ToolError) { return try Config.tables(key, in: root, file: file, lines: lines) } catch {
@@ -147,8 +149,12 @@ public struct Config: Sendable {
         if let value = root["board"] {
             do { board = try BoardTable.parse(value, file: file, lines: lines) } catch { errors.append(error) }
         }
+        var bundle: BundleTable?
+        if let value = root["bundle"] {
+            do { bundle = try BundleTable.parse(value, file: file, lines: lines) } catch { errors.append(error) }
+        }
         if let error = ToolError.collected(errors) { throw error }
-        return Config(file: file, partitions: partitions, channels: channels, lines: lines, board: board)
+        return Config(file: file, partitions: partitions, channels: channels, lines: lines, board: board, bundle: bundle)
     }
 
     /// The `[[key]]` tables of `root` (none when the key is absent).

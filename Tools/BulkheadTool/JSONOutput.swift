@@ -102,6 +102,8 @@ public struct InspectResult: Codable, Equatable, Sendable {
     public var securityVersion: UInt64
     public var keyID: String
     public var signature: String
+    /// `[bundle] require_rollback_floor`: boots only where the anti-rollback floor is persistent.
+    public var requireRollbackFloor: Bool
     public var partitions: [Partition]
     public var channels: [Channel]
     /// The board the plan was validated for, and whether it is valid there.

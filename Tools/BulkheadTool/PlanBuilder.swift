@@ -89,6 +89,7 @@ public enum PlanBuilder {
         errors += validatePartitions(specs, named: named, board: board, config: config)
 
         var plan = PartitionPlan()
+        plan.flags = config.bundle?.flags ?? BundleFlags()
         for spec in specs { _ = plan.append(spec ?? PartitionSpec()) }
         for (c, channel) in config.channels.enumerated() {
             do {
