@@ -213,7 +213,7 @@ struct VerifiedBootTests {
     @Test func aPlanThatDoesNotFitTheBoardIsRefused() throws {
         let d = try Device()
         d.write(try d.bundle(version: 5), to: .a)
-        d.limits = KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0b1)   // hart 0 only
+        d.limits = try KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0b1)   // hart 0 only
         let r = d.run()
         #expect(r.error == .noBootableSlot)
         #expect(r.lines[1].hasPrefix("slot A rejected: invalid partition plan: partition #0 \"one\""))
