@@ -265,52 +265,61 @@ private func text(_ write: (inout StringSink) -> Void) -> String {
 /// k3.dtsi description and eic7700 device trees, the 8250/DesignWare UART bindings). Addresses
 /// not given there (the interrupt controllers' blocks, the K3's RAM size) are placeholders.
 enum BoardTrees {
-    static let spacemitK3: String = {
-        let isa = "rv64imafdcvh_zicbom_zicboz_zicntr_zicond_zicsr_zifencei_zihintpause_zihpm_zba_zbb_zbc_zbs_smaia_ssaia_sstc_svinval_svnapot_svpbmt"
-        let cpus = (0..<8).map { i in
+    /// The shared skeleton: root cells, `serial0` = &uart0 as stdout, `harts` cpu nodes (each with
+    /// its `cpuN_intc` interrupt controller and the given properties), one RAM node, one
+    /// firmware-reserved region, and a simple bus holding `soc`.
+    private static func board(model: String, compatible: String, chosen: String = "", timebase: Int, harts: Int,
+                              cpu: String, memory: String, firmware: String, soc: String) -> String {
+        let cpus = (0..<harts).map { i in
             """
                     cpu\(i): cpu@\(i) {
-                        device_type = "cpu"; reg = <\(i)>; compatible = "spacemit,x100", "riscv";
-                        riscv,isa = "\(isa)"; riscv,isa-base = "rv64i";
-                        riscv,isa-extensions = "i", "m", "a", "f", "d", "c", "v", "h", "smaia", "ssaia", "sstc", "svpbmt";
-                        mmu-type = "riscv,sv48";
+                        device_type = "cpu"; reg = <\(i)>; mmu-type = "riscv,sv48";
+                        \(cpu)
                         cpu\(i)_intc: interrupt-controller { compatible = "riscv,cpu-intc"; interrupt-controller; #interrupt-cells = <1>; };
                     };
             """
         }.joined(separator: "\n")
-        let sContexts = (0..<8).map { "<&cpu\($0)_intc 9>" }.joined(separator: ", ")
-        let mContexts = (0..<8).map { "<&cpu\($0)_intc 11>" }.joined(separator: ", ")
         return """
         /dts-v1/;
         / {
             #address-cells = <2>;
             #size-cells = <2>;
-            model = "SpacemiT K3 (Bulkhead test tree)";
-            compatible = "spacemit,k3";
+            model = "\(model) (Bulkhead test tree)";
+            compatible = \(compatible);
             aliases { serial0 = &uart0; };
-            chosen {
-                stdout-path = "serial0:115200n8";
-                linux,initrd-start = <0x1 0x20000000>;
-                linux,initrd-end = <0x1 0x20800000>;
-            };
+            chosen { stdout-path = "serial0:115200n8"; \(chosen) };
             cpus {
                 #address-cells = <1>;
                 #size-cells = <0>;
-                timebase-frequency = <24000000>;
+                timebase-frequency = <\(timebase)>;
         \(cpus)
             };
-            memory@100000000 { device_type = "memory"; reg = <0x1 0x00000000 0x2 0x00000000>; };
-            reserved-memory {
-                #address-cells = <2>;
-                #size-cells = <2>;
-                ranges;
-                opensbi@100000000 { reg = <0x1 0x0 0x0 0x80000>; no-map; };
-            };
+            \(memory)
+            reserved-memory { #address-cells = <2>; #size-cells = <2>; ranges; \(firmware) };
             soc {
-                compatible = "simple-bus";
-                #address-cells = <2>;
-                #size-cells = <2>;
-                ranges;
+                compatible = "simple-bus"; #address-cells = <2>; #size-cells = <2>; ranges;
+                \(soc)
+            };
+        };
+        """
+    }
+
+    /// Eight X100 harts (RVA23: H, Sstc, AIA), S- and M-mode IMSICs and an APLIC, a SpacemiT UART.
+    static let spacemitK3: String = {
+        let isa = "rv64imafdcvh_zicbom_zicboz_zicntr_zicond_zicsr_zifencei_zihintpause_zihpm_zba_zbb_zbc_zbs_smaia_ssaia_sstc_svinval_svnapot_svpbmt"
+        let sContexts = (0..<8).map { "<&cpu\($0)_intc 9>" }.joined(separator: ", ")
+        let mContexts = (0..<8).map { "<&cpu\($0)_intc 11>" }.joined(separator: ", ")
+        return board(
+            model: "SpacemiT K3", compatible: "\"spacemit,k3\"",
+            chosen: "linux,initrd-start = <0x1 0x20000000>; linux,initrd-end = <0x1 0x20800000>;",
+            timebase: 24_000_000, harts: 8,
+            cpu: """
+                compatible = "spacemit,x100", "riscv"; riscv,isa = "\(isa)"; riscv,isa-base = "rv64i";
+                riscv,isa-extensions = "i", "m", "a", "f", "d", "c", "v", "h", "smaia", "ssaia", "sstc", "svpbmt";
+                """,
+            memory: "memory@100000000 { device_type = \"memory\"; reg = <0x1 0x00000000 0x2 0x00000000>; };",
+            firmware: "opensbi@100000000 { reg = <0x1 0x0 0x0 0x80000>; no-map; };",
+            soc: """
                 dma-noncoherent;
                 mimsic: interrupt-controller@e0000000 {
                     compatible = "spacemit,k3-imsics", "riscv,imsics"; reg = <0x0 0xe0000000 0x0 0x400000>;
@@ -331,50 +340,19 @@ enum BoardTrees {
                     reg-shift = <2>; reg-io-width = <4>; clock-frequency = <14700000>;
                     interrupt-parent = <&saplic>; interrupts = <42 4>;
                 };
-            };
-        };
-        """
+                """)
     }()
 
+    /// Four P550 harts (pre-ratified H, no Sstc), a PLIC, a DesignWare UART.
     static let eswinEIC7700X: String = {
-        let cpus = (0..<4).map { i in
-            """
-                    cpu\(i): cpu@\(i) {
-                        device_type = "cpu"; reg = <\(i)>; compatible = "sifive,p550", "riscv";
-                        riscv,isa = "rv64imafdch_zicsr_zifencei_zba_zbb_sscofpmf";
-                        mmu-type = "riscv,sv48";
-                        cpu\(i)_intc: interrupt-controller { compatible = "riscv,cpu-intc"; interrupt-controller; #interrupt-cells = <1>; };
-                    };
-            """
-        }.joined(separator: "\n")
         let contexts = (0..<4).map { "<&cpu\($0)_intc 11>, <&cpu\($0)_intc 9>" }.joined(separator: ", ")
-        return """
-        /dts-v1/;
-        / {
-            #address-cells = <2>;
-            #size-cells = <2>;
-            model = "SiFive HiFive Premier P550 (Bulkhead test tree)";
-            compatible = "sifive,hifive-premier-p550", "eswin,eic7700";
-            aliases { serial0 = &uart0; };
-            chosen { stdout-path = "serial0:115200n8"; };
-            cpus {
-                #address-cells = <1>;
-                #size-cells = <0>;
-                timebase-frequency = <1000000>;
-        \(cpus)
-            };
-            memory@80000000 { device_type = "memory"; reg = <0x0 0x80000000 0x4 0x00000000>; };
-            reserved-memory {
-                #address-cells = <2>;
-                #size-cells = <2>;
-                ranges;
-                mmode_resv0@80000000 { reg = <0x0 0x80000000 0x0 0x80000>; no-map; };
-            };
-            soc {
-                compatible = "simple-bus";
-                #address-cells = <2>;
-                #size-cells = <2>;
-                ranges;
+        return board(
+            model: "SiFive HiFive Premier P550", compatible: "\"sifive,hifive-premier-p550\", \"eswin,eic7700\"",
+            timebase: 1_000_000, harts: 4,
+            cpu: "compatible = \"sifive,p550\", \"riscv\"; riscv,isa = \"rv64imafdch_zicsr_zifencei_zba_zbb_sscofpmf\";",
+            memory: "memory@80000000 { device_type = \"memory\"; reg = <0x0 0x80000000 0x4 0x00000000>; };",
+            firmware: "mmode_resv0@80000000 { reg = <0x0 0x80000000 0x0 0x80000>; no-map; };",
+            soc: """
                 plic: interrupt-controller@c000000 {
                     compatible = "sifive,plic-1.0.0"; reg = <0x0 0x0c000000 0x0 0x4000000>;
                     interrupt-controller; #interrupt-cells = <1>; riscv,ndev = <520>;
@@ -385,9 +363,7 @@ enum BoardTrees {
                     reg-shift = <2>; reg-io-width = <4>; clock-frequency = <200000000>;
                     interrupt-parent = <&plic>; interrupts = <100>;
                 };
-            };
-        };
-        """
+                """)
     }()
 }
 
