@@ -54,12 +54,28 @@ $(CORE_MOD): $(CORE_OBJ)
 -include Guests/uboot/uboot.mk
 
 # ---- The hypervisor ----------------------------------------------------------------------------
+# BOARD picks the board data compiled in (Boards/<dir>/): what a device tree cannot say, such as
+# which flash holds the bundle slots and the state region. Everything else comes from the tree
+# at boot, so one image per board; other boards' images go to build/boards/<board>/.
+BOARD ?= qemu-virt
+BOARD_DIR_qemu-virt      := QEMUVirt
+BOARD_DIR_spacemit-k3    := SpacemitK3
+BOARD_DIR_eswin-eic7700x := EswinEIC7700X
+BOARD_DIR := $(BOARD_DIR_$(BOARD))
+ifeq ($(BOARD_DIR),)
+$(error unknown BOARD "$(BOARD)": use qemu-virt, spacemit-k3 or eswin-eic7700x)
+endif
 ARCH_DIR     := Kernel/Arch/RISCV64
-KERNEL_SRCS  := $(sort $(wildcard $(ARCH_DIR)/*.swift Kernel/Boot/*.swift Boards/Common/*.swift Boards/QEMUVirt/*.swift))
+KERNEL_SRCS  := $(sort $(wildcard $(ARCH_DIR)/*.swift Kernel/Boot/*.swift Boards/Common/*.swift Boards/$(BOARD_DIR)/*.swift))
 KERNEL_ASM   := $(ARCH_DIR)/entry.S $(ARCH_DIR)/trap.S
 KERNEL_C     := $(ARCH_DIR)/mem.c
+ifeq ($(BOARD),qemu-virt)
 KDIR         := $(BUILD)/kernel
 KERNEL_ELF   := $(BUILD)/bulkhead.elf
+else
+KDIR         := $(BUILD)/boards/$(BOARD)/kernel
+KERNEL_ELF   := $(BUILD)/boards/$(BOARD)/bulkhead.elf
+endif
 KERNEL_BIN   := $(KERNEL_ELF:.elf=.bin)
 # Where the image is linked; it runs anywhere in RAM (entry.S relocates itself). QEMU virt's
 # OpenSBI jumps here through the flash's entry stub.
@@ -163,13 +179,20 @@ test: deps test-host linux-test test-qemu fuzz
 test-host:
 	swift test
 
+# The images for the other boards (build/boards/<board>/bulkhead.bin; README "Boards"). The QEMU
+# tests boot the SpacemiT K3 one on QEMU virt as a board without a flash driver.
+.PHONY: board-kernels
+board-kernels:
+	$(MAKE) kernel BOARD=spacemit-k3
+	$(MAKE) kernel BOARD=eswin-eic7700x
+
 # A second image that trusts the development key but also lists it as revoked (for the QEMU tests).
 REVOKED_TEST_ELF := $(BUILD)/bulkhead-revoked-dev.elf
 .PHONY: kernel-revoked-dev
 kernel-revoked-dev: $(DEV_KEY).pub
 	$(MAKE) kernel KDIR=$(BUILD)/kernel-revoked-dev KERNEL_ELF=$(REVOKED_TEST_ELF) REVOKED_KEYS=$(DEV_KEY).pub
 
-test-qemu: kernel kernel-revoked-dev guests tool linux-guest uboot-guest
+test-qemu: kernel kernel-revoked-dev guests tool linux-guest uboot-guest board-kernels
 	python3 -m pytest -v Tests/qemu
 
 # ---- Linux beside the Swift guests (Guests/linux.toml; README "Running Linux ...") ------------

@@ -1,23 +1,48 @@
-// NS16550A UART driver (polled): the console of QEMU virt and many RISC-V boards.
+// NS16550A UART driver (polled): the console of QEMU virt and of most RISC-V boards (16550-compatible).
 import _Volatile
 
-/// A 16550-compatible UART with byte-wide registers (QEMU virt: reg-shift 0).
+/// A 16550-compatible UART: register `n` at `base + (n << regShift)`, accessed `regIOWidth` bytes
+/// wide (the device tree's `reg-shift` and `reg-io-width`). QEMU virt: shift 0, width 1; the
+/// DesignWare APB UART and SpacemiT's UART: shift 2, width 4.
 struct NS16550A {
     let base: UInt64
+    let regShift: UInt64
+    let wide: Bool
     // Register offsets (16550 data sheet): THR/RBR at 0, LSR at 5.
-    private var thr: VolatileMappedRegister<UInt8> { VolatileMappedRegister(unsafeBitPattern: UInt(base)) }
-    private var lsr: VolatileMappedRegister<UInt8> { VolatileMappedRegister(unsafeBitPattern: UInt(base &+ 5)) }
+    private static let thrOffset: UInt64 = 0
+    private static let lsrOffset: UInt64 = 5
     private static let lsrDataReady: UInt8 = 0x01
     private static let lsrTransmitEmpty: UInt8 = 0x20
 
+    /// QEMU virt's layout: byte-wide registers, one byte apart.
+    init(base: UInt64) { self.base = base; regShift = 0; wide = false }
+
+    /// `nil` for an access width other than 1 or 4 bytes or a shift above 3 (no 16550 has those).
+    init?(base: UInt64, regShift: UInt32, regIOWidth: UInt32) {
+        guard regIOWidth == 1 || regIOWidth == 4, regShift <= 3 else { return nil }
+        self.base = base; self.regShift = UInt64(regShift); wide = regIOWidth == 4
+    }
+
+    private func address(_ offset: UInt64) -> UInt { UInt(base &+ (offset << regShift)) }
+
+    private func load(_ offset: UInt64) -> UInt8 {
+        if wide { return UInt8(truncatingIfNeeded: VolatileMappedRegister<UInt32>(unsafeBitPattern: address(offset)).load()) }
+        return VolatileMappedRegister<UInt8>(unsafeBitPattern: address(offset)).load()
+    }
+
+    private func store(_ offset: UInt64, _ value: UInt8) {
+        if wide { VolatileMappedRegister<UInt32>(unsafeBitPattern: address(offset)).store(UInt32(value)); return }
+        VolatileMappedRegister<UInt8>(unsafeBitPattern: address(offset)).store(value)
+    }
+
     func put(_ byte: UInt8) {
-        while lsr.load() & Self.lsrTransmitEmpty == 0 {}
-        thr.store(byte)
+        while load(Self.lsrOffset) & Self.lsrTransmitEmpty == 0 {}
+        store(Self.thrOffset, byte)
     }
 
     /// The next received byte, if any.
     func get() -> UInt8? {
-        guard lsr.load() & Self.lsrDataReady != 0 else { return nil }
-        return thr.load()
+        guard load(Self.lsrOffset) & Self.lsrDataReady != 0 else { return nil }
+        return load(Self.thrOffset)
     }
 }

@@ -17,7 +17,10 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     } catch {
         halt { out in out.write("error: cannot read the device tree at "); out.write(hex: dtb); out.write(": "); error.write(to: &out) }
     }
-    if let uart = host.console, uart.isNS16550A { consoleUART = NS16550A(base: uart.base.raw) }
+    if let uart = host.console, uart.is16550Compatible,
+       let driver = NS16550A(base: uart.base.raw, regShift: uart.regShift, regIOWidth: uart.regIOWidth) {
+        consoleUART = driver
+    }
     if let reader = try? FDTReader(tree), let node = try? reader.firstNode(compatibleWith: "sifive,test0"),
        let reg = try? reader.translatedReg(of: node) {
         testDevice = SiFiveTest(base: reg.address)
@@ -28,6 +31,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         out.write(hex: host.ram.base.raw); out.write(" + "); out.write(size: host.ram.size)
         out.write(", boot hart "); out.write(decimal: hartid)
     }
+    placeHypervisorMemory(host)
     guard host.hasHypervisorExtension else {
         halt { out in
             out.write("error: the harts lack the RISC-V H extension (riscv,isa = \"")
@@ -42,13 +46,14 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     firmwareMachineIDs = Firmware.machineIDs()
 
     // 2. The bundle and its plan, validated against this board and its device tree's devices.
-    var limits = currentBoard.limits(ram: host.ram, hartMask: host.hartMask & ((1 << UInt64(maxHarts)) - 1))
+    var limits = host.boardLimits(memoryMap: hypervisorMemory)
+    limits.hartMask &= (1 << UInt64(maxHarts)) - 1
     do {
         limits.devices = try DeviceCatalog(reader: FDTReader(tree))
     } catch {
         halt { out in out.write("error: cannot read the devices of the device tree: "); error.write(to: &out) }
     }
-    loadPlan(limits: limits)
+    loadPlan(limits: limits, initrd: host.initrd)
 
     // 3. Channels, then each partition: G-stage table (RAM and shared windows), image, device tree.
     setUpChannels()
@@ -65,7 +70,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
             var i = 0
             while i < windows.count {
                 let w = windows[i]
-                try table.map(guest: w.address, host: currentBoard.sharedPool.base.adding(w.poolOffset), size: w.size,
+                try table.map(guest: w.address, host: hypervisorMemory.sharedPool.base.adding(w.poolOffset), size: w.size,
                               permissions: w.writable ? .readWrite : .readOnly, memory: &pool)
                 i += 1
             }
@@ -125,16 +130,39 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     }
 }
 
+/// Places the shared pool and the staging area after the hypervisor's image (MemoryMap), away
+/// from what the firmware reserves; halts when they do not fit. Logs the placement.
+private func placeHypervisorMemory(_ host: HostDescription) {
+    let image = HostRegion(base: HostPhysAddr(kernel_image_start()), size: kernel_image_end() &- kernel_image_start())
+    do {
+        hypervisorMemory = try MemoryMap.place(image: image, ram: host.ram, firmwareReserved: host.firmwareReserved,
+                                               poolSize: currentBoard.sharedPoolSize, stagingSize: currentBoard.bundleMaxSize)
+    } catch {
+        halt { out in out.write("error: cannot place the hypervisor's memory: "); error.write(to: &out) }
+    }
+    log { out in
+        out.write("memory: "); hypervisorMemory.write(to: &out)
+        let firmware = host.firmwareReserved
+        if firmware.count == 0 { out.write("; firmware reserves nothing") }
+        var i = 0
+        while i < firmware.count {
+            out.write(i == 0 ? "; firmware reserves " : ", ")
+            out.write(hex: firmware[i].region.base.raw); out.write(" + "); out.write(size: firmware[i].region.size)
+            i += 1
+        }
+    }
+}
+
 /// Zeroes every shared-memory channel's memory, empties every ring, and logs each channel.
 private func setUpChannels() {
     channelLayout = ChannelLayout(plan: plan)
-    guard kernel_image_end() <= currentBoard.sharedPool.base.raw,
+    guard kernel_image_end() <= hypervisorMemory.sharedPool.base.raw,
           ChannelLimits.queueStorageCapacity <= ipc_queue_storage_size() else { fatal("channel memory overlaps the hypervisor") }
     var c = 0
     while c < plan.channelCount {
         let ch = plan.channel(c)
         if ch.kind == .sharedMemory {
-            let base = currentBoard.sharedPool.base.adding(channelLayout.offsets[c])
+            let base = hypervisorMemory.sharedPool.base.adding(channelLayout.offsets[c])
             hostPointer(base.raw).initializeMemory(as: UInt8.self, repeating: 0, count: Int(ch.size))
         } else {
             var end = 0
@@ -182,34 +210,59 @@ func bulkheadSecondary(_ hartid: UInt64) -> Never {
     PartitionControl.hartMain(Int(hartid))
 }
 
-/// Verified boot: chooses a flash slot, copies its bundle into the staging area, verifies it there
-/// (VerifiedBoot in Core: key, revocation, signature, anti-rollback, digests, plan) and records
-/// the outcome in the flash state region. Halts when no slot verifies.
-private func loadPlan(limits: BoardLimits) {
-    let staging = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(currentBoard.bundleAddress.raw)),
-                                                count: Int(currentBoard.bundleMaxSize))
+/// Verified boot (VerifiedBoot in Core: key, revocation, signature, anti-rollback, digests, plan).
+/// A bundle handed over as the initrd (`initrd`, from /chosen: U-Boot's booti) is moved into the
+/// staging area first; one handed over in RAM there is tried next, then the flash slots, whose
+/// bundles are copied into staging and verified there; the outcome is recorded in the flash state
+/// region. On a board without a flash driver only a handed-over bundle can boot, against no
+/// floor (bootWithoutState). Halts when nothing verifies.
+private func loadPlan(limits: BoardLimits, initrd: HostRegion?) {
+    let staging = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(hypervisorMemory.staging.base.raw)),
+                                                count: Int(hypervisorMemory.staging.size))
+    if let initrd, !stageInitrd(initrd, into: staging) { staging.storeBytes(of: 0, as: UInt64.self) }   // not a bundle in RAM then
+    let source: StaticString = initrd != nil ? "bundle from the initrd" : "bundle in RAM"
     let trust = builtInTrustAnchors()
-    let boot = VerifiedBoot(layout: currentBoard.bundleFlash, trustAnchors: trust.anchors, revoked: trust.revoked,
-                            limits: limits)
-    var flash = CFIFlash(layout: currentBoard.bundleFlash)
-    var observer = BootLog()
     var booted: BootedBundle? = nil
-    do {
-        switch try boot.bootPreloaded(flash: &flash, staging: staging, stateWriteFailed: { observer.stateWriteFailed($0) }) {
-        case .absent: break
-        case .rejected(let why, let bundle):
-            log { out in out.write("bundle in RAM rejected: "); why.write(to: &out, plan: bundle?.plan ?? PartitionPlan()) }
-        case .booted(let b): booted = b
-        case .floorRequired: break       // bootPreloaded keeps the floor in flash: never returned there
+    if let layout = currentBoard.bundleFlash {
+        let boot = VerifiedBoot(layout: layout, trustAnchors: trust.anchors, revoked: trust.revoked, limits: limits)
+        var flash = CFIFlash(layout: layout)
+        var observer = BootLog()
+        do {
+            switch try boot.bootPreloaded(flash: &flash, staging: staging, stateWriteFailed: { observer.stateWriteFailed($0) }) {
+            case .absent:
+                if let initrd { log { out in notABundle(initrd, &out); out.write("; trying the flash slots") } }
+            case .rejected(let why, let bundle):
+                log { out in out.write(source); out.write(" rejected: "); why.write(to: &out, plan: bundle?.plan ?? PartitionPlan()) }
+            case .booted(let b): booted = b
+            case .floorRequired: break       // bootPreloaded keeps the floor in flash: never returned there
+            }
+            if booted == nil { booted = try boot.boot(flash: &flash, staging: staging, observer: &observer) }
+        } catch {
+            halt { out in out.write("error: "); error.write(to: &out) }
         }
-        if booted == nil { booted = try boot.boot(flash: &flash, staging: staging, observer: &observer) }
-    } catch {
-        halt { out in out.write("error: "); error.write(to: &out) }
+    } else {
+        log("warning: no driver for this board's persistent storage yet: no bundle slots, no anti-rollback floor, no device secret")
+        switch VerifiedBoot.bootWithoutState(staging: staging, trustAnchors: trust.anchors, revoked: trust.revoked, limits: limits) {
+        case .absent:
+            halt { out in
+                if let initrd { notABundle(initrd, &out) } else { out.write("error: no bundle: on this board it comes as the initrd (booti)") }
+            }
+        case .rejected(let why, let bundle):
+            halt { out in out.write(source); out.write(" rejected: "); why.write(to: &out, plan: bundle?.plan ?? PartitionPlan()) }
+        case .floorRequired:
+            halt { out in
+                out.write(source); out.write(" refused: it requires the anti-rollback floor (require_rollback_floor), ")
+                out.write("which this board cannot keep without persistent storage")
+            }
+        case .booted(let b):
+            booted = b
+            log("warning: the anti-rollback floor is not enforced on this board: an older signed bundle would boot too")
+        }
     }
     guard let booted else { fatal("no bundle") }
     let bundle = booted.bundle
     log { out in
-        if booted.preloaded { out.write("bundle in RAM") } else { out.write("slot "); out.write(booted.slot == .a ? "A" : "B") }
+        if booted.preloaded { out.write(source) } else { out.write("slot "); out.write(booted.slot == .a ? "A" : "B") }
         out.write(": bundle verified: key id "); bundle.keyID.write(to: &out)
         out.write(", security version "); out.write(decimal: bundle.securityVersion)
         out.write("; minimum security version "); out.write(decimal: booted.previousMinimum)
@@ -222,9 +275,9 @@ private func loadPlan(limits: BoardLimits) {
     var p = 0
     while p < plan.count {
         let range = bundle.imageRange(p)
-        partitionImage[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(range.offset)), size: UInt64(range.count))
+        partitionImage[p] = HostRegion(base: hypervisorMemory.staging.base.adding(UInt64(range.offset)), size: UInt64(range.count))
         let initrd = bundle.initrdRange(p)
-        partitionInitrd[p] = HostRegion(base: currentBoard.bundleAddress.adding(UInt64(initrd.offset)), size: UInt64(initrd.count))
+        partitionInitrd[p] = HostRegion(base: hypervisorMemory.staging.base.adding(UInt64(initrd.offset)), size: UInt64(initrd.count))
         let digest = bundle.imageDigest(p)
         var i = 0
         while i < digest.count && i < 64 { partitionMeasurement[p].bytes[i] = digest[i]; i += 1 }
@@ -239,11 +292,20 @@ private func loadPlan(limits: BoardLimits) {
     }
 }
 
+/// `error: the initrd at ... is not a Bulkhead bundle`.
+private func notABundle(_ initrd: HostRegion, _ out: inout UARTSink) {
+    out.write("the initrd at "); out.write(hex: initrd.base.raw); out.write(" + "); out.write(size: initrd.size)
+    out.write(" is not a Bulkhead bundle (it does not start with \"BULKHEAD\")")
+}
+
 /// Reads the device secret from its flash block and derives the key chain (docs/keys.md):
 /// the hypervisor CDI from the secret and this hypervisor's identity, each partition's keys from
 /// its measurement, and the DRBG's seed. The secret and the CDI are wiped afterwards.
 private func setUpKeys(_ booted: BootedBundle) {
-    let layout = currentBoard.bundleFlash
+    guard let layout = currentBoard.bundleFlash else {
+        log("device secret: none on this board (no persistent storage driver); key services refuse every call")
+        return
+    }
     var record = InlineArray<64, UInt8>(repeating: 0)
     let flash = CFIFlash(layout: layout)
     let read = layout.deviceSecret.size > 0 && withUnsafeMutableBytes(of: &record) { flash.read(offset: layout.deviceSecret.offset, into: $0) }
@@ -308,10 +370,11 @@ private func hardwareEntropy() -> SHA512Digest? {
 /// (docs/keys.md). An entry that does not open (sealed for another device, hypervisor or signer)
 /// leaves that partition with an empty keystore; entries of other partitions are carried over.
 private func loadKeystores() {
-    let region = currentBoard.bundleFlash.keystoreRegion
+    guard let layout = currentBoard.bundleFlash else { return }
+    let region = layout.keystoreRegion
     guard keysAvailable, region.copyA.size > 0, region.copyB.size > 0 else { return }
     let record = keystoreBuffer(0)
-    let loaded = region.load(CFIFlash(layout: currentBoard.bundleFlash), into: record)
+    let loaded = region.load(CFIFlash(layout: layout), into: record)
     keystoreCurrentCopy = loaded.current
     log { out in
         out.write("keystore: ")

@@ -11,6 +11,8 @@ nonisolated(unsafe) var partitionHgatp = InlineArray<8, UInt64>(repeating: 0)
 nonisolated(unsafe) var partitionImage = InlineArray<8, HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
 /// Per partition: its initrd in the verified bundle (size 0: none).
 nonisolated(unsafe) var partitionInitrd = InlineArray<8, HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
+/// Where the hypervisor's image, shared pool and bundle staging area are (placed at boot).
+nonisolated(unsafe) var hypervisorMemory = MemoryMap.none
 /// Where each channel's shared memory and rings lie (computed from the plan at boot).
 nonisolated(unsafe) var channelLayout = ChannelLayout(plan: PartitionPlan())
 /// Per hart: the partition it runs (-1: none) and its vCPU index there.

@@ -138,7 +138,8 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 {
-        let region = currentBoard.bundleFlash.keystoreRegion
+        guard let layout = currentBoard.bundleFlash else { throw .storageFailed }
+        let region = layout.keystoreRegion
         guard region.copyA.size > 0, region.copyB.size > 0 else { throw .storageFailed }
         var nonce = InlineArray<12, UInt8>(repeating: 0)
         guard withUnsafeMutableBytes(of: &nonce, { randomBytes($0) }), var key = withPartitionKeys({ $0.keystoreKey }) else {
@@ -147,7 +148,7 @@ struct VCPUEnvironment: SBIEnvironment {
         defer { withUnsafeMutableBytes(of: &key) { secureZero($0) } }
         let name = plan[partition].name
         let store = keystorePointer(partition)
-        var flash = CFIFlash(layout: currentBoard.bundleFlash)
+        var flash = CFIFlash(layout: layout)
         lockKeystore()
         defer { keystoreLock.store(0, ordering: .releasing) }
         return try withUnsafeBytes(of: &key) { (k) throws(IPCReason) -> UInt64 in

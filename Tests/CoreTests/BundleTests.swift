@@ -258,12 +258,13 @@ struct BundleTests {
         }
     }
 
-    @Test func qemuVirtBoardKeepsTheStagingAreaReserved() {
+    @Test func qemuVirtBoardKeepsTheStagingAreaReserved() throws {
         let board = KnownBoards.qemuVirt
-        #expect(board.reserved.contains(board.bundleStaging))
-        #expect(board.defaultRAM.contains(board.reserved))
+        let map = try board.typicalMemoryMap(ram: board.defaultRAM)
+        #expect(map.reservation.contains(map.staging))
+        #expect(board.defaultRAM.contains(map.reservation))
         #expect(board.defaultLimits.hartMask == 0xF)
-        #expect(KnownBoards.named("qemu-virt")?.bundleAddress == HostPhysAddr(0x8100_0000))
+        #expect(try KnownBoards.named("qemu-virt")?.typicalMemoryMap(ram: board.defaultRAM).staging.base == HostPhysAddr(0x8100_0000))
         #expect(KnownBoards.named("qemu") == nil)
     }
 
@@ -691,7 +692,7 @@ struct ChannelBundleTests {
     /// and `PartitionPlan.validate` reports them.
     @Test func planRulesAreLeftToValidation() {
         let good = channelBundle()
-        let board = KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0xFF)
+        let board = try! KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0xFF)
         typealias C = BundleFormat.ChannelRecord
         func planError(_ offset: Int, _ value: UInt64, _ width: Int = 1) -> PlanError? {
             var b = good; put(&b, offset, value, width)

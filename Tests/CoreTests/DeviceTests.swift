@@ -147,7 +147,7 @@ private func customCatalog() throws -> DeviceCatalog { try catalog(DTC.compile(c
 /// QEMU virt's memory map: 1 GiB of RAM at 0x8000_0000, harts 0-3, the first 64 MiB reserved.
 private func board(_ devices: DeviceCatalog) -> BoardLimits {
     BoardLimits(ram: HostRegion(base: HostPhysAddr(0x8000_0000), size: PageSize.giga), hartMask: 0b1111,
-                reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x0400_0000), devices: devices)
+                reserved: virtReserved, devices: devices)
 }
 
 /// alpha: hart 0, [0x8400_0000, +64 MiB), dma none; beta: harts 1 and 2, [0x8800_0000, +64 MiB),

@@ -34,15 +34,17 @@ struct FDTReaderQEMUTests {
         let console = try #require(host.console)
         #expect(console.base == HostPhysAddr(0x1000_0000))
         #expect(console.size == 0x100)
-        #expect(console.isNS16550A)
+        #expect(console.is16550Compatible)
         #expect(console.regShift == 0)
         #expect(console.regIOWidth == 1)
         #expect(console.clockFrequency == 0x38_4000)
 
         var sink = StringSink()
         host.write(to: &sink)
-        #expect(sink.text == "RAM 0x80000000 + 1 GiB, harts 0xf (H 0xf), timebase 10000000 Hz, console ns16550a @ 0x10000000")
-        let limits = host.boardLimits(reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x20_0000))
+        #expect(sink.text == "RAM 0x80000000 + 1 GiB, harts 0xf (H 0xf), timebase 10000000 Hz, console 16550 @ 0x10000000")
+        let map = try MemoryMap.place(image: HostRegion(base: HostPhysAddr(0x8020_0000), size: 0x10_0000), ram: host.ram,
+                                      firmwareReserved: host.firmwareReserved, poolSize: 0x80_0000, stagingSize: 0x300_0000)
+        let limits = host.boardLimits(memoryMap: map)
         #expect(limits.hasHart(3) && !limits.hasHart(4))
         #expect(limits.ram == host.ram)
     }
@@ -56,7 +58,7 @@ struct FDTReaderQEMUTests {
         #expect(fixedText(host.isa) == "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc")
         #expect(host.timebaseFrequency == 10_000_000)
         #expect(host.console?.base == HostPhysAddr(0x1000_0000))
-        #expect(host.console?.isNS16550A == true)
+        #expect(host.console?.is16550Compatible == true)
     }
 
     @Test func pathLookup() throws {
@@ -248,7 +250,7 @@ struct FDTReaderDTCTests {
         let console = try #require(host.console)
         #expect(console.base == HostPhysAddr(0x1001_0000))
         #expect(console.size == 0x1000)
-        #expect(!console.isNS16550A)
+        #expect(!console.is16550Compatible)
 
         try withReader(blob) { reader throws in
             #expect(reader.reservationCount == 1)
@@ -277,7 +279,7 @@ struct FDTReaderDTCTests {
         for chosen in ["", "stdout-path = \"serial9\";", "stdout-path = \"bad0\";", "stdout-path = \":x\";"] {
             let found = try console(chosen, "aliases2 { };")
             #expect(found?.base == HostPhysAddr(0x1000_0000), "\(chosen)")
-            #expect(found?.isNS16550A == true)
+            #expect(found?.is16550Compatible == true)
         }
         // stdout-path naming a node without reg also falls back.
         #expect(try console("stdout-path = \"/reserved-memory\";")?.base == HostPhysAddr(0x1000_0000))

@@ -8,12 +8,20 @@ import Testing
 
 // MARK: - Fixtures
 
+/// QEMU virt's reserved memory as the kernel sees it: the firmware's first 2 MiB, then the
+/// hypervisor's image, pool and staging area up to 0x8400_0000.
+let virtReserved: ReservedRegions = {
+    var list = ReservedRegions(HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x20_0000), kind: .firmware)
+    _ = list.append(ReservedRegion(HostRegion(base: HostPhysAddr(0x8020_0000), size: 0x03E0_0000), kind: .hypervisor))
+    return list
+}()
+
 /// QEMU virt: 1 GiB of RAM at 0x8000_0000, harts 0-3, the first 64 MiB reserved for
 /// firmware and the hypervisor.
 private let virtBoard = BoardLimits(
     ram: HostRegion(base: HostPhysAddr(0x8000_0000), size: PageSize.giga),
     hartMask: 0b1111,
-    reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x0400_0000)
+    reserved: virtReserved
 )
 
 private let mib: UInt64 = 0x10_0000
@@ -245,8 +253,26 @@ struct PlanValidationTests {
 
     @Test func memoryReserved() {
         let plan = planEditing(0) { $0.memory.base = HostPhysAddr(0x8200_0000) }
-        expectRejected(plan, .memoryReserved(partition: 0), partition: 0, field: .memoryBase,
-                       message: "partition #0 \"alpha\", field memory_base: the memory [0x82000000, 0x86000000) overlaps memory reserved for firmware and the hypervisor")
+        expectRejected(plan, .memoryReserved(partition: 0, reserved: virtReserved[1]), partition: 0, field: .memoryBase,
+                       message: "partition #0 \"alpha\", field memory_base: the memory [0x82000000, 0x86000000) overlaps memory "
+                           + "reserved for the hypervisor (image, shared pool, bundle staging) [0x80200000, 0x84000000)")
+    }
+
+    /// A region the firmware keeps in the middle of RAM (a /reserved-memory node) is refused by name.
+    @Test func memoryReservedByFirmware() {
+        var reserved = virtReserved
+        let firmware = ReservedRegion(HostRegion(base: HostPhysAddr(0x8500_0000), size: 0x1_0000), kind: .firmware)
+        _ = reserved.append(firmware)
+        let board = BoardLimits(ram: virtBoard.ram, hartMask: virtBoard.hartMask, reserved: reserved)
+        let plan = planEditing(0) { $0.memory.base = HostPhysAddr(0x8400_0000) }
+        #expect(validationError(plan, board: board) == .memoryReserved(partition: 0, reserved: firmware))
+        var sink = StringSink()
+        validationError(plan, board: board)?.write(to: &sink, plan: plan)
+        #expect(sink.text == "partition #0 \"alpha\", field memory_base: the memory [0x84000000, 0x88000000) overlaps memory "
+                    + "reserved for firmware [0x85000000, 0x85010000)")
+        // The first firmware region (below the hypervisor) is named when that is what overlaps.
+        let low = planEditing(0) { $0.memory.base = HostPhysAddr(0x8000_0000) }
+        #expect(validationError(low, board: board) == .memoryReserved(partition: 0, reserved: virtReserved[0]))
     }
 
     @Test func memoryOverlap() {

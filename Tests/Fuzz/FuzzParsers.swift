@@ -28,7 +28,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 c += 1
             }
             let board = BoardLimits(ram: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x4000_0000), hartMask: 0xF,
-                                    reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x400_0000),
+                                    reserved: ReservedRegions(HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x400_0000), kind: .hypervisor),
                                     sharedPool: HostRegion(base: HostPhysAddr(0x8080_0000), size: 0x80_0000))
             _ = try? bundle.plan.validate(for: board)
         }

@@ -136,7 +136,7 @@ struct ConfigTests {
         let small = try BoardOptions(ramSize: "512M", harts: 2).resolve()
         #expect(small.limits.ram == HostRegion(base: HostPhysAddr(0x8000_0000), size: 512 << 20))
         #expect(small.limits.hartMask == 0b11)
-        #expect(throws: ToolError("unknown board \"pi\" (known boards: qemu-virt)")) { try BoardOptions(board: "pi").resolve() }
+        #expect(throws: ToolError("unknown board \"pi\" (known boards: qemu-virt, spacemit-k3, eswin-eic7700x)")) { try BoardOptions(board: "pi").resolve() }
         #expect(throws: ToolError.self) { try BoardOptions(ramSize: "lots").resolve() }
         #expect(throws: ToolError.self) { try BoardOptions(ramSize: "0").resolve() }
         #expect(throws: ToolError("--harts: 0 is not between 1 and 64")) { try BoardOptions(harts: 0).resolve() }

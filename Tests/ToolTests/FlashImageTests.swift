@@ -413,10 +413,10 @@ struct FlashImageTests {
         #expect(throws: ToolError("--slot a and --erase-slot a contradict each other: the erase would remove the bundle just written")) {
             try s.flash(FlashRequest(write: .init(slot: .a, bundlePath: s.bundlePath), eraseSlots: [.a]))
         }
-        #expect(throws: ToolError("unknown board \"pi\" (known boards: qemu-virt)")) {
+        #expect(throws: ToolError("unknown board \"pi\" (known boards: qemu-virt, spacemit-k3, eswin-eic7700x)")) {
             try Commands.flash(imagePath: s.image, request: FlashRequest(resetState: true), board: "pi")
         }
-        #expect(throws: ToolError("unknown board \"pi\" (known boards: qemu-virt)")) {
+        #expect(throws: ToolError("unknown board \"pi\" (known boards: qemu-virt, spacemit-k3, eswin-eic7700x)")) {
             try Commands.flashInfo(imagePath: s.image, board: "pi")
         }
         #expect(s.fileBytes == nil)

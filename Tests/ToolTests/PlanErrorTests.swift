@@ -103,8 +103,14 @@ struct PlanErrorTests {
     }
 
     @Test func memoryReserved() {
-        expectPlanError(partition("a", base: "0x82000000"), .memoryReserved(partition: 0),
-                        "partition #0 \"a\", field memory_base: the memory [0x82000000, 0x83000000) overlaps memory reserved for firmware and the hypervisor")
+        let hypervisor = ReservedRegion(HostRegion(base: HostPhysAddr(0x8020_0000), size: 0x3E0_0000), kind: .hypervisor)
+        expectPlanError(partition("a", base: "0x82000000"), .memoryReserved(partition: 0, reserved: hypervisor),
+                        "partition #0 \"a\", field memory_base: the memory [0x82000000, 0x83000000) overlaps memory reserved for "
+                        + "the hypervisor (image, shared pool, bundle staging) [0x80200000, 0x84000000)")
+        let firmware = ReservedRegion(HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x20_0000), kind: .firmware)
+        expectPlanError(partition("a", base: "0x80000000"), .memoryReserved(partition: 0, reserved: firmware),
+                        "partition #0 \"a\", field memory_base: the memory [0x80000000, 0x81000000) overlaps memory reserved for "
+                        + "firmware [0x80000000, 0x80200000)")
     }
 
     @Test func misalignedBaseAndSize() {

@@ -213,7 +213,7 @@ struct VerifiedBootTests {
     @Test func aPlanThatDoesNotFitTheBoardIsRefused() throws {
         let d = try Device()
         d.write(try d.bundle(version: 5), to: .a)
-        d.limits = KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0b1)   // hart 0 only
+        d.limits = try KnownBoards.qemuVirt.limits(ram: KnownBoards.qemuVirt.defaultRAM, hartMask: 0b1)   // hart 0 only
         let r = d.run()
         #expect(r.error == .noBootableSlot)
         #expect(r.lines[1].hasPrefix("slot A rejected: invalid partition plan: partition #0 \"one\""))
@@ -314,7 +314,9 @@ struct NoStateRegionTests {
     private func boot(_ d: Device, _ bytes: [UInt8]) -> PreloadedBoot {
         d.staging.initializeMemory(as: UInt8.self, repeating: 0)
         bytes.withUnsafeBytes { d.staging.copyMemory(from: $0) }
-        return d.boot.bootWithoutState(staging: d.staging)
+        let boot = d.boot
+        return VerifiedBoot.bootWithoutState(staging: d.staging, trustAnchors: boot.trustAnchors, revoked: boot.revoked,
+                                             limits: boot.limits)
     }
 
     /// The setup's bundle re-signed with `require_rollback_floor` set.

@@ -486,7 +486,7 @@ extension Commands {
             secretLine = "device secret: \(path) (fingerprint \(DeviceSecretFile.fingerprint(secret)))"
         case .flash(let path):
             let board = try BoardOptions(board: boardName).resolve()
-            let layout = board.data.bundleFlash
+            let layout = try board.flashLayout()
             guard layout.deviceSecret.size > 0 else {
                 throw ToolError("\(path): \(board.data.nameString)'s flash has no device-secret block: use --secret-file")
             }

@@ -39,7 +39,16 @@ public struct BoardOptions: Sendable {
             guard harts >= 1 && harts <= 64 else { throw ToolError("--harts: \(harts) is not between 1 and 64") }
             hartCount = harts
         }
-        var limits = data.limits(ram: ram, hartMask: BoardData.hartMask(count: hartCount))
+        let memoryMap: MemoryMap
+        var limits: BoardLimits
+        do throws(MemoryMapError) {
+            memoryMap = try data.typicalMemoryMap(ram: ram)
+            limits = try data.limits(ram: ram, hartMask: BoardData.hartMask(count: hartCount))
+        } catch {
+            var sink = StringSink()
+            error.write(to: &sink)
+            throw ToolError("\(data.nameString) with RAM \(hex(ram.base.raw)) + \(Size.describe(ram.size)): \(sink.text)")
+        }
         let tree = try deviceTree(board: data)
         let catalog = tree.bytes.withUnsafeBytes { (raw) -> Result<DeviceCatalog, FDTError> in
             do throws(FDTError) { return .success(try DeviceCatalog(reader: FDTReader(raw))) } catch { return .failure(error) }
@@ -51,7 +60,8 @@ public struct BoardOptions: Sendable {
             error.write(to: &sink)
             throw ToolError("\(tree.source): not a usable device tree: \(sink.text)")
         }
-        return ResolvedBoard(data: data, limits: limits, hartCount: hartCount, deviceTree: tree.bytes, deviceTreeSource: tree.source)
+        return ResolvedBoard(data: data, limits: limits, memoryMap: memoryMap, hartCount: hartCount, deviceTree: tree.bytes,
+                             deviceTreeSource: tree.source)
     }
 
     /// The `--dtb` file's bytes, or the board's shipped tree (QEMU virt's, dumped with
@@ -76,10 +86,20 @@ public struct BoardOptions: Sendable {
 public struct ResolvedBoard: Sendable {
     public var data: BoardData
     public var limits: BoardLimits
+    /// The hypervisor's memory as a booted one would place it (loaded 2 MiB above the RAM base).
+    public var memoryMap: MemoryMap
     public var hartCount: Int
     /// The board's device tree blob, and where it came from (for messages).
     public var deviceTree: [UInt8] = []
     public var deviceTreeSource = ""
+
+    /// The board's flash layout; boards without a flash driver (`bundleFlash` nil) have none.
+    public func flashLayout() throws(ToolError) -> FlashLayout {
+        guard let layout = data.bundleFlash else {
+            throw ToolError("the \(data.nameString) board has no flash driver yet: flash images exist for qemu-virt only")
+        }
+        return layout
+    }
 
     /// `qemu-virt (RAM 0x80000000 + 1 GiB, harts 0-3)`.
     public var summary: String {

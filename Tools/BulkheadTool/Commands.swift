@@ -40,7 +40,7 @@ public enum Commands {
                                               securityVersion: securityVersion, key: key)
         guard UInt64(bundle.count) <= board.data.bundleMaxSize else {
             throw ToolError("\(configPath): the bundle would be \(bundle.count) bytes; \(board.data.nameString)'s staging "
-                            + "area at \(hex(board.data.bundleAddress.raw)) holds \(Size.describe(board.data.bundleMaxSize))")
+                            + "area at \(hex(board.memoryMap.staging.base.raw)) holds \(Size.describe(board.data.bundleMaxSize))")
         }
         // The kernel's reader must accept what we write, and the signature and digests must
         // check out: verify before anything reaches a board.

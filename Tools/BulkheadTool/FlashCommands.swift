@@ -113,7 +113,7 @@ extension Commands {
     /// mode; a new image is 0600: it holds the device secret). Returns one line per action.
     public static func flash(imagePath: String, request: FlashRequest, create: Bool = false,
                              board boardName: String = "qemu-virt") throws(ToolError) -> String {
-        let layout = try BoardOptions(board: boardName).resolve().data.bundleFlash
+        let layout = try BoardOptions(board: boardName).resolve().flashLayout()
         guard !request.isEmpty else {
             throw ToolError("\(imagePath): nothing to do: pass --slot a|b BUNDLE, --erase-slot a|b, --prefer a|b|none "
                             + "or --reset-state (with --create, a missing image is created blank: --create --reset-state "
@@ -191,7 +191,7 @@ extension Commands {
     public static func provision(imagePath: String, secret given: [UInt8]?, force: Bool,
                                  board boardName: String = "qemu-virt") throws(ToolError) -> String {
         let board = try BoardOptions(board: boardName).resolve()
-        let layout = board.data.bundleFlash
+        let layout = try board.flashLayout()
         guard layout.deviceSecret.size > 0 else {
             throw ToolError("\(imagePath): \(board.data.nameString)'s flash has no device-secret block (the board keeps "
                             + "its secret elsewhere)")
@@ -364,7 +364,7 @@ extension Commands {
     /// `flash-info`'s findings (for `flash-info --json`).
     public static func flashInfoResult(imagePath: String, board boardName: String = "qemu-virt") throws(ToolError) -> FlashInfoResult {
         let board = try BoardOptions(board: boardName).resolve()
-        let layout = board.data.bundleFlash
+        let layout = try board.flashLayout()
         let image = try FlashImage.load(path: imagePath, layout: layout)
         return try flashInfoResult(image: image, layout: layout, file: imagePath, boardName: board.data.nameString)
     }

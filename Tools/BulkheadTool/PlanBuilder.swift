@@ -398,7 +398,7 @@ extension PlanError {
         case .memoryEmpty(let p): return .memoryEmpty(partition: index(p))
         case .memoryMisaligned(let p, let f): return .memoryMisaligned(partition: index(p), field: f)
         case .memoryOutOfRange(let p): return .memoryOutOfRange(partition: index(p))
-        case .memoryReserved(let p): return .memoryReserved(partition: index(p))
+        case .memoryReserved(let p, let reserved): return .memoryReserved(partition: index(p), reserved: reserved)
         case .memoryOverlap(let p, let other): return .memoryOverlap(partition: index(p), other: index(other))
         case .emptyImage(let p): return .emptyImage(partition: index(p))
         case .imageTooLarge(let p, let size, let limit): return .imageTooLarge(partition: index(p), imageSize: size, limit: limit)

@@ -28,12 +28,14 @@ struct BulkheadCommand: ParsableCommand {
             against the device attestation key, and `attest device-key` computes that key from the \
             hypervisor ELF and the device secret (docs/keys.md).
 
+            `board-info` prints what the hypervisor reads from a board's device tree.
+
             `bulkhead --version` prints the version of the tool. Exit codes: 0 success, 1 invalid \
             input (configuration, bundle, key, flash image, a failed check), 2 a file that cannot \
             be read or written, 64 a bad command line.
             """,
         subcommands: [Init.self, Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
-                      FlashInfo.self, Attest.self])
+                      FlashInfo.self, Attest.self, BoardInfo.self])
 }
 
 /// The configuration keys, for the help of the commands that read a configuration.
@@ -58,8 +60,9 @@ let configurationSummary = """
 /// --board, --ram-size, --harts, --dtb: the machine the plan must fit. Each given wins over the
 /// configuration's [board] table, which wins over the board's defaults.
 struct BoardArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("The board the plan is for (known: qemu-virt; default: the configuration's [board] "
-                               + "board, else qemu-virt).", valueName: "board"))
+    @Option(help: ArgumentHelp("The board the plan is for (known: qemu-virt, spacemit-k3, eswin-eic7700x; only qemu-virt "
+                               + "ships a device tree, the others need --dtb; default: the configuration's [board] board, "
+                               + "else qemu-virt).", valueName: "board"))
     var board: String?
 
     @Option(name: .customLong("ram-size"),
@@ -452,6 +455,34 @@ struct Provision: ParsableCommand {
             }
             let secret = try secretFile.map { (path) throws(ToolError) -> [UInt8] in try DeviceSecretFile.load(path: path) }
             print(try Commands.provision(imagePath: image, secret: secret, force: force, board: boardArgument.board))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct BoardInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "board-info",
+        abstract: "Print what the hypervisor reads from a board's device tree, and whether it would boot there.",
+        discussion: """
+            Reads the device tree blob as the hypervisor does at boot (HostDescription): the \
+            harts and how many have the H extension, the boot hart's ISA string, the timebase, \
+            RAM (or the plain reason there is none: some trees leave /memory to the loader), the \
+            memory the firmware reserves (/reserved-memory and the memory reservation block), \
+            the initrd range from /chosen, and the console UART with its register stride and \
+            access width (16550-compatible: ns16550a, ns16550, snps,dw-apb-uart, \
+            spacemit,k1-uart, spacemit,k3-uart). The last line says whether Bulkhead would boot \
+            there or refuses for lack of the H extension. Exit code 1 when the blob is not a \
+            usable device tree.
+            """)
+
+    @Option(help: ArgumentHelp("The device tree blob.", valueName: "file"))
+    var dtb: String
+
+    func run() throws {
+        do {
+            print(try Commands.boardInfo(dtbPath: dtb))
         } catch {
             throw fail(error)
         }

@@ -8,6 +8,9 @@
 #                                closure of Guests/linux/modules.list (Tools/linux/kmods.py pick),
 #                                as the package has them (<name>.ko.xz), with modules.load (the
 #                                files in load order) and wanted (a copy of the list they are for)
+#   $LINUX_CACHE/dtbs/           the package's board device trees (usr/lib/linux-image-*/<vendor>/*.dtb,
+#                                vendor folders kept), for the host test that reads real boards' trees;
+#                                written only when missing
 # When all of them are present, and modules/wanted matches the list, it does nothing (no network).
 # When only the modules are missing or were picked for another list, it downloads the package
 # versions recorded in `packages` again (so the modules match the cached Image), or the newest ones,
@@ -49,9 +52,14 @@ modules_current() {
         [ -s "$CACHE/modules/$f" ] || return 1
     done
 }
+# The device trees were kept once dtbs/ exists (left empty when a package ships none, so that
+# is not fetched again and again).
+dtbs_present() {
+    [ -d "$CACHE/dtbs" ]
+}
 PIN=""
 if [ -s "$CACHE/Image" ] && [ -s "$CACHE/kernel-version" ] && [ -s "$CACHE/busybox" ]; then
-    if modules_current; then
+    if modules_current && dtbs_present; then
         # Make asks again when the list or the picker is newer than modules.load (e.g. after a
         # checkout) and they are still right: settle it.
         if [ "$MODLIST" -nt "$CACHE/modules/modules.load" ] || [ "$HERE/kmods.py" -nt "$CACHE/modules/modules.load" ]; then
@@ -61,9 +69,10 @@ if [ -s "$CACHE/Image" ] && [ -s "$CACHE/kernel-version" ] && [ -s "$CACHE/busyb
         exit 0
     fi
     # The Image is there but its modules are not (a cache from before modules were cached), or were
-    # picked for another list: fetch the same package versions again, so that they match.
+    # picked for another list, or the device trees are missing: fetch the same package versions
+    # again, so that they match.
     [ -s "$CACHE/packages" ] && PIN=$(awk '$1 ~ /^linux-image-/ || $1 == "busybox-static" { print $1 "=" $2 }' "$CACHE/packages" | tr '\n' ' ')
-    say "modules missing or picked for another list: fetching${PIN:+ the cached versions $PIN}"
+    say "modules or device trees missing, or modules picked for another list: fetching${PIN:+ the cached versions $PIN}"
 fi
 
 papt_init "$ARCH" "$KEYRING" "${LINUX_APT_URI:-}"
@@ -138,5 +147,17 @@ put "$vmlinux" Image 0644
 put "$busybox" busybox 0755
 put "$WORK/packages" packages 0644
 put "$WORK/kernel-version" kernel-version 0644
+# The board device trees, only when missing (a folder appears whole, renamed into place).
+if ! dtbs_present; then
+    dtbdir=$(ls -d "$WORK"/x/usr/lib/linux-image-* 2>/dev/null | head -n 1)
+    if [ -n "$dtbdir" ] && [ -n "$(find "$dtbdir" -name '*.dtb' -print -quit)" ]; then
+        rm -rf "$CACHE/.dtbs.$$" "$CACHE/dtbs"
+        cp -r "$dtbdir" "$CACHE/.dtbs.$$" && mv "$CACHE/.dtbs.$$" "$CACHE/dtbs"
+        say "device trees: $(find "$CACHE/dtbs" -name '*.dtb' | wc -l) in $CACHE/dtbs"
+    else
+        say "warning: $REAL ships no usr/lib/linux-image-*/**/*.dtb: no device trees cached"
+        mkdir -p "$CACHE/dtbs"
+    fi
+fi
 say "cached in $CACHE: Image (kernel $version), busybox, $(grep -vc '^#' "$CACHE/modules/modules.load") modules"
 sed 's/^/  /' "$CACHE/packages" >&2

@@ -1,42 +1,59 @@
-// Board data: each supported board's fixed memory map (reserved memory, bundle staging, defaults).
+// Board data: what a device tree cannot say about each supported board (flash, sizes, CLI defaults).
 
-/// What the hypervisor knows about a board before it reads the device tree.
-///
-/// Invariant: `[bundleAddress, bundleAddress + bundleMaxSize)` lies inside `reserved`, so no
-/// partition is ever given the memory the verified bundle is kept in.
+/// What the hypervisor knows about a board besides its device tree. RAM, reserved memory, harts
+/// and the console come from the tree at boot; the hypervisor's own memory is placed by MemoryMap
+/// from where it was loaded.
 public struct BoardData: Sendable {
     /// The board's name, as the CLI's `--board` option spells it.
     public var name: StaticString
-    /// Firmware, the hypervisor and the bundle staging area: no partition may use any of it.
-    public var reserved: HostRegion
-    /// The staging area (host-physical): the hypervisor copies a slot's bundle here from flash,
-    /// verifies this copy, and loads and reloads partitions from it.
-    public var bundleAddress: HostPhysAddr
-    /// The largest bundle the staging area holds.
+    /// The largest bundle the staging area holds (the staging area's size).
     public var bundleMaxSize: UInt64
-    /// The flash that holds the bundle slots and the state region.
-    public var bundleFlash: FlashLayout
-    /// Where shared-memory channels get their memory (inside `reserved`, so never a partition's).
-    public var sharedPool: HostRegion
+    /// The flash that holds the bundle slots and the state region; `nil` on a board without a
+    /// driver for its persistent storage yet.
+    public var bundleFlash: FlashLayout?
+    /// Size of the shared-memory pool channels are carved from.
+    public var sharedPoolSize: UInt64
     /// The board's RAM when nothing else says otherwise (the CLI's default; the kernel reads the DTB).
     public var defaultRAM: HostRegion
     /// Harts 0 ..< defaultHartCount exist when nothing else says otherwise.
     public var defaultHartCount: Int
 
-    public init(name: StaticString, reserved: HostRegion, bundleAddress: HostPhysAddr, bundleMaxSize: UInt64,
-                bundleFlash: FlashLayout, sharedPool: HostRegion, defaultRAM: HostRegion, defaultHartCount: Int) {
-        self.name = name; self.reserved = reserved
-        self.bundleAddress = bundleAddress; self.bundleMaxSize = bundleMaxSize; self.bundleFlash = bundleFlash
-        self.sharedPool = sharedPool
+    /// Where the loader typically puts the hypervisor: 2 MiB above the RAM base (OpenSBI's
+    /// fw_jump and U-Boot's `kernel_addr_r` on these boards).
+    public static let loadOffset: UInt64 = 0x20_0000
+    /// The image size the CLI assumes (the hypervisor is smaller): placement is then the same
+    /// for any image up to this size.
+    public static let assumedImageSize: UInt64 = 0x20_0000
+
+    public init(name: StaticString, bundleMaxSize: UInt64, bundleFlash: FlashLayout?, sharedPoolSize: UInt64,
+                defaultRAM: HostRegion, defaultHartCount: Int) {
+        self.name = name; self.bundleMaxSize = bundleMaxSize; self.bundleFlash = bundleFlash
+        self.sharedPoolSize = sharedPoolSize
         self.defaultRAM = defaultRAM; self.defaultHartCount = defaultHartCount
     }
 
-    /// The staging area the bundle is loaded into.
-    public var bundleStaging: HostRegion { HostRegion(base: bundleAddress, size: bundleMaxSize) }
+    /// The typical load address in `ram`: its base + `loadOffset`.
+    public func typicalLoadAddress(ram: HostRegion) -> HostPhysAddr { ram.base.adding(Self.loadOffset) }
 
-    /// What a plan is validated against on this board, given its RAM and its harts.
-    public func limits(ram: HostRegion, hartMask: UInt64) -> BoardLimits {
-        BoardLimits(ram: ram, hartMask: hartMask, reserved: reserved, sharedPool: sharedPool)
+    /// The memory map a booted hypervisor would compute on `ram` without a tree at hand: loaded at
+    /// the typical address, the firmware keeping [RAM base, load address).
+    public func typicalMemoryMap(ram: HostRegion) throws(MemoryMapError) -> MemoryMap {
+        try MemoryMap.place(image: HostRegion(base: typicalLoadAddress(ram: ram), size: Self.assumedImageSize), ram: ram,
+                            firmwareReserved: typicalFirmwareReserved(ram: ram),
+                            poolSize: sharedPoolSize, stagingSize: bundleMaxSize)
+    }
+
+    /// [RAM base, typical load address), as firmware: what the CLI assumes the firmware keeps.
+    public func typicalFirmwareReserved(ram: HostRegion) -> ReservedRegions {
+        ReservedRegions(HostRegion(base: ram.base, size: Self.loadOffset), kind: .firmware)
+    }
+
+    /// What a plan is validated against on this board, given its RAM and its harts, with the
+    /// typical memory map (`typicalMemoryMap`).
+    public func limits(ram: HostRegion, hartMask: UInt64) throws(MemoryMapError) -> BoardLimits {
+        let map = try typicalMemoryMap(ram: ram)
+        return BoardLimits(ram: ram, hartMask: hartMask, reserved: map.reserved(firmware: typicalFirmwareReserved(ram: ram)),
+                           sharedPool: map.sharedPool)
     }
 
     /// A mask with bits 0 ..< `count` set (all 64 bits from 64 harts up; none for 0 or less).
@@ -46,9 +63,13 @@ public struct BoardData: Sendable {
         return (UInt64(1) << UInt64(count)) &- 1
     }
 
-    /// The limits of this board with its default RAM and harts.
+    /// The limits of this board with its default RAM and harts. (Every known board's default
+    /// RAM holds its memory map, which the tests check; were it not so, no hart would be offered.)
     public var defaultLimits: BoardLimits {
-        limits(ram: defaultRAM, hartMask: BoardData.hartMask(count: defaultHartCount))
+        let harts = BoardData.hartMask(count: defaultHartCount)
+        do throws(MemoryMapError) { return try limits(ram: defaultRAM, hartMask: harts) } catch {
+            return BoardLimits(ram: defaultRAM, hartMask: 0, reserved: ReservedRegions(defaultRAM, kind: .hypervisor))
+        }
     }
 
     /// Whether `text` (bytes) is this board's name.
@@ -64,24 +85,42 @@ public struct BoardData: Sendable {
 
 /// The boards Bulkhead knows. The kernel build picks one (`Boards/<Board>/`); the host CLI offers all.
 public enum KnownBoards {
-    /// QEMU's `virt` machine: OpenSBI at 0x8000_0000, the hypervisor at 0x8020_0000, the bundle
-    /// staged at 0x8100_0000 (at most 48 MiB); partitions start at 0x8400_0000. Bundles live in
-    /// the second pflash bank (`FlashLayout.qemuVirt`); shared-memory channels take their memory
-    /// from 0x8080_0000 (8 MiB, below the staging area).
+    /// Every board's shared-memory pool: 8 MiB.
+    public static let sharedPoolSize: UInt64 = 0x80_0000
+    /// Every board's staging area: 48 MiB.
+    public static let stagingSize: UInt64 = 0x0300_0000
+
+    /// QEMU's `virt` machine: OpenSBI at 0x8000_0000, the hypervisor loaded at 0x8020_0000, so
+    /// (MemoryMap) the pool at 0x8040_0000, the bundle staged at 0x8100_0000 (the QEMU tests
+    /// preload bundles there) and partitions from 0x8400_0000. Bundles live in the second pflash
+    /// bank (`FlashLayout.qemuVirt`).
     public static let qemuVirt = BoardData(
-        name: "qemu-virt",
-        reserved: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x0400_0000),
-        bundleAddress: HostPhysAddr(0x8100_0000),
-        bundleMaxSize: 0x0300_0000,
-        bundleFlash: .qemuVirt,
-        sharedPool: HostRegion(base: HostPhysAddr(0x8080_0000), size: 0x80_0000),
+        name: "qemu-virt", bundleMaxSize: stagingSize, bundleFlash: .qemuVirt, sharedPoolSize: sharedPoolSize,
         defaultRAM: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x4000_0000),
+        defaultHartCount: 4)
+
+    /// A SpacemiT K3 board (8 X100 cores, RVA23 with H and Sstc; AIA interrupt controllers;
+    /// 16550-style UARTs with 4-byte registers). RAM from 0x1_0000_0000; the CLI assumes 8 GiB.
+    /// No CFI flash: no persistent state region yet.
+    public static let spacemitK3 = BoardData(
+        name: "spacemit-k3", bundleMaxSize: stagingSize, bundleFlash: nil, sharedPoolSize: sharedPoolSize,
+        defaultRAM: HostRegion(base: HostPhysAddr(0x1_0000_0000), size: 0x2_0000_0000),
+        defaultHartCount: 8)
+
+    /// ESWIN EIC7700X (SiFive HiFive Premier P550, Milk-V Megrez): 4 P550 cores with a
+    /// pre-ratified H and no Sstc; DesignWare UARTs. RAM from 0x8000_0000; the CLI assumes 16 GiB.
+    /// No CFI flash: no persistent state region yet.
+    public static let eswinEIC7700X = BoardData(
+        name: "eswin-eic7700x", bundleMaxSize: stagingSize, bundleFlash: nil, sharedPoolSize: sharedPoolSize,
+        defaultRAM: HostRegion(base: HostPhysAddr(0x8000_0000), size: 0x4_0000_0000),
         defaultHartCount: 4)
 
     /// The known boards in a fixed order; `nil` past the last one.
     public static func board(at index: Int) -> BoardData? {
         switch index {
         case 0: return qemuVirt
+        case 1: return spacemitK3
+        case 2: return eswinEIC7700X
         default: return nil
         }
     }

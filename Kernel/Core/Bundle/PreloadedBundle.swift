@@ -64,10 +64,11 @@ extension VerifiedBoot {
                                     stateSequence: sequence, preloaded: true))
     }
 
-    /// Verifies the bundle at the start of `staging` on a machine with no state region: against
-    /// floor 0, recording nothing. A bundle with `require_rollback_floor` is refused
-    /// (`.floorRequired`), never run without its check.
-    public func bootWithoutState(staging: UnsafeMutableRawBufferPointer) -> PreloadedBoot {
+    /// Verifies the bundle at the start of `staging` on a machine with no state region (and no
+    /// flash layout): against floor 0, recording nothing. A bundle with `require_rollback_floor`
+    /// is refused (`.floorRequired`), never run without its check.
+    public static func bootWithoutState(staging: UnsafeMutableRawBufferPointer, trustAnchors: TrustAnchors,
+                                        revoked: RevokedKeys, limits: BoardLimits) -> PreloadedBoot {
         guard staging.count >= BundleFormat.headerSize,
               BundleReader.u64(UnsafeRawBufferPointer(staging), BundleFormat.Header.magic) == BundleFormat.magic else {
             return .absent
@@ -78,7 +79,9 @@ extension VerifiedBoot {
         } catch {
             return .rejected(.malformed(error, erasedFrom: nil), bundle: nil)
         }
-        if let why = check(bundle, minimum: 0) { return .rejected(why, bundle: bundle) }
+        if let why = check(bundle, minimum: 0, trustAnchors: trustAnchors, revoked: revoked, limits: limits) {
+            return .rejected(why, bundle: bundle)
+        }
         if bundle.plan.flags.requireRollbackFloor { return .floorRequired(bundle: bundle) }
         return .booted(BootedBundle(slot: .a, bundle: bundle, previousMinimum: 0, minimum: 0, stateSequence: 0, preloaded: true))
     }

@@ -195,6 +195,13 @@ public struct VerifiedBoot {
 
     /// The first check `bundle` fails, or nil when it may boot.
     func check(_ bundle: BundleReader, minimum: UInt64) -> SlotRejection? {
+        Self.check(bundle, minimum: minimum, trustAnchors: trustAnchors, revoked: revoked, limits: limits)
+    }
+
+    /// Every check a bundle gets before it runs: key, revocation, signature, anti-rollback
+    /// against `minimum`, digests, then its plan against `limits`; nil when it passes them all.
+    static func check(_ bundle: BundleReader, minimum: UInt64, trustAnchors: TrustAnchors, revoked: RevokedKeys,
+                      limits: BoardLimits) -> SlotRejection? {
         let verdict = BundleVerifier.verify(bundle: bundle, trustAnchors: trustAnchors, revoked: revoked,
                                             minimumVersion: minimum)
         guard verdict == .accepted else { return .refused(verdict, erasedFrom: VerifiedBoot.truncation(bundle.bytes)) }

@@ -56,6 +56,13 @@ public enum FDTError: Error, Equatable, Sendable {
     case noMemory
     /// No enabled `/cpus/cpu@N` node.
     case noHarts
+    /// More firmware-reserved regions (/reserved-memory `reg` entries plus memory reservation
+    /// block entries) than `HostDescription.maxFirmwareReserved`.
+    case tooManyReservedRegions
+    /// `/chosen` `linux,initrd-start` or `linux,initrd-end` is not 4 or 8 bytes, or only one is present.
+    case badInitrdProperty
+    /// `/chosen` `linux,initrd-end` is not above `linux,initrd-start`.
+    case emptyInitrdRange
 
     // Writer.
     /// The output buffer cannot hold the tree.
@@ -92,8 +99,14 @@ extension FDTError {
         case .indexOutOfRange: out.write("an index past the end of a property")
         case .addressNotTranslatable: out.write("an address that no bus range translates")
         case .valueTooLong: out.write("a value too long to keep")
-        case .noMemory: out.write("no memory node")
+        case .noMemory: out.write("no /memory node with a non-empty reg (the loader may be meant to add it)")
         case .noHarts: out.write("no enabled harts")
+        case .tooManyReservedRegions:
+            out.write("more than "); out.write(decimal: HostDescription.maxFirmwareReserved)
+            out.write(" firmware-reserved memory regions (/reserved-memory and the memory reservation block)")
+        case .badInitrdProperty:
+            out.write("/chosen linux,initrd-start and linux,initrd-end must both be present, each a 32- or 64-bit value")
+        case .emptyInitrdRange: out.write("/chosen linux,initrd-end is not above linux,initrd-start")
         case .bufferTooSmall: out.write("the output buffer is too small")
         case .writerMisuse: out.write("the writer was misused")
         case .invalidName: out.write("an invalid node or property name")

@@ -1,29 +1,43 @@
-// HostDescription: the board facts the hypervisor needs, read from the DTB OpenSBI passes in.
+// HostDescription: the board facts the hypervisor needs, read from the DTB its loader passes in.
 //
 // RAM: the first enabled root child whose `device_type` is "memory" (or named memory[@...]) with a
-// non-empty `reg`; entry 0, decoded with the root's #address-cells/#size-cells.
+// non-empty `reg`; entry 0, decoded with the root's #address-cells/#size-cells. No such node is
+// `FDTError.noMemory` (some trees leave /memory to the loader), unless the caller allows it.
+// Firmware-reserved memory: every entry of the header's memory reservation block, then every `reg`
+// entry of each enabled /reserved-memory child (decoded with /reserved-memory's own cells); empty
+// entries are skipped, more than `maxFirmwareReserved` is `FDTError.tooManyReservedRegions`.
+// Initrd: /chosen `linux,initrd-start`/`linux,initrd-end` (each 4 or 8 bytes), end above start.
 // Harts: every /cpus child with `device_type = "cpu"` that is enabled (see FDTReader.isEnabled);
 // its `reg` is the hart id. Hart ids above 63 cannot be put in the mask and are only counted.
 // The "first cpu" is the first enabled one in blob order; its ISA string, MMU type and H-extension
 // support are reported. Every enabled hart's own H support goes into `hypervisorHartMask`.
 // Console: /chosen `stdout-path` (or the legacy `linux,stdout-path`), with any ":options" cut
 // off and an alias resolved through /aliases; when that is absent, does not resolve, or names a
-// node without `reg`, the first enabled node compatible with "ns16550a". Its address is
-// translated through bus `ranges`.
+// node without `reg`, the first enabled node compatible with one of the 16550-style UARTs
+// (`HostConsole.compatibles16550`). Its address is translated through bus `ranges`.
 
 /// The console UART described by the host tree.
 public struct HostConsole: Equatable, Sendable {
     /// Physical base address of the register block (`reg` entry 0, translated to the CPU's view).
     public var base: HostPhysAddr
     public var size: UInt64
-    /// Whether `compatible` lists "ns16550a" (the only UART the QEMU virt board has).
-    public var isNS16550A: Bool
+    /// Whether `compatible` lists one of `compatibles16550`: the hypervisor's 16550 driver can use it.
+    public var is16550Compatible: Bool
     /// `reg-shift` (0 when absent): registers are `1 << regShift` bytes apart.
     public var regShift: UInt32
     /// `reg-io-width` (1 when absent): bytes per register access.
     public var regIOWidth: UInt32
     /// `clock-frequency` (0 when absent or not a u32).
     public var clockFrequency: UInt32
+
+    /// Register-compatible 16550 UARTs (registers at `offset << regShift`, accessed `regIOWidth`
+    /// bytes wide): QEMU virt's, the DesignWare APB UART of most RISC-V SoCs, and SpacemiT's
+    /// XScale-style UART (K1, K3: reg-shift 2, reg-io-width 4).
+    public static let compatibles16550: (StaticString, StaticString, StaticString, StaticString, StaticString) =
+        ("ns16550a", "ns16550", "snps,dw-apb-uart", "spacemit,k3-uart", "spacemit,k1-uart")
+
+    /// Bytes between consecutive registers (`1 << regShift`; 0 for a shift of 64 or more).
+    public var stride: UInt64 { regShift < 64 ? UInt64(1) << UInt64(regShift) : 0 }
 }
 
 /// What the host device tree says about the machine. Fixed-size: no heap.
@@ -33,8 +47,15 @@ public struct HostDescription: Sendable {
     public typealias ISAText = FixedText<512>
     public typealias MMUTypeText = FixedText<16>
 
-    /// The first RAM region.
+    /// Most firmware-reserved regions kept; a tree with more is refused, never cut short.
+    public static let maxFirmwareReserved = 16
+
+    /// The first RAM region (size 0 when the tree has none and the caller allowed that).
     public var ram = HostRegion(base: HostPhysAddr(0), size: 0)
+    /// Memory the firmware keeps for itself (all of kind `.firmware`).
+    public var firmwareReserved = ReservedRegions()
+    /// The initial RAM disk's range from /chosen, if the loader passed one.
+    public var initrd: HostRegion? = nil
     /// Bit `n` set for each enabled hart with id `n` (< 64).
     public var hartMask: UInt64 = 0
     /// The subset of `hartMask` whose own ISA description includes H.
@@ -65,28 +86,42 @@ public struct HostDescription: Sendable {
         try self.init(reader: FDTReader(dtb))
     }
 
-    public init(reader: FDTReader) throws(FDTError) {
+    /// Parses the tree `reader` holds. With `requiringMemory` false, a tree without /memory
+    /// leaves `ram` empty instead of failing (for tools that describe such trees).
+    public init(reader: FDTReader, requiringMemory: Bool = true) throws(FDTError) {
         self.init()
-        try readMemory(reader)
+        do throws(FDTError) {
+            try readMemory(reader)
+        } catch {
+            if error != .noMemory || requiringMemory { throw error }
+        }
+        try readReservedMemory(reader)
         try readCPUs(reader)
+        initrd = try Self.readInitrd(reader)
         console = try Self.findConsole(reader)
     }
 
-    /// The board limits for plan validation: this RAM and these harts, minus `reserved`.
-    public func boardLimits(reserved: HostRegion) -> BoardLimits {
-        BoardLimits(ram: ram, hartMask: hartMask, reserved: reserved)
+    /// The board limits for plan validation: this RAM and these harts, minus the firmware's
+    /// reserved memory and the hypervisor's (`memoryMap.reservation`), channels from its pool.
+    public func boardLimits(memoryMap: MemoryMap) -> BoardLimits {
+        BoardLimits(ram: ram, hartMask: hartMask, reserved: memoryMap.reserved(firmware: firmwareReserved),
+                    sharedPool: memoryMap.sharedPool)
     }
 
     /// One-line summary for the boot log, e.g.
-    /// `RAM 0x80000000 + 1 GiB, harts 0xf (H 0xf), timebase 10000000 Hz, console ns16550a @ 0x10000000`.
+    /// `RAM 0x80000000 + 1 GiB, harts 0xf (H 0xf), timebase 10000000 Hz, console 16550 @ 0x10000000`.
     public func write<S: TextSink>(to out: inout S) {
         out.write("RAM "); out.write(hex: ram.base.raw); out.write(" + "); out.write(size: ram.size)
         out.write(", harts "); out.write(hex: hartMask)
         out.write(" (H "); out.write(hex: hypervisorHartMask); out.write(")")
         out.write(", timebase "); out.write(decimal: UInt64(timebaseFrequency)); out.write(" Hz, console ")
         if let console {
-            out.write(console.isNS16550A ? "ns16550a @ " : "uart @ ")
+            out.write(console.is16550Compatible ? "16550 @ " : "uart @ ")
             out.write(hex: console.base.raw)
+            if console.regShift != 0 || console.regIOWidth != 1 {
+                out.write(" (stride "); out.write(decimal: console.stride)
+                out.write(", "); out.write(decimal: UInt64(console.regIOWidth)); out.write("-byte access)")
+            }
         } else {
             out.write("none")
         }
@@ -106,6 +141,50 @@ public struct HostDescription: Sendable {
             return
         }
         throw .noMemory
+    }
+
+    // MARK: Reserved memory and the initrd
+
+    private mutating func readReservedMemory(_ reader: FDTReader) throws(FDTError) {
+        var i = 0
+        while let entry = reader.reservation(at: i) {
+            try addFirmwareReserved(entry)
+            i &+= 1
+        }
+        guard let parent = try reader.findNode("/reserved-memory") else { return }
+        var children = reader.children(of: parent)
+        while let child = try children.next() {
+            guard try reader.isEnabled(child) else { continue }
+            let count = try reader.regCount(of: child)
+            var r = 0
+            while r < count {
+                try addFirmwareReserved(try reader.reg(of: child, index: r))
+                r &+= 1
+            }
+        }
+    }
+
+    /// Adds one firmware region (empty ones are skipped; one running past the top of the
+    /// address space is cut at the top, so it still overlaps everything it covers).
+    private mutating func addFirmwareReserved(_ entry: FDTRegion) throws(FDTError) {
+        guard entry.size > 0 else { return }
+        let size = min(entry.size, UInt64.max &- entry.address)
+        guard firmwareReserved.count < Self.maxFirmwareReserved,
+              firmwareReserved.append(ReservedRegion(HostRegion(base: HostPhysAddr(entry.address), size: size),
+                                                     kind: .firmware)) else { throw .tooManyReservedRegions }
+    }
+
+    /// `[linux,initrd-start, linux,initrd-end)` from /chosen; `nil` when neither is present.
+    static func readInitrd(_ reader: FDTReader) throws(FDTError) -> HostRegion? {
+        guard let chosen = try reader.findNode("/chosen") else { return nil }
+        let start = try reader.findProperty("linux,initrd-start", in: chosen)
+        let end = try reader.findProperty("linux,initrd-end", in: chosen)
+        if start == nil && end == nil { return nil }
+        guard let start, let end, start.value.count == 4 || start.value.count == 8,
+              end.value.count == 4 || end.value.count == 8 else { throw .badInitrdProperty }
+        let first = try start.integer(), last = try end.integer()
+        guard last > first else { throw .emptyInitrdRange }
+        return HostRegion(base: HostPhysAddr(first), size: last &- first)
     }
 
     // MARK: CPUs
@@ -228,8 +307,21 @@ public struct HostDescription: Sendable {
 
     static func findConsole(_ reader: FDTReader) throws(FDTError) -> HostConsole? {
         if let node = try stdoutNode(reader), let console = try console(reader, node) { return console }
-        guard let node = try reader.firstNode(compatibleWith: "ns16550a") else { return nil }
-        return try console(reader, node)
+        var walker = reader.walk()
+        while let node = try walker.next() {
+            if try is16550Compatible(reader, node), try reader.isEnabled(node) { return try console(reader, node) }
+        }
+        return nil
+    }
+
+    /// Whether `node`'s `compatible` lists one of `HostConsole.compatibles16550`.
+    static func is16550Compatible(_ reader: FDTReader, _ node: FDTNode) throws(FDTError) -> Bool {
+        let names = HostConsole.compatibles16550
+        if try reader.isCompatible(node, with: names.0) { return true }
+        if try reader.isCompatible(node, with: names.1) { return true }
+        if try reader.isCompatible(node, with: names.2) { return true }
+        if try reader.isCompatible(node, with: names.3) { return true }
+        return try reader.isCompatible(node, with: names.4)
     }
 
     /// The node `/chosen/stdout-path` names, or `nil` when there is no such property or node.
@@ -262,7 +354,7 @@ public struct HostDescription: Sendable {
         }
         return HostConsole(
             base: HostPhysAddr(region.address), size: region.size,
-            isNS16550A: try reader.isCompatible(node, with: "ns16550a"),
+            is16550Compatible: try is16550Compatible(reader, node),
             regShift: try optionalU32("reg-shift", 0),
             regIOWidth: try optionalU32("reg-io-width", 1),
             clockFrequency: try optionalU32("clock-frequency", 0))

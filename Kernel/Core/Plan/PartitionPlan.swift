@@ -222,13 +222,14 @@ public struct BoardLimits: Sendable {
     public var ram: HostRegion
     /// Bit `n` set when hart id `n` exists and can run guests (hart ids above 63 are unsupported).
     public var hartMask: UInt64
-    /// Memory no partition may be given: firmware, the hypervisor, its staging area.
-    public var reserved: HostRegion
+    /// Memory no partition may be given: what the firmware keeps (from the device tree) and the
+    /// hypervisor's own (its image, shared pool and staging area, placed by MemoryMap).
+    public var reserved: ReservedRegions
     /// Hypervisor-owned memory that shared-memory channels are carved from (inside `reserved`).
     public var sharedPool: HostRegion
     /// The devices of the board's device tree that partitions may be given (DeviceCatalog).
     public var devices: DeviceCatalog
-    public init(ram: HostRegion, hartMask: UInt64, reserved: HostRegion,
+    public init(ram: HostRegion, hartMask: UInt64, reserved: ReservedRegions,
                 sharedPool: HostRegion = HostRegion(base: HostPhysAddr(0), size: 0),
                 devices: DeviceCatalog = DeviceCatalog()) {
         self.ram = ram; self.hartMask = hartMask; self.reserved = reserved; self.sharedPool = sharedPool

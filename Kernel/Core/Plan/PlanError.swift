@@ -48,7 +48,8 @@ public enum PlanError: Error, Equatable, Sendable {
     case memoryEmpty(partition: Int)
     case memoryMisaligned(partition: Int, field: PlanField)
     case memoryOutOfRange(partition: Int)
-    case memoryReserved(partition: Int)
+    /// The memory overlaps a reserved region: the firmware's (from the device tree) or the hypervisor's.
+    case memoryReserved(partition: Int, reserved: ReservedRegion)
     case memoryOverlap(partition: Int, other: Int)
     case emptyImage(partition: Int)
     case imageTooLarge(partition: Int, imageSize: UInt64, limit: UInt64)
@@ -152,7 +153,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .emptyName(let p), .nameTooLong(let p), .invalidNameCharacter(let p), .duplicateName(let p, _),
              .noHarts(let p), .tooManyHarts(let p), .hartNotOnBoard(let p, _), .hartListedTwice(let p, _),
              .hartShared(let p, _, _), .memoryEmpty(let p), .memoryMisaligned(let p, _),
-             .memoryOutOfRange(let p), .memoryReserved(let p), .memoryOverlap(let p, _),
+             .memoryOutOfRange(let p), .memoryReserved(let p, _), .memoryOverlap(let p, _),
              .emptyImage(let p), .imageTooLarge(let p, _, _),
              .entryOutsideImage(let p), .entryMisaligned(let p), .memoryTooLarge(let p), .bootargsTooLong(let p),
              .initrdTooLarge(let p, _, _), .linuxEntryMisaligned(let p), .payloadEntryMisaligned(let p):
@@ -232,9 +233,9 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write(size: PlanLimits.memoryAlignment)
         case .memoryOutOfRange(let p):
             out.write("the memory ["); writeRegion(plan, p, &out); out.write(") lies outside the board's RAM")
-        case .memoryReserved(let p):
+        case .memoryReserved(let p, let reserved):
             out.write("the memory ["); writeRegion(plan, p, &out)
-            out.write(") overlaps memory reserved for firmware and the hypervisor")
+            out.write(") overlaps memory reserved for "); reserved.write(to: &out)
         case .memoryOverlap(_, let other):
             out.write("the memory overlaps partition "); writeName(other, plan, &out)
         case .emptyImage: out.write("the image is empty")

@@ -181,7 +181,7 @@ extension PartitionPlan {
         // RAM so a 5 GiB partition is told that rule, not that it lies outside a small board's RAM.
         guard mem.size <= PlanLimits.maxPartitionMemory else { throw .memoryTooLarge(partition: p) }
         guard board.ram.contains(mem) else { throw .memoryOutOfRange(partition: p) }
-        guard !board.reserved.overlaps(mem) else { throw .memoryReserved(partition: p) }
+        if let reserved = board.reserved.firstOverlap(with: mem) { throw .memoryReserved(partition: p, reserved: reserved) }
         q = 0
         while q < p {
             if self[q].memory.overlaps(mem) { throw .memoryOverlap(partition: p, other: q) }
