@@ -29,7 +29,7 @@ struct BoardTableTests {
         } catch {
             #expect(error.all.map(\.message) == [
                 "b.toml:5: [board]: unknown key \"cpus\" (allowed: board, harts, ram_size)",
-                "b.toml:2: [board], field board: unknown board \"qemu-vrit\" (did you mean \"qemu-virt\"?) (known boards: qemu-virt)",
+                "b.toml:2: [board], field board: unknown board \"qemu-vrit\" (did you mean \"qemu-virt\"?) (known boards: qemu-virt, spacemit-k3, eswin-eic7700x)",
                 "b.toml:3: [board], field harts: 65 is not between 1 and 64",
                 "b.toml:4: [board], field ram_size: \"1X\" is not a size: use \(Size.syntax)",
             ])
