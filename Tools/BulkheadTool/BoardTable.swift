@@ -22,14 +22,7 @@ public struct BoardTable: Equatable, Sendable {
         func error(_ key: String?, _ text: String) -> ToolError {
             ToolError("\(lines.locate(file, "board", key: key)): [board]\(key.map { ", field \($0)" } ?? ""): \(text)")
         }
-        guard let table = value.table else {
-            throw ToolError("\(lines.locateTopLevel(file, key: "board")): \"board\" must be a table: write it as [board]")
-        }
-        var errors: [ToolError] = []
-        for key in table.keys where !keys.contains(key) {
-            errors.append(ToolError("\(lines.locate(file, "board", key: key)): [board]: unknown key \"\(key)\""
-                                    + "\(Config.suggestion(key, keys)) (allowed: \(keys.joined(separator: ", ")))"))
-        }
+        var (table, errors) = try Config.singleTable(value, name: "board", keys: keys, file: file, lines: lines)
         var result = BoardTable()
         if let v = table["board"] {
             if let name = v.string {

@@ -21,14 +21,7 @@ public struct BundleTable: Equatable, Sendable {
 
     /// Parses the `[bundle]` table `value`; every error found is reported at its line.
     static func parse(_ value: TOMLValueConvertible, file: String, lines: ConfigLines) throws(ToolError) -> BundleTable {
-        guard let table = value.table else {
-            throw ToolError("\(lines.locateTopLevel(file, key: "bundle")): \"bundle\" must be a table: write it as [bundle]")
-        }
-        var errors: [ToolError] = []
-        for key in table.keys where !keys.contains(key) {
-            errors.append(ToolError("\(lines.locate(file, "bundle", key: key)): [bundle]: unknown key \"\(key)\""
-                                    + "\(Config.suggestion(key, keys)) (allowed: \(keys.joined(separator: ", ")))"))
-        }
+        var (table, errors) = try Config.singleTable(value, name: "bundle", keys: keys, file: file, lines: lines)
         var result = BundleTable()
         if let v = table["require_rollback_floor"] {
             if let flag = v.bool {

@@ -157,6 +157,20 @@ public struct Config: Sendable {
         return Config(file: file, partitions: partitions, channels: channels, lines: lines, board: board, bundle: bundle)
     }
 
+    /// The single table `[name]` given as `value`, and an error for each key of it outside `keys`
+    /// (each at its line); throws when `value` is not a table.
+    static func singleTable(_ value: TOMLValueConvertible, name: String, keys: [String], file: String,
+                            lines: ConfigLines) throws(ToolError) -> (table: TOMLTable, errors: [ToolError]) {
+        guard let table = value.table else {
+            throw ToolError("\(lines.locateTopLevel(file, key: name)): \"\(name)\" must be a table: write it as [\(name)]")
+        }
+        let errors = table.keys.filter { !keys.contains($0) }.map { key in
+            ToolError("\(lines.locate(file, name, key: key)): [\(name)]: unknown key \"\(key)\""
+                      + "\(suggestion(key, keys)) (allowed: \(keys.joined(separator: ", ")))")
+        }
+        return (table, errors)
+    }
+
     /// The `[[key]]` tables of `root` (none when the key is absent).
     private static func tables(_ key: String, in root: TOMLTable, file: String,
                                lines: ConfigLines) throws(ToolError) -> [TOMLTable] {
