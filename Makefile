@@ -80,7 +80,8 @@ KERNEL_BIN   := $(KERNEL_ELF:.elf=.bin)
 # Where the image is linked; it runs anywhere in RAM (entry.S relocates itself). QEMU virt's
 # OpenSBI jumps here through the flash's entry stub.
 KERNEL_LINK_BASE := 0x80200000
-KERNEL_OBJS  := $(KDIR)/kernel.o $(KERNEL_ASM:$(ARCH_DIR)/%.S=$(KDIR)/%.o) $(KDIR)/mem.o $(CORE_OBJ)
+KERNEL_OBJS  := $(KDIR)/kernel.o $(KERNEL_ASM:$(ARCH_DIR)/%.S=$(KDIR)/%.o) $(KDIR)/mem.o \
+                $(KDIR)/sha512_zbb.o $(KDIR)/sha512_zknh.o $(CORE_OBJ)
 
 .PHONY: kernel FORCE
 kernel: $(KERNEL_ELF) $(KERNEL_BIN)
@@ -112,6 +113,15 @@ $(KDIR)/kernel.o: $(KERNEL_SRCS) $(ANCHORS_SWIFT) $(CORE_OBJ) $(KDIR)/asm-guard.
 $(KDIR)/%.o: $(ARCH_DIR)/%.S $(ARCH_DIR)/include/layout.h Makefile
 	@mkdir -p $(KDIR)
 	$(CLANG) $(CLANG_FLAGS) -I $(ARCH_DIR)/include -DKERNEL_LINK_BASE=$(KERNEL_LINK_BASE) -c $< -o $@
+
+# SHA-512's compression function for harts with Zbb, and with Zknh too; the boot installs one when
+# the device tree lists the extension (Kernel/Boot/Acceleration.swift). Optimised for speed.
+$(KDIR)/sha512_zbb.o: $(ARCH_DIR)/sha512_compress.c Makefile
+	@mkdir -p $(KDIR)
+	$(CLANG) $(CLANG_FLAGS) -O2 -march=rv64imac_zicsr_zifencei_zbb -DSHA512_COMPRESS_NAME=sha512_compress_zbb -c $< -o $@
+$(KDIR)/sha512_zknh.o: $(ARCH_DIR)/sha512_compress.c Makefile
+	@mkdir -p $(KDIR)
+	$(CLANG) $(CLANG_FLAGS) -O2 -march=rv64imac_zicsr_zifencei_zbb_zknh -DSHA512_COMPRESS_NAME=sha512_compress_zknh -c $< -o $@
 
 $(KDIR)/mem.o: $(ARCH_DIR)/mem.c
 	@mkdir -p $(KDIR)

@@ -39,6 +39,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
             out.write("\"); Bulkhead needs the hypervisor extension")
         }
     }
+    selectSHA512(host)
     guestISA = host.guestISA
     guestMMUType = host.mmuType
     timebaseFrequency = host.timebaseFrequency

@@ -81,7 +81,7 @@ public struct SHA512: Sendable {
             offset = take
             if bufferCount < Self.blockSize { return }
             withUnsafeBytes(of: &buffer) { block in
-                if let blockBase = block.baseAddress { Self.compress(&state, blockBase, blockCount: 1) }
+                if let blockBase = block.baseAddress { Self.compressBlocks(&state, blockBase, 1) }
             }
             bufferCount = 0
         }
@@ -89,7 +89,7 @@ public struct SHA512: Sendable {
         // Whole blocks straight from the caller's memory.
         let wholeBlocks = (count - offset) / Self.blockSize
         if wholeBlocks > 0 {
-            Self.compress(&state, base + offset, blockCount: wholeBlocks)
+            Self.compressBlocks(&state, base + offset, wholeBlocks)
             offset += wholeBlocks * Self.blockSize
         }
 
@@ -123,7 +123,7 @@ public struct SHA512: Sendable {
                 // No room for the 16-byte length: this block is all padding, one more follows.
                 for i in used..<128 { block[i] = 0 }
                 if let blockBase = block.baseAddress {
-                    Self.compress(&state, UnsafeRawPointer(blockBase), blockCount: 1)
+                    Self.compressBlocks(&state, UnsafeRawPointer(blockBase), 1)
                 }
                 used = 0
             }
@@ -132,7 +132,7 @@ public struct SHA512: Sendable {
             block.storeBytes(of: bitLengthHigh.bigEndian, toByteOffset: 112, as: UInt64.self)
             block.storeBytes(of: bitLengthLow.bigEndian, toByteOffset: 120, as: UInt64.self)
             if let blockBase = block.baseAddress {
-                Self.compress(&state, UnsafeRawPointer(blockBase), blockCount: 1)
+                Self.compressBlocks(&state, UnsafeRawPointer(blockBase), 1)
             }
             // Wipe: the buffer may have held secret input (Ed25519 hashes private seeds).
             for i in 0..<128 { block[i] = 0 }
@@ -159,6 +159,22 @@ public struct SHA512: Sendable {
 // MARK: - The compression function (FIPS 180-4, 6.4.2)
 
 extension SHA512 {
+    /// A compression function for `count` 128-byte blocks at `blocks`, updating H0…H7 in `state`.
+    public typealias CompressFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeRawPointer, Int) -> Void
+
+    /// One the platform supplies in place of the portable `compress` (the hypervisor installs one
+    /// built for Zbb or Zknh when the device tree says the harts have it: sha512_compress.c); nil,
+    /// the default, means the portable one. Set once at boot, before any hashing on other harts.
+    nonisolated(unsafe) public static var compressFunction: CompressFunction? = nil
+
+    /// `compress`, or the platform's function when one is installed.
+    @inline(__always) static func compressBlocks(_ state: inout InlineArray<8, UInt64>, _ blocks: UnsafeRawPointer, _ count: Int) {
+        guard let platform = compressFunction else { return compress(&state, blocks, blockCount: count) }
+        withUnsafeMutableBytes(of: &state) { words in
+            if let base = words.baseAddress { platform(base.assumingMemoryBound(to: UInt64.self), blocks, count) }
+        }
+    }
+
     /// SHA-512 constants K0…K79 (FIPS 180-4, 4.2.3).
     static let roundConstants: InlineArray<80, UInt64> = [
         0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc,

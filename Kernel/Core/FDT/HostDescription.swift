@@ -276,6 +276,26 @@ public struct HostDescription: Sendable {
         return false
     }
 
+    /// Whether an ISA string names the multi-letter extension `name` (lower case, e.g. "zbb"):
+    /// one of its '_'-separated parts after the single-letter part equals it, ignoring case.
+    public static func isaHasExtension(_ isa: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
+        guard let letters = singleLetterRange(isa) else { return false }
+        var start = letters.upperBound
+        while start < isa.count {
+            let end = FDTBytes.index(of: UInt8(ascii: "_"), in: isa, from: start &+ 1, to: isa.count) ?? isa.count
+            let part = start &+ 1 ..< end                        // after the '_'
+            let matches = name.withUTF8Buffer { wanted in
+                guard wanted.count == part.count else { return false }
+                var i = 0
+                while i < wanted.count { if isa[part.lowerBound &+ i] | 0x20 != wanted[i] { return false }; i &+= 1 }
+                return true
+            }
+            if matches { return true }
+            start = end
+        }
+        return false
+    }
+
     /// `isa` with every 'h' removed from its single-letter part.
     static func withoutHypervisorLetter(_ isa: UnsafeRawBufferPointer) -> ISAText {
         var result = ISAText()
