@@ -195,3 +195,25 @@ def test_a_torn_state_write_survives_a_reboot(bundle_of, flash_of):
     # The floor is still 5: an older bundle stays refused.
     flash(image, bundle_of("demo.toml", "--version", "4"), "--slot", "a")
     halts(image, r"slot A rejected: rollback: security version 4 is below the minimum 5$")
+
+
+def test_each_sha512_code_verifies_the_bundle_and_measures_the_same(bundle_of, flash_of, tmp_path):
+    # The hypervisor hashes with the portable code, Zbb rotations or Zknh instructions, as riscv,isa
+    # allows (Kernel/Boot/Acceleration.swift); each must verify the bundle (its digests come from
+    # swift-crypto on the host) and give the same hypervisor identity.
+    image = flash_of(bundle_of("demo.toml"))
+    secret = tmp_path / "secret.hex"
+    secret.write_text("5a" * 32 + "\n")
+    subprocess.run([CLI, "provision", image, "--secret-file", str(secret)], check=True, capture_output=True, cwd=ROOT)
+    identities = set()
+    for cpu, code in (("rv64,zbb=false", r"portable code \(no Zbb or Zknh in riscv,isa\)"),
+                      ("rv64", r"Zbb rotations \(known-answer test passed\)"),
+                      ("rv64,zknh=true", r"Zknh instructions \(known-answer test passed\)")):
+        with Machine(image, cpu=cpu) as m:
+            m.expect(rf"^\[bulkhead\] SHA-512: {code}$")
+            m.expect(r"^\[bulkhead\] slot A: bundle verified")
+            identities.add(m.expect(r"^\[bulkhead\] device secret: provisioned; hypervisor identity SHA-512 ([0-9a-f]{16})")
+                           .group(1))
+            m.expect(r"^\[heartbeat\] heartbeat: 2$")
+            assert m.count(r"FAILED the known-answer test|rejected|FATAL") == 0
+    assert len(identities) == 1, identities
