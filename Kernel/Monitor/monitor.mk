@@ -14,6 +14,7 @@ MON_SRCS       := $(sort $(wildcard Kernel/Monitor/*.swift))
 MON_ANCHORS    := $(MON_DIR)/TrustAnchors.swift
 MON_FW         := $(MON_DIR)/fw_jump.elf
 MON_SIGNED     := $(MON_DIR)/bulkhead.signed
+MON_PROBE      := $(MON_DIR)/probe.bin
 OPENSBI_CACHE  ?= $(HOME)/.cache/bulkhead/opensbi
 OPENSBI_VERSION := 1.6
 OPENSBI_TARBALL := $(OPENSBI_CACHE)/opensbi_$(OPENSBI_VERSION).orig.tar.gz
@@ -30,7 +31,7 @@ MON_QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios 
                   -drive if=pflash,unit=1,format=raw,file=$(FLASH)
 
 .PHONY: monitor monitor-lib opensbi-fetch run-monitor
-monitor: $(MON_LIB) $(MON_FW) $(MON_SIGNED)
+monitor: $(MON_LIB) $(MON_FW) $(MON_SIGNED) $(MON_PROBE)
 monitor-lib: $(MON_LIB)
 
 # The same trust anchors as the hypervisor's (Tools/trust-anchors.py; regenerated only on change).
@@ -83,6 +84,15 @@ $(MON_FW): $(MON_LIB) $(OPENSBI_SRC)/.extracted Kernel/Monitor/opensbi/bulkhead_
 $(MON_SIGNED): $(KERNEL_BIN) $(KEY).key Tools/opensbi/sign-next-stage.py
 	@mkdir -p $(MON_DIR)
 	python3 Tools/opensbi/sign-next-stage.py $(KERNEL_BIN) --key $(KEY).key --load-address $(MON_NEXT_STAGE) -o $@
+
+# The S-mode probe the tests boot as the next stage instead of the hypervisor (Kernel/Monitor/probe).
+$(MON_PROBE): Kernel/Monitor/probe/start.S Kernel/Monitor/probe/probe.c Kernel/Monitor/include/bulkhead_monitor.h
+	@mkdir -p $(MON_DIR)/probe
+	$(CLANG) $(CLANG_FLAGS) -c Kernel/Monitor/probe/start.S -o $(MON_DIR)/probe/start.o
+	$(CLANG) $(CLANG_FLAGS) -I Kernel/Monitor/include -c Kernel/Monitor/probe/probe.c -o $(MON_DIR)/probe/probe.o
+	$(LLD) -m elf64lriscv --gc-sections -e _start -Ttext=$(MON_NEXT_STAGE) $(MON_DIR)/probe/start.o $(MON_DIR)/probe/probe.o \
+	    -o $(MON_DIR)/probe/probe.elf
+	$(OBJCOPY) -O binary $(MON_DIR)/probe/probe.elf $@
 
 run-monitor: deps kernel monitor flash
 	$(QEMU) $(MON_QEMU_FLAGS)

@@ -85,3 +85,19 @@ def test_hypervisor_without_a_signed_header_is_not_entered(flash_of, tmp_path):
     raw = tmp_path / "unsigned.bin"
     raw.write_bytes(bytes(HEADER_SIZE) + open(HYPERVISOR_BIN, "rb").read())
     refused(str(raw), flash_of, r"no signed next-stage header \(magic \"BHNEXT01\"\) in the 4096 bytes below it")
+
+
+def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_firmware(flash_of, tmp_path):
+    """The probe (Kernel/Monitor/probe) as the next stage: it reads its measurement through the
+    monitor's SBI extension, then loads from the firmware's memory and takes a load access fault."""
+    probe = os.path.join(BUILD, "monitor", "probe.bin")
+    signed = sign(probe, tmp_path / "probe.signed")
+    measurement = hashlib.sha512(open(probe, "rb").read()).hexdigest()
+    with Machine.command(monitor_cmd(signed, flash_of(), smp=2)) as m:
+        m.expect(r"^\[monitor\] next stage at 0x80200000: verified, .* measurement sha512:%s\.\.\.$" % measurement[:16])
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 1$")
+        m.expect(r"^\[probe\] measurement: %s$" % measurement)
+        m.expect(r"^\[probe\] measurement word 8: error -3$")            # SBI_ERR_INVALID_PARAM
+        m.expect(r"^\[probe\] trap: scause 5, stval 0x80000000$")        # load access fault (PMP)
+        m.wait_exit(30)                                                  # SBI SRST powered it off
+        assert "not protected" not in m.text
