@@ -254,3 +254,5 @@ fuzz: $(FUZZ_BIN) $(BUNDLE)
 	@(printf '\001'; cat Tests/CoreTests/Fixtures/qemu-virt-smp4.dtb) > $(BUILD)/fuzz/seeds/dtb-qemu-virt
 	SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 	    -print_final_stats=1 $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
+
+-include Kernel/Monitor/monitor.mk

@@ -11,6 +11,12 @@
 #   papt_fetch PKG...              downloads each package, checks its SHA256 against the index,
 #                                  appends "PKG VERSION sha256:HEX" to $WORK/packages and extracts it
 #                                  into $WORK/x
+# or, for one file of a source package (Tools/opensbi/fetch-opensbi.sh), instead of the last two:
+#   papt_source_index SUITE        the verified Sources index of SUITE/main (a deb-src line)
+#   papt_fetch_source_file PKG FILE
+#                                  downloads FILE (e.g. PKG_UPSTREAM.orig.tar.gz) of source package PKG
+#                                  (the first version listing it) into $WORK/src, checks its SHA256 against the index and
+#                                  appends "FILE VERSION sha256:HEX" to $WORK/packages
 # and may use papt (apt with the private configuration), papt_field, say and die.
 # $WORK is removed when the script exits.
 
@@ -104,10 +110,11 @@ papt_init() {
 }
 
 # papt_write_config ARCH KEYRING SUITES...: the sources file and apt.conf for one archive and keyring.
+# The line's type is $PAPT_TYPE: deb (the default) or deb-src (papt_source_index).
 papt_write_config() {
     local arch=$1 keyring=$2; shift 2
     cat >"$WORK/etc/sources.list" <<EOC
-deb [arch=$arch signed-by=$keyring] $PAPT_URI $* main
+${PAPT_TYPE:-deb} [arch=$arch signed-by=$keyring] $PAPT_URI $* main
 EOC
     cat >"$WORK/apt.conf" <<EOC
 Dir::Etc::main "/dev/null";
@@ -168,8 +175,9 @@ papt_index() {
         [ -n "$sys" ] || die "$suite's Release signature does not verify with $PAPT_KEYRING, and the system's release name is unknown; upgrade debian-archive-keyring"
         say "$PAPT_KEYRING lacks $suite's signing key: bootstrapping debian-archive-keyring from $sys (its index verified with $PAPT_KEYRING)"
         sed 's/^/  apt: /' "$WORK/update.log" | grep -E 'NO_PUBKEY|signature|sign' >&2 || true
-        # The keyring package is Architecture: all; index the host's architecture to find it.
-        papt_write_config "$(dpkg --print-architecture)" "$PAPT_KEYRING" "$sys" "$sys-updates"
+        # The keyring package is Architecture: all; index the host's architecture to find it (a
+        # binary index, also when $suite's own index is a Sources index).
+        PAPT_TYPE=deb papt_write_config "$(dpkg --print-architecture)" "$PAPT_KEYRING" "$sys" "$sys-updates"
         papt_update || { cat "$WORK/update.log" >&2; die "apt-get update of $sys (for the keyring bootstrap) failed"; }
         (cd "$WORK/debs" && papt apt-get download -q debian-archive-keyring) >"$WORK/dl.log" 2>&1 \
             || { cat "$WORK/dl.log" >&2; die "downloading debian-archive-keyring from $sys failed"; }
@@ -186,9 +194,21 @@ papt_index() {
         cat "$WORK/update.log" >&2
         die "apt-get update for $suite/$PAPT_ARCH from $PAPT_URI failed (network, or the suite is missing there)"
     fi
-    ls "$WORK"/lists/*_dists_"${suite}"_main_binary-"${PAPT_ARCH}"_Packages* >/dev/null 2>&1 \
-        || die "no $PAPT_ARCH Packages index for $suite at $PAPT_URI"
+    if [ "${PAPT_TYPE:-deb}" = deb-src ]; then
+        ls "$WORK"/lists/*_dists_"${suite}"_main_source_Sources* >/dev/null 2>&1 \
+            || die "no Sources index for $suite at $PAPT_URI"
+    else
+        ls "$WORK"/lists/*_dists_"${suite}"_main_binary-"${PAPT_ARCH}"_Packages* >/dev/null 2>&1 \
+            || die "no $PAPT_ARCH Packages index for $suite at $PAPT_URI"
+    fi
     say "index of $suite verified with $PAPT_KEYRING"
+}
+
+# papt_source_index SUITE: as papt_index, but the verified index is SUITE/main's Sources (a deb-src
+# line); the Release file is verified the same way (apt checks the Sources file's hash against it).
+papt_source_index() {
+    PAPT_TYPE=deb-src
+    papt_index "$1"
 }
 
 # papt_field TEXT FIELD: the value of FIELD in an apt-cache show record.
@@ -214,4 +234,33 @@ papt_fetch() {
         echo "$pkg $ver sha256:$got" >>"$WORK/packages"
         dpkg-deb -x "$deb" "$WORK/x"
     done
+}
+
+# papt_fetch_source_file PKG FILE: one file of a source package, not `apt-get source` (which needs
+# every file of the package). The record is the source package PKG's first version in the verified
+# Sources index whose Checksums-Sha256 lists FILE; its Directory and SHA256 come from there. apt's own
+# downloader (apt-helper, under the private configuration) fetches it with that hash, and it is
+# checked again here. Sets PAPT_SRC_VERSION to that version.
+papt_fetch_source_file() {
+    local pkg=$1 file=$2 info dir want got
+    info=$(papt apt-cache showsrc "$pkg" 2>/dev/null | awk -v f="$file" '
+        BEGIN { RS = "" }
+        { n = split($0, line, "\n"); sums = 0
+          for (i = 1; i <= n; i++) {
+              if (line[i] ~ /^[^ \t]/) sums = (tolower(line[i]) ~ /^checksums-sha256:/)
+              else if (sums) { split(line[i], w, /[ \t]+/); if (w[4] == f) { print; exit } }
+          } }')
+    [ -n "$info" ] || die "no version of source package $pkg in the Sources index lists $file"
+    PAPT_SRC_VERSION=$(papt_field "$info" Version)
+    dir=$(papt_field "$info" Directory)
+    want=$(awk -v f="$file" '
+        /^[^ \t]/ { sums = (tolower($1) == "checksums-sha256:"); next }
+        sums && $3 == f { print $1; exit }' <<<"$info")
+    [ -n "$dir" ] && [ -n "$want" ] || die "the Sources record of $pkg $PAPT_SRC_VERSION has no Directory or no SHA256 for $file"
+    mkdir -p "$WORK/src"
+    papt /usr/lib/apt/apt-helper download-file "$PAPT_URI/$dir/$file" "$WORK/src/$file" "SHA256:$want" \
+        >"$WORK/dl.log" 2>&1 || { cat "$WORK/dl.log" >&2; die "downloading $dir/$file failed"; }
+    got=$(sha256sum "$WORK/src/$file" | awk '{print $1}')
+    [ "$got" = "$want" ] || die "$file: SHA256 $got does not match the Sources index ($want)"
+    echo "$file $PAPT_SRC_VERSION sha256:$got" >>"$WORK/packages"
 }

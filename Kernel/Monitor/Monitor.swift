@@ -1,0 +1,123 @@
+// The monitor library's C entry points (include/bulkhead_monitor.h): init, verify, queries.
+//
+// State: set by init and verify on the cold-boot hart before other harts run; read-only afterwards.
+// The CDI stays in this library's memory (inside the firmware's PMP-protected region).
+import BulkheadCore
+
+public typealias FlashRead = @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafeMutableRawPointer?, UInt64) -> Int32
+public typealias PutChar = @convention(c) (CChar) -> Void
+
+nonisolated(unsafe) var monitorFDT: UnsafeRawPointer? = nil
+nonisolated(unsafe) var monitorFlashRead: FlashRead? = nil
+nonisolated(unsafe) var monitorFlashContext: UnsafeMutableRawPointer? = nil
+nonisolated(unsafe) var monitorPutChar: PutChar? = nil
+nonisolated(unsafe) var acceptedMeasurement = SHA512Digest(bytes: InlineArray(repeating: 0))
+nonisolated(unsafe) var hasAccepted = false
+nonisolated(unsafe) var nextStageCDI = CDI(repeating: 0)
+nonisolated(unsafe) var hasCDI = false
+
+/// The firmware's console, through the putc callback.
+struct MonitorConsole: TextSink {
+    mutating func write(byte: UInt8) {
+        if let putc = monitorPutChar { putc(CChar(bitPattern: byte)) }
+    }
+}
+
+/// Where the device secret's 64-byte record lies in the flash the callback reads (QEMU virt's
+/// bundle flash layout, docs/flash-layout.md).
+let deviceSecretOffset = UInt64(FlashLayout.qemuVirt.deviceSecret.offset)
+
+@_cdecl("bulkhead_monitor_init")
+public func bulkheadMonitorInit(_ fdt: UnsafeRawPointer?, _ flashRead: FlashRead?, _ flashContext: UnsafeMutableRawPointer?,
+                                _ putc: PutChar?) -> Int32 {
+    guard let fdt = fdt, let putc = putc else { return -1 }
+    monitorFDT = fdt
+    monitorFlashRead = flashRead
+    monitorFlashContext = flashContext
+    monitorPutChar = putc
+    hasAccepted = false
+    hasCDI = false
+    return 0
+}
+
+/// Called by the stack-switching entry (MonitorEntry.S) on the library's own stack.
+@_cdecl("bulkhead_monitor_verify_next_stage_on_stack")
+public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt64) -> Int32 {
+    guard monitorFDT != nil, monitorPutChar != nil else { return -1 }
+    hasAccepted = false
+    hasCDI = false
+    withUnsafeMutableBytes(of: &nextStageCDI) { secureZero($0) }
+    var out = MonitorConsole()
+    let ram = deviceTreeRAM()
+    let (anchors, revoked) = builtInTrustAnchors()
+    let verdict = NextStage.verify(imageAddress: imageAddress, maxSize: maxSize, ram: ram,
+                                   anchors: anchors, revoked: revoked)
+    out.write("[monitor] next stage at "); out.write(hex: imageAddress); out.write(": ")
+    switch verdict {
+    case .accepted(let measurement):
+        acceptedMeasurement = measurement
+        hasAccepted = true
+        out.write("verified, "); out.write(decimal: NextStage.load64(headerBytes(imageAddress), NextStageHeader.imageSizeOffset))
+        out.write(" bytes signed by key id ")
+        SigningKeyID(raw: NextStage.load64(headerBytes(imageAddress), NextStageHeader.keyIDOffset)).write(to: &out)
+        out.write(", measurement sha512:")
+        measurement.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
+        out.write("...\n")
+        deriveCDI(measurement, &out)
+    default:
+        out.write("refused: "); verdict.write(to: &out); out.write("; not entered\n")
+    }
+    return verdict.code
+}
+
+@_cdecl("bulkhead_monitor_measurement")
+public func bulkheadMonitorMeasurement(_ out: UnsafeMutablePointer<UInt8>?) -> Int32 {
+    guard hasAccepted, let out = out else { return -1 }
+    acceptedMeasurement.withBytes { d in var i = 0; while i < SHA512.digestSize { out[i] = d[i]; i += 1 } }
+    return 0
+}
+
+@_cdecl("bulkhead_monitor_has_cdi")
+public func bulkheadMonitorHasCDI() -> Int32 { hasCDI ? 1 : 0 }
+
+private func headerBytes(_ imageAddress: UInt64) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(imageAddress &- UInt64(NextStageHeader.size))),
+                           count: NextStageHeader.size)
+}
+
+/// RAM from the device tree's first /memory node; nil when the tree does not parse.
+private func deviceTreeRAM() -> HostRegion? {
+    guard let fdt = monitorFDT else { return nil }
+    // totalsize: the big-endian u32 at offset 4 of the FDT header.
+    let h = UnsafeRawBufferPointer(start: fdt, count: 8)
+    let total = Int(h[4]) << 24 | Int(h[5]) << 16 | Int(h[6]) << 8 | Int(h[7])
+    guard total >= 40, total <= 1 << 20 else { return nil }
+    do {
+        let host = try HostDescription(dtb: UnsafeRawBufferPointer(start: fdt, count: total))
+        return host.ram.size > 0 ? host.ram : nil
+    } catch {
+        return nil
+    }
+}
+
+/// The next stage's CDI = HKDF(device secret, its measurement) (KeyChain.hypervisorCDI), when the
+/// flash holds a valid device secret record.
+private func deriveCDI(_ measurement: SHA512Digest, _ out: inout MonitorConsole) {
+    guard let read = monitorFlashRead else {
+        out.write("[monitor] device secret: no flash reader; no CDI for the next stage\n")
+        return
+    }
+    var record = InlineArray<64, UInt8>(repeating: 0)
+    let rc = withUnsafeMutableBytes(of: &record) { read(monitorFlashContext, deviceSecretOffset, $0.baseAddress, 64) }
+    var (status, secret) = DeviceSecretRecord.decode(record)
+    withUnsafeMutableBytes(of: &record) { secureZero($0) }
+    guard rc == 0, status == .valid else {
+        out.write("[monitor] device secret: "); DeviceSecretRecord.write(rc == 0 ? status : .erased, to: &out)
+        out.write("; no CDI for the next stage\n")
+        return
+    }
+    nextStageCDI = KeyChain.hypervisorCDI(secret: secret, identity: measurement)
+    withUnsafeMutableBytes(of: &secret) { secureZero($0) }
+    hasCDI = true
+    out.write("[monitor] next stage CDI derived from the device secret and its measurement\n")
+}

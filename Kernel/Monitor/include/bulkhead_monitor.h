@@ -1,0 +1,68 @@
+/* bulkhead_monitor.h: the C interface of Bulkhead's secure-monitor library (libbulkhead_monitor.a).
+ *
+ * The library runs in M-mode inside the platform firmware (e.g. OpenSBI). It verifies and measures
+ * the next boot stage against the trust anchors built into it, and derives the next stage's CDI
+ * from the device secret (docs/monitor.md). It depends on no firmware header: the firmware glue
+ * passes the device tree, a flash reader and a console writer.
+ *
+ * Threading: call init and verify on one hart (the cold-boot hart) before any other hart runs;
+ * verify switches to the library's own 32 KiB stack (Ed25519 needs about 8 KiB) and is not
+ * re-entrant. The query functions may be called from any hart afterwards (they only read).
+ */
+#ifndef BULKHEAD_MONITOR_H
+#define BULKHEAD_MONITOR_H
+
+#include <stdint.h>
+
+/* A signed next stage is a 4096-byte header immediately below the image (docs/monitor.md). */
+#define BULKHEAD_MONITOR_HEADER_SIZE      4096u
+#define BULKHEAD_MONITOR_MEASUREMENT_SIZE 64u
+#define BULKHEAD_MONITOR_CDI_SIZE         64u
+
+/* The firmware-specific SBI extension the glue registers (SBI spec: 0x0A000000-0x0AFFFFFF). */
+#define BULKHEAD_MONITOR_SBI_EID              0x0A424C4Bu   /* 0x0A followed by "BLK" */
+#define BULKHEAD_MONITOR_SBI_GET_VERSION      0             /* a1 = BULKHEAD_MONITOR_API_VERSION */
+#define BULKHEAD_MONITOR_SBI_GET_MEASUREMENT  1             /* a0 = word index 0..7; a1 = that little-endian
+                                                               64-bit word of the next stage's SHA-512 */
+#define BULKHEAD_MONITOR_API_VERSION          1
+
+/* Results of bulkhead_monitor_verify_next_stage: 0 accepted, else the first check that failed. */
+enum bulkhead_monitor_result {
+    BULKHEAD_MONITOR_OK               = 0,
+    BULKHEAD_MONITOR_NOT_INITIALISED  = -1,  /* bulkhead_monitor_init was not called */
+    BULKHEAD_MONITOR_NO_HEADER        = -2,  /* no "BHNEXT01" magic below the image */
+    BULKHEAD_MONITOR_BAD_VERSION      = -3,  /* a header format version this library does not know */
+    BULKHEAD_MONITOR_WRONG_ADDRESS    = -4,  /* the header names another load address */
+    BULKHEAD_MONITOR_BAD_SIZE         = -5,  /* size 0, above the limit, or the image leaves RAM */
+    BULKHEAD_MONITOR_REVOKED_KEY      = -6,  /* the key id is revoked */
+    BULKHEAD_MONITOR_UNKNOWN_KEY      = -7,  /* the key id is not a trust anchor */
+    BULKHEAD_MONITOR_BAD_SIGNATURE    = -8,  /* the Ed25519 signature over the header does not verify */
+    BULKHEAD_MONITOR_DIGEST_MISMATCH  = -9,  /* the image does not hash to the header's SHA-512 */
+};
+
+/* Reads `len` bytes at `offset` of the board's secure flash (the bundle flash on QEMU virt) into
+ * `buf`; returns 0 on success. */
+typedef int (*bulkhead_monitor_flash_read_fn)(void *ctx, uint64_t offset, void *buf, uint64_t len);
+/* Writes one console byte (the firmware's console). */
+typedef void (*bulkhead_monitor_putc_fn)(char c);
+
+/* Keeps the device tree (flattened, as passed to the firmware), the flash reader and the console
+ * writer. Returns 0, or BULKHEAD_MONITOR_NOT_INITIALISED when `fdt` or `putc` is null. */
+int bulkhead_monitor_init(const void *fdt, bulkhead_monitor_flash_read_fn flash_read, void *flash_ctx,
+                          bulkhead_monitor_putc_fn putc);
+
+/* Verifies the signed next stage whose image starts at `image_addr` (its header is the 4096 bytes
+ * below), at most `max_size` bytes long and inside the device tree's RAM. Prints one line
+ * "[monitor] next stage at 0x...: verified ..." or "[monitor] next stage at 0x...: refused: ..."
+ * and returns a bulkhead_monitor_result. On success the measurement (SHA-512 of the image) is kept,
+ * and the next stage's CDI is derived from the device secret when the flash holds one. */
+int bulkhead_monitor_verify_next_stage(uint64_t image_addr, uint64_t max_size);
+
+/* Copies the accepted next stage's measurement (64 bytes); 0, or -1 when nothing was accepted. */
+int bulkhead_monitor_measurement(uint8_t out[BULKHEAD_MONITOR_MEASUREMENT_SIZE]);
+
+/* Whether a CDI was derived for the accepted next stage (1) or not (0: no stage accepted, or no
+ * valid device secret). The CDI itself never leaves M-mode through this interface yet. */
+int bulkhead_monitor_has_cdi(void);
+
+#endif

@@ -1,0 +1,57 @@
+/* The monitor probe: an S-mode next stage that the tests sign and boot under the monitor instead
+ * of the hypervisor (Tests/qemu/test_monitor.py). It asks the monitor's SBI extension for its
+ * measurement, then reads the firmware's memory, which OpenSBI's PMP must refuse (load access
+ * fault), and powers off through SBI SRST. Output goes through SBI DBCN, one "[probe] " line each. */
+#include <stdint.h>
+#include "bulkhead_monitor.h"
+
+struct sbiret { long error; unsigned long value; };
+
+static struct sbiret sbi_call(unsigned long eid, unsigned long fid, unsigned long arg0, unsigned long arg1)
+{
+	register unsigned long a0 __asm__("a0") = arg0;
+	register unsigned long a1 __asm__("a1") = arg1;
+	register unsigned long a6 __asm__("a6") = fid;
+	register unsigned long a7 __asm__("a7") = eid;
+	__asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "memory");
+	return (struct sbiret){ (long)a0, a1 };
+}
+
+static void put(char c) { sbi_call(0x4442434E, 2, (unsigned char)c, 0); }   /* DBCN write_byte */
+static void puts_(const char *s) { while (*s) put(*s++); }
+static void hex(unsigned long v, int digits)
+{
+	for (int i = digits - 1; i >= 0; i--) put("0123456789abcdef"[(v >> (4 * i)) & 0xf]);
+}
+static void dec(long v) { if (v < 0) { put('-'); v = -v; } if (v >= 10) dec(v / 10); put('0' + v % 10); }
+
+void probe_main(void)
+{
+	struct sbiret r = sbi_call(0x10, 3, BULKHEAD_MONITOR_SBI_EID, 0);       /* base: probe_extension */
+	struct sbiret v = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_VERSION, 0, 0);
+	puts_("[probe] monitor extension: probe "); dec((long)r.value);
+	puts_(", version "); dec((long)v.value); puts_("\n");
+	puts_("[probe] measurement: ");
+	for (unsigned long w = 0; w < 8; w++) {
+		struct sbiret m = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_MEASUREMENT, w, 0);
+		if (m.error) { puts_("error "); dec(m.error); break; }
+		for (int b = 0; b < 8; b++) hex((m.value >> (8 * b)) & 0xff, 2);   /* bytes in order */
+	}
+	puts_("\n");
+	struct sbiret bad = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_MEASUREMENT, 8, 0);
+	puts_("[probe] measurement word 8: error "); dec(bad.error); puts_("\n");
+	puts_("[probe] reading the firmware at 0x80000000\n");
+	volatile uint64_t *firmware = (volatile uint64_t *)0x80000000UL;
+	uint64_t word = *firmware;
+	puts_("[probe] read the firmware: "); hex(word, 16); puts_(" (not protected)\n");
+	sbi_call(0x53525354, 0, 0, 0);                                          /* SRST: shutdown */
+}
+
+void probe_trap(void)
+{
+	unsigned long scause, stval;
+	__asm__ volatile("csrr %0, scause" : "=r"(scause));
+	__asm__ volatile("csrr %0, stval" : "=r"(stval));
+	puts_("[probe] trap: scause "); dec((long)scause); puts_(", stval 0x"); hex(stval, 8); puts_("\n");
+	sbi_call(0x53525354, 0, 0, 0);                                          /* SRST: shutdown */
+}

@@ -1,0 +1,103 @@
+"""The secure monitor (docs/monitor.md): OpenSBI 1.6 with libbulkhead_monitor.a linked in
+(build/monitor/fw_jump.elf, `make monitor`) verifies and measures the hypervisor before it enters
+it. The hypervisor's raw image goes behind its signed header (Tools/opensbi/sign-next-stage.py)
+at 0x801ff000, so the image itself starts at the firmware's next-stage address 0x80200000."""
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness import BUILD, DEV_KEY, ROOT, Machine
+
+MONITOR_FW = os.path.join(BUILD, "monitor", "fw_jump.elf")
+HYPERVISOR_BIN = os.path.join(BUILD, "bulkhead.bin")
+SIGN = os.path.join(ROOT, "Tools", "opensbi", "sign-next-stage.py")
+HEADER_SIZE = 4096
+HEADER_ADDR = 0x801FF000
+NEXT_STAGE = 0x80200000
+
+pytestmark = pytest.mark.skipif(not os.path.exists(MONITOR_FW), reason="build/monitor/fw_jump.elf missing: run `make monitor`")
+
+
+def sign(image_path, out, key=DEV_KEY + ".key"):
+    result = subprocess.run([sys.executable, SIGN, image_path, "--key", key, "-o", str(out)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, f"sign-next-stage failed:\n{result.stdout}{result.stderr}"
+    return str(out)
+
+
+def monitor_cmd(signed, flash, smp=4):
+    return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", str(smp), "-m", "1G", "-nographic",
+            "-bios", MONITOR_FW, "-device", f"loader,file={signed},addr={HEADER_ADDR:#x},force-raw=on",
+            "-drive", f"if=pflash,unit=1,format=raw,file={flash}"]
+
+
+def test_monitor_verifies_the_hypervisor_then_the_demo_runs(bundle_of, flash_of, tmp_path):
+    signed = sign(HYPERVISOR_BIN, tmp_path / "bulkhead.signed")
+    image = open(HYPERVISOR_BIN, "rb").read()
+    measurement = hashlib.sha512(image).hexdigest()
+    with Machine.command(monitor_cmd(signed, flash_of(bundle_of("demo.toml")))) as m:
+        m.expect(r"^OpenSBI v1\.6$")
+        m.expect(r"^\[monitor\] next stage at 0x80200000: verified, %d bytes signed by key id [0-9a-f]{16}, "
+                 r"measurement sha512:%s\.\.\.$" % (len(image), measurement[:16]))
+        # The firmware registered the monitor's SBI extension (OpenSBI lists it by its short name).
+        m.expect(r"^Standard SBI Extensions\s+: .*\bbulkhd\b")
+        m.expect(r"^\[bulkhead\] Bulkhead .* on qemu-virt: 4 harts")
+        m.expect(r"^\[bulkhead\] slot A: bundle verified")
+        m.expect(r"^\[hello\] hello: vCPU 0 up")
+        m.expect(r"^\[hello\] hello: done, shutting down")
+        m.expect(r"^\[heartbeat\] heartbeat: 3$")
+        m.expect(r"^\[intruder\] intruder: all attempts were contained", timeout=90)
+        assert m.count(r"BREACH|FATAL") == 0
+        # The monitor ran before the hypervisor: its line comes first.
+        assert m.text.index("[monitor] next stage") < m.text.index("[bulkhead]")
+
+
+def refused(signed, flash_of, reason):
+    """Boots `signed` under the monitor; the monitor refuses it for `reason` (a regex) and halts
+    before the hypervisor prints anything."""
+    with Machine.command(monitor_cmd(signed, flash_of())) as m:
+        m.expect(r"^\[monitor\] next stage at 0x80200000: refused: %s; not entered$" % reason)
+        m.expect(r"^\[monitor\] halting: the next stage at 0x80200000 is not entered \(result -\d+\)$")
+        # The boot hart hangs in the firmware and no other hart was started: nothing follows.
+        assert m.count(r"^\[bulkhead\]") == 0
+        assert m.count(r"^OpenSBI v1\.6$") == 1
+
+
+def test_hypervisor_changed_by_one_byte_is_not_entered(flash_of, tmp_path):
+    signed = bytearray(open(sign(HYPERVISOR_BIN, tmp_path / "good.signed"), "rb").read())
+    signed[HEADER_SIZE + (len(signed) - HEADER_SIZE) // 2] ^= 0x01
+    bad = tmp_path / "bad.signed"
+    bad.write_bytes(bytes(signed))
+    refused(str(bad), flash_of, r"digest mismatch: the image does not hash to the SHA-512 in its signed header")
+
+
+def test_hypervisor_signed_by_an_unknown_key_is_not_entered(flash_of, tmp_path):
+    cli = os.environ.get("BULKHEAD_CLI", os.path.join(ROOT, ".build", "debug", "bulkhead"))
+    subprocess.run([cli, "keygen", "-o", str(tmp_path / "other")], capture_output=True, check=True, cwd=ROOT)
+    signed = sign(HYPERVISOR_BIN, tmp_path / "other.signed", key=str(tmp_path / "other.key"))
+    refused(signed, flash_of, r"signing key id [0-9a-f]{16} is not a trust anchor")
+
+
+def test_hypervisor_without_a_signed_header_is_not_entered(flash_of, tmp_path):
+    raw = tmp_path / "unsigned.bin"
+    raw.write_bytes(bytes(HEADER_SIZE) + open(HYPERVISOR_BIN, "rb").read())
+    refused(str(raw), flash_of, r"no signed next-stage header \(magic \"BHNEXT01\"\) in the 4096 bytes below it")
+
+
+def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_firmware(flash_of, tmp_path):
+    """The probe (Kernel/Monitor/probe) as the next stage: it reads its measurement through the
+    monitor's SBI extension, then loads from the firmware's memory and takes a load access fault."""
+    probe = os.path.join(BUILD, "monitor", "probe.bin")
+    signed = sign(probe, tmp_path / "probe.signed")
+    measurement = hashlib.sha512(open(probe, "rb").read()).hexdigest()
+    with Machine.command(monitor_cmd(signed, flash_of(), smp=2)) as m:
+        m.expect(r"^\[monitor\] next stage at 0x80200000: verified, .* measurement sha512:%s\.\.\.$" % measurement[:16])
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 1$")
+        m.expect(r"^\[probe\] measurement: %s$" % measurement)
+        m.expect(r"^\[probe\] measurement word 8: error -3$")            # SBI_ERR_INVALID_PARAM
+        m.expect(r"^\[probe\] trap: scause 5, stval 0x80000000$")        # load access fault (PMP)
+        m.wait_exit(30)                                                  # SBI SRST powered it off
+        assert "not protected" not in m.text
