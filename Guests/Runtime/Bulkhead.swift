@@ -443,6 +443,7 @@ extension IPCReason {
         case .badUsage: return "bad_usage"
         case .badKeyLength: return "bad_key_length"
         case .storageFailed: return "storage_failed"
+        case .busy: return "busy"
         }
     }
 }

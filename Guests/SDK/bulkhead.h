@@ -88,6 +88,7 @@
 #define BULKHEAD_REASON_BAD_USAGE 23         ///< INVALID_PARAM: usage is neither sign nor mac
 #define BULKHEAD_REASON_BAD_KEY_LENGTH 24    ///< INVALID_PARAM: imported material of the wrong length
 #define BULKHEAD_REASON_STORAGE_FAILED 25    ///< FAILED: the keystore could not be written to flash (nothing changed)
+#define BULKHEAD_REASON_BUSY 26              ///< FAILED: another partition's keystore change is being written; try again
 
 // ---- partition_info layout (little-endian) ---------------------------------------------------
 

@@ -50,12 +50,14 @@ nonisolated(unsafe) var hypervisorIdentity = SHA512Digest(bytes: InlineArray(rep
 nonisolated(unsafe) var drbg = DRBG(seed: SecretBytes(repeating: 0))
 let drbgLock = Atomic<UInt32>(0)
 
-/// The keystores (docs/keys.md): each partition's slots in hypervisor memory, and which flash
-/// copy holds the current record (its bytes in keystore_buffer_address(0)). All of it is read
-/// and changed only under `keystoreLock`.
+/// The keystores (docs/keys.md): each partition's slots in hypervisor memory, read and replaced
+/// under `keystoreLock`; which flash copy holds the current record (its bytes in
+/// keystore_buffer_address(0)), read and changed only by the holder of `keystoreWriter`.
 nonisolated(unsafe) var keystores = InlineArray<8, PartitionKeystore>(repeating: PartitionKeystore(ownerTag: 0))
 nonisolated(unsafe) var keystoreCurrentCopy: Int? = nil
 let keystoreLock = Atomic<UInt32>(0)
+/// Held (try-lock) by the one hart writing a keystore change to flash (VCPUEnvironment.updateKeystore).
+let keystoreWriter = Atomic<UInt32>(0)
 
 /// Element `p` (of 8) of a per-partition global, in place: a subscript may copy the whole array
 /// (every partition's keys or keystore) onto the stack.

@@ -137,6 +137,11 @@ struct VCPUEnvironment: SBIEnvironment {
         return try body(keystorePointer(partition).pointee)
     }
 
+    /// One writer at a time (`keystoreWriter`, taken with a try: a second writer gets `busy`
+    /// instead of spinning through a flash erase). The keystore lock, which every key call takes,
+    /// is held only to copy the partition's keystore out and to publish the new one: never across
+    /// the change's own work or the flash erase and program. The record buffers and the current
+    /// copy belong to the writer.
     mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 {
         guard let layout = currentBoard.bundleFlash else { throw .storageFailed }
         let region = layout.keystoreRegion
@@ -146,17 +151,25 @@ struct VCPUEnvironment: SBIEnvironment {
             throw .noDeviceSecret
         }
         defer { withUnsafeMutableBytes(of: &key) { secureZero($0) } }
+        guard keystoreWriter.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else { throw .busy }
+        defer { keystoreWriter.store(0, ordering: .releasing) }
         let name = plan[partition].name
         let store = keystorePointer(partition)
-        var flash = CFIFlash(layout: layout)
         lockKeystore()
-        defer { keystoreLock.store(0, ordering: .releasing) }
-        return try withUnsafeBytes(of: &key) { (k) throws(IPCReason) -> UInt64 in
+        var working = store.pointee
+        keystoreLock.store(0, ordering: .releasing)
+        defer { working.wipe() }
+        var flash = CFIFlash(layout: layout)
+        let result = try withUnsafeBytes(of: &key) { (k) throws(IPCReason) -> UInt64 in
             try withUnsafeBytes(of: &nonce) { (n) throws(IPCReason) -> UInt64 in
-                try region.update(&store.pointee, name: name, key: k, nonce: n, record: keystoreBuffer(0),
+                try region.update(&working, name: name, key: k, nonce: n, record: keystoreBuffer(0),
                                   scratch: keystoreBuffer(1), current: &keystoreCurrentCopy, flash: &flash, change)
             }
         }
+        lockKeystore()
+        store.pointee = working
+        keystoreLock.store(0, ordering: .releasing)
+        return result
     }
 
     private func lockKeystore() {

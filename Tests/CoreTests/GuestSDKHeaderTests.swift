@@ -140,7 +140,7 @@ struct GuestSDKHeaderTests {
     @Test("every reason code has its #define, and the header defines no reason Core lacks")
     func reasonsComplete() throws {
         let defines = try headerDefines()
-        #expect(allReasons.count == 25)
+        #expect(allReasons.count == 26)
         let headerReasons = defines.filter { $0.key.hasPrefix("BULKHEAD_REASON_") }
         #expect(headerReasons.count == allReasons.count)
         for (name, value) in headerReasons {

@@ -58,6 +58,8 @@ public enum IPCReason: UInt64, Error, Equatable, Sendable {
     case badUsage = 23
     case badKeyLength = 24
     case storageFailed = 25
+    /// Another partition's keystore change is being written to flash: try again.
+    case busy = 26
 
     /// The standard SBI error that goes with the reason (docs/hypercalls.md, "Checks").
     public var sbiError: SBIError {
@@ -67,7 +69,7 @@ public enum IPCReason: UInt64, Error, Equatable, Sendable {
             return .invalidParam
         case .notEndpoint, .wrongDirection, .policyDenied, .versionTooLow, .notOwner: return .denied
         case .badAddress: return .invalidAddress
-        case .full, .empty, .noDeviceSecret, .notAuthentic, .keystoreFull, .storageFailed: return .failed
+        case .full, .empty, .noDeviceSecret, .notAuthentic, .keystoreFull, .storageFailed, .busy: return .failed
         case .unknownFunction: return .notSupported
         }
     }

@@ -21,9 +21,10 @@ public protocol KeyEnvironment {
     mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int?
     /// Runs `body` on the caller's keystore under the keystore lock.
     mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R
-    /// Applies `change` to a copy of the caller's keystore under the lock, writes the copy to
-    /// flash sealed (KeystoreRegion.update) and only then makes it the keystore. Throws what
-    /// `change` throws, `keystoreFull` or `storageFailed`; nothing changes then.
+    /// Applies `change` to a copy of the caller's keystore, writes the copy to flash sealed
+    /// (KeystoreRegion.update) and only then makes it the keystore. Throws what `change` throws,
+    /// `keystoreFull`, `storageFailed`, or `busy` while another change is being written; nothing
+    /// changes then.
     mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64
 }
 
