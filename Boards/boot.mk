@@ -4,8 +4,9 @@
 #   make boot-disk         $(BOOT_DISK): a disk image (MBR, one ext4 partition) holding boot.scr
 #                          (from Boards/<board>/boot.cmd), bulkhead.bin and the bundle
 #                          (BOOT_BUNDLE, default the demo's $(BUNDLE)); for BOARD=spacemit-k3 or
-#                          eswin-eic7700x under build/boards/<board>/boot/ (write it to an SD card or
-#                          copy its files to the board's boot partition; untested on hardware)
+#                          eswin-eic7700x under build/boards/<board>/boot/ (the P550: write it to an
+#                          SD card; the K3's U-Boot reads GPT only: copy the files into its bootfs
+#                          partition instead; both untested on hardware)
 #   make run-uboot-chain   QEMU's OpenSBI -> Debian's U-Boot (entered through the flash's entry stub,
 #                          the flash's slots empty: it keeps only the state region and the device
 #                          secret) -> boot.scr from the virtio disk -> booti -> Bulkhead -> the bundle
