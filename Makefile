@@ -2,6 +2,7 @@
 #   make run [CONFIG=path/to/config.toml]   boot a configuration on QEMU virt from flash (default: the demo)
 #   make run-linux                          Debian's Linux beside Swift guests (Guests/linux.toml)
 #   make run-uboot                          Debian's U-Boot beside heartbeat (Tests/qemu/configs/uboot.toml)
+#   make run-uboot-chain                    OpenSBI -> U-Boot -> boot.scr -> booti -> Bulkhead (make boot-disk)
 #   make test                               host unit tests, tool tests, QEMU integration tests, fuzzing
 #   make bench                              instruction counts, sizes, Linux boot time
 
@@ -148,7 +149,7 @@ BUNDLE     := $(BUILD)/bundle.bin
 FLASH      := $(BUILD)/flash.img
 QEMU_FLAGS := -M virt,aclint=on -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios default \
               -device loader,file=$(KERNEL_ELF) -drive if=pflash,unit=1,format=raw,file=$(FLASH)
-DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf cpio e2fsprogs
+DEB_PACKAGES := qemu-system-misc device-tree-compiler binutils-riscv64-unknown-elf cpio e2fsprogs u-boot-tools
 
 .PHONY: deps tool bundle flash flash-reset run test test-host test-qemu bench clean
 # Installs the Debian packages the build, tests and bench need when any is missing.
@@ -183,6 +184,9 @@ flash-reset: tool
 
 run: deps kernel flash
 	$(QEMU) $(QEMU_FLAGS)
+
+# U-Boot's boot chain: make boot-disk, make run-uboot-chain (Boards/boot.mk).
+include Boards/boot.mk
 
 test: deps test-host linux-test test-qemu fuzz
 

@@ -54,12 +54,15 @@ def preloaded(bundle):
     return ("-device", f"loader,file={bundle},addr={STAGING_ADDRESS:#x},force-raw=on")
 
 
-def bulkhead_cmd(image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL, machine="virt"):
+def bulkhead_cmd(image, smp=4, cpu="rv64", memory="1G", extra=(), kernel=KERNEL, machine="virt", load_address=None):
     """The QEMU command line of Bulkhead on QEMU virt from the bundle flash `image` (pflash bank 1),
     the hypervisor ELF placed by QEMU's loader, with `extra` arguments (preloaded(bundle), devices).
-    `machine` may add options, e.g. "virt,aclint=on" (an ACLINT with the SSWI device)."""
+    `machine` may add options, e.g. "virt,aclint=on" (an ACLINT with the SSWI device). With
+    `load_address`, `kernel` is a raw image placed there instead (U-Boot, a trampoline): the
+    flash's entry stub jumps to 0x80200000."""
+    loader = f"loader,file={kernel}" if load_address is None else f"loader,file={kernel},addr={load_address:#x},force-raw=on"
     return [os.environ.get("QEMU", "qemu-system-riscv64"), "-M", machine, "-cpu", cpu, "-smp", str(smp), "-m", memory,
-            "-nographic", "-bios", "default", "-device", f"loader,file={kernel}",
+            "-nographic", "-bios", "default", "-device", loader,
             "-drive", f"if=pflash,unit=1,format=raw,file={image}", *extra]
 
 

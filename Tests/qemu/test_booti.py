@@ -55,8 +55,8 @@ def test_loaded_away_from_its_link_address_it_relocates_itself_and_runs(bundle_o
     trampoline.write_bytes(struct.pack("<II", 0x00400297, 0x00028067))
     load = LINK_BASE + 0x400000
     image = flash_of(bundle_of(os.path.join(os.path.dirname(__file__), "..", "..", "Guests", "demo.toml"), "--harts", "8"))
-    cmd = bulkhead_cmd(image, smp=8, kernel=str(trampoline), extra=("-device", f"loader,file={BIN},addr={load:#x},force-raw=on"))
-    cmd[cmd.index(f"loader,file={trampoline}")] = f"loader,file={trampoline},addr={LINK_BASE:#x},force-raw=on"
+    cmd = bulkhead_cmd(image, smp=8, kernel=str(trampoline), load_address=LINK_BASE,
+                       extra=("-device", f"loader,file={BIN},addr={load:#x},force-raw=on"))
     with Machine.command(cmd) as m:
         m.expect(r"^\[bulkhead\] slot A: bundle verified")
         m.expect(r"^\[ping\] ping: done, 5 rounds via queue and via shared memory$")
