@@ -122,6 +122,15 @@ private func text(_ write: (inout StringSink) -> Void) -> String {
                     == region(0x8800_0000, 0x1000))
     }
 
+    @Test func theLoadersReservationOfTheInitrdIsNotKeptAsFirmwareMemory() throws {
+        // booti adds the initrd's exact range to the memory reservation block; the hypervisor
+        // moves the bundle into staging, so only other reservations stay.
+        let chosen = "chosen { linux,initrd-start = <0x8c300000>; linux,initrd-end = <0x8c323338>; };"
+        let h = try host(tree(chosen, memreserve: "/memreserve/ 0x8c300000 0x23338; /memreserve/ 0x8c300000 0x24000;"))
+        #expect(h.initrd == region(0x8C30_0000, 0x2_3338))
+        #expect(firmware(h.firmwareReserved) == [region(0x8C30_0000, 0x2_4000)])     // not the exact match
+    }
+
     @Test func badRangesAreRefused() throws {
         func error(_ properties: String) throws -> FDTError? {
             let blob = try DTC.compile(tree("chosen { \(properties) };"))

@@ -95,9 +95,9 @@ public struct HostDescription: Sendable {
         } catch {
             if error != .noMemory || requiringMemory { throw error }
         }
+        initrd = try Self.readInitrd(reader)
         try readReservedMemory(reader)
         try readCPUs(reader)
-        initrd = try Self.readInitrd(reader)
         console = try Self.findConsole(reader)
     }
 
@@ -165,9 +165,13 @@ public struct HostDescription: Sendable {
     }
 
     /// Adds one firmware region (empty ones are skipped; one running past the top of the
-    /// address space is cut at the top, so it still overlaps everything it covers).
+    /// address space is cut at the top, so it still overlaps everything it covers). The
+    /// loader's reservation of the initrd itself (U-Boot's booti adds one exactly covering
+    /// /chosen's range) is left out: the hypervisor moves the bundle into its staging area, so
+    /// that memory is free once boot has read it.
     private mutating func addFirmwareReserved(_ entry: FDTRegion) throws(FDTError) {
         guard entry.size > 0 else { return }
+        if let initrd, initrd.base.raw == entry.address && initrd.size == entry.size { return }
         let size = min(entry.size, UInt64.max &- entry.address)
         guard firmwareReserved.count < Self.maxFirmwareReserved,
               firmwareReserved.append(ReservedRegion(HostRegion(base: HostPhysAddr(entry.address), size: size),
