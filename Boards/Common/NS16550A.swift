@@ -14,9 +14,6 @@ struct NS16550A {
     private static let lsrDataReady: UInt8 = 0x01
     private static let lsrTransmitEmpty: UInt8 = 0x20
 
-    /// QEMU virt's layout: byte-wide registers, one byte apart.
-    init(base: UInt64) { self.base = base; regShift = 0; wide = false }
-
     /// `nil` for an access width other than 1 or 4 bytes or a shift above 3 (no 16550 has those).
     init?(base: UInt64, regShift: UInt32, regIOWidth: UInt32) {
         guard regIOWidth == 1 || regIOWidth == 4, regShift <= 3 else { return nil }

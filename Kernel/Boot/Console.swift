@@ -4,7 +4,10 @@ import BulkheadCore
 import CArch
 import Synchronization
 
-nonisolated(unsafe) var consoleUART = NS16550A(base: 0x1000_0000)
+/// The console UART, from the device tree (`/chosen/stdout-path`, HostDescription); nil until the
+/// tree is read, or when it names none: output then goes to the firmware's console (SBI), and
+/// no board's address is assumed.
+nonisolated(unsafe) var consoleUART: NS16550A? = nil
 let consoleLock = Atomic<UInt32>(0)
 
 @inline(__always) func withConsoleLock<R>(_ body: () -> R) -> R {
@@ -17,8 +20,12 @@ let consoleLock = Atomic<UInt32>(0)
 /// Writes straight to the UART; callers hold the console lock.
 struct UARTSink: TextSink {
     mutating func write(byte: UInt8) {
-        if byte == 10 { consoleUART.put(13) }
-        consoleUART.put(byte)
+        guard let uart = consoleUART else {
+            if byte == 10 { Firmware.consoleWrite(13) }
+            return Firmware.consoleWrite(byte)
+        }
+        if byte == 10 { uart.put(13) }
+        uart.put(byte)
     }
 }
 
@@ -123,7 +130,7 @@ func setUpConsoleInput() {
 /// FIFO even while no guest reads; they wait in the partition's InputQueue (its bound and drop
 /// rule: ConsoleInput.swift).
 private func pollConsoleInput() {
-    while let byte = consoleUART.get() {
+    while let byte = consoleUART?.get() {
         switch consoleFocus.feed(byte) {
         case .deliver(let p, let b): consoleInput[p].push(b)
         case .focus(let p):

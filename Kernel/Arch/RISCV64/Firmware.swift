@@ -14,6 +14,12 @@ enum Firmware {
     static func sendIPI(toHart hart: UInt64) {
         _ = call(0x735049, 0, 1, hart)
     }
+    /// One byte to the firmware's console, for when the device tree names no UART the hypervisor
+    /// drives (or before it is read): SBI DBCN console_write_byte (SBI spec v2.0 §12.3), else the
+    /// legacy console_putchar (§5.2) of firmware older than DBCN.
+    static func consoleWrite(_ byte: UInt8) {
+        if call(0x4442434E, 2, UInt64(byte)).error != 0 { _ = call(0x01, 0, UInt64(byte)) }
+    }
     /// SBI TIME set_timer (SBI spec v2.0 §6.1): programs this hart's supervisor timer.
     static func setTimer(_ deadline: UInt64) { _ = call(0x54494D45, 0, deadline) }
     /// SBI SRST system_reset (SBI spec v2.0 §10.1): type 0 = shutdown; reason 1 = system failure.
