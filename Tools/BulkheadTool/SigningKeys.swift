@@ -130,6 +130,20 @@ public enum SigningKeys {
         return bytes
     }
 
+    /// `bulkhead key public`: the public key file text of the private key at `path`; with
+    /// `output`, also writes it there as a new file (never overwritten).
+    public static func publicKeyText(ofPrivate path: String, output: String?) throws(ToolError) -> String {
+        let key = try loadPrivate(path)
+        let text = fileText(header: publicHeader, key: key.publicKey.rawRepresentation)
+        if let output {
+            if FileManager.default.fileExists(atPath: output) {
+                throw ToolError("\(output): already exists; key public never overwrites a file (remove it or choose another name)")
+            }
+            try writeNew(output, text, mode: 0o644)
+        }
+        return text
+    }
+
     /// Creates `path` (which must not exist) with `mode` and writes `text`.
     private static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(ToolError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)

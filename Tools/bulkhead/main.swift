@@ -35,7 +35,7 @@ struct BulkheadCommand: ParsableCommand {
             be read or written, 64 a bad command line.
             """,
         subcommands: [Init.self, Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
-                      FlashInfo.self, Attest.self, BoardInfo.self])
+                      FlashInfo.self, Attest.self, BoardInfo.self, Key.self])
 }
 
 /// The configuration keys, for the help of the commands that read a configuration.
@@ -521,6 +521,37 @@ struct FlashInfo: ParsableCommand {
         }
         do {
             print(try Commands.flashInfo(imagePath: image, board: boardArgument.board))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Key: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work with signing key files.",
+        subcommands: [KeyPublic.self])
+}
+
+struct KeyPublic: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "public",
+        abstract: "Print the public key file of a private signing key (NAME.key).",
+        discussion: """
+            Prints the two-line public key file ("BULKHEAD ED25519 PUBLIC KEY", then 64 hex digits) \
+            of the private key, for example to recreate a lost NAME.pub: `bulkhead key public \
+            k.key > k.pub`, or `-o k.pub`, which writes a new file and never overwrites one.
+            """)
+
+    @Argument(help: ArgumentHelp("The private key file.", valueName: "private-key"))
+    var privateKey: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Also write the public key to this new file.", valueName: "file"))
+    var output: String?
+
+    func run() throws {
+        do {
+            print(try SigningKeys.publicKeyText(ofPrivate: privateKey, output: output), terminator: "")
         } catch {
             throw fail(error)
         }
