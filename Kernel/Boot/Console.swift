@@ -19,7 +19,9 @@ let consoleLock = Atomic<UInt32>(0)
 
 /// Writes straight to the UART; callers hold the console lock.
 struct UARTSink: TextSink {
-    mutating func write(byte: UInt8) {
+    /// Not inlined: every message writes through here, and inlining the UART's register access at
+    /// each call site cost about 80 KB of code.
+    @inline(never) mutating func write(byte: UInt8) {
         guard let uart = consoleUART else {
             if byte == 10 { Firmware.consoleWrite(13) }
             return Firmware.consoleWrite(byte)
