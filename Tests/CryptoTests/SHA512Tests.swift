@@ -188,3 +188,29 @@ struct SHA512Tests {
         #expect(!leftover)
     }
 }
+
+/// Counts the blocks the installed platform function was handed (it compresses with the portable code).
+nonisolated(unsafe) private var platformBlocks = 0
+
+@Suite("SHA512: a platform compression function", .serialized)
+struct SHA512PlatformTests {
+    @Test func anInstalledFunctionGetsEveryBlockAndTheRoundConstants() {
+        SHA512.compressFunction = { state, blocks, count, k in
+            // The constants passed are FIPS 180-4's K0 and K79.
+            guard k[0] == 0x428a2f98d728ae22, k[79] == 0x6c44198c4a475817 else { return }
+            platformBlocks += count
+            var words = InlineArray<8, UInt64>(repeating: 0)
+            for i in 0..<8 { words[i] = state[i] }
+            SHA512.compress(&words, blocks, blockCount: count)
+            for i in 0..<8 { state[i] = words[i] }
+        }
+        defer { SHA512.compressFunction = nil }
+        platformBlocks = 0
+        let message = [UInt8](repeating: 0x61, count: 1000)          // 7 full blocks and a tail
+        let digest = message.withUnsafeBytes { SHA512.hash($0) }
+        let expected = Array(Crypto.SHA512.hash(data: message))
+        #expect(digest.withBytes { Array($0) } == expected)
+        // 7 whole blocks, then the padded last one (other tests hashing meanwhile may add theirs).
+        #expect(platformBlocks >= 8)
+    }
+}

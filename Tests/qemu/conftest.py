@@ -1,5 +1,6 @@
 """pytest fixtures for the QEMU integration tests: per-test bundles and bundle flash images."""
 import os
+import subprocess
 import sys
 
 import pytest
@@ -35,3 +36,14 @@ def flash_of(tmp_path):
             harness.flash(image, slot_b, "--slot", "b")
         return str(image)
     return make
+
+
+@pytest.fixture(scope="module")
+def uboot_guest():
+    """Debian's S-mode u-boot.bin (make uboot-guest fetches it once when it is missing); its path."""
+    path = harness.UBOOT
+    if not os.path.exists(path):
+        result = subprocess.run(["make", "uboot-guest"], cwd=harness.ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, f"make uboot-guest failed:\n{result.stdout}{result.stderr}"
+    assert os.path.exists(path)
+    return path

@@ -14,6 +14,7 @@ BUILD = os.path.join(ROOT, "build")
 KERNEL = os.environ.get("BULKHEAD_KERNEL", os.path.join(BUILD, "bulkhead.elf"))
 CLI = os.environ.get("BULKHEAD_CLI", os.path.join(ROOT, ".build", "debug", "bulkhead"))
 DEV_KEY = os.environ.get("BULKHEAD_KEY", os.path.join(BUILD, "keys", "dev"))   # the Makefile's DEV_KEY
+UBOOT = os.path.join(BUILD, "u-boot", "u-boot.bin")    # Debian's S-mode U-Boot (make uboot-guest)
 
 
 def pack(config, out, *extra):

@@ -14,9 +14,8 @@ import subprocess
 
 import pytest
 
-from harness import BUILD, CLI, ROOT, Machine, bulkhead_cmd, flash, pack
+from harness import BUILD, CLI, ROOT, UBOOT, Machine, bulkhead_cmd, flash, pack
 
-UBOOT = os.path.join(BUILD, "u-boot", "u-boot.bin")
 BULKHEAD_BIN = os.path.join(BUILD, "bulkhead.bin")
 BOOT_CMD = os.path.join(ROOT, "Boards", "QEMUVirt", "boot.cmd")
 MKBOOTDISK = os.path.join(ROOT, "Tools", "boot", "mkbootdisk.sh")
@@ -31,12 +30,8 @@ NEVER = (r"FATAL", r"BREACH", r"rejected", r"refused", r"Halting", r"fault: part
 
 
 @pytest.fixture(scope="module", autouse=True)
-def uboot_guest():
-    """Fetches u-boot.bin through the make target when it is missing."""
-    if not os.path.exists(UBOOT):
-        result = subprocess.run(["make", "uboot-guest"], cwd=ROOT, capture_output=True, text=True)
-        assert result.returncode == 0, f"make uboot-guest failed:\n{result.stdout}{result.stderr}"
-    assert os.path.exists(UBOOT)
+def _uboot(uboot_guest):
+    """Every test here needs Debian's U-Boot (conftest.uboot_guest)."""
 
 
 def boot_disk(bundle, disk):

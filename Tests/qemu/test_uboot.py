@@ -6,27 +6,20 @@ path, so the focus moves even when no guest reads its console.
 
 u-boot.bin comes from `make uboot-guest` (Guests/uboot/uboot.mk); the tests run it when it is
 missing."""
-import os
 import re
-import subprocess
 
 import pytest
 
-from harness import BUILD, ROOT, Machine
+from harness import Machine
 
-UBOOT = os.path.join(BUILD, "u-boot", "u-boot.bin")
 BANNER = r"^\[uboot\] U-Boot (\d{4}\.\d{2}\S*) \(.*\)$"
 PROMPT = r"^\[uboot\] (.*)=> "
 TIMEOUT = 120                          # seconds for U-Boot's autoboot to give up and prompt (TCG, busy host)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def uboot_guest():
-    """Fetches u-boot.bin through the make target when it is missing."""
-    if not os.path.exists(UBOOT):
-        result = subprocess.run(["make", "uboot-guest"], cwd=ROOT, capture_output=True, text=True)
-        assert result.returncode == 0, f"make uboot-guest failed:\n{result.stdout}{result.stderr}"
-    assert os.path.exists(UBOOT)
+def _uboot(uboot_guest):
+    """Every test here needs Debian's U-Boot (conftest.uboot_guest)."""
 
 
 def boot(flash_of, bundle_of, config="uboot.toml", smp=2, **kw):

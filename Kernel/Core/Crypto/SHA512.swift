@@ -159,8 +159,10 @@ public struct SHA512: Sendable {
 // MARK: - The compression function (FIPS 180-4, 6.4.2)
 
 extension SHA512 {
-    /// A compression function for `count` 128-byte blocks at `blocks`, updating H0…H7 in `state`.
-    public typealias CompressFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeRawPointer, Int) -> Void
+    /// A compression function for `count` 128-byte blocks at `blocks`, updating H0…H7 in `state`,
+    /// with the eighty round constants K at the last argument (`roundConstants`).
+    public typealias CompressFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeRawPointer, Int,
+                                                        UnsafePointer<UInt64>) -> Void
 
     /// One the platform supplies in place of the portable `compress` (the hypervisor installs one
     /// built for Zbb or Zknh when the device tree says the harts have it: sha512_compress.c); nil,
@@ -171,7 +173,11 @@ extension SHA512 {
     @inline(__always) static func compressBlocks(_ state: inout InlineArray<8, UInt64>, _ blocks: UnsafeRawPointer, _ count: Int) {
         guard let platform = compressFunction else { return compress(&state, blocks, blockCount: count) }
         withUnsafeMutableBytes(of: &state) { words in
-            if let base = words.baseAddress { platform(base.assumingMemoryBound(to: UInt64.self), blocks, count) }
+            withUnsafeBytes(of: roundConstants) { k in
+                if let base = words.baseAddress, let constants = k.baseAddress {
+                    platform(base.assumingMemoryBound(to: UInt64.self), blocks, count, constants.assumingMemoryBound(to: UInt64.self))
+                }
+            }
         }
     }
 
