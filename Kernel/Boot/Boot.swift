@@ -85,7 +85,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
             hartVCPU[Int(spec.harts[v])] = v
             v += 1
         }
-        PartitionControl.load(p)
+        guard PartitionControl.load(p) else { fatal("cannot build a partition's device tree") }
         log { out in
             out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }; out.write(": harts")
             var v = 0

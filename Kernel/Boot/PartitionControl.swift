@@ -7,7 +7,8 @@ import CArch
 enum PartitionControl {
     /// Copies the pristine image (at its load offset) and initrd into the partition's RAM, clears
     /// the rest and writes its device tree. Plan validation keeps image < initrd < device tree.
-    static func load(_ p: Int) {
+    /// False when the device tree does not build (the partition must not start then).
+    @discardableResult static func load(_ p: Int) -> Bool {
         let spec = plan[p]
         let ram = hostPointer(spec.memory.base.raw)
         let image = UnsafeRawPointer(hostPointer(partitionImage[p].base.raw))
@@ -33,8 +34,9 @@ enum PartitionControl {
                                            devices: plan.devices, partition: p)
             }
         }
-        if built == nil { fatal("cannot build a partition's device tree") }
+        guard built != nil else { return false }
         resetVirtualUART(partition: p)
+        return true
     }
 
     /// Runs on every hart once the plan is in place. Never returns.
@@ -112,8 +114,15 @@ enum PartitionControl {
                 }
             }
         }
+        // A partition that cannot be reloaded stops with the reason; the machine goes on.
+        if again && !load(p) {
+            again = false
+            log { out in
+                out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }
+                out.write(": its device tree does not build again; stopping it instead of restarting")
+            }
+        }
         if again {
-            load(p)
             checkStackCanaries(hart: hart)      // a reload is a hart stack's deepest path
             log { out in
                 out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }
