@@ -59,6 +59,22 @@ let keystoreLock = Atomic<UInt32>(0)
 /// Held (try-lock) by the one hart writing a keystore change to flash (VCPUEnvironment.updateKeystore).
 let keystoreWriter = Atomic<UInt32>(0)
 
+/// Per partition, under `keystoreLock`: how many times its keystore changed, and the expanded
+/// signing key of one handle (KeystoreService.signingKey), dropped on every change.
+struct SigningKeyCache {
+    var stamp: UInt64 = 0
+    var handle: UInt64 = 0
+    var key: Ed25519PrivateKey? = nil
+
+    /// Forgets the key (wiped) and moves the stamp on.
+    mutating func keystoreChanged() {
+        key?.wipe()
+        key = nil
+        stamp &+= 1
+    }
+}
+nonisolated(unsafe) var signingKeyCaches = InlineArray<8, SigningKeyCache>(repeating: SigningKeyCache())
+
 /// Element `p` (of 8) of a per-partition global, in place: a subscript may copy the whole array
 /// (every partition's keys or keystore) onto the stack.
 func partitionElement<T>(_ array: inout InlineArray<8, T>, _ p: Int) -> UnsafeMutablePointer<T> {

@@ -168,8 +168,31 @@ struct VCPUEnvironment: SBIEnvironment {
         }
         lockKeystore()
         store.pointee = working
+        signingKeyCaches[partition & 7].keystoreChanged()
         keystoreLock.store(0, ordering: .releasing)
         return result
+    }
+
+    mutating func keystoreStamp() -> UInt64 {
+        lockKeystore()
+        defer { keystoreLock.store(0, ordering: .releasing) }
+        return signingKeyCaches[partition & 7].stamp
+    }
+
+    mutating func cachedSigningKey(_ handle: UInt64) -> Ed25519PrivateKey? {
+        lockKeystore()
+        defer { keystoreLock.store(0, ordering: .releasing) }
+        let cache = signingKeyCaches[partition & 7]
+        return cache.handle == handle ? cache.key : nil
+    }
+
+    mutating func cacheSigningKey(_ handle: UInt64, _ key: Ed25519PrivateKey, ifUnchangedSince stamp: UInt64) {
+        lockKeystore()
+        defer { keystoreLock.store(0, ordering: .releasing) }
+        guard signingKeyCaches[partition & 7].stamp == stamp else { return }
+        signingKeyCaches[partition & 7].key?.wipe()
+        signingKeyCaches[partition & 7].handle = handle
+        signingKeyCaches[partition & 7].key = key
     }
 
     private func lockKeystore() {

@@ -40,6 +40,13 @@ private final class Tenant {
     var policy = KeyPolicy.all
     var provisioned = true
     var store: PartitionKeystore
+    /// A signing-key cache as the kernel keeps one (VCPUEnvironment), when `caching`.
+    var caching = false
+    var stamp: UInt64 = 0
+    var cached: (handle: UInt64, key: Ed25519PrivateKey)? = nil
+    var cacheHits = 0
+    /// Simulates another vCPU changing the keystore while a key is being expanded.
+    var changeWhileExpanding = false
     let ram = UnsafeMutableRawBufferPointer.allocate(byteCount: Tenant.ramSize, alignment: 4096)
 
     init(_ storage: Storage, _ text: String, keyByte: UInt8 = 0x33) {
@@ -90,7 +97,18 @@ private final class Tenant {
         }
         mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
         mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R {
-            try body(owner.store)
+            if owner.changeWhileExpanding { owner.stamp &+= 1; owner.cached = nil }
+            return try body(owner.store)
+        }
+        mutating func keystoreStamp() -> UInt64 { owner.stamp }
+        mutating func cachedSigningKey(_ handle: UInt64) -> Ed25519PrivateKey? {
+            guard owner.caching, let cached = owner.cached, cached.handle == handle else { return nil }
+            owner.cacheHits += 1
+            return cached.key
+        }
+        mutating func cacheSigningKey(_ handle: UInt64, _ key: Ed25519PrivateKey, ifUnchangedSince stamp: UInt64) {
+            guard owner.caching, owner.stamp == stamp else { return }
+            owner.cached = (handle, key)
         }
         mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 {
             let s = owner.storage
@@ -99,8 +117,9 @@ private final class Tenant {
             var key = owner.key
             return try withUnsafeBytes(of: &key) { (k) throws(IPCReason) -> UInt64 in
                 try withUnsafeBytes(of: &nonce) { (n) throws(IPCReason) -> UInt64 in
-                    try s.region.update(&owner.store, name: owner.name, key: k, nonce: n, record: s.record, scratch: s.scratch,
-                                        current: &s.current, flash: &s.flash, change)
+                    defer { owner.stamp &+= 1; owner.cached = nil }        // every change forgets the cache
+                    return try s.region.update(&owner.store, name: owner.name, key: k, nonce: n, record: s.record,
+                                               scratch: s.scratch, current: &s.current, flash: &s.flash, change)
                 }
             }
         }
@@ -232,6 +251,27 @@ struct KeystoreTests {
         var full = empty
         for i in 0..<KeystoreRecord.maxEntries { full = try #require(replace(full, "p\(i)", store)) }
         #expect(replace(full, "one-more", store) == nil)
+    }
+
+    @Test func aCachedSigningKeySignsAlikeAndNeverOutlivesItsSlot() throws {
+        let t = Tenant(Storage(), "vault")
+        t.caching = true
+        let h = t.importKey(.sign, seed).value
+        let first = t.sign(h, Array("twice".utf8))
+        #expect(first.0 == .success(64) && t.cacheHits == 0)
+        let second = t.sign(h, Array("twice".utf8))
+        #expect(second == first && t.cacheHits == 1)                  // the same signature, from the cache
+        #expect(t.publicKey(h) == (.success(32), hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")))
+        #expect(t.cacheHits == 2)
+        // Destroyed: the handle is refused, never served from the cache.
+        #expect(t.call(.keyDestroy, h) == .success(0))
+        #expect(t.sign(h, Array("twice".utf8)).0 == IPCReason.unknownHandle.result)
+        // A change while a key is being expanded: it is used once but not cached.
+        let g = t.importKey(.sign, seed).value
+        t.changeWhileExpanding = true
+        #expect(t.sign(g, Array("x".utf8)).0 == .success(64))
+        t.changeWhileExpanding = false
+        #expect(t.cached == nil)
     }
 
     @Test func theCallsFollowTheSpecVectors() throws {

@@ -26,6 +26,24 @@ public protocol KeyEnvironment {
     /// `keystoreFull`, `storageFailed`, or `busy` while another change is being written; nothing
     /// changes then.
     mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64
+    /// A value that changes whenever the caller's keystore changes (`updateKeystore`).
+    mutating func keystoreStamp() -> UInt64
+    /// The caller's signing key for `handle` as `cacheSigningKey` left it, if still cached. An
+    /// environment forgets a partition's cached key whenever its keystore changes, so a cached
+    /// key always matches its slot. The caller wipes the copy.
+    mutating func cachedSigningKey(_ handle: UInt64) -> Ed25519PrivateKey?
+    /// Keeps the expanded signing key of the caller's `handle` for the next key_sign/key_public
+    /// (expanding a seed costs a SHA-512 and a fixed-base multiplication), unless the keystore
+    /// changed since `stamp` (taken before the slot was read): a key destroyed meanwhile must
+    /// never be cached.
+    mutating func cacheSigningKey(_ handle: UInt64, _ key: Ed25519PrivateKey, ifUnchangedSince stamp: UInt64)
+}
+
+extension KeyEnvironment {
+    /// No cache: every call expands the seed again.
+    public mutating func keystoreStamp() -> UInt64 { 0 }
+    public mutating func cachedSigningKey(_ handle: UInt64) -> Ed25519PrivateKey? { nil }
+    public mutating func cacheSigningKey(_ handle: UInt64, _ key: Ed25519PrivateKey, ifUnchangedSince stamp: UInt64) {}
 }
 
 /// Sealed blob, version 1 (docs/keys.md).

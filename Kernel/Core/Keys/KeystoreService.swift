@@ -116,12 +116,17 @@ public enum KeystoreService {
         }
     }
 
-    /// The Ed25519 key in the slot `handle` names (the caller wipes it).
+    /// The Ed25519 key in the slot `handle` names (the caller wipes it): the environment's cached
+    /// expansion when it has one (it drops them on every keystore change), else expanded from the
+    /// slot's seed and handed to the cache.
     static func signingKey<E: KeyEnvironment>(_ handle: UInt64, _ env: inout E) throws(IPCReason) -> Ed25519PrivateKey {
+        if let cached = env.cachedSigningKey(handle) { return cached }
+        let stamp = env.keystoreStamp()
         var s = try slot(handle, .sign, &env)
         let key = s.withMaterial { Ed25519PrivateKey(seed: $0) }
         secureZero(&s)
         guard let key else { throw .wrongUsage }      // a sign slot always holds 32 bytes
+        env.cacheSigningKey(handle, key, ifUnchangedSince: stamp)
         return key
     }
 }
