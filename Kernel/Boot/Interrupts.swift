@@ -154,14 +154,20 @@ private func signalVCPUs(_ p: Int, _ mask: UInt8, from hart: Int) {
 
 /// Sets or clears this hart's VSEIP from its vCPU's context in its partition's virtual PLIC.
 func refreshVSEIP(hart: Int) {
-    let p = hartPartition[hart]
-    guard p >= 0, physicalPLIC != nil else { return }
-    let vcpu = hartVCPU[hart]
-    if withVirtualPLIC(p, { $0.wantsInterrupt(context: vcpu) }) {
+    guard hartPartition[hart] >= 0, physicalPLIC != nil else { return }
+    if vseipWanted(hart: hart) {
         csr_set_hvip(InterruptSet.vsei.raw)
     } else {
         csr_clear_hvip(InterruptSet.vsei.raw)
     }
+}
+
+/// Whether this hart's vCPU has an interrupt to claim in its partition's virtual PLIC.
+func vseipWanted(hart: Int) -> Bool {
+    let p = hartPartition[hart]
+    guard p >= 0, physicalPLIC != nil else { return false }
+    let vcpu = hartVCPU[hart]
+    return withVirtualPLIC(p, { $0.wantsInterrupt(context: vcpu) })
 }
 
 /// A guest load (`store == false`, returns the value) or store of `value` at `offset` in its

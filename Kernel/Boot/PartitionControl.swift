@@ -51,11 +51,14 @@ enum PartitionControl {
         park(hart)
     }
 
-    /// Starts this hart's vCPU at `pc` with a clean VS state.
+    /// Starts this hart's vCPU at `pc` with a clean VS state; an interrupt its virtual PLIC
+    /// context still has pending (a vCPU stopped and started again through SBI HSM keeps its
+    /// partition's PLIC state) stays pending.
     static func enterFresh(hart: Int, pc: UInt64, a1: UInt64) -> Never {
         Mailbox(hart: hart).state = .started
         HartControl.enter(frame: hart_frame(UInt64(hart)), hgatp: partitionHgatp[hartPartition[hart]], pc: pc,
-                          a0: UInt64(hartVCPU[hart]), a1: a1, firstEntry: true)
+                          a0: UInt64(hartVCPU[hart]), a1: a1, firstEntry: true,
+                          pendingInterrupts: vseipWanted(hart: hart) ? InterruptSet.vsei.raw : 0)
     }
 
     /// The vCPU is stopped: wait for a start request, serving fences meanwhile. Never returns.

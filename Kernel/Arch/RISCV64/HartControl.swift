@@ -28,7 +28,7 @@ enum HartControl {
 
     /// Loads the partition's address space and a clean VS state, then enters the guest at `pc`.
     static func enter(frame: UnsafeMutablePointer<hart_frame_t>, hgatp: UInt64, pc: UInt64,
-                      a0: UInt64, a1: UInt64, firstEntry: Bool) -> Never {
+                      a0: UInt64, a1: UInt64, firstEntry: Bool, pendingInterrupts: UInt64 = 0) -> Never {
         if firstEntry {
             csr_write_hgatp(hgatp)
             arch_hfence_gvma_all()
@@ -37,7 +37,7 @@ enum HartControl {
             csr_write_vsie(0)
             csr_write_vstvec(0)
             csr_write_vsscratch(0)
-            csr_write_hvip(0)
+            csr_write_hvip(pendingInterrupts)     // e.g. VSEIP still pending in the virtual PLIC
             csr_write_vstimecmp(UInt64.max)
             arch_hfence_vvma_all()
         }
