@@ -103,7 +103,7 @@ public struct AttestationReportFile: Equatable, Sendable {
 public enum DeviceAttestationKey {
     /// The first line of the file `attest device-key -o` writes. It differs from a signing public
     /// key's (`SigningKeys.publicHeader`), so neither kind of key can stand in for the other:
-    /// `verify --public-key` and Tools/trust-anchors.py refuse a device key, `attest verify
+    /// `verify --public-key` and `key trust-anchors` refuse a device key, `attest verify
     /// --device-key` refuses a signing key, and `-o` never overwrites a signing key.
     public static let fileHeader = "BULKHEAD DEVICE ATTESTATION PUBLIC KEY"
 

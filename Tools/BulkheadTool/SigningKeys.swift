@@ -115,8 +115,9 @@ public enum SigningKeys {
 
     /// Reads a public key file (`--public-key`, the trust anchors): a `keygen` .pub file or an
     /// SPKI PEM Ed25519 public key.
-    public static func loadPublic(_ path: String) throws(ToolError) -> Curve25519.Signing.PublicKey {
-        let hint = "--public-key needs the public key file (NAME.pub), never the private key"
+    /// `hint` says what the file must be when it is another kind of key.
+    public static func loadPublic(_ path: String, hint: String = "--public-key needs the public key file (NAME.pub), never the private key")
+        throws(ToolError) -> Curve25519.Signing.PublicKey {
         let text = try readKeyText(path, role: "public", header: publicHeader)
         let bytes: [UInt8]
         if StandardKeys.isPEM(text) {

@@ -530,7 +530,7 @@ struct FlashInfo: ParsableCommand {
 struct Key: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with signing key files.",
-        subcommands: [KeyPublic.self])
+        subcommands: [KeyPublic.self, KeyTrustAnchors.self])
 }
 
 struct KeyPublic: ParsableCommand {
@@ -552,6 +552,37 @@ struct KeyPublic: ParsableCommand {
     func run() throws {
         do {
             print(try SigningKeys.publicKeyText(ofPrivate: privateKey, output: output), terminator: "")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct KeyTrustAnchors: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trust-anchors",
+        abstract: "Write the hypervisor's built-in trust anchors (Swift source) from public key files.",
+        discussion: """
+            What `make kernel` runs with TRUST_KEYS and REVOKED_KEYS: writes OUT.swift defining \
+            builtInTrustAnchors() with the keys that may sign bundles (--trust, at most 8) and the \
+            keys whose ids are refused (--revoke, at most 16). Each file is read like \
+            `verify --public-key` reads one (a `keygen` .pub file or an SPKI PEM Ed25519 key); a \
+            private key or a device attestation key is refused. An OUT.swift that already holds \
+            exactly this text is left untouched, so the kernel is not rebuilt.
+            """)
+
+    @Argument(help: ArgumentHelp("The Swift file to write.", valueName: "out.swift"))
+    var output: String
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("The public keys to trust.", valueName: "name.pub"))
+    var trust: [String] = []
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("The public keys to refuse.", valueName: "name.pub"))
+    var revoke: [String] = []
+
+    func run() throws {
+        do {
+            try TrustAnchorsFile.write(to: output, trust: trust, revoke: revoke)
         } catch {
             throw fail(error)
         }
