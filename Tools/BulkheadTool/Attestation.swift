@@ -13,6 +13,39 @@ import Foundation
 /// The attestation report the hypervisor's `attest` writes (320 bytes, little-endian).
 public struct AttestationReportFile: Equatable, Sendable {
     public static let size = 320
+    /// How messages name a report read from standard input (`attest verify -`).
+    public static let standardInputName = "standard input"
+
+    /// The report bytes of hex text, in either form:
+    ///
+    /// - the vault guest's console lines, `vault: report OFFSET HEX` (32 bytes a line, also with
+    ///   the hypervisor's `[vault] ` prefix); other lines, such as the rest of a console log, are
+    ///   skipped, and the offsets must follow on from each other starting at 0;
+    /// - without such lines: hex digits only (either case), in any number of lines, spaces allowed.
+    public static func bytes(fromHex input: [UInt8]) throws(ToolError) -> [UInt8] {
+        let lines = keyFileLines(String(decoding: input, as: UTF8.self))
+        var bytes: [UInt8] = []
+        var sawReportLine = false
+        for (number, line) in lines.enumerated() {
+            guard let range = line.range(of: "vault: report ") else { continue }
+            sawReportLine = true
+            let fields = line[range.upperBound...].split(separator: " ")
+            guard fields.count == 2, let offset = Int(fields[0]), let chunk = parseHex(String(fields[1])), !chunk.isEmpty else {
+                throw ToolError("line \(number + 1): expected \"vault: report OFFSET HEX\", found \"\(line.prefix(80))\"")
+            }
+            guard offset == bytes.count else {
+                throw ToolError("line \(number + 1): the report line at offset \(offset) does not follow on from the "
+                                + "\(bytes.count) bytes before it (a line is missing or repeated)")
+            }
+            bytes += chunk
+        }
+        if sawReportLine { return bytes }
+        let digits = lines.joined().filter { $0 != " " && $0 != "\t" }
+        guard let plain = parseHex(digits), !plain.isEmpty else {
+            throw ToolError("expected the report as hex digits, or the vault's \"vault: report OFFSET HEX\" lines")
+        }
+        return plain
+    }
     /// The signature covers bytes 0..<signedSize.
     public static let signedSize = 256
     public static let magic: [UInt8] = Array("BHAR".utf8)
@@ -297,10 +330,11 @@ extension Commands {
     /// strictly, checks its signature with the device key, and the nonce when one is given.
     /// Returns the report's fields, one per line.
     public static func attestVerify(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil,
-                                    bundlePath: String? = nil) throws(ToolError) -> String {
-        let r = try attestVerifyResult(reportPath: reportPath, deviceKey: deviceKey, nonce: expectedNonce, bundlePath: bundlePath)
+                                    bundlePath: String? = nil, standardInput: [UInt8]? = nil) throws(ToolError) -> String {
+        let r = try attestVerifyResult(reportPath: reportPath, deviceKey: deviceKey, nonce: expectedNonce, bundlePath: bundlePath,
+                                       standardInput: standardInput)
         return ([
-            "\(reportPath): attestation report",
+            "\(r.file): attestation report",
             "version: \(r.version)",
             "security version: \(r.securityVersion)",
             "hypervisor identity: \(r.hypervisorIdentity)",
@@ -313,8 +347,10 @@ extension Commands {
     }
 
     /// `attest verify`'s checks, and the report's fields (for `attest verify --json`).
+    /// `reportPath` "-" reads the report as hex text from standard input (`standardInput`, when
+    /// given, stands in for it): what the vault guest prints (AttestationReportFile.bytes(fromHex:)).
     public static func attestVerifyResult(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil,
-                                          bundlePath: String? = nil) throws(ToolError) -> AttestVerifyResult {
+                                          bundlePath: String? = nil, standardInput: [UInt8]? = nil) throws(ToolError) -> AttestVerifyResult {
         var expected: [UInt8]?
         if let expectedNonce {
             guard let bytes = parseHex(expectedNonce), bytes.count == AttestationReportFile.nonceSize else {
@@ -323,13 +359,23 @@ extension Commands {
             expected = bytes
         }
         let key = try DeviceAttestationKey.load(deviceKey)
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: reportPath))
-        } catch {
-            throw ToolError.cannotRead(reportPath, "the attestation report", error)
+        let bytes: [UInt8]
+        let reportPath = reportPath == "-" ? AttestationReportFile.standardInputName : reportPath
+        if reportPath == AttestationReportFile.standardInputName {
+            let text = standardInput ?? [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            do {
+                bytes = try AttestationReportFile.bytes(fromHex: text)
+            } catch {
+                throw ToolError("\(reportPath): \(error.message)")
+            }
+        } else {
+            do {
+                bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: reportPath)))
+            } catch {
+                throw ToolError.cannotRead(reportPath, "the attestation report", error)
+            }
         }
-        let report = try AttestationReportFile.parse([UInt8](data), file: reportPath)
+        let report = try AttestationReportFile.parse(bytes, file: reportPath)
         guard report.isSigned(by: key) else {
             throw ToolError("\(reportPath): the signature does not verify with the device key "
                             + "(\(hexString(key.rawRepresentation)))")

@@ -620,9 +620,13 @@ struct AttestVerify: ParsableCommand {
             Examples:
               bulkhead attest verify --device-key device.pub report.bin
               bulkhead attest verify --device-key 3b6a27bc... --nonce 00112233... report.bin
+              grep 'vault: report ' console.log | bulkhead attest verify --device-key device.pub -
             """)
 
-    @Argument(help: ArgumentHelp("The report file (320 bytes).", valueName: "report"))
+    @Argument(help: ArgumentHelp("""
+                The report file (320 bytes), or - to read the report as hex from standard input: the \
+                vault's "vault: report OFFSET HEX" lines (a console log may be piped whole) or plain hex digits.
+                """, valueName: "report"))
     var report: String
 
     @Option(name: .customLong("device-key"),
