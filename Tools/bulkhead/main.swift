@@ -57,13 +57,37 @@ let configurationSummary = """
     --ram-size. Every error found is reported, each as FILE:LINE of its key.
     """
 
+/// A known board's name (`--board`): its values, listed in the help and offered by shell
+/// completion, are Core's `KnownBoards` (BoardOptions.knownBoards), so a new board needs no change here.
+struct BoardName: ExpressibleByArgument, CaseIterable, CustomStringConvertible {
+    let name: String
+    static var allCases: [BoardName] { BoardOptions.knownBoards.map(BoardName.init(name:)) }
+    init(name: String) { self.name = name }
+    init?(argument: String) {
+        guard BoardOptions.knownBoards.contains(argument) else { return nil }
+        name = argument
+    }
+    var description: String { name }
+}
+
+/// A bundle slot (`--slot`, `--erase-slot`); either case is accepted.
+enum SlotName: String, ExpressibleByArgument, CaseIterable {
+    case a, b
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+/// The slot to try first, or none (`--prefer`); either case is accepted.
+enum PreferredSlot: String, ExpressibleByArgument, CaseIterable {
+    case a, b, none
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
 /// --board, --ram-size, --harts, --dtb: the machine the plan must fit. Each given wins over the
 /// configuration's [board] table, which wins over the board's defaults.
 struct BoardArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("The board the plan is for (known: qemu-virt, spacemit-k3, eswin-eic7700x; only qemu-virt "
-                               + "ships a device tree, the others need --dtb; default: the configuration's [board] board, "
-                               + "else qemu-virt).", valueName: "board"))
-    var board: String?
+    @Option(help: ArgumentHelp("The board the plan is for (only qemu-virt ships a device tree, the others need --dtb; "
+                               + "default: the configuration's [board] board, else qemu-virt).", valueName: "board"))
+    var board: BoardName?
 
     @Option(name: .customLong("ram-size"),
             help: ArgumentHelp("The board's RAM size, e.g. 1G or 512M (default: the configuration's [board] ram_size, "
@@ -78,7 +102,7 @@ struct BoardArguments: ParsableArguments {
                                + "board's shipped tree; for qemu-virt, QEMU's own).", valueName: "file"))
     var dtb: String?
 
-    var options: BoardOptions { BoardOptions(board: board, ramSize: ramSize, harts: harts, dtb: dtb) }
+    var options: BoardOptions { BoardOptions(board: board?.name, ramSize: ramSize, harts: harts, dtb: dtb) }
 }
 
 /// Prints `error` (and the further errors it carries, one `error:` line each) to standard error
@@ -313,8 +337,10 @@ let flashLayoutSummary = """
 
 /// --board for the flash commands (only the board's flash layout matters to them).
 struct FlashBoardArgument: ParsableArguments {
-    @Option(help: "The board whose bundle flash the image is (known: qemu-virt).")
-    var board = "qemu-virt"
+    @Option(name: .customLong("board"), help: ArgumentHelp("The board whose bundle flash the image is.", valueName: "board"))
+    var boardName = BoardName(name: "qemu-virt")
+
+    var board: String { boardName.name }
 }
 
 struct Flash: ParsableCommand {
@@ -371,7 +397,7 @@ struct Flash: ParsableCommand {
 
     @Option(help: ArgumentHelp("Write BUNDLE into slot a or b: erase the whole slot, then write the bundle from its first byte.",
                                valueName: "a|b"))
-    var slot: String?
+    var slot: SlotName?
 
     @Flag(help: """
             With --slot: skip the check that BUNDLE parses as a bundle (its size is still checked). \
@@ -381,18 +407,18 @@ struct Flash: ParsableCommand {
 
     @Option(name: .customLong("erase-slot"),
             help: ArgumentHelp("Erase slot a or b, so that it reads as empty (repeatable).", valueName: "a|b"))
-    var eraseSlot: [String] = []
+    var eraseSlot: [SlotName] = []
 
     @Option(help: ArgumentHelp("Set the slot the hypervisor tries first (none: no preference, slot A first).",
                                valueName: "a|b|none"))
-    var prefer: String?
+    var prefer: PreferredSlot?
 
     @OptionGroup var boardArgument: FlashBoardArgument
 
     func run() throws {
         do {
-            let request = try FlashRequest(resetState: resetState, slot: slot, bundle: bundle, unchecked: unchecked,
-                                           eraseSlots: eraseSlot, prefer: prefer)
+            let request = try FlashRequest(resetState: resetState, slot: slot?.rawValue, bundle: bundle, unchecked: unchecked,
+                                           eraseSlots: eraseSlot.map(\.rawValue), prefer: prefer?.rawValue)
             print(try Commands.flash(imagePath: image, request: request, create: create, board: boardArgument.board))
         } catch {
             throw fail(error)
