@@ -100,11 +100,12 @@ $(KDIR)/asm-guard.stamp: $(ARCH_DIR)/include/csr.h $(ARCH_DIR)/include/hart.h
 TRUST_KEYS   ?= $(KEY).pub
 REVOKED_KEYS ?=
 ANCHORS_SWIFT := $(KDIR)/TrustAnchors.swift
-# Regenerated on every make (the script rewrites it only when the key lists changed), so that
-# TRUST_KEYS/REVOKED_KEYS given on the command line always reach the image.
-$(ANCHORS_SWIFT): $(TRUST_KEYS) $(REVOKED_KEYS) Tools/trust-anchors.py FORCE
+# Regenerated on every make (the CLI rewrites it only when the key lists changed), so that
+# TRUST_KEYS/REVOKED_KEYS given on the command line always reach the image. The CLI reads the key
+# files, as every other command does (a keygen .pub file or an SPKI PEM public key).
+$(ANCHORS_SWIFT): $(TRUST_KEYS) $(REVOKED_KEYS) FORCE | tool
 	@mkdir -p $(KDIR)
-	python3 Tools/trust-anchors.py $@ --trust $(TRUST_KEYS) $(if $(REVOKED_KEYS),--revoke $(REVOKED_KEYS))
+	$(CLI) key trust-anchors $@ --trust $(TRUST_KEYS) $(if $(REVOKED_KEYS),--revoke $(REVOKED_KEYS))
 
 $(KDIR)/kernel.o: $(KERNEL_SRCS) $(ANCHORS_SWIFT) $(CORE_OBJ) $(KDIR)/asm-guard.stamp $(ARCH_DIR)/include/*.h
 	@rm -f $@

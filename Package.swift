@@ -13,13 +13,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
     ],
     targets: [
         .target(name: "BulkheadCore", path: "Kernel/Core"),
         .target(
             name: "BulkheadTool",
             dependencies: ["BulkheadCore", .product(name: "TOMLKit", package: "TOMLKit"),
-                           .product(name: "Crypto", package: "swift-crypto")],
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "SwiftASN1", package: "swift-asn1")],
             path: "Tools/BulkheadTool",
             resources: [.copy("Resources/qemu-virt.dtb")]
         ),

@@ -13,6 +13,39 @@ import Foundation
 /// The attestation report the hypervisor's `attest` writes (320 bytes, little-endian).
 public struct AttestationReportFile: Equatable, Sendable {
     public static let size = 320
+    /// How messages name a report read from standard input (`attest verify -`).
+    public static let standardInputName = "standard input"
+
+    /// The report bytes of hex text, in either form:
+    ///
+    /// - the vault guest's console lines, `vault: report OFFSET HEX` (32 bytes a line, also with
+    ///   the hypervisor's `[vault] ` prefix); other lines, such as the rest of a console log, are
+    ///   skipped, and the offsets must follow on from each other starting at 0;
+    /// - without such lines: hex digits only (either case), in any number of lines, spaces allowed.
+    public static func bytes(fromHex input: [UInt8]) throws(ToolError) -> [UInt8] {
+        let lines = keyFileLines(String(decoding: input, as: UTF8.self))
+        var bytes: [UInt8] = []
+        var sawReportLine = false
+        for (number, line) in lines.enumerated() {
+            guard let range = line.range(of: "vault: report ") else { continue }
+            sawReportLine = true
+            let fields = line[range.upperBound...].split(separator: " ")
+            guard fields.count == 2, let offset = Int(fields[0]), let chunk = parseHex(String(fields[1])), !chunk.isEmpty else {
+                throw ToolError("line \(number + 1): expected \"vault: report OFFSET HEX\", found \"\(line.prefix(80))\"")
+            }
+            guard offset == bytes.count else {
+                throw ToolError("line \(number + 1): the report line at offset \(offset) does not follow on from the "
+                                + "\(bytes.count) bytes before it (a line is missing or repeated)")
+            }
+            bytes += chunk
+        }
+        if sawReportLine { return bytes }
+        let digits = lines.joined().filter { $0 != " " && $0 != "\t" }
+        guard let plain = parseHex(digits), !plain.isEmpty else {
+            throw ToolError("expected the report as hex digits, or the vault's \"vault: report OFFSET HEX\" lines")
+        }
+        return plain
+    }
     /// The signature covers bytes 0..<signedSize.
     public static let signedSize = 256
     public static let magic: [UInt8] = Array("BHAR".utf8)
@@ -103,7 +136,7 @@ public struct AttestationReportFile: Equatable, Sendable {
 public enum DeviceAttestationKey {
     /// The first line of the file `attest device-key -o` writes. It differs from a signing public
     /// key's (`SigningKeys.publicHeader`), so neither kind of key can stand in for the other:
-    /// `verify --public-key` and Tools/trust-anchors.py refuse a device key, `attest verify
+    /// `verify --public-key` and `key trust-anchors` refuse a device key, `attest verify
     /// --device-key` refuses a signing key, and `-o` never overwrites a signing key.
     public static let fileHeader = "BULKHEAD DEVICE ATTESTATION PUBLIC KEY"
 
@@ -252,107 +285,38 @@ public struct KernelELF: Equatable, Sendable {
     /// addresses, which must equal the virtual ones: the hypervisor runs untranslated) and the
     /// values of `__kernel_start` and `__rodata_end` from its .symtab.
     public static func parse(_ file: [UInt8], path: String) throws(ToolError) -> KernelELF {
-        func fail(_ text: String) -> ToolError { ToolError("\(path): \(text)") }
-        func field(_ offset: UInt64, _ width: Int) throws(ToolError) -> UInt64 {
-            guard offset <= UInt64(file.count), UInt64(width) <= UInt64(file.count) - offset else {
-                throw fail("the ELF file is truncated (\(file.count) bytes; byte \(offset &+ UInt64(width)) needed)")
+        func fail(_ text: String) -> ELFFile.Failure { ELFFile.Failure(text) }
+        do throws(ELFFile.Failure) {
+            let elf = try ELFFile(file, notELF: "not an ELF file (the hypervisor's build/bulkhead.elf is expected)")
+            // The hypervisor is a position-independent executable (ET_DYN) since it relocates itself;
+            // its identity covers code and read-only data, which relocation does not change.
+            guard elf.type == ELFFile.etExec || elf.type == ELFFile.etDyn else {
+                throw fail("not an executable ELF file (e_type is \(elf.type); ET_EXEC, 2, or ET_DYN, 3, expected)")
             }
-            var value: UInt64 = 0
-            for i in 0..<width { value |= UInt64(file[Int(offset) + i]) << UInt64(8 * i) }
-            return value
-        }
-        func range(_ offset: UInt64, _ size: UInt64, _ what: String) throws(ToolError) -> Range<Int> {
-            let (end, overflow) = offset.addingReportingOverflow(size)
-            guard !overflow, end <= UInt64(file.count) else {
-                throw fail("\(what) [\(hex(offset)), \(hex(offset &+ size))) lies outside the file (\(file.count) bytes)")
+            let loaded = try elf.loadSegments()
+            for s in loaded where s.virtualAddress != s.physicalAddress {
+                throw fail("segment \(s.index): virtual address \(hex(s.virtualAddress)) differs from its physical address "
+                           + "\(hex(s.physicalAddress)) (the hypervisor runs untranslated, so they must be equal)")
             }
-            return Int(offset)..<Int(end)
-        }
-        guard ELFImage.isELF(file) else { throw fail("not an ELF file (the hypervisor's build/bulkhead.elf is expected)") }
-        guard try field(4, 1) == 2 else { throw fail("not a 64-bit ELF file (ELFCLASS64 expected)") }
-        guard try field(5, 1) == 1 else { throw fail("not a little-endian ELF file") }
-        let machine = try field(0x12, 2)
-        guard machine == 243 else { throw fail("not a RISC-V ELF file (e_machine is \(machine), RISC-V is 243)") }
-        let type = try field(0x10, 2)
-        // The hypervisor is a position-independent executable (ET_DYN) since it relocates itself;
-        // its identity covers code and read-only data, which relocation does not change.
-        guard type == 2 || type == 3 else {
-            throw fail("not an executable ELF file (e_type is \(type); ET_EXEC, 2, or ET_DYN, 3, expected)")
-        }
-
-        // Program headers: the PT_LOAD segments.
-        let phoff = try field(0x20, 8), phentsize = try field(0x36, 2), phnum = try field(0x38, 2)
-        guard phnum == 0 || phentsize >= 0x38 else { throw fail("program header entries are \(phentsize) bytes; at least 56 expected") }
-        var segments: [DeviceAttestationKey.Segment] = []
-        for i in 0..<phnum {
-            let ph = phoff &+ i &* phentsize
-            guard try field(ph, 4) == 1 else { continue }
-            let offset = try field(ph + 0x08, 8), vaddr = try field(ph + 0x10, 8), paddr = try field(ph + 0x18, 8)
-            let filesz = try field(ph + 0x20, 8), memsz = try field(ph + 0x28, 8)
-            guard memsz > 0 else { continue }
-            guard filesz <= memsz else { throw fail("segment \(i) has more file bytes (\(filesz)) than memory bytes (\(memsz))") }
-            guard vaddr == paddr else {
-                throw fail("segment \(i): virtual address \(hex(vaddr)) differs from its physical address \(hex(paddr)) "
-                           + "(the hypervisor runs untranslated, so they must be equal)")
+            guard !loaded.isEmpty else { throw fail("the file has no loadable (PT_LOAD) segment") }
+            let segments = loaded.map {
+                DeviceAttestationKey.Segment(address: $0.physicalAddress, fileBytes: Array(file[$0.fileBytes]), memorySize: $0.memorySize)
             }
-            let (end, overflow) = paddr.addingReportingOverflow(memsz)
-            guard !overflow else { throw fail("segment \(i) at \(hex(paddr)) wraps around the address space") }
-            for (j, s) in segments.enumerated() where paddr < s.address &+ s.memorySize && s.address < end {
-                throw fail("segment \(i) at [\(hex(paddr)), \(hex(end))) overlaps the loaded segment #\(j) at \(hex(s.address))")
+            guard let found = try elf.symbols(named: [startSymbol, endSymbol]) else {
+                throw fail("the ELF file has no symbol table (.symtab), so \(startSymbol) and \(endSymbol) cannot be found "
+                           + "(was it stripped? use the linker's output, build/bulkhead.elf)")
             }
-            let bytes = try range(offset, filesz, "segment \(i)'s bytes")
-            segments.append(.init(address: paddr, fileBytes: Array(file[bytes]), memorySize: memsz))
-        }
-        guard !segments.isEmpty else { throw fail("the file has no loadable (PT_LOAD) segment") }
-
-        // Section headers: .symtab (SHT_SYMTAB, 2) and its string table (sh_link).
-        let shoff = try field(0x28, 8), shentsize = try field(0x3A, 2), shnum = try field(0x3C, 2)
-        guard shnum == 0 || shentsize >= 0x40 else { throw fail("section header entries are \(shentsize) bytes; at least 64 expected") }
-        func section(_ index: UInt64) throws(ToolError) -> (type: UInt64, offset: UInt64, size: UInt64, link: UInt64, entsize: UInt64) {
-            let sh = shoff &+ index &* shentsize
-            return (try field(sh + 0x04, 4), try field(sh + 0x18, 8), try field(sh + 0x20, 8), try field(sh + 0x28, 4),
-                    try field(sh + 0x38, 8))
-        }
-        var symtab: (type: UInt64, offset: UInt64, size: UInt64, link: UInt64, entsize: UInt64)?
-        for i in 0..<shnum where try section(i).type == 2 { symtab = try section(i); break }
-        guard let symtab else {
-            throw fail("the ELF file has no symbol table (.symtab), so \(startSymbol) and \(endSymbol) cannot be found "
-                       + "(was it stripped? use the linker's output, build/bulkhead.elf)")
-        }
-        guard symtab.link < shnum else { throw fail("the symbol table's string table index \(symtab.link) is not a section") }
-        let strtab = try section(symtab.link)
-        let strings = try range(strtab.offset, strtab.size, "the symbol string table")
-        let symbols = try range(symtab.offset, symtab.size, "the symbol table")
-        let entsize = symtab.entsize == 0 ? 24 : symtab.entsize
-        guard entsize >= 24 else { throw fail("symbol table entries are \(entsize) bytes; at least 24 expected") }
-        var found: [String: UInt64] = [:]
-        let wanted = [Array(startSymbol.utf8), Array(endSymbol.utf8)]
-        var at = UInt64(symbols.lowerBound)
-        while at + 24 <= UInt64(symbols.upperBound) {
-            let nameOffset = try field(at, 4)
-            if nameOffset < UInt64(strings.count) {
-                let from = strings.lowerBound + Int(nameOffset)
-                let nameEnd = file[from..<strings.upperBound].firstIndex(of: 0) ?? strings.upperBound
-                let name = Array(file[from..<nameEnd])
-                if wanted.contains(name) {
-                    let text = String(decoding: name, as: UTF8.self)
-                    let value = try field(at + 8, 8)
-                    if let earlier = found[text], earlier != value {
-                        throw fail("\(text) is defined twice in the symbol table (\(hex(earlier)) and \(hex(value)))")
-                    }
-                    found[text] = value
-                }
+            guard let start = found[startSymbol], let end = found[endSymbol] else {
+                let missing = [startSymbol, endSymbol].filter { found[$0] == nil }.joined(separator: " and ")
+                throw fail("the symbol table has no \(missing) (Linker/kernel.ld defines both; is this the hypervisor ELF?)")
             }
-            at += entsize
+            guard start < end else {
+                throw fail("\(endSymbol) (\(hex(end))) does not lie above \(startSymbol) (\(hex(start)))")
+            }
+            return KernelELF(segments: segments, start: start, end: end)
+        } catch {
+            throw ToolError("\(path): \(error.description)")
         }
-        guard let start = found[startSymbol], let end = found[endSymbol] else {
-            let missing = [startSymbol, endSymbol].filter { found[$0] == nil }.joined(separator: " and ")
-            throw fail("the symbol table has no \(missing) (Linker/kernel.ld defines both; is this the hypervisor ELF?)")
-        }
-        guard start < end else {
-            throw fail("\(endSymbol) (\(hex(end))) does not lie above \(startSymbol) (\(hex(start)))")
-        }
-        return KernelELF(segments: segments, start: start, end: end)
     }
 
     /// The hypervisor identity of this ELF as loaded.
@@ -366,10 +330,11 @@ extension Commands {
     /// strictly, checks its signature with the device key, and the nonce when one is given.
     /// Returns the report's fields, one per line.
     public static func attestVerify(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil,
-                                    bundlePath: String? = nil) throws(ToolError) -> String {
-        let r = try attestVerifyResult(reportPath: reportPath, deviceKey: deviceKey, nonce: expectedNonce, bundlePath: bundlePath)
+                                    bundlePath: String? = nil, standardInput: [UInt8]? = nil) throws(ToolError) -> String {
+        let r = try attestVerifyResult(reportPath: reportPath, deviceKey: deviceKey, nonce: expectedNonce, bundlePath: bundlePath,
+                                       standardInput: standardInput)
         return ([
-            "\(reportPath): attestation report",
+            "\(r.file): attestation report",
             "version: \(r.version)",
             "security version: \(r.securityVersion)",
             "hypervisor identity: \(r.hypervisorIdentity)",
@@ -382,8 +347,10 @@ extension Commands {
     }
 
     /// `attest verify`'s checks, and the report's fields (for `attest verify --json`).
+    /// `reportPath` "-" reads the report as hex text from standard input (`standardInput`, when
+    /// given, stands in for it): what the vault guest prints (AttestationReportFile.bytes(fromHex:)).
     public static func attestVerifyResult(reportPath: String, deviceKey: String, nonce expectedNonce: String? = nil,
-                                          bundlePath: String? = nil) throws(ToolError) -> AttestVerifyResult {
+                                          bundlePath: String? = nil, standardInput: [UInt8]? = nil) throws(ToolError) -> AttestVerifyResult {
         var expected: [UInt8]?
         if let expectedNonce {
             guard let bytes = parseHex(expectedNonce), bytes.count == AttestationReportFile.nonceSize else {
@@ -392,13 +359,23 @@ extension Commands {
             expected = bytes
         }
         let key = try DeviceAttestationKey.load(deviceKey)
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: reportPath))
-        } catch {
-            throw ToolError.cannotRead(reportPath, "the attestation report", error)
+        let bytes: [UInt8]
+        let reportPath = reportPath == "-" ? AttestationReportFile.standardInputName : reportPath
+        if reportPath == AttestationReportFile.standardInputName {
+            let text = standardInput ?? [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            do {
+                bytes = try AttestationReportFile.bytes(fromHex: text)
+            } catch {
+                throw ToolError("\(reportPath): \(error.message)")
+            }
+        } else {
+            do {
+                bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: reportPath)))
+            } catch {
+                throw ToolError.cannotRead(reportPath, "the attestation report", error)
+            }
         }
-        let report = try AttestationReportFile.parse([UInt8](data), file: reportPath)
+        let report = try AttestationReportFile.parse(bytes, file: reportPath)
         guard report.isSigned(by: key) else {
             throw ToolError("\(reportPath): the signature does not verify with the device key "
                             + "(\(hexString(key.rawRepresentation)))")

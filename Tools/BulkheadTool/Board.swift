@@ -17,11 +17,14 @@ public struct BoardOptions: Sendable {
         self.board = board; self.ramSize = ramSize; self.harts = harts; self.dtb = dtb
     }
 
+    /// The names `--board` accepts (Core's `KnownBoards`), in their order.
+    public static var knownBoards: [String] { KnownBoards.all.map(\.nameString) }
+
     /// Looks the board up and applies the RAM and hart overrides.
     public func resolve() throws(ToolError) -> ResolvedBoard {
         let board = self.board ?? "qemu-virt"
         guard let data = KnownBoards.named(board) else {
-            let known = KnownBoards.all.map(\.nameString).joined(separator: ", ")
+            let known = Self.knownBoards.joined(separator: ", ")
             throw ToolError("unknown board \"\(board)\" (known boards: \(known))")
         }
         var ram = data.defaultRAM

@@ -77,32 +77,75 @@ public enum SigningKeys {
         return Generated(privatePath: privatePath, publicPath: publicPath, keyID: keyID(of: key.publicKey))
     }
 
-    /// Reads a private key file (`--key`).
+    /// Reads a private key file (`--key`): a `keygen` .key file or a PKCS#8 PEM Ed25519 key.
     public static func loadPrivate(_ path: String) throws(ToolError) -> Curve25519.Signing.PrivateKey {
         SafeFile.warnIfExposed(path, what: "private key")
-        let bytes = try load(path, header: privateHeader, other: publicHeader, role: "private",
-                             hint: "--key needs the private key file (NAME.key); the .pub file is for verify")
-        do {
-            return try Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
-        } catch {
-            throw ToolError("\(path): line 2: not a usable Ed25519 private key: \(error)")
+        let hint = "--key needs the private key file (NAME.key); the .pub file is for verify"
+        let text = try readKeyText(path, role: "private", header: privateHeader)
+        guard StandardKeys.isPEM(text) else {
+            let bytes = try keyBytes(path, text, header: privateHeader, other: publicHeader, role: "private", hint: hint)
+            do {
+                return try Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
+            } catch {
+                throw ToolError("\(path): line 2: not a usable Ed25519 private key: \(error)")
+            }
         }
+        let (kind, der) = try inFile(path) { () throws(ToolError) in try StandardKeys.document(text) }
+        switch kind {
+        case .privateKey: break
+        case .publicKey: throw ToolError("\(path): this is a public key: \(hint)")
+        case .openSSHPrivateKey:
+            throw ToolError("\(path): an OpenSSH private key, which bulkhead cannot read (no library it uses parses the "
+                            + "OpenSSH format); --key reads \(StandardKeys.privateFormats)")
+        case .other(let label):
+            throw ToolError("\(path): a PEM \"\(label)\" document, not an Ed25519 private key; --key reads \(StandardKeys.privateFormats)")
+        }
+        let (seed, carried) = try inFile(path) { () throws(ToolError) in try StandardKeys.pkcs8Seed(der) }
+        let key: Curve25519.Signing.PrivateKey
+        do {
+            key = try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
+        } catch {
+            throw ToolError("\(path): not a usable Ed25519 private key: \(error)")
+        }
+        if let carried, carried != Array(key.publicKey.rawRepresentation) {
+            throw ToolError("\(path): the public key the PKCS#8 file carries is not the one of its private key")
+        }
+        return key
     }
 
-    /// Reads a public key file (`--public-key`).
-    public static func loadPublic(_ path: String) throws(ToolError) -> Curve25519.Signing.PublicKey {
-        let bytes = try load(path, header: publicHeader, other: privateHeader, role: "public",
-                             hint: "--public-key needs the public key file (NAME.pub), never the private key")
+    /// Reads a public key file (`--public-key`, the trust anchors): a `keygen` .pub file or an
+    /// SPKI PEM Ed25519 public key.
+    /// `hint` says what the file must be when it is another kind of key.
+    public static func loadPublic(_ path: String, hint: String = "--public-key needs the public key file (NAME.pub), never the private key")
+        throws(ToolError) -> Curve25519.Signing.PublicKey {
+        let text = try readKeyText(path, role: "public", header: publicHeader)
+        let bytes: [UInt8]
+        if StandardKeys.isPEM(text) {
+            let (kind, der) = try inFile(path) { () throws(ToolError) in try StandardKeys.document(text) }
+            switch kind {
+            case .publicKey: bytes = try inFile(path) { () throws(ToolError) in try StandardKeys.spkiKey(der) }
+            case .privateKey, .openSSHPrivateKey: throw ToolError("\(path): this is a private key: \(hint)")
+            case .other(let label):
+                throw ToolError("\(path): a PEM \"\(label)\" document, not an Ed25519 public key; a public key is "
+                                + StandardKeys.publicFormats)
+            }
+        } else {
+            bytes = try keyBytes(path, text, header: publicHeader, other: privateHeader, role: "public", hint: hint)
+        }
         do {
             return try Curve25519.Signing.PublicKey(rawRepresentation: bytes)
         } catch {
-            throw ToolError("\(path): line 2: not a usable Ed25519 public key: \(error)")
+            throw ToolError("\(path): \(StandardKeys.isPEM(text) ? "" : "line 2: ")not a usable Ed25519 public key: \(error)")
         }
     }
 
-    /// The 32 key bytes of a key file whose first line must be `header`.
-    private static func load(_ path: String, header: String, other: String, role: String,
-                             hint: String) throws(ToolError) -> [UInt8] {
+    /// `body`'s result, its error message prefixed with `path`.
+    private static func inFile<T>(_ path: String, _ body: () throws(ToolError) -> T) throws(ToolError) -> T {
+        do { return try body() } catch { throw ToolError("\(path): \(error.message)") }
+    }
+
+    /// The text of a key file (at most 4 KiB of UTF-8).
+    private static func readKeyText(_ path: String, role: String, header: String) throws(ToolError) -> String {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -112,6 +155,12 @@ public enum SigningKeys {
         guard data.count <= 4096, let text = String(data: data, encoding: .utf8) else {
             throw ToolError("\(path): not a Bulkhead \(role) key file (expected two text lines, the first \"\(header)\")")
         }
+        return text
+    }
+
+    /// The 32 key bytes of a Bulkhead key file's `text`, whose first line must be `header`.
+    private static func keyBytes(_ path: String, _ text: String, header: String, other: String, role: String,
+                                 hint: String) throws(ToolError) -> [UInt8] {
         let lines = keyFileLines(text)
         guard let first = lines.first, first == header else {
             if lines.first == other { throw ToolError("\(path): this is a \(role == "private" ? "public" : "private") key: \(hint)") }

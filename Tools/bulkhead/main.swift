@@ -57,13 +57,37 @@ let configurationSummary = """
     --ram-size. Every error found is reported, each as FILE:LINE of its key.
     """
 
+/// A known board's name (`--board`): its values, listed in the help and offered by shell
+/// completion, are Core's `KnownBoards` (BoardOptions.knownBoards), so a new board needs no change here.
+struct BoardName: ExpressibleByArgument, CaseIterable, CustomStringConvertible {
+    let name: String
+    static var allCases: [BoardName] { BoardOptions.knownBoards.map(BoardName.init(name:)) }
+    init(name: String) { self.name = name }
+    init?(argument: String) {
+        guard BoardOptions.knownBoards.contains(argument) else { return nil }
+        name = argument
+    }
+    var description: String { name }
+}
+
+/// A bundle slot (`--slot`, `--erase-slot`); either case is accepted.
+enum SlotName: String, ExpressibleByArgument, CaseIterable {
+    case a, b
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+/// The slot to try first, or none (`--prefer`); either case is accepted.
+enum PreferredSlot: String, ExpressibleByArgument, CaseIterable {
+    case a, b, none
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
 /// --board, --ram-size, --harts, --dtb: the machine the plan must fit. Each given wins over the
 /// configuration's [board] table, which wins over the board's defaults.
 struct BoardArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("The board the plan is for (known: qemu-virt, spacemit-k3, eswin-eic7700x; only qemu-virt "
-                               + "ships a device tree, the others need --dtb; default: the configuration's [board] board, "
-                               + "else qemu-virt).", valueName: "board"))
-    var board: String?
+    @Option(help: ArgumentHelp("The board the plan is for (only qemu-virt ships a device tree, the others need --dtb; "
+                               + "default: the configuration's [board] board, else qemu-virt).", valueName: "board"))
+    var board: BoardName?
 
     @Option(name: .customLong("ram-size"),
             help: ArgumentHelp("The board's RAM size, e.g. 1G or 512M (default: the configuration's [board] ram_size, "
@@ -78,7 +102,7 @@ struct BoardArguments: ParsableArguments {
                                + "board's shipped tree; for qemu-virt, QEMU's own).", valueName: "file"))
     var dtb: String?
 
-    var options: BoardOptions { BoardOptions(board: board, ramSize: ramSize, harts: harts, dtb: dtb) }
+    var options: BoardOptions { BoardOptions(board: board?.name, ramSize: ramSize, harts: harts, dtb: dtb) }
 }
 
 /// Prints `error` (and the further errors it carries, one `error:` line each) to standard error
@@ -313,8 +337,10 @@ let flashLayoutSummary = """
 
 /// --board for the flash commands (only the board's flash layout matters to them).
 struct FlashBoardArgument: ParsableArguments {
-    @Option(help: "The board whose bundle flash the image is (known: qemu-virt).")
-    var board = "qemu-virt"
+    @Option(name: .customLong("board"), help: ArgumentHelp("The board whose bundle flash the image is.", valueName: "board"))
+    var boardName = BoardName(name: "qemu-virt")
+
+    var board: String { boardName.name }
 }
 
 struct Flash: ParsableCommand {
@@ -371,7 +397,7 @@ struct Flash: ParsableCommand {
 
     @Option(help: ArgumentHelp("Write BUNDLE into slot a or b: erase the whole slot, then write the bundle from its first byte.",
                                valueName: "a|b"))
-    var slot: String?
+    var slot: SlotName?
 
     @Flag(help: """
             With --slot: skip the check that BUNDLE parses as a bundle (its size is still checked). \
@@ -381,18 +407,18 @@ struct Flash: ParsableCommand {
 
     @Option(name: .customLong("erase-slot"),
             help: ArgumentHelp("Erase slot a or b, so that it reads as empty (repeatable).", valueName: "a|b"))
-    var eraseSlot: [String] = []
+    var eraseSlot: [SlotName] = []
 
     @Option(help: ArgumentHelp("Set the slot the hypervisor tries first (none: no preference, slot A first).",
                                valueName: "a|b|none"))
-    var prefer: String?
+    var prefer: PreferredSlot?
 
     @OptionGroup var boardArgument: FlashBoardArgument
 
     func run() throws {
         do {
-            let request = try FlashRequest(resetState: resetState, slot: slot, bundle: bundle, unchecked: unchecked,
-                                           eraseSlots: eraseSlot, prefer: prefer)
+            let request = try FlashRequest(resetState: resetState, slot: slot?.rawValue, bundle: bundle, unchecked: unchecked,
+                                           eraseSlots: eraseSlot.map(\.rawValue), prefer: prefer?.rawValue)
             print(try Commands.flash(imagePath: image, request: request, create: create, board: boardArgument.board))
         } catch {
             throw fail(error)
@@ -530,7 +556,7 @@ struct FlashInfo: ParsableCommand {
 struct Key: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with signing key files.",
-        subcommands: [KeyPublic.self])
+        subcommands: [KeyPublic.self, KeyTrustAnchors.self])
 }
 
 struct KeyPublic: ParsableCommand {
@@ -552,6 +578,37 @@ struct KeyPublic: ParsableCommand {
     func run() throws {
         do {
             print(try SigningKeys.publicKeyText(ofPrivate: privateKey, output: output), terminator: "")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct KeyTrustAnchors: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trust-anchors",
+        abstract: "Write the hypervisor's built-in trust anchors (Swift source) from public key files.",
+        discussion: """
+            What `make kernel` runs with TRUST_KEYS and REVOKED_KEYS: writes OUT.swift defining \
+            builtInTrustAnchors() with the keys that may sign bundles (--trust, at most 8) and the \
+            keys whose ids are refused (--revoke, at most 16). Each file is read like \
+            `verify --public-key` reads one (a `keygen` .pub file or an SPKI PEM Ed25519 key); a \
+            private key or a device attestation key is refused. An OUT.swift that already holds \
+            exactly this text is left untouched, so the kernel is not rebuilt.
+            """)
+
+    @Argument(help: ArgumentHelp("The Swift file to write.", valueName: "out.swift"))
+    var output: String
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("The public keys to trust.", valueName: "name.pub"))
+    var trust: [String] = []
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("The public keys to refuse.", valueName: "name.pub"))
+    var revoke: [String] = []
+
+    func run() throws {
+        do {
+            try TrustAnchorsFile.write(to: output, trust: trust, revoke: revoke)
         } catch {
             throw fail(error)
         }
@@ -589,9 +646,13 @@ struct AttestVerify: ParsableCommand {
             Examples:
               bulkhead attest verify --device-key device.pub report.bin
               bulkhead attest verify --device-key 3b6a27bc... --nonce 00112233... report.bin
+              grep 'vault: report ' console.log | bulkhead attest verify --device-key device.pub -
             """)
 
-    @Argument(help: ArgumentHelp("The report file (320 bytes).", valueName: "report"))
+    @Argument(help: ArgumentHelp("""
+                The report file (320 bytes), or - to read the report as hex from standard input: the \
+                vault's "vault: report OFFSET HEX" lines (a console log may be piped whole) or plain hex digits.
+                """, valueName: "report"))
     var report: String
 
     @Option(name: .customLong("device-key"),
