@@ -34,10 +34,10 @@ MON_QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios 
 monitor: $(MON_LIB) $(MON_FW) $(MON_SIGNED) $(MON_PROBE)
 monitor-lib: $(MON_LIB)
 
-# The same trust anchors as the hypervisor's (Tools/trust-anchors.py; regenerated only on change).
-$(MON_ANCHORS): $(TRUST_KEYS) $(REVOKED_KEYS) Tools/trust-anchors.py FORCE
+# The same trust anchors as the hypervisor's (bulkhead key trust-anchors; regenerated only on change).
+$(MON_ANCHORS): $(TRUST_KEYS) $(REVOKED_KEYS) FORCE | tool
 	@mkdir -p $(MON_DIR)
-	python3 Tools/trust-anchors.py $@ --trust $(TRUST_KEYS) $(if $(REVOKED_KEYS),--revoke $(REVOKED_KEYS))
+	$(CLI) key trust-anchors $@ --trust $(TRUST_KEYS) $(if $(REVOKED_KEYS),--revoke $(REVOKED_KEYS))
 
 # Core's Embedded object is reused as is: it has no CSR access and no SBI calls, and its flags
 # (medany, rv64imac, lp64, no allocations) suit M-mode firmware built with lp64.
