@@ -299,29 +299,40 @@ private func notABundle(_ initrd: HostRegion, _ out: inout UARTSink) {
     out.write(" is not a Bulkhead bundle (it does not start with \"BULKHEAD\")")
 }
 
-/// Reads the device secret from its flash block and derives the key chain (docs/keys.md):
-/// the hypervisor CDI from the secret and this hypervisor's identity, each partition's keys from
-/// its measurement, and the DRBG's seed. The secret and the CDI are wiped afterwards.
+/// Derives the key chain (docs/keys.md). Under the secure monitor (docs/monitor.md) the hypervisor
+/// CDI comes from the monitor, which derived it from the device secret and its measurement of this
+/// image: the hypervisor neither reads the secret nor hashes itself. Under a plain firmware it reads
+/// the device secret from its flash block and derives the CDI from it and its own identity (SHA-512
+/// of its text and rodata). From the CDI on: each partition's keys, the DRBG's seed, the device
+/// attestation key. The secret and the CDI are wiped afterwards.
 private func setUpKeys(_ booted: BootedBundle) {
-    guard let layout = currentBoard.bundleFlash else {
-        log("device secret: none on this board (no persistent storage driver); key services refuse every call")
-        return
-    }
-    var record = InlineArray<64, UInt8>(repeating: 0)
-    let flash = CFIFlash(layout: layout)
-    let read = layout.deviceSecret.size > 0 && withUnsafeMutableBytes(of: &record) { flash.read(offset: layout.deviceSecret.offset, into: $0) }
-    var (status, secret) = DeviceSecretRecord.decode(record)
-    guard read, status == .valid else {
+    var cdi = CDI(repeating: 0)
+    var identity = SHA512Digest(bytes: InlineArray(repeating: 0))
+    var drbgKey = SecretBytes(repeating: 0)
+    var fromMonitor = false
+    switch SecureMonitor.take(cdi: &cdi, measurement: &identity) {
+    case .taken:
+        fromMonitor = true
+        drbgKey = KeyChain.drbgKey(hypervisorCDI: cdi)
         log { out in
-            out.write("device secret: "); DeviceSecretRecord.write(read ? status : .erased, to: &out)
-            out.write("; key services refuse every call")
+            out.write("key chain: CDI from the secure monitor (measurement SHA-512 ")
+            identity.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
+            out.write("...)")
+        }
+        let again = SecureMonitor.askAgain()
+        log { out in
+            out.write("secure monitor: a second get_cdi is ")
+            if again == 0 { out.write("answered (the monitor did not wipe its copy)") } else { out.write("refused (error "); out.write(decimal: Int(again)); out.write(")") }
+        }
+    case .refused(let error):
+        log { out in
+            out.write("key chain: the secure monitor has no CDI for this hypervisor (error "); out.write(decimal: Int(error))
+            out.write("); key services refuse every call")
         }
         return
+    case .absent:
+        guard deviceSecretCDI(&cdi, identity: &identity, drbgKey: &drbgKey) else { return }
     }
-    let image = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(kernel_image_start())),
-                                       count: Int(kernel_rodata_end() &- kernel_image_start()))
-    let identity = SHA512.hash(image)
-    var cdi = KeyChain.hypervisorCDI(secret: secret, identity: identity)
     var p = 0
     while p < plan.count {
         partitionKeys[p] = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
@@ -330,24 +341,58 @@ private func setUpKeys(_ booted: BootedBundle) {
         p += 1
     }
     var entropy = hardwareEntropy()
-    drbg = DRBG(seed: KeyChain.drbgSeed(secret: secret, bootCounter: booted.stateSequence ^ (csr_read_time() << 32), entropy: entropy))
+    drbg = DRBG(seed: KeyChain.drbgSeed(secret: drbgKey, bootCounter: booted.stateSequence ^ (csr_read_time() << 32), entropy: entropy))
     if entropy != nil { withUnsafeMutableBytes(of: &entropy) { secureZero($0) } }
     hypervisorIdentity = identity
     var seed = KeyChain.attestationSeed(hypervisorCDI: cdi)
     attestationKey = withUnsafeBytes(of: &seed) { Ed25519PrivateKey(seed: $0) }
     withUnsafeMutableBytes(of: &seed) { secureZero($0) }
     withUnsafeMutableBytes(of: &cdi) { secureZero($0) }
-    withUnsafeMutableBytes(of: &secret) { secureZero($0) }
-    withUnsafeMutableBytes(of: &record) { secureZero($0) }
+    withUnsafeMutableBytes(of: &drbgKey) { secureZero($0) }
     keysAvailable = true
     log { out in
-        out.write("device secret: provisioned; hypervisor identity SHA-512 ")
-        identity.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
-        out.write("...; key services ready")
+        if fromMonitor {
+            out.write("key services ready (hypervisor identity: the monitor's measurement)")
+        } else {
+            out.write("device secret: provisioned; hypervisor identity SHA-512 ")
+            identity.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
+            out.write("...; key services ready")
+        }
     }
     attestationKey?.withPublicKeyBytes { key in
         log { out in out.write("device attestation key: "); var i = 0; while i < key.count { out.write(hexByte: key[i]); i += 1 } }
     }
+}
+
+/// No secure monitor: reads the device secret from flash and derives the hypervisor CDI from it
+/// and this hypervisor's identity (its text and rodata); the DRBG key is the secret itself.
+/// False (after saying why) when the board has no flash or no valid secret.
+private func deviceSecretCDI(_ cdi: inout CDI, identity: inout SHA512Digest, drbgKey: inout SecretBytes) -> Bool {
+    guard let layout = currentBoard.bundleFlash else {
+        log("device secret: none on this board (no persistent storage driver); key services refuse every call")
+        return false
+    }
+    var record = InlineArray<64, UInt8>(repeating: 0)
+    let flash = CFIFlash(layout: layout)
+    let read = layout.deviceSecret.size > 0 && withUnsafeMutableBytes(of: &record) { flash.read(offset: layout.deviceSecret.offset, into: $0) }
+    var (status, secret) = DeviceSecretRecord.decode(record)
+    withUnsafeMutableBytes(of: &record) { secureZero($0) }
+    guard read, status == .valid else {
+        withUnsafeMutableBytes(of: &secret) { secureZero($0) }
+        log { out in
+            out.write("device secret: "); DeviceSecretRecord.write(read ? status : .erased, to: &out)
+            out.write("; key services refuse every call")
+        }
+        return false
+    }
+    let image = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(kernel_image_start())),
+                                       count: Int(kernel_rodata_end() &- kernel_image_start()))
+    identity = SHA512.hash(image)
+    cdi = KeyChain.hypervisorCDI(secret: secret, identity: identity)
+    drbgKey = secret
+    withUnsafeMutableBytes(of: &secret) { secureZero($0) }
+    log("key chain: CDI from the device secret (no secure monitor)")
+    return true
 }
 
 /// 512 raw bits from the Zkr seed CSR, hashed (ZkrSeed), or nil when the hart has none or

@@ -1,7 +1,9 @@
 // The monitor library's C entry points (include/bulkhead_monitor.h): init, verify, queries.
 //
-// State: set by init and verify on the cold-boot hart before other harts run; read-only afterwards.
-// The CDI stays in this library's memory (inside the firmware's PMP-protected region).
+// State: set by init and verify on the cold-boot hart before other harts run; afterwards only
+// bulkhead_monitor_take_cdi_word changes it (the glue serialises its callers). The CDI stays in
+// this library's memory (inside the firmware's PMP-protected region) until the next stage takes
+// it, once: then it is wiped here.
 import BulkheadCore
 
 public typealias FlashRead = @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafeMutableRawPointer?, UInt64) -> Int32
@@ -15,6 +17,8 @@ nonisolated(unsafe) var acceptedMeasurement = SHA512Digest(bytes: InlineArray(re
 nonisolated(unsafe) var hasAccepted = false
 nonisolated(unsafe) var nextStageCDI = CDI(repeating: 0)
 nonisolated(unsafe) var hasCDI = false
+/// The next word of the CDI the next stage may take (0..7); the CDI is wiped after word 7.
+nonisolated(unsafe) var nextCDIWord = 0
 
 /// The firmware's console, through the putc callback.
 struct MonitorConsole: TextSink {
@@ -37,6 +41,7 @@ public func bulkheadMonitorInit(_ fdt: UnsafeRawPointer?, _ flashRead: FlashRead
     monitorPutChar = putc
     hasAccepted = false
     hasCDI = false
+    nextCDIWord = 0
     return 0
 }
 
@@ -46,6 +51,7 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
     guard monitorFDT != nil, monitorPutChar != nil else { return -1 }
     hasAccepted = false
     hasCDI = false
+    nextCDIWord = 0
     withUnsafeMutableBytes(of: &nextStageCDI) { secureZero($0) }
     var out = MonitorConsole()
     let ram = deviceTreeRAM()
@@ -79,6 +85,26 @@ public func bulkheadMonitorMeasurement(_ out: UnsafeMutablePointer<UInt8>?) -> I
 
 @_cdecl("bulkhead_monitor_has_cdi")
 public func bulkheadMonitorHasCDI() -> Int32 { hasCDI ? 1 : 0 }
+
+/// Hands the CDI out once: word `index` (little-endian, bytes 8*index ..< 8*index+8) only when it
+/// is the next one not yet taken, in order 0...7; after word 7 the CDI is wiped and every later
+/// call is refused. So the first caller after the jump (the hypervisor, before any guest or other
+/// hart runs) gets it, and nobody after it. 0, or -1 (refused: no CDI, already taken, out of order).
+@_cdecl("bulkhead_monitor_take_cdi_word")
+public func bulkheadMonitorTakeCDIWord(_ index: UInt32, _ out: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard hasCDI, let out = out, Int(index) == nextCDIWord, nextCDIWord < 8 else { return -1 }
+    var word: UInt64 = 0
+    var i = 7
+    while i >= 0 { word = word << 8 | UInt64(nextStageCDI[8 * Int(index) + i]); i -= 1 }
+    out.pointee = word
+    word = 0
+    nextCDIWord += 1
+    if nextCDIWord == 8 {
+        withUnsafeMutableBytes(of: &nextStageCDI) { secureZero($0) }
+        hasCDI = false
+    }
+    return 0
+}
 
 private func headerBytes(_ imageAddress: UInt64) -> UnsafeRawBufferPointer {
     UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(imageAddress &- UInt64(NextStageHeader.size))),

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from harness import BUILD, DEV_KEY, ROOT, Machine
+from harness import BUILD, CLI, DEV_KEY, ROOT, Machine
 
 MONITOR_FW = os.path.join(BUILD, "monitor", "fw_jump.elf")
 HYPERVISOR_BIN = os.path.join(BUILD, "bulkhead.bin")
@@ -32,6 +32,67 @@ def monitor_cmd(signed, flash, smp=4):
     return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", str(smp), "-m", "1G", "-nographic",
             "-bios", MONITOR_FW, "-device", f"loader,file={signed},addr={HEADER_ADDR:#x},force-raw=on",
             "-drive", f"if=pflash,unit=1,format=raw,file={flash}"]
+
+
+def provision(image, secret_file):
+    result = subprocess.run([CLI, "provision", image, "--secret-file", str(secret_file)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return image
+
+
+def attestation_public_key(secret, measurement):
+    """The device attestation key (docs/keys.md) of a hypervisor CDI derived, as the monitor does,
+    from the device secret and the monitor's measurement of the image: an independent check."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+    cdi = HKDF(hashes.SHA512(), 64, salt=b"Bulkhead hypervisor CDI v1", info=measurement).derive(secret)
+    seed = HKDFExpand(hashes.SHA512(), 32, info=b"Bulkhead attestation key v1").derive(cdi)
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def test_under_the_monitor_the_hypervisor_takes_its_cdi_and_the_keys_change(bundle_of, flash_of, tmp_path):
+    """DICE layering: with a device secret, the monitor hands the hypervisor the CDI it derived from
+    that secret and its measurement of the image (once: a second get_cdi is refused); the
+    hypervisor neither reads the secret nor hashes itself. The same bundle and secret under a
+    plain OpenSBI give other keys (the identity is the hypervisor's text and rodata there)."""
+    bundle = bundle_of(os.path.join(ROOT, "Guests", "demo.toml"))
+    secret_file = tmp_path / "secret.hex"
+    secret_file.write_text("5a" * 32 + "\n")
+    signed = sign(HYPERVISOR_BIN, tmp_path / "bulkhead.signed")
+    measurement = hashlib.sha512(open(HYPERVISOR_BIN, "rb").read()).digest()
+    fingerprint = r"^\[vault\] vault: derive fingerprint ([0-9a-f]{16})$"
+
+    with Machine.command(monitor_cmd(signed, provision(flash_of(bundle), secret_file), smp=8)) as m:
+        m.expect(r"^\[monitor\] next stage CDI derived from the device secret and its measurement$")
+        m.expect(r"^\[bulkhead\] key chain: CDI from the secure monitor \(measurement SHA-512 %s\.\.\.\)$" % measurement.hex()[:16])
+        m.expect(r"^\[bulkhead\] secure monitor: a second get_cdi is refused \(error -4\)$")   # SBI_ERR_DENIED
+        m.expect(r"^\[bulkhead\] key services ready \(hypervisor identity: the monitor's measurement\)$")
+        key = m.expect(r"^\[bulkhead\] device attestation key: ([0-9a-f]{64})$").group(1)
+        under_monitor = m.expect(fingerprint, timeout=90).group(1)
+        m.expect(r"^\[vault\] vault: attest report 320 bytes$")
+        m.expect(r"^\[tenant\] tenant: unseal vault's image blob \(from partition 5\): -1/not_authentic$")
+        assert m.count(r"key chain: CDI from the device secret|device secret: ") == 0
+        assert m.count(r"BREACH|FATAL") == 0
+    assert key == attestation_public_key(bytes([0x5A] * 32), measurement)
+
+    with Machine(provision(flash_of(bundle), secret_file), smp=8) as m:
+        m.expect(r"^\[bulkhead\] key chain: CDI from the device secret \(no secure monitor\)$")
+        m.expect(r"^\[bulkhead\] device secret: provisioned; hypervisor identity SHA-512 [0-9a-f]{16}\.\.\.; key services ready$")
+        plain = m.expect(fingerprint, timeout=90).group(1)
+        assert m.count(r"from the secure monitor|get_cdi") == 0
+    assert plain != under_monitor
+
+
+def test_under_the_monitor_without_a_device_secret_key_services_refuse(bundle_of, flash_of, tmp_path):
+    signed = sign(HYPERVISOR_BIN, tmp_path / "bulkhead.signed")
+    with Machine.command(monitor_cmd(signed, flash_of(bundle_of("demo.toml")))) as m:
+        m.expect(r"^\[monitor\] device secret: not provisioned .*; no CDI for the next stage$")
+        m.expect(r"^\[bulkhead\] key chain: the secure monitor has no CDI for this hypervisor \(error -4\); "
+                 r"key services refuse every call$")
+        m.expect(r"^\[hello\] hello: done, shutting down")
+        assert m.count(r"^\[bulkhead\] (device secret: |key chain: CDI)") == 0
 
 
 def test_monitor_verifies_the_hypervisor_then_the_demo_runs(bundle_of, flash_of, tmp_path):
@@ -89,15 +150,21 @@ def test_hypervisor_without_a_signed_header_is_not_entered(flash_of, tmp_path):
 
 def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_firmware(flash_of, tmp_path):
     """The probe (Kernel/Monitor/probe) as the next stage: it reads its measurement through the
-    monitor's SBI extension, then loads from the firmware's memory and takes a load access fault."""
+    monitor's SBI extension, takes its CDI once (out of order and a second time: refused), then
+    loads from the firmware's memory and takes a load access fault."""
     probe = os.path.join(BUILD, "monitor", "probe.bin")
     signed = sign(probe, tmp_path / "probe.signed")
     measurement = hashlib.sha512(open(probe, "rb").read()).hexdigest()
-    with Machine.command(monitor_cmd(signed, flash_of(), smp=2)) as m:
+    secret_file = tmp_path / "secret.hex"
+    secret_file.write_text("a5" * 32 + "\n")
+    with Machine.command(monitor_cmd(signed, provision(flash_of(), secret_file), smp=2)) as m:
         m.expect(r"^\[monitor\] next stage at 0x80200000: verified, .* measurement sha512:%s\.\.\.$" % measurement[:16])
-        m.expect(r"^\[probe\] monitor extension: probe 1, version 1$")
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 2$")
         m.expect(r"^\[probe\] measurement: %s$" % measurement)
         m.expect(r"^\[probe\] measurement word 8: error -3$")            # SBI_ERR_INVALID_PARAM
+        m.expect(r"^\[probe\] cdi word 1 first: error -4$")              # SBI_ERR_DENIED: out of order
+        m.expect(r"^\[probe\] cdi: 8 words, not all zero$")
+        m.expect(r"^\[probe\] cdi again: error -4$")                     # wiped after the first taker
         m.expect(r"^\[probe\] trap: scause 5, stval 0x80000000$")        # load access fault (PMP)
         m.wait_exit(30)                                                  # SBI SRST powered it off
         assert "not protected" not in m.text

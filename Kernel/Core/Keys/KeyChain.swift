@@ -125,6 +125,15 @@ public enum KeyChain {
         return out
     }
 
+    /// The DRBG's key material when the hypervisor has no device secret, only its CDI (handed over
+    /// by the secure monitor, docs/monitor.md): HKDF-Expand(hypervisor CDI, "Bulkhead DRBG key v1"),
+    /// 32 bytes, used in place of the secret in `drbgSeed`.
+    public static func drbgKey(hypervisorCDI: CDI) -> SecretBytes {
+        var out = SecretBytes(repeating: 0)
+        expand(hypervisorCDI, "Bulkhead DRBG key v1", suffix: UnsafeRawBufferPointer(start: nil, count: 0), into: &out)
+        return out
+    }
+
     /// The DRBG's first key: HKDF(salt "Bulkhead DRBG v1", ikm = device secret [‖ hardware
     /// entropy], info = boot counter LE). The entropy (64 bytes, ZkrSeed.collect) is there when the
     /// hart has the Zkr seed CSR.

@@ -24,7 +24,11 @@
 #define BULKHEAD_MONITOR_SBI_GET_VERSION      0             /* a1 = BULKHEAD_MONITOR_API_VERSION */
 #define BULKHEAD_MONITOR_SBI_GET_MEASUREMENT  1             /* a0 = word index 0..7; a1 = that little-endian
                                                                64-bit word of the next stage's SHA-512 */
-#define BULKHEAD_MONITOR_API_VERSION          1
+#define BULKHEAD_MONITOR_SBI_GET_CDI          2             /* a0 = word index 0..7, taken in order, once:
+                                                               a1 = that little-endian 64-bit word of the
+                                                               next stage's CDI; after word 7 the monitor
+                                                               wipes it and refuses (SBI_ERR_DENIED) */
+#define BULKHEAD_MONITOR_API_VERSION          2
 
 /* Results of bulkhead_monitor_verify_next_stage: 0 accepted, else the first check that failed. */
 enum bulkhead_monitor_result {
@@ -62,7 +66,14 @@ int bulkhead_monitor_verify_next_stage(uint64_t image_addr, uint64_t max_size);
 int bulkhead_monitor_measurement(uint8_t out[BULKHEAD_MONITOR_MEASUREMENT_SIZE]);
 
 /* Whether a CDI was derived for the accepted next stage (1) or not (0: no stage accepted, or no
- * valid device secret). The CDI itself never leaves M-mode through this interface yet. */
+ * valid device secret, or the next stage has taken it). */
 int bulkhead_monitor_has_cdi(void);
+
+/* Hands the CDI to the next stage once: stores its word `index` (little-endian 64 bits, bytes
+ * 8*index ..< 8*index+8) in *out and returns 0 only when `index` is the next word not yet taken
+ * (0, 1, ..., 7 in that order); after word 7 the library wipes its copy. Returns -1 (nothing
+ * stored) when there is no CDI, it was taken already, or `index` is out of order. Not re-entrant:
+ * the caller serialises calls (the OpenSBI glue holds a spinlock). */
+int bulkhead_monitor_take_cdi_word(uint32_t index, uint64_t *out);
 
 #endif

@@ -5,7 +5,8 @@
  *     then verifies the next stage at scratch->next_addr; a stage that does not verify is never
  *     entered: the hart hangs after the monitor's line saying why (the other harts stay parked
  *     in HSM, as nobody starts them);
- *   - the firmware-specific SBI extension BULKHEAD_MONITOR_SBI_EID (get_version, get_measurement).
+ *   - the firmware-specific SBI extension BULKHEAD_MONITOR_SBI_EID (get_version, get_measurement,
+ *     get_cdi: the next stage's CDI, handed out once, then wiped).
  * A vendor firmware calls the same two library functions from its own platform's final_init. */
 #include <sbi/sbi_console.h>
 #include <sbi/sbi_ecall.h>
@@ -13,6 +14,7 @@
 #include <sbi/sbi_hart.h>
 #include <sbi/sbi_scratch.h>
 #include <sbi/sbi_string.h>
+#include <sbi/riscv_locks.h>
 #include <sbi_utils/fdt/fdt_helper.h>
 #include <platform_override.h>
 
@@ -24,6 +26,9 @@
 #define BULKHEAD_FLASH_SIZE   0x02000000UL
 /* The largest next stage the monitor hashes (the hypervisor image is well under 2 MiB). */
 #define BULKHEAD_NEXT_STAGE_MAX (64UL << 20)
+
+/* Serialises get_cdi: the library's take-once state is not re-entrant and harts may call at once. */
+static spinlock_t bulkhead_cdi_lock = SPIN_LOCK_INITIALIZER;
 
 static int bulkhead_flash_read(void *ctx, uint64_t offset, void *buf, uint64_t len)
 {
@@ -74,7 +79,8 @@ static int bulkhead_ecall_handler(unsigned long extid, unsigned long funcid,
 {
 	uint8_t measurement[BULKHEAD_MONITOR_MEASUREMENT_SIZE];
 	unsigned long word, value = 0;
-	int i;
+	uint64_t cdi_word = 0;
+	int i, rc;
 
 	(void)extid;
 	switch (funcid) {
@@ -90,6 +96,18 @@ static int bulkhead_ecall_handler(unsigned long extid, unsigned long funcid,
 		for (i = 7; i >= 0; i--)
 			value = (value << 8) | measurement[word * 8 + i];
 		out->value = value;
+		return 0;
+	case BULKHEAD_MONITOR_SBI_GET_CDI:
+		word = regs->a0;
+		if (word >= BULKHEAD_MONITOR_CDI_SIZE / 8)
+			return SBI_EINVAL;
+		spin_lock(&bulkhead_cdi_lock);
+		rc = bulkhead_monitor_take_cdi_word((uint32_t)word, &cdi_word);
+		spin_unlock(&bulkhead_cdi_lock);
+		if (rc != 0)
+			return SBI_EDENIED;
+		out->value = cdi_word;
+		cdi_word = 0;
 		return 0;
 	default:
 		return SBI_ENOTSUPP;

@@ -1,6 +1,7 @@
 /* The monitor probe: an S-mode next stage that the tests sign and boot under the monitor instead
  * of the hypervisor (Tests/qemu/test_monitor.py). It asks the monitor's SBI extension for its
- * measurement, then reads the firmware's memory, which OpenSBI's PMP must refuse (load access
+ * measurement, takes its CDI (once: out of order and a second time it is refused), then reads
+ * the firmware's memory, which OpenSBI's PMP must refuse (load access
  * fault), and powers off through SBI SRST. Output goes through SBI DBCN, one "[probe] " line each. */
 #include <stdint.h>
 #include "bulkhead_monitor.h"
@@ -40,6 +41,21 @@ void probe_main(void)
 	puts_("\n");
 	struct sbiret bad = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_MEASUREMENT, 8, 0);
 	puts_("[probe] measurement word 8: error "); dec(bad.error); puts_("\n");
+	/* get_cdi: word 1 before word 0 is refused; words 0..7 in order (when the monitor derived a
+	 * CDI); then word 0 again is refused, as the monitor has wiped its copy. The CDI is not printed:
+	 * only how many words came. */
+	struct sbiret early = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_CDI, 1, 0);
+	puts_("[probe] cdi word 1 first: error "); dec(early.error); puts_("\n");
+	unsigned long words = 0, mix = 0;
+	for (unsigned long w = 0; w < 8; w++) {
+		struct sbiret c = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_CDI, w, 0);
+		if (c.error) { puts_("[probe] cdi word "); dec((long)w); puts_(": error "); dec(c.error); puts_("\n"); break; }
+		mix |= c.value;
+		words++;
+	}
+	puts_("[probe] cdi: "); dec((long)words); puts_(mix ? " words, not all zero\n" : " words\n");
+	struct sbiret again = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_CDI, 0, 0);
+	puts_("[probe] cdi again: error "); dec(again.error); puts_("\n");
 	puts_("[probe] reading the firmware at 0x80000000\n");
 	volatile uint64_t *firmware = (volatile uint64_t *)0x80000000UL;
 	uint64_t word = *firmware;
