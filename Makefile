@@ -178,7 +178,8 @@ bundle: $(BUNDLE)
 # gives the device a random secret the first time (QEMU's stand-in for OTP; docs/keys.md).
 flash: $(BUNDLE)
 	$(CLI) flash $(FLASH) $(BUNDLE) --slot a --create
-	@$(CLI) flash-info $(FLASH) | grep -q '^device secret: provisioned' || $(CLI) provision $(FLASH)
+	@$(CLI) flash-info $(FLASH) --json | python3 -c 'import json, sys; sys.exit(not json.load(sys.stdin)["result"]["deviceSecret"].startswith("provisioned"))' \
+	    || $(CLI) provision $(FLASH)
 
 flash-reset: tool
 	$(CLI) flash $(FLASH) --reset-state --create

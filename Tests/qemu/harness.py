@@ -45,7 +45,7 @@ def flash_info(image):
     return json.loads(result.stdout)["result"]
 
 
-# Where a bundle handed over in RAM goes (KnownBoards.qemuVirt.bundleAddress; Kernel/Core/Bundle/PreloadedBundle.swift).
+# Where a bundle handed over in RAM goes on QEMU virt: the staging area MemoryMap places (Kernel/Core/Board/MemoryMap.swift; Kernel/Core/Bundle/PreloadedBundle.swift).
 STAGING_ADDRESS = 0x8100_0000
 
 
