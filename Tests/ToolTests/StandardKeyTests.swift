@@ -131,4 +131,24 @@ struct StandardKeyTests {
         #expect(SigningKeys.keyID(of: try SigningKeys.loadPrivate(priv).publicKey) == expected)
         #expect(SigningKeys.keyID(of: try SigningKeys.loadPublic(pub)) == expected)
     }
+
+    /// `keygen --format pem` writes what the readers (and OpenSSL) read: PKCS#8 and SPKI.
+    @Test func keygenWritesPEMThatReadsBack() throws {
+        let ws = Workspace()
+        defer { ws.remove() }
+        let pair = try SigningKeys.generate(base: ws.directory + "/p", format: .pem)
+        let privateText = try String(contentsOfFile: pair.privatePath, encoding: .utf8)
+        let publicText = try String(contentsOfFile: pair.publicPath, encoding: .utf8)
+        #expect(privateText.hasPrefix("-----BEGIN PRIVATE KEY-----\n") && publicText.hasPrefix("-----BEGIN PUBLIC KEY-----\n"))
+        let key = try SigningKeys.loadPrivate(pair.privatePath)
+        #expect(SigningKeys.keyID(of: key.publicKey) == pair.keyID)
+        #expect(SigningKeys.keyID(of: try SigningKeys.loadPublic(pair.publicPath)) == pair.keyID)
+        // The fixed RFC 8410 encodings: a 48-byte PKCS#8 v1 and a 44-byte SPKI around the 32-byte keys.
+        let der = try #require(Data(base64Encoded: privateText.split(separator: "\n")[1].description))
+        #expect(der.count == 48 && Array(der.suffix(32)) == Array(key.rawRepresentation))
+        let spki = try #require(Data(base64Encoded: publicText.split(separator: "\n")[1].description))
+        #expect(spki.count == 44 && Array(spki.suffix(32)) == Array(key.publicKey.rawRepresentation))
+        var mode = stat()
+        #expect(stat(pair.privatePath, &mode) == 0 && mode.st_mode & 0o777 == 0o600)
+    }
 }

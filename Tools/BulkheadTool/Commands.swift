@@ -23,8 +23,8 @@ public enum Commands {
     }
 
     /// `bulkhead keygen -o BASE`: writes BASE.key (0600) and BASE.pub. Returns what was written.
-    public static func keygen(output: String) throws(ToolError) -> String {
-        let generated = try SigningKeys.generate(base: output)
+    public static func keygen(output: String, format: SigningKeys.FileFormat = .text) throws(ToolError) -> String {
+        let generated = try SigningKeys.generate(base: output, format: format)
         return "\(generated.privatePath): private key (keep it secret; mode 0600)\n"
             + "\(generated.publicPath): public key\n"
             + "key id: \(generated.keyID.hex)"

@@ -37,9 +37,14 @@ public enum SigningKeys {
         public var keyID: SigningKeyID
     }
 
+    /// The files keygen writes: Bulkhead's two-line text, or PEM (PKCS#8 and SPKI, RFC 8410).
+    public enum FileFormat: String, CaseIterable, Sendable {
+        case text, pem
+    }
+
     /// Generates a key pair and writes `BASE.key` (mode 0600) and `BASE.pub`; `base` may end in
     /// `.key` or `.pub`, which is dropped. Refuses to overwrite either file.
-    public static func generate(base: String) throws(ToolError) -> Generated {
+    public static func generate(base: String, format: FileFormat = .text) throws(ToolError) -> Generated {
         var isDirectory: ObjCBool = false
         if base.hasSuffix("/") || FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory) && isDirectory.boolValue {
             throw ToolError("-o \(base): this names a directory; give the key pair's path without extension, such as "
@@ -67,9 +72,18 @@ public enum SigningKeys {
             }
         }
         let key = Curve25519.Signing.PrivateKey()
-        try writeNew(privatePath, fileText(header: privateHeader, key: key.rawRepresentation), mode: 0o600)
+        let privateText: String, publicText: String
+        switch format {
+        case .text:
+            privateText = fileText(header: privateHeader, key: key.rawRepresentation)
+            publicText = fileText(header: publicHeader, key: key.publicKey.rawRepresentation)
+        case .pem:
+            privateText = try StandardKeys.pkcs8PEM(seed: Array(key.rawRepresentation))
+            publicText = try StandardKeys.spkiPEM(publicKey: Array(key.publicKey.rawRepresentation))
+        }
+        try writeNew(privatePath, privateText, mode: 0o600)
         do {
-            try writeNew(publicPath, fileText(header: publicHeader, key: key.publicKey.rawRepresentation), mode: 0o644)
+            try writeNew(publicPath, publicText, mode: 0o644)
         } catch {
             _ = unlink(privatePath)   // leave no half-written pair behind
             throw error

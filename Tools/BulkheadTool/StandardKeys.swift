@@ -102,6 +102,44 @@ enum StandardKeys {
         }
     }
 
+    /// The PKCS#8 PEM of an Ed25519 seed (RFC 8410 section 7: OneAsymmetricKey version 0,
+    /// id-Ed25519, the seed as a CurvePrivateKey OCTET STRING inside the privateKey OCTET STRING).
+    static func pkcs8PEM(seed: [UInt8]) throws(ToolError) -> String {
+        try pem("PRIVATE KEY") { s in
+            try s.appendConstructedNode(identifier: .sequence) { s in
+                try s.serialize(0)
+                try appendAlgorithm(&s)
+                var inner = DER.Serializer()
+                try inner.serialize(ASN1OctetString(contentBytes: ArraySlice(seed)))
+                try s.serialize(ASN1OctetString(contentBytes: ArraySlice(inner.serializedBytes)))
+            }
+        }
+    }
+
+    /// The SPKI PEM of an Ed25519 public key (RFC 8410 section 4).
+    static func spkiPEM(publicKey: [UInt8]) throws(ToolError) -> String {
+        try pem("PUBLIC KEY") { s in
+            try s.appendConstructedNode(identifier: .sequence) { s in
+                try appendAlgorithm(&s)
+                try s.serialize(ASN1BitString(bytes: ArraySlice(publicKey)))
+            }
+        }
+    }
+
+    private static func pem(_ label: String, _ body: (inout DER.Serializer) throws -> Void) throws(ToolError) -> String {
+        do {
+            var serializer = DER.Serializer()
+            try body(&serializer)
+            return PEMDocument(type: label, derBytes: serializer.serializedBytes).pemString + "\n"
+        } catch {
+            throw ToolError("cannot encode the \(label.lowercased()) as DER: \(error)")
+        }
+    }
+
+    private static func appendAlgorithm(_ s: inout DER.Serializer) throws {
+        try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(ed25519) }
+    }
+
     /// AlgorithmIdentifier: SEQUENCE { id-Ed25519 } (the parameters are absent, RFC 8410 section 3).
     private static func algorithm(_ nodes: inout ASN1NodeCollection.Iterator) throws {
         guard let node = nodes.next() else { throw ToolError("the algorithm identifier is missing") }

@@ -158,7 +158,9 @@ struct Keygen: ParsableCommand {
             hex digits. Missing directories are created; existing files are never overwritten, and \
             a path naming a directory (ending in / or an existing directory) is refused. \
             Prints the key id: the first 8 bytes of SHA-512 of the public key, in hex, as \
-            bundles and the hypervisor's trust anchors name the key.
+            bundles and the hypervisor's trust anchors name the key. With --format pem the files \
+            are a PKCS#8 private key and an SPKI public key (RFC 8410), as OpenSSL writes them; \
+            every command reads both forms.
             """)
 
     @Option(name: .shortAndLong,
@@ -166,9 +168,12 @@ struct Keygen: ParsableCommand {
                                valueName: "dir/name"))
     var output: String
 
+    @Option(help: "The files' format: text (Bulkhead's two-line files) or pem (PKCS#8 and SPKI).")
+    var format: SigningKeys.FileFormat = .text
+
     func run() throws {
         do {
-            print(try Commands.keygen(output: output))
+            print(try Commands.keygen(output: output, format: format))
         } catch {
             throw fail(error)
         }
@@ -752,3 +757,5 @@ if CommandLine.arguments.dropFirst() == ["--version"] {
     exit(0)
 }
 BulkheadCommand.main()
+
+extension SigningKeys.FileFormat: ExpressibleByArgument {}
