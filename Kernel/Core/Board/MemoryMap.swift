@@ -51,18 +51,20 @@ public struct MemoryMap: Equatable, Sendable {
     public var sharedPool: HostRegion
     /// Where a bundle is copied (or preloaded), verified and kept while partitions run.
     public var staging: HostRegion
-    /// [image start, staging end): no partition may be given any of it.
-    public var reservation: HostRegion
 
-    public init(image: HostRegion, sharedPool: HostRegion, staging: HostRegion, reservation: HostRegion) {
-        self.image = image; self.sharedPool = sharedPool; self.staging = staging; self.reservation = reservation
+    public init(image: HostRegion, sharedPool: HostRegion, staging: HostRegion) {
+        self.image = image; self.sharedPool = sharedPool; self.staging = staging
     }
 
-    /// All four regions empty at address 0 (before placement).
+    /// [image start, staging end): no partition may be given any of it (empty before placement).
+    public var reservation: HostRegion {
+        HostRegion(base: image.base, size: (staging.base.raw &+ staging.size) &- image.base.raw)
+    }
+
+    /// All regions empty at address 0 (before placement).
     public static let none = MemoryMap(image: HostRegion(base: HostPhysAddr(0), size: 0),
                                        sharedPool: HostRegion(base: HostPhysAddr(0), size: 0),
-                                       staging: HostRegion(base: HostPhysAddr(0), size: 0),
-                                       reservation: HostRegion(base: HostPhysAddr(0), size: 0))
+                                       staging: HostRegion(base: HostPhysAddr(0), size: 0))
 
     /// Places the pool and the staging area after `image` (see the top of this file).
     public static func place(image: HostRegion, ram: HostRegion, firmwareReserved: ReservedRegions,
@@ -75,13 +77,12 @@ public struct MemoryMap: Equatable, Sendable {
             throw .pastRAMEnd(end: UInt64.max, ram: ram)
         }
         guard stagingEnd <= ramEnd else { throw .pastRAMEnd(end: stagingEnd, ram: ram) }
-        let reservation = HostRegion(base: image.base, size: stagingEnd &- image.base.raw)
-        if let firmware = firmwareReserved.firstOverlap(with: reservation) {
-            throw .overlapsFirmware(reservation: reservation, firmware: firmware.region)
+        let map = MemoryMap(image: image, sharedPool: HostRegion(base: HostPhysAddr(poolBase), size: poolSize),
+                            staging: HostRegion(base: HostPhysAddr(stagingBase), size: stagingSize))
+        if let firmware = firmwareReserved.firstOverlap(with: map.reservation) {
+            throw .overlapsFirmware(reservation: map.reservation, firmware: firmware.region)
         }
-        return MemoryMap(image: image, sharedPool: HostRegion(base: HostPhysAddr(poolBase), size: poolSize),
-                         staging: HostRegion(base: HostPhysAddr(stagingBase), size: stagingSize),
-                         reservation: reservation)
+        return map
     }
 
     /// `firmware` followed by the hypervisor's reservation: what a plan is validated against.
