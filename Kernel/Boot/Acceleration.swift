@@ -19,15 +19,7 @@ func selectSHA512(_ host: HostDescription) {
     guard let function else { log { out in out.write("SHA-512: "); out.write(name) }; return }
     SHA512.compressFunction = function
     let abc: StaticString = "abc"
-    let digest = abc.withUTF8Buffer { SHA512.hash(UnsafeRawBufferPointer($0)) }
-    let passed = digest.withBytes { d in
-        knownAnswer.withUTF8Buffer { hex in
-            var i = 0
-            var same = true
-            while i < 64 { same = same && d[i] == hexByte(hex, i); i += 1 }
-            return same
-        }
-    }
+    let passed = abc.withUTF8Buffer { SHA512.hash(UnsafeRawBufferPointer($0)) } == SHA512Digest(bytes: knownAnswer)
     if !passed { SHA512.compressFunction = nil }
     log { out in
         out.write("SHA-512: "); out.write(name)
@@ -36,10 +28,9 @@ func selectSHA512(_ host: HostDescription) {
 }
 
 /// SHA-512("abc"), FIPS 180-4 / NIST's example values.
-private let knownAnswer: StaticString =
-    "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
-
-private func hexByte(_ hex: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt8 {
-    func nibble(_ c: UInt8) -> UInt8 { c <= UInt8(ascii: "9") ? c &- UInt8(ascii: "0") : c &- UInt8(ascii: "a") &+ 10 }
-    return nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1])
-}
+private let knownAnswer: InlineArray<64, UInt8> = [
+    0xdd, 0xaf, 0x35, 0xa1, 0x93, 0x61, 0x7a, 0xba, 0xcc, 0x41, 0x73, 0x49, 0xae, 0x20, 0x41, 0x31,
+    0x12, 0xe6, 0xfa, 0x4e, 0x89, 0xa9, 0x7e, 0xa2, 0x0a, 0x9e, 0xee, 0xe6, 0x4b, 0x55, 0xd3, 0x9a,
+    0x21, 0x92, 0x99, 0x2a, 0x27, 0x4f, 0xc1, 0xa8, 0x36, 0xba, 0x3c, 0x23, 0xa3, 0xfe, 0xeb, 0xbd,
+    0x45, 0x4d, 0x44, 0x23, 0x64, 0x3c, 0xe8, 0x0e, 0x2a, 0x9a, 0xc9, 0x4f, 0xa5, 0x4c, 0xa4, 0x9f,
+]
