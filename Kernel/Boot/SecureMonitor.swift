@@ -31,27 +31,28 @@ enum SecureMonitor {
     /// before any guest or other hart. On anything but `.taken`, `cdi` holds zeros.
     static func take(cdi: inout CDI, measurement: inout SHA512Digest) -> Handoff {
         guard present else { return .absent }
+        let measured = withUnsafeMutableBytes(of: &measurement.bytes) { readWords(getMeasurement, into: $0) }
+        if measured != 0 { return .refused(measured) }
+        let taken = withUnsafeMutableBytes(of: &cdi) { readWords(getCDI, into: $0) }
+        if taken != 0 {
+            withUnsafeMutableBytes(of: &cdi) { secureZero($0) }
+            return .refused(taken)
+        }
+        return .taken
+    }
+
+    /// Fills the 64 bytes of `output` with words 0...7 of call `fid`, one 64-bit little-endian
+    /// word per call; the first SBI error stops it and is returned (0: all eight read).
+    private static func readWords(_ fid: UInt64, into output: UnsafeMutableRawBufferPointer) -> Int64 {
         var w = 0
         while w < 8 {
-            let r = Firmware.call(extensionID, getMeasurement, UInt64(w))
-            if r.error != 0 { return .refused(r.error) }
-            var b = 0
-            while b < 8 { measurement.bytes[8 * w + b] = UInt8(truncatingIfNeeded: r.value >> UInt64(8 * b)); b += 1 }
-            w += 1
-        }
-        w = 0
-        while w < 8 {
-            var r = Firmware.call(extensionID, getCDI, UInt64(w))
-            if r.error != 0 {
-                withUnsafeMutableBytes(of: &cdi) { secureZero($0) }
-                return .refused(r.error)
-            }
-            var b = 0
-            while b < 8 { cdi[8 * w + b] = UInt8(truncatingIfNeeded: r.value >> UInt64(8 * b)); b += 1 }
+            var r = Firmware.call(extensionID, fid, UInt64(w))
+            if r.error != 0 { return r.error }
+            output.storeBytes(of: r.value.littleEndian, toByteOffset: 8 * w, as: UInt64.self)
             r.value = 0
             w += 1
         }
-        return .taken
+        return 0
     }
 
     /// Asks for the CDI's first word again: the monitor must refuse now (SBI_ERR_DENIED, -4).
