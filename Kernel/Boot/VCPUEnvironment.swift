@@ -132,9 +132,8 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R {
-        lockKeystore()
-        defer { keystoreLock.store(0, ordering: .releasing) }
-        return try body(keystorePointer(partition).pointee)
+        let store = keystorePointer(partition)
+        return try withKeystoreLock { () throws(IPCReason) -> R in try body(store.pointee) }
     }
 
     /// One writer at a time (`keystoreWriter`, taken with a try: a second writer gets `busy`
@@ -155,9 +154,7 @@ struct VCPUEnvironment: SBIEnvironment {
         defer { keystoreWriter.store(0, ordering: .releasing) }
         let name = plan[partition].name
         let store = keystorePointer(partition)
-        lockKeystore()
-        var working = store.pointee
-        keystoreLock.store(0, ordering: .releasing)
+        var working = withKeystoreLock { store.pointee }
         defer { working.wipe() }
         var flash = CFIFlash(layout: layout)
         let result = try withUnsafeBytes(of: &key) { (k) throws(IPCReason) -> UInt64 in
@@ -166,37 +163,39 @@ struct VCPUEnvironment: SBIEnvironment {
                                   scratch: keystoreBuffer(1), current: &keystoreCurrentCopy, flash: &flash, change)
             }
         }
-        lockKeystore()
-        store.pointee = working
-        signingKeyCaches[partition & 7].keystoreChanged()
-        keystoreLock.store(0, ordering: .releasing)
+        let p = partition & 7
+        withKeystoreLock {
+            store.pointee = working
+            signingKeyCaches[p].keystoreChanged()
+        }
         return result
     }
 
     mutating func keystoreStamp() -> UInt64 {
-        lockKeystore()
-        defer { keystoreLock.store(0, ordering: .releasing) }
-        return signingKeyCaches[partition & 7].stamp
+        let p = partition & 7
+        return withKeystoreLock { signingKeyCaches[p].stamp }
     }
 
     mutating func cachedSigningKey(_ handle: UInt64) -> Ed25519PrivateKey? {
-        lockKeystore()
-        defer { keystoreLock.store(0, ordering: .releasing) }
-        let cache = signingKeyCaches[partition & 7]
-        return cache.handle == handle ? cache.key : nil
+        let p = partition & 7
+        return withKeystoreLock { signingKeyCaches[p].handle == handle ? signingKeyCaches[p].key : nil }
     }
 
     mutating func cacheSigningKey(_ handle: UInt64, _ key: Ed25519PrivateKey, ifUnchangedSince stamp: UInt64) {
-        lockKeystore()
-        defer { keystoreLock.store(0, ordering: .releasing) }
-        guard signingKeyCaches[partition & 7].stamp == stamp else { return }
-        signingKeyCaches[partition & 7].key?.wipe()
-        signingKeyCaches[partition & 7].handle = handle
-        signingKeyCaches[partition & 7].key = key
+        let p = partition & 7
+        withKeystoreLock {
+            guard signingKeyCaches[p].stamp == stamp else { return }
+            signingKeyCaches[p].key?.wipe()
+            signingKeyCaches[p].handle = handle
+            signingKeyCaches[p].key = key
+        }
     }
 
-    private func lockKeystore() {
+    /// Runs `body` under `keystoreLock` (a leaf lock: nothing else is taken while holding it).
+    private func withKeystoreLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         while keystoreLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
+        defer { keystoreLock.store(0, ordering: .releasing) }
+        return try body()
     }
 
     private func forEach(_ mask: UInt64, _ body: (Int) -> Void) {
