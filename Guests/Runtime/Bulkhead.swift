@@ -407,11 +407,6 @@ extension Line {
     public mutating func write(text: FixedText<16>) {
         text.withBytes { write(bytes: $0) }
     }
-
-    /// Writes `bytes` as lower-case hex, two digits a byte, no prefix (e.g. a key's fingerprint).
-    public mutating func write(hexBytes bytes: UnsafeRawBufferPointer) {
-        for b in bytes { write(hexByte: b) }
-    }
 }
 
 extension IPCReason {

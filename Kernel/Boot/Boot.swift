@@ -288,8 +288,7 @@ private func loadPlan(limits: BoardLimits, initrd: HostRegion?) {
     loadKeystores()
     log { out in
         out.write("measurement: manifest SHA-512 ")
-        bundleMeasurement.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
-        out.write("...")
+        bundleMeasurement.writeShort(to: &out)
     }
 }
 
@@ -316,8 +315,8 @@ private func setUpKeys(_ booted: BootedBundle) {
         drbgKey = KeyChain.drbgKey(hypervisorCDI: cdi)
         log { out in
             out.write("key chain: CDI from the secure monitor (measurement SHA-512 ")
-            identity.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
-            out.write("...)")
+            identity.writeShort(to: &out)
+            out.write(")")
         }
         let again = SecureMonitor.askAgain()
         log { out in
@@ -355,12 +354,12 @@ private func setUpKeys(_ booted: BootedBundle) {
             out.write("key services ready (hypervisor identity: the monitor's measurement)")
         } else {
             out.write("device secret: provisioned; hypervisor identity SHA-512 ")
-            identity.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
-            out.write("...; key services ready")
+            identity.writeShort(to: &out)
+            out.write("; key services ready")
         }
     }
     attestationKey?.withPublicKeyBytes { key in
-        log { out in out.write("device attestation key: "); var i = 0; while i < key.count { out.write(hexByte: key[i]); i += 1 } }
+        log { out in out.write("device attestation key: "); out.write(hexBytes: key) }
     }
 }
 

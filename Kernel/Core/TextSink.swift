@@ -38,6 +38,11 @@ extension TextSink {
         write(byte: high < 10 ? 48 &+ high : 87 &+ high)
         write(byte: low < 10 ? 48 &+ low : 87 &+ low)
     }
+    /// `bytes` as lower-case hex, two digits a byte, no prefix (a key, a digest, a fingerprint).
+    public mutating func write(hexBytes bytes: UnsafeRawBufferPointer) {
+        var i = 0
+        while i < bytes.count { write(hexByte: bytes[i]); i &+= 1 }
+    }
     /// A size in the largest whole binary unit: `2 MiB`, `4096 bytes`.
     public mutating func write(size: UInt64) {
         let mib: UInt64 = 1 << 20, gib: UInt64 = 1 << 30

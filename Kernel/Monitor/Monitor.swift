@@ -67,8 +67,8 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
         out.write(" bytes signed by key id ")
         SigningKeyID(raw: NextStage.load64(headerBytes(imageAddress), NextStageHeader.keyIDOffset)).write(to: &out)
         out.write(", measurement sha512:")
-        measurement.withBytes { d in var i = 0; while i < 8 { out.write(hexByte: d[i]); i += 1 } }
-        out.write("...\n")
+        measurement.writeShort(to: &out)
+        out.write("\n")
         deriveCDI(measurement, &out)
     default:
         out.write("refused: "); verdict.write(to: &out); out.write("; not entered\n")

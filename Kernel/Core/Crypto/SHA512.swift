@@ -28,6 +28,12 @@ public struct SHA512Digest: Equatable, Sendable {
         withUnsafeBytes(of: bytes) { body($0) }
     }
 
+    /// Its first 8 bytes in hex followed by "...", as boot logs show digests.
+    public func writeShort<S: TextSink>(to out: inout S) {
+        withBytes { out.write(hexBytes: UnsafeRawBufferPointer(rebasing: $0[0..<8])) }
+        out.write("...")
+    }
+
     /// Compares all 64 bytes without an early exit, so the time taken does not reveal where
     /// two digests first differ.
     public static func == (lhs: SHA512Digest, rhs: SHA512Digest) -> Bool {
