@@ -3,6 +3,9 @@
 // Each wake-up: `doorbells()` says which channels rang; every waiting queue message is answered
 // (word 0 = "PONG", every other word + 1) and a new shared-memory request (sequence number changed)
 // is answered in place (value XOR answerMask) with a doorbell back. See Guests/ping.
+// `send` queues the message and then rings the doorbell, so a message can be received before its
+// ring: pong then waits (one second at most) until `doorbells()` reports the queue's bit, and says
+// "doorbell rang" for every message whose ring it read, "doorbell TIMEOUT" otherwise.
 
 import GuestRuntime
 import GuestArch
@@ -17,6 +20,7 @@ nonisolated(unsafe) var answer = InlineArray<8, UInt64>(repeating: 0)
 
 @_cdecl("guest_main")
 func guestMain(vcpu: UInt, dtb: UInt) {
+    let second = BootInfo(dtb: dtb).timebaseFrequency ?? Timer.defaultFrequency
     let info: PartitionInfo
     do throws(Bulkhead.Failure) { info = try Bulkhead.partitionInfo() } catch { fail("partition_info", error) }
     guard let queue = info.channel(named: "ping-queue"), let shared = info.channel(named: "ping-shm"),
@@ -33,7 +37,7 @@ func guestMain(vcpu: UInt, dtb: UInt) {
     while true {
         var rang: UInt64 = 0
         do throws(Bulkhead.Failure) { rang = try Bulkhead.doorbells() } catch { fail("doorbells", error) }
-        answerQueue(queue, rang: rang & queue.doorbellBit != 0)
+        answerQueue(queue, rang: &rang, timeout: second)
         let seq = RawMemory.load64(shared.sharedAddress &+ requestSeq)
         if seq != lastSeq {
             guest_fence()
@@ -52,8 +56,9 @@ func guestMain(vcpu: UInt, dtb: UInt) {
     }
 }
 
-/// Answers every message waiting on `queue`.
-func answerQueue(_ queue: ChannelInfo, rang: Bool) {
+/// Answers every message waiting on `queue`; `rang` holds the doorbell bits read and not yet
+/// accounted for (each message takes the queue's bit, waiting for it when its ring is still to come).
+func answerQueue(_ queue: ChannelInfo, rang: inout UInt64, timeout: UInt64) {
     while true {
         var got: Bulkhead.Received
         do throws(Bulkhead.Failure) {
@@ -62,6 +67,7 @@ func answerQueue(_ queue: ChannelInfo, rang: Bool) {
             if error.reason == .empty { return }
             fail("receive", error)
         }
+        let heard = awaitRing(queue.doorbellBit, rang: &rang, deadline: Timer.now() &+ timeout)
         guard got.length == 64, request[0] == pingMagic else {
             Console.line {
                 $0.write("pong: BAD message via queue: length "); $0.write(decimal: got.length)
@@ -76,9 +82,20 @@ func answerQueue(_ queue: ChannelInfo, rang: Bool) {
         } catch { fail("send", error) }
         Console.line {
             $0.write("pong: round "); $0.write(decimal: request[1]); $0.write(" echoed via queue (from partition ")
-            $0.write(decimal: UInt64(got.sender)); $0.write(", doorbell "); $0.write(rang ? "rang" : "not yet read"); $0.write(")")
+            $0.write(decimal: UInt64(got.sender)); $0.write(", doorbell "); $0.write(heard ? "rang" : "TIMEOUT"); $0.write(")")
         }
     }
+}
+
+/// Takes `bit` out of `rang`, first reading doorbells (and waiting for them until `deadline`) while
+/// it is not there. False when the deadline passed without the ring.
+func awaitRing(_ bit: UInt64, rang: inout UInt64, deadline: UInt64) -> Bool {
+    while rang & bit == 0 {
+        do throws(Bulkhead.Failure) { rang |= try Bulkhead.doorbells() } catch { fail("doorbells", error) }
+        if rang & bit == 0 && !Bulkhead.waitForDoorbell(until: deadline) { return false }
+    }
+    rang &= ~bit
+    return true
 }
 
 func fail(_ what: StaticString, _ error: Bulkhead.Failure) -> Never {
