@@ -404,7 +404,7 @@ struct AttestationTests {
         ws.write("s.secret", Array((testSecretHex + "\n").utf8))
         let expectedKey = try independentDeviceKey(secret: testSecret, identity: identity)
         let fingerprint = DeviceSecretFile.fingerprint(testSecret)
-        let fromFile = try Commands.attestDeviceKey(kernelPath: ws.directory + "/k.elf", secret: .file(ws.directory + "/s.secret"),
+        let fromFile = try Commands.attestDeviceKey(identity: .kernel(ws.directory + "/k.elf"), secret: .file(ws.directory + "/s.secret"),
                                                     output: ws.directory + "/device.pub")
         #expect(fromFile == """
             hypervisor identity: \(hexString(identity.prefix(8)))... (SHA-512 of [0x80200000, 0x80200108), 264 bytes of \(ws.directory)/k.elf as loaded)
@@ -416,7 +416,7 @@ struct AttestationTests {
                 == "BULKHEAD DEVICE ATTESTATION PUBLIC KEY\n\(expectedKey)\n")
         let image = ws.directory + "/f.img"
         try Commands.provision(imagePath: image, secret: testSecret, force: false)
-        let fromFlash = try Commands.attestDeviceKey(kernelPath: ws.directory + "/k.elf", secret: .flash(image),
+        let fromFlash = try Commands.attestDeviceKey(identity: .kernel(ws.directory + "/k.elf"), secret: .flash(image),
                                                      output: ws.directory + "/device.pub")   // replaces the public key file
         #expect(fromFlash.contains("\ndevice secret: \(image)'s device-secret block (fingerprint \(fingerprint))\n"))
         #expect(fromFlash.contains("\ndevice attestation key: \(expectedKey)\n"))
@@ -432,7 +432,44 @@ struct AttestationTests {
         let blank = ws.directory + "/blank.img"
         _ = try Commands.flash(imagePath: blank, request: FlashRequest(resetState: true), create: true)
         #expect(throws: ToolError("\(blank): device secret: not provisioned (the block is erased); `bulkhead provision` writes one")) {
-            try Commands.attestDeviceKey(kernelPath: ws.directory + "/k.elf", secret: .flash(blank))
+            try Commands.attestDeviceKey(identity: .kernel(ws.directory + "/k.elf"), secret: .flash(blank))
+        }
+    }
+
+    @Test func deviceKeyUnderTheSecureMonitorHashesTheMeasuredImage() throws {
+        let ws = Workspace()
+        defer { ws.remove() }
+        ws.write("s.secret", Array((testSecretHex + "\n").utf8))
+        let image: [UInt8] = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let identity = Array(Crypto.SHA512.hash(data: image))
+        let expectedKey = try independentDeviceKey(secret: testSecret, identity: identity)
+        // The raw image: the whole file is measured.
+        ws.write("bulkhead.bin", image)
+        let raw = try Commands.attestDeviceKey(identity: .monitorImage(ws.directory + "/bulkhead.bin"),
+                                               secret: .file(ws.directory + "/s.secret"))
+        #expect(raw.hasPrefix("hypervisor identity: \(hexString(identity.prefix(8)))... (the secure monitor's measurement: "
+                              + "SHA-512 of 5000 bytes of \(ws.directory)/bulkhead.bin)"))
+        #expect(raw.hasSuffix("device attestation key: \(expectedKey)"))
+        // The signed next stage: the header is skipped, bytes after the image are not measured.
+        var header = [UInt8](repeating: 0, count: 4096)
+        header.replaceSubrange(0..<8, with: Array("BHNEXT01".utf8))
+        header.replaceSubrange(24..<32, with: [0x88, 0x13, 0, 0, 0, 0, 0, 0])     // 5000
+        ws.write("bulkhead.signed", header + image + [1, 2, 3])
+        let signed = try Commands.attestDeviceKey(identity: .monitorImage(ws.directory + "/bulkhead.signed"),
+                                                  secret: .file(ws.directory + "/s.secret"))
+        #expect(signed.contains("SHA-512 of 5000 bytes of \(ws.directory)/bulkhead.signed after its signed header)"))
+        #expect(signed.hasSuffix("device attestation key: \(expectedKey)"))
+        // The plain-firmware identity of the same hypervisor is another one, so another key.
+        #expect(try independentDeviceKey(secret: testSecret, identity: Array(Crypto.SHA512.hash(data: header + image))) != expectedKey)
+        // A header whose image is cut off, and an empty file.
+        ws.write("cut.signed", header + Array(image.prefix(4999)))
+        #expect(throws: ToolError("\(ws.directory)/cut.signed: the signed header gives an image of 5000 bytes, but 4999 follow "
+                                  + "the 4096-byte header")) {
+            try Commands.attestDeviceKey(identity: .monitorImage(ws.directory + "/cut.signed"), secret: .file(ws.directory + "/s.secret"))
+        }
+        ws.write("empty.bin", [])
+        #expect(throws: ToolError("\(ws.directory)/empty.bin: the file is empty: no image to measure")) {
+            try Commands.attestDeviceKey(identity: .monitorImage(ws.directory + "/empty.bin"), secret: .file(ws.directory + "/s.secret"))
         }
     }
 

@@ -210,17 +210,17 @@ struct SafeFileTests {
             let before = contents(d + "/" + output)
             #expect(throws: ToolError("-o \(d)/./\(output): this is \(what) (\(d)/\(output)), an input of the command; "
                                       + "writing there would destroy it: choose another output path")) {
-                try Commands.attestDeviceKey(kernelPath: d + "/k.elf", secret: .file(d + "/s.secret"), output: d + "/./" + output)
+                try Commands.attestDeviceKey(identity: .kernel(d + "/k.elf"), secret: .file(d + "/s.secret"), output: d + "/./" + output)
             }
             #expect(contents(d + "/" + output) == before)
         }
         #expect(fileMode(d + "/s.secret") == 0o600)
         // A new key file is 0644; a replaced one keeps its mode; a symlink is followed.
-        _ = try Commands.attestDeviceKey(kernelPath: d + "/k.elf", secret: .file(d + "/s.secret"), output: d + "/device.pub")
+        _ = try Commands.attestDeviceKey(identity: .kernel(d + "/k.elf"), secret: .file(d + "/s.secret"), output: d + "/device.pub")
         #expect(fileMode(d + "/device.pub") == 0o644)
         #expect(chmod(d + "/device.pub", 0o444) == 0)
         try FileManager.default.createSymbolicLink(atPath: d + "/link.pub", withDestinationPath: "device.pub")
-        _ = try Commands.attestDeviceKey(kernelPath: d + "/k.elf", secret: .file(d + "/s.secret"), output: d + "/link.pub")
+        _ = try Commands.attestDeviceKey(identity: .kernel(d + "/k.elf"), secret: .file(d + "/s.secret"), output: d + "/link.pub")
         #expect(isSymlink(d + "/link.pub"))
         #expect(fileMode(d + "/device.pub") == 0o444)
     }

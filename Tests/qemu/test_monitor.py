@@ -76,6 +76,11 @@ def test_under_the_monitor_the_hypervisor_takes_its_cdi_and_the_keys_change(bund
         assert m.count(r"key chain: CDI from the device secret|device secret: ") == 0
         assert m.count(r"BREACH|FATAL") == 0
     assert key == attestation_public_key(bytes([0x5A] * 32), measurement)
+    # The CLI computes the same key from the signed image the monitor measured (header skipped).
+    cli = subprocess.run([CLI, "attest", "device-key", "--monitor-image", signed, "--secret-file", str(secret_file)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert f"device attestation key: {key}" in cli.stdout and "after its signed header" in cli.stdout
 
     with Machine(provision(flash_of(bundle), secret_file), smp=8) as m:
         m.expect(r"^\[bulkhead\] key chain: CDI from the device secret \(no secure monitor\)$")

@@ -436,25 +436,26 @@ extension Commands {
         case file(String)
     }
 
-    /// `bulkhead attest device-key --kernel ELF (--flash IMAGE | --secret-file FILE) [-o NAME.pub]`:
-    /// the device attestation public key the hypervisor in ELF derives on the device with that
-    /// secret. Never shows the secret or the seed.
-    public static func attestDeviceKey(kernelPath: String, secret source: SecretSource, output: String? = nil,
-                                       board boardName: String = "qemu-virt") throws(ToolError) -> String {
-        let elfData: Data
-        do {
-            elfData = try Data(contentsOf: URL(fileURLWithPath: kernelPath))
-        } catch {
-            throw ToolError.cannotRead(kernelPath, "the hypervisor ELF", error)
-        }
-        let kernel = try KernelELF.parse([UInt8](elfData), path: kernelPath)
-        let identity: [UInt8]
-        do {
-            identity = try kernel.identity()
-        } catch {
-            throw ToolError("\(kernelPath): \(error.message)")
-        }
+    /// What `attest device-key` takes the hypervisor identity from.
+    public enum IdentitySource: Equatable, Sendable {
+        /// The hypervisor ELF (`--kernel`): SHA-512 of its text and rodata as loaded, the identity
+        /// it computes itself under a plain firmware.
+        case kernel(String)
+        /// The image the secure monitor measured (`--monitor-image`): SHA-512 of the raw image
+        /// (`build/bulkhead.bin`), or of the image behind a signed next-stage header (docs/monitor.md).
+        case monitorImage(String)
 
+        var path: String {
+            switch self { case .kernel(let p), .monitorImage(let p): return p }
+        }
+    }
+
+    /// `bulkhead attest device-key (--kernel ELF | --monitor-image IMAGE) (--flash IMAGE |
+    /// --secret-file FILE) [-o NAME.pub]`: the device attestation public key the hypervisor derives
+    /// on the device with that secret. Never shows the secret or the seed.
+    public static func attestDeviceKey(identity identitySource: IdentitySource, secret source: SecretSource,
+                                       output: String? = nil, board boardName: String = "qemu-virt") throws(ToolError) -> String {
+        let (identity, identityLine) = try hypervisorIdentity(identitySource)
         var secret: [UInt8]
         let secretLine: String
         switch source {
@@ -479,13 +480,12 @@ extension Commands {
         let key = try DeviceAttestationKey.publicKey(secret: secret, identity: identity)
         let keyHex = hexString(key.rawRepresentation)
         var lines = [
-            "hypervisor identity: \(hexString(identity.prefix(8)))... (SHA-512 of [\(hex(kernel.start)), \(hex(kernel.end))), "
-                + "\(Size.describe(kernel.end - kernel.start)) of \(kernelPath) as loaded)",
+            identityLine,
             secretLine,
             "device attestation key: \(keyHex)",
         ]
         if let output {
-            var inputs = [SafeFile.Input("the hypervisor ELF (--kernel)", kernelPath)]
+            var inputs = [identitySource.input]
             switch source {
             case .file(let path): inputs.append(SafeFile.Input("the device secret file (--secret-file)", path))
             case .flash(let path): inputs.append(SafeFile.Input("the flash image (--flash)", path))
@@ -495,6 +495,39 @@ extension Commands {
             lines.append("wrote \(output)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The identity and its one-line description ("hypervisor identity: ...").
+    static func hypervisorIdentity(_ source: IdentitySource) throws(ToolError) -> ([UInt8], String) {
+        switch source {
+        case .kernel(let path):
+            let elfData: Data
+            do {
+                elfData = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw ToolError.cannotRead(path, "the hypervisor ELF", error)
+            }
+            let kernel = try KernelELF.parse([UInt8](elfData), path: path)
+            let identity: [UInt8]
+            do {
+                identity = try kernel.identity()
+            } catch {
+                throw ToolError("\(path): \(error.message)")
+            }
+            return (identity, "hypervisor identity: \(hexString(identity.prefix(8)))... (SHA-512 of [\(hex(kernel.start)), "
+                + "\(hex(kernel.end))), \(Size.describe(kernel.end - kernel.start)) of \(path) as loaded)")
+        case .monitorImage(let path):
+            let data: [UInt8]
+            do {
+                data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                throw ToolError.cannotRead(path, "the image the secure monitor measured", error)
+            }
+            let image = try MonitorImage.measured(data, path: path)
+            let identity = Array(Crypto.SHA512.hash(data: image.bytes))
+            return (identity, "hypervisor identity: \(hexString(identity.prefix(8)))... (the secure monitor's measurement: "
+                + "SHA-512 of \(Size.describe(UInt64(image.bytes.count))) of \(path)\(image.signed ? " after its signed header" : ""))")
+        }
     }
 
     /// Writes `key` as a "BULKHEAD DEVICE ATTESTATION PUBLIC KEY" file. An existing file is
@@ -515,5 +548,45 @@ extension Commands {
         }
         let text = SigningKeys.fileText(header: DeviceAttestationKey.fileHeader, key: key.rawRepresentation)
         try SafeFile.write(Array(text.utf8), to: path, newMode: 0o644, what: "the public key")
+    }
+}
+
+extension Commands.IdentitySource {
+    /// The input `-o` must never overwrite.
+    var input: SafeFile.Input {
+        switch self {
+        case .kernel(let path): return SafeFile.Input("the hypervisor ELF (--kernel)", path)
+        case .monitorImage(let path): return SafeFile.Input("the image (--monitor-image)", path)
+        }
+    }
+}
+
+/// The bytes the secure monitor measures in a file (docs/monitor.md): the image behind a signed
+/// next-stage header (magic "BHNEXT01", image size at offset 24, the image from offset 4096), or the
+/// whole file when it is a raw image such as build/bulkhead.bin.
+public struct MonitorImage: Equatable, Sendable {
+    public static let headerSize = 4096
+    public static let magic = Array("BHNEXT01".utf8)
+
+    public var bytes: [UInt8]
+    /// Whether the file had a signed next-stage header.
+    public var signed: Bool
+
+    public static func measured(_ file: [UInt8], path: String) throws(ToolError) -> MonitorImage {
+        guard file.count >= magic.count, Array(file[0..<magic.count]) == magic else {
+            guard !file.isEmpty else { throw ToolError("\(path): the file is empty: no image to measure") }
+            return MonitorImage(bytes: file, signed: false)
+        }
+        guard file.count >= 32 else {
+            throw ToolError("\(path): signed next-stage header cut off at \(file.count) bytes (the image size is at offset 24)")
+        }
+        var size: UInt64 = 0
+        for i in (24..<32).reversed() { size = size << 8 | UInt64(file[i]) }
+        let available = UInt64(max(0, file.count - headerSize))
+        guard size > 0, size <= available else {
+            throw ToolError("\(path): the signed header gives an image of \(size) bytes, but \(available) follow the "
+                            + "\(headerSize)-byte header")
+        }
+        return MonitorImage(bytes: Array(file[headerSize..<(headerSize + Int(size))]), signed: true)
     }
 }

@@ -696,11 +696,14 @@ struct AttestVerify: ParsableCommand {
 struct AttestDeviceKey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device-key",
-        abstract: "Compute the device attestation public key from the hypervisor ELF and the device secret.",
+        abstract: "Compute the device attestation public key from the hypervisor (ELF or measured image) and the device secret.",
         discussion: """
             The hypervisor identity is the SHA-512 of the hypervisor's bytes from __kernel_start \
             to __rodata_end (both from the ELF's symbol table) as its PT_LOAD segments load them, \
-            zeros where no segment's file bytes lie. The device secret comes from a flash image's \
+            zeros where no segment's file bytes lie. Under the secure monitor (docs/monitor.md) the \
+            identity is the monitor's measurement instead: give --monitor-image with the image it \
+            measured (build/bulkhead.bin, or the signed build/monitor/bulkhead.signed, whose \
+            4096-byte header is skipped). The device secret comes from a flash image's \
             device-secret block (--flash) or a 64-hex-digit file (--secret-file, as `bulkhead \
             provision` reads). The key is derived with the hypervisor's own key-chain code: \
             seed = HKDF-Expand(hypervisor CDI, "Bulkhead attestation key v1"), the CDI = \
@@ -716,10 +719,17 @@ struct AttestDeviceKey: ParsableCommand {
             Examples:
               bulkhead attest device-key --kernel build/bulkhead.elf --flash build/flash.img -o device.pub
               bulkhead attest device-key --kernel build/bulkhead.elf --secret-file device.secret
+              bulkhead attest device-key --monitor-image build/bulkhead.bin --flash build/flash.img
             """)
 
-    @Option(help: ArgumentHelp("The hypervisor ELF (with its symbol table).", valueName: "bulkhead.elf"))
-    var kernel: String
+    @Option(help: ArgumentHelp("The hypervisor ELF (with its symbol table), for a hypervisor under a plain firmware.",
+                               valueName: "bulkhead.elf"))
+    var kernel: String?
+
+    @Option(name: .customLong("monitor-image"),
+            help: ArgumentHelp("The image the secure monitor measured, for a hypervisor started by the monitor.",
+                               valueName: "image"))
+    var monitorImage: String?
 
     @Option(help: ArgumentHelp("Read the device secret from this flash image's device-secret block.", valueName: "image"))
     var flash: String?
@@ -734,6 +744,10 @@ struct AttestDeviceKey: ParsableCommand {
     @OptionGroup var boardArgument: FlashBoardArgument
 
     func validate() throws {
+        if (kernel == nil) == (monitorImage == nil) {
+            throw ValidationError("give exactly one of --kernel ELF (plain firmware) and --monitor-image IMAGE (secure "
+                                  + "monitor): what the hypervisor's identity is")
+        }
         if (flash == nil) == (secretFile == nil) {
             throw ValidationError("give exactly one of --flash IMAGE and --secret-file FILE: where the device secret is")
         }
@@ -742,7 +756,8 @@ struct AttestDeviceKey: ParsableCommand {
     func run() throws {
         do {
             let source: Commands.SecretSource = flash.map { .flash($0) } ?? .file(secretFile ?? "")
-            print(try Commands.attestDeviceKey(kernelPath: kernel, secret: source, output: output, board: boardArgument.board))
+            let identity: Commands.IdentitySource = kernel.map { .kernel($0) } ?? .monitorImage(monitorImage ?? "")
+            print(try Commands.attestDeviceKey(identity: identity, secret: source, output: output, board: boardArgument.board))
         } catch {
             throw fail(error)
         }
