@@ -109,7 +109,7 @@ $(ANCHORS_SWIFT): $(TRUST_KEYS) $(REVOKED_KEYS) FORCE | tool
 
 $(KDIR)/kernel.o: $(KERNEL_SRCS) $(ANCHORS_SWIFT) $(CORE_OBJ) $(KDIR)/asm-guard.stamp $(ARCH_DIR)/include/*.h
 	@rm -f $@
-	$(SWIFTC) $(EMBEDDED_FLAGS) -Xcc -march=rv64imac_zicsr_zifencei_h -module-name Bulkhead \
+	$(SWIFTC) $(EMBEDDED_FLAGS) $(KERNEL_DEFINES) -Xcc -march=rv64imac_zicsr_zifencei_h -module-name Bulkhead \
 	    -I $(CORE_DIR) -I $(ARCH_DIR)/include -c $(KERNEL_SRCS) $(ANCHORS_SWIFT) -o $@
 
 $(KDIR)/%.o: $(ARCH_DIR)/%.S $(ARCH_DIR)/include/layout.h Makefile
@@ -208,7 +208,13 @@ REVOKED_TEST_ELF := $(BUILD)/bulkhead-revoked-dev.elf
 kernel-revoked-dev: $(DEV_KEY).pub
 	$(MAKE) kernel KDIR=$(BUILD)/kernel-revoked-dev KERNEL_ELF=$(REVOKED_TEST_ELF) REVOKED_KEYS=$(DEV_KEY).pub
 
-test-qemu: kernel kernel-revoked-dev guests tool linux-guest uboot-guest board-kernels
+# A test image that provokes faults in the hypervisor on a guest's request (Kernel/Boot/FaultInjection.swift).
+FAULTS_TEST_ELF := $(BUILD)/bulkhead-faults.elf
+.PHONY: kernel-faults
+kernel-faults:
+	$(MAKE) kernel KDIR=$(BUILD)/kernel-faults KERNEL_ELF=$(FAULTS_TEST_ELF) KERNEL_DEFINES="-D BULKHEAD_FAULT_INJECTION"
+
+test-qemu: kernel kernel-revoked-dev kernel-faults guests tool linux-guest uboot-guest board-kernels
 	python3 -m pytest -v Tests/qemu
 
 # ---- Linux beside the Swift guests (Guests/linux.toml; README "Running Linux ...") ------------

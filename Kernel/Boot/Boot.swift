@@ -32,6 +32,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         out.write(", boot hart "); out.write(decimal: hartid)
     }
     placeHypervisorMemory(host)
+    enableHostPaging(host, tree: tree)
     guard host.hasHypervisorExtension else {
         halt { out in
             out.write("error: the harts lack the RISC-V H extension (riscv,isa = \"")
@@ -208,6 +209,7 @@ private func setUpDoorbells(_ tree: UnsafeRawBufferPointer, harts: UInt64) {
 
 @_cdecl("bulkhead_secondary")
 func bulkheadSecondary(_ hartid: UInt64) -> Never {
+    enableHostPagingOnThisHart()
     PartitionControl.hartMain(Int(hartid))
 }
 

@@ -168,7 +168,7 @@ func powerOffAfterFailure() -> Never {
     Firmware.shutdown(failure: true)
 }
 
-/// The hypervisor's pointer to host-physical `address` (it runs with satp Bare). Every caller
+/// The hypervisor's pointer to host-physical `address` (its page table maps RAM to itself). Every caller
 /// passes a validated partition, staging or pool address, never 0: 0 is a broken invariant.
 func hostPointer(_ address: UInt64) -> UnsafeMutableRawPointer {
     guard let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address)) else { fatal("a null host address") }

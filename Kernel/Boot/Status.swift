@@ -23,8 +23,8 @@ private func used(base: UInt64, size: Int) -> Int {
                          paint: UInt64(BH_STACK_PAINT))
 }
 
-/// Stops the machine when a stack's lowest word no longer holds the paint: the stack ran past
-/// its end and wrote over whatever lies below it (the hypervisor has no guard pages yet). Checked
+/// Stops the machine when a stack's lowest word no longer holds the paint: the stack came within
+/// a word of its guard page (HostPaging.swift; past it, the MMU stops the machine itself). Checked
 /// where each stack is deepest: at the end of boot, and after a partition's (re)load.
 func checkStackCanaries(hart: Int) {
     if !painted(boot_stack_base()) { fatal("the boot stack overflowed (its lowest word is no longer painted)") }

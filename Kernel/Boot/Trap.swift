@@ -31,6 +31,9 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
 
 @inline(__always) private func handleSBI(_ frame: TrapFrame, hart: Int) {
     let eid = frame[Reg.a7]
+    #if BULKHEAD_FAULT_INJECTION
+    if eid == FaultInjection.eid { FaultInjection.provoke(frame[Reg.a6]) }
+    #endif
     let call = SBICall.decode(a0: frame[Reg.a0], a1: frame[Reg.a1], a2: frame[Reg.a2], a3: frame[Reg.a3], a4: frame[Reg.a4],
                               a6: frame[Reg.a6], a7: eid)
     var env = VCPUEnvironment(hart: hart)
@@ -118,6 +121,7 @@ func bulkheadFatalTrap() {
     logFatal { out in
         out.write("trap in the hypervisor: scause "); out.write(hex: csr_read_scause())
         out.write(", sepc "); out.write(hex: csr_read_sepc()); out.write(", stval "); out.write(hex: csr_read_stval())
+        writeHostFaultCause(scause: csr_read_scause(), address: csr_read_stval(), to: &out)
     }
     powerOffAfterFailure()
 }

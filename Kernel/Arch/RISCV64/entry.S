@@ -7,6 +7,7 @@
 #define STACK_SIZE      BH_STACK_SIZE
 #define BOOT_STACK_SIZE BH_BOOT_STACK_SIZE
 #define STACK_PAINT     BH_STACK_PAINT
+#define GUARD_SIZE      BH_GUARD_SIZE
 
     .section .text.entry, "ax"
     .option push
@@ -69,8 +70,9 @@ image_entry:
     sd      zero, 56(t0)
     addi    t0, t0, 64
     j       1b
-    // Paint every hart stack and the boot stack (they lie in .bss, in that order) with
-    // STACK_PAINT: the part still painted was never used (Ctrl-B s reports each high-water mark).
+    // Paint every hart stack and the boot stack (they lie in .bss, in that order, each above its
+    // guard page) with STACK_PAINT: the part still painted was never used (Ctrl-B s reports each
+    // high-water mark).
 2:  lla     t0, bh_stacks
     lla     t1, bh_boot_stack_top
     li      t4, STACK_PAINT
@@ -98,10 +100,11 @@ park:
     wfi
     j       park
 
-// sp = top of this hart's stack; also records it in the hart's frame for trap entry.
+// sp = top of this hart's stack (hart n's slot: a guard page, then the stack); also records it in
+// the hart's frame for trap entry.
 set_stack:
     lla     t0, bh_stacks
-    li      t1, STACK_SIZE
+    li      t1, STACK_SIZE + GUARD_SIZE
     addi    t2, a0, 1
     mul     t1, t1, t2
     add     sp, t0, t1
@@ -114,10 +117,13 @@ set_stack:
     csrw    sscratch, zero          // zero while in the hypervisor (see trap.S)
     ret
 
+// Each stack lies above a guard page that the hypervisor's page table leaves unmapped, so an
+// overflow faults instead of overwriting what lies below (HostPaging.swift).
     .section .bss.harts, "aw", @nobits
-    .balign 16
+    .balign 4096
     .globl bh_stacks, bh_boot_stack, bh_frames, bh_mailboxes, bh_entry_instret, bh_partitions
-bh_stacks:      .skip STACK_SIZE * MAX_HARTS
+bh_stacks:      .skip (GUARD_SIZE + STACK_SIZE) * MAX_HARTS
+bh_boot_guard:  .skip GUARD_SIZE
 bh_boot_stack:  .skip BOOT_STACK_SIZE
 bh_boot_stack_top:
 bh_frames:      .skip BH_FRAME_SIZE * MAX_HARTS
@@ -135,6 +141,10 @@ bh_doorbells:   .skip 8 * 8          // per partition: channel bits rung since t
     .balign 16384
     .globl bh_page_table_pool
 bh_page_table_pool: .skip 0x40000
+// The hypervisor's own Sv39 tables (HostPaging.swift), from the same kind of pool.
+    .balign 4096
+    .globl bh_host_page_tables
+bh_host_page_tables: .skip BH_HOST_TABLES_SIZE
 
 // Message-queue storage for all channels (128 KiB, ChannelLimits.queueStorageCapacity). Not part
 // of .bss: boot resets each ring's header; slots are written before they are read.

@@ -129,9 +129,23 @@ hypervisor_trap:                    // a trap in HS-mode: the kernel itself is b
     lla     t0, seed_probe_end
     csrw    sepc, t0
     sret
-2:  call    bulkhead_fatal_trap
+    // A fault in the hypervisor: its stack may be the cause (an overflow into the guard page), so
+    // the report runs on a stack of its own. One hart reports; a second fault (on another hart,
+    // or in the report itself) parks its hart, as the machine is stopping anyway.
+2:  lla     t0, bh_fatal_claim
+    li      t1, 1
+    amoswap.w.aq t1, t1, (t0)
+    bnez    t1, 1f
+    lla     sp, bh_fatal_stack_top
+    call    bulkhead_fatal_trap
 1:  wfi
     j       1b
+
+    .section .bss.fatal, "aw", @nobits
+    .balign 16
+bh_fatal_stack: .skip BH_FATAL_STACK_SIZE
+bh_fatal_stack_top:
+bh_fatal_claim: .skip 4
 
 // uint64_t arch_try_read_seed(void): one read of the Zkr `seed` CSR (0x015), or all ones when the
 // hart traps it (no Zkr, or M-mode has not set mseccfg.SSEED for S-mode). The RISC-V scalar

@@ -127,12 +127,24 @@ public struct GStageTable: Equatable, Sendable {
         let (hostEnd, hostOverflow) = host.raw.addingReportingOverflow(size)
         guard !hostOverflow, hostEnd <= Sv39x4.physicalLimit else { throw .hostAddressTooLarge }
 
-        try requireUnmapped(from: guest.raw, to: guestEnd, memory: memory)
+        try Self.mapChecked(root: root, from: guest.raw, to: guestEnd, host: host.raw, leaf: { (h) -> PTE? in
+            PTE.gStageLeaf(address: h, permissions: permissions)
+        }, memory: &memory)
+    }
 
-        var g = guest.raw
-        var h = host.raw
-        while g < guestEnd {
-            var level = Self.largestLevel(guest: g, host: h, remaining: guestEnd &- g)
+    /// Maps `start ..< end` (page aligned, below 2^41) to `host ...` in the tables under `root`,
+    /// with the leaves `leaf` encodes, after checking that none of it is mapped. Shared with the
+    /// hypervisor's own table (HostPageTable: Sv39 walks an address below 2^39 exactly as Sv39x4
+    /// does, through the first 512 root entries).
+    static func mapChecked<M: PageTableMemory>(
+        root: HostPhysAddr, from start: UInt64, to end: UInt64, host: UInt64,
+        leaf: (HostPhysAddr) -> PTE?, memory: inout M
+    ) throws(PagingError) {
+        try requireUnmapped(root: root, from: start, to: end, memory: memory)
+        var g = start
+        var h = host
+        while g < end {
+            var level = Self.largestLevel(guest: g, host: h, remaining: end &- g)
             var table = root
             var current = 2
             while true {
@@ -148,9 +160,7 @@ public struct GStageTable: Equatable, Sendable {
                         continue
                     }
                     guard !entry.v else { throw .overlap(GuestPhysAddr(g)) }
-                    guard let leaf = PTE.gStageLeaf(address: HostPhysAddr(h), permissions: permissions) else {
-                        throw .hostAddressTooLarge
-                    }
+                    guard let leaf = leaf(HostPhysAddr(h)) else { throw .hostAddressTooLarge }
                     memory.store(leaf.raw, at: slot)
                     break
                 }
@@ -170,7 +180,7 @@ public struct GStageTable: Equatable, Sendable {
     }
 
     /// Throws `.overlap` at the first mapped address in `start ..< end`. No side effects.
-    func requireUnmapped<M: PageTableMemory>(from start: UInt64, to end: UInt64, memory: M) throws(PagingError) {
+    static func requireUnmapped<M: PageTableMemory>(root: HostPhysAddr, from start: UInt64, to end: UInt64, memory: M) throws(PagingError) {
         var g = start
         while g < end {
             var table = root

@@ -98,6 +98,16 @@ public struct PTE: RegisterValue {
         return e
     }
 
+    /// A leaf of the hypervisor's own Sv39 table (HS-mode): U=0 (supervisor pages), G=1 (one
+    /// address space on every hart), A=D=1 (RISC-V privileged spec §12.3.1: no A/D updates
+    /// needed). `nil` like gStageLeaf.
+    public static func hostLeaf(address: HostPhysAddr, permissions: PagePermissions) -> PTE? {
+        guard var e = gStageLeaf(address: address, permissions: permissions) else { return nil }
+        e[flag: U] = false
+        e[flag: G] = true
+        return e
+    }
+
     /// A non-leaf entry pointing to the table at `next`. D, A and U are left clear as the spec
     /// requires for non-leaf PTEs. `nil` when `next` is not 4 KiB-aligned or beyond 56 bits.
     public static func table(next: HostPhysAddr) -> PTE? {

@@ -12,7 +12,7 @@ public protocol PageTableMemory {
 }
 
 /// A bump allocator over one region of RAM that the hypervisor addresses directly (it runs with
-/// satp = Bare, so a host-physical address is also a pointer). Tables are never freed: a
+/// an identity-mapped table, so a host-physical address is also a pointer). Tables are never freed: a
 /// partition's tables live as long as the partition's plan. Loads and stores outside the region
 /// or misaligned are ignored (a load reads as an invalid entry), so a corrupt entry can never make
 /// the walker touch other memory.

@@ -51,10 +51,20 @@ extern uint64_t bh_entry_instret;
 BH_INLINE uint64_t entry_instret(void) { return bh_entry_instret; }
 extern hart_mailbox_t bh_mailboxes[BH_MAX_HARTS];
 extern uint8_t bh_stacks[], bh_boot_stack[];
-BH_INLINE uint64_t hart_stack_base(uint64_t hart) { return (uint64_t)bh_stacks + hart * BH_STACK_SIZE; }
+/* Hart n's slot in bh_stacks: its guard page, then its stack (entry.S). */
+BH_INLINE uint64_t hart_stack_base(uint64_t hart) { return (uint64_t)bh_stacks + hart * (BH_GUARD_SIZE + BH_STACK_SIZE) + BH_GUARD_SIZE; }
 BH_INLINE uint64_t boot_stack_base(void) { return (uint64_t)bh_boot_stack; }
-extern uint8_t __kernel_start[], __kernel_end[], __rodata_end[];
+extern uint8_t __kernel_start[], __kernel_end[], __text_end[], __rodata_end[], __data_start[];
 BH_INLINE uint64_t kernel_rodata_end(void) { return (uint64_t)__rodata_end; }
+BH_INLINE uint64_t kernel_text_end(void) { return (uint64_t)__text_end; }
+BH_INLINE uint64_t kernel_data_start(void) { return (uint64_t)__data_start; }
+extern uint8_t bh_host_page_tables[];
+BH_INLINE uint64_t host_page_tables_address(void) { return (uint64_t)bh_host_page_tables; }
+BH_INLINE uint64_t host_page_tables_size(void) { return BH_HOST_TABLES_SIZE; }
+/* Selects the hypervisor's own table on this hart: satp, then a full fence (privileged spec §12.2.1). */
+BH_INLINE void arch_enable_host_paging(uint64_t satp) {
+    __asm__ volatile("csrw satp, %0\n\tsfence.vma zero, zero" :: "r"(satp) : "memory");
+}
 
 BH_INLINE hart_frame_t *hart_frame(uint64_t hart) { return &bh_frames[hart]; }
 BH_INLINE hart_mailbox_t *hart_mailbox(uint64_t hart) { return &bh_mailboxes[hart]; }

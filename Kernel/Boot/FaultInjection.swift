@@ -1,0 +1,27 @@
+// Faults on request, only in the test kernel (make kernel-faults): proof that the hypervisor's page table catches each.
+//
+// Built with -D BULKHEAD_FAULT_INJECTION only; the product kernel has no trace of it. A guest's
+// ecall with a7 = FaultInjection.eid (firmware-specific range, SBI spec v2.0 §3) and a6 = the
+// fault makes the hypervisor itself do, on that hart: 0 overflow its stack, 1 write to its own
+// code, 2 write to page 0 (unmapped), 3 jump into its data. Each must end in one FATAL line naming
+// the cause (HostPaging.swift) and the machine stopping (Tests/qemu/test_hardening.py).
+import BulkheadCore
+import CArch
+
+enum FaultInjection {
+    /// 0x0A, then "FLT".
+    static let eid: UInt64 = 0x0A46_4C54
+
+    #if BULKHEAD_FAULT_INJECTION
+    static func provoke(_ fault: UInt64) {
+        log { out in out.write("fault injection: provoking fault "); out.write(decimal: fault) }
+        switch fault {
+        case 0: fault_overflow_stack()
+        case 1: fault_store(kernel_image_start() &+ 0x100)
+        case 2: fault_store(8)
+        case 3: fault_jump(device_tree_copy_address())
+        default: log("fault injection: unknown fault")
+        }
+    }
+    #endif
+}

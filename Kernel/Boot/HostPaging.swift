@@ -1,0 +1,101 @@
+// The hypervisor's own page table: built once at boot, selected on every hart, and used to name a fault's cause.
+//
+// Identity-mapped Sv39 (Core's HypervisorMappings): code read+execute, read-only data read-only,
+// data and stacks read+write and never executable, a guard page below every stack unmapped, RAM
+// outside the image read+write (partitions' RAM included: images are copied and scrubbed there
+// and hypercall buffers are reached through it), firmware-reserved memory unmapped, and only
+// the device registers the hypervisor drives (console, PLIC, ACLINT SSWI, bundle flash, test
+// device). Guests are unaffected: their accesses go through vsatp and hgatp, not satp.
+import BulkheadCore
+import CArch
+
+/// The satp value every hart selects (0 until boot built the table).
+nonisolated(unsafe) var hostSatp: UInt64 = 0
+/// What the table left unmapped on purpose, for naming a fault (bulkheadFatalTrap).
+nonisolated(unsafe) var hostImage = HypervisorImage(text: HostRegion(base: HostPhysAddr(0), size: 0),
+                                                    readOnly: HostRegion(base: HostPhysAddr(0), size: 0),
+                                                    data: HostRegion(base: HostPhysAddr(0), size: 0), guards: RegionList())
+
+/// The image's sections and stack guards, from the linker script's symbols and entry.S's layout.
+func hypervisorImage() -> HypervisorImage {
+    let start = kernel_image_start(), textEnd = kernel_text_end(), dataStart = kernel_data_start()
+    var guards = RegionList()
+    var h: UInt64 = 0
+    while h < UInt64(BH_MAX_HARTS) {
+        guards.append(HostRegion(base: HostPhysAddr(hart_stack_base(h) &- UInt64(BH_GUARD_SIZE)), size: UInt64(BH_GUARD_SIZE)))
+        h += 1
+    }
+    guards.append(HostRegion(base: HostPhysAddr(boot_stack_base() &- UInt64(BH_GUARD_SIZE)), size: UInt64(BH_GUARD_SIZE)))
+    return HypervisorImage(text: HostRegion(base: HostPhysAddr(start), size: textEnd &- start),
+                           readOnly: HostRegion(base: HostPhysAddr(textEnd), size: dataStart &- textEnd),
+                           data: HostRegion(base: HostPhysAddr(dataStart), size: kernel_image_end() &- dataStart),
+                           guards: guards)
+}
+
+/// Builds the table from the board's description and selects it on this (the boot) hart. Halts
+/// with the reason when it cannot be built.
+func enableHostPaging(_ host: HostDescription, tree: UnsafeRawBufferPointer) {
+    var devices = RegionList()
+    if let console = host.console { devices.append(HostRegion(base: console.base, size: max(console.size, 1))) }
+    if let flash = currentBoard.bundleFlash { devices.append(HostRegion(base: flash.mappedBase, size: UInt64(flash.deviceSize))) }
+    if let reader = try? FDTReader(tree) {
+        if let node = try? reader.firstNode(compatibleWith: "sifive,test0"), let reg = try? reader.translatedReg(of: node) {
+            devices.append(HostRegion(base: HostPhysAddr(reg.address), size: max(reg.size, 1)))
+        }
+        if let plic = try? HostPLIC(reader: reader) { devices.append(plic.region) }
+        if let sswi = try? HostSSWI(reader: reader) { devices.append(sswi.region) }
+    }
+    var excluded = RegionList()
+    var i = 0
+    while i < host.firmwareReserved.count {
+        excluded.append(host.firmwareReserved[i].region)
+        i += 1
+    }
+    let image = hypervisorImage()
+    guard var pool = PageTablePool(region: HostRegion(base: HostPhysAddr(host_page_tables_address()), size: host_page_tables_size())) else {
+        halt { out in out.write("error: no memory for the hypervisor's page table") }
+    }
+    let table: HostPageTable
+    do {
+        table = try HypervisorMappings.build(image: image, ram: host.ram, excluded: excluded, devices: devices, memory: &pool)
+    } catch {
+        halt { out in out.write("error: cannot build the hypervisor's page table: "); error.write(to: &out) }
+    }
+    hostImage = image
+    hostSatp = table.satp
+    arch_enable_host_paging(hostSatp)
+    log { out in
+        out.write("hypervisor page table: code read-only, data never executable, guard pages below ")
+        out.write(decimal: UInt64(image.guards.count)); out.write(" stacks, "); out.write(decimal: UInt64(devices.merged().count))
+        out.write(" device windows ("); out.write(size: pool.used); out.write(" of tables)")
+    }
+}
+
+/// Selects the table on a hart the boot hart started (satp is 0 after SBI HSM hart_start).
+func enableHostPagingOnThisHart() {
+    if hostSatp != 0 { arch_enable_host_paging(hostSatp) }
+}
+
+/// What a page fault at `address` in the hypervisor itself means, from the table's layout.
+func writeHostFaultCause<S: TextSink>(scause: UInt64, address: UInt64, to out: inout S) {
+    guard hostSatp != 0, scause == 12 || scause == 13 || scause == 15 else { return }
+    let at = HostRegion(base: HostPhysAddr(address), size: 1)
+    var i = 0
+    while i < hostImage.guards.count {
+        if hostImage.guards[i].overlaps(at) {
+            out.write(" (stack overflow: ")
+            if i < Int(BH_MAX_HARTS) { out.write("hart "); out.write(decimal: UInt64(i)); out.write("'s stack") } else { out.write("the boot stack") }
+            out.write(" ran into its guard page)")
+            return
+        }
+        i += 1
+    }
+    let code = HostRegion(base: hostImage.text.base, size: hostImage.text.size &+ hostImage.readOnly.size)
+    if scause == 15 && code.overlaps(at) {
+        out.write(" (a write to the hypervisor's read-only code or data)")
+    } else if scause == 12 {
+        out.write(" (an instruction fetch from memory that is not the hypervisor's code)")
+    } else {
+        out.write(" (an access to memory the hypervisor's page table does not map)")
+    }
+}
