@@ -55,6 +55,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     } catch {
         halt { out in out.write("error: cannot read the devices of the device tree: "); error.write(to: &out) }
     }
+    BootWorkers.start(harts: limits.hartMask, bootHart: hart)
     loadPlan(limits: limits, initrd: host.initrd)
 
     // 3. Channels, then each partition: G-stage table (RAM and shared windows), image, device tree.
@@ -118,18 +119,9 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
 
     checkStackCanaries(hart: hart)
 
-    // 4. Every other hart, through SBI HSM; this one follows when we return.
-    var h = 0
-    while h < maxHarts {
-        if h != hart && limits.hasHart(UInt32(h)) {
-            let err = Firmware.startHart(UInt64(h), at: secondary_entry_address())
-            if err != 0 {
-                log { out in out.write("warning: hart "); out.write(decimal: UInt64(h)); out.write(" did not start (SBI error ")
-                      out.write(decimal: Int(err)); out.write(")") }
-            }
-        }
-        h += 1
-    }
+    // 4. The other harts (started to hash images) go on to their partitions; this one follows
+    // when we return.
+    BootWorkers.finish()
 }
 
 /// Places the shared pool and the staging area after the hypervisor's image (MemoryMap), away
@@ -210,6 +202,8 @@ private func setUpDoorbells(_ tree: UnsafeRawBufferPointer, harts: UInt64) {
 @_cdecl("bulkhead_secondary")
 func bulkheadSecondary(_ hartid: UInt64) -> Never {
     enableHostPagingOnThisHart()
+    csr_write_stvec(trap_vector_address())
+    BootWorkers.serve()
     PartitionControl.hartMain(Int(hartid))
 }
 

@@ -1,5 +1,5 @@
-// The hypervisor's global state. Written only by the boot hart before any other hart starts;
-// read-only afterwards (mutable per-hart and per-partition state lives in hart.h's atomics).
+// The hypervisor's global state. Written only by the boot hart before any other hart leaves boot
+// (the others only hash image chunks meanwhile: BootWorkers.swift); read-only afterwards (mutable per-hart and per-partition state lives in hart.h's atomics).
 import BulkheadCore
 import CArch
 import Synchronization

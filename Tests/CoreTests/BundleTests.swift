@@ -122,7 +122,7 @@ private func checkInvariants(_ bytes: [UInt8], _ plan: PartitionPlan, _ ranges: 
 
 // MARK: - Round trip and layout
 
-@Suite("Bundle format v3")
+@Suite("Bundle format v4")
 struct BundleTests {
     @Test func theRollbackFloorDemandRoundTripsInTheHeaderFlags() throws {
         var (plan, images) = samplePlan()
@@ -170,7 +170,7 @@ struct BundleTests {
     @Test func headerBytes() {
         let b = sampleBundle()
         #expect(Array(b[0..<8]) == Array("BULKHEAD".utf8))
-        #expect(get(b, 8, 2) == 3)       // version
+        #expect(get(b, 8, 2) == 4)       // version
         #expect(get(b, 10, 2) == 64)     // header size
         #expect(get(b, 12, 2) == 320)    // record size
         #expect(get(b, 14, 2) == 3)      // partition count
@@ -282,7 +282,8 @@ struct BundleTests {
         #expect(set(3, 0x6B) == .badMagic)
         #expect(set(8, 1, 2) == .unsupportedVersion(1))   // version 1 (unsigned) is refused
         #expect(set(8, 2, 2) == .unsupportedVersion(2))   // version 2 (no channel records) is refused
-        #expect(set(8, 4, 2) == .unsupportedVersion(4))
+        #expect(set(8, 3, 2) == .unsupportedVersion(3))   // version 3 (whole-image digests) is refused
+        #expect(set(8, 5, 2) == .unsupportedVersion(5))
         #expect(set(10, 72, 2) == .wrongHeaderSize(72))
         #expect(set(12, 256, 2) == .wrongRecordSize(256))
         #expect(set(14, 9, 2) == .tooManyPartitions(count: 9))
@@ -355,13 +356,15 @@ struct BundleTests {
         #expect(sink.text == "partition record #1: the image overlaps the image of partition #0")
         sink = StringSink()
         BundleError.unsupportedVersion(1).write(to: &sink)
-        #expect(sink.text == "format version 1 is not supported (this build reads version 3, signed; version 1 bundles "
+        #expect(sink.text == "format version 1 is not supported (this build reads version 4, signed; version 1 bundles "
                 + "are unsigned: repack with `bulkhead pack --key`)")
         func text(_ e: BundleError) -> String { var sink = StringSink(); e.write(to: &sink); return sink.text }
-        #expect(text(.unsupportedVersion(2)) == "format version 2 is not supported (this build reads version 3, "
+        #expect(text(.unsupportedVersion(2)) == "format version 2 is not supported (this build reads version 4, "
                 + "which adds channel records: repack with this `bulkhead pack`)")
+        #expect(text(.unsupportedVersion(3)) == "format version 3 is not supported (this build reads version 4, "
+                + "whose image digests are chunked: repack with this `bulkhead pack`)")
         #expect(text(.tooManyChannels(count: 17)) == "the bundle has 17 channels; at most 16 are supported")
-        #expect(text(.wrongChannelRecordSize(63)) == "the channel record size is 63 bytes; format version 3 has 64")
+        #expect(text(.wrongChannelRecordSize(63)) == "the channel record size is 63 bytes; format version 4 has 64")
         #expect(text(.channelNameTooLong(channel: 1, length: 17)) == "channel record #1: the name length 17 exceeds 16")
         #expect(text(.unknownChannelKind(channel: 0, value: 9)) == "channel record #0: unknown channel kind value 9 (1 = queue, 2 = shared memory)")
         #expect(text(.unknownChannelDirection(channel: 2, value: 2)) == "channel record #2: unknown direction value 2 (0 = both, 1 = forward)")
@@ -585,7 +588,7 @@ private func readPlan(_ bytes: [UInt8]) -> PartitionPlan? {
     return nil
 }
 
-@Suite("Bundle format v3: channel records")
+@Suite("Bundle format v4: channel records")
 struct ChannelBundleTests {
     @Test func layoutConstants() {
         #expect(BundleFormat.channelRecordSize == 64)

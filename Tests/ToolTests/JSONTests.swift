@@ -66,8 +66,8 @@ struct JSONTests {
         let a = result.partitions[0]
         #expect(a.harts == [1] && a.memoryBase == 0x8400_0000 && a.memorySize == 16 << 20 && a.entry == 0x8000_0000)
         #expect(a.kind == "bulkhead" && a.imageSize == 64 && a.keys == ["derive", "seal"] && a.bootargs == "x=1")
-        #expect(a.imageSHA512 == hexString(SHA512.hash(data: [UInt8](repeating: 0x13, count: 64))))
-        #expect(a.initrdSHA512 == nil && !a.uart && !a.dmaTrusted && a.devices.isEmpty && a.onFault == "stop")
+        #expect(a.imageDigest == hexString(SHA512.hash(data: Array(SHA512.hash(data: [UInt8](repeating: 0x13, count: 64))))))   // one chunk
+        #expect(a.initrdDigest == nil && !a.uart && !a.dmaTrusted && a.devices.isEmpty && a.onFault == "stop")
         #expect(result.channels == [InspectResult.Channel(index: 0, name: "ab", kind: "shared", endpoints: [0, 1], direction: "both",
                                                           depth: 0, messageSize: 0, size: 4096, access: ["rw", "ro"], doorbell: false)])
         // The plan not valid for a 2-hart board: the listing, and the error, exit code 1.

@@ -38,14 +38,14 @@ struct LinuxPackTests {
             let linux = reader.plan[1]
             #expect(linux.imageKind == .linux && linux.entry == GuestPhysAddr(0x8020_0000))
             #expect(linux.initrdSize == 5000 && [UInt8](reader.initrd(1)) == initrd)
-            #expect([UInt8](reader.initrdDigest(1)) == BundleSigning.sha512(initrd))
+            #expect([UInt8](reader.initrdDigest(1)) == BundleSigning.imageDigest(initrd))
             #expect(reader.plan[0].imageKind == .flat && reader.initrdRange(0).count == 0)
         }
         let report = try Commands.inspect(bundlePath: output, board: BoardOptions()).report
         #expect(report.contains("loaded at 0x80200000 (a Linux Image)"))
         #expect(report.contains("initrd:    5000 bytes at bundle offset "))
         #expect(report.contains(", loaded at 0x8ffee000\n"))
-        #expect(report.contains("\(hexString(BundleSigning.sha512(initrd)))   (initrd)"))
+        #expect(report.contains("\(hexString(BundleSigning.imageDigest(initrd)))   (initrd)"))
 
         // A changed initrd byte: the digest check names the initrd.
         var bad = bytes

@@ -172,7 +172,7 @@ struct PackTests {
         #expect(check.contains("OK: 2 partitions, 3 channels valid for qemu-virt"))
         let summary = try Commands.pack(configPath: config, output: output, keyPath: key.privatePath, securityVersion: 1,
                                         board: BoardOptions())
-        #expect(summary.contains("2 partitions, 3 channels, 1088 bytes (bundle format 3,"))
+        #expect(summary.contains("2 partitions, 3 channels, 1088 bytes (bundle format 4,"))
 
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
         // header 64 + 2 partition records + 3 channel records, signature, two 64-byte images.
@@ -198,7 +198,7 @@ struct PackTests {
         let inspection = try Commands.inspect(bundlePath: output, board: BoardOptions())
         #expect(inspection.problem == nil)
         let report = inspection.report
-        #expect(report.contains("format version 3, 2 partitions, 3 channels, 1088 bytes\n"))
+        #expect(report.contains("format version 4, 2 partitions, 3 channels, 1088 bytes\n"))
         #expect(report.contains("manifest:         896 bytes at 0x0 (signed)\n"))
         #expect(report.contains("""
             channel #0 "pingpong"

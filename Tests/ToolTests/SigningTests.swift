@@ -62,7 +62,8 @@ struct SigningTests {
         #expect(b[24] == 5 && b[25..<32].allSatisfy { $0 == 0 })
         for p in 0..<2 {
             let r = 64 + 320 * p
-            #expect(Array(b[(r + 224)..<(r + 288)]) == Array(Crypto.SHA512.hash(data: s.images[p])))
+            // Format 4's chunked digest; these images are one chunk each: SHA-512 of their SHA-512.
+            #expect(Array(b[(r + 224)..<(r + 288)]) == Array(Crypto.SHA512.hash(data: Array(Crypto.SHA512.hash(data: s.images[p])))))
         }
     }
 
@@ -77,7 +78,7 @@ struct SigningTests {
                 let failure = s.verifyFailure(b)
                 #expect(failure?.signatureProblem == .digestMismatch(partition: p))
                 let name = p == 0 ? "one" : "two"
-                #expect(failure?.message.contains("candidate.bin: digest mismatch for partition #\(p) \"\(name)\": the image's SHA-512 is ") == true)
+                #expect(failure?.message.contains("candidate.bin: digest mismatch for partition #\(p) \"\(name)\": the image's digest is ") == true)
             }
         }
     }
@@ -133,12 +134,12 @@ struct SigningTests {
         let inspection = try Commands.inspect(bundlePath: s.bundlePath, board: BoardOptions())
         #expect(inspection.problem == nil)
         let report = inspection.report
-        #expect(report.contains("format version 3, 2 partitions"))
+        #expect(report.contains("format version 4, 2 partitions"))
         #expect(report.contains("security version: 42\n"))
         #expect(report.contains("signing key id:   \(s.key.keyID.hex)\n"))
         #expect(report.contains("manifest:         704 bytes at 0x0 (signed)\n"))
         for p in 0..<2 {
-            #expect(report.contains("  sha-512:   \(hexString(Crypto.SHA512.hash(data: s.images[p])))\n"))
+            #expect(report.contains("  digest:    \(hexString(Crypto.SHA512.hash(data: Array(Crypto.SHA512.hash(data: s.images[p])))))\n"))
         }
         let b = s.bytes
         #expect(report.contains("signature:        \(hexString(b[704..<768]))\n"))

@@ -17,7 +17,7 @@ STATE_A = (0x1F8_0000, 0x1FC_0000)   # FlashLayout.qemuVirt: state copies A and 
 
 
 def manifest_length(bundle):
-    """The signed manifest (docs/bundle-format.md, format version 3): a 64-byte header, one 320-byte
+    """The signed manifest (docs/bundle-format.md, format version 4): a 64-byte header, one 320-byte
     record per partition (count at offset 14), then one 64-byte record per channel (count at offset 40)."""
     partitions = int.from_bytes(bundle[14:16], "little")
     channels = int.from_bytes(bundle[40:42], "little")

@@ -181,8 +181,8 @@ public enum Commands {
                 memoryBase: spec.memory.base.raw, memorySize: spec.memory.size, entry: spec.entry.raw,
                 kind: spec.imageKind == .linux ? "linux" : spec.imageKind == .payload ? "payload" : "bulkhead",
                 imageSize: reader.imageRange(p).count, imageLoadAddress: spec.ramBase.raw &+ spec.imageLoadOffset,
-                imageSHA512: hexString(reader.imageDigest(p)), initrdSize: initrd.count,
-                initrdSHA512: initrd.count > 0 ? hexString(reader.initrdDigest(p)) : nil,
+                imageDigest: hexString(reader.imageDigest(p)), initrdSize: initrd.count,
+                initrdDigest: initrd.count > 0 ? hexString(reader.initrdDigest(p)) : nil,
                 onFault: spec.onFault == .restart ? "restart" : "stop",
                 bootargs: spec.bootargs.withBytes { String(decoding: $0, as: UTF8.self) },
                 keys: spec.keyPolicy.raw == 0 ? [] : KeyServices.describe(spec.keyPolicy).components(separatedBy: ", "),
@@ -236,12 +236,12 @@ public enum Commands {
             out += "  image:     \(range.count) bytes at bundle offset \(hex(UInt64(range.offset)))"
                 + ", loaded at \(hex(spec.ramBase.raw &+ spec.imageLoadOffset))"
                 + (spec.imageKind == .linux ? " (a Linux Image)" : spec.imageKind == .payload ? " (a payload, at its entry)" : "") + "\n"
-            out += "  sha-512:   \(hexString(reader.imageDigest(p)))\n"
+            out += "  digest:    \(hexString(reader.imageDigest(p)))\n"
             let initrd = reader.initrdRange(p)
             if initrd.count > 0 {
                 out += "  initrd:    \(initrd.count) bytes at bundle offset \(hex(UInt64(initrd.offset)))"
                     + ", loaded at \(hex(spec.initrdAddress.raw))\n"
-                out += "  sha-512:   \(hexString(reader.initrdDigest(p)))   (initrd)\n"
+                out += "  digest:    \(hexString(reader.initrdDigest(p)))   (initrd)\n"
             }
             out += "  on fault:  \(spec.onFault == .restart ? "restart" : "stop")\n"
             let bootargs = spec.bootargs.withBytes { String(decoding: $0, as: UTF8.self) }

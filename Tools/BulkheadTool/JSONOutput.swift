@@ -67,9 +67,9 @@ public struct InspectResult: Codable, Equatable, Sendable {
         public var kind: String
         public var imageSize: Int
         public var imageLoadAddress: UInt64
-        public var imageSHA512: String
+        public var imageDigest: String
         public var initrdSize: Int
-        public var initrdSHA512: String?
+        public var initrdDigest: String?
         /// "stop" or "restart".
         public var onFault: String
         public var bootargs: String

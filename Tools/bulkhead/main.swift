@@ -9,7 +9,7 @@ struct BulkheadCommand: ParsableCommand {
         abstract: "Build, sign and examine Bulkhead partition bundles.",
         discussion: """
             A bundle holds a signed manifest (the partition plan, a security version, each \
-            image's SHA-512 and the signing key's id) and each partition's image \
+            image's digest and the signing key's id) and each partition's image \
             (docs/bundle-format.md). `keygen` makes an Ed25519 key pair, `pack` builds and signs \
             a bundle from a TOML configuration (docs/configuration.md), `check` only validates \
             the configuration, `inspect` lists a bundle, and `verify` checks its signature and \
@@ -187,7 +187,7 @@ struct Pack: ParsableCommand {
             Image paths are relative to the configuration file. An image is a raw binary loaded at \
             guest-physical 0x80000000, or an ELF64 RISC-V executable whose PT_LOAD segments are \
             flattened into such a binary (gaps and .bss zero-filled). The manifest records each \
-            image's SHA-512, the security version and the key id, and is signed with the private \
+            image's digest (chunked SHA-512, docs/bundle-format.md), the security version and the key id, and is signed with the private \
             key (Ed25519, RFC 8032). The bundle is re-read with the hypervisor's parser and \
             verified before it is written, and is written only if the plan is valid for the board.
 
@@ -265,7 +265,7 @@ struct Inspect: ParsableCommand {
         discussion: """
             The bundle is parsed by the same reader the hypervisor uses. Shows the format version, \
             security version, signing key id, signature, per partition its harts, memory, \
-            entry, image and the image's SHA-512 as recorded in the manifest, fault policy, boot \
+            entry, image and the image's digest as recorded in the manifest, fault policy, boot \
             arguments and key services, and per channel its \
             kind, direction, endpoints (by partition name), depth and message size (queue) or size, \
             guest-physical window and access (shared memory), and doorbell. The signature and \
@@ -303,7 +303,7 @@ struct Verify: ParsableCommand {
         discussion: """
             Parses the bundle with the hypervisor's reader, then checks that the manifest names \
             the public key's id ("wrong key" otherwise), that the Ed25519 signature over the \
-            manifest verifies ("bad signature"), and that every image's SHA-512 equals the digest \
+            manifest verifies ("bad signature"), and that every image's digest (chunked SHA-512) equals the one \
             in the manifest ("digest mismatch for partition ..."). Exits non-zero with the first \
             failure. It does not check the plan against a board (`inspect` does) or the security \
             version against a device's minimum (the hypervisor does).

@@ -99,6 +99,7 @@ public enum BundleError: Error, Equatable, Sendable {
             out.write(decimal: UInt64(BundleFormat.version))
             if v == 1 { out.write(", signed; version 1 bundles are unsigned: repack with `bulkhead pack --key`") }
             if v == 2 { out.write(", which adds channel records: repack with this `bulkhead pack`") }
+            if v == 3 { out.write(", whose image digests are chunked: repack with this `bulkhead pack`") }
             out.write(")")
         case .wrongHeaderSize(let s):
             out.write("the header size is "); out.write(decimal: UInt64(s)); out.write(" bytes; format version ")

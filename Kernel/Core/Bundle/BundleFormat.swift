@@ -12,12 +12,12 @@
 //   signature         64 bytes at manifestLength(partitionCount:channelCount:)
 //   images            each 8-byte aligned, after the signature, ending exactly at totalLength
 
-/// Layout constants of bundle format version 3.
+/// Layout constants of bundle format version 4 (version 3's layout, chunked image digests: ImageDigest).
 public enum BundleFormat {
     /// "BULKHEAD" in ASCII, read as a little-endian 64-bit integer.
     public static let magic: UInt64 = 0x4441_4548_4B4C_5542
-    /// The only format version this build reads and writes (versions 1 and 2 are refused).
-    public static let version: UInt16 = 3
+    /// The only format version this build reads and writes (versions 1 to 3 are refused).
+    public static let version: UInt16 = 4
     public static let headerSize = 64
     /// A partition record.
     public static let recordSize = 320

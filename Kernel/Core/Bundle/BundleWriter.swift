@@ -10,7 +10,7 @@ public enum BundleWriter {
     ///
     /// Images are stored in partition order, each at the next 8-byte boundary after the signature
     /// or the previous image; an empty image gets the offset of the first byte after the
-    /// signature. `digest` maps an image to its 64-byte SHA-512; `sign` maps the manifest bytes
+    /// signature. `digest` maps an image to its 64-byte image digest (ImageDigest); `sign` maps the manifest bytes
     /// (header + partition records + channel records, every field already final) to their 64-byte Ed25519 signature.
     ///
     /// - Precondition: `images.count == plan.count`, `images[i].count == plan[i].imageSize`,

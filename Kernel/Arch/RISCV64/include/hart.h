@@ -94,6 +94,16 @@ BH_INLINE uint64_t atomic_exchange_u64(uint64_t *p, uint64_t v) { return __atomi
 BH_INLINE uint64_t kernel_image_start(void) { return (uint64_t)__kernel_start; }
 BH_INLINE uint64_t kernel_image_end(void) { return (uint64_t)__kernel_end; }
 
+/* BootWorkers.swift: word 0 = round << 32 | next chunk to claim, 1 = chunks done, 2 = boot finished. */
+extern uint64_t bh_boot_work[4];
+BH_INLINE uint64_t *boot_work_word(uint64_t i) { return &bh_boot_work[i & 3]; }
+BH_INLINE uint64_t atomic_load_u64(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+BH_INLINE void atomic_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+BH_INLINE uint64_t atomic_add_u64(uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+BH_INLINE bool atomic_cas_u64(uint64_t *p, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 BH_INLINE uint32_t atomic_load_u32(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 BH_INLINE void atomic_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 BH_INLINE uint32_t atomic_or_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
