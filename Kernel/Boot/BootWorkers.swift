@@ -1,29 +1,39 @@
-// Boot-time helpers: the other harts, started before the bundle is verified, hash image chunks with the boot hart.
+// Boot-time helpers: the other harts, started before the bundle is verified, share the boot hart's bulk work.
 //
-// ImageDigest (Core) hashes an image's 256 KiB chunks in rounds of up to 32 and asks its `runner`
-// for each round. Here the runner publishes the round (claim word = round << 32 | next chunk),
-// wakes the workers with an IPI, and claims chunks itself like them: a compare-and-swap on the
-// claim word takes the next chunk of the current round only, so a hart late from an earlier round
-// can never take a chunk of the next one. The boot hart waits until the round's chunks are all
-// done. When boot is over, the runner is removed (later hashing is on the calling hart) and the
-// workers go on to their partitions (PartitionControl.hartMain).
+// The bulk work of boot is a set of independent pieces: an image's 256 KiB chunks to hash
+// (ImageDigest, Core, asks its `runner` round by round), and a partition's RAM to scrub or fill
+// with its image, 1 MiB at a time. `parallelFor` publishes such a round (claim word = round << 32
+// | next piece), wakes the workers with an IPI, and claims pieces itself like them: a
+// compare-and-swap on the claim word takes the next piece of the current round only, so a hart
+// late from an earlier round can never take a piece of the next one. The boot hart waits until
+// the round's pieces are all done. When boot is over the workers go on to their partitions
+// (PartitionControl.hartMain), and the same calls run on the calling hart alone.
 import BulkheadCore
 import CArch
 
+/// One piece of a round: `task(context, index)`.
+typealias BootTask = @convention(c) (UnsafeRawPointer, Int) -> Void
+
 /// The current round, written by the boot hart before it publishes the round.
-nonisolated(unsafe) private var roundPayloads: UnsafeRawPointer? = nil
-nonisolated(unsafe) private var roundFirst = 0
+nonisolated(unsafe) private var roundTask: BootTask? = nil
+nonisolated(unsafe) private var roundContext: UnsafeRawPointer? = nil
 nonisolated(unsafe) private var roundCount = 0
-nonisolated(unsafe) private var roundOut: UnsafeMutableRawPointer? = nil
-/// The harts started early to help (bit n = hart n).
+/// The harts started early to help (bit n = hart n); 0 once boot is over.
 nonisolated(unsafe) private var workerMask: UInt64 = 0
 
+/// What ImageDigest's runner and the memory tasks need (on the boot hart's stack during a round).
+private struct HashRound { var payloads: UnsafeRawPointer; var first: Int; var out: UnsafeMutableRawPointer }
+private struct MemoryRound { var destination: UnsafeMutableRawPointer; var source: UnsafeRawPointer?; var count: Int }
+
 enum BootWorkers {
+    /// The bytes one memory piece covers.
+    static let memoryPiece = 1 << 20
+
     private static var claim: UnsafeMutablePointer<UInt64> { boot_work_word(0) }
     private static var done: UnsafeMutablePointer<UInt64> { boot_work_word(1) }
     private static var finished: UnsafeMutablePointer<UInt64> { boot_work_word(2) }
 
-    /// Starts every other hart the board has (SBI HSM); they help hash until `finish`.
+    /// Starts every other hart the board has (SBI HSM); they help until `finish`.
     static func start(harts: UInt64, bootHart: Int) {
         var h = 0
         while h < maxHarts {
@@ -38,21 +48,24 @@ enum BootWorkers {
             }
             h += 1
         }
-        if workerMask != 0 { ImageDigest.runner = runRound }
+        if workerMask != 0 { ImageDigest.runner = hashRound }
         log { out in
-            out.write("image hashing: 256 KiB chunks on "); out.write(decimal: UInt64(workerMask.nonzeroBitCount + 1)); out.write(" harts")
+            out.write("boot work (image hashing in 256 KiB chunks, RAM scrubbing and image copies in 1 MiB pieces) on ")
+            out.write(decimal: UInt64(workerMask.nonzeroBitCount + 1)); out.write(" harts")
         }
     }
 
-    /// Boot is over: hashing goes back to the calling hart, and the workers to their partitions.
+    /// Boot is over: hashing and memory work go back to the calling hart, the workers to their partitions.
     static func finish() {
         ImageDigest.runner = nil
+        let mask = workerMask
+        workerMask = 0
         atomic_store_u64(finished, 1)
-        wakeWorkers()
+        wake(mask)
     }
 
-    /// A started hart: hashes the rounds it is woken for until boot is over. A hart started
-    /// after that (or the boot hart) returns at once.
+    /// A started hart: does the rounds it is woken for until boot is over. A hart started after
+    /// that (or the boot hart) returns at once.
     static func serve() {
         csr_write_sie(InterruptSet.ssi.raw)        // wfi wakes on the IPI; sstatus.SIE stays 0
         var seen: UInt64 = 0
@@ -62,7 +75,7 @@ enum BootWorkers {
             let round = atomic_load_u64(claim) >> 32
             if round != seen {
                 seen = round
-                hashChunks(round: round)
+                work(round: round)
             } else {
                 arch_wfi()
             }
@@ -71,38 +84,80 @@ enum BootWorkers {
         csr_clear_sip(InterruptSet.ssi.raw)
     }
 
-    /// ImageDigest's runner on the boot hart.
-    private static let runRound: ImageDigest.ChunkRunner = { payloads, first, count, out in
-        roundPayloads = payloads
-        roundFirst = first
-        roundCount = count
-        roundOut = out
-        atomic_store_u64(BootWorkers.done, 0)
-        let round = (atomic_load_u64(BootWorkers.claim) >> 32) &+ 1
-        atomic_store_u64(BootWorkers.claim, round << 32)          // publishes the fields above
-        BootWorkers.wakeWorkers()
-        BootWorkers.hashChunks(round: round)
-        while atomic_load_u64(BootWorkers.done) < UInt64(count) {}
+    /// Zeroes `count` bytes at `destination`, in parallel while boot lasts.
+    static func zero(_ destination: UnsafeMutableRawPointer, count: Int) {
+        memoryRound(MemoryRound(destination: destination, source: nil, count: count))
     }
 
-    /// Claims and hashes chunks of `round` until none is left.
-    private static func hashChunks(round: UInt64) {
+    /// Copies `count` bytes from `source` to `destination` (not overlapping), in parallel while boot lasts.
+    static func copy(_ destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int) {
+        memoryRound(MemoryRound(destination: destination, source: source, count: count))
+    }
+
+    private static func memoryRound(_ round: MemoryRound) {
+        guard round.count > 0 else { return }
+        var r = round
+        withUnsafePointer(to: &r) { parallelFor(count: (round.count + memoryPiece - 1) / memoryPiece, context: UnsafeRawPointer($0), memoryTask) }
+    }
+
+    private static let memoryTask: BootTask = { context, i in
+        let r = context.assumingMemoryBound(to: MemoryRound.self).pointee
+        let offset = i * BootWorkers.memoryPiece
+        let length = min(BootWorkers.memoryPiece, r.count - offset)
+        if let source = r.source {
+            (r.destination + offset).copyMemory(from: source + offset, byteCount: length)
+        } else {
+            (r.destination + offset).initializeMemory(as: UInt8.self, repeating: 0, count: length)
+        }
+    }
+
+    /// ImageDigest's runner: chunk first + i of the payloads into out[i].
+    private static let hashRound: ImageDigest.ChunkRunner = { payloads, first, count, out in
+        var r = HashRound(payloads: payloads, first: first, out: out)
+        withUnsafePointer(to: &r) { BootWorkers.parallelFor(count: count, context: UnsafeRawPointer($0), BootWorkers.hashTask) }
+    }
+
+    private static let hashTask: BootTask = { context, i in
+        let r = context.assumingMemoryBound(to: HashRound.self).pointee
+        let digest = r.payloads.assumingMemoryBound(to: ChunkedPayloads.self).pointee.hashChunk(r.first + i)
+        r.out.assumingMemoryBound(to: SHA512Digest.self)[i] = digest
+    }
+
+    /// Runs `task(context, i)` for every i in 0..<count, on every worker and this hart while boot
+    /// lasts, else on this hart; returns when all are done.
+    private static func parallelFor(count: Int, context: UnsafeRawPointer, _ task: BootTask) {
+        guard workerMask != 0 else {
+            var i = 0
+            while i < count { task(context, i); i += 1 }
+            return
+        }
+        roundTask = task
+        roundContext = context
+        roundCount = count
+        atomic_store_u64(done, 0)
+        let round = (atomic_load_u64(claim) >> 32) &+ 1
+        atomic_store_u64(claim, round << 32)          // publishes the fields above
+        wake(workerMask)
+        work(round: round)
+        while atomic_load_u64(done) < UInt64(count) {}
+    }
+
+    /// Claims and runs pieces of `round` until none is left.
+    private static func work(round: UInt64) {
         while true {
             let word = atomic_load_u64(claim)
             guard word >> 32 == round, word & 0xFFFF_FFFF < UInt64(roundCount) else { return }
             guard atomic_cas_u64(claim, word, word &+ 1) else { continue }
-            let i = Int(word & 0xFFFF_FFFF)
-            guard let payloads = roundPayloads, let out = roundOut else { return }
-            let digest = payloads.assumingMemoryBound(to: ChunkedPayloads.self).pointee.hashChunk(roundFirst + i)
-            out.assumingMemoryBound(to: SHA512Digest.self)[i] = digest
+            guard let task = roundTask, let context = roundContext else { return }
+            task(context, Int(word & 0xFFFF_FFFF))
             _ = atomic_add_u64(done, 1)
         }
     }
 
-    private static func wakeWorkers() {
+    private static func wake(_ mask: UInt64) {
         var h = 0
         while h < maxHarts {
-            if workerMask & (1 << UInt64(h)) != 0 { Firmware.sendIPI(toHart: UInt64(h)) }
+            if mask & (1 << UInt64(h)) != 0 { Firmware.sendIPI(toHart: UInt64(h)) }
             h += 1
         }
     }

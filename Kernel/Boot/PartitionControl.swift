@@ -16,14 +16,15 @@ enum PartitionControl {
         let imageEnd = imageStart + Int(spec.imageSize)
         let treeOffset = Int(spec.memory.size - PlanLimits.deviceTreeReserve)
         let initrdStart = spec.initrdSize > 0 ? Int(spec.initrdOffset) : treeOffset
-        ram.initializeMemory(as: UInt8.self, repeating: 0, count: imageStart)
-        (ram + imageStart).copyMemory(from: image, byteCount: Int(spec.imageSize))
-        (ram + imageEnd).initializeMemory(as: UInt8.self, repeating: 0, count: initrdStart - imageEnd)
+        // Every byte written once: zeros, the image, zeros, the initrd, zeros (on all harts at boot).
+        BootWorkers.zero(ram, count: imageStart)
+        BootWorkers.copy(ram + imageStart, from: image, count: Int(spec.imageSize))
+        BootWorkers.zero(ram + imageEnd, count: initrdStart - imageEnd)
         if spec.initrdSize > 0, let initrd = UnsafeRawPointer(bitPattern: UInt(partitionInitrd[p].base.raw)) {
-            (ram + initrdStart).copyMemory(from: initrd, byteCount: Int(spec.initrdSize))
+            BootWorkers.copy(ram + initrdStart, from: initrd, count: Int(spec.initrdSize))
         }
         let initrdEnd = initrdStart + Int(spec.initrdSize)
-        (ram + initrdEnd).initializeMemory(as: UInt8.self, repeating: 0, count: Int(spec.memory.size) - initrdEnd)
+        BootWorkers.zero(ram + initrdEnd, count: Int(spec.memory.size) - initrdEnd)
         let tree = UnsafeMutableRawBufferPointer(start: ram + treeOffset, count: Int(PlanLimits.deviceTreeReserve))
         let bootCount = atomic_load_u32(&partition_shared(UInt64(p)).pointee.boot_count)
         let built = guestISA.withBytes { isa in
