@@ -208,14 +208,18 @@ REVOKED_TEST_ELF := $(BUILD)/bulkhead-revoked-dev.elf
 kernel-revoked-dev: $(DEV_KEY).pub
 	$(MAKE) kernel KDIR=$(BUILD)/kernel-revoked-dev KERNEL_ELF=$(REVOKED_TEST_ELF) REVOKED_KEYS=$(DEV_KEY).pub
 
-# A test image that provokes faults in the hypervisor on a guest's request (Kernel/Boot/FaultInjection.swift).
+# A test image that provokes faults in the hypervisor on a guest's request (Kernel/Boot/FaultInjection.swift)
+# and checks the lock order on every lock it takes (Kernel/Boot/SpinLock.swift).
 FAULTS_TEST_ELF := $(BUILD)/bulkhead-faults.elf
 .PHONY: kernel-faults
 kernel-faults:
-	$(MAKE) kernel KDIR=$(BUILD)/kernel-faults KERNEL_ELF=$(FAULTS_TEST_ELF) KERNEL_DEFINES="-D BULKHEAD_FAULT_INJECTION"
+	$(MAKE) kernel KDIR=$(BUILD)/kernel-faults KERNEL_ELF=$(FAULTS_TEST_ELF) KERNEL_DEFINES="-D BULKHEAD_FAULT_INJECTION -D BULKHEAD_LOCK_CHECKS"
 
 test-qemu: kernel kernel-revoked-dev kernel-faults guests tool linux-guest uboot-guest board-kernels
 	python3 -m pytest -v Tests/qemu
+	@echo "The IPC, keys, devices and foundation tests again, under the lock-order-checking test kernel:"
+	BULKHEAD_KERNEL=$(FAULTS_TEST_ELF) python3 -m pytest -q Tests/qemu/test_ipc.py Tests/qemu/test_keys.py \
+	    Tests/qemu/test_devices.py Tests/qemu/test_foundation.py
 
 # ---- Linux beside the Swift guests (Guests/linux.toml; README "Running Linux ...") ------------
 # The bundle (about 32 MiB with the kernel) is larger than a flash slot (15 MiB), so QEMU's loader

@@ -1,5 +1,5 @@
 // The hypervisor-owned console: its own messages marked "[bulkhead]", guest lines tagged with the partition name.
-// Lock order: the console lock is a leaf; nothing else is taken while holding it.
+// Lock: the console lock (SpinLock.swift, rank console, the last).
 import BulkheadCore
 import CArch
 import Synchronization
@@ -8,14 +8,7 @@ import Synchronization
 /// tree is read, or when it names none: output then goes to the firmware's console (SBI), and
 /// no board's address is assumed.
 nonisolated(unsafe) var consoleUART: NS16550A? = nil
-let consoleLock = Atomic<UInt32>(0)
-
-@inline(__always) func withConsoleLock<R>(_ body: () -> R) -> R {
-    while consoleLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
-    let result = body()
-    consoleLock.store(0, ordering: .releasing)
-    return result
-}
+@inline(__always) func withConsoleLock<R>(_ body: () -> R) -> R { consoleLock.withLock(body) }
 
 /// Writes straight to the UART; callers hold the console lock.
 struct UARTSink: TextSink {
@@ -103,12 +96,12 @@ func guestConsoleFlush(partition p: Int) {
 }
 
 private func serviceConsole(now: UInt64) {
-    guard consoleLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else { return }
+    guard consoleLock.tryLock() else { return }
     pollConsoleInput()
     var out = UARTSink()
     let earliest = guestConsole.flushIdle(now: now, count: plan.count, to: &out, name: partitionName)
     consoleServiceDue.store(guestConsole.timing.nextService(after: now, earliestIdle: earliest), ordering: .relaxed)
-    consoleLock.store(0, ordering: .releasing)
+    consoleLock.unlock()
 }
 
 // MARK: Input (Core's ConsoleFocus: Ctrl-B then a digit moves the focus, Ctrl-B s reports status; README "Console input")

@@ -3,8 +3,9 @@
 // Built with -D BULKHEAD_FAULT_INJECTION only; the product kernel has no trace of it. A guest's
 // ecall with a7 = FaultInjection.eid (firmware-specific range, SBI spec v2.0 §3) and a6 = the
 // fault makes the hypervisor itself do, on that hart: 0 overflow its stack, 1 write to its own
-// code, 2 write to page 0 (unmapped), 3 jump into its data. Each must end in one FATAL line naming
-// the cause (HostPaging.swift) and the machine stopping (Tests/qemu/test_hardening.py).
+// code, 2 write to page 0 (unmapped), 3 jump into its data, 4 take the DRBG lock while holding the
+// console lock (out of order). Each must end in one FATAL line naming the cause (HostPaging.swift,
+// SpinLock.swift) and the machine stopping (Tests/qemu/test_hardening.py).
 import BulkheadCore
 import CArch
 
@@ -20,6 +21,7 @@ enum FaultInjection {
         case 1: fault_store(kernel_image_start() &+ 0x100)
         case 2: fault_store(8)
         case 3: fault_jump(device_tree_copy_address())
+        case 4: consoleLock.withLock { drbgLock.withLock {} }
         default: log("fault injection: unknown fault")
         }
     }

@@ -8,7 +8,7 @@
 // it (through the mailbox when that vCPU is on another hart). The guest's claim and complete trap
 // to `emulatePLIC`; its complete completes the source on the physical PLIC, through the context
 // that claimed it.
-// Lock order: partition_shared.plic_lock is a leaf (nothing else is taken while holding it).
+// Locks: each partition's virtual PLIC lock, and the physical enable lock (SpinLock.swift).
 import BulkheadCore
 import CArch
 import Synchronization
@@ -18,8 +18,6 @@ nonisolated(unsafe) var physicalPLIC: PLIC? = nil
 nonisolated(unsafe) var hostPLIC = HostPLIC()
 /// Per partition: its virtual PLIC (under its plic_lock).
 nonisolated(unsafe) var virtualPLICs = InlineArray<8, VirtualPLIC>(repeating: VirtualPLIC(owned: PLICSourceSet(), contextCount: 0))
-/// Guards read-modify-writes of the physical PLIC's enable words (a leaf lock).
-let physicalEnableLock = Atomic<UInt32>(0)
 /// Per source: the partition that owns it (-1: none), and the physical context that last claimed it.
 struct SourceEntry { var owner: Int8 = -1; var claimContext: Int16 = 0 }
 nonisolated(unsafe) var sources = InlineArray<256, SourceEntry>(repeating: SourceEntry())
@@ -77,9 +75,7 @@ func setUpInterrupts(dtb: UnsafeRawBufferPointer) {
 
 /// Sets `source`'s enable bit on `context` under `physicalEnableLock`.
 private func setPhysicalEnable(_ plic: PLIC, source: Int, context: Int, _ on: Bool) {
-    while physicalEnableLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
-    plic.setEnabled(source: source, context: context, on)
-    physicalEnableLock.store(0, ordering: .releasing)
+    physicalEnableLock.withLock { plic.setEnabled(source: source, context: context, on) }
 }
 
 /// Opens this hart's supervisor context: threshold 0 (every source a guest enables here may
@@ -106,11 +102,8 @@ var externalInterruptsUsed: Bool { physicalPLIC != nil }
 
 /// Partition `p`'s virtual PLIC, in place, with its lock held for `body`.
 @inline(__always) private func withVirtualPLIC<R>(_ p: Int, _ body: (inout VirtualPLIC) -> R) -> R {
-    let lock = UnsafeMutablePointer<UInt32>(&partition_shared(UInt64(p)).pointee.plic_lock)
-    while !atomic_cas_u32(lock, 0, 1) {}
-    let result = body(&partitionElement(&virtualPLICs, p).pointee)
-    atomic_store_u32(lock, 0)
-    return result
+    let lock = SpinLock(word: partition_plic_lock_word(UInt64(p)), rank: .virtualPLIC)
+    return lock.withLock { body(&partitionElement(&virtualPLICs, p).pointee) }
 }
 
 /// A supervisor external interrupt on `hart`: claims every pending source of its context and

@@ -1,5 +1,5 @@
 // Trap-and-emulate of the virtual UART and the virtual PLIC: decode the faulting guest load/store from guest memory, perform it on the model.
-// Lock order: the console lock (a leaf) guards every partition's UART state and input queue.
+// Locks: the console lock (SpinLock.swift) guards every partition's UART state and input queue.
 import BulkheadCore
 import CArch
 

@@ -1,5 +1,5 @@
 // Starting, parking, stopping and restarting partitions; every hart's idle loop lives here.
-// Lock order: partition_shared.busy, then the console lock. A hart holding `busy` waits only
+// Locks: partition_shared.busy (SpinLock.swift, rank partitionBusy): a hart holding it waits only
 // for harts of its own partition, which never wait for it.
 import BulkheadCore
 import CArch
@@ -90,7 +90,8 @@ enum PartitionControl {
         let p = hartPartition[hart]
         let shared = partition_shared(UInt64(p))
         let me = Mailbox(hart: hart)
-        guard atomic_cas_u32(&shared.pointee.busy, 0, 1) else { park(hart) }   // another hart is at it
+        let busy = SpinLock(word: partition_busy_word(UInt64(p)), rank: .partitionBusy)
+        guard busy.tryLock() else { park(hart) }   // another hart is at it
         me.state = .stopPending
         let spec = plan[p]
         var v = 0
@@ -137,7 +138,7 @@ enum PartitionControl {
             atomic_store_u32(&shared.pointee.stopped, 1)
             logPartition(p, "stopped")
         }
-        atomic_store_u32(&shared.pointee.busy, 0)
+        busy.unlock()
         if again {
             let first = Int(spec.harts[0])
             if first == hart { enterFresh(hart: hart, pc: spec.entry.raw, a1: spec.deviceTreeAddress.raw) }
@@ -150,7 +151,7 @@ enum PartitionControl {
 }
 
 /// Whether a hart is stopping or restarting partition `p` (starts are void meanwhile).
-func isBusy(_ p: Int) -> Bool { atomic_load_u32(&partition_shared(UInt64(p)).pointee.busy) != 0 }
+func isBusy(_ p: Int) -> Bool { atomic_load_u32(partition_busy_word(UInt64(p))) != 0 }
 
 /// The single fatal path: a broken kernel invariant. Reports and shuts the machine down.
 func fatal(_ why: StaticString) -> Never {

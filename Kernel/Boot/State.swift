@@ -48,16 +48,12 @@ nonisolated(unsafe) var attestationKey: Ed25519PrivateKey? = nil
 nonisolated(unsafe) var hypervisorIdentity = SHA512Digest(bytes: InlineArray(repeating: 0))
 /// The DRBG, shared by all harts under `drbgLock`.
 nonisolated(unsafe) var drbg = DRBG(seed: SecretBytes(repeating: 0))
-let drbgLock = Atomic<UInt32>(0)
 
 /// The keystores (docs/keys.md): each partition's slots in hypervisor memory, read and replaced
 /// under `keystoreLock`; which flash copy holds the current record (its bytes in
 /// keystore_buffer_address(0)), read and changed only by the holder of `keystoreWriter`.
 nonisolated(unsafe) var keystores = InlineArray<8, PartitionKeystore>(repeating: PartitionKeystore(ownerTag: 0))
 nonisolated(unsafe) var keystoreCurrentCopy: Int? = nil
-let keystoreLock = Atomic<UInt32>(0)
-/// Held (try-lock) by the one hart writing a keystore change to flash (VCPUEnvironment.updateKeystore).
-let keystoreWriter = Atomic<UInt32>(0)
 
 /// Per partition, under `keystoreLock`: how many times its keystore changed, and the expanded
 /// signing key of one handle (KeystoreService.signingKey), dropped on every change.

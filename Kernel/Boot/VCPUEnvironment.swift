@@ -1,5 +1,5 @@
 // The SBI environment of one vCPU: how Core's SBI and IPC services reach the console, timers, other harts and rings.
-// Lock order: a ring lock is a leaf (nothing else is taken while holding it).
+// Locks: the ring, DRBG, keystore and keystore-writer locks (SpinLock.swift).
 import BulkheadCore
 import CArch
 import Synchronization
@@ -88,11 +88,8 @@ struct VCPUEnvironment: SBIEnvironment {
         let ch = plan.channel(id)
         let offset = channelLayout.ringOffset(id, toEndpoint: endpoint, channel: ch)
         let base = hostPointer(ipc_queue_storage_address() &+ offset)
-        let lock = ring_lock(UInt64(2 &* id &+ endpoint))
-        while !atomic_cas_u32(lock, 0, 1) {}
-        let result = body(MessageRing(base: base, depth: ch.depth, messageSize: ch.messageSize))
-        atomic_store_u32(lock, 0)
-        return result
+        let lock = SpinLock(word: ring_lock(UInt64(2 &* id &+ endpoint)), rank: .ring)
+        return lock.withLock { body(MessageRing(base: base, depth: ch.depth, messageSize: ch.messageSize)) }
     }
 
     mutating func ringDoorbell(channel id: Int, partition p: Int) {
@@ -115,10 +112,7 @@ struct VCPUEnvironment: SBIEnvironment {
 
     mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool {
         guard keysAvailable else { return false }
-        while drbgLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
-        let ok = drbg.fill(output)
-        drbgLock.store(0, ordering: .releasing)
-        return ok
+        return drbgLock.withLock { drbg.fill(output) }
     }
 
     mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
@@ -150,8 +144,8 @@ struct VCPUEnvironment: SBIEnvironment {
             throw .noDeviceSecret
         }
         defer { withUnsafeMutableBytes(of: &key) { secureZero($0) } }
-        guard keystoreWriter.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else { throw .busy }
-        defer { keystoreWriter.store(0, ordering: .releasing) }
+        guard keystoreWriter.tryLock() else { throw .busy }
+        defer { keystoreWriter.unlock() }
         let name = plan[partition].name
         let store = keystorePointer(partition)
         var working = withKeystoreLock { store.pointee }
@@ -193,9 +187,7 @@ struct VCPUEnvironment: SBIEnvironment {
 
     /// Runs `body` under `keystoreLock` (a leaf lock: nothing else is taken while holding it).
     private func withKeystoreLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        while keystoreLock.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged == false {}
-        defer { keystoreLock.store(0, ordering: .releasing) }
-        return try body()
+        try keystoreLock.withLock(body)
     }
 
     private func forEach(_ mask: UInt64, _ body: (Int) -> Void) {

@@ -2,7 +2,10 @@
 stack overflow, a write to its code, a stray access and a jump into its data each end in one FATAL
 line naming the cause and the machine stopping with a failure, instead of silent corruption.
 The faults are provoked by a test kernel (make kernel-faults, Kernel/Boot/FaultInjection.swift) on
-the request of Guests/hvfault; the product kernel does not know the request."""
+the request of Guests/hvfault; the product kernel does not know the request. The same test kernel
+checks the lock order on every lock it takes (Kernel/Boot/SpinLock.swift): a lock taken out of
+order stops the machine too, and `make test` runs the IPC, keys, devices and foundation tests
+under it."""
 import os
 import re
 
@@ -64,4 +67,15 @@ def test_a_fault_in_the_hypervisor_is_named_and_stops_the_machine(bundle_of, fla
         assert m.proc.returncode != 0, "the machine must stop with a failure"
         # Exactly one report, and the guest never got an answer.
         assert m.count(r"FATAL") == 1, m.text[line.start():]
+        assert m.count(r"hvfault: the hypervisor returned") == 0
+
+
+def test_a_lock_taken_out_of_order_stops_the_test_kernel(bundle_of, flash_of, tmp_path):
+    """The DRBG lock (rank 4) taken while the console lock (rank 8) is held."""
+    with Machine(flash_of(bundle_of(faults_config(tmp_path, "lock-order"))), kernel=FAULTS_KERNEL) as m:
+        m.expect(r"^\[hvfault\] hvfault: asking the hypervisor for fault lock-order$")
+        m.expect(r"^\[bulkhead\] FATAL: lock order: taking rank 4 while holding ranks mask 0x100$", timeout=30)
+        m.wait_exit(timeout=30)
+        assert m.proc.returncode != 0
+        assert m.count(r"FATAL") == 1
         assert m.count(r"hvfault: the hypervisor returned") == 0

@@ -130,6 +130,10 @@ bh_frames:      .skip BH_FRAME_SIZE * MAX_HARTS
 bh_mailboxes:   .skip BH_MAILBOX_SIZE * MAX_HARTS
 bh_partitions:  .skip BH_PARTITION_SHARED_SIZE * BH_MAX_PARTITIONS
 bh_entry_instret: .skip 8
+    .globl bh_locks, bh_held_ranks
+bh_locks:       .skip 4 * 8          // SpinLock.swift: the global lock words
+bh_held_ranks:  .skip 4 * (MAX_HARTS + 1)   // SpinLock.swift: each hart's held ranks (test kernel)
+    .balign 8
     .globl bh_boot_work
 bh_boot_work:   .skip 8 * 4         // BootWorkers.swift: the chunk-hashing rounds at boot
     .globl bh_ring_locks, bh_doorbells

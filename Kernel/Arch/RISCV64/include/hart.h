@@ -47,6 +47,9 @@ _Static_assert(sizeof(partition_shared_t) == BH_PARTITION_SHARED_SIZE, "entry.S 
 extern hart_frame_t bh_frames[BH_MAX_HARTS];
 extern partition_shared_t bh_partitions[BH_MAX_PARTITIONS];
 BH_INLINE partition_shared_t *partition_shared(uint64_t p) { return &bh_partitions[p]; }
+/* The two lock words of partition p (SpinLock.swift). */
+BH_INLINE uint32_t *partition_busy_word(uint64_t p) { return &bh_partitions[p].busy; }
+BH_INLINE uint32_t *partition_plic_lock_word(uint64_t p) { return &bh_partitions[p].plic_lock; }
 extern uint64_t bh_entry_instret;
 BH_INLINE uint64_t entry_instret(void) { return bh_entry_instret; }
 extern hart_mailbox_t bh_mailboxes[BH_MAX_HARTS];
@@ -93,6 +96,13 @@ BH_INLINE uint64_t atomic_or_u64(uint64_t *p, uint64_t v) { return __atomic_fetc
 BH_INLINE uint64_t atomic_exchange_u64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
 BH_INLINE uint64_t kernel_image_start(void) { return (uint64_t)__kernel_start; }
 BH_INLINE uint64_t kernel_image_end(void) { return (uint64_t)__kernel_end; }
+
+/* SpinLock.swift: the global lock words, and each hart's held lock ranks (test kernel checks). */
+extern uint32_t bh_locks[8];
+BH_INLINE uint32_t *lock_word(uint64_t i) { return &bh_locks[i & 7]; }
+extern uint32_t bh_held_ranks[BH_MAX_HARTS + 1];
+BH_INLINE uint32_t *held_ranks_word(uint64_t i) { return &bh_held_ranks[i <= BH_MAX_HARTS ? i : BH_MAX_HARTS]; }
+BH_INLINE uint64_t arch_stack_pointer(void) { uint64_t sp; __asm__ volatile("mv %0, sp" : "=r"(sp)); return sp; }
 
 /* BootWorkers.swift: word 0 = round << 32 | next chunk to claim, 1 = chunks done, 2 = boot finished. */
 extern uint64_t bh_boot_work[4];

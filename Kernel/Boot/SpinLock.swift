@@ -1,0 +1,100 @@
+// The hypervisor's spin locks: one type, the lock order written once (here), checked in the test kernel.
+//
+// Lock order. A hart takes a lock only while every lock it holds has a lower rank (so two harts
+// can never wait for each other); the rank is part of each lock's definition below:
+//   1 partitionBusy   partition_shared.busy, a try-lock: one hart stops or restarts a partition
+//                     (PartitionControl.stop); it waits only for its own partition's harts
+//   2 keystoreWriter  a try-lock: one keystore change at a time, across its flash write (a second
+//                     writer gets `busy`, VCPUEnvironment.updateKeystore)
+//   3 keystore        the keystores in RAM and the signing-key caches
+//   4 drbg            the DRBG
+//   5 ring            one message ring (ring_lock)
+//   6 virtualPLIC     one partition's virtual PLIC (partition_shared.plic_lock)
+//   7 physicalEnable  read-modify-writes of the physical PLIC's enable words
+//   8 console         the UART, every partition's virtual UART and console input
+// The fatal path (logFatal) takes no lock at all. The test kernel (make kernel-faults, compiled
+// with -D BULKHEAD_LOCK_CHECKS) keeps each hart's held ranks and stops the machine with a FATAL
+// line when a lock is taken out of order or released without being held.
+import BulkheadCore
+import CArch
+
+enum LockRank: UInt32 {
+    case partitionBusy = 1, keystoreWriter, keystore, drbg, ring, virtualPLIC, physicalEnable, console
+}
+
+/// A lock word (0 free, 1 held) and its rank.
+struct SpinLock {
+    let word: UnsafeMutablePointer<UInt32>
+    let rank: LockRank
+
+    @inline(__always) func lock() {
+        LockOrder.willTake(rank)
+        while !atomic_cas_u32(word, 0, 1) {}
+    }
+
+    /// Takes the lock when it is free; false (and nothing held) otherwise.
+    @inline(__always) func tryLock() -> Bool {
+        LockOrder.willTake(rank)
+        guard atomic_cas_u32(word, 0, 1) else { LockOrder.released(rank); return false }
+        return true
+    }
+
+    @inline(__always) func unlock() {
+        LockOrder.released(rank)
+        atomic_store_u32(word, 0)
+    }
+
+    @inline(__always) func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}
+
+/// The global locks (their words in entry.S's bh_locks); per-ring and per-partition locks are
+/// made where their words are (VCPUEnvironment.withRing, Interrupts.withVirtualPLIC, PartitionControl).
+var consoleLock: SpinLock { SpinLock(word: lock_word(0), rank: .console) }
+var physicalEnableLock: SpinLock { SpinLock(word: lock_word(1), rank: .physicalEnable) }
+var drbgLock: SpinLock { SpinLock(word: lock_word(2), rank: .drbg) }
+var keystoreLock: SpinLock { SpinLock(word: lock_word(3), rank: .keystore) }
+var keystoreWriter: SpinLock { SpinLock(word: lock_word(4), rank: .keystoreWriter) }
+
+/// Each hart's held ranks (bit r = rank r held), checked in the test kernel only.
+enum LockOrder {
+    @inline(__always) static func willTake(_ rank: LockRank) {
+        #if BULKHEAD_LOCK_CHECKS
+        let held = heldRanks()
+        if held.pointee >> rank.rawValue != 0 {
+            logFatal { out in
+                out.write("lock order: taking rank "); out.write(decimal: UInt64(rank.rawValue))
+                out.write(" while holding ranks mask "); out.write(hex: UInt64(held.pointee))
+            }
+            powerOffAfterFailure()
+        }
+        held.pointee |= 1 << rank.rawValue
+        #endif
+    }
+
+    @inline(__always) static func released(_ rank: LockRank) {
+        #if BULKHEAD_LOCK_CHECKS
+        let held = heldRanks()
+        if held.pointee & (1 << rank.rawValue) == 0 {
+            logFatal { out in out.write("lock order: releasing rank "); out.write(decimal: UInt64(rank.rawValue)); out.write(" not held") }
+            powerOffAfterFailure()
+        }
+        held.pointee &= ~(1 << rank.rawValue)
+        #endif
+    }
+
+    #if BULKHEAD_LOCK_CHECKS
+    /// This hart's held-rank word, found from its stack pointer (each hart runs on its own stack;
+    /// the boot stack has a word of its own).
+    private static func heldRanks() -> UnsafeMutablePointer<UInt32> {
+        let sp = arch_stack_pointer()
+        let slot = UInt64(BH_GUARD_SIZE + BH_STACK_SIZE)
+        let stacks = hart_stack_base(0) &- UInt64(BH_GUARD_SIZE)
+        let index = sp >= stacks && sp < stacks &+ slot &* UInt64(BH_MAX_HARTS) ? (sp &- stacks) / slot : UInt64(BH_MAX_HARTS)
+        return held_ranks_word(index)
+    }
+    #endif
+}
