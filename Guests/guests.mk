@@ -5,7 +5,7 @@
 # Included by the top-level Makefile, which defines SWIFTC, CLANG, LLD, OBJCOPY, EMBEDDED_FLAGS,
 # CLANG_FLAGS, BUILD and the BulkheadCore module ($(CORE_OBJ), $(CORE_MOD) in $(CORE_DIR)).
 
-GUESTS       := hello heartbeat intruder bench ping pong ipccheck ipcfuzz ipcvictim ipcbench roprobe vault tenant rtc devprobe hvfault
+GUESTS       := hello heartbeat intruder bench ping pong ipccheck ipcfuzz ipcvictim ipcbench roprobe vault tenant rtc devprobe hvfault stress
 GUEST_BASE   := 0x80000000
 GUEST_S_BASE := 0x80200000
 GRT_SRC      := Guests/Runtime
