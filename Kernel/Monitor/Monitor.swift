@@ -31,6 +31,16 @@ struct MonitorConsole: TextSink {
 /// bundle flash layout, docs/flash-layout.md).
 let deviceSecretOffset = UInt64(FlashLayout.qemuVirt.deviceSecret.offset)
 
+/// The device secret's block in the secure flash (offset and size from FlashLayout.qemuVirt), for
+/// the firmware to put behind an M-only PMP region; 0 (also before init), or -1 for null pointers.
+@_cdecl("bulkhead_monitor_secret_range")
+public func bulkheadMonitorSecretRange(_ offset: UnsafeMutablePointer<UInt64>?, _ size: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let offset, let size else { return -1 }
+    offset.pointee = UInt64(FlashLayout.qemuVirt.deviceSecret.offset)
+    size.pointee = UInt64(FlashLayout.qemuVirt.deviceSecret.size)
+    return 0
+}
+
 @_cdecl("bulkhead_monitor_init")
 public func bulkheadMonitorInit(_ fdt: UnsafeRawPointer?, _ flashRead: FlashRead?, _ flashContext: UnsafeMutableRawPointer?,
                                 _ putc: PutChar?) -> Int32 {

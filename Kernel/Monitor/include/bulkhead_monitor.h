@@ -50,6 +50,11 @@ typedef int (*bulkhead_monitor_flash_read_fn)(void *ctx, uint64_t offset, void *
 /* Writes one console byte (the firmware's console). */
 typedef void (*bulkhead_monitor_putc_fn)(char c);
 
+/* The device secret's block in the secure flash: its offset and size (a power of two, aligned to
+ * its size), for the firmware to make M-only with PMP before anything below M-mode runs. May be
+ * called before init. Returns 0, or -1 when a pointer is null. */
+int bulkhead_monitor_secret_range(uint64_t *offset, uint64_t *size);
+
 /* Keeps the device tree (flattened, as passed to the firmware), the flash reader and the console
  * writer. Returns 0, or BULKHEAD_MONITOR_NOT_INITIALISED when `fdt` or `putc` is null. */
 int bulkhead_monitor_init(const void *fdt, bulkhead_monitor_flash_read_fn flash_read, void *flash_ctx,

@@ -1,6 +1,8 @@
 /* OpenSBI glue of Bulkhead's secure monitor (docs/monitor.md), built inside OpenSBI's generic
  * platform as platform/generic/bulkhead/ (Kernel/Monitor/monitor.mk copies it there):
- *   - a platform override for QEMU virt ("riscv-virtio") whose final_init, on the cold-boot hart,
+ *   - a platform override for QEMU virt ("riscv-virtio") whose early_init, on the cold-boot hart,
+ *     adds an M-only region over the device secret's flash block to OpenSBI's root domain (so
+ *     every hart's PMP denies S- and U-mode any access to it), and whose final_init, on the cold-boot hart,
  *     hands libbulkhead_monitor.a the device tree, a reader of the bundle flash and the console,
  *     then verifies the next stage at scratch->next_addr; a stage that does not verify is never
  *     entered: the hart hangs after the monitor's line saying why (the other harts stay parked
@@ -9,6 +11,7 @@
  *     get_cdi: the next stage's CDI, handed out once, then wiped).
  * A vendor firmware calls the same two library functions from its own platform's final_init. */
 #include <sbi/sbi_console.h>
+#include <sbi/sbi_domain.h>
 #include <sbi/sbi_ecall.h>
 #include <sbi/sbi_error.h>
 #include <sbi/sbi_hart.h>
@@ -44,6 +47,33 @@ static void bulkhead_putc(char c)
 	sbi_putc(c);
 }
 
+/* Puts the device secret's flash block behind PMP: an M-readable, M-writable region of the root
+ * domain with no S/U permission (RISC-V privileged spec, "Physical Memory Protection": an entry
+ * without R/W/X and without L denies S- and U-mode and leaves M-mode unrestricted). OpenSBI turns
+ * every root-domain region into one PMP entry on each hart (sbi_hart_pmp_configure, before the
+ * jump to the next stage); the region must be added before the domains are finalised, hence
+ * early_init. A failure halts: booting with the secret readable would be a silent downgrade. */
+static int bulkhead_early_init(bool cold_boot, const void *fdt, const struct fdt_match *match)
+{
+	uint64_t offset = 0, size = 0;
+	int rc;
+
+	(void)fdt;
+	(void)match;
+	if (!cold_boot)
+		return 0;
+	if (bulkhead_monitor_secret_range(&offset, &size) != 0 || size == 0 ||
+	    offset > BULKHEAD_FLASH_SIZE || size > BULKHEAD_FLASH_SIZE - offset)
+		return SBI_EINVAL;
+	rc = sbi_domain_root_add_memrange(BULKHEAD_FLASH_BASE + offset, size, size,
+					  SBI_DOMAIN_MEMREGION_MMIO |
+					  SBI_DOMAIN_MEMREGION_M_READABLE |
+					  SBI_DOMAIN_MEMREGION_M_WRITABLE);
+	if (rc)
+		sbi_printf("[monitor] cannot protect the device secret's flash block (error %d)\n", rc);
+	return rc;
+}
+
 static int bulkhead_final_init(bool cold_boot, void *fdt, const struct fdt_match *match)
 {
 	struct sbi_scratch *scratch;
@@ -71,6 +101,7 @@ static const struct fdt_match bulkhead_qemu_virt_match[] = {
 
 const struct platform_override bulkhead_qemu_virt = {
 	.match_table = bulkhead_qemu_virt_match,
+	.early_init  = bulkhead_early_init,
 	.final_init  = bulkhead_final_init,
 };
 
