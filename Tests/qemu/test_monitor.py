@@ -160,12 +160,13 @@ def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_fir
     secret_file.write_text("a5" * 32 + "\n")
     with Machine.command(monitor_cmd(signed, provision(flash_of(), secret_file), smp=2)) as m:
         m.expect(r"^\[monitor\] next stage at 0x80200000: verified, .* measurement sha512:%s\.\.\.$" % measurement[:16])
-        m.expect(r"^\[probe\] monitor extension: probe 1, version 2$")
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 3$")
         m.expect(r"^\[probe\] measurement: %s$" % measurement)
         m.expect(r"^\[probe\] measurement word 8: error -3$")            # SBI_ERR_INVALID_PARAM
         m.expect(r"^\[probe\] cdi word 1 first: error -4$")              # SBI_ERR_DENIED: out of order
         m.expect(r"^\[probe\] cdi: 8 words, not all zero$")
         m.expect(r"^\[probe\] cdi again: error -4$")                     # wiped after the first taker
+        m.expect(r"^\[probe\] derive after get_cdi: error -4, reason 10$")  # DENIED/policy_denied: the CDI went out
         # Load access faults (scause 5) from PMP: the firmware's memory, and the device secret's
         # flash block (first and last word) behind the glue's M-only region; the block above it
         # (state copy A, erased in this image) reads, so the fault is not "flash unmapped".

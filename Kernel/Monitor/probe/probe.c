@@ -29,6 +29,18 @@ static struct sbiret sbi_call(unsigned long eid, unsigned long fid, unsigned lon
 	return (struct sbiret){ (long)a0, a1 };
 }
 
+static struct sbiret sbi_call3(unsigned long eid, unsigned long fid, unsigned long arg0, unsigned long arg1,
+			       unsigned long arg2)
+{
+	register unsigned long a0 __asm__("a0") = arg0;
+	register unsigned long a1 __asm__("a1") = arg1;
+	register unsigned long a2 __asm__("a2") = arg2;
+	register unsigned long a6 __asm__("a6") = fid;
+	register unsigned long a7 __asm__("a7") = eid;
+	__asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
+	return (struct sbiret){ (long)a0, a1 };
+}
+
 static void put(char c) { sbi_call(0x4442434E, 2, (unsigned char)c, 0); }   /* DBCN write_byte */
 static void puts_(const char *s) { while (*s) put(*s++); }
 static void hex(unsigned long v, int digits)
@@ -82,6 +94,13 @@ void probe_main(void)
 	puts_("[probe] cdi: "); dec((long)words); puts_(mix ? " words, not all zero\n" : " words\n");
 	struct sbiret again = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_CDI, 0, 0);
 	puts_("[probe] cdi again: error "); dec(again.error); puts_("\n");
+	/* get_cdi came first, so the key services are gone (they exclude each other): derive of a
+	 * 3-byte label into a valid buffer is refused with SBI_ERR_DENIED, reason 10 (policy_denied). */
+	static const char label[8] = "key";
+	static uint64_t key[4];
+	struct sbiret derive = sbi_call3(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_DERIVE,
+					 (unsigned long)label, 3, (unsigned long)key);
+	puts_("[probe] derive after get_cdi: error "); dec(derive.error); puts_(", reason "); dec((long)derive.value); puts_("\n");
 	try_read("the firmware", 0x80000000UL);
 	try_read("the device secret's flash block", SECRET_BLOCK);
 	try_read("the device secret's flash block, last word", SECRET_BLOCK + 0x40000UL - 8);
