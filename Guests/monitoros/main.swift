@@ -57,6 +57,7 @@ func keyServices() throws(Bulkhead.Failure) {
 
     try sealRoundTrip(.image, "image")
     try sealRoundTrip(.signer, "signer")
+    try sealLargest()
 
     // Attestation over a fixed nonce; the report (320 bytes) in five lines of 64 bytes.
     var nonce = InlineArray<32, UInt8>(repeating: 0)
@@ -121,6 +122,32 @@ func sealRoundTrip(_ binding: SealedBlob.Binding, _ name: StaticString) throws(B
         Bulkhead.Failure(error: changed.error, rawReason: changed.value).write(to: &$0)
     }
     withUnsafeMutableBytes(of: &opened) { secureZero($0) }
+}
+
+/// The largest data a blob holds (4096 bytes), sealed and opened in static buffers (the guest stack
+/// is 16 KiB): the monitor's side needs its own large stack for this.
+nonisolated(unsafe) var largePlain = InlineArray<512, UInt64>(repeating: 0)
+nonisolated(unsafe) var largeBlob = InlineArray<518, UInt64>(repeating: 0)
+nonisolated(unsafe) var largeOpened = InlineArray<512, UInt64>(repeating: 0)
+
+func sealLargest() throws(Bulkhead.Failure) {
+    var i = 0
+    while i < 512 { largePlain[i] = UInt64(i) &* 0x9E37_79B9_7F4A_7C15; i &+= 1 }
+    let sealed = try withUnsafeBytes(of: &largePlain) { (p) throws(Bulkhead.Failure) -> Int in
+        try withUnsafeMutableBytes(of: &largeBlob) { (b) throws(Bulkhead.Failure) -> Int in try Bulkhead.seal(.image, p, into: b) }
+    }
+    let count = try withUnsafeBytes(of: &largeBlob) { (b) throws(Bulkhead.Failure) -> Int in
+        try withUnsafeMutableBytes(of: &largeOpened) { (o) throws(Bulkhead.Failure) -> Int in
+            try Bulkhead.unseal(UnsafeRawBufferPointer(rebasing: b[0..<sealed]), into: o)
+        }
+    }
+    var same = count == 4096
+    i = 0
+    while i < 512 { if largeOpened[i] != largePlain[i] { same = false }; i &+= 1 }
+    Console.line {
+        $0.write("monitoros: seal 4096 bytes: "); $0.write(decimal: UInt64(sealed))
+        $0.write(" bytes, unseal: "); $0.write(decimal: UInt64(count)); $0.write(same ? " bytes, round trip ok" : " bytes, MISMATCH")
+    }
 }
 
 /// A 48-byte unseal request (blob, aad "v1", output), kept in a static block for raw calls.
