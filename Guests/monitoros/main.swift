@@ -178,7 +178,16 @@ func hostileAddresses() {
     let request = withUnsafeBytes(of: &rawRequest) { address($0.baseAddress) }
     report("seal into the firmware", Bulkhead.call(IPCFunction.seal.rawValue, 1, request))
     report("attest into the firmware", Bulkhead.call(IPCFunction.attest.rawValue, labelAddress, firmwareAddress, 320))
+    // Other hostile arguments get their specific errors (docs/hypercalls.md), never a crash.
     report("derive with a 65-byte label", Bulkhead.call(derive, labelAddress, 65, outAddress))
+    report("derive into a misaligned output", Bulkhead.call(derive, labelAddress, 3, outAddress + 1))
+    rawRequest = [labelAddress, 3, 0, 0, outAddress, 32]                   // out: 32 bytes, the blob needs 51
+    let sealRequest = withUnsafeBytes(of: &rawRequest) { address($0.baseAddress) }
+    report("seal with binding 3", Bulkhead.call(IPCFunction.seal.rawValue, 3, sealRequest))
+    report("seal into a 32-byte output", Bulkhead.call(IPCFunction.seal.rawValue, 1, sealRequest))
+    report("attest into 32 bytes", Bulkhead.call(IPCFunction.attest.rawValue, labelAddress, outAddress, 32))
+    report("keystore key_generate", Bulkhead.call(IPCFunction.keyGenerate.rawValue, 1))
+    report("function 99", Bulkhead.call(99))
     let again = Bulkhead.call(derive, labelAddress, 3, outAddress)
     Console.line { $0.write("monitoros: still running: derive error "); $0.write(signed: again.error) }
 }

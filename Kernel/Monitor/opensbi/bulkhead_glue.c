@@ -50,6 +50,8 @@ static spinlock_t bulkhead_state_lock = SPIN_LOCK_INITIALIZER;
 #define BULKHEAD_NONCE_SIZE   32UL
 /* The Bulkhead reason for an address refused here (IPCReason.badAddress, docs/hypercalls.md). */
 #define BULKHEAD_REASON_BAD_ADDRESS 7UL
+/* The reason for a FID the extension does not have (IPCReason.unknownFunction). */
+#define BULKHEAD_REASON_UNKNOWN_FUNCTION 13UL
 
 static int bulkhead_flash_read(void *ctx, uint64_t offset, void *buf, uint64_t len)
 {
@@ -249,7 +251,8 @@ static int bulkhead_ecall_handler(unsigned long extid, unsigned long funcid,
 	case BULKHEAD_MONITOR_SBI_ATTEST:
 	case BULKHEAD_MONITOR_SBI_RANDOM:
 		return bulkhead_key_call(funcid, regs, out);
-	default:
+	default:                        /* e.g. the keystore's FIDs 10..15: not offered */
+		out->value = BULKHEAD_REASON_UNKNOWN_FUNCTION;
 		return SBI_ENOTSUPP;
 	}
 }
