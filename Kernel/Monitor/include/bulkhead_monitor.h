@@ -5,9 +5,13 @@
  * from the device secret (docs/monitor.md). It depends on no firmware header: the firmware glue
  * passes the device tree, a flash reader and a console writer.
  *
+ * For a plain OS (no hypervisor) it also performs the key services derive, seal/unseal, attest
+ * and random (bulkhead_monitor_key_call) as the partition "os" under that CDI.
+ *
  * Threading: call init and verify on one hart (the cold-boot hart) before any other hart runs;
- * verify switches to the library's own 32 KiB stack (Ed25519 needs about 8 KiB) and is not
- * re-entrant. The query functions may be called from any hart afterwards (they only read).
+ * verify and the key calls switch to the library's own 32 KiB stack (Ed25519 needs about 8 KiB)
+ * and are not re-entrant. The query functions may be called from any hart afterwards (they only
+ * read); take_cdi_word and key_call change state: the caller serialises them (one lock for both).
  */
 #ifndef BULKHEAD_MONITOR_H
 #define BULKHEAD_MONITOR_H
