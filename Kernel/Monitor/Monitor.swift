@@ -1,4 +1,4 @@
-// The monitor library's C entry points (include/bulkhead_monitor.h): init, verify, queries.
+// The monitor library's C entry points (include/bulkhead_monitor.h): the secret's flash range, init, verify, queries.
 //
 // State: set by init and verify on the cold-boot hart before other harts run; afterwards only
 // bulkhead_monitor_take_cdi_word and the key calls (OSKeys.swift) change it (the glue serialises
@@ -79,13 +79,14 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
         acceptedMeasurement = measurement
         hasAccepted = true
         osRAM = ram ?? HostRegion(base: HostPhysAddr(0), size: 0)
+        let signer = SigningKeyID(raw: NextStage.load64(headerBytes(imageAddress), NextStageHeader.keyIDOffset))
         out.write("verified, "); out.write(decimal: NextStage.load64(headerBytes(imageAddress), NextStageHeader.imageSizeOffset))
         out.write(" bytes signed by key id ")
-        SigningKeyID(raw: NextStage.load64(headerBytes(imageAddress), NextStageHeader.keyIDOffset)).write(to: &out)
+        signer.write(to: &out)
         out.write(", measurement sha512:")
         measurement.writeShort(to: &out)
         out.write("\n")
-        deriveCDI(measurement, signer: SigningKeyID(raw: NextStage.load64(headerBytes(imageAddress), NextStageHeader.keyIDOffset)), &out)
+        deriveCDI(measurement, signer: signer, &out)
     default:
         out.write("refused: "); verdict.write(to: &out); out.write("; not entered\n")
     }
