@@ -47,6 +47,11 @@ public enum Bulkhead {
     /// The extension id, 0x0A004248.
     public static var eid: UInt64 { BulkheadExtension.eid }
 
+    /// The extension the calls go to: the hypervisor's (the default), or, for a plain OS booted by
+    /// the secure monitor, `SecureMonitorExtension.eid`, which offers derive, seal, unseal, attest
+    /// and random with the same FIDs and arguments (docs/monitor.md). Set it before any call.
+    nonisolated(unsafe) public static var target: UInt64 = BulkheadExtension.eid
+
     /// Whether the SBI implementation has the Bulkhead extension (probe_extension).
     public static var isPresent: Bool {
         let probe = SBI.probeExtension(BulkheadExtension.eid)
@@ -56,7 +61,7 @@ public enum Bulkhead {
     /// Any Bulkhead function with raw arguments (for test and fuzzing guests; use the typed calls).
     @inline(__always)
     public static func call(_ fid: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0) -> SBIResult {
-        let r = guest_ecall(BulkheadExtension.eid, fid, a0, a1, a2, a3, 0, 0)
+        let r = guest_ecall(target, fid, a0, a1, a2, a3, 0, 0)
         return SBIResult(error: r.error, value: r.value)
     }
 

@@ -33,6 +33,21 @@
 /// The Bulkhead extension id: SBI firmware-specific range 0x0A000000 + implementation id 0x4248.
 #define BULKHEAD_EID 0x0A004248
 
+/// The secure monitor's extension (docs/monitor.md): 0x0A, then "BLK". For a plain S-mode OS booted
+/// by the monitor it offers derive, seal, unseal, attest and random with the FIDs, arguments and
+/// reasons below (the OS is the partition "os"); buffers are physical addresses. Build such an OS
+/// with -DBULKHEAD_TARGET_EID=BULKHEAD_MONITOR_EID and the key-service functions below go there.
+#define BULKHEAD_MONITOR_EID 0x0A424C4B
+#define BULKHEAD_MONITOR_FID_GET_VERSION 0      ///< () -> BULKHEAD_MONITOR_API_VERSION
+#define BULKHEAD_MONITOR_FID_GET_MEASUREMENT 1  ///< (word 0..7) -> that word of the OS's SHA-512 measurement
+#define BULKHEAD_MONITOR_FID_GET_CDI 2          ///< (word 0..7, in order, once) -> that word of the CDI
+#define BULKHEAD_MONITOR_API_VERSION 3
+
+/// Where the wrappers below send their calls: the hypervisor (default) or the secure monitor.
+#ifndef BULKHEAD_TARGET_EID
+#define BULKHEAD_TARGET_EID BULKHEAD_EID
+#endif
+
 #define BULKHEAD_FID_PARTITION_INFO 0   ///< (buffer, length) -> bytes written
 #define BULKHEAD_FID_SEND 1             ///< (channel, message, length) -> 0
 #define BULKHEAD_FID_RECEIVE 2          ///< (channel, buffer, length) -> length | sender << 32
@@ -225,18 +240,29 @@ struct bulkhead_ret {
     uint64_t value;
 };
 
-/// Any Bulkhead function: a7 = BULKHEAD_EID, a6 = fid, arguments in a0..a3 (for tests and fuzzers;
-/// the wrappers below are the API).
-BULKHEAD_INLINE struct bulkhead_ret bulkhead_call4(uint64_t fid, uint64_t arg0, uint64_t arg1, uint64_t arg2, uint64_t arg3) {
+/// Any function of extension `eid`: a7 = eid, a6 = fid, arguments in a0..a3.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_ecall4(uint64_t eid, uint64_t fid, uint64_t arg0, uint64_t arg1, uint64_t arg2,
+                                                    uint64_t arg3) {
     register uint64_t a0 __asm__("a0") = arg0;
     register uint64_t a1 __asm__("a1") = arg1;
     register uint64_t a2 __asm__("a2") = arg2;
     register uint64_t a3 __asm__("a3") = arg3;
     register uint64_t a6 __asm__("a6") = fid;
-    register uint64_t a7 __asm__("a7") = BULKHEAD_EID;
+    register uint64_t a7 __asm__("a7") = eid;
     __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a3), "r"(a6), "r"(a7) : "memory");
     struct bulkhead_ret ret = { (int64_t)a0, a1 };
     return ret;
+}
+
+/// Any Bulkhead function: a7 = BULKHEAD_TARGET_EID, a6 = fid, arguments in a0..a3 (for tests and
+/// fuzzers; the wrappers below are the API).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_call4(uint64_t fid, uint64_t arg0, uint64_t arg1, uint64_t arg2, uint64_t arg3) {
+    return bulkhead_ecall4(BULKHEAD_TARGET_EID, fid, arg0, arg1, arg2, arg3);
+}
+
+/// A secure-monitor function (BULKHEAD_MONITOR_FID_*) with one argument, e.g. its API version.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_monitor_call(uint64_t fid, uint64_t arg0) {
+    return bulkhead_ecall4(BULKHEAD_MONITOR_EID, fid, arg0, 0, 0, 0);
 }
 
 /// bulkhead_call4 for the functions of at most three arguments.

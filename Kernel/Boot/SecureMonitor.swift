@@ -5,7 +5,7 @@ import CArch
 
 enum SecureMonitor {
     /// The monitor's SBI extension (Kernel/Monitor/include/bulkhead_monitor.h).
-    static let extensionID: UInt64 = 0x0A424C4B
+    static let extensionID: UInt64 = SecureMonitorExtension.eid
     static let getMeasurement: UInt64 = 1
     static let getCDI: UInt64 = 2
 

@@ -1,9 +1,9 @@
-// The monitor library's C entry points (include/bulkhead_monitor.h): init, verify, queries.
+// The monitor library's C entry points (include/bulkhead_monitor.h): the secret's flash range, init, verify, queries.
 //
 // State: set by init and verify on the cold-boot hart before other harts run; afterwards only
-// bulkhead_monitor_take_cdi_word changes it (the glue serialises its callers). The CDI stays in
-// this library's memory (inside the firmware's PMP-protected region) until the next stage takes
-// it, once: then it is wiped here.
+// bulkhead_monitor_take_cdi_word and the key calls (OSKeys.swift) change it (the glue serialises
+// their callers). The CDI stays in this library's memory (inside the firmware's PMP-protected
+// region) until the next stage takes it, once, or uses the key services: then it is wiped here.
 import BulkheadCore
 
 public typealias FlashRead = @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafeMutableRawPointer?, UInt64) -> Int32
@@ -31,6 +31,16 @@ struct MonitorConsole: TextSink {
 /// bundle flash layout, docs/flash-layout.md).
 let deviceSecretOffset = UInt64(FlashLayout.qemuVirt.deviceSecret.offset)
 
+/// The device secret's block in the secure flash (offset and size from FlashLayout.qemuVirt), for
+/// the firmware to put behind an M-only PMP region; 0 (also before init), or -1 for null pointers.
+@_cdecl("bulkhead_monitor_secret_range")
+public func bulkheadMonitorSecretRange(_ offset: UnsafeMutablePointer<UInt64>?, _ size: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let offset, let size else { return -1 }
+    offset.pointee = UInt64(FlashLayout.qemuVirt.deviceSecret.offset)
+    size.pointee = UInt64(FlashLayout.qemuVirt.deviceSecret.size)
+    return 0
+}
+
 @_cdecl("bulkhead_monitor_init")
 public func bulkheadMonitorInit(_ fdt: UnsafeRawPointer?, _ flashRead: FlashRead?, _ flashContext: UnsafeMutableRawPointer?,
                                 _ putc: PutChar?) -> Int32 {
@@ -42,6 +52,8 @@ public func bulkheadMonitorInit(_ fdt: UnsafeRawPointer?, _ flashRead: FlashRead
     hasAccepted = false
     hasCDI = false
     nextCDIWord = 0
+    cdiUse = .undecided
+    wipeOSKeys()
     return 0
 }
 
@@ -52,6 +64,9 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
     hasAccepted = false
     hasCDI = false
     nextCDIWord = 0
+    cdiUse = .undecided
+    wipeOSKeys()
+    osRAM = HostRegion(base: HostPhysAddr(0), size: 0)
     withUnsafeMutableBytes(of: &nextStageCDI) { secureZero($0) }
     var out = MonitorConsole()
     let ram = deviceTreeRAM()
@@ -63,13 +78,15 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
     case .accepted(let measurement):
         acceptedMeasurement = measurement
         hasAccepted = true
+        osRAM = ram ?? HostRegion(base: HostPhysAddr(0), size: 0)
+        let signer = SigningKeyID(raw: NextStage.load64(headerBytes(imageAddress), NextStageHeader.keyIDOffset))
         out.write("verified, "); out.write(decimal: NextStage.load64(headerBytes(imageAddress), NextStageHeader.imageSizeOffset))
         out.write(" bytes signed by key id ")
-        SigningKeyID(raw: NextStage.load64(headerBytes(imageAddress), NextStageHeader.keyIDOffset)).write(to: &out)
+        signer.write(to: &out)
         out.write(", measurement sha512:")
         measurement.writeShort(to: &out)
         out.write("\n")
-        deriveCDI(measurement, &out)
+        deriveCDI(measurement, signer: signer, &out)
     default:
         out.write("refused: "); verdict.write(to: &out); out.write("; not entered\n")
     }
@@ -89,7 +106,9 @@ public func bulkheadMonitorHasCDI() -> Int32 { hasCDI ? 1 : 0 }
 /// Hands the CDI out once: word `index` (little-endian, bytes 8*index ..< 8*index+8) only when it
 /// is the next one not yet taken, in order 0...7; after word 7 the CDI is wiped and every later
 /// call is refused. So the first caller after the jump (the hypervisor, before any guest or other
-/// hart runs) gets it, and nobody after it. 0, or -1 (refused: no CDI, already taken, out of order).
+/// hart runs) gets it, and nobody after it. Taking word 0 wipes the key services' keys (they
+/// exclude each other, OSKeys.swift); after a key call the CDI is gone. 0, or -1 (refused: no CDI,
+/// already taken, out of order).
 @_cdecl("bulkhead_monitor_take_cdi_word")
 public func bulkheadMonitorTakeCDIWord(_ index: UInt32, _ out: UnsafeMutablePointer<UInt64>?) -> Int32 {
     guard hasCDI, let out = out, Int(index) == nextCDIWord, nextCDIWord < 8 else { return -1 }
@@ -98,6 +117,10 @@ public func bulkheadMonitorTakeCDIWord(_ index: UInt32, _ out: UnsafeMutablePoin
     while i >= 0 { word = word << 8 | UInt64(nextStageCDI[8 * Int(index) + i]); i -= 1 }
     out.pointee = word
     word = 0
+    if nextCDIWord == 0 {
+        cdiUse = .handedOver
+        wipeOSKeys()
+    }
     nextCDIWord += 1
     if nextCDIWord == 8 {
         withUnsafeMutableBytes(of: &nextStageCDI) { secureZero($0) }
@@ -128,7 +151,8 @@ private func deviceTreeRAM() -> HostRegion? {
 
 /// The next stage's CDI = HKDF(device secret, its measurement) (KeyChain.hypervisorCDI), when the
 /// flash holds a valid device secret record.
-private func deriveCDI(_ measurement: SHA512Digest, _ out: inout MonitorConsole) {
+/// The plain OS's keys (OSKeys.swift) are derived from it too, with `signer` (the header's key id).
+private func deriveCDI(_ measurement: SHA512Digest, signer: SigningKeyID, _ out: inout MonitorConsole) {
     guard let read = monitorFlashRead else {
         out.write("[monitor] device secret: no flash reader; no CDI for the next stage\n")
         return
@@ -145,5 +169,6 @@ private func deriveCDI(_ measurement: SHA512Digest, _ out: inout MonitorConsole)
     nextStageCDI = KeyChain.hypervisorCDI(secret: secret, identity: measurement)
     withUnsafeMutableBytes(of: &secret) { secureZero($0) }
     hasCDI = true
+    prepareOSKeys(cdi: nextStageCDI, measurement: measurement, signer: signer)
     out.write("[monitor] next stage CDI derived from the device secret and its measurement\n")
 }

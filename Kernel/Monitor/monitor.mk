@@ -3,7 +3,9 @@
 #   make monitor       build/monitor/libbulkhead_monitor.a (Core + Kernel/Monitor, Embedded Swift),
 #                      build/monitor/fw_jump.elf (OpenSBI 1.6, generic platform, clang, with the
 #                      glue Kernel/Monitor/opensbi) and build/monitor/bulkhead.signed (the
-#                      hypervisor image behind its signed header)
+#                      hypervisor image behind its signed header), build/monitor/probe.bin (the C
+#                      S-mode probe) and build/guests-s/monitoros.bin (the Swift plain-OS payload
+#                      that uses the key services)
 #   make run-monitor   the demo bundle booted through the monitor (quit: Ctrl-A then X)
 # Included at the end of the top-level Makefile (needs BUILD, CORE_*, EMBEDDED_FLAGS, KEY,
 # TRUST_KEYS, REVOKED_KEYS, KERNEL_BIN, FLASH, QEMU).
@@ -15,6 +17,7 @@ MON_ANCHORS    := $(MON_DIR)/TrustAnchors.swift
 MON_FW         := $(MON_DIR)/fw_jump.elf
 MON_SIGNED     := $(MON_DIR)/bulkhead.signed
 MON_PROBE      := $(MON_DIR)/probe.bin
+MON_OS         := $(GSDIR)/monitoros.bin
 OPENSBI_CACHE  ?= $(HOME)/.cache/bulkhead/opensbi
 OPENSBI_VERSION := 1.6
 OPENSBI_TARBALL := $(OPENSBI_CACHE)/opensbi_$(OPENSBI_VERSION).orig.tar.gz
@@ -31,7 +34,7 @@ MON_QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios 
                   -drive if=pflash,unit=1,format=raw,file=$(FLASH)
 
 .PHONY: monitor monitor-lib opensbi-fetch run-monitor
-monitor: $(MON_LIB) $(MON_FW) $(MON_SIGNED) $(MON_PROBE)
+monitor: $(MON_LIB) $(MON_FW) $(MON_SIGNED) $(MON_PROBE) $(MON_OS)
 monitor-lib: $(MON_LIB)
 
 # The same trust anchors as the hypervisor's (bulkhead key trust-anchors; regenerated only on change).
@@ -93,6 +96,10 @@ $(MON_PROBE): Kernel/Monitor/probe/start.S Kernel/Monitor/probe/probe.c Kernel/M
 	$(LLD) -m elf64lriscv --gc-sections -e _start -Ttext=$(MON_NEXT_STAGE) $(MON_DIR)/probe/start.o $(MON_DIR)/probe/probe.o \
 	    -o $(MON_DIR)/probe/probe.elf
 	$(OBJCOPY) -O binary $(MON_DIR)/probe/probe.elf $@
+
+# The plain OS the key-service tests boot under the monitor (Guests/monitoros, a GuestRuntime
+# program linked at the next-stage address; not in GUESTS: it is never a partition).
+$(eval $(call GUEST_template,monitoros))
 
 run-monitor: deps kernel monitor flash
 	$(QEMU) $(MON_QEMU_FLAGS)

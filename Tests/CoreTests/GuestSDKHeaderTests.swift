@@ -31,6 +31,11 @@ private let expected: [(String, Int64)] = {
     typealias L = PartitionInfoLayout
     var list: [(String, Int64)] = [
         ("BULKHEAD_EID", Int64(BulkheadExtension.eid)),
+        ("BULKHEAD_MONITOR_EID", Int64(SecureMonitorExtension.eid)),
+        ("BULKHEAD_MONITOR_FID_GET_VERSION", Int64(SecureMonitorExtension.Function.getVersion.rawValue)),
+        ("BULKHEAD_MONITOR_FID_GET_MEASUREMENT", Int64(SecureMonitorExtension.Function.getMeasurement.rawValue)),
+        ("BULKHEAD_MONITOR_FID_GET_CDI", Int64(SecureMonitorExtension.Function.getCDI.rawValue)),
+        ("BULKHEAD_MONITOR_API_VERSION", Int64(SecureMonitorExtension.apiVersion)),
         ("BULKHEAD_FID_PARTITION_INFO", Int64(IPCFunction.partitionInfo.rawValue)),
         ("BULKHEAD_FID_SEND", Int64(IPCFunction.send.rawValue)),
         ("BULKHEAD_FID_RECEIVE", Int64(IPCFunction.receive.rawValue)),

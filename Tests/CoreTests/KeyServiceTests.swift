@@ -325,6 +325,23 @@ struct KeyServiceTests {
         var big = [UInt8](repeating: 0, count: DRBG.maxRequest + 1)
         #expect(!big.withUnsafeMutableBytes { a.fill($0) })
     }
+
+    /// KeyService.handle (the secure monitor's entry for a plain OS) answers a key call as
+    /// IPCService does, and refuses every other call with unknown_function, touching nothing.
+    @Test func keyServiceHandleMatchesIPCServiceAndRefusesOtherCalls() {
+        let d = Device()
+        let p = Device.Partition(d, "os", image: "os v1")
+        let viaIPC = derived(p)
+        var env = Device.Env(owner: p)
+        let derive = BulkheadCall.derive(label: GuestPhysAddr(p.gpa(0x100)), length: 7, output: GuestPhysAddr(p.gpa(0x300)))
+        #expect(KeyService.handle(derive, &env) == .success(32))
+        #expect(p.bytes(0x300, 32) == viaIPC)
+        #expect(KeyService.handle(.send(channel: 0, buffer: GuestPhysAddr(p.gpa(0x400)), length: 8), &env) == failure(.unknownFunction))
+        #expect(KeyService.handle(.keyGenerate(usage: 1), &env) == failure(.unknownFunction))
+        #expect(KeyService.handle(.random(output: GuestPhysAddr(p.gpa(0x400)), length: 257), &env) == failure(.tooLong))
+        #expect(KeyService.handle(.random(output: GuestPhysAddr(0x10), length: 32), &env) == failure(.badAddress))
+        #expect(p.bytes(0x400, 64) == [UInt8](repeating: 0, count: 64))
+    }
 }
 
 @Suite("Keys: the measurement covers an initrd")

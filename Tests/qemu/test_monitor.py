@@ -153,10 +153,11 @@ def test_hypervisor_without_a_signed_header_is_not_entered(flash_of, tmp_path):
     refused(str(raw), flash_of, r"no signed next-stage header \(magic \"BHNEXT01\"\) in the 4096 bytes below it")
 
 
-def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_firmware(flash_of, tmp_path):
+def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_firmware_and_the_secret(flash_of, tmp_path):
     """The probe (Kernel/Monitor/probe) as the next stage: it reads its measurement through the
     monitor's SBI extension, takes its CDI once (out of order and a second time: refused), then
-    loads from the firmware's memory and takes a load access fault."""
+    loads from the firmware's memory and from the device secret's flash block and takes load
+    access faults, while the neighbouring flash block reads."""
     probe = os.path.join(BUILD, "monitor", "probe.bin")
     signed = sign(probe, tmp_path / "probe.signed")
     measurement = hashlib.sha512(open(probe, "rb").read()).hexdigest()
@@ -164,12 +165,23 @@ def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_fir
     secret_file.write_text("a5" * 32 + "\n")
     with Machine.command(monitor_cmd(signed, provision(flash_of(), secret_file), smp=2)) as m:
         m.expect(r"^\[monitor\] next stage at 0x80200000: verified, .* measurement sha512:%s\.\.\.$" % measurement[:16])
-        m.expect(r"^\[probe\] monitor extension: probe 1, version 2$")
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 3$")
         m.expect(r"^\[probe\] measurement: %s$" % measurement)
         m.expect(r"^\[probe\] measurement word 8: error -3$")            # SBI_ERR_INVALID_PARAM
         m.expect(r"^\[probe\] cdi word 1 first: error -4$")              # SBI_ERR_DENIED: out of order
         m.expect(r"^\[probe\] cdi: 8 words, not all zero$")
         m.expect(r"^\[probe\] cdi again: error -4$")                     # wiped after the first taker
-        m.expect(r"^\[probe\] trap: scause 5, stval 0x80000000$")        # load access fault (PMP)
+        m.expect(r"^\[probe\] derive after get_cdi: error -4, reason 10$")  # DENIED/policy_denied: the CDI went out
+        # Load access faults (scause 5) from PMP: the firmware's memory, and the device secret's
+        # flash block (first and last word) behind the glue's M-only region; the block above it
+        # (state copy A, erased in this image) reads, so the fault is not "flash unmapped".
+        m.expect(r"^\[probe\] read the firmware at 0x80000000: fault, scause 5, stval 0x80000000$")
+        m.expect(r"^\[probe\] read the device secret's flash block at 0x23f40000: fault, scause 5, stval 0x23f40000$")
+        m.expect(r"^\[probe\] read the device secret's flash block, last word at 0x23f7fff8: fault, scause 5, stval 0x23f7fff8$")
+        m.expect(r"^\[probe\] read state copy A's flash block at 0x23f80000: value ffffffffffffffff \(readable\)$")
         m.wait_exit(30)                                                  # SBI SRST powered it off
-        assert "not protected" not in m.text
+        assert m.count(r"^\[probe\] read (the firmware|the device secret).*readable") == 0
+        assert m.count(r"^\[probe\] trap:") == 0
+        assert "a5a5a5a5" not in m.text
+        # OpenSBI's domain dump lists the region: M may read and write, S/U nothing.
+        assert m.count(r"^Domain0 Region\d+\s*: 0x0*23f40000-0x0*23f7ffff M: \(I,R,W\) S/U: \(\)$") == 1

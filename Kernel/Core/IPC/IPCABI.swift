@@ -9,6 +9,16 @@ public enum BulkheadExtension {
     public static let eid: UInt64 = 0x0A00_0000 | sbiImplementationID
 }
 
+/// The secure monitor's extension (docs/monitor.md), EID 0x0A424C4B (0x0A, then "BLK"): for a plain
+/// OS it offers the key services with the Bulkhead extension's FIDs, arguments and reasons.
+public enum SecureMonitorExtension {
+    public static let eid: UInt64 = 0x0A42_4C4B
+    /// Its own functions (the key services use IPCFunction's derive...random).
+    public enum Function: UInt64, Sendable { case getVersion = 0, getMeasurement = 1, getCDI = 2 }
+    /// The API version get_version returns (3: with the key services).
+    public static let apiVersion: UInt64 = 3
+}
+
 /// The extension's functions (a6).
 public enum IPCFunction: UInt64, Sendable {
     case partitionInfo = 0

@@ -64,6 +64,17 @@ public enum KeyService {
     public static let requestSize: UInt64 = 48
     static let nonceSize = 12
 
+    /// Performs one key call (derive, seal, unseal, attest, random; anything else is
+    /// `unknownFunction`) for a caller outside the hypervisor's IPC service: the secure monitor's
+    /// plain OS (docs/monitor.md). The result is the SBI error and reason IPCService would give.
+    public static func handle<E: KeyEnvironment>(_ call: BulkheadCall, _ env: inout E) -> SBIResult {
+        do {
+            return .success(try perform(call, &env))
+        } catch {
+            return error.result
+        }
+    }
+
     static func perform<E: KeyEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(IPCReason) -> UInt64 {
         switch call {
         case .derive(let label, let length, let output):

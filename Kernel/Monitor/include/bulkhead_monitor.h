@@ -5,9 +5,13 @@
  * from the device secret (docs/monitor.md). It depends on no firmware header: the firmware glue
  * passes the device tree, a flash reader and a console writer.
  *
+ * For a plain OS (no hypervisor) it also performs the key services derive, seal/unseal, attest
+ * and random (bulkhead_monitor_key_call) as the partition "os" under that CDI.
+ *
  * Threading: call init and verify on one hart (the cold-boot hart) before any other hart runs;
- * verify switches to the library's own 32 KiB stack (Ed25519 needs about 8 KiB) and is not
- * re-entrant. The query functions may be called from any hart afterwards (they only read).
+ * verify and the key calls switch to the library's own 32 KiB stack (Ed25519 needs about 8 KiB)
+ * and are not re-entrant. The query functions may be called from any hart afterwards (they only
+ * read); take_cdi_word and key_call change state: the caller serialises them (one lock for both).
  */
 #ifndef BULKHEAD_MONITOR_H
 #define BULKHEAD_MONITOR_H
@@ -28,7 +32,19 @@
                                                                a1 = that little-endian 64-bit word of the
                                                                next stage's CDI; after word 7 the monitor
                                                                wipes it and refuses (SBI_ERR_DENIED) */
-#define BULKHEAD_MONITOR_API_VERSION          2
+/* Key services for a plain OS (API version 3; docs/monitor.md): the Bulkhead extension's functions
+ * with the same FIDs, arguments, results and reasons (docs/hypercalls.md, docs/keys.md), for the
+ * next stage as the partition "os". Addresses are physical; every buffer must be accessible to the
+ * caller's privilege mode in its OpenSBI domain and lie in RAM, else SBI_ERR_INVALID_ADDRESS (-5)
+ * with reason 7 (bad_address) in a1. Errors: a0 the SBI error, a1 the Bulkhead reason. The key
+ * services and get_cdi exclude each other: the first one used wins (after a key call get_cdi is
+ * SBI_ERR_DENIED; after get_cdi's word 0 every key call is SBI_ERR_DENIED, reason 10). */
+#define BULKHEAD_MONITOR_SBI_DERIVE           5             /* a0 label, a1 label length 1..64, a2 32-byte output (8-aligned) */
+#define BULKHEAD_MONITOR_SBI_SEAL             6             /* a0 binding (1 image, 2 signer), a1 48-byte request block */
+#define BULKHEAD_MONITOR_SBI_UNSEAL           7             /* a1 48-byte request block */
+#define BULKHEAD_MONITOR_SBI_ATTEST           8             /* a0 32-byte nonce, a1 output (320 bytes), a2 its length */
+#define BULKHEAD_MONITOR_SBI_RANDOM           9             /* a0 output, a1 length 1..256 */
+#define BULKHEAD_MONITOR_API_VERSION          3
 
 /* Results of bulkhead_monitor_verify_next_stage: 0 accepted, else the first check that failed. */
 enum bulkhead_monitor_result {
@@ -50,6 +66,11 @@ typedef int (*bulkhead_monitor_flash_read_fn)(void *ctx, uint64_t offset, void *
 /* Writes one console byte (the firmware's console). */
 typedef void (*bulkhead_monitor_putc_fn)(char c);
 
+/* The device secret's block in the secure flash: its offset and size (a power of two, aligned to
+ * its size), for the firmware to make M-only with PMP before anything below M-mode runs. May be
+ * called before init. Returns 0, or -1 when a pointer is null. */
+int bulkhead_monitor_secret_range(uint64_t *offset, uint64_t *size);
+
 /* Keeps the device tree (flattened, as passed to the firmware), the flash reader and the console
  * writer. Returns 0, or BULKHEAD_MONITOR_NOT_INITIALISED when `fdt` or `putc` is null. */
 int bulkhead_monitor_init(const void *fdt, bulkhead_monitor_flash_read_fn flash_read, void *flash_ctx,
@@ -69,10 +90,21 @@ int bulkhead_monitor_measurement(uint8_t out[BULKHEAD_MONITOR_MEASUREMENT_SIZE])
  * valid device secret, or the next stage has taken it). */
 int bulkhead_monitor_has_cdi(void);
 
+/* Performs key call `fid` (BULKHEAD_MONITOR_SBI_DERIVE..RANDOM) for the next stage with its
+ * arguments a0..a2, on the library's own stack. The caller must have checked every buffer the call
+ * names against the caller's access rights (the glue uses OpenSBI's domain checks; for seal and
+ * unseal it passes the address of its own copy of the request block); the library still refuses
+ * buffers outside the device tree's RAM. `boot_value` is a per-boot value (the glue's timer and
+ * cycle counter) mixed into the DRBG's seed at the first call. Returns the SBI error (0 or
+ * negative) and stores a1 (the result or the reason) in *value. Not re-entrant: the caller
+ * serialises calls, and with bulkhead_monitor_take_cdi_word. */
+long bulkhead_monitor_key_call(uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t boot_value, uint64_t *value);
+
 /* Hands the CDI to the next stage once: stores its word `index` (little-endian 64 bits, bytes
  * 8*index ..< 8*index+8) in *out and returns 0 only when `index` is the next word not yet taken
  * (0, 1, ..., 7 in that order); after word 7 the library wipes its copy. Returns -1 (nothing
- * stored) when there is no CDI, it was taken already, or `index` is out of order. Not re-entrant:
+ * stored) when there is no CDI, it was taken already, `index` is out of order, or a key call came
+ * first. Taking word 0 wipes the key services' keys. Not re-entrant:
  * the caller serialises calls (the OpenSBI glue holds a spinlock). */
 int bulkhead_monitor_take_cdi_word(uint32_t index, uint64_t *out);
 

@@ -1,19 +1,27 @@
 /* OpenSBI glue of Bulkhead's secure monitor (docs/monitor.md), built inside OpenSBI's generic
  * platform as platform/generic/bulkhead/ (Kernel/Monitor/monitor.mk copies it there):
- *   - a platform override for QEMU virt ("riscv-virtio") whose final_init, on the cold-boot hart,
+ *   - a platform override for QEMU virt ("riscv-virtio") whose early_init, on the cold-boot hart,
+ *     adds an M-only region over the device secret's flash block to OpenSBI's root domain (so
+ *     every hart's PMP denies S- and U-mode any access to it), and whose final_init, on the cold-boot hart,
  *     hands libbulkhead_monitor.a the device tree, a reader of the bundle flash and the console,
  *     then verifies the next stage at scratch->next_addr; a stage that does not verify is never
  *     entered: the hart hangs after the monitor's line saying why (the other harts stay parked
  *     in HSM, as nobody starts them);
  *   - the firmware-specific SBI extension BULKHEAD_MONITOR_SBI_EID (get_version, get_measurement,
- *     get_cdi: the next stage's CDI, handed out once, then wiped).
+ *     get_cdi: the next stage's CDI, handed out once, then wiped; derive, seal, unseal, attest,
+ *     random: the key services for a plain OS, whose buffers are checked here against the caller's
+ *     OpenSBI domain before the library touches them).
  * A vendor firmware calls the same two library functions from its own platform's final_init. */
 #include <sbi/sbi_console.h>
+#include <sbi/sbi_domain.h>
 #include <sbi/sbi_ecall.h>
 #include <sbi/sbi_error.h>
 #include <sbi/sbi_hart.h>
 #include <sbi/sbi_scratch.h>
 #include <sbi/sbi_string.h>
+#include <sbi/sbi_timer.h>
+#include <sbi/sbi_trap.h>
+#include <sbi/riscv_asm.h>
 #include <sbi/riscv_locks.h>
 #include <sbi_utils/fdt/fdt_helper.h>
 #include <platform_override.h>
@@ -27,8 +35,23 @@
 /* The largest next stage the monitor hashes (the hypervisor image is well under 2 MiB). */
 #define BULKHEAD_NEXT_STAGE_MAX (64UL << 20)
 
-/* Serialises get_cdi: the library's take-once state is not re-entrant and harts may call at once. */
-static spinlock_t bulkhead_cdi_lock = SPIN_LOCK_INITIALIZER;
+/* Serialises get_cdi and the key calls: the library's take-once state, its DRBG and its stack are
+ * not re-entrant and harts may call at once. */
+static spinlock_t bulkhead_state_lock = SPIN_LOCK_INITIALIZER;
+
+/* The key services' limits (docs/keys.md): label, random output, sealed data, additional data, the
+ * request block, the blob overhead and the nonce. */
+#define BULKHEAD_MAX_LABEL    64UL
+#define BULKHEAD_MAX_RANDOM   256UL
+#define BULKHEAD_MAX_DATA     4096UL
+#define BULKHEAD_MAX_AAD      256UL
+#define BULKHEAD_REQUEST_SIZE 48UL
+#define BULKHEAD_SEAL_OVERHEAD 48UL
+#define BULKHEAD_NONCE_SIZE   32UL
+/* The Bulkhead reason for an address refused here (IPCReason.badAddress, docs/hypercalls.md). */
+#define BULKHEAD_REASON_BAD_ADDRESS 7UL
+/* The reason for a FID the extension does not have (IPCReason.unknownFunction). */
+#define BULKHEAD_REASON_UNKNOWN_FUNCTION 13UL
 
 static int bulkhead_flash_read(void *ctx, uint64_t offset, void *buf, uint64_t len)
 {
@@ -42,6 +65,33 @@ static int bulkhead_flash_read(void *ctx, uint64_t offset, void *buf, uint64_t l
 static void bulkhead_putc(char c)
 {
 	sbi_putc(c);
+}
+
+/* Puts the device secret's flash block behind PMP: an M-readable, M-writable region of the root
+ * domain with no S/U permission (RISC-V privileged spec, "Physical Memory Protection": an entry
+ * without R/W/X and without L denies S- and U-mode and leaves M-mode unrestricted). OpenSBI turns
+ * every root-domain region into one PMP entry on each hart (sbi_hart_pmp_configure, before the
+ * jump to the next stage); the region must be added before the domains are finalised, hence
+ * early_init. A failure halts: booting with the secret readable would be a silent downgrade. */
+static int bulkhead_early_init(bool cold_boot, const void *fdt, const struct fdt_match *match)
+{
+	uint64_t offset = 0, size = 0;
+	int rc;
+
+	(void)fdt;
+	(void)match;
+	if (!cold_boot)
+		return 0;
+	if (bulkhead_monitor_secret_range(&offset, &size) != 0 || size == 0 ||
+	    offset > BULKHEAD_FLASH_SIZE || size > BULKHEAD_FLASH_SIZE - offset)
+		return SBI_EINVAL;
+	rc = sbi_domain_root_add_memrange(BULKHEAD_FLASH_BASE + offset, size, size,
+					  SBI_DOMAIN_MEMREGION_MMIO |
+					  SBI_DOMAIN_MEMREGION_M_READABLE |
+					  SBI_DOMAIN_MEMREGION_M_WRITABLE);
+	if (rc)
+		sbi_printf("[monitor] cannot protect the device secret's flash block (error %d)\n", rc);
+	return rc;
 }
 
 static int bulkhead_final_init(bool cold_boot, void *fdt, const struct fdt_match *match)
@@ -71,8 +121,94 @@ static const struct fdt_match bulkhead_qemu_virt_match[] = {
 
 const struct platform_override bulkhead_qemu_virt = {
 	.match_table = bulkhead_qemu_virt_match,
+	.early_init  = bulkhead_early_init,
 	.final_init  = bulkhead_final_init,
 };
+
+/* Whether the caller may access [addr, addr + size) as `access` (SBI_DOMAIN_READ/WRITE) in its
+ * own privilege mode under its OpenSBI domain: no wrap-around, and every byte in a region that
+ * grants it (so not the firmware, not the device secret's block). An empty range names nothing. */
+static bool bulkhead_caller_may(const struct sbi_trap_regs *regs, unsigned long addr, unsigned long size,
+				unsigned long access)
+{
+	if (size == 0)
+		return true;
+	if (addr + size < addr)
+		return false;
+	return sbi_domain_check_addr_range(sbi_domain_thishart_ptr(), addr, size,
+					   sbi_mstatus_prev_mode(regs->mstatus), access);
+}
+
+/* A key call: checks every buffer it names with bulkhead_caller_may, then lets the library do it
+ * on its own stack under the lock. A range is checked only when its length is within the service's
+ * limits: beyond them the library refuses the length before it touches any memory. For seal and
+ * unseal the request block is read once into this function's copy, its buffers are checked, and
+ * the library gets the copy (so the caller cannot change it after the check). A caller running
+ * virtualised (V=1) would pass guest-physical addresses: refused. */
+static int bulkhead_key_call(unsigned long fid, struct sbi_trap_regs *regs, struct sbi_ecall_return *out)
+{
+	unsigned long a0 = regs->a0, a1 = regs->a1, a2 = regs->a2;
+	uint64_t request[BULKHEAD_REQUEST_SIZE / 8];
+	uint64_t value = 0;
+	bool ok = true;
+	long rc;
+
+	if (sbi_regs_from_virt(regs))
+		return SBI_EDENIED;
+	switch (fid) {
+	case BULKHEAD_MONITOR_SBI_DERIVE:       /* a0 label, a1 length, a2 32-byte output */
+		if (a1 >= 1 && a1 <= BULKHEAD_MAX_LABEL)
+			ok = bulkhead_caller_may(regs, a0, a1, SBI_DOMAIN_READ) &&
+			     bulkhead_caller_may(regs, a2, 32, SBI_DOMAIN_WRITE);
+		break;
+	case BULKHEAD_MONITOR_SBI_RANDOM:       /* a0 output, a1 length */
+		if (a1 >= 1 && a1 <= BULKHEAD_MAX_RANDOM)
+			ok = bulkhead_caller_may(regs, a0, a1, SBI_DOMAIN_WRITE);
+		break;
+	case BULKHEAD_MONITOR_SBI_ATTEST:       /* a0 nonce, a1 output, a2 its length */
+		ok = bulkhead_caller_may(regs, a0, BULKHEAD_NONCE_SIZE, SBI_DOMAIN_READ) &&
+		     bulkhead_caller_may(regs, a1, a2, SBI_DOMAIN_WRITE);
+		break;
+	case BULKHEAD_MONITOR_SBI_SEAL:         /* a0 binding, a1 request: data, aad, out */
+	case BULKHEAD_MONITOR_SBI_UNSEAL:       /* a1 request: blob, aad, out */
+		if (a1 & 7)
+			break;                  /* misaligned: the library refuses it untouched */
+		if (!bulkhead_caller_may(regs, a1, BULKHEAD_REQUEST_SIZE, SBI_DOMAIN_READ)) {
+			ok = false;
+			break;
+		}
+		sbi_memcpy(request, (const void *)a1, BULKHEAD_REQUEST_SIZE);
+		a1 = (unsigned long)request;
+		if (request[3] <= BULKHEAD_MAX_AAD)
+			ok = bulkhead_caller_may(regs, request[2], request[3], SBI_DOMAIN_READ);
+		if (fid == BULKHEAD_MONITOR_SBI_SEAL && request[1] <= BULKHEAD_MAX_DATA) {
+			/* The blob written: data + 48 bytes, when the output is long enough for it. */
+			ok = ok && bulkhead_caller_may(regs, request[0], request[1], SBI_DOMAIN_READ);
+			if (request[5] >= request[1] + BULKHEAD_SEAL_OVERHEAD)
+				ok = ok && bulkhead_caller_may(regs, request[4], request[1] + BULKHEAD_SEAL_OVERHEAD,
+							       SBI_DOMAIN_WRITE);
+		} else if (fid == BULKHEAD_MONITOR_SBI_UNSEAL && request[1] >= BULKHEAD_SEAL_OVERHEAD &&
+			   request[1] <= BULKHEAD_MAX_DATA + BULKHEAD_SEAL_OVERHEAD) {
+			/* The plaintext written: at most blob - 48 bytes, and never beyond the output. */
+			unsigned long plain = request[1] - BULKHEAD_SEAL_OVERHEAD;
+			ok = ok && bulkhead_caller_may(regs, request[0], request[1], SBI_DOMAIN_READ) &&
+			     bulkhead_caller_may(regs, request[4], plain < request[5] ? plain : request[5],
+						 SBI_DOMAIN_WRITE);
+		}
+		break;
+	}
+	if (!ok) {
+		sbi_memset(request, 0, sizeof(request));
+		out->value = BULKHEAD_REASON_BAD_ADDRESS;
+		return SBI_EINVALID_ADDR;
+	}
+	spin_lock(&bulkhead_state_lock);
+	rc = bulkhead_monitor_key_call(fid, a0, a1, a2, sbi_timer_value() ^ (csr_read(CSR_MCYCLE) << 32), &value);
+	spin_unlock(&bulkhead_state_lock);
+	sbi_memset(request, 0, sizeof(request));
+	out->value = value;
+	return (int)rc;
+}
 
 static int bulkhead_ecall_handler(unsigned long extid, unsigned long funcid,
 				  struct sbi_trap_regs *regs, struct sbi_ecall_return *out)
@@ -101,15 +237,22 @@ static int bulkhead_ecall_handler(unsigned long extid, unsigned long funcid,
 		word = regs->a0;
 		if (word >= BULKHEAD_MONITOR_CDI_SIZE / 8)
 			return SBI_EINVAL;
-		spin_lock(&bulkhead_cdi_lock);
+		spin_lock(&bulkhead_state_lock);
 		rc = bulkhead_monitor_take_cdi_word((uint32_t)word, &cdi_word);
-		spin_unlock(&bulkhead_cdi_lock);
+		spin_unlock(&bulkhead_state_lock);
 		if (rc != 0)
 			return SBI_EDENIED;
 		out->value = cdi_word;
 		cdi_word = 0;
 		return 0;
-	default:
+	case BULKHEAD_MONITOR_SBI_DERIVE:
+	case BULKHEAD_MONITOR_SBI_SEAL:
+	case BULKHEAD_MONITOR_SBI_UNSEAL:
+	case BULKHEAD_MONITOR_SBI_ATTEST:
+	case BULKHEAD_MONITOR_SBI_RANDOM:
+		return bulkhead_key_call(funcid, regs, out);
+	default:                        /* e.g. the keystore's FIDs 10..15: not offered */
+		out->value = BULKHEAD_REASON_UNKNOWN_FUNCTION;
 		return SBI_ENOTSUPP;
 	}
 }

@@ -1,12 +1,23 @@
 /* The monitor probe: an S-mode next stage that the tests sign and boot under the monitor instead
  * of the hypervisor (Tests/qemu/test_monitor.py). It asks the monitor's SBI extension for its
  * measurement, takes its CDI (once: out of order and a second time it is refused), then reads
- * the firmware's memory, which OpenSBI's PMP must refuse (load access
- * fault), and powers off through SBI SRST. Output goes through SBI DBCN, one "[probe] " line each. */
+ * the firmware's memory and the device secret's flash block, which OpenSBI's PMP must refuse (load
+ * access fault), and the flash block above the secret's, which it must not, and powers off through
+ * SBI SRST. Output goes through SBI DBCN, one "[probe] " line each. */
 #include <stdint.h>
 #include "bulkhead_monitor.h"
 
 struct sbiret { long error; unsigned long value; };
+
+/* QEMU virt's bundle flash (pflash bank 1) and the device secret's erase block in it
+ * (FlashLayout.qemuVirt, docs/flash-layout.md); the next block up is state copy A. */
+#define FLASH_BASE        0x22000000UL
+#define SECRET_BLOCK      (FLASH_BASE + 0x1F40000UL)
+#define STATE_A_BLOCK     (FLASH_BASE + 0x1F80000UL)
+
+/* start.S: a load whose access fault is recorded here and skipped. */
+uint64_t probe_try_load(uint64_t address);
+extern volatile uint64_t probe_fault_cause, probe_fault_value;
 
 static struct sbiret sbi_call(unsigned long eid, unsigned long fid, unsigned long arg0, unsigned long arg1)
 {
@@ -18,6 +29,18 @@ static struct sbiret sbi_call(unsigned long eid, unsigned long fid, unsigned lon
 	return (struct sbiret){ (long)a0, a1 };
 }
 
+static struct sbiret sbi_call3(unsigned long eid, unsigned long fid, unsigned long arg0, unsigned long arg1,
+			       unsigned long arg2)
+{
+	register unsigned long a0 __asm__("a0") = arg0;
+	register unsigned long a1 __asm__("a1") = arg1;
+	register unsigned long a2 __asm__("a2") = arg2;
+	register unsigned long a6 __asm__("a6") = fid;
+	register unsigned long a7 __asm__("a7") = eid;
+	__asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
+	return (struct sbiret){ (long)a0, a1 };
+}
+
 static void put(char c) { sbi_call(0x4442434E, 2, (unsigned char)c, 0); }   /* DBCN write_byte */
 static void puts_(const char *s) { while (*s) put(*s++); }
 static void hex(unsigned long v, int digits)
@@ -25,6 +48,21 @@ static void hex(unsigned long v, int digits)
 	for (int i = digits - 1; i >= 0; i--) put("0123456789abcdef"[(v >> (4 * i)) & 0xf]);
 }
 static void dec(long v) { if (v < 0) { put('-'); v = -v; } if (v >= 10) dec(v / 10); put('0' + v % 10); }
+
+/* Reads the doubleword at `address` and prints either its value or the fault it took. */
+static void try_read(const char *what, uint64_t address)
+{
+	probe_fault_cause = 0;
+	probe_fault_value = 0;
+	uint64_t word = probe_try_load(address);
+	puts_("[probe] read "); puts_(what); puts_(" at 0x"); hex(address, 8);
+	if (probe_fault_cause) {
+		puts_(": fault, scause "); dec((long)probe_fault_cause);
+		puts_(", stval 0x"); hex(probe_fault_value, 8); puts_("\n");
+	} else {
+		puts_(": value "); hex(word, 16); puts_(" (readable)\n");
+	}
+}
 
 void probe_main(void)
 {
@@ -56,10 +94,17 @@ void probe_main(void)
 	puts_("[probe] cdi: "); dec((long)words); puts_(mix ? " words, not all zero\n" : " words\n");
 	struct sbiret again = sbi_call(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_GET_CDI, 0, 0);
 	puts_("[probe] cdi again: error "); dec(again.error); puts_("\n");
-	puts_("[probe] reading the firmware at 0x80000000\n");
-	volatile uint64_t *firmware = (volatile uint64_t *)0x80000000UL;
-	uint64_t word = *firmware;
-	puts_("[probe] read the firmware: "); hex(word, 16); puts_(" (not protected)\n");
+	/* get_cdi came first, so the key services are gone (they exclude each other): derive of a
+	 * 3-byte label into a valid buffer is refused with SBI_ERR_DENIED, reason 10 (policy_denied). */
+	static const char label[8] = "key";
+	static uint64_t key[4];
+	struct sbiret derive = sbi_call3(BULKHEAD_MONITOR_SBI_EID, BULKHEAD_MONITOR_SBI_DERIVE,
+					 (unsigned long)label, 3, (unsigned long)key);
+	puts_("[probe] derive after get_cdi: error "); dec(derive.error); puts_(", reason "); dec((long)derive.value); puts_("\n");
+	try_read("the firmware", 0x80000000UL);
+	try_read("the device secret's flash block", SECRET_BLOCK);
+	try_read("the device secret's flash block, last word", SECRET_BLOCK + 0x40000UL - 8);
+	try_read("state copy A's flash block", STATE_A_BLOCK);
 	sbi_call(0x53525354, 0, 0, 0);                                          /* SRST: shutdown */
 }
 
