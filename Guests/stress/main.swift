@@ -46,13 +46,7 @@ func send(_ storm: ChannelInfo, second: UInt64) -> Never {
             try withUnsafeBytes(of: &message) { (b) throws(Bulkhead.Failure) in try Bulkhead.send(storm.id, b) }
         } catch { fail("send", error) }
         while true {
-            var got: Bulkhead.Received? = nil
-            do throws(Bulkhead.Failure) {
-                got = try withUnsafeMutableBytes(of: &reply) { (b) throws(Bulkhead.Failure) in try Bulkhead.receive(storm.id, into: b) }
-            } catch {
-                guard error.reason == .empty else { fail("receive", error) }
-            }
-            if got != nil { break }
+            if receiveReply(storm) != nil { break }
             if !Bulkhead.waitForDoorbell(until: Timer.now() &+ second) {
                 Console.line { $0.write("stress: sender: BAD: no reply to message "); $0.write(decimal: n); $0.write(" within 1 s") }
                 Guest.shutdown(reason: .systemFailure)
@@ -78,13 +72,7 @@ func send(_ storm: ChannelInfo, second: UInt64) -> Never {
 func echo(_ storm: ChannelInfo) -> Never {
     Console.print("stress: echo: answering")
     while true {
-        var got: Bulkhead.Received? = nil
-        do throws(Bulkhead.Failure) {
-            got = try withUnsafeMutableBytes(of: &reply) { (b) throws(Bulkhead.Failure) in try Bulkhead.receive(storm.id, into: b) }
-        } catch {
-            guard error.reason == .empty else { fail("receive", error) }
-        }
-        if let got {
+        if let got = receiveReply(storm) {
             do throws(Bulkhead.Failure) {
                 try withUnsafeBytes(of: &reply) { (b) throws(Bulkhead.Failure) in
                     try Bulkhead.send(storm.id, UnsafeRawBufferPointer(rebasing: b[0..<got.length]))
@@ -141,6 +129,16 @@ func guestSecondary(vcpu: UInt, opaque: UInt) {
     secondaryRounds.store(UInt64(opaque), ordering: .releasing)
     let stopped = SBI.hartStop()
     Console.line { $0.write("stress: churn: BAD: hart_stop failed "); $0.write(signed: stopped.error) }
+}
+
+/// The next message on `storm` into `reply`, or nil when none is waiting.
+func receiveReply(_ storm: ChannelInfo) -> Bulkhead.Received? {
+    do throws(Bulkhead.Failure) {
+        return try withUnsafeMutableBytes(of: &reply) { (b) throws(Bulkhead.Failure) in try Bulkhead.receive(storm.id, into: b) }
+    } catch {
+        guard error.reason == .empty else { fail("receive", error) }
+        return nil
+    }
 }
 
 func fail(_ what: StaticString, _ error: Bulkhead.Failure) -> Never {
