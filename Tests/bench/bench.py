@@ -46,10 +46,10 @@ def sizes():
 ICOUNT = ("-icount", "shift=0,sleep=off")
 
 
-def bench_flash(config, name):
-    """Packs `config` for one hart and writes it into slot A of a fresh flash image; returns the image."""
+def bench_flash(config, name, harts=1):
+    """Packs `config` for `harts` harts and writes it into slot A of a fresh flash image; returns the image."""
     bundle, image = os.path.join(BUILD, f"{name}.bin"), os.path.join(BUILD, f"{name}-flash.img")
-    result = pack(config, bundle, "--harts", "1")
+    result = pack(config, bundle, "--harts", str(harts))
     if result.returncode != 0:
         sys.exit(result.stdout + result.stderr)
     flash(image, "--reset-state")
@@ -158,6 +158,21 @@ def interrupt_latency():
     return min(latencies), max(latencies)
 
 
+def stack_high_water():
+    """Each stack's high-water mark (Ctrl-B s, Kernel/Boot/Status.swift) after the demo of
+    Guests/demo.toml has run its key services and IPC (8 harts), and the stack sizes."""
+    image = bench_flash(os.path.join(ROOT, "Guests", "demo.toml"), "demo", harts=8)
+    with Machine(image, smp=8, keyboard=True) as m:
+        done = m.expect(r"^\[vault\] vault: done$", timeout=300)
+        m.expect(r"^\[ping\] ping: done", timeout=300)
+        m.type(b"\x02" b"s")
+        report = m.expect(r"^\[bulkhead\] status: stack high-water marks \(bytes used of (\d+) KiB per hart\):"
+                          r"((?: hart \d \d+){8}); boot (\d+) of (\d+) KiB$", start=done.end(), timeout=60)
+    harts = [int(n) for n in re.findall(r"hart \d (\d+)", report.group(2))]
+    return (f"{max(harts):,} of {int(report.group(1))} KiB (hart {harts.index(max(harts))}) / "
+            f"{int(report.group(3)):,} of {int(report.group(4))} KiB")
+
+
 def main():
     image = bench_flash(os.path.join(ROOT, "Tests", "qemu", "configs", "bench.toml"), "bench")
     with Machine(image, smp=1, extra=ICOUNT) as m:
@@ -188,6 +203,8 @@ def main():
         *ipc_bench("virt,aclint=on", "ACLINT SSWI"),
         ("device interrupt: physical PLIC to the guest's handler, min / max of 3 (instructions)",
          "{:,} / {:,}".format(*interrupt_latency()), ""),
+        ("stack high-water marks after the demo (Ctrl-B s): deepest hart stack / boot stack (bytes)",
+         stack_high_water(), ""),
         ("kernel .text (bytes)", f"{text:,}", "31,539"),
         ("kernel .rodata (bytes)", f"{rodata:,}", ""),
         ("kernel .data (bytes)", f"{data:,}", ""),
