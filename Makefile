@@ -257,17 +257,18 @@ clean:
 # ---- Fuzzing: the bundle and device-tree parsers under libFuzzer (bounded time) ------------------
 FUZZ_SECONDS ?= 30
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz-parsers
-$(FUZZ_BIN): $(CORE_SRCS) Tests/Fuzz/FuzzParsers.swift
+$(FUZZ_BIN): $(CORE_SRCS) $(wildcard Tests/Fuzz/*.swift)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -O -module-name FuzzParsers \
-	    $(CORE_SRCS) Tests/Fuzz/FuzzParsers.swift -o $@
+	    $(CORE_SRCS) $(wildcard Tests/Fuzz/*.swift) -o $@
 
 .PHONY: fuzz
-# Seeds: the demo bundle and QEMU's device tree, each behind its selector byte.
+# Seeds: the demo bundle, QEMU's device tree and a few SBI calls, each behind its selector byte.
 fuzz: $(FUZZ_BIN) $(BUNDLE)
 	@mkdir -p $(BUILD)/fuzz/seeds
 	@(printf '\000'; cat $(BUNDLE)) > $(BUILD)/fuzz/seeds/bundle-demo
 	@(printf '\001'; cat Tests/CoreTests/Fixtures/qemu-virt-smp4.dtb) > $(BUILD)/fuzz/seeds/dtb-qemu-virt
+	@printf '\002\012\001\001\010\001\000\000\000\000\000\000\000\000\100\000\000\012\002\000\000\000\000\000\012\003\000\000' > $(BUILD)/fuzz/seeds/sbi-calls
 	SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 	    -print_final_stats=1 $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
 

@@ -1,13 +1,14 @@
-// libFuzzer entry point: feeds arbitrary bytes to the parsers that read untrusted input at boot.
+// libFuzzer entry point: feeds arbitrary bytes to the parsers that read untrusted input at boot, and SBI calls to the dispatch.
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer,address` over the Core sources; any crash,
-// trap or sanitizer report fails the run. The first input byte picks the parser.
+// trap or sanitizer report fails the run. The first input byte picks the target: 0 the bundle
+// reader, 1 the device-tree reader, 2 a guest's SBI calls (FuzzDispatch.swift).
 import Foundation
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
-    switch data[0] % 2 {
+    switch data[0] % 3 {
     case 0:
         if let bundle = try? BundleReader(bytes: body) {
             // Every range the reader hands out must lie inside the input.
@@ -32,6 +33,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                                     sharedPool: HostRegion(base: HostPhysAddr(0x8080_0000), size: 0x80_0000))
             _ = try? bundle.plan.validate(for: board)
         }
+    case 2:
+        fuzzDispatch(body)
     default:
         if let host = try? HostDescription(dtb: body) {
             precondition(host.isa.count <= HostDescription.isaCapacity)
