@@ -31,6 +31,15 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         out.write(hex: host.ram.base.raw); out.write(" + "); out.write(size: host.ram.size)
         out.write(", boot hart "); out.write(decimal: hartid)
     }
+    log { out in
+        out.write("console: ")
+        if let uart = host.console, consoleUART != nil {
+            out.write("16550-compatible UART at "); out.write(hex: uart.base.raw)
+        } else {
+            out.write(host.console == nil ? "the device tree has no UART the hypervisor knows" : "the device tree's console is not a 16550-compatible UART")
+            out.write(": output goes through the firmware (SBI DBCN), and console input is not read")
+        }
+    }
     placeHypervisorMemory(host)
     enableHostPaging(host, tree: tree)
     guard host.hasHypervisorExtension else {

@@ -26,6 +26,7 @@ def test_demo_boots_each_partition_on_its_harts(bundle_of, flash_of):
         m.expect(r"^\[heartbeat\] heartbeat: 5$")
         m.expect(r"^\[intruder\] intruder: all attempts were contained", timeout=90)
         assert m.count(r"BREACH|FATAL") == 0
+        m.expect(r"^\[bulkhead\] console: 16550-compatible UART at 0x10000000$")
         # Untagged guest output would mean a guest reached the UART directly.
         m.assert_all_lines_tagged("bulkhead", "hello", "heartbeat", "intruder")
 
