@@ -247,6 +247,7 @@ run-linux: deps kernel $(LINUX_BUNDLE)
 # Instruction counts and sizes, then Linux's boot time and a 64 MiB download under Bulkhead and on bare QEMU.
 bench: deps kernel guests tool linux-guest
 	python3 Tests/bench/bench.py
+	python3 Tests/bench/text_report.py
 	LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" python3 Tests/bench/linux_boot.py
 	LINUX_NET_RUNS=1 LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" LINUX_DISK="$(LINUX_DISK)" \
 	    python3 Tests/bench/linux_net.py

@@ -14,7 +14,9 @@ public struct TrustAnchor: Sendable {
     public let publicKey: Ed25519PublicKey
 
     /// Decodes a 32-byte Ed25519 public key and computes its id; nil unless `Ed25519PublicKey`
-    /// accepts the bytes (canonical encoding, not of small order).
+    /// accepts the bytes (canonical encoding, not of small order). Not inlined: the generated
+    /// trust-anchor list calls it once per key, and inlined the decode took 9.8 KB of code there.
+    @inline(never)
     public init?(publicKey bytes: UnsafeRawBufferPointer) {
         guard let key = Ed25519PublicKey(bytes: bytes) else { return nil }
         let digest = SHA512.hash(bytes)
