@@ -10,15 +10,26 @@ from harness import Machine
 from test_ipc import assert_no_trouble, heartbeat_undisturbed
 
 
+def expect_or_explain(m, pattern, timeout):
+    """m.expect, failing with the run's telling lines (not just the console's tail, which is floods)."""
+    try:
+        return m.expect(pattern, timeout=timeout)
+    except AssertionError:
+        telling = [line for line in m.text.splitlines()
+                   if re.search(r"BAD|FATAL|fault|inconsistent|stopped|restarting|HSM rounds|done|shut down", line)]
+        raise AssertionError(f"no /{pattern}/ within {timeout}s; the run's telling lines:\n" + "\n".join(telling[-60:]))
+
+
 def test_every_hart_at_once_for_a_minute(bundle_of, flash_of):
     with Machine(flash_of(bundle_of("stress.toml")), smp=7) as m:
         m.expect(r"^\[ipcfuzz\] ipcfuzz: 60 s of random calls, RAM 0x80000000 to 0x80200000, scratch at 0x[0-9a-f]+, 3 channels$")
         m.expect(r"^\[sender\] stress: sender: storming for 60 s of guest time$")
-        storm = m.expect(r"^\[sender\] stress: sender: done, (\d+) round trips in (\d+) s of guest time, "
-                         r"0 lost, duplicated or reordered$", timeout=400)
-        fuzz = m.expect(r"^\[ipcfuzz\] ipcfuzz: done, (\d+) calls: (\d+) ok \(\d+ messages received\), 0 inconsistent$",
-                        timeout=120)
-        churn = m.expect(r"^\[churn\] stress: churn: (\d+) HSM rounds in boot 6$", timeout=120)
+        # Generous timeouts: guest time is host time, and a loaded 2-core host runs seven vCPUs.
+        storm = expect_or_explain(m, r"^\[sender\] stress: sender: done, (\d+) round trips in (\d+) s of guest time, "
+                                     r"0 lost, duplicated or reordered$", timeout=400)
+        fuzz = expect_or_explain(m, r"^\[ipcfuzz\] ipcfuzz: done, (\d+) calls: (\d+) ok \(\d+ messages received\), "
+                                    r"0 inconsistent$", timeout=300)
+        churn = expect_or_explain(m, r"^\[churn\] stress: churn: (\d+) HSM rounds in boot 6$", timeout=300)
         # After all that: the victim's memory is still intact, the heartbeat still beats.
         intact = m.expect(r"^\[ipcvictim\] ipcvictim: intact (\d+) ", start=churn.end())
         m.expect(rf"^\[ipcvictim\] ipcvictim: intact {int(intact.group(1)) + 2} ", start=intact.end())
