@@ -136,10 +136,12 @@ public enum BundleVerifier {
     public static func verify(bundle: BundleReader, trustAnchors: TrustAnchors, revoked: RevokedKeys,
                               minimumVersion: UInt64) -> BundleVerdict {
         let id = bundle.keyID
-        if revoked.contains(id) { return .revokedKey(id) }
-        guard let anchor = trustAnchors.anchor(for: id) else { return .unknownKey(id) }
-        guard Ed25519.verify(signature: bundle.signature, message: bundle.manifestBytes, publicKey: anchor.publicKey) else {
-            return .badSignature(id)
+        switch checkSigner(keyID: id, signature: bundle.signature, message: bundle.manifestBytes,
+                           trustAnchors: trustAnchors, revoked: revoked) {
+        case .revoked: return .revokedKey(id)
+        case .unknown: return .unknownKey(id)
+        case .badSignature: return .badSignature(id)
+        case .verified: break
         }
         guard bundle.securityVersion >= minimumVersion else {
             return .versionBelowMinimum(version: bundle.securityVersion, minimum: minimumVersion)
@@ -153,6 +155,20 @@ public enum BundleVerifier {
             p += 1
         }
         return .accepted
+    }
+
+    /// What `checkSigner` found: the first of the three signer checks that failed, or `.verified`.
+    public enum SignerCheck: Equatable, Sendable { case verified, revoked, unknown, badSignature }
+
+    /// The signer checks bundles and partition updates share, in this order: `keyID` is not
+    /// revoked, names a trust anchor, and `signature` verifies over `message` with that anchor's
+    /// key (never with a key found in the input).
+    public static func checkSigner(keyID: SigningKeyID, signature: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer,
+                                   trustAnchors: TrustAnchors, revoked: RevokedKeys) -> SignerCheck {
+        if revoked.contains(keyID) { return .revoked }
+        guard let anchor = trustAnchors.anchor(for: keyID) else { return .unknown }
+        guard Ed25519.verify(signature: signature, message: message, publicKey: anchor.publicKey) else { return .badSignature }
+        return .verified
     }
 
     /// Whether partition `p`'s image hashes to the digest its record holds.
