@@ -47,6 +47,11 @@ public enum PartitionUpdateFormat {
         public static let end = 288
     }
 
+    /// Whether `bytes` start with the update magic (a bundle starts with another).
+    public static func hasMagic(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.count >= 8 && BundleReader.u64(bytes, Header.magic) == magic
+    }
+
     /// Where the initrd starts after an image of `imageLength` bytes, and where the update ends;
     /// nil when the lengths overflow.
     public static func layout(imageLength: UInt64, initrdLength: UInt64) -> (initrdOffset: UInt64, total: UInt64)? {
