@@ -244,7 +244,7 @@ bench: deps kernel guests tool linux-guest
 clean:
 	rm -rf $(BUILD)
 
-# ---- Fuzzing: the bundle and device-tree parsers under libFuzzer (bounded time) ------------------
+# ---- Fuzzing: the bundle, device-tree and partition update parsers under libFuzzer (bounded time) --
 FUZZ_SECONDS ?= 30
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz-parsers
 $(FUZZ_BIN): $(CORE_SRCS) Tests/Fuzz/FuzzParsers.swift
@@ -253,11 +253,18 @@ $(FUZZ_BIN): $(CORE_SRCS) Tests/Fuzz/FuzzParsers.swift
 	    $(CORE_SRCS) Tests/Fuzz/FuzzParsers.swift -o $@
 
 .PHONY: fuzz
-# Seeds: the demo bundle and QEMU's device tree, each behind its selector byte.
-fuzz: $(FUZZ_BIN) $(BUNDLE)
+# Seeds: the demo bundle, QEMU's device tree and an update of the demo's "pong", each behind its selector byte.
+FUZZ_UPDATE := $(BUILD)/fuzz/update-pong.bin
+$(FUZZ_UPDATE): tool guests $(CONFIG) $(KEY).key
+	@mkdir -p $(BUILD)/fuzz
+	@rm -f $@
+	$(CLI) pack-update $(CONFIG) --partition pong -o $@ --key $(KEY).key --security-version 1 --ram-size $(RAM_SIZE) --harts $(SMP)
+
+fuzz: $(FUZZ_BIN) $(BUNDLE) $(FUZZ_UPDATE)
 	@mkdir -p $(BUILD)/fuzz/seeds
 	@(printf '\000'; cat $(BUNDLE)) > $(BUILD)/fuzz/seeds/bundle-demo
 	@(printf '\001'; cat Tests/CoreTests/Fixtures/qemu-virt-smp4.dtb) > $(BUILD)/fuzz/seeds/dtb-qemu-virt
+	@(printf '\002'; cat $(FUZZ_UPDATE)) > $(BUILD)/fuzz/seeds/update-pong
 	SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 	    -print_final_stats=1 $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
 
