@@ -280,5 +280,13 @@ struct PartitionUpdateTests {
             error.write(to: &sink)
             #expect(sink.text.hasPrefix(prefix), "\(sink.text)")
         }
+        // With the installed bundle's plan, partitions are named.
+        let plan = bundle().withUnsafeBytes { try! BundleReader(bytes: $0).plan }
+        var sink = StringSink()
+        PartitionUpdateError.wrongPartition(index: 0).write(to: &sink, plan: plan)
+        #expect(sink.text == "wrong partition: partition #0 \"alpha\" of the bundle does not have the name the update names")
+        sink = StringSink()
+        PartitionUpdateError.policyChanged(partition: 1).write(to: &sink, plan: plan)
+        #expect(sink.text.hasPrefix("policy changed: partition #1 \"beta\"'s policy (harts, memory"), "\(sink.text)")
     }
 }

@@ -88,7 +88,7 @@ struct PartitionUpdateToolTests {
         _ = try Commands.pack(configPath: changed, output: otherBundle, keyPath: u.s.key.privatePath, securityVersion: 5,
                               board: BoardOptions())
         let message = u.verifyFailure(u.bytes, bundle: otherBundle)
-        #expect(message?.hasPrefix("\(u.s.ws.directory)/candidate-update.bin: policy changed: partition #1") == true, "\(message ?? "")")
+        #expect(message?.hasPrefix("\(u.s.ws.directory)/candidate-update.bin: policy changed: partition #1 \"two\"'s policy") == true, "\(message ?? "")")
         #expect(message?.hasSuffix("(bundle \(otherBundle))") == true)
         // An update of "one" (index 0) checked against the original bundle is fine.
         let onePath = u.s.ws.directory + "/one-update.bin"

@@ -19,7 +19,7 @@ extension Commands {
 
     /// `inspect` on the update file at `path`.
     public static func inspectUpdate(path: String) throws(ToolError) -> (report: String, result: InspectUpdateResult) {
-        try inspectUpdate(bytes: try readBundle(path), file: path)
+        try inspectUpdate(bytes: try readBundle(path, what: "the update"), file: path)
     }
 
     /// `bulkhead pack-update CONFIG --partition NAME --key K --security-version N -o OUTPUT`: loads
@@ -110,7 +110,7 @@ extension Commands {
 
     /// `bulkhead verify UPDATE --public-key K [--bundle B]`.
     public static func verifyUpdate(path: String, publicKeyPath: String, bundlePath: String?) throws(ToolError) -> VerifyUpdateResult {
-        let bytes = try readBundle(path)
+        let bytes = try readBundle(path, what: "the update")
         let key = try SigningKeys.loadPublic(publicKeyPath)
         guard let bundlePath else {
             return try checkUpdate(bytes, file: path, key: key, keyFile: publicKeyPath, bundle: nil, bundleFile: nil)
@@ -126,7 +126,8 @@ extension Commands {
     /// `verify`'s one-line summary of an update.
     public static func verifyUpdateSummary(_ r: VerifyUpdateResult) -> String {
         "\(r.file): OK: partition update of #\(r.partition) \"\(r.partitionName)\" (security version \(r.securityVersion)): "
-            + "the signature by key id \(r.keyID) verifies with \(r.publicKey), and the image and initrd match their SHA-512 digests"
+            + "the signature by key id \(r.keyID) verifies with \(r.publicKey), and the image (and initrd, if any) matches its "
+            + "SHA-512 digest"
             + (r.bundle.map { "; it names that partition of \($0), carries its policy digest and fits its memory" } ?? "")
     }
 

@@ -75,10 +75,10 @@ public enum PartitionUpdateError: Error, Equatable, Sendable {
             out.write("wrong partition: the update is for partition #"); out.write(decimal: index)
             out.write(", but the bundle has "); out.write(decimal: count); out.write(" partitions")
         case .wrongPartition(let index):
-            out.write("wrong partition: partition #"); out.write(decimal: index)
+            out.write("wrong partition: partition "); writeName(index, plan, &out)
             out.write(" of the bundle does not have the name the update names")
         case .policyChanged(let p):
-            out.write("policy changed: partition #"); out.write(decimal: p)
+            out.write("policy changed: partition "); writeName(p, plan, &out)
             out.write("'s policy (harts, memory, channels, devices, keys ...) in the bundle is not the one the update was ")
             out.write("packed for: such a change needs a full bundle")
         case .versionNotAboveFloor(let version, let floor):
@@ -90,6 +90,14 @@ public enum PartitionUpdateError: Error, Equatable, Sendable {
             out.write("digest mismatch: the image does not match its SHA-512 digest in the update header")
         case .initrdDigestMismatch:
             out.write("digest mismatch: the initrd does not match its SHA-512 digest in the update header")
+        }
+    }
+
+    /// `#i "NAME"`, the name taken from `plan` when it has partition `i`.
+    private func writeName<S: TextSink>(_ index: Int, _ plan: PartitionPlan, _ out: inout S) {
+        out.write("#"); out.write(decimal: index)
+        if index >= 0 && index < plan.count {
+            out.write(" \""); plan[index].name.withBytes { out.write(bytes: $0) }; out.write("\"")
         }
     }
 }
