@@ -56,6 +56,32 @@ struct LinuxPackTests {
         }
     }
 
+    @Test func updatesALinuxPartitionWithItsInitrd() throws {
+        let ws = Workspace()
+        defer { ws.remove() }
+        ws.write("small.bin", [0x13, 0, 0, 0])
+        ws.write("Image", image())
+        ws.write("initrd.cpio", [UInt8](repeating: 7, count: 3000))
+        let config = ws.config(partition("beat", harts: "[0]", size: "\"2M\"")
+            + partition("linux", harts: "[1, 2]", base: "0x90000000", size: "\"256M\"", image: "Image",
+                        extra: "kind = \"linux\"\ninitrd = \"initrd.cpio\""))
+        let key = try SigningKeys.generate(base: ws.directory + "/keys/test")
+        let bundle = ws.directory + "/bundle.bin"
+        _ = try Commands.pack(configPath: config, output: bundle, keyPath: key.privatePath, securityVersion: 1, board: BoardOptions())
+        // The next release: another Image (text_offset 4 MiB, so another entry) and another initrd.
+        let initrd = (0..<4097).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        ws.write("Image", image(textOffset: 0x40_0000, body: 300))
+        ws.write("initrd.cpio", initrd)
+        let update = ws.directory + "/linux-update.bin"
+        _ = try Commands.packUpdate(configPath: config, partition: "linux", output: update, keyPath: key.privatePath,
+                                    securityVersion: 2, board: BoardOptions())
+        let verified = try Commands.verifyUpdate(path: update, publicKeyPath: key.publicPath, bundlePath: bundle)
+        #expect(verified.partition == 1 && verified.partitionName == "linux")
+        let (_, inspected) = try Commands.inspectUpdate(path: update)
+        #expect(inspected.entry == 0x8040_0000 && inspected.imageSize == 364 && inspected.initrdSize == 4097)
+        #expect(inspected.initrdSHA512 == hexString(BundleSigning.sha512(initrd)))
+    }
+
     @Test func linuxAndInitrdErrors() throws {
         let ws = Workspace()
         defer { ws.remove() }

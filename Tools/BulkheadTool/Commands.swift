@@ -120,12 +120,12 @@ public enum Commands {
         return c == 0 ? "" : ", \(c) channel\(c == 1 ? "" : "s")"
     }
 
-    /// The bytes of the bundle file at `path`.
-    static func readBundle(_ path: String) throws(ToolError) -> [UInt8] {
+    /// The bytes of the bundle (or `what`) file at `path`.
+    static func readBundle(_ path: String, what: String = "the bundle") throws(ToolError) -> [UInt8] {
         do {
             return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw ToolError.cannotRead(path, "the bundle", error)
+            throw ToolError.cannotRead(path, what, error)
         }
     }
 

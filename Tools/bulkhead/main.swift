@@ -34,7 +34,7 @@ struct BulkheadCommand: ParsableCommand {
             input (configuration, bundle, key, flash image, a failed check), 2 a file that cannot \
             be read or written, 64 a bad command line.
             """,
-        subcommands: [Init.self, Keygen.self, Pack.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
+        subcommands: [Init.self, Keygen.self, Pack.self, PackUpdate.self, Check.self, Inspect.self, Verify.self, Flash.self, Provision.self,
                       FlashInfo.self, Attest.self, BoardInfo.self, Key.self])
 }
 
@@ -234,6 +234,51 @@ struct Pack: ParsableCommand {
     }
 }
 
+struct PackUpdate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack-update",
+        abstract: "Write a signed update of one partition's image (and initrd) from a configuration.",
+        discussion: """
+            Loads and validates the configuration exactly as `pack` does, then writes a partition \
+            update (docs/bundle-format.md, "Partition updates"): partition NAME's image, initrd and \
+            entry, its own security version, and the SHA-512 of its policy (its manifest record \
+            without the image fields, its channels and devices) as the bundle packed from the same \
+            configuration holds it. So an update applies only where that partition's harts, \
+            memory, channels, devices and keys are unchanged: a policy change needs a full bundle. \
+            The update is re-read and re-verified before it is written; -o follows `pack`'s rules \
+            (never one of the inputs; an existing file is replaced whole). Delivering an update to \
+            a running system is not implemented yet.
+            """)
+
+    @Argument(help: ArgumentHelp("The TOML configuration (the same as the installed bundle's).", valueName: "config.toml"))
+    var config: String
+
+    @Option(help: ArgumentHelp("The partition to update.", valueName: "name"))
+    var partition: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the update.", valueName: "update.bin"))
+    var output: String
+
+    @Option(help: ArgumentHelp("The private key file that signs the update (from `bulkhead keygen`).", valueName: "name.key"))
+    var key: String
+
+    @Option(name: [.customLong("security-version"), .customLong("version")],
+            help: ArgumentHelp("The partition's security version, 0 to 2^64-1: the hypervisor accepts an update only "
+                               + "above the partition's current one (--version is the same option).", valueName: "n"))
+    var securityVersion: UInt64
+
+    @OptionGroup var boardArguments: BoardArguments
+
+    func run() throws {
+        do {
+            print(try Commands.packUpdate(configPath: config, partition: partition, output: output, keyPath: key,
+                                          securityVersion: securityVersion, board: boardArguments.options))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate a configuration and its images without writing a bundle.",
@@ -270,7 +315,9 @@ struct Inspect: ParsableCommand {
             kind, direction, endpoints (by partition name), depth and message size (queue) or size, \
             guest-physical window and access (shared memory), and doorbell. The signature and \
             digests are not checked here: use `bulkhead verify`. Exits non-zero when the bundle is \
-            malformed or its plan is not valid for the board.
+            malformed or its plan is not valid for the board. A partition update (recognised by \
+            its magic) is listed instead: partition, security version, key id, signature, entry, \
+            image and initrd with their SHA-512, and the policy digest.
             """)
 
     @Argument(help: ArgumentHelp("The bundle file.", valueName: "bundle.bin"))
@@ -280,6 +327,7 @@ struct Inspect: ParsableCommand {
     @OptionGroup var output: JSONFlag
 
     func run() throws {
+        if Commands.isPartitionUpdateFile(bundle) { return try runUpdate() }
         if output.json {
             return try emit(JSONOutput.run("inspect") { () throws(ToolError) in
                 let inspection = try Commands.inspect(bundlePath: bundle, board: boardArguments.options)
@@ -295,6 +343,20 @@ struct Inspect: ParsableCommand {
         print(inspection.report, terminator: "")
         if let problem = inspection.problem { throw fail(problem) }
     }
+
+    /// A partition update (recognised by its magic): its fields; there is no plan to validate.
+    func runUpdate() throws {
+        if output.json {
+            return try emit(JSONOutput.run("inspect") { () throws(ToolError) in
+                (try Commands.inspectUpdate(path: bundle).result, [], nil)
+            })
+        }
+        do {
+            print(try Commands.inspectUpdate(path: bundle).report, terminator: "")
+        } catch {
+            throw fail(error)
+        }
+    }
 }
 
 struct Verify: ParsableCommand {
@@ -307,6 +369,12 @@ struct Verify: ParsableCommand {
             in the manifest ("digest mismatch for partition ..."). Exits non-zero with the first \
             failure. It does not check the plan against a board (`inspect` does) or the security \
             version against a device's minimum (the hypervisor does).
+
+            A partition update (from `bulkhead pack-update`, recognised by its magic) is checked \
+            the same way: key id, the signature over its header, its image's and initrd's \
+            SHA-512; with --bundle also that it names a partition of that bundle, carries that \
+            partition's policy digest ("policy changed" otherwise) and that its image fits the \
+            partition's memory.
             """)
 
     @Argument(help: ArgumentHelp("The bundle file.", valueName: "bundle.bin"))
@@ -316,9 +384,30 @@ struct Verify: ParsableCommand {
             help: ArgumentHelp("The public key file (from `bulkhead keygen`).", valueName: "name.pub"))
     var publicKey: String
 
+    @Option(name: .customLong("bundle"),
+            help: ArgumentHelp("For a partition update: also check it against this bundle (the partition, its policy "
+                               + "digest, and that the new image fits its memory).", valueName: "bundle.bin"))
+    var againstBundle: String?
+
     @OptionGroup var output: JSONFlag
 
     func run() throws {
+        if Commands.isPartitionUpdateFile(bundle) {
+            if output.json {
+                return try emit(JSONOutput.run("verify") { () throws(ToolError) in
+                    (try Commands.verifyUpdate(path: bundle, publicKeyPath: publicKey, bundlePath: againstBundle), [], nil)
+                })
+            }
+            do {
+                return print(Commands.verifyUpdateSummary(
+                    try Commands.verifyUpdate(path: bundle, publicKeyPath: publicKey, bundlePath: againstBundle)))
+            } catch {
+                throw fail(error)
+            }
+        }
+        guard againstBundle == nil else {
+            throw fail(ToolError("\(bundle): --bundle applies to a partition update only, and this is not one"))
+        }
         if output.json {
             return try emit(JSONOutput.run("verify") { () throws(ToolError) in
                 (try Commands.verifyResult(bundlePath: bundle, publicKeyPath: publicKey), [], nil)

@@ -412,17 +412,24 @@ public struct BundleReader {
     }
 
     private static func requireZero(_ b: UnsafeRawBufferPointer, from start: Int, to end: Int) throws(BundleError) {
-        var i = start
-        while i < end {
-            if b[i] != 0 { throw .reservedNotZero(offset: UInt64(i)) }
-            i += 1
-        }
+        if let offset = firstNonZero(b, from: start, to: end) { throw .reservedNotZero(offset: UInt64(offset)) }
     }
 
-    @inline(__always) private static func u16(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt16 {
+    /// The offset of the first non-zero byte in `b[start..<end]`, or nil (shared with PartitionUpdateReader).
+    static func firstNonZero(_ b: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
+        var i = start
+        while i < end {
+            if b[i] != 0 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    // Little-endian readers, shared with PartitionUpdateReader (the caller checks the bounds).
+    @inline(__always) static func u16(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt16 {
         UInt16(b[at]) | UInt16(b[at + 1]) << 8
     }
-    @inline(__always) private static func u32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
+    @inline(__always) static func u32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
         UInt32(u16(b, at)) | UInt32(u16(b, at + 2)) << 16
     }
     @inline(__always) static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {

@@ -139,10 +139,12 @@ public enum BundleVerifier {
     public static func verify(bundle: BundleReader, trustAnchors: TrustAnchors, revoked: RevokedKeys,
                               minimumVersion: UInt64) -> BundleVerdict {
         let id = bundle.keyID
-        if revoked.contains(id) { return .revokedKey(id) }
-        guard let anchor = trustAnchors.anchor(for: id) else { return .unknownKey(id) }
-        guard Ed25519.verify(signature: bundle.signature, message: bundle.manifestBytes, publicKey: anchor.publicKey) else {
-            return .badSignature(id)
+        switch checkSigner(keyID: id, signature: bundle.signature, message: bundle.manifestBytes,
+                           trustAnchors: trustAnchors, revoked: revoked) {
+        case .revoked: return .revokedKey(id)
+        case .unknown: return .unknownKey(id)
+        case .badSignature: return .badSignature(id)
+        case .verified: break
         }
         guard bundle.securityVersion >= minimumVersion else {
             return .versionBelowMinimum(version: bundle.securityVersion, minimum: minimumVersion)
@@ -167,9 +169,28 @@ public enum BundleVerifier {
         return .accepted
     }
 
+    /// What `checkSigner` found: the first of the three signer checks that failed, or `.verified`.
+    public enum SignerCheck: Equatable, Sendable { case verified, revoked, unknown, badSignature }
+
+    /// The signer checks bundles and partition updates share, in this order: `keyID` is not
+    /// revoked, names a trust anchor, and `signature` verifies over `message` with that anchor's
+    /// key (never with a key found in the input).
+    public static func checkSigner(keyID: SigningKeyID, signature: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer,
+                                   trustAnchors: TrustAnchors, revoked: RevokedKeys) -> SignerCheck {
+        if revoked.contains(keyID) { return .revoked }
+        guard let anchor = trustAnchors.anchor(for: keyID) else { return .unknown }
+        guard Ed25519.verify(signature: signature, message: message, publicKey: anchor.publicKey) else { return .badSignature }
+        return .verified
+    }
+
     /// Whether partition `p`'s image hashes to the digest its record holds.
     public static func imageMatchesDigest(_ bundle: BundleReader, _ p: Int) -> Bool {
-        same(ImageDigest.digest(bundle.image(p)), bundle.imageDigest(p))
+        matches(bundle.image(p), bundle.imageDigest(p))
+    }
+
+    /// Whether `payload`'s image digest (ImageDigest, on the calling hart) is `expected` (64 bytes).
+    public static func matches(_ payload: UnsafeRawBufferPointer, _ expected: UnsafeRawBufferPointer) -> Bool {
+        same(ImageDigest.digest(payload), expected)
     }
 
     /// Whether `actual` equals `expected` (64 bytes), compared without an early exit.

@@ -187,36 +187,46 @@ extension PartitionPlan {
             if self[q].memory.overlaps(mem) { throw .memoryOverlap(partition: p, other: q) }
             q += 1
         }
-        // image, initrd and entry. RAM from the bottom: [load offset, + image), free, the
-        // initrd, the device tree (the top deviceTreeReserve bytes).
-        guard spec.imageSize > 0 else { throw .emptyImage(partition: p) }
-        let belowTree = mem.size - PlanLimits.deviceTreeReserve
-        guard spec.initrdSize <= belowTree else {
-            throw .initrdTooLarge(partition: p, initrdSize: spec.initrdSize, limit: belowTree)
+        try spec.validateImage(partition: p)
+    }
+}
+
+extension PartitionSpec {
+    /// The image, initrd and entry rules of plan validation, which depend on the partition's
+    /// memory only (also run on a partition update's new image: PartitionUpdateVerifier). RAM
+    /// from the bottom: [load offset, + image), free, the initrd, the device tree (the top
+    /// deviceTreeReserve bytes). `p` names the partition in the errors.
+    public func validateImage(partition p: Int) throws(PlanError) {
+        guard imageSize > 0 else { throw .emptyImage(partition: p) }
+        // Validated memory is at least 1 MiB; a caller with unvalidated memory must not trap here.
+        guard memory.size >= PlanLimits.deviceTreeReserve else { throw .memoryEmpty(partition: p) }
+        let belowTree = memory.size - PlanLimits.deviceTreeReserve
+        guard initrdSize <= belowTree else {
+            throw .initrdTooLarge(partition: p, initrdSize: initrdSize, limit: belowTree)
         }
-        let limit = spec.initrdSize > 0 ? spec.initrdOffset : belowTree
-        switch spec.imageKind {
+        let limit = initrdSize > 0 ? initrdOffset : belowTree
+        switch imageKind {
         case .flat:
-            guard spec.imageSize <= limit else {
-                throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit)
+            guard imageSize <= limit else {
+                throw .imageTooLarge(partition: p, imageSize: imageSize, limit: limit)
             }
-            guard spec.entry >= spec.ramBase, spec.entry.raw - spec.ramBase.raw < spec.imageSize else {
+            guard entry >= ramBase, entry.raw - ramBase.raw < imageSize else {
                 throw .entryOutsideImage(partition: p)
             }
             // RISC-V instructions are 2-byte aligned (with the C extension; 4 without).
-            guard spec.entry.isAligned(to: 2) else { throw .entryMisaligned(partition: p) }
+            guard entry.isAligned(to: 2) else { throw .entryMisaligned(partition: p) }
         case .linux, .payload:
             // Both are loaded at their entry and entered at their first byte. Linux boot protocol
             // (Documentation/arch/riscv/boot.rst): on RV64 the Image must be placed 2 MiB aligned;
             // a payload on a page boundary. Either inside RAM, below the initrd and device tree.
-            let linux = spec.imageKind == .linux
-            guard spec.entry >= spec.ramBase, spec.entry.isAligned(to: linux ? PageSize.mega : PageSize.base),
-                  spec.entry.raw - spec.ramBase.raw < limit else {
+            let linux = imageKind == .linux
+            guard entry >= ramBase, entry.isAligned(to: linux ? PageSize.mega : PageSize.base),
+                  entry.raw - ramBase.raw < limit else {
                 throw linux ? .linuxEntryMisaligned(partition: p) : .payloadEntryMisaligned(partition: p)
             }
-            let offset = spec.imageLoadOffset
-            guard spec.imageSize <= limit - offset else {
-                throw .imageTooLarge(partition: p, imageSize: spec.imageSize, limit: limit - offset)
+            let offset = imageLoadOffset
+            guard imageSize <= limit - offset else {
+                throw .imageTooLarge(partition: p, imageSize: imageSize, limit: limit - offset)
             }
         }
     }
