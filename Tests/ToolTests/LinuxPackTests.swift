@@ -79,7 +79,7 @@ struct LinuxPackTests {
         #expect(verified.partition == 1 && verified.partitionName == "linux")
         let (_, inspected) = try Commands.inspectUpdate(path: update)
         #expect(inspected.entry == 0x8040_0000 && inspected.imageSize == 364 && inspected.initrdSize == 4097)
-        #expect(inspected.initrdSHA512 == hexString(BundleSigning.sha512(initrd)))
+        #expect(inspected.initrdDigest == hexString(BundleSigning.imageDigest(initrd)))
     }
 
     @Test func linuxAndInitrdErrors() throws {
