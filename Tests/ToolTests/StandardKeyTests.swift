@@ -1,17 +1,59 @@
 // PKCS#8 and SPKI PEM Ed25519 keys (RFC 8410) read wherever a signing key is, with the key id a
-// swift-crypto key of the same bytes has; OpenSSH private keys refused with the supported formats.
+// swift-crypto key of the same bytes has; OpenSSH Ed25519 private keys from ssh-keygen read, encrypted or other ones refused.
 import BulkheadCore
 @testable import BulkheadTool
 import Crypto
 import Foundation
 import Testing
 
-@Suite("CLI: PKCS#8 and SPKI PEM keys")
+@Suite("CLI: PKCS#8, SPKI and OpenSSH keys")
 struct StandardKeyTests {
     /// The fixed RFC 8410 DER prefixes (section 10.3's examples), built here independently of the tool.
     static let pkcs8V0Prefix: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70,
                                          0x04, 0x22, 0x04, 0x20]
     static let spkiPrefix: [UInt8] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]
+
+    // OpenSSH private keys (OpenSSHKey.swift), written by `ssh-keygen -t ed25519` (OpenSSH 9.2):
+    // an unencrypted one, the same format encrypted with a passphrase, and an RSA key.
+    static let openSSHKey = """
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACARS0wsyDyWeDZB/6FIeMZ7KoyTVBU6pp6FBMtAcJqKWAAAAJD/VI80/1SP
+NAAAAAtzc2gtZWQyNTUxOQAAACARS0wsyDyWeDZB/6FIeMZ7KoyTVBU6pp6FBMtAcJqKWA
+AAAEDcmstv4+SkX9xmr0aPC164A3VT8gRKWY6DXxlSd/stDxFLTCzIPJZ4NkH/oUh4xnsq
+jJNUFTqmnoUEy0BwmopYAAAADWJ1bGtoZWFkIHRlc3Q=
+-----END OPENSSH PRIVATE KEY-----
+"""
+    /// The raw public key of `openSSHKey`, from the .pub file ssh-keygen wrote beside it.
+    static let openSSHPublicKey = "114b4c2cc83c96783641ffa14878c67b2a8c9354153aa69e8504cb40709a8a58"
+    static let openSSHEncryptedKey = """
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABALzj+2xK
+nnEKfAQvKiE4gvAAAAEAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIF2z9o3+6Lx8LAe3
+S6WdUhHyUE95npswtl6Lo+IncScdAAAAkBxbGEekUglKVrxR26Gzyb4agAmJG/5SOjtYT6
+fGNgdtymDNK++VOgFJainaImM8Xp3CahGVpG9t7vqBSsR8UxNttgv4T83F0Z0n7ho3FHRc
+7lkLAcdWxrcJBC/EEMXbQ/qAW3roWS3AK6av7W8Pr1amYgtFk3Wy8uf1tbCtJPKSK4Go8f
+oDlCXnDc3dzMly7w==
+-----END OPENSSH PRIVATE KEY-----
+"""
+    static let openSSHRSAKey = """
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAlwAAAAdzc2gtcn
+NhAAAAAwEAAQAAAIEA4e0b4Y7gnHMw1umjC3oPv5C38Ft+KWy+w/WwhYrC6qWYinWdT3jn
+lhz+Tx82tSzLscmTTI1EHi6yMxm/rv8iSJiX9nCW0WItw2nemTM7rK0TdXONnI1SsF+Wtb
+uIcC5Qas4Fc8r8A1OOtr7fj6LPUWbl9E3ATSRLySt4n87M9EUAAAIAMFCzKjBQsyoAAAAH
+c3NoLXJzYQAAAIEA4e0b4Y7gnHMw1umjC3oPv5C38Ft+KWy+w/WwhYrC6qWYinWdT3jnlh
+z+Tx82tSzLscmTTI1EHi6yMxm/rv8iSJiX9nCW0WItw2nemTM7rK0TdXONnI1SsF+WtbuI
+cC5Qas4Fc8r8A1OOtr7fj6LPUWbl9E3ATSRLySt4n87M9EUAAAADAQABAAAAgQCHjviqt0
+sINIm6egdtjHjEjbYATzV875XrCJE5H5BisKe9dGLGW5pBVPY2TVlLDizOaU+roBueLJCZ
+3rpH6ygK3G35NaqpKkL/VYO3x0ZfDSSwwKeFctiMwuRTBYC0A1BWbBrS8wmOIEpyJ/pmsq
+OluXsEPgMWybGiKSHMtjfLJQAAAEBc6GN1qV6jIv5pxXcEtpyeMbWjotIMcrhNQqvfL2BT
+jLNODnQglZlteQwg6llyVu7Kt20iJ/54P45GSSBBZ45WAAAAQQD2LTqFlb293tD//uSQVG
+yN6D38UkESgttBZDRYbyTY5LXtieQ5F4XqaPJraMLIti/SRmTSXc7G43Cs0rTQ5p33AAAA
+QQDq8QP2R9tG84brqsT2xDyQV/Ll8uRNST//0fkT9nl1TipArPCyPQVU1P+mjMfbvjUi5g
+dNPrIGTG/90yiBpKCjAAAAB3Jvb3RAdm0BAgM=
+-----END OPENSSH PRIVATE KEY-----
+"""
 
     static func pem(_ label: String, _ der: [UInt8]) -> String {
         let base64 = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
@@ -89,10 +131,9 @@ struct StandardKeyTests {
         #expect(throws: ToolError("\(mismatch): the public key the PKCS#8 file carries is not the one of its private key")) {
             try SigningKeys.loadPrivate(mismatch)
         }
-        // OpenSSH private keys: recognised, refused with the formats that are read.
+        // A cut-off OpenSSH private key.
         let ssh = write(ws, "id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n")
-        #expect(throws: ToolError("\(ssh): an OpenSSH private key, which bulkhead cannot read (no library it uses parses the "
-                                  + "OpenSSH format); --key reads \(StandardKeys.privateFormats)")) {
+        #expect(throws: ToolError("\(ssh): the OpenSSH key is cut off in the cipher name")) {
             try SigningKeys.loadPrivate(ssh)
         }
         let cert = write(ws, "c.pem", Self.pem("CERTIFICATE", [0x30, 0x00]))
@@ -150,5 +191,61 @@ struct StandardKeyTests {
         #expect(spki.count == 44 && Array(spki.suffix(32)) == Array(key.publicKey.rawRepresentation))
         var mode = stat()
         #expect(stat(pair.privatePath, &mode) == 0 && mode.st_mode & 0o777 == 0o600)
+    }
+
+    // MARK: OpenSSH private keys
+
+    @Test func anOpenSSHKeyFromSSHKeygenIsRead() throws {
+        let ws = Workspace()
+        defer { ws.remove() }
+        let path = write(ws, "id_ed25519", Self.openSSHKey)
+        let key = try SigningKeys.loadPrivate(path)
+        #expect(hexString(key.publicKey.rawRepresentation) == Self.openSSHPublicKey)
+        // It signs: swift-crypto verifies the signature with the public key ssh-keygen wrote.
+        let message = Array("bundle manifest".utf8)
+        let raw = stride(from: 0, to: 64, by: 2).map { UInt8(Self.openSSHPublicKey.dropFirst($0).prefix(2), radix: 16) ?? 0 }
+        let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: raw)
+        #expect(publicKey.isValidSignature(try key.signature(for: message), for: message))
+    }
+
+    @Test func openSSHKeysThatCannotBeReadSayWhy() throws {
+        let ws = Workspace()
+        defer { ws.remove() }
+        let encrypted = write(ws, "enc", Self.openSSHEncryptedKey)
+        #expect(throws: ToolError("\(encrypted): the OpenSSH key is encrypted (aes256-ctr, bcrypt): remove its passphrase first "
+                                  + "(`ssh-keygen -p -N '' -f FILE`, on a copy) or convert it to PKCS#8")) {
+            try SigningKeys.loadPrivate(encrypted)
+        }
+        let rsa = write(ws, "rsa", Self.openSSHRSAKey)
+        #expect(throws: ToolError("\(rsa): an OpenSSH ssh-rsa key, not ssh-ed25519")) { try SigningKeys.loadPrivate(rsa) }
+
+        // Every cut of the decoded key, and every changed byte, is refused (never a trap).
+        let body = Self.openSSHKey.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        let bytes = [UInt8](try #require(Data(base64Encoded: body)))
+        func reencoded(_ b: [UInt8]) -> String {
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n" + Data(b).base64EncodedString() + "\n-----END OPENSSH PRIVATE KEY-----\n"
+        }
+        for n in 0..<bytes.count {
+            let path = write(ws, "cut", reencoded(Array(bytes[0..<n])))
+            #expect(throws: ToolError.self) { try SigningKeys.loadPrivate(path) }
+        }
+        var refused = 0
+        for i in 0..<bytes.count {
+            var changed = bytes
+            changed[i] ^= 0x01
+            let path = write(ws, "changed", reencoded(changed))
+            if (try? SigningKeys.loadPrivate(path)) == nil { refused += 1 }
+        }
+        // Only the comment's 13 bytes may change without harm (OpenSSH does not protect it either).
+        #expect(refused == bytes.count - 13)
+        // The two check values are compared: the first lies after the magic (15 bytes), cipher and
+        // KDF names ("none", 4 + 4 each), empty KDF options (4), the key count (4), the public key
+        // (4 + 51) and the private section's length (4): at offset 98.
+        var check = bytes
+        check[98] ^= 0xFF
+        let damaged = write(ws, "check", reencoded(check))
+        #expect(throws: ToolError("\(damaged): the OpenSSH key's two check values differ (a wrong or damaged key)")) {
+            try SigningKeys.loadPrivate(damaged)
+        }
     }
 }

@@ -91,7 +91,8 @@ public enum SigningKeys {
         return Generated(privatePath: privatePath, publicPath: publicPath, keyID: keyID(of: key.publicKey))
     }
 
-    /// Reads a private key file (`--key`): a `keygen` .key file or a PKCS#8 PEM Ed25519 key.
+    /// Reads a private key file (`--key`): a `keygen` .key file, a PKCS#8 PEM Ed25519 key or an
+    /// unencrypted OpenSSH Ed25519 key (OpenSSHKey.swift).
     public static func loadPrivate(_ path: String) throws(ToolError) -> Curve25519.Signing.PrivateKey {
         SafeFile.warnIfExposed(path, what: "private key")
         let hint = "--key needs the private key file (NAME.key); the .pub file is for verify"
@@ -109,8 +110,7 @@ public enum SigningKeys {
         case .privateKey: break
         case .publicKey: throw ToolError("\(path): this is a public key: \(hint)")
         case .openSSHPrivateKey:
-            throw ToolError("\(path): an OpenSSH private key, which bulkhead cannot read (no library it uses parses the "
-                            + "OpenSSH format); --key reads \(StandardKeys.privateFormats)")
+            return try inFile(path) { () throws(ToolError) in try OpenSSHKey.privateKey(text) }
         case .other(let label):
             throw ToolError("\(path): a PEM \"\(label)\" document, not an Ed25519 private key; --key reads \(StandardKeys.privateFormats)")
         }

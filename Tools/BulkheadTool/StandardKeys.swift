@@ -3,8 +3,8 @@
 //     -----BEGIN PRIVATE KEY-----   PKCS#8 OneAsymmetricKey (what `openssl genpkey -algorithm ed25519` writes)
 //     -----BEGIN PUBLIC KEY-----    SubjectPublicKeyInfo    (what `openssl pkey -pubout` writes)
 //
-// An OpenSSH private key ("-----BEGIN OPENSSH PRIVATE KEY-----") is recognised and refused with
-// the formats that are read: no library on the build machine parses that format.
+// An OpenSSH private key ("-----BEGIN OPENSSH PRIVATE KEY-----") is recognised here and read by
+// OpenSSHKey.swift (no library on the build machine parses that format).
 import Foundation
 import SwiftASN1
 
@@ -26,8 +26,8 @@ enum StandardKeys {
     }
 
     /// The formats `--key` reads, for messages.
-    static let privateFormats = "a `bulkhead keygen` .key file or a PKCS#8 PEM Ed25519 key (\"-----BEGIN PRIVATE KEY-----\", "
-        + "as `openssl genpkey -algorithm ed25519` writes)"
+    static let privateFormats = "a `bulkhead keygen` .key file, a PKCS#8 PEM Ed25519 key (\"-----BEGIN PRIVATE KEY-----\", "
+        + "as `openssl genpkey -algorithm ed25519` writes) or an unencrypted OpenSSH Ed25519 key (`ssh-keygen -t ed25519`)"
     /// The formats a public key is read in, for messages.
     static let publicFormats = "a `bulkhead keygen` .pub file or an SPKI PEM Ed25519 public key (\"-----BEGIN PUBLIC KEY-----\", "
         + "as `openssl pkey -pubout` writes)"
