@@ -60,14 +60,30 @@ private func partitionName(_ p: Int) -> PartitionName { plan[p].name }
 
 /// Adds one byte of partition `p`'s output; a newline (or a full buffer) prints the line.
 func guestConsolePut(partition p: Int, _ byte: UInt8) {
-    let now = csr_read_time()
-    withConsoleLock {
-        var out = UARTSink()
-        // A partial line pending: make sure the trap path looks at it once it is idle.
-        if let deadline = guestConsole.put(byte, partition: p, now: now, to: &out, name: partitionName),
-           consoleServiceDue.load(ordering: .relaxed) > deadline {
-            consoleServiceDue.store(deadline, ordering: .relaxed)
+    withUnsafeBytes(of: byte) { guestConsolePut(partition: p, $0) }
+}
+
+/// The bytes a partition wrote in one call (SBI DBCN console_write), under one console lock, so
+/// that no idle flush on another hart can split a line the guest wrote whole (as one that ran
+/// while this hart was between two bytes could, on a loaded host). At most 256 bytes per lock.
+func guestConsolePut(partition p: Int, _ bytes: UnsafeRawBufferPointer) {
+    var start = 0
+    while start < bytes.count {
+        let end = min(bytes.count, start + 256)
+        let now = csr_read_time()
+        withConsoleLock {
+            var out = UARTSink()
+            var i = start
+            while i < end {
+                // A partial line pending: make sure the trap path looks at it once it is idle.
+                if let deadline = guestConsole.put(bytes[i], partition: p, now: now, to: &out, name: partitionName),
+                   consoleServiceDue.load(ordering: .relaxed) > deadline {
+                    consoleServiceDue.store(deadline, ordering: .relaxed)
+                }
+                i += 1
+            }
         }
+        start = end
     }
 }
 

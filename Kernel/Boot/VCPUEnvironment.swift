@@ -23,9 +23,8 @@ struct VCPUEnvironment: SBIEnvironment {
     mutating func consoleWrite(byte: UInt8) { guestConsolePut(partition: partition, byte) }
 
     mutating func consoleWrite(host from: HostPhysAddr, length: UInt64) {
-        guard let bytes = UnsafePointer<UInt8>(bitPattern: UInt(from.raw)) else { return }
-        var i = 0
-        while UInt64(i) < length { guestConsolePut(partition: partition, bytes[i]); i += 1 }
+        guard let bytes = UnsafeRawPointer(bitPattern: UInt(from.raw)) else { return }
+        guestConsolePut(partition: partition, UnsafeRawBufferPointer(start: bytes, count: Int(length)))
     }
 
     mutating func consoleRead() -> UInt8? { withConsoleLock { takeConsoleInput(partition) } }
