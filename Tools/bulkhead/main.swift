@@ -720,6 +720,11 @@ struct AttestDeviceKey: ParsableCommand {
               bulkhead attest device-key --kernel build/bulkhead.elf --flash build/flash.img -o device.pub
               bulkhead attest device-key --kernel build/bulkhead.elf --secret-file device.secret
               bulkhead attest device-key --monitor-image build/bulkhead.bin --flash build/flash.img
+              bulkhead attest device-key --monitor --flash build/flash.img -o monitor.pub
+
+            With --monitor instead of an identity, prints the secure monitor's own device key \
+            ("monitor device key: <64 hex digits>"): seed = HKDF(salt "Bulkhead monitor device \
+            key v1", secret), which signs the monitor's certificates (docs/monitor.md).
             """)
 
     @Option(help: ArgumentHelp("The hypervisor ELF (with its symbol table), for a hypervisor under a plain firmware.",
@@ -730,6 +735,9 @@ struct AttestDeviceKey: ParsableCommand {
             help: ArgumentHelp("The image the secure monitor measured, for a hypervisor started by the monitor.",
                                valueName: "image"))
     var monitorImage: String?
+
+    @Flag(help: "The secure monitor's own device key (from the secret alone), not the hypervisor's.")
+    var monitor = false
 
     @Option(help: ArgumentHelp("Read the device secret from this flash image's device-secret block.", valueName: "image"))
     var flash: String?
@@ -744,9 +752,9 @@ struct AttestDeviceKey: ParsableCommand {
     @OptionGroup var boardArgument: FlashBoardArgument
 
     func validate() throws {
-        if (kernel == nil) == (monitorImage == nil) {
-            throw ValidationError("give exactly one of --kernel ELF (plain firmware) and --monitor-image IMAGE (secure "
-                                  + "monitor): what the hypervisor's identity is")
+        if [kernel != nil, monitorImage != nil, monitor].filter({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --kernel ELF (plain firmware), --monitor-image IMAGE (secure "
+                                  + "monitor): what the hypervisor's identity is, and --monitor (the monitor's own key)")
         }
         if (flash == nil) == (secretFile == nil) {
             throw ValidationError("give exactly one of --flash IMAGE and --secret-file FILE: where the device secret is")
@@ -756,7 +764,8 @@ struct AttestDeviceKey: ParsableCommand {
     func run() throws {
         do {
             let source: Commands.SecretSource = flash.map { .flash($0) } ?? .file(secretFile ?? "")
-            let identity: Commands.IdentitySource = kernel.map { .kernel($0) } ?? .monitorImage(monitorImage ?? "")
+            let identity: Commands.IdentitySource = monitor ? .monitorDevice
+                : kernel.map { .kernel($0) } ?? .monitorImage(monitorImage ?? "")
             print(try Commands.attestDeviceKey(identity: identity, secret: source, output: output, board: boardArgument.board))
         } catch {
             throw fail(error)
