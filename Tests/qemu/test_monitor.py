@@ -65,6 +65,7 @@ def test_under_the_monitor_the_hypervisor_takes_its_cdi_and_the_keys_change(bund
     fingerprint = r"^\[vault\] vault: derive fingerprint ([0-9a-f]{16})$"
 
     with Machine.command(monitor_cmd(signed, provision(flash_of(bundle), secret_file), smp=8)) as m:
+        monitor_key = m.expect(r"^\[monitor\] monitor device key: ([0-9a-f]{64})$").group(1)
         m.expect(r"^\[monitor\] next stage CDI derived from the device secret and its measurement$")
         m.expect(r"^\[bulkhead\] key chain: CDI from the secure monitor \(measurement SHA-512 %s\.\.\.\)$" % measurement.hex()[:16])
         m.expect(r"^\[bulkhead\] secure monitor: a second get_cdi is refused \(error -4\)$")   # SBI_ERR_DENIED
@@ -81,6 +82,11 @@ def test_under_the_monitor_the_hypervisor_takes_its_cdi_and_the_keys_change(bund
                          capture_output=True, text=True, cwd=ROOT)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert f"device attestation key: {key}" in cli.stdout and "after its signed header" in cli.stdout
+    # The monitor's own device key (it signs the certificate) from the secret alone, on the host.
+    cli = subprocess.run([CLI, "attest", "device-key", "--monitor", "--secret-file", str(secret_file)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert f"monitor device key: {monitor_key}\n" in cli.stdout and monitor_key != key
 
     with Machine(provision(flash_of(bundle), secret_file), smp=8) as m:
         m.expect(r"^\[bulkhead\] key chain: CDI from the device secret \(no secure monitor\)$")
@@ -165,7 +171,7 @@ def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_fir
     secret_file.write_text("a5" * 32 + "\n")
     with Machine.command(monitor_cmd(signed, provision(flash_of(), secret_file), smp=2)) as m:
         m.expect(r"^\[monitor\] next stage at 0x80200000: verified, .* measurement sha512:%s\.\.\.$" % measurement[:16])
-        m.expect(r"^\[probe\] monitor extension: probe 1, version 3$")
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 4$")
         m.expect(r"^\[probe\] measurement: %s$" % measurement)
         m.expect(r"^\[probe\] measurement word 8: error -3$")            # SBI_ERR_INVALID_PARAM
         m.expect(r"^\[probe\] cdi word 1 first: error -4$")              # SBI_ERR_DENIED: out of order
