@@ -666,7 +666,16 @@ struct AttestVerify: ParsableCommand {
                 or the "BULKHEAD DEVICE ATTESTATION PUBLIC KEY" format that `attest device-key -o` writes; \
                 a bundle-signing "BULKHEAD ED25519 PUBLIC KEY" file is refused).
                 """, valueName: "key"))
-    var deviceKey: String
+    var deviceKey: String?
+
+    @Option(name: .customLong("monitor-key"),
+            help: ArgumentHelp("""
+                Instead of --device-key: the secure monitor's device key (`attest device-key --monitor`);                 with --certificate, checks the chain monitor → hypervisor → report.
+                """, valueName: "key"))
+    var monitorKey: String?
+
+    @Option(help: ArgumentHelp("The monitor's certificate (192 bytes, or the hex the hypervisor prints).", valueName: "file"))
+    var certificate: String?
 
     @Option(help: ArgumentHelp("The nonce the report must carry (32 bytes as 64 hex digits).", valueName: "hex"))
     var nonce: String?
@@ -679,14 +688,26 @@ struct AttestVerify: ParsableCommand {
 
     @OptionGroup var output: JSONFlag
 
+    func validate() throws {
+        if (deviceKey == nil) == (monitorKey == nil) || (monitorKey == nil) != (certificate == nil) {
+            throw ValidationError("give --device-key KEY, or --monitor-key KEY with --certificate CERT")
+        }
+        if output.json && monitorKey != nil { throw ValidationError("--json is not offered with --monitor-key yet") }
+    }
+
     func run() throws {
         if output.json {
             return try emit(JSONOutput.run("attest verify") { () throws(ToolError) in
-                (try Commands.attestVerifyResult(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle), [], nil)
+                (try Commands.attestVerifyResult(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle), [], nil)
             })
         }
         do {
-            print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle))
+            if let monitorKey, let certificate {
+                print(try Commands.attestVerifyChain(reportPath: report, monitorKey: monitorKey, certificatePath: certificate,
+                                                     nonce: nonce, bundlePath: bundle))
+                return
+            }
+            print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle))
         } catch {
             throw fail(error)
         }
