@@ -154,4 +154,22 @@ final class Fixture {
         #expect(bulkheadMonitorTakeCDIWord(8, &word) == -1)
         #expect(bulkheadMonitorHasCDI() == 0)
     }
+
+    @Test func keyServicesAndTheCDIExcludeEachOther() throws {
+        let f = try Fixture()
+        provision()
+        #expect(f.verify() == 0)
+        let out = f.imageAddress + 2904                    // 32 bytes inside the tree's RAM and the buffer
+        var value: UInt64 = 0
+        #expect(bulkheadMonitorKeyCallOnStack(10, 0, 0, 0, 0, &value) == -2)               // not offered: SBI_ERR_NOT_SUPPORTED
+        #expect(bulkheadMonitorKeyCallOnStack(9, out, 32, 0, 7, &value) == 0)               // random
+        #expect((0..<32).contains { f.buffer[4096 + 2904 + $0] != 0 })
+        var word: UInt64 = 0
+        #expect(bulkheadMonitorTakeCDIWord(0, &word) == -1)                                // a key call came first
+        // The other order: the CDI taken first, then every key call is denied.
+        f.writeHeader()                                      // the random bytes landed in the image
+        #expect(f.verify() == 0)
+        #expect(bulkheadMonitorTakeCDIWord(0, &word) == 0)
+        #expect(bulkheadMonitorKeyCallOnStack(9, out, 32, 0, 7, &value) == -4)              // SBI_ERR_DENIED
+    }
 }
