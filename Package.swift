@@ -37,5 +37,14 @@ let package = Package(
             path: "Tests/CryptoTests"
         ),
         .testTarget(name: "ToolTests", dependencies: ["BulkheadTool"], path: "Tests/ToolTests"),
+        // The secure monitor's Swift sources built for the host, for tests of its C entry points.
+        .target(name: "MonitorHost", dependencies: ["BulkheadCore"], path: "Kernel/Monitor",
+                exclude: ["include", "opensbi", "probe", "monitor.mk", "MonitorEntry.S"],
+                sources: ["Monitor.swift", "NextStage.swift", "OSKeys.swift", "HostSupport"]),
+        .testTarget(
+            name: "MonitorTests",
+            dependencies: ["MonitorHost", "BulkheadCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/MonitorTests"
+        ),
     ]
 )

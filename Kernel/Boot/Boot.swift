@@ -365,6 +365,23 @@ private func setUpKeys(_ booted: BootedBundle) {
     }
     attestationKey?.withPublicKeyBytes { key in
         log { out in out.write("device attestation key: "); out.write(hexBytes: key) }
+        if fromMonitor { logMonitorCertificate(identity: identity, publicKey: key) }
+    }
+}
+
+/// Under the secure monitor: reads its certificate for this hypervisor's attestation key and,
+/// when it names this hypervisor, prints it in hex for verifiers (docs/monitor.md).
+private func logMonitorCertificate(identity: SHA512Digest, publicKey: UnsafeRawBufferPointer) {
+    var cert = InlineArray<192, UInt8>(repeating: 0)
+    let error = withUnsafeMutableBytes(of: &cert) { SecureMonitor.readCertificate(into: $0) }
+    withUnsafeBytes(of: &cert) { c in
+        if error != 0 {
+            log { out in out.write("secure monitor: no certificate (error "); out.write(decimal: Int(error)); out.write(")") }
+        } else if !SecureMonitor.certificateMatches(c, identity: identity, publicKey: publicKey) {
+            log("secure monitor: its certificate does not name this hypervisor's measurement and attestation key; not used")
+        } else {
+            log { out in out.write("monitor certificate: "); out.write(hexBytes: c) }
+        }
     }
 }
 

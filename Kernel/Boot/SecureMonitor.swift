@@ -8,6 +8,7 @@ enum SecureMonitor {
     static let extensionID: UInt64 = SecureMonitorExtension.eid
     static let getMeasurement: UInt64 = 1
     static let getCDI: UInt64 = 2
+    static let getCertificate: UInt64 = 3
 
     enum Handoff {
         /// No monitor extension: a plain firmware (the hypervisor reads the device secret itself).
@@ -53,6 +54,32 @@ enum SecureMonitor {
             w += 1
         }
         return 0
+    }
+
+    /// Reads the monitor's 192-byte certificate (get_certificate, words 0...23) into `output`:
+    /// 0, or the first SBI error (a monitor before API version 4 has none: SBI_ERR_NOT_SUPPORTED).
+    static func readCertificate(into output: UnsafeMutableRawBufferPointer) -> Int64 {
+        guard output.count >= MonitorCertificate.size else { return -3 }
+        var w = 0
+        while w < MonitorCertificate.size / 8 {
+            let r = Firmware.call(extensionID, getCertificate, UInt64(w))
+            if r.error != 0 { return r.error }
+            output.storeBytes(of: r.value.littleEndian, toByteOffset: 8 * w, as: UInt64.self)
+            w += 1
+        }
+        return 0
+    }
+
+    /// Whether `cert` names this hypervisor: its measurement is `identity` and its public key
+    /// `publicKey` (the signature is the verifier's to check: only it trusts the monitor's key).
+    static func certificateMatches(_ cert: UnsafeRawBufferPointer, identity: SHA512Digest,
+                                   publicKey: UnsafeRawBufferPointer) -> Bool {
+        guard cert.count >= MonitorCertificate.size, publicKey.count == 32 else { return false }
+        var difference: UInt8 = 0
+        identity.withBytes { d in var i = 0; while i < 64 { difference |= d[i] ^ cert[8 + i]; i += 1 } }
+        var i = 0
+        while i < 32 { difference |= publicKey[i] ^ cert[72 + i]; i += 1 }
+        return difference == 0
     }
 
     /// Asks for the CDI's first word again: the monitor must refuse now (SBI_ERR_DENIED, -4).

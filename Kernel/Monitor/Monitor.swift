@@ -19,6 +19,9 @@ nonisolated(unsafe) var nextStageCDI = CDI(repeating: 0)
 nonisolated(unsafe) var hasCDI = false
 /// The next word of the CDI the next stage may take (0..7); the CDI is wiped after word 7.
 nonisolated(unsafe) var nextCDIWord = 0
+/// The certificate for the accepted next stage (MonitorCertificate; public).
+nonisolated(unsafe) var certificate = InlineArray<192, UInt8>(repeating: 0)
+nonisolated(unsafe) var hasCertificate = false
 
 /// The firmware's console, through the putc callback.
 struct MonitorConsole: TextSink {
@@ -51,6 +54,7 @@ public func bulkheadMonitorInit(_ fdt: UnsafeRawPointer?, _ flashRead: FlashRead
     monitorPutChar = putc
     hasAccepted = false
     hasCDI = false
+    hasCertificate = false
     nextCDIWord = 0
     cdiUse = .undecided
     wipeOSKeys()
@@ -63,6 +67,7 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
     guard monitorFDT != nil, monitorPutChar != nil else { return -1 }
     hasAccepted = false
     hasCDI = false
+    hasCertificate = false
     nextCDIWord = 0
     cdiUse = .undecided
     wipeOSKeys()
@@ -129,6 +134,38 @@ public func bulkheadMonitorTakeCDIWord(_ index: UInt32, _ out: UnsafeMutablePoin
     return 0
 }
 
+@_cdecl("bulkhead_monitor_certificate_word")
+public func bulkheadMonitorCertificateWord(_ index: UInt32, _ out: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard hasCertificate, let out = out, index < 24 else { return -1 }
+    var word: UInt64 = 0
+    var i = 7
+    while i >= 0 { word = word << 8 | UInt64(certificate[8 * Int(index) + i]); i -= 1 }
+    out.pointee = word
+    return 0
+}
+
+/// Signs the certificate (MonitorCertificate, docs/monitor.md) with the monitor's device key:
+/// the next stage's measurement and the attestation public key it will derive from its CDI. The
+/// seeds and both private keys are wiped here; the device key never leaves this function.
+private func signCertificate(secret: SecretBytes, measurement: SHA512Digest, _ out: inout MonitorConsole) {
+    var deviceSeed = KeyChain.monitorDeviceSeed(secret: secret)
+    var attestationSeed = KeyChain.attestationSeed(hypervisorCDI: nextStageCDI)
+    let device = withUnsafeBytes(of: &deviceSeed) { Ed25519PrivateKey(seed: $0) }
+    let attestation = withUnsafeBytes(of: &attestationSeed) { Ed25519PrivateKey(seed: $0) }
+    withUnsafeMutableBytes(of: &deviceSeed) { secureZero($0) }
+    withUnsafeMutableBytes(of: &attestationSeed) { secureZero($0) }
+    guard var device, var attestation else { return }
+    let written = withUnsafeMutableBytes(of: &certificate) {
+        MonitorCertificate.write(into: $0, measurement: measurement, publicKey: attestation.publicKey, deviceKey: device)
+    }
+    hasCertificate = written == MonitorCertificate.size
+    out.write("[monitor] monitor device key: ")
+    device.withPublicKeyBytes { out.write(hexBytes: $0) }
+    out.write("\n")
+    device.wipe()
+    attestation.wipe()
+}
+
 private func headerBytes(_ imageAddress: UInt64) -> UnsafeRawBufferPointer {
     UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(imageAddress &- UInt64(NextStageHeader.size))),
                            count: NextStageHeader.size)
@@ -167,6 +204,7 @@ private func deriveCDI(_ measurement: SHA512Digest, signer: SigningKeyID, _ out:
         return
     }
     nextStageCDI = KeyChain.hypervisorCDI(secret: secret, identity: measurement)
+    signCertificate(secret: secret, measurement: measurement, &out)
     withUnsafeMutableBytes(of: &secret) { secureZero($0) }
     hasCDI = true
     prepareOSKeys(cdi: nextStageCDI, measurement: measurement, signer: signer)

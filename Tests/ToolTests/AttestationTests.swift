@@ -436,6 +436,22 @@ struct AttestationTests {
         }
     }
 
+    @Test func monitorDeviceKeyDependsOnTheSecretAlone() throws {
+        let ws = Workspace()
+        defer { ws.remove() }
+        ws.write("s.secret", Array((testSecretHex + "\n").utf8))
+        // Reference with swift-crypto: seed = HKDF-SHA512(salt "Bulkhead monitor device key v1", secret, no info).
+        let seed = HKDF<Crypto.SHA512>.deriveKey(inputKeyMaterial: SymmetricKey(data: testSecret),
+                                                 salt: Array("Bulkhead monitor device key v1".utf8), info: [UInt8](), outputByteCount: 32)
+        let expected = try Curve25519.Signing.PrivateKey(rawRepresentation: seed.withUnsafeBytes { Array($0) }).publicKey
+        let out = try Commands.attestDeviceKey(identity: .monitorDevice, secret: .file(ws.directory + "/s.secret"),
+                                               output: ws.directory + "/monitor.pub")
+        #expect(out.contains("monitor device key: \(hexString(expected.rawRepresentation))\n"))
+        #expect(!out.contains("hypervisor identity"))
+        let written = try DeviceAttestationKey.parseFile([UInt8](Data(contentsOf: URL(fileURLWithPath: ws.directory + "/monitor.pub"))), file: "monitor.pub")
+        #expect(written.rawRepresentation == expected.rawRepresentation)
+    }
+
     @Test func deviceKeyUnderTheSecureMonitorHashesTheMeasuredImage() throws {
         let ws = Workspace()
         defer { ws.remove() }

@@ -65,6 +65,7 @@ def test_under_the_monitor_the_hypervisor_takes_its_cdi_and_the_keys_change(bund
     fingerprint = r"^\[vault\] vault: derive fingerprint ([0-9a-f]{16})$"
 
     with Machine.command(monitor_cmd(signed, provision(flash_of(bundle), secret_file), smp=8)) as m:
+        monitor_key = m.expect(r"^\[monitor\] monitor device key: ([0-9a-f]{64})$").group(1)
         m.expect(r"^\[monitor\] next stage CDI derived from the device secret and its measurement$")
         m.expect(r"^\[bulkhead\] key chain: CDI from the secure monitor \(measurement SHA-512 %s\.\.\.\)$" % measurement.hex()[:16])
         m.expect(r"^\[bulkhead\] secure monitor: a second get_cdi is refused \(error -4\)$")   # SBI_ERR_DENIED
@@ -81,6 +82,11 @@ def test_under_the_monitor_the_hypervisor_takes_its_cdi_and_the_keys_change(bund
                          capture_output=True, text=True, cwd=ROOT)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert f"device attestation key: {key}" in cli.stdout and "after its signed header" in cli.stdout
+    # The monitor's own device key (it signs the certificate) from the secret alone, on the host.
+    cli = subprocess.run([CLI, "attest", "device-key", "--monitor", "--secret-file", str(secret_file)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert f"monitor device key: {monitor_key}\n" in cli.stdout and monitor_key != key
 
     with Machine(provision(flash_of(bundle), secret_file), smp=8) as m:
         m.expect(r"^\[bulkhead\] key chain: CDI from the device secret \(no secure monitor\)$")
@@ -165,7 +171,7 @@ def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_fir
     secret_file.write_text("a5" * 32 + "\n")
     with Machine.command(monitor_cmd(signed, provision(flash_of(), secret_file), smp=2)) as m:
         m.expect(r"^\[monitor\] next stage at 0x80200000: verified, .* measurement sha512:%s\.\.\.$" % measurement[:16])
-        m.expect(r"^\[probe\] monitor extension: probe 1, version 3$")
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 4$")
         m.expect(r"^\[probe\] measurement: %s$" % measurement)
         m.expect(r"^\[probe\] measurement word 8: error -3$")            # SBI_ERR_INVALID_PARAM
         m.expect(r"^\[probe\] cdi word 1 first: error -4$")              # SBI_ERR_DENIED: out of order
@@ -185,3 +191,42 @@ def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_fir
         assert "a5a5a5a5" not in m.text
         # OpenSBI's domain dump lists the region: M may read and write, S/U nothing.
         assert m.count(r"^Domain0 Region\d+\s*: 0x0*23f40000-0x0*23f7ffff M: \(I,R,W\) S/U: \(\)$") == 1
+
+
+def test_chained_attestation_verifies_from_the_monitor_key_to_the_report(flash_of, bundle_of, tmp_path):
+    """Issue 13: the monitor signs a certificate for the hypervisor's attestation key; the host
+    checks monitor key → certificate → report, and names the link that a changed byte breaks."""
+    import re
+    from test_keys import vault_config
+    secret_file = tmp_path / "secret.hex"
+    secret_file.write_text("5a" * 32 + "\n")
+    bundle = bundle_of(vault_config(tmp_path, "attest.toml", config="keys-attest.toml"))
+    signed = sign(HYPERVISOR_BIN, tmp_path / "bulkhead.signed")
+    with Machine.command(monitor_cmd(signed, provision(flash_of(bundle), secret_file), smp=1)) as m:
+        cert_hex = m.expect(r"^\[bulkhead\] monitor certificate: ([0-9a-f]{384})$").group(1)
+        m.expect(r"^\[vault\] vault: policy attest: 0/ok \(320 bytes\)$", timeout=90)
+        m.expect(r"^\[vault\] vault: report 288 [0-9a-f]+$", timeout=30)
+        text = m.text
+    report = bytes.fromhex("".join(re.findall(r"^\[vault\] vault: report \d+ ([0-9a-f]+)$", text, re.M)))
+    assert len(report) == 320
+    cli = subprocess.run([CLI, "attest", "device-key", "--monitor", "--secret-file", str(secret_file),
+                          "-o", str(tmp_path / "monitor.pub")], capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    cert = bytes.fromhex(cert_hex)
+
+    def verify(cert_bytes, report_bytes):
+        (tmp_path / "cert.bin").write_bytes(cert_bytes)
+        (tmp_path / "report.bin").write_bytes(report_bytes)
+        return subprocess.run([CLI, "attest", "verify", "--monitor-key", str(tmp_path / "monitor.pub"),
+                               "--certificate", str(tmp_path / "cert.bin"), str(tmp_path / "report.bin")],
+                              capture_output=True, text=True, cwd=ROOT)
+
+    good = verify(cert, report)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.startswith("chain: valid") and "signature: valid" in good.stdout
+    changed_cert = bytearray(cert); changed_cert[80] ^= 1          # the hypervisor's key
+    bad = verify(bytes(changed_cert), report)
+    assert bad.returncode != 0 and "link device → monitor" in bad.stderr and "bad signature" in bad.stderr
+    changed_report = bytearray(report); changed_report[100] ^= 1   # the partition's measurement
+    bad = verify(cert, bytes(changed_report))
+    assert bad.returncode != 0 and "link hypervisor → partition" in bad.stderr, bad.stderr

@@ -48,7 +48,7 @@ def os_partition(image_digest):
 def boot(signed, flash):
     """Boots `signed` under the monitor until monitoros powers off; returns the console text."""
     with Machine.command(monitor_cmd(signed, flash, smp=2)) as m:
-        m.expect(r"^monitoros: monitor extension: probe 1, version 3$")
+        m.expect(r"^monitoros: monitor extension: probe 1, version 4$")
         m.expect(r"^monitoros: done, shutting down", timeout=60)
         m.wait_exit(30)
         return m.text

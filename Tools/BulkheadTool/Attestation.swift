@@ -256,6 +256,24 @@ public enum DeviceAttestationKey {
         return out
     }
 
+    /// The secure monitor's device public key for a device secret (32 bytes), with Core's
+    /// KeyChain.monitorDeviceSeed: it depends on the secret alone (docs/monitor.md).
+    public static func monitorPublicKey(secret: [UInt8]) throws(ToolError) -> Curve25519.Signing.PublicKey {
+        guard secret.count == 32 else { throw ToolError("internal error: a device secret is 32 bytes") }
+        var fixedSecret = SecretBytes(repeating: 0)
+        for i in 0..<32 { fixedSecret[i] = secret[i] }
+        var seedBytes = KeyChain.monitorDeviceSeed(secret: fixedSecret)
+        var seed = (0..<32).map { seedBytes[$0] }
+        withUnsafeMutableBytes(of: &seedBytes) { secureZero($0) }
+        withUnsafeMutableBytes(of: &fixedSecret) { secureZero($0) }
+        defer { for i in seed.indices { seed[i] = 0 } }
+        do {
+            return try Curve25519.Signing.PrivateKey(rawRepresentation: seed).publicKey
+        } catch {
+            throw ToolError("internal error: swift-crypto refuses the monitor's seed: \(error)")
+        }
+    }
+
     /// The device attestation public key for a device secret (32 bytes) and a hypervisor identity (64).
     public static func publicKey(secret: [UInt8], identity: [UInt8]) throws(ToolError) -> Curve25519.Signing.PublicKey {
         guard secret.count == 32, identity.count == 64 else {
@@ -444,9 +462,12 @@ extension Commands {
         /// The image the secure monitor measured (`--monitor-image`): SHA-512 of the raw image
         /// (`build/bulkhead.bin`), or of the image behind a signed next-stage header (docs/monitor.md).
         case monitorImage(String)
+        /// No next stage at all (`--monitor`): the secure monitor's own device key, from the
+        /// device secret alone, which signs the monitor's certificates (docs/monitor.md).
+        case monitorDevice
 
         var path: String {
-            switch self { case .kernel(let p), .monitorImage(let p): return p }
+            switch self { case .kernel(let p), .monitorImage(let p): return p; case .monitorDevice: return "" }
         }
     }
 
@@ -455,7 +476,6 @@ extension Commands {
     /// on the device with that secret. Never shows the secret or the seed.
     public static func attestDeviceKey(identity identitySource: IdentitySource, secret source: SecretSource,
                                        output: String? = nil, board boardName: String = "qemu-virt") throws(ToolError) -> String {
-        let (identity, identityLine) = try hypervisorIdentity(identitySource)
         var secret: [UInt8]
         let secretLine: String
         switch source {
@@ -477,15 +497,18 @@ extension Commands {
             secretLine = "device secret: \(path)'s device-secret block (fingerprint \(DeviceSecretFile.fingerprint(secret)))"
         }
         defer { for i in secret.indices { secret[i] = 0 } }
-        let key = try DeviceAttestationKey.publicKey(secret: secret, identity: identity)
-        let keyHex = hexString(key.rawRepresentation)
-        var lines = [
-            identityLine,
-            secretLine,
-            "device attestation key: \(keyHex)",
-        ]
+        let key: Curve25519.Signing.PublicKey
+        var lines: [String]
+        if identitySource == .monitorDevice {
+            key = try DeviceAttestationKey.monitorPublicKey(secret: secret)
+            lines = [secretLine, "monitor device key: \(hexString(key.rawRepresentation))"]
+        } else {
+            let (identity, identityLine) = try hypervisorIdentity(identitySource)
+            key = try DeviceAttestationKey.publicKey(secret: secret, identity: identity)
+            lines = [identityLine, secretLine, "device attestation key: \(hexString(key.rawRepresentation))"]
+        }
         if let output {
-            var inputs = [identitySource.input]
+            var inputs = identitySource == .monitorDevice ? [] : [identitySource.input]
             switch source {
             case .file(let path): inputs.append(SafeFile.Input("the device secret file (--secret-file)", path))
             case .flash(let path): inputs.append(SafeFile.Input("the flash image (--flash)", path))
@@ -516,6 +539,8 @@ extension Commands {
             }
             return (identity, "hypervisor identity: \(hexString(identity.prefix(8)))... (SHA-512 of [\(hex(kernel.start)), "
                 + "\(hex(kernel.end))), \(Size.describe(kernel.end - kernel.start)) of \(path) as loaded)")
+        case .monitorDevice:
+            throw ToolError("internal error: the monitor's device key has no hypervisor identity")
         case .monitorImage(let path):
             let data: [UInt8]
             do {
@@ -557,6 +582,7 @@ extension Commands.IdentitySource {
         switch self {
         case .kernel(let path): return SafeFile.Input("the hypervisor ELF (--kernel)", path)
         case .monitorImage(let path): return SafeFile.Input("the image (--monitor-image)", path)
+        case .monitorDevice: return SafeFile.Input("nothing (--monitor)", "")
         }
     }
 }

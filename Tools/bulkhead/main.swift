@@ -755,7 +755,16 @@ struct AttestVerify: ParsableCommand {
                 or the "BULKHEAD DEVICE ATTESTATION PUBLIC KEY" format that `attest device-key -o` writes; \
                 a bundle-signing "BULKHEAD ED25519 PUBLIC KEY" file is refused).
                 """, valueName: "key"))
-    var deviceKey: String
+    var deviceKey: String?
+
+    @Option(name: .customLong("monitor-key"),
+            help: ArgumentHelp("""
+                Instead of --device-key: the secure monitor's device key (`attest device-key --monitor`);                 with --certificate, checks the chain monitor → hypervisor → report.
+                """, valueName: "key"))
+    var monitorKey: String?
+
+    @Option(help: ArgumentHelp("The monitor's certificate (192 bytes, or the hex the hypervisor prints).", valueName: "file"))
+    var certificate: String?
 
     @Option(help: ArgumentHelp("The nonce the report must carry (32 bytes as 64 hex digits).", valueName: "hex"))
     var nonce: String?
@@ -768,14 +777,26 @@ struct AttestVerify: ParsableCommand {
 
     @OptionGroup var output: JSONFlag
 
+    func validate() throws {
+        if (deviceKey == nil) == (monitorKey == nil) || (monitorKey == nil) != (certificate == nil) {
+            throw ValidationError("give --device-key KEY, or --monitor-key KEY with --certificate CERT")
+        }
+        if output.json && monitorKey != nil { throw ValidationError("--json is not offered with --monitor-key yet") }
+    }
+
     func run() throws {
         if output.json {
             return try emit(JSONOutput.run("attest verify") { () throws(ToolError) in
-                (try Commands.attestVerifyResult(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle), [], nil)
+                (try Commands.attestVerifyResult(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle), [], nil)
             })
         }
         do {
-            print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey, nonce: nonce, bundlePath: bundle))
+            if let monitorKey, let certificate {
+                print(try Commands.attestVerifyChain(reportPath: report, monitorKey: monitorKey, certificatePath: certificate,
+                                                     nonce: nonce, bundlePath: bundle))
+                return
+            }
+            print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle))
         } catch {
             throw fail(error)
         }
@@ -809,6 +830,11 @@ struct AttestDeviceKey: ParsableCommand {
               bulkhead attest device-key --kernel build/bulkhead.elf --flash build/flash.img -o device.pub
               bulkhead attest device-key --kernel build/bulkhead.elf --secret-file device.secret
               bulkhead attest device-key --monitor-image build/bulkhead.bin --flash build/flash.img
+              bulkhead attest device-key --monitor --flash build/flash.img -o monitor.pub
+
+            With --monitor instead of an identity, prints the secure monitor's own device key \
+            ("monitor device key: <64 hex digits>"): seed = HKDF(salt "Bulkhead monitor device \
+            key v1", secret), which signs the monitor's certificates (docs/monitor.md).
             """)
 
     @Option(help: ArgumentHelp("The hypervisor ELF (with its symbol table), for a hypervisor under a plain firmware.",
@@ -819,6 +845,9 @@ struct AttestDeviceKey: ParsableCommand {
             help: ArgumentHelp("The image the secure monitor measured, for a hypervisor started by the monitor.",
                                valueName: "image"))
     var monitorImage: String?
+
+    @Flag(help: "The secure monitor's own device key (from the secret alone), not the hypervisor's.")
+    var monitor = false
 
     @Option(help: ArgumentHelp("Read the device secret from this flash image's device-secret block.", valueName: "image"))
     var flash: String?
@@ -833,9 +862,9 @@ struct AttestDeviceKey: ParsableCommand {
     @OptionGroup var boardArgument: FlashBoardArgument
 
     func validate() throws {
-        if (kernel == nil) == (monitorImage == nil) {
-            throw ValidationError("give exactly one of --kernel ELF (plain firmware) and --monitor-image IMAGE (secure "
-                                  + "monitor): what the hypervisor's identity is")
+        if [kernel != nil, monitorImage != nil, monitor].filter({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --kernel ELF (plain firmware), --monitor-image IMAGE (secure "
+                                  + "monitor): what the hypervisor's identity is, and --monitor (the monitor's own key)")
         }
         if (flash == nil) == (secretFile == nil) {
             throw ValidationError("give exactly one of --flash IMAGE and --secret-file FILE: where the device secret is")
@@ -845,7 +874,8 @@ struct AttestDeviceKey: ParsableCommand {
     func run() throws {
         do {
             let source: Commands.SecretSource = flash.map { .flash($0) } ?? .file(secretFile ?? "")
-            let identity: Commands.IdentitySource = kernel.map { .kernel($0) } ?? .monitorImage(monitorImage ?? "")
+            let identity: Commands.IdentitySource = monitor ? .monitorDevice
+                : kernel.map { .kernel($0) } ?? .monitorImage(monitorImage ?? "")
             print(try Commands.attestDeviceKey(identity: identity, secret: source, output: output, board: boardArgument.board))
         } catch {
             throw fail(error)

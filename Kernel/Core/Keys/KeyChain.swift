@@ -38,6 +38,21 @@ public enum KeyChain {
         return out
     }
 
+    /// The monitor's device key seed = HKDF(salt "Bulkhead monitor device key v1", ikm = device
+    /// secret, info = empty), 32 bytes: from the secret alone, so it names the device, not the
+    /// firmware on it. Only the secure monitor (M-mode) computes it (docs/monitor.md).
+    public static func monitorDeviceSeed(secret: SecretBytes) -> SecretBytes {
+        var out = SecretBytes(repeating: 0)
+        withBytes(secret) { ikm in
+            label("Bulkhead monitor device key v1") { salt in
+                withUnsafeMutableBytes(of: &out) {
+                    _ = HKDFSHA512.deriveKey(salt: salt, ikm: ikm, info: UnsafeRawBufferPointer(start: nil, count: 0), into: $0)
+                }
+            }
+        }
+        return out
+    }
+
     /// SHA-512("Bulkhead policy v1" ‖ key_policy (u16 LE) ‖ on_fault [‖ flags ‖ each device it
     /// owns, as its 192-byte manifest record with the owner byte zero]). The bracketed part is
     /// there only when the partition has flags or devices, so older partitions keep their keys.

@@ -32,6 +32,10 @@
                                                                a1 = that little-endian 64-bit word of the
                                                                next stage's CDI; after word 7 the monitor
                                                                wipes it and refuses (SBI_ERR_DENIED) */
+#define BULKHEAD_MONITOR_SBI_GET_CERTIFICATE  3             /* a0 = word index 0..23; a1 = that little-endian
+                                                               64-bit word of the monitor's 192-byte
+                                                               certificate (API version 4; public, may be
+                                                               read again; SBI_ERR_DENIED without a CDI) */
 /* Key services for a plain OS (API version 3; docs/monitor.md): the Bulkhead extension's functions
  * with the same FIDs, arguments, results and reasons (docs/hypercalls.md, docs/keys.md), for the
  * next stage as the partition "os". Addresses are physical; every buffer must be accessible to the
@@ -44,7 +48,7 @@
 #define BULKHEAD_MONITOR_SBI_UNSEAL           7             /* a1 48-byte request block */
 #define BULKHEAD_MONITOR_SBI_ATTEST           8             /* a0 32-byte nonce, a1 output (320 bytes), a2 its length */
 #define BULKHEAD_MONITOR_SBI_RANDOM           9             /* a0 output, a1 length 1..256 */
-#define BULKHEAD_MONITOR_API_VERSION          3
+#define BULKHEAD_MONITOR_API_VERSION          4
 
 /* Results of bulkhead_monitor_verify_next_stage: 0 accepted, else the first check that failed. */
 enum bulkhead_monitor_result {
@@ -107,5 +111,10 @@ long bulkhead_monitor_key_call(uint64_t fid, uint64_t a0, uint64_t a1, uint64_t 
  * first. Taking word 0 wipes the key services' keys. Not re-entrant:
  * the caller serialises calls (the OpenSBI glue holds a spinlock). */
 int bulkhead_monitor_take_cdi_word(uint32_t index, uint64_t *out);
+
+/* Word `index` (0..23, little-endian 64 bits) of the certificate the monitor signed with its
+ * device key for the accepted next stage (its measurement and attestation public key,
+ * docs/monitor.md) into *out: 0, or -1 (no certificate: nothing accepted or no device secret). */
+int bulkhead_monitor_certificate_word(uint32_t index, uint64_t *out);
 
 #endif

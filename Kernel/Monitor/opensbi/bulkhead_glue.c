@@ -245,6 +245,14 @@ static int bulkhead_ecall_handler(unsigned long extid, unsigned long funcid,
 		out->value = cdi_word;
 		cdi_word = 0;
 		return 0;
+	case BULKHEAD_MONITOR_SBI_GET_CERTIFICATE:
+		word = regs->a0;
+		if (word >= 24)
+			return SBI_EINVAL;
+		if (bulkhead_monitor_certificate_word((uint32_t)word, &cdi_word) != 0)
+			return SBI_EDENIED;
+		out->value = cdi_word;
+		return 0;
 	case BULKHEAD_MONITOR_SBI_DERIVE:
 	case BULKHEAD_MONITOR_SBI_SEAL:
 	case BULKHEAD_MONITOR_SBI_UNSEAL:

@@ -1,0 +1,66 @@
+// `bulkhead attest verify --monitor-key KEY --certificate CERT REPORT`: the whole chain device → monitor → hypervisor → partition (docs/monitor.md).
+import BulkheadCore
+import Crypto
+import Foundation
+
+extension Commands {
+    /// A certificate file: 192 raw bytes, or its 384 hex digits (what the hypervisor prints after
+    /// "monitor certificate: "; whitespace is ignored).
+    static func loadCertificate(_ path: String) throws(ToolError) -> [UInt8] {
+        let data: [UInt8]
+        do { data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw ToolError.cannotRead(path, "the monitor certificate (--certificate)", error)
+        }
+        if data.count == MonitorCertificate.size { return data }
+        let text = String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }
+        guard let bytes = parseHex(text) else {
+            throw ToolError("--certificate: \(path) is neither 192 bytes nor hex digits")
+        }
+        return bytes
+    }
+
+    /// Checks the chain link by link and names the link that fails: the certificate's signature by
+    /// the monitor's device key (device → monitor), the report's hypervisor identity against the
+    /// certificate's measurement (monitor → hypervisor), then the report with the certificate's
+    /// attestation key (hypervisor → partition). Returns `attest verify`'s lines after a chain line.
+    public static func attestVerifyChain(reportPath: String, monitorKey: String, certificatePath: String,
+                                         nonce: String? = nil, bundlePath: String? = nil) throws(ToolError) -> String {
+        let monitor = try DeviceAttestationKey.load(monitorKey)
+        let cert = try loadCertificate(certificatePath)
+        guard let coreKey = monitor.rawRepresentation.withUnsafeBytes({ Ed25519PublicKey(bytes: $0) }) else {
+            throw ToolError("--monitor-key: not a valid Ed25519 public key")
+        }
+        let contents: MonitorCertificate.Contents
+        switch cert.withUnsafeBytes({ MonitorCertificate.verify($0, monitorKey: coreKey) }) {
+        case .success(let c): contents = c
+        case .failure(let f): throw ToolError("link device → monitor: \(certificatePath): the certificate is refused: \(describe(f))")
+        }
+        let hypervisorKey = withUnsafeBytes(of: contents.publicKey) { hexString(Array($0)) }
+        let measurement = contents.measurement.withBytes { hexString(Array($0)) }
+        let r: AttestVerifyResult
+        do {
+            r = try attestVerifyResult(reportPath: reportPath, deviceKey: hypervisorKey, nonce: nonce, bundlePath: bundlePath)
+        } catch {
+            throw ToolError("link hypervisor → partition: \(error.message)")
+        }
+        guard r.hypervisorIdentity == measurement else {
+            throw ToolError("link monitor → hypervisor: the report's hypervisor identity \(r.hypervisorIdentity.prefix(16))... "
+                            + "is not the certificate's measurement \(measurement.prefix(16))...")
+        }
+        let lines = try attestVerify(reportPath: reportPath, deviceKey: hypervisorKey, nonce: nonce, bundlePath: bundlePath)
+        return "chain: valid (monitor key \(hexString(monitor.rawRepresentation).prefix(16))... → hypervisor key "
+            + "\(hypervisorKey.prefix(16))... for measurement \(measurement.prefix(16))... → report)\n" + lines
+    }
+
+    static func describe(_ f: MonitorCertificate.Failure) -> String {
+        switch f {
+        case .truncated: return "it is not 192 bytes"
+        case .badMagic: return "bad magic (\"BHMC\" expected)"
+        case .unsupportedVersion(let v): return "version \(v) is not supported (1 is)"
+        case .badSize: return "its length field is not 192"
+        case .reservedNotZero: return "reserved bytes 104..127 are not zero"
+        case .badPublicKey: return "its attestation key is not a valid Ed25519 point"
+        case .badSignature: return "bad signature: it was not signed by this monitor key"
+        }
+    }
+}
