@@ -33,6 +33,20 @@ image_entry:
     csrr    t2, instret             // for `make bench`: instructions retired before hypervisor entry
     li      t0, MAX_HARTS
     bgeu    a0, t0, park            // a hart we have no stack for never runs anything
+    // One hart boots. Another that enters here as well (a firmware that starts it at the image's
+    // entry, not where SBI HSM asked: seen once with QEMU's OpenSBI when the harts are started
+    // early) must not relocate or clear .bss under the boot hart: it waits until the boot hart has
+    // cleared .bss, then runs as a secondary. The two words are in .data (not cleared).
+    lla     t0, bh_boot_claim
+    li      t1, 1
+    amoswap.w.aqrl t1, t1, (t0)
+    beqz    t1, 7f
+    lla     t0, bh_bss_ready
+8:  lw      t1, 0(t0)
+    fence   r, rw
+    beqz    t1, 8b
+    j       secondary_entry
+7:
     // Self-relocation: the image is linked at KERNEL_LINK_BASE as a position-independent
     // executable; its only load-time fix-ups are R_RISCV_RELATIVE entries (RISC-V ELF psABI:
     // *(base + r_offset) = base + r_addend, here with base = load address - link address).
@@ -80,7 +94,11 @@ image_entry:
     sd      t4, 0(t0)
     addi    t0, t0, 8
     j       5b
-6:  lla     t0, bh_entry_instret
+6:  lla     t0, bh_bss_ready         // .bss is ready: a hart that entered here too may go on
+    li      t1, 1
+    fence   rw, w
+    sw      t1, 0(t0)
+    lla     t0, bh_entry_instret
     sd      t2, 0(t0)
     lla     sp, bh_boot_stack_top
     mv      s0, a0
@@ -119,6 +137,11 @@ set_stack:
 
 // Each stack lies above a guard page that the hypervisor's page table leaves unmapped, so an
 // overflow faults instead of overwriting what lies below (HostPaging.swift).
+    .section .data.boot, "aw"
+    .balign 4
+bh_boot_claim:  .word 0             // set by the one hart that boots
+bh_bss_ready:   .word 0             // set once .bss is cleared and the stacks painted
+
     .section .bss.harts, "aw", @nobits
     .balign 4096
     .globl bh_stacks, bh_boot_stack, bh_frames, bh_mailboxes, bh_entry_instret, bh_partitions
