@@ -196,12 +196,7 @@ public enum BundleVerifier {
     /// Whether `actual` equals `expected` (64 bytes), compared without an early exit.
     static func same(_ actual: SHA512Digest, _ expected: UnsafeRawBufferPointer) -> Bool {
         guard expected.count == BundleFormat.digestSize else { return false }
-        return actual.withBytes { digest in
-            var difference: UInt8 = 0
-            var i = 0
-            while i < BundleFormat.digestSize { difference |= digest[i] ^ expected[i]; i += 1 }
-            return difference == 0
-        }
+        return actual.withBytes { constantTimeEquals($0, expected) }
     }
 
     /// SHA-512 of the manifest: the bundle's measurement (what the signature vouches for).
