@@ -51,8 +51,10 @@ public enum SBICall: Equatable, Sendable {
     /// Decodes `a` = a0...a7 (a6 = function id, a7 = extension id).
     @inline(__always) public static func decode(a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64, a4: UInt64 = 0,
                                                 a6 fid: UInt64, a7 eid: UInt64) -> SBICall {
-        switch eid {
-        case SBIExtension.base:
+        // The compiler (-Osize) lowers the switch below into a chain of comparisons in an order
+        // of its own; the Bulkhead extension and Base are tested first, ahead of it.
+        if eid == BulkheadExtension.eid { return .bulkhead(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2, a3: a3)) }
+        if eid == SBIExtension.base {
             switch fid {
             case 0: return .getSpecVersion
             case 1: return .getImplementationID
@@ -61,8 +63,10 @@ public enum SBICall: Equatable, Sendable {
             case 4: return .getMachineVendorID
             case 5: return .getMachineArchID
             case 6: return .getMachineImplementationID
-            default: break
+            default: return .unsupported(eid: eid, fid: fid)
             }
+        }
+        switch eid {
         case SBIExtension.time where fid == 0: return .setTimer(a0)
         case SBIExtension.legacySetTimer: return .setTimer(a0)
         case SBIExtension.ipi where fid == 0: return .sendIPI(SBIHartMask(mask: a0, base: a1))
@@ -94,7 +98,6 @@ public enum SBICall: Equatable, Sendable {
             }
         case SBIExtension.legacyPutchar: return .legacyPutchar(UInt8(truncatingIfNeeded: a0))
         case SBIExtension.legacyGetchar: return .legacyGetchar
-        case BulkheadExtension.eid: return .bulkhead(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2, a3: a3))
         default: break
         }
         return .unsupported(eid: eid, fid: fid)

@@ -46,14 +46,37 @@ public enum ResetType {
 public enum SBIDispatch {
     /// Performs `call` for the calling vCPU. Never traps on guest input.
     @inline(__always) public static func handle<E: SBIEnvironment>(_ call: SBICall, _ env: inout E) -> SBIOutcome {
+        if case .bulkhead(let bulkheadCall) = call { return .resume(bulkhead(bulkheadCall, &env)) }
+        if let result = base(call, env) { return .resume(result) }
+        return perform(call, &env)
+    }
+
+    /// The Bulkhead extension (docs/hypercalls.md), the hot path of IPC.
+    @inline(never) static func bulkhead<E: SBIEnvironment>(_ call: BulkheadCall, _ env: inout E) -> SBIResult {
+        IPCService.handle(call, &env)
+    }
+
+    /// The Base extension's answers (SBI spec v2.0, chapter 4), or nil for any other call. Inline
+    /// in the trap path: a Base call then saves no more registers than it needs.
+    @inline(__always) static func base<E: SBIEnvironment>(_ call: SBICall, _ env: E) -> SBIResult? {
         switch call {
-        case .getSpecVersion: return .resume(.success(sbiSpecVersion))
-        case .getImplementationID: return .resume(.success(sbiImplementationID))
-        case .getImplementationVersion: return .resume(.success(sbiImplementationVersion))
-        case .probeExtension(let eid): return .resume(.success(SBICall.isImplemented(extension: eid) ? 1 : 0))
-        case .getMachineVendorID: return .resume(.success(env.machineIDs.vendor))
-        case .getMachineArchID: return .resume(.success(env.machineIDs.arch))
-        case .getMachineImplementationID: return .resume(.success(env.machineIDs.implementation))
+        case .getSpecVersion: return .success(sbiSpecVersion)
+        case .getImplementationID: return .success(sbiImplementationID)
+        case .getImplementationVersion: return .success(sbiImplementationVersion)
+        case .probeExtension(let eid): return .success(SBICall.isImplemented(extension: eid) ? 1 : 0)
+        case .getMachineVendorID: return .success(env.machineIDs.vendor)
+        case .getMachineArchID: return .success(env.machineIDs.arch)
+        case .getMachineImplementationID: return .success(env.machineIDs.implementation)
+        default: return nil
+        }
+    }
+
+    /// Every other call, out of line (one that acts costs far more than the call instruction).
+    @inline(never) static func perform<E: SBIEnvironment>(_ call: SBICall, _ env: inout E) -> SBIOutcome {
+        switch call {
+        case .getSpecVersion, .getImplementationID, .getImplementationVersion, .probeExtension,
+             .getMachineVendorID, .getMachineArchID, .getMachineImplementationID:
+            return .resume(base(call, env) ?? .failure(.notSupported))   // not reached through `handle`
 
         case .setTimer(let deadline):
             env.setTimer(deadline)
@@ -124,8 +147,8 @@ public enum SBIDispatch {
             if let byte = env.consoleRead() { return .resume(SBIResult(error: Int64(byte), value: 0)) }
             return .resume(SBIResult(error: -1, value: 0))
 
-        case .bulkhead(let ipc):
-            return .resume(IPCService.handle(ipc, &env))
+        case .bulkhead(let call):
+            return .resume(bulkhead(call, &env))   // not reached through `handle`
 
         case .unsupported:
             return .resume(.failure(.notSupported))
