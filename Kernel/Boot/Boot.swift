@@ -201,7 +201,11 @@ private func setUpChannels() {
 /// SBI IPIs (Mailbox.post).
 private func setUpDoorbells(_ tree: UnsafeRawBufferPointer, harts: UInt64) {
     if let reader = try? FDTReader(tree), let sswi = try? HostSSWI(reader: reader), sswi.reaches(hartMask: harts) {
-        doorbellDevice = ACLINTSSWI(device: sswi)
+        var h = 0
+        while h < maxHarts {
+            if harts & (1 << UInt64(h)) != 0, let register = sswi.setSSIPAddress(ofHart: h) { Mailbox(hart: h).useSSWI(register) }
+            h += 1
+        }
         log { out in out.write("cross-hart wake-ups: ACLINT SSWI at "); out.write(hex: sswi.region.base.raw) }
     } else {
         log("cross-hart wake-ups: SBI IPI")

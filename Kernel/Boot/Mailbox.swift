@@ -13,10 +13,6 @@ enum Request {
     static let fences: UInt32 = fenceI | fenceVVMA
 }
 
-/// The board's ACLINT SSWI device when it reaches every hart a partition runs on (set at boot,
-/// read-only afterwards); nil: wake harts through SBI IPIs.
-nonisolated(unsafe) var doorbellDevice: ACLINTSSWI? = nil
-
 struct Mailbox {
     let hart: Int
     var box: UnsafeMutablePointer<hart_mailbox_t> { hart_mailbox(UInt64(hart)) }
@@ -36,13 +32,16 @@ struct Mailbox {
     }
     var pending: UInt32 { atomic_load_u32(requestWord) }
 
-    /// Posts `bits` and wakes the hart: through the ACLINT SSWI device when the board has one
-    /// (one store), else an SBI IPI (an ecall into the firmware).
+    /// Posts `bits` and wakes the hart: through its ACLINT SSWI register when the board has one
+    /// that reaches every partition hart (one store), else an SBI IPI (an ecall into the firmware).
     func post(_ bits: UInt32) {
         _ = atomic_or_u32(requestWord, bits)
-        if let sswi = doorbellDevice, sswi.raise(hart: hart) { return }
-        Firmware.sendIPI(toHart: UInt64(hart))
+        let setssip = box.pointee.sswi_setssip
+        if setssip != 0 { ACLINTSSWI.raise(setssip: setssip) } else { Firmware.sendIPI(toHart: UInt64(hart)) }
     }
+
+    /// Wakes the hart through the SETSSIP register at `address` from now on (boot only).
+    func useSSWI(_ address: HostPhysAddr) { box.pointee.sswi_setssip = address.raw }
     func clear(_ bits: UInt32) { _ = atomic_and_u32(requestWord, ~bits) }
 
     /// Asks the hart to enter its guest at `pc` with a1 = `opaque` (the caller has already moved

@@ -51,9 +51,9 @@ public enum SBICall: Equatable, Sendable {
     /// Decodes `a` = a0...a7 (a6 = function id, a7 = extension id).
     @inline(__always) public static func decode(a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64, a4: UInt64 = 0,
                                                 a6 fid: UInt64, a7 eid: UInt64) -> SBICall {
-        // The compiler (-Osize) lowers the switch below into a chain of comparisons in an order
-        // of its own; the Bulkhead extension and Base are tested first, ahead of it.
-        if eid == BulkheadExtension.eid { return .bulkhead(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2, a3: a3)) }
+        // The compiler (-Osize) merges these tests and the switch below into one chain of
+        // comparisons; the branch hint keeps the Bulkhead extension (IPC) at its head.
+        if _fastPath(eid == BulkheadExtension.eid) { return .bulkhead(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2, a3: a3)) }
         if eid == SBIExtension.base {
             switch fid {
             case 0: return .getSpecVersion

@@ -24,7 +24,7 @@ typedef struct {
     uint32_t hsm_state;
     uint64_t start_pc;
     uint64_t start_opaque;
-    uint64_t reserved;
+    uint64_t sswi_setssip;   /* this hart's ACLINT SSWI SETSSIP register; 0: wake it by SBI IPI (set at boot) */
 } hart_mailbox_t;
 
 /// Per-partition state shared by its harts. `busy` is held by the one hart stopping or restarting
