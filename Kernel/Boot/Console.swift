@@ -123,7 +123,7 @@ private func serviceConsole(now: UInt64) {
 // MARK: Input (Core's ConsoleFocus: Ctrl-B then a digit moves the focus, Ctrl-B s reports status; README "Console input")
 
 nonisolated(unsafe) var consoleFocus = ConsoleFocus(count: 0)
-nonisolated(unsafe) var consoleInput = InlineArray<8, InputQueue>(repeating: InputQueue())
+nonisolated(unsafe) var consoleInput = PerPartition<InputQueue>(repeating: InputQueue())
 
 /// Sets up the focus once the plan is known: the first partition with the virtual UART (a Linux
 /// partition, or one with `uart = true`), else partition 0; and the console's timing.

@@ -17,7 +17,7 @@ import Synchronization
 nonisolated(unsafe) var physicalPLIC: PLIC? = nil
 nonisolated(unsafe) var hostPLIC = HostPLIC()
 /// Per partition: its virtual PLIC (under its plic_lock).
-nonisolated(unsafe) var virtualPLICs = InlineArray<8, VirtualPLIC>(repeating: VirtualPLIC(owned: PLICSourceSet(), contextCount: 0))
+nonisolated(unsafe) var virtualPLICs = PerPartition<VirtualPLIC>(repeating: VirtualPLIC(owned: PLICSourceSet(), contextCount: 0))
 /// Per source: the partition that owns it (-1: none), and the physical context that last claimed it.
 struct SourceEntry { var owner: Int8 = -1; var claimContext: Int16 = 0 }
 nonisolated(unsafe) var sources = InlineArray<256, SourceEntry>(repeating: SourceEntry())
@@ -139,7 +139,7 @@ private func signalVCPUs(_ p: Int, _ mask: UInt8, from hart: Int) {
     guard others != 0 else { return }
     let harts = partitionElement(&plan.partitions, p).pointee.harts
     var v = 0
-    while v < harts.count && v < 8 {
+    while v < harts.count && v < PlanLimits.maxHartsPerPartition {
         if others & (1 << UInt8(v)) != 0 { Mailbox(hart: Int(harts[v])).post(Request.vseip) }
         v += 1
     }

@@ -4,7 +4,7 @@ import BulkheadCore
 import CArch
 
 /// Per partition: its virtual UART's registers (under the console lock).
-nonisolated(unsafe) var virtualUARTs = InlineArray<8, VirtualUART>(repeating: VirtualUART())
+nonisolated(unsafe) var virtualUARTs = PerPartition<VirtualUART>(repeating: VirtualUART())
 
 /// Handles a load or store guest-page fault at guest-physical `address` when it falls in one of
 /// the partition's emulated devices (its virtual UART page, its virtual PLIC): returns true when

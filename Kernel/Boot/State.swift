@@ -6,18 +6,18 @@ import Synchronization
 
 nonisolated(unsafe) var plan = PartitionPlan()
 /// Per partition: the hgatp value selecting its G-stage table and VMID.
-nonisolated(unsafe) var partitionHgatp = InlineArray<8, UInt64>(repeating: 0)
+nonisolated(unsafe) var partitionHgatp = PerPartition<UInt64>(repeating: 0)
 /// Per partition: where its pristine image lies in the verified copy of the bundle (staging area).
-nonisolated(unsafe) var partitionImage = InlineArray<8, HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
+nonisolated(unsafe) var partitionImage = PerPartition<HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
 /// Per partition: its initrd in the verified bundle (size 0: none).
-nonisolated(unsafe) var partitionInitrd = InlineArray<8, HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
+nonisolated(unsafe) var partitionInitrd = PerPartition<HostRegion>(repeating: HostRegion(base: HostPhysAddr(0), size: 0))
 /// Where the hypervisor's image, shared pool and bundle staging area are (placed at boot).
 nonisolated(unsafe) var hypervisorMemory = MemoryMap.none
 /// Where each channel's shared memory and rings lie (computed from the plan at boot).
 nonisolated(unsafe) var channelLayout = ChannelLayout(plan: PartitionPlan())
 /// Per hart: the partition it runs (-1: none) and its vCPU index there.
-nonisolated(unsafe) var hartPartition = InlineArray<8, Int>(repeating: -1)
-nonisolated(unsafe) var hartVCPU = InlineArray<8, Int>(repeating: 0)
+nonisolated(unsafe) var hartPartition = PerHart<Int>(repeating: -1)
+nonisolated(unsafe) var hartVCPU = PerHart<Int>(repeating: 0)
 /// Whether guests' timers use Sstc's vstimecmp (else the hypervisor forwards its own timer).
 nonisolated(unsafe) var sstcAvailable = false
 nonisolated(unsafe) var firmwareMachineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) = (0, 0, 0)
@@ -29,7 +29,7 @@ nonisolated(unsafe) var timebaseFrequency: UInt32 = 10_000_000
 /// A partition that faults again and again is stopped after this many restarts.
 let maxRestarts: UInt32 = 16
 /// Harts with ids at or above this have no stack and never run guests.
-let maxHarts = Int(BH_MAX_HARTS)
+let maxHarts = Limits.harts
 
 /// Verified boot's results (issue 5's key services derive from these measurements):
 /// the slot booted, its bundle's security version, the SHA-512 of its signed manifest, and per
@@ -37,12 +37,12 @@ let maxHarts = Int(BH_MAX_HARTS)
 nonisolated(unsafe) var bootedSlot = BootSlot.a
 nonisolated(unsafe) var bundleSecurityVersion: UInt64 = 0
 nonisolated(unsafe) var bundleMeasurement = SHA512Digest(bytes: InlineArray(repeating: 0))
-nonisolated(unsafe) var partitionMeasurement = InlineArray<8, SHA512Digest>(repeating: SHA512Digest(bytes: InlineArray(repeating: 0)))
+nonisolated(unsafe) var partitionMeasurement = PerPartition<SHA512Digest>(repeating: SHA512Digest(bytes: InlineArray(repeating: 0)))
 
 /// The key services' state (docs/keys.md). `keysAvailable` is false when the device has no valid
 /// secret; then every key call is refused with `no_device_secret`. Written by the boot hart only.
 nonisolated(unsafe) var keysAvailable = false
-nonisolated(unsafe) var partitionKeys = InlineArray<8, PartitionKeys>(repeating: PartitionKeys())
+nonisolated(unsafe) var partitionKeys = PerPartition<PartitionKeys>(repeating: PartitionKeys())
 /// The device attestation key (derived from the hypervisor CDI) and the hypervisor identity.
 nonisolated(unsafe) var attestationKey: Ed25519PrivateKey? = nil
 nonisolated(unsafe) var hypervisorIdentity = SHA512Digest(bytes: InlineArray(repeating: 0))
@@ -52,7 +52,7 @@ nonisolated(unsafe) var drbg = DRBG(seed: SecretBytes(repeating: 0))
 /// The keystores (docs/keys.md): each partition's slots in hypervisor memory, read and replaced
 /// under `keystoreLock`; which flash copy holds the current record (its bytes in
 /// keystore_buffer_address(0)), read and changed only by the holder of `keystoreWriter`.
-nonisolated(unsafe) var keystores = InlineArray<8, PartitionKeystore>(repeating: PartitionKeystore(ownerTag: 0))
+nonisolated(unsafe) var keystores = PerPartition<PartitionKeystore>(repeating: PartitionKeystore(ownerTag: 0))
 nonisolated(unsafe) var keystoreCurrentCopy: Int? = nil
 
 /// Per partition, under `keystoreLock`: how many times its keystore changed, and the expanded
@@ -69,13 +69,13 @@ struct SigningKeyCache {
         stamp &+= 1
     }
 }
-nonisolated(unsafe) var signingKeyCaches = InlineArray<8, SigningKeyCache>(repeating: SigningKeyCache())
+nonisolated(unsafe) var signingKeyCaches = PerPartition<SigningKeyCache>(repeating: SigningKeyCache())
 
-/// Element `p` (of 8) of a per-partition global, in place: a subscript may copy the whole array
+/// Element `p` of a per-partition global, in place: a subscript may copy the whole array
 /// (every partition's keys or keystore) onto the stack.
-func partitionElement<T>(_ array: inout InlineArray<8, T>, _ p: Int) -> UnsafeMutablePointer<T> {
+func partitionElement<T>(_ array: inout PerPartition<T>, _ p: Int) -> UnsafeMutablePointer<T> {
     withUnsafeMutablePointer(to: &array) { all in
-        UnsafeMutableRawPointer(all).advanced(by: (p & 7) * MemoryLayout<T>.stride).assumingMemoryBound(to: T.self)
+        UnsafeMutableRawPointer(all).advanced(by: (p & (Limits.partitions - 1)) * MemoryLayout<T>.stride).assumingMemoryBound(to: T.self)
     }
 }
 

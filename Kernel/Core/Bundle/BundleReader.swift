@@ -28,10 +28,10 @@ public struct BundleReader {
     public let securityVersion: UInt64
     /// The id of the key the manifest says signed it (an allegation until the signature is checked).
     public let keyID: SigningKeyID
-    private let ranges: InlineArray<8, BundleRange>
+    private let ranges: PerPartition<BundleRange>
     /// Per partition: its initrd's range (empty: none) and where its initrd record lies.
-    private let initrdRanges: InlineArray<8, BundleRange>
-    private let initrdRecords: InlineArray<8, BundleRange>
+    private let initrdRanges: PerPartition<BundleRange>
+    private let initrdRecords: PerPartition<BundleRange>
     /// How many initrd records the manifest holds.
     public let initrdCount: Int
     /// How many device records the manifest holds (`plan.devices.count`).
@@ -44,9 +44,9 @@ public struct BundleReader {
         guard total <= available else { throw .truncated(needed: total, available: available) }
         guard total == available else { throw .trailingBytes(declared: total, available: available) }
         var plan = PartitionPlan()
-        var ranges = InlineArray<8, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
-        var initrds = InlineArray<8, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
-        var records = InlineArray<8, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
+        var ranges = PerPartition<BundleRange>(repeating: BundleRange(offset: 0, count: 0))
+        var initrds = PerPartition<BundleRange>(repeating: BundleRange(offset: 0, count: 0))
+        var records = PerPartition<BundleRange>(repeating: BundleRange(offset: 0, count: 0))
         try BundleReader.parse(bytes, into: &plan, ranges: &ranges, initrds: &initrds, initrdRecords: &records)
         self.bytes = bytes
         self.plan = plan
@@ -185,8 +185,8 @@ public struct BundleReader {
     /// Decodes the records of a buffer whose header `declaredLength` accepted and whose length
     /// equals the declared total (partition records, then channel records); then checks the image layout.
     private static func parse(_ b: UnsafeRawBufferPointer, into plan: inout PartitionPlan,
-                              ranges: inout InlineArray<8, BundleRange>, initrds: inout InlineArray<8, BundleRange>,
-                              initrdRecords: inout InlineArray<8, BundleRange>) throws(BundleError) {
+                              ranges: inout PerPartition<BundleRange>, initrds: inout PerPartition<BundleRange>,
+                              initrdRecords: inout PerPartition<BundleRange>) throws(BundleError) {
         let count = Int(u16(b, BundleFormat.Header.partitionCount))
         let channels = Int(u16(b, BundleFormat.Header.channelCount))
         let initrdCount = Int(u16(b, BundleFormat.Header.initrdCount))
@@ -384,8 +384,8 @@ public struct BundleReader {
 
     /// Walks the non-empty images and initrds in offset order: the gaps between them must be
     /// zero padding, and the last one must end at the end of the bundle.
-    private static func checkCoverage(_ b: UnsafeRawBufferPointer, count: Int, ranges: InlineArray<8, BundleRange>,
-                                      initrds: InlineArray<8, BundleRange>, from start: Int) throws(BundleError) {
+    private static func checkCoverage(_ b: UnsafeRawBufferPointer, count: Int, ranges: PerPartition<BundleRange>,
+                                      initrds: PerPartition<BundleRange>, from start: Int) throws(BundleError) {
         var sorted = InlineArray<16, BundleRange>(repeating: BundleRange(offset: 0, count: 0))
         var n = 0
         var k = 0

@@ -125,7 +125,7 @@ public struct ConsoleTiming: Sendable {
 /// guest output, as pure code (the kernel adds its lock, the UART and the clock). Every method
 /// writes to `out` what must reach the console now; `name` gives partition `p`'s tag.
 public struct GuestConsole: Sendable {
-    public var lines = InlineArray<8, GuestLineBuffer>(repeating: GuestLineBuffer())
+    public var lines = PerPartition<GuestLineBuffer>(repeating: GuestLineBuffer())
     public var cursor = ConsoleCursor()
     public var timing: ConsoleTiming
 
@@ -135,7 +135,7 @@ public struct GuestConsole: Sendable {
     /// becomes idle when the byte left a partial line pending (nil when nothing is pending).
     public mutating func put<S: TextSink>(_ byte: UInt8, partition p: Int, now: UInt64, to out: inout S,
                                           name: (Int) -> PartitionName) -> UInt64? {
-        guard p >= 0 && p < 8 else { return nil }
+        guard p >= 0 && p < Limits.partitions else { return nil }
         switch lines[p].append(byte, now: now) {
         case .none: return lines[p].idleDeadline(idle: timing.idle)
         case .line: print(p, complete: true, to: &out, name: name)
@@ -150,7 +150,7 @@ public struct GuestConsole: Sendable {
                                                 name: (Int) -> PartitionName) -> UInt64? {
         var earliest: UInt64? = nil
         var p = 0
-        while p < count && p < 8 {
+        while p < count && p < Limits.partitions {
             if lines[p].isIdle(now: now, idle: timing.idle) { print(p, complete: false, to: &out, name: name) }
             if let deadline = lines[p].idleDeadline(idle: timing.idle) { earliest = min(earliest ?? deadline, deadline) }
             p &+= 1
@@ -160,7 +160,7 @@ public struct GuestConsole: Sendable {
 
     /// Prints partition `p`'s pending bytes as a complete line (it stops: nothing may be lost).
     public mutating func flush<S: TextSink>(partition p: Int, to out: inout S, name: (Int) -> PartitionName) {
-        guard p >= 0 && p < 8, lines[p].count > 0 else { return }
+        guard p >= 0 && p < Limits.partitions, lines[p].count > 0 else { return }
         print(p, complete: true, to: &out, name: name)
     }
 

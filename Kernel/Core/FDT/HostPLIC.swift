@@ -12,8 +12,8 @@ public struct HostPLIC: Sendable {
     public var region = HostRegion(base: HostPhysAddr(0), size: 0)
     /// `riscv,ndev`: sources 1 ... sourceCount exist.
     public var sourceCount: UInt32 = 0
-    /// Per hart id (< 8): the context of its supervisor external interrupt, or -1 when it has none.
-    public var supervisorContext = InlineArray<8, Int32>(repeating: -1)
+    /// Per hart id (< Limits.harts): the context of its supervisor external interrupt, or -1 when it has none.
+    public var supervisorContext = PerHart<Int32>(repeating: -1)
 
     public init() {}
 
@@ -31,7 +31,7 @@ public struct HostPLIC: Sendable {
         while pair &* 2 &+ 1 < contexts.cellCount {
             let phandle = try contexts.cell(at: pair &* 2)
             let cause = try contexts.cell(at: pair &* 2 &+ 1)
-            if cause == 9, let hart = try Self.hartOfInterruptController(reader, phandle: phandle), hart < 8 {
+            if cause == 9, let hart = try Self.hartOfInterruptController(reader, phandle: phandle), hart < Limits.harts {
                 supervisorContext[Int(hart)] = Int32(truncatingIfNeeded: pair)
             }
             pair &+= 1
@@ -52,7 +52,7 @@ public struct HostPLIC: Sendable {
 
     /// The supervisor context of `hart`, if it has one.
     public func context(ofHart hart: Int) -> Int? {
-        guard hart >= 0, hart < 8, supervisorContext[hart] >= 0 else { return nil }
+        guard hart >= 0, hart < Limits.harts, supervisorContext[hart] >= 0 else { return nil }
         return Int(supervisorContext[hart])
     }
 }

@@ -12,8 +12,8 @@
 public struct HostSSWI: Sendable {
     /// The register block (`reg` entry 0, translated).
     public var region = HostRegion(base: HostPhysAddr(0), size: 0)
-    /// Per hart id (< 8): the index of its SETSSIP register, or -1 when the device is not wired to it.
-    public var registerIndex = InlineArray<8, Int32>(repeating: -1)
+    /// Per hart id (< Limits.harts): the index of its SETSSIP register, or -1 when the device is not wired to it.
+    public var registerIndex = PerHart<Int32>(repeating: -1)
 
     public init() {}
 
@@ -29,7 +29,7 @@ public struct HostSSWI: Sendable {
             let phandle = try harts.cell(at: pair &* 2)
             let cause = try harts.cell(at: pair &* 2 &+ 1)
             if cause == 1, UInt64(pair &+ 1) &* 4 <= reg.size,
-               let hart = try HostPLIC.hartOfInterruptController(reader, phandle: phandle), hart < 8 {
+               let hart = try HostPLIC.hartOfInterruptController(reader, phandle: phandle), hart < Limits.harts {
                 registerIndex[Int(hart)] = Int32(truncatingIfNeeded: pair)
             }
             pair &+= 1
@@ -38,14 +38,14 @@ public struct HostSSWI: Sendable {
 
     /// The address of `hart`'s SETSSIP register, if the device is wired to it.
     public func setSSIPAddress(ofHart hart: Int) -> HostPhysAddr? {
-        guard hart >= 0, hart < 8, registerIndex[hart] >= 0 else { return nil }
+        guard hart >= 0, hart < Limits.harts, registerIndex[hart] >= 0 else { return nil }
         return region.base.adding(UInt64(registerIndex[hart]) &* 4)
     }
 
-    /// Whether every hart in `mask` (ids < 8) can be rung through the device.
+    /// Whether every hart in `mask` (ids < Limits.harts) can be rung through the device.
     public func reaches(hartMask mask: UInt64) -> Bool {
         var h = 0
-        while h < 8 {
+        while h < Limits.harts {
             if mask & (UInt64(1) << UInt64(h)) != 0 && registerIndex[h] < 0 { return false }
             h &+= 1
         }

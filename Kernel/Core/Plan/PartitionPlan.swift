@@ -2,8 +2,8 @@
 
 /// Fixed limits shared by the host CLI, the bundle format and the kernel.
 public enum PlanLimits {
-    public static let maxPartitions = 8
-    public static let maxHartsPerPartition = 8
+    public static let maxPartitions = Limits.partitions
+    public static let maxHartsPerPartition = Limits.harts
     public static let maxNameLength = 16
     public static let maxBootargsLength = 128
     /// Partition memory base and size must be multiples of this (the G-stage superpage size).
@@ -95,7 +95,7 @@ public typealias Bootargs = FixedText<128>
 
 /// The physical harts of one partition, in vCPU order: vCPU `i` runs on `harts[i]`.
 public struct HartList: Sendable {
-    public var ids: InlineArray<8, UInt32>
+    public var ids: PerHart<UInt32>
     public private(set) var count: Int
     public init() { ids = InlineArray(repeating: 0); count = 0 }
     /// Returns false when the list is already full.
@@ -190,7 +190,7 @@ public struct BundleFlags: Equatable, Sendable {
 /// The whole plan: up to `PlanLimits.maxPartitions` partitions and
 /// `ChannelLimits.maxChannels` channels between them.
 public struct PartitionPlan: Sendable {
-    public var partitions: InlineArray<8, PartitionSpec>
+    public var partitions: PerPartition<PartitionSpec>
     public private(set) var count: Int
     public var channels: InlineArray<16, ChannelSpec>
     public private(set) var channelCount: Int

@@ -2,6 +2,7 @@
 #ifndef BH_LAYOUT_H
 #define BH_LAYOUT_H
 
+/* Core's Limits.harts and Limits.partitions (Kernel/Core/Limits.swift); LimitsTests checks these copies. */
 #define BH_MAX_HARTS        8
 /* Sizes from measured peaks (Ctrl-B s; README "Benchmarks"), with margin: a partition restart
    (its device tree rebuilt) took 14.1 KiB of a hart stack, boot 121 KiB (plan, bundle, device
