@@ -24,12 +24,19 @@ public struct TrustAnchor: Sendable {
         keyID = id
         publicKey = key
     }
+
+    private init(keyID: SigningKeyID, publicKey: Ed25519PublicKey) { self.keyID = keyID; self.publicKey = publicKey }
+
+    /// What fills a `TrustAnchors` list past its count (never returned by it).
+    static let unused = TrustAnchor(keyID: SigningKeyID(raw: 0), publicKey: .unused)
 }
 
 /// The trust anchors: at most `capacity` keys, with distinct ids.
 public struct TrustAnchors: Sendable {
     public static let capacity = 8
-    private var anchors: InlineArray<8, TrustAnchor?> = InlineArray(repeating: nil)
+    /// Entries 0 ..< count are anchors; the rest hold `TrustAnchor.unused`. (Not optionals: an
+    /// array of optional anchors was copied byte by byte, 9.7 KB of code in the generated list.)
+    private var anchors: InlineArray<8, TrustAnchor> = InlineArray(repeating: .unused)
     public private(set) var count = 0
 
     public init() {}
@@ -46,7 +53,7 @@ public struct TrustAnchors: Sendable {
     public func anchor(for id: SigningKeyID) -> TrustAnchor? {
         var i = 0
         while i < count {
-            if let a = anchors[i], a.keyID == id { return a }
+            if anchors[i].keyID == id { return anchors[i] }
             i += 1
         }
         return nil

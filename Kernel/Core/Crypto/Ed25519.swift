@@ -52,6 +52,10 @@ public struct Ed25519PublicKey: Sendable {
         self.point = point
     }
 
+    /// A placeholder (the identity point, encoding zero) for fixed-size tables of keys; never a
+    /// key anyone verifies with (decoding refuses the identity: it has small order).
+    static let unused = Ed25519PublicKey(encoding: InlineArray(repeating: 0), point: .identity)
+
     /// Calls `body` with the key's 32-byte encoding (valid only during the call).
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeBytes(of: encoding) { body($0) }
