@@ -121,10 +121,14 @@ func sender(_ queue: ChannelInfo, _ shm: ChannelInfo) {
 func echo(_ queue: ChannelInfo, _ shm: ChannelInfo) {
     let base = shm.sharedAddress
     var last: UInt64 = 0
+    let queueBit = UInt64(1) << UInt64(queue.id), windowBit = UInt64(1) << UInt64(shm.id)
+    var rung = queueBit | windowBit          // look at both before the first wait
     while true {
-        _ = try? Bulkhead.doorbells()
+        // Only the channels whose doorbell rang (a message sent after this call rings again,
+        // so the wait below returns at once and the next round sees it).
+        rung |= (try? Bulkhead.doorbells()) ?? (queueBit | windowBit)
         // Queue: answer every waiting message.
-        while true {
+        while rung & queueBit != 0 {
             var got = false
             do throws(Bulkhead.Failure) {
                 _ = try withUnsafeMutableBytes(of: &reply) { (b) throws(Bulkhead.Failure) in try Bulkhead.receive(queue.id, into: b) }
@@ -139,7 +143,7 @@ func echo(_ queue: ChannelInfo, _ shm: ChannelInfo) {
         }
         // Shared window: a new command.
         let seq = RawMemory.load64(base &+ cmdSeq)
-        if seq != last {
+        if rung & windowBit != 0 && seq != last {
             guest_fence()
             var answer: UInt64 = 0
             if RawMemory.load64(base &+ cmdKind) == 2 {
@@ -153,6 +157,7 @@ func echo(_ queue: ChannelInfo, _ shm: ChannelInfo) {
             last = seq
             do throws(Bulkhead.Failure) { try Bulkhead.notify(shm.id) } catch { fail("notify", error) }
         }
+        rung = 0
         _ = Bulkhead.waitForDoorbell()
     }
 }
