@@ -21,7 +21,7 @@ func hypervisorImage() -> HypervisorImage {
     let start = kernel_image_start(), textEnd = kernel_text_end(), dataStart = kernel_data_start()
     var guards = RegionList()
     var h: UInt64 = 0
-    while h < UInt64(BH_MAX_HARTS) {
+    while h < UInt64(maxHarts) {
         guards.append(HostRegion(base: HostPhysAddr(hart_stack_base(h) &- UInt64(BH_GUARD_SIZE)), size: UInt64(BH_GUARD_SIZE)))
         h += 1
     }
@@ -84,7 +84,7 @@ func writeHostFaultCause<S: TextSink>(scause: UInt64, address: UInt64, to out: i
     while i < hostImage.guards.count {
         if hostImage.guards[i].overlaps(at) {
             out.write(" (stack overflow: ")
-            if i < Int(BH_MAX_HARTS) { out.write("hart "); out.write(decimal: UInt64(i)); out.write("'s stack") } else { out.write("the boot stack") }
+            if i < maxHarts { out.write("hart "); out.write(decimal: UInt64(i)); out.write("'s stack") } else { out.write("the boot stack") }
             out.write(" ran into its guard page)")
             return
         }

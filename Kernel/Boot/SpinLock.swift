@@ -93,7 +93,7 @@ enum LockOrder {
         let sp = arch_stack_pointer()
         let slot = UInt64(BH_GUARD_SIZE + BH_STACK_SIZE)
         let stacks = hart_stack_base(0) &- UInt64(BH_GUARD_SIZE)
-        let index = sp >= stacks && sp < stacks &+ slot &* UInt64(BH_MAX_HARTS) ? (sp &- stacks) / slot : UInt64(BH_MAX_HARTS)
+        let index = sp >= stacks && sp < stacks &+ slot &* UInt64(maxHarts) ? (sp &- stacks) / slot : UInt64(maxHarts)
         return held_ranks_word(index)
     }
     #endif
