@@ -39,6 +39,8 @@ public enum IPCFunction: UInt64, Sendable {
     case keyMAC = 13
     case keyPublic = 14
     case keyDestroy = 15
+    /// The system report (docs/keys.md, "System report").
+    case attestSystem = 23
 }
 
 /// Why a Bulkhead call failed: returned in a1 beside the standard SBI error in a0.
