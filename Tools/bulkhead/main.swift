@@ -741,11 +741,21 @@ struct AttestVerify: ParsableCommand {
               bulkhead attest verify --device-key device.pub report.bin
               bulkhead attest verify --device-key 3b6a27bc... --nonce 00112233... report.bin
               grep 'vault: report ' console.log | bulkhead attest verify --device-key device.pub -
+
+            With --system, REPORT is a system report (attest_system, docs/keys.md): the bundle's \
+            manifest digest and security version, every partition's image digest, security version, \
+            measurement and policy digest, and every channel, over the nonce, signed by the same \
+            device key. It is parsed strictly, its signature checked, and shown partition by \
+            partition; with --bundle, the revision, policies, measurements and channels are \
+            recomputed from that bundle and the first partition or channel that differs is named.
+              bulkhead attest verify --system --device-key device.pub --nonce 0310... --bundle b.bin system.bin
+              grep 'vault: system ' console.log | bulkhead attest verify --system --device-key device.pub -
             """)
 
     @Argument(help: ArgumentHelp("""
-                The report file (320 bytes), or - to read the report as hex from standard input: the \
-                vault's "vault: report OFFSET HEX" lines (a console log may be piped whole) or plain hex digits.
+                The report file (320 bytes; with --system, a system report), or - to read the report as hex \
+                from standard input: the vault's "vault: report OFFSET HEX" lines ("vault: system OFFSET HEX" \
+                with --system; a console log may be piped whole) or plain hex digits.
                 """, valueName: "report"))
     var report: String
 
@@ -771,9 +781,13 @@ struct AttestVerify: ParsableCommand {
 
     @Option(help: ArgumentHelp("""
                 A bundle: check that the report's policy digest is that of its partition of the same name, \
-                and show what the policy holds (key services, DMA trust, devices).
+                and show what the policy holds (key services, DMA trust, devices). With --system: that \
+                the whole report describes this bundle.
                 """, valueName: "bundle"))
     var bundle: String?
+
+    @Flag(help: "REPORT is a system report (attest_system): the whole device, every partition and channel.")
+    var system = false
 
     @OptionGroup var output: JSONFlag
 
@@ -785,6 +799,7 @@ struct AttestVerify: ParsableCommand {
     }
 
     func run() throws {
+        if system { return try runSystem() }
         if output.json {
             return try emit(JSONOutput.run("attest verify") { () throws(ToolError) in
                 (try Commands.attestVerifyResult(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle), [], nil)
@@ -797,6 +812,25 @@ struct AttestVerify: ParsableCommand {
                 return
             }
             print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle))
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// `--system`: a system report.
+    func runSystem() throws {
+        if output.json {
+            return try emit(JSONOutput.run("attest verify --system") { () throws(ToolError) in
+                (try Commands.attestVerifySystemResult(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle), [], nil)
+            })
+        }
+        do {
+            if let monitorKey, let certificate {
+                print(try Commands.attestVerifySystemChain(reportPath: report, monitorKey: monitorKey, certificatePath: certificate,
+                                                           nonce: nonce, bundlePath: bundle))
+                return
+            }
+            print(try Commands.attestVerifySystem(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle))
         } catch {
             throw fail(error)
         }
