@@ -180,6 +180,46 @@ struct Keygen: ParsableCommand {
     }
 }
 
+/// What `pack` and `pack-update` say about their -o, --key and --security-version options.
+protocol SigningWording {
+    static var outputHelp: String { get }
+    static var outputValue: String { get }
+    static var keyHelp: String { get }
+    static var securityVersionHelp: String { get }
+}
+
+/// -o, --key and --security-version (also spelt --version), shared by `pack` and `pack-update`
+/// with each command's own help text.
+struct SigningArguments<Wording: SigningWording>: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp(Wording.outputHelp, valueName: Wording.outputValue))
+    var output: String
+
+    @Option(help: ArgumentHelp(Wording.keyHelp, valueName: "name.key"))
+    var key: String
+
+    // --security-version is the name; `--version N` keeps its old meaning (only a lone
+    // `bulkhead --version` is the tool's version, handled before parsing).
+    @Option(name: [.customLong("security-version"), .customLong("version")],
+            help: ArgumentHelp(Wording.securityVersionHelp, valueName: "n"))
+    var securityVersion: UInt64
+}
+
+enum BundleWording: SigningWording {
+    static let outputHelp = "Where to write the bundle."
+    static let outputValue = "bundle.bin"
+    static let keyHelp = "The private key file that signs the manifest (from `bulkhead keygen`)."
+    static let securityVersionHelp = "The bundle's security version, 0 to 2^64-1 (anti-rollback counter; --version is "
+        + "an older name for it)."
+}
+
+enum UpdateWording: SigningWording {
+    static let outputHelp = "Where to write the update."
+    static let outputValue = "update.bin"
+    static let keyHelp = "The private key file that signs the update (from `bulkhead keygen`)."
+    static let securityVersionHelp = "The partition's security version, 0 to 2^64-1: the hypervisor accepts an update only "
+        + "above the partition's current one (--version is the same option)."
+}
+
 struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate a configuration and write its signed bundle (manifest, signature, images).",
@@ -208,26 +248,14 @@ struct Pack: ParsableCommand {
     @Argument(help: ArgumentHelp("The TOML configuration.", valueName: "config.toml"))
     var config: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the bundle.", valueName: "bundle.bin"))
-    var output: String
-
-    @Option(help: ArgumentHelp("The private key file that signs the manifest (from `bulkhead keygen`).",
-                               valueName: "name.key"))
-    var key: String
-
-    // --security-version is the name; `pack --version N` keeps its old meaning (only a lone
-    // `bulkhead --version` is the tool's version, handled before parsing).
-    @Option(name: [.customLong("security-version"), .customLong("version")],
-            help: ArgumentHelp("The bundle's security version, 0 to 2^64-1 (anti-rollback counter; --version is "
-                               + "an older name for it).", valueName: "n"))
-    var securityVersion: UInt64
+    @OptionGroup var signing: SigningArguments<BundleWording>
 
     @OptionGroup var boardArguments: BoardArguments
 
     func run() throws {
         do {
-            print(try Commands.pack(configPath: config, output: output, keyPath: key,
-                                    securityVersion: securityVersion, board: boardArguments.options))
+            print(try Commands.pack(configPath: config, output: signing.output, keyPath: signing.key,
+                                    securityVersion: signing.securityVersion, board: boardArguments.options))
         } catch {
             throw fail(error)
         }
@@ -256,23 +284,14 @@ struct PackUpdate: ParsableCommand {
     @Option(help: ArgumentHelp("The partition to update.", valueName: "name"))
     var partition: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the update.", valueName: "update.bin"))
-    var output: String
-
-    @Option(help: ArgumentHelp("The private key file that signs the update (from `bulkhead keygen`).", valueName: "name.key"))
-    var key: String
-
-    @Option(name: [.customLong("security-version"), .customLong("version")],
-            help: ArgumentHelp("The partition's security version, 0 to 2^64-1: the hypervisor accepts an update only "
-                               + "above the partition's current one (--version is the same option).", valueName: "n"))
-    var securityVersion: UInt64
+    @OptionGroup var signing: SigningArguments<UpdateWording>
 
     @OptionGroup var boardArguments: BoardArguments
 
     func run() throws {
         do {
-            print(try Commands.packUpdate(configPath: config, partition: partition, output: output, keyPath: key,
-                                          securityVersion: securityVersion, board: boardArguments.options))
+            print(try Commands.packUpdate(configPath: config, partition: partition, output: signing.output, keyPath: signing.key,
+                                          securityVersion: signing.securityVersion, board: boardArguments.options))
         } catch {
             throw fail(error)
         }
