@@ -111,3 +111,46 @@ def test_attest_verify_system_checks_the_report_against_key_nonce_and_bundle(sys
     cut.write_bytes(report[:-1])
     truncated = verify(str(cut), "--device-key", public)
     assert truncated.returncode != 0 and "it is cut off" in truncated.stderr, truncated.stderr
+
+
+def test_under_the_secure_monitor_the_chain_reaches_the_system_report(bundle_of, flash_of, tmp_path):
+    """Under the secure monitor (docs/monitor.md, "Chained attestation") the system report is signed
+    by the hypervisor's attestation key that the monitor's certificate vouches for: `attest verify
+    --system --monitor-key --certificate` checks monitor key → certificate → system report."""
+    from test_monitor import HYPERVISOR_BIN, MONITOR_FW, monitor_cmd, sign
+    from test_monitor import provision as provision_file
+    from harness import Machine
+    import os
+    if not os.path.exists(MONITOR_FW):
+        pytest.skip("build/monitor/fw_jump.elf missing: run `make monitor`")
+    secret_file = tmp_path / "secret.hex"
+    secret_file.write_text("5a" * 32 + "\n")
+    bundle = bundle_of(vault_config(tmp_path, "system.toml", config="keys-system.toml"))
+    signed = sign(HYPERVISOR_BIN, tmp_path / "bulkhead.signed")
+    with Machine.command(monitor_cmd(signed, provision_file(flash_of(bundle), secret_file), smp=3)) as m:
+        cert_hex = m.expect(r"^\[bulkhead\] monitor certificate: ([0-9a-f]{384})$").group(1)
+        m.expect(rf"^\[vault\] vault: policy attest_system: 0/ok \({SIZE} bytes\)$", timeout=90)
+        m.expect(rf"^\[vault\] vault: system {(SIZE - 1) // 32 * 32} [0-9a-f]+$", timeout=30)
+        text = m.text
+    report = bytes.fromhex("".join(re.findall(r"^\[vault\] vault: system \d+ ([0-9a-f]+)$", text, re.M)))
+    assert len(report) == SIZE
+    monitor_pub = tmp_path / "monitor.pub"
+    cli = subprocess.run([CLI, "attest", "device-key", "--monitor", "--secret-file", str(secret_file), "-o", str(monitor_pub)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    cert = tmp_path / "cert.bin"
+    cert.write_bytes(bytes.fromhex(cert_hex))
+    path = tmp_path / "system.bin"
+    path.write_bytes(report)
+    chain = ["--monitor-key", str(monitor_pub), "--certificate", str(cert), "--nonce", NONCE.hex(), "--bundle", bundle]
+    good = verify(str(path), *chain)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.startswith("chain: valid") and "→ system report)" in good.stdout and "signature: valid" in good.stdout
+    # The report's identity is the monitor's measurement of the signed image.
+    measurement = re.search(r"for measurement ([0-9a-f]{16})\.\.\.", good.stdout).group(1)
+    assert report[64:72].hex() == measurement
+    changed = bytearray(report)
+    changed[192 + 224 + 100] ^= 0x01            # the tenant's measurement
+    path.write_bytes(bytes(changed))
+    bad = verify(str(path), *chain)
+    assert bad.returncode != 0 and "link hypervisor → system report" in bad.stderr, bad.stderr
