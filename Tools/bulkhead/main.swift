@@ -46,6 +46,7 @@ let configurationSummary = """
     (bytes or "16M"; a multiple of 2 MiB), and optionally entry (guest-physical; default: the \
     ELF entry or 0x80000000), on_fault ("stop" or "restart"), bootargs and keys (the key \
     services the partition may call, any of "derive", "seal", "attest", "keystore", "random", \
+    "attest_system", \
     each at most once; default none). It may also hold \
     [[channel]] tables (at most 16) joining two partitions: name, kind ("queue" or "shared"), \
     endpoints (two partition names: endpoint 0 and endpoint 1), optionally direction ("both" or \
