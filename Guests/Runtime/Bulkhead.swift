@@ -1,4 +1,4 @@
-// The Bulkhead extension for Swift guests (docs/hypercalls.md): partition_info, send, receive, notify, doorbells, waiting for a doorbell; the key services (docs/keys.md): derive, seal, unseal, attest, random.
+// The Bulkhead extension for Swift guests (docs/hypercalls.md): partition_info, send, receive, notify, doorbells, waiting for a doorbell; the key services (docs/keys.md): derive, seal, unseal, attest, random, attest_system.
 //
 // The numbers are Core's (BulkheadExtension, IPCFunction, IPCReason, PartitionInfoLayout), so the
 // guest and the kernel cannot disagree. Every call either succeeds or throws a `Bulkhead.Failure`
@@ -201,6 +201,18 @@ public enum Bulkhead {
         withUnsafeMutableBytes(of: &aligned) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: nonce.prefix(32))) }
         let r = withUnsafeBytes(of: &aligned) { n in
             call(IPCFunction.attest.rawValue, address(n.baseAddress), address(report.baseAddress), UInt64(report.count))
+        }
+        return Int(try check(r))
+    }
+
+    /// The system report (docs/keys.md) over `nonce` (its first 32 bytes, zero padded) into
+    /// `report` (8-byte aligned; `SystemReport.maxSize` bytes always suffice). Returns its length.
+    @discardableResult
+    public static func attestSystem(nonce: UnsafeRawBufferPointer, into report: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
+        var aligned = InlineArray<4, UInt64>(repeating: 0)
+        withUnsafeMutableBytes(of: &aligned) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: nonce.prefix(32))) }
+        let r = withUnsafeBytes(of: &aligned) { n in
+            call(IPCFunction.attestSystem.rawValue, address(n.baseAddress), address(report.baseAddress), UInt64(report.count))
         }
         return Int(try check(r))
     }

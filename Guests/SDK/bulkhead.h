@@ -66,6 +66,8 @@
 #define BULKHEAD_FID_KEY_MAC 13         ///< (handle, message, length, output[64]) -> 64
 #define BULKHEAD_FID_KEY_PUBLIC 14      ///< (handle, output[32]) -> 32
 #define BULKHEAD_FID_KEY_DESTROY 15     ///< (handle) -> 0
+// The system report (docs/keys.md); needs `attest_system` in the partition's `keys` policy.
+#define BULKHEAD_FID_ATTEST_SYSTEM 23   ///< (nonce[32], output, output length) -> report length
 
 // ---- Standard SBI error codes (a0) -----------------------------------------------------------
 
@@ -194,6 +196,9 @@ _Static_assert(offsetof(struct bulkhead_channel_entry, shared_size) == BULKHEAD_
 #define BULKHEAD_DERIVE_MAX_LABEL 64      ///< derive's label: 1 to 64 bytes
 #define BULKHEAD_RANDOM_MAX 256           ///< random: 1 to 256 bytes per call
 #define BULKHEAD_ATTEST_NONCE_SIZE 32     ///< attest's nonce (8-byte aligned)
+/// attest_system's report: 192 + 224 per partition + 40 per channel + 64 (signature) bytes; a
+/// buffer this large always suffices (8 partitions, 16 channels).
+#define BULKHEAD_SYSTEM_REPORT_MAX 2688
 
 // Bindings of seal (a0).
 #define BULKHEAD_SEAL_IMAGE 1             ///< opens only for the same partition name, image and policy
@@ -340,6 +345,12 @@ BULKHEAD_INLINE struct bulkhead_ret bulkhead_unseal(const void *blob, uint64_t b
 /// aligned) into `out`; returns the report length in `value`.
 BULKHEAD_INLINE struct bulkhead_ret bulkhead_attest(const void *nonce, void *out, uint64_t length) {
     return bulkhead_call(BULKHEAD_FID_ATTEST, (uint64_t)(uintptr_t)nonce, (uint64_t)(uintptr_t)out, length);
+}
+
+/// Writes the system report over `nonce` (BULKHEAD_ATTEST_NONCE_SIZE bytes; both buffers 8-byte
+/// aligned) into `out` (BULKHEAD_SYSTEM_REPORT_MAX bytes always suffice); returns its length in `value`.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_attest_system(const void *nonce, void *out, uint64_t length) {
+    return bulkhead_call(BULKHEAD_FID_ATTEST_SYSTEM, (uint64_t)(uintptr_t)nonce, (uint64_t)(uintptr_t)out, length);
 }
 
 /// Fills `length` (1 to BULKHEAD_RANDOM_MAX) bytes at `out` from the hypervisor's DRBG.

@@ -12,6 +12,9 @@
 //   vault: policy SERVICE: ERR/REASON        derive, seal, unseal, attest, random, keystore with valid arguments
 //   vault: attest report N bytes             when attest is allowed and works, then the report in hex,
 //   vault: report OFFSET HEX                 32 bytes a line
+//   vault: policy attest_system: ERR/REASON  the system report over another nonce (byte i = 13i + 3); when
+//   vault: attest_system report N bytes      allowed, its length, then the report in hex,
+//   vault: system OFFSET HEX                 32 bytes a line
 //   vault: done
 // When the bootargs are a sealed blob in hex (64 bytes = 128 digits, what a previous boot printed),
 // the vault first opens it: `vault: open blob BINDING vVERSION: 0/ok, secret matches` or
@@ -30,6 +33,7 @@ nonisolated(unsafe) var imageBlob = InlineArray<8, UInt64>(repeating: 0)       /
 nonisolated(unsafe) var signerBlob = InlineArray<8, UInt64>(repeating: 0)
 nonisolated(unsafe) var scratch = InlineArray<64, UInt64>(repeating: 0)        // 512 bytes
 nonisolated(unsafe) var reportBuffer = InlineArray<64, UInt64>(repeating: 0)
+nonisolated(unsafe) var systemReportBuffer = InlineArray<336, UInt64>(repeating: 0)   // SystemReport.maxSize bytes
 
 @_cdecl("guest_main")
 func guestMain(vcpu: UInt, dtb: UInt) {
@@ -294,6 +298,15 @@ func probePolicy(name: StaticString) {
     }
     policyLine("attest", attest)
     if case .success(let length) = attest { printReport(length) }
+    for i in 0..<32 { nonce[i] = UInt8(truncatingIfNeeded: i &* 13 &+ 3) }
+    let system: Result<Int, Bulkhead.Failure> = withUnsafeBytes(of: &nonce) { n in
+        withUnsafeMutableBytes(of: &systemReportBuffer) { out in
+            do throws(Bulkhead.Failure) { return .success(try Bulkhead.attestSystem(nonce: n, into: out)) }
+            catch { return .failure(error) }
+        }
+    }
+    policyLine("attest_system", system)
+    if case .success(let length) = system { printSystemReport(length) }
     var bytes = InlineArray<16, UInt8>(repeating: 0)
     let random: Result<Int, Bulkhead.Failure> = withUnsafeMutableBytes(of: &bytes) { out in
         do throws(Bulkhead.Failure) { try Bulkhead.random(into: out); return .success(out.count) }
@@ -327,6 +340,21 @@ func printReport(_ length: Int) {
         Console.line { line in
             line.write("vault: report "); line.write(decimal: offset); line.write(" ")
             withUnsafeBytes(of: &reportBuffer) { line.write(hexBytes: UnsafeRawBufferPointer(rebasing: $0[offset..<end])) }
+        }
+        offset = end
+    }
+}
+
+/// The system report, 32 bytes a line: `vault: system OFFSET HEX`.
+func printSystemReport(_ length: Int) {
+    Console.line { $0.write("vault: attest_system report "); $0.write(decimal: length); $0.write(" bytes") }
+    let total = min(length, SystemReport.maxSize)
+    var offset = 0
+    while offset < total {
+        let end = min(offset + 32, total)
+        Console.line { line in
+            line.write("vault: system "); line.write(decimal: offset); line.write(" ")
+            withUnsafeBytes(of: &systemReportBuffer) { line.write(hexBytes: UnsafeRawBufferPointer(rebasing: $0[offset..<end])) }
         }
         offset = end
     }

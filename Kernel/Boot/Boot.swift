@@ -291,6 +291,7 @@ private func loadPlan(limits: BoardLimits, initrd: HostRegion?) {
         let digest = bundle.imageDigest(p)
         var i = 0
         while i < digest.count && i < 64 { partitionMeasurement[p].bytes[i] = digest[i]; i += 1 }
+        partitionPolicyDigest[p] = PartitionUpdateVerifier.policyDigest(bundle: bundle, partition: p)
         p += 1
     }
     setUpKeys(booted)

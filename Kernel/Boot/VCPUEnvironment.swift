@@ -124,6 +124,10 @@ struct VCPUEnvironment: SBIEnvironment {
         }
     }
 
+    mutating func systemReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        writeSystemReport(caller: partition, nonce: nonce, into: output)
+    }
+
     mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R {
         let store = keystorePointer(partition)
         return try withKeystoreLock { () throws(IPCReason) -> R in try body(store.pointee) }

@@ -186,7 +186,7 @@ struct BundleTests {
         #expect(b[r] == 5 && b[r + 1] == 2 && b[r + 2] == 0 && b[r + 3] == 0 && get(b, r + 4, 2) == 12)
         #expect(b[r + 6] == 0x03 && b[r + 7] == 0)                                    // key_policy: derive, seal
         #expect(get(b, BundleFormat.recordOffset(1) + 6, 2) == 0)                     // no key services
-        #expect(get(b, BundleFormat.recordOffset(2) + 6, 2) == 0x1F)                  // all five
+        #expect(get(b, BundleFormat.recordOffset(2) + 6, 2) == 0x3F)                  // all six
         #expect(Array(b[(r + 8)..<(r + 13)]) == Array("alpha".utf8))
         #expect(get(b, r + 24, 4) == 1 && get(b, r + 28, 4) == 2)
         #expect(get(b, r + 56, 8) == 0x8400_0000 && get(b, r + 64, 8) == 0x100_0000 && get(b, r + 72, 8) == 0x8000_0000)
@@ -305,7 +305,7 @@ struct BundleTests {
         #expect(set(53, 1) == .reservedNotZero(offset: 53))
         #expect(set(63, 1) == .reservedNotZero(offset: 63))
         #expect(set(rec(1, 3), 3) == .unknownImageKind(partition: 1, value: 3))   // image kind (once reserved)
-        #expect(set(rec(1, 6), 0x20) == .unknownKeyPolicy(partition: 1, value: 0x20))
+        #expect(set(rec(1, 6), 0x40) == .unknownKeyPolicy(partition: 1, value: 0x40))
         #expect(set(rec(1, 7), 1) == .unknownKeyPolicy(partition: 1, value: 0x100))
         #expect(set(rec(2, 6), 0xFFFF, 2) == .unknownKeyPolicy(partition: 2, value: 0xFFFF))
         #expect(set(rec(2, 288), 4) == .unknownPartitionFlags(partition: 2, value: 4))   // flags (once reserved)
@@ -372,7 +372,7 @@ struct BundleTests {
                 == "channel record #1: unknown access value 0 for endpoint 1 (1 = read-only, 3 = read-write)")
         #expect(text(.unknownDoorbellValue(channel: 0, value: 255)) == "channel record #0: the doorbell flag is 255, not 0 or 1")
         #expect(text(.unknownKeyPolicy(partition: 2, value: 0x8021)) == "partition record #2: the key policy 0x8021 sets "
-                + "bits outside the known key services (derive 0x1, seal 0x2, attest 0x4, keystore 0x8, random 0x10)")
+                + "bits outside the known key services (derive 0x1, seal 0x2, attest 0x4, keystore 0x8, random 0x10, attest_system 0x20)")
         #expect(BundleError.unknownKeyPolicy(partition: 2, value: 0x20).partition == 2)
         #expect(BundleError.unknownDoorbellValue(channel: 3, value: 2).channel == 3)
         #expect(BundleError.unknownDoorbellValue(channel: 3, value: 2).partition == nil)
@@ -460,7 +460,7 @@ struct BundleTests {
     }
 
     /// key_policy (offset 6, u16, once reserved zero): each known service bit alone decodes to
-    /// that service, zero to none, and each of the 11 other bits is `unknownKeyPolicy`.
+    /// that service, zero to none, and each of the 10 other bits is `unknownKeyPolicy`.
     @Test func everyKeyPolicyBit() throws {
         let good = sampleBundle()
         typealias R = BundleFormat.Record
@@ -468,7 +468,7 @@ struct BundleTests {
         var i = 0
         var known: [UInt16] = []
         while let (service, _) = KeyPolicy.entry(i) { known.append(service.raw); i += 1 }
-        #expect(known == [1, 2, 4, 8, 16] && KeyPolicy.all.raw == known.reduce(0, |))
+        #expect(known == [1, 2, 4, 8, 16, 32] && KeyPolicy.all.raw == known.reduce(0, |))
         for p in 0..<3 {
             for bit in 0..<16 {
                 let value = UInt16(1) << UInt16(bit)

@@ -52,6 +52,7 @@ private let expected: [(String, Int64)] = {
         ("BULKHEAD_FID_KEY_MAC", Int64(IPCFunction.keyMAC.rawValue)),
         ("BULKHEAD_FID_KEY_PUBLIC", Int64(IPCFunction.keyPublic.rawValue)),
         ("BULKHEAD_FID_KEY_DESTROY", Int64(IPCFunction.keyDestroy.rawValue)),
+        ("BULKHEAD_FID_ATTEST_SYSTEM", Int64(IPCFunction.attestSystem.rawValue)),
         ("BULKHEAD_SBI_SUCCESS", 0),
         ("BULKHEAD_SBI_ERR_FAILED", SBIError.failed.rawValue),
         ("BULKHEAD_SBI_ERR_NOT_SUPPORTED", SBIError.notSupported.rawValue),
@@ -88,6 +89,7 @@ private let expected: [(String, Int64)] = {
         ("BULKHEAD_DERIVE_MAX_LABEL", Int64(KeyService.maxLabel)),
         ("BULKHEAD_RANDOM_MAX", Int64(KeyService.maxRandom)),
         ("BULKHEAD_ATTEST_NONCE_SIZE", 32),
+        ("BULKHEAD_SYSTEM_REPORT_MAX", Int64(SystemReport.maxSize)),
         ("BULKHEAD_SEAL_IMAGE", Int64(SealedBlob.Binding.image.rawValue)),
         ("BULKHEAD_SEAL_SIGNER", Int64(SealedBlob.Binding.signer.rawValue)),
         ("BULKHEAD_SEAL_REQUEST_SIZE", Int64(KeyService.requestSize)),
@@ -113,14 +115,9 @@ private let expected: [(String, Int64)] = {
     return list
 }()
 
-/// Every IPCReason: raw values from 1 up to the first gap (the enum is dense; the test below
-/// fails if a new reason is added past a gap without its #define).
-private let allReasons: [IPCReason] = {
-    var reasons: [IPCReason] = []
-    var raw: UInt64 = 1
-    while let r = IPCReason(rawValue: raw) { reasons.append(r); raw += 1 }
-    return reasons
-}()
+/// Every IPCReason: each raw value from 1 to 255 that is one (27-29 are reserved for
+/// attest_system and unused, so the codes need not be dense).
+private let allReasons: [IPCReason] = (1...255).compactMap { IPCReason(rawValue: UInt64($0)) }
 
 /// `unknownChannel` -> `UNKNOWN_CHANNEL`.
 private func reasonMacroName(_ reason: IPCReason) -> String {

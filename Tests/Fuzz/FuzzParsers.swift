@@ -2,7 +2,7 @@
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer,address` over the Core sources; any crash,
 // trap or sanitizer report fails the run. The first input byte picks the target: 0 the bundle
 // reader, 1 the device-tree reader, 2 the partition-update reader, 3 a guest's SBI calls
-// (FuzzDispatch.swift).
+// (FuzzDispatch.swift), 4 the system report reader (what `attest verify --system` parses).
 import Foundation
 
 /// A fixed two-partition bundle (fake digests and signature: only structure matters) that a
@@ -27,7 +27,7 @@ private let updateTarget: [UInt8] = {
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
-    switch data[0] % 4 {
+    switch data[0] % 5 {
     case 0:
         if let bundle = try? BundleReader(bytes: body) {
             // Every range the reader hands out must lie inside the input.
@@ -69,6 +69,14 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     case 3:
         fuzzDispatch(body)
+    case 4:
+        if let report = try? SystemReport.Reader(bytes: body) {
+            // Every entry lies inside the report, before the signature.
+            precondition(report.bytes.count == SystemReport.size(partitions: report.partitionCount, channels: report.channelCount))
+            let last = report.channelCount > 0 ? report.channelEntry(report.channelCount - 1) : report.partitionEntry(report.partitionCount - 1)
+            precondition(last.count > 0 && report.signedBytes.count == body.count - SystemReport.signatureSize, "entry outside the report")
+            precondition(report.caller < report.partitionCount)
+        }
     default:
         if let host = try? HostDescription(dtb: body) {
             precondition(host.isa.count <= HostDescription.isaCapacity)

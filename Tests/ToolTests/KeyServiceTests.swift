@@ -51,20 +51,21 @@ struct KeyServiceTests {
         func policy(_ keys: String?) throws -> KeyPolicy { try Config.parse(Self.table(keys: keys), file: "k.toml").partitions[0].keyPolicy }
         #expect(try policy(nil) == KeyPolicy())
         #expect(try policy("[]") == KeyPolicy())
-        #expect(try policy("[\"derive\", \"seal\", \"attest\", \"keystore\", \"random\"]") == .all)
+        #expect(try policy("[\"derive\", \"seal\", \"attest\", \"keystore\", \"random\", \"attest_system\"]") == .all)
+        #expect(try policy("[\"attest_system\"]") == .attestSystem && KeyPolicy.attestSystem.raw == 0x20)
         #expect(try policy("[\"random\", \"derive\"]") == KeyPolicy(raw: KeyPolicy.derive.raw | KeyPolicy.random.raw))
         #expect(try policy("[\"seal\"]") == .seal)
         #expect(try policy("[\"attest\"]") == .attest)
         #expect(try policy("[\"keystore\"]") == .keystore)
-        #expect(KeyServices.names == ["derive", "seal", "attest", "keystore", "random"])
+        #expect(KeyServices.names == ["derive", "seal", "attest", "keystore", "random", "attest_system"])
         #expect(KeyServices.describe(KeyPolicy()) == "none")
         #expect(KeyServices.describe(KeyPolicy(raw: 0x11)) == "derive, random")
-        #expect(KeyServices.describe(.all) == "derive, seal, attest, keystore, random")
+        #expect(KeyServices.describe(.all) == "derive, seal, attest, keystore, random, attest_system")
         #expect(Config.partitionKeys.contains("keys"))
     }
 
     @Test func keysErrors() {
-        let known = "(known: derive, seal, attest, keystore, random)"
+        let known = "(known: derive, seal, attest, keystore, random, attest_system)"
         let cases: [(String, String)] = [
             ("[\"sign\"]", "unknown key service \"sign\" \(known)"),
             ("[\"derive\", \"sael\"]", "unknown key service \"sael\" (did you mean \"seal\"?) \(known)"),
@@ -112,7 +113,7 @@ struct KeyServiceTests {
             let plan = try BundleReader(bytes: raw).plan
             #expect(plan[0].keyPolicy == KeyPolicy(raw: 0x03))
             #expect(plan[1].keyPolicy == KeyPolicy())
-            #expect(plan[2].keyPolicy == .all)
+            #expect(plan[2].keyPolicy == KeyPolicy(raw: 0x1F))
         }
         #expect(try Commands.verify(bundlePath: output, publicKeyPath: key.publicPath).contains("OK"))
         let report = try Commands.inspect(bundlePath: output, board: BoardOptions()).report
@@ -128,11 +129,11 @@ struct KeyServiceTests {
         let s = try SignedSetup()
         defer { s.ws.remove() }
         var bytes = s.bytes
-        bytes[BundleFormat.recordOffset(1) + BundleFormat.Record.keyPolicy] = 0x20
+        bytes[BundleFormat.recordOffset(1) + BundleFormat.Record.keyPolicy] = 0x40
         let path = s.write("unknown-keys.bin", bytes)
-        #expect(throws: ToolError("\(path): partition record #1: the key policy 0x20 sets bits outside the known key services "
-                                  + "(derive 0x1, seal 0x2, attest 0x4, keystore 0x8, random 0x10)",
-                                  bundleError: .unknownKeyPolicy(partition: 1, value: 0x20))) {
+        #expect(throws: ToolError("\(path): partition record #1: the key policy 0x40 sets bits outside the known key services "
+                                  + "(derive 0x1, seal 0x2, attest 0x4, keystore 0x8, random 0x10, attest_system 0x20)",
+                                  bundleError: .unknownKeyPolicy(partition: 1, value: 0x40))) {
             try Commands.inspect(bundlePath: path, board: BoardOptions())
         }
     }

@@ -192,6 +192,10 @@ def test_each_service_a_partition_lacks_is_refused(two_boots):
                 assert got == "-4/policy_denied", f"{who} lacks {service}, yet {call} gave {got}"
             else:
                 assert got == ALLOWED[call], f"{who} may call {call}: got {got}"
+    # attest_system is a right of its own: the vault, with other key services, is refused and
+    # prints nothing of a system report (test_system_attestation.py has one allowed).
+    assert line(text, r"^\[vault\] vault: policy attest_system: (.*)$") == "-4/policy_denied"
+    assert not re.search(r"^\[vault\] vault: (attest_system report|system \d+) ", text, re.M)
     # nokeys's own seal fails the same way (and it carries on).
     assert line(text, r"^\[nokeys\] nokeys: seal image (.*)$") == "-4/policy_denied"
     assert re.search(r"^\[nokeys\] nokeys: done$", text, re.M)

@@ -20,18 +20,19 @@ public struct AttestationReportFile: Equatable, Sendable {
     ///
     /// - the vault guest's console lines, `vault: report OFFSET HEX` (32 bytes a line, also with
     ///   the hypervisor's `[vault] ` prefix); other lines, such as the rest of a console log, are
-    ///   skipped, and the offsets must follow on from each other starting at 0;
+    ///   skipped, and the offsets must follow on from each other starting at 0 (`marker` names
+    ///   the lines: the system report's are `vault: system OFFSET HEX`);
     /// - without such lines: hex digits only (either case), in any number of lines, spaces allowed.
-    public static func bytes(fromHex input: [UInt8]) throws(ToolError) -> [UInt8] {
+    public static func bytes(fromHex input: [UInt8], marker: String = "vault: report ") throws(ToolError) -> [UInt8] {
         let lines = keyFileLines(String(decoding: input, as: UTF8.self))
         var bytes: [UInt8] = []
         var sawReportLine = false
         for (number, line) in lines.enumerated() {
-            guard let range = line.range(of: "vault: report ") else { continue }
+            guard let range = line.range(of: marker) else { continue }
             sawReportLine = true
             let fields = line[range.upperBound...].split(separator: " ")
             guard fields.count == 2, let offset = Int(fields[0]), let chunk = parseHex(String(fields[1])), !chunk.isEmpty else {
-                throw ToolError("line \(number + 1): expected \"vault: report OFFSET HEX\", found \"\(line.prefix(80))\"")
+                throw ToolError("line \(number + 1): expected \"\(marker)OFFSET HEX\", found \"\(line.prefix(80))\"")
             }
             guard offset == bytes.count else {
                 throw ToolError("line \(number + 1): the report line at offset \(offset) does not follow on from the "
@@ -42,7 +43,7 @@ public struct AttestationReportFile: Equatable, Sendable {
         if sawReportLine { return bytes }
         let digits = lines.joined().filter { $0 != " " && $0 != "\t" }
         guard let plain = parseHex(digits), !plain.isEmpty else {
-            throw ToolError("expected the report as hex digits, or the vault's \"vault: report OFFSET HEX\" lines")
+            throw ToolError("expected the report as hex digits, or the vault's \"\(marker)OFFSET HEX\" lines")
         }
         return plain
     }

@@ -25,7 +25,7 @@ extension Commands {
         on_fault = "stop"             # or "restart"
         # entry = 0x80000000          # guest-physical entry (default: the ELF entry, else 0x80000000)
         # bootargs = ""               # at most 128 bytes
-        # keys = ["derive", "seal"]   # key services: derive, seal, attest, keystore, random
+        # keys = ["derive", "seal"]   # key services: derive, seal, attest, keystore, random, attest_system
         # uart = true                 # a virtual 16550 UART at 0x10000000
         # devices = ["/soc/rtc@101000"]   # board device-tree nodes the partition owns
 

@@ -46,6 +46,7 @@ let configurationSummary = """
     (bytes or "16M"; a multiple of 2 MiB), and optionally entry (guest-physical; default: the \
     ELF entry or 0x80000000), on_fault ("stop" or "restart"), bootargs and keys (the key \
     services the partition may call, any of "derive", "seal", "attest", "keystore", "random", \
+    "attest_system", \
     each at most once; default none). It may also hold \
     [[channel]] tables (at most 16) joining two partitions: name, kind ("queue" or "shared"), \
     endpoints (two partition names: endpoint 0 and endpoint 1), optionally direction ("both" or \
@@ -180,6 +181,46 @@ struct Keygen: ParsableCommand {
     }
 }
 
+/// What `pack` and `pack-update` say about their -o, --key and --security-version options.
+protocol SigningWording {
+    static var outputHelp: String { get }
+    static var outputValue: String { get }
+    static var keyHelp: String { get }
+    static var securityVersionHelp: String { get }
+}
+
+/// -o, --key and --security-version (also spelt --version), shared by `pack` and `pack-update`
+/// with each command's own help text.
+struct SigningArguments<Wording: SigningWording>: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp(Wording.outputHelp, valueName: Wording.outputValue))
+    var output: String
+
+    @Option(help: ArgumentHelp(Wording.keyHelp, valueName: "name.key"))
+    var key: String
+
+    // --security-version is the name; `--version N` keeps its old meaning (only a lone
+    // `bulkhead --version` is the tool's version, handled before parsing).
+    @Option(name: [.customLong("security-version"), .customLong("version")],
+            help: ArgumentHelp(Wording.securityVersionHelp, valueName: "n"))
+    var securityVersion: UInt64
+}
+
+enum BundleWording: SigningWording {
+    static let outputHelp = "Where to write the bundle."
+    static let outputValue = "bundle.bin"
+    static let keyHelp = "The private key file that signs the manifest (from `bulkhead keygen`)."
+    static let securityVersionHelp = "The bundle's security version, 0 to 2^64-1 (anti-rollback counter; --version is "
+        + "an older name for it)."
+}
+
+enum UpdateWording: SigningWording {
+    static let outputHelp = "Where to write the update."
+    static let outputValue = "update.bin"
+    static let keyHelp = "The private key file that signs the update (from `bulkhead keygen`)."
+    static let securityVersionHelp = "The partition's security version, 0 to 2^64-1: the hypervisor accepts an update only "
+        + "above the partition's current one (--version is the same option)."
+}
+
 struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate a configuration and write its signed bundle (manifest, signature, images).",
@@ -208,26 +249,14 @@ struct Pack: ParsableCommand {
     @Argument(help: ArgumentHelp("The TOML configuration.", valueName: "config.toml"))
     var config: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the bundle.", valueName: "bundle.bin"))
-    var output: String
-
-    @Option(help: ArgumentHelp("The private key file that signs the manifest (from `bulkhead keygen`).",
-                               valueName: "name.key"))
-    var key: String
-
-    // --security-version is the name; `pack --version N` keeps its old meaning (only a lone
-    // `bulkhead --version` is the tool's version, handled before parsing).
-    @Option(name: [.customLong("security-version"), .customLong("version")],
-            help: ArgumentHelp("The bundle's security version, 0 to 2^64-1 (anti-rollback counter; --version is "
-                               + "an older name for it).", valueName: "n"))
-    var securityVersion: UInt64
+    @OptionGroup var signing: SigningArguments<BundleWording>
 
     @OptionGroup var boardArguments: BoardArguments
 
     func run() throws {
         do {
-            print(try Commands.pack(configPath: config, output: output, keyPath: key,
-                                    securityVersion: securityVersion, board: boardArguments.options))
+            print(try Commands.pack(configPath: config, output: signing.output, keyPath: signing.key,
+                                    securityVersion: signing.securityVersion, board: boardArguments.options))
         } catch {
             throw fail(error)
         }
@@ -256,23 +285,14 @@ struct PackUpdate: ParsableCommand {
     @Option(help: ArgumentHelp("The partition to update.", valueName: "name"))
     var partition: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the update.", valueName: "update.bin"))
-    var output: String
-
-    @Option(help: ArgumentHelp("The private key file that signs the update (from `bulkhead keygen`).", valueName: "name.key"))
-    var key: String
-
-    @Option(name: [.customLong("security-version"), .customLong("version")],
-            help: ArgumentHelp("The partition's security version, 0 to 2^64-1: the hypervisor accepts an update only "
-                               + "above the partition's current one (--version is the same option).", valueName: "n"))
-    var securityVersion: UInt64
+    @OptionGroup var signing: SigningArguments<UpdateWording>
 
     @OptionGroup var boardArguments: BoardArguments
 
     func run() throws {
         do {
-            print(try Commands.packUpdate(configPath: config, partition: partition, output: output, keyPath: key,
-                                          securityVersion: securityVersion, board: boardArguments.options))
+            print(try Commands.packUpdate(configPath: config, partition: partition, output: signing.output, keyPath: signing.key,
+                                          securityVersion: signing.securityVersion, board: boardArguments.options))
         } catch {
             throw fail(error)
         }
@@ -741,11 +761,21 @@ struct AttestVerify: ParsableCommand {
               bulkhead attest verify --device-key device.pub report.bin
               bulkhead attest verify --device-key 3b6a27bc... --nonce 00112233... report.bin
               grep 'vault: report ' console.log | bulkhead attest verify --device-key device.pub -
+
+            With --system, REPORT is a system report (attest_system, docs/keys.md): the bundle's \
+            manifest digest and security version, every partition's image digest, security version, \
+            measurement and policy digest, and every channel, over the nonce, signed by the same \
+            device key. It is parsed strictly, its signature checked, and shown partition by \
+            partition; with --bundle, the revision, policies, measurements and channels are \
+            recomputed from that bundle and the first partition or channel that differs is named.
+              bulkhead attest verify --system --device-key device.pub --nonce 0310... --bundle b.bin system.bin
+              grep 'vault: system ' console.log | bulkhead attest verify --system --device-key device.pub -
             """)
 
     @Argument(help: ArgumentHelp("""
-                The report file (320 bytes), or - to read the report as hex from standard input: the \
-                vault's "vault: report OFFSET HEX" lines (a console log may be piped whole) or plain hex digits.
+                The report file (320 bytes; with --system, a system report), or - to read the report as hex \
+                from standard input: the vault's "vault: report OFFSET HEX" lines ("vault: system OFFSET HEX" \
+                with --system; a console log may be piped whole) or plain hex digits.
                 """, valueName: "report"))
     var report: String
 
@@ -771,9 +801,13 @@ struct AttestVerify: ParsableCommand {
 
     @Option(help: ArgumentHelp("""
                 A bundle: check that the report's policy digest is that of its partition of the same name, \
-                and show what the policy holds (key services, DMA trust, devices).
+                and show what the policy holds (key services, DMA trust, devices). With --system: that \
+                the whole report describes this bundle.
                 """, valueName: "bundle"))
     var bundle: String?
+
+    @Flag(help: "REPORT is a system report (attest_system): the whole device, every partition and channel.")
+    var system = false
 
     @OptionGroup var output: JSONFlag
 
@@ -785,6 +819,7 @@ struct AttestVerify: ParsableCommand {
     }
 
     func run() throws {
+        if system { return try runSystem() }
         if output.json {
             return try emit(JSONOutput.run("attest verify") { () throws(ToolError) in
                 (try Commands.attestVerifyResult(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle), [], nil)
@@ -797,6 +832,25 @@ struct AttestVerify: ParsableCommand {
                 return
             }
             print(try Commands.attestVerify(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle))
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// `--system`: a system report.
+    func runSystem() throws {
+        if output.json {
+            return try emit(JSONOutput.run("attest verify --system") { () throws(ToolError) in
+                (try Commands.attestVerifySystemResult(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle), [], nil)
+            })
+        }
+        do {
+            if let monitorKey, let certificate {
+                print(try Commands.attestVerifySystemChain(reportPath: report, monitorKey: monitorKey, certificatePath: certificate,
+                                                           nonce: nonce, bundlePath: bundle))
+                return
+            }
+            print(try Commands.attestVerifySystem(reportPath: report, deviceKey: deviceKey ?? "", nonce: nonce, bundlePath: bundle))
         } catch {
             throw fail(error)
         }

@@ -34,13 +34,9 @@ public enum PartitionUpdateVerifier {
         let p = update.partition
         guard p < installed.plan.count else { throw .unknownPartition(index: p, count: installed.plan.count) }
         guard installed.plan[p].name.equals(update.name) else { throw .wrongPartition(index: p) }
-        let expected = policyDigest(bundle: installed, partition: p)
-        let same = expected.withBytes { digest in
-            var i = 0
-            while i < BundleFormat.digestSize { if digest[i] != update.policyDigest[i] { return false }; i += 1 }
-            return true
+        guard BundleVerifier.same(policyDigest(bundle: installed, partition: p), update.policyDigest) else {
+            throw .policyChanged(partition: p)
         }
-        guard same else { throw .policyChanged(partition: p) }
     }
 
     /// The partition with the update's image, initrd and entry passes plan validation's image

@@ -39,6 +39,8 @@ public enum IPCFunction: UInt64, Sendable {
     case keyMAC = 13
     case keyPublic = 14
     case keyDestroy = 15
+    /// The system report (docs/keys.md, "System report").
+    case attestSystem = 23
 }
 
 /// Why a Bulkhead call failed: returned in a1 beside the standard SBI error in a0.
@@ -70,6 +72,8 @@ public enum IPCReason: UInt64, Error, Equatable, Sendable {
     case storageFailed = 25
     /// Another partition's keystore change is being written to flash: try again.
     case busy = 26
+    // 27-29: reserved for attest_system (docs/keys.md), unused so far: its failures are the
+    // ones above (policy_denied, misaligned, bad_address, buffer_too_small, no_device_secret).
 
     /// The standard SBI error that goes with the reason (docs/hypercalls.md, "Checks").
     public var sbiError: SBIError {

@@ -26,6 +26,8 @@ public enum BulkheadCall: Equatable, Sendable {
     case keyMAC(handle: UInt64, message: GuestPhysAddr, length: UInt64, output: GuestPhysAddr)
     case keyPublic(handle: UInt64, output: GuestPhysAddr)
     case keyDestroy(handle: UInt64)
+    /// The system report (docs/keys.md), performed by KeyService.
+    case attestSystem(nonce: GuestPhysAddr, output: GuestPhysAddr, length: UInt64)
     case unknown(fid: UInt64)
 
     public static func decode(fid: UInt64, a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64 = 0) -> BulkheadCall {
@@ -46,6 +48,7 @@ public enum BulkheadCall: Equatable, Sendable {
         case .keyMAC: return .keyMAC(handle: a0, message: GuestPhysAddr(a1), length: a2, output: GuestPhysAddr(a3))
         case .keyPublic: return .keyPublic(handle: a0, output: GuestPhysAddr(a1))
         case .keyDestroy: return .keyDestroy(handle: a0)
+        case .attestSystem: return .attestSystem(nonce: GuestPhysAddr(a0), output: GuestPhysAddr(a1), length: a2)
         case nil: return .unknown(fid: fid)
         }
     }
@@ -128,7 +131,7 @@ public enum IPCService {
         case .doorbells:
             return env.takeDoorbells()
 
-        case .derive, .seal, .unseal, .attest, .random:
+        case .derive, .seal, .unseal, .attest, .random, .attestSystem:
             return try KeyService.perform(call, &env)
 
         case .keyGenerate, .keyImport, .keySign, .keyMAC, .keyPublic, .keyDestroy:

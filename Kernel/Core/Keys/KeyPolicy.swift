@@ -12,15 +12,18 @@ public struct KeyPolicy: Equatable, Sendable {
     public static let attest = KeyPolicy(raw: 1 << 2)
     public static let keystore = KeyPolicy(raw: 1 << 3)
     public static let random = KeyPolicy(raw: 1 << 4)
+    /// `attest_system`: the system report over every partition (SystemReport.swift).
+    public static let attestSystem = KeyPolicy(raw: 1 << 5)
     /// Every service this build knows.
-    public static let all = KeyPolicy(raw: 0x1F)
+    public static let all = KeyPolicy(raw: 0x3F)
 
     public func allows(_ service: KeyPolicy) -> Bool { raw & service.raw == service.raw }
     public mutating func insert(_ service: KeyPolicy) { raw |= service.raw }
     /// Whether only known bits are set.
     public var isKnown: Bool { raw & ~KeyPolicy.all.raw == 0 }
 
-    /// The service called `name` in a configuration (`derive`, `seal`, `attest`, `keystore`, `random`).
+    /// The service called `name` in a configuration (`derive`, `seal`, `attest`, `keystore`, `random`,
+    /// `attest_system`).
     public static func named(_ name: UnsafeRawBufferPointer) -> KeyPolicy? {
         var i = 0
         while let (service, text) = entry(i) {
@@ -38,6 +41,7 @@ public struct KeyPolicy: Equatable, Sendable {
         case 2: return (.attest, "attest")
         case 3: return (.keystore, "keystore")
         case 4: return (.random, "random")
+        case 5: return (.attestSystem, "attest_system")
         default: return nil
         }
     }

@@ -1,4 +1,4 @@
-// The key services of the Bulkhead extension: derive, seal, unseal, attest, random (docs/keys.md).
+// The key services of the Bulkhead extension: derive, seal, unseal, attest, random, attest_system (docs/keys.md).
 //
 // Order of checks: the caller's policy, then the device secret, then the arguments (alignment,
 // lengths, addresses: guest pointers are allegations), and only then the work. Request blocks
@@ -19,6 +19,9 @@ public protocol KeyEnvironment {
     /// Writes the attestation report for `nonce` into `output` (its length), or nil when
     /// attestation is not available.
     mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int?
+    /// Writes the system report (SystemReport) for `nonce` into `output` (its length; 0 when
+    /// `output` is too small), or nil when attestation is not available.
+    mutating func systemReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int?
     /// Runs `body` on the caller's keystore under the keystore lock.
     mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R
     /// Applies `change` to a copy of the caller's keystore, writes the copy to flash sealed
@@ -40,6 +43,8 @@ public protocol KeyEnvironment {
 }
 
 extension KeyEnvironment {
+    /// No system to report on (the secure monitor's plain OS).
+    public mutating func systemReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
     /// No cache: every call expands the seed again.
     public mutating func keystoreStamp() -> UInt64 { 0 }
     public mutating func cachedSigningKey(_ handle: UInt64) -> Ed25519PrivateKey? { nil }
@@ -106,6 +111,20 @@ public enum KeyService {
             var nonceCopy = InlineArray<32, UInt8>(repeating: 0)
             withUnsafeMutableBytes(of: &nonceCopy) { $0.copyMemory(from: UnsafeRawBufferPointer(n)) }
             let written = withUnsafeBytes(of: &nonceCopy) { env.attestationReport(nonce: $0, into: out) }
+            guard let written else { throw .noDeviceSecret }
+            guard written > 0 else { throw .bufferTooSmall }
+            return UInt64(written)
+
+        case .attestSystem(let nonce, let output, let length):
+            // As attest: the nonce is copied in once; the report is built and signed in
+            // hypervisor memory and only then copied to the caller (SystemReport.write).
+            try require(.attestSystem, env)
+            guard nonce.isAligned(to: 8), output.isAligned(to: 8) else { throw .misaligned }
+            let n = try guestBytes(nonce, UInt64(SystemReport.nonceSize), env)
+            let out = try guestBytes(output, length, env)
+            var nonceCopy = InlineArray<32, UInt8>(repeating: 0)
+            withUnsafeMutableBytes(of: &nonceCopy) { $0.copyMemory(from: UnsafeRawBufferPointer(n)) }
+            let written = withUnsafeBytes(of: &nonceCopy) { env.systemReport(nonce: $0, into: out) }
             guard let written else { throw .noDeviceSecret }
             guard written > 0 else { throw .bufferTooSmall }
             return UInt64(written)
