@@ -171,7 +171,7 @@ private func setUpChannels() {
             var end = 0
             while end < 2 {
                 if ch.maySend(from: 1 - end) {
-                    let offset = channelLayout.ringOffset(c, toEndpoint: end, channel: ch)
+                    let offset = channelLayout.ringOffset(c, toEndpoint: end, channel: ch.route)
                     MessageRing(base: hostPointer(ipc_queue_storage_address() &+ offset),
                                 depth: ch.depth, messageSize: ch.messageSize).reset()
                 }

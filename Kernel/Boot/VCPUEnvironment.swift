@@ -80,11 +80,18 @@ struct VCPUEnvironment: SBIEnvironment {
 
     var channelCount: Int { plan.channelCount }
     func channel(_ id: Int) -> ChannelSpec { plan.channel(id) }
+    /// Read in place: only the route's fields are loaded.
+    @inline(__always) func route(_ id: Int) -> ChannelRoute {
+        withUnsafePointer(to: &plan.channels) { all in
+            UnsafeRawPointer(all).advanced(by: (id & (ChannelLimits.maxChannels - 1)) * MemoryLayout<ChannelSpec>.stride)
+                .assumingMemoryBound(to: ChannelSpec.self).pointee.route
+        }
+    }
     var partitionName: PartitionName { plan[partition].name }
     func sharedWindow(_ id: Int) -> GuestPhysAddr { channelLayout.sharedWindow(id) }
 
     mutating func withRing<R>(channel id: Int, toEndpoint endpoint: Int, _ body: (MessageRing) -> R) -> R {
-        let ch = plan.channel(id)
+        let ch = route(id)
         let offset = channelLayout.ringOffset(id, toEndpoint: endpoint, channel: ch)
         let base = hostPointer(ipc_queue_storage_address() &+ offset)
         let lock = SpinLock(word: ring_lock(UInt64(2 &* id &+ endpoint)), rank: .ring)

@@ -55,7 +55,7 @@ private final class World {
 
     func ring(_ c: Int, _ toEndpoint: Int) -> MessageRing {
         let ch = plan.channel(c)
-        let offset = ChannelLayout(plan: plan).ringOffset(c, toEndpoint: toEndpoint, channel: ch)
+        let offset = ChannelLayout(plan: plan).ringOffset(c, toEndpoint: toEndpoint, channel: ch.route)
         return MessageRing(base: queues.baseAddress! + Int(offset), depth: ch.depth, messageSize: ch.messageSize)
     }
 

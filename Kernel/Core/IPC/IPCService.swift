@@ -65,6 +65,8 @@ public protocol IPCEnvironment: KeyEnvironment {
     /// The plan's channel count and channels.
     var channelCount: Int { get }
     func channel(_ id: Int) -> ChannelSpec
+    /// `channel(id).route`, which an environment may read without copying the whole spec.
+    func route(_ id: Int) -> ChannelRoute
     /// The caller's partition name.
     var partitionName: PartitionName { get }
     /// Where both endpoints see shared channel `id`.
@@ -75,6 +77,10 @@ public protocol IPCEnvironment: KeyEnvironment {
     mutating func ringDoorbell(channel id: Int, partition p: Int)
     /// The caller's doorbell mask, cleared.
     mutating func takeDoorbells() -> UInt64
+}
+
+extension IPCEnvironment {
+    public func route(_ id: Int) -> ChannelRoute { channel(id).route }
 }
 
 public enum IPCService {
@@ -144,11 +150,11 @@ public enum IPCService {
 
     /// The caller's end of channel `id`, checked: it exists, the caller is an endpoint, and (when
     /// `kind` is given) the channel is of that kind.
-    static func endpoint<E: IPCEnvironment>(_ id: UInt64, _ kind: ChannelKind?, _ env: inout E)
-        throws(IPCReason) -> (id: Int, channel: ChannelSpec, endpoint: Int) {
+    @inline(__always) static func endpoint<E: IPCEnvironment>(_ id: UInt64, _ kind: ChannelKind?, _ env: inout E)
+        throws(IPCReason) -> (id: Int, channel: ChannelRoute, endpoint: Int) {
         guard id < UInt64(env.channelCount) else { throw .unknownChannel }
         let c = Int(id)
-        let channel = env.channel(c)
+        let channel = env.route(c)
         guard let end = channel.endpoint(of: env.partition) else { throw .notEndpoint }
         if let kind, channel.kind != kind { throw .wrongKind }
         return (c, channel, end)

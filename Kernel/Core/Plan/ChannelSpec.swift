@@ -47,18 +47,20 @@ public struct ChannelSpec: Sendable {
 
     public init() {}
 
-    /// The endpoint (0 or 1) partition `p` holds on this channel, if any.
-    public func endpoint(of p: Int) -> Int? {
-        if Int(endpoints[0]) == p { return 0 }
-        if Int(endpoints[1]) == p { return 1 }
-        return nil
+    /// What the IPC calls need of the channel (ChannelRoute).
+    @inline(__always) public var route: ChannelRoute {
+        ChannelRoute(endpoint0: endpoints[0], endpoint1: endpoints[1], kind: kind, direction: direction,
+                     doorbell: doorbell, depth: depth, messageSize: messageSize)
     }
 
+    /// The endpoint (0 or 1) partition `p` holds on this channel, if any.
+    public func endpoint(of p: Int) -> Int? { route.endpoint(of: p) }
+
     /// The partition at the other end from `endpoint`.
-    public func peer(of endpoint: Int) -> Int { Int(endpoints[endpoint == 0 ? 1 : 0]) }
+    public func peer(of endpoint: Int) -> Int { route.peer(of: endpoint) }
 
     /// Whether `endpoint` may send on this queue (or write this shared memory).
-    public func maySend(from endpoint: Int) -> Bool { direction == .both || endpoint == 0 }
+    public func maySend(from endpoint: Int) -> Bool { route.maySend(from: endpoint) }
 
     /// The access `endpoint` maps this shared memory with (a forward channel's endpoint 1 only reads).
     public func effectiveAccess(_ endpoint: Int) -> SharedAccess {
@@ -72,6 +74,31 @@ public struct ChannelSpec: Sendable {
         let rings: UInt64 = direction == .both ? 2 : 1
         return rings * MessageRing.byteSize(depth: depth, messageSize: messageSize)
     }
+}
+
+/// The part of a channel the IPC calls read on every call (its endpoints, kind, direction,
+/// doorbell and queue sizes): 16 bytes, passed in registers, so the hot path never copies a
+/// whole ChannelSpec (its name makes it 51 bytes, a memcpy per call).
+public struct ChannelRoute: Sendable {
+    public var endpoint0: UInt8, endpoint1: UInt8
+    public var kind: ChannelKind
+    public var direction: ChannelDirection
+    public var doorbell: Bool
+    public var depth: UInt32
+    public var messageSize: UInt32
+
+    /// The endpoint (0 or 1) partition `p` holds on this channel, if any.
+    @inline(__always) public func endpoint(of p: Int) -> Int? {
+        if Int(endpoint0) == p { return 0 }
+        if Int(endpoint1) == p { return 1 }
+        return nil
+    }
+
+    /// The partition at the other end from `endpoint`.
+    @inline(__always) public func peer(of endpoint: Int) -> Int { Int(endpoint == 0 ? endpoint1 : endpoint0) }
+
+    /// Whether `endpoint` may send on this queue (or write this shared memory).
+    @inline(__always) public func maySend(from endpoint: Int) -> Bool { direction == .both || endpoint == 0 }
 }
 
 /// Channel limits, shared by the CLI, the bundle format and the kernel.
@@ -120,7 +147,7 @@ public struct ChannelLayout: Sendable {
     }
 
     /// Where, in queue storage, the ring carrying messages to `endpoint` of channel `c` starts.
-    public func ringOffset(_ c: Int, toEndpoint endpoint: Int, channel: ChannelSpec) -> UInt64 {
+    public func ringOffset(_ c: Int, toEndpoint endpoint: Int, channel: ChannelRoute) -> UInt64 {
         endpoint == 1 ? offsets[c & 15] : offsets[c & 15] &+ MessageRing.byteSize(depth: channel.depth, messageSize: channel.messageSize)
     }
 
