@@ -104,5 +104,6 @@ $(eval $(call GUEST_template,monitoros))
 run-monitor: deps kernel monitor flash
 	$(QEMU) $(MON_QEMU_FLAGS)
 
-# The QEMU tests boot the monitor (Tests/qemu/test_monitor.py).
+# The QEMU tests boot the monitor (Tests/qemu/test_monitor.py); make bench measures it.
 test-qemu: monitor
+bench: monitor

@@ -173,6 +173,30 @@ def stack_high_water():
             f"{int(report.group(3)):,} of {int(report.group(4))} KiB")
 
 
+def monitor_rows(image, plain_entry):
+    """Under the secure monitor (build/monitor/fw_jump.elf, docs/monitor.md), -smp 1: the monitor's
+    verify of the signed hypervisor image, and the hypervisor's entry to the bench guest's first
+    instruction when it takes its CDI from the monitor instead of hashing itself (beside
+    `plain_entry`, the same figure under QEMU's own OpenSBI)."""
+    signed = os.path.join(BUILD, "monitor", "bulkhead.signed")
+    cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64", "-smp", "1", "-m", "1G", "-nographic", *ICOUNT,
+           "-bios", os.path.join(BUILD, "monitor", "fw_jump.elf"),
+           "-device", f"loader,file={signed},addr=0x801ff000,force-raw=on",
+           "-drive", f"if=pflash,unit=1,format=raw,file={image}"]
+    with Machine.command(cmd) as m:
+        verify = int(m.expect(r"^\[monitor\] next stage verified and measured in (\d+) instructions$", timeout=300).group(1))
+        m.expect(r"^\[bulkhead\] key chain: CDI from the secure monitor", timeout=300)
+        entry = int(m.expect(r"^\[bulkhead\] entered at instret (\d+)", timeout=300).group(1))
+        first = int(m.expect(r"^\[bench\] bench: first-instret=(\d+)", timeout=300).group(1))
+    size = os.path.getsize(signed) - 4096
+    return [
+        (f"secure monitor: verify and measure the signed hypervisor image ({size:,} bytes; portable SHA-512, one Ed25519 verify) (instructions)",
+         f"{verify:,}", ""),
+        ("hypervisor entry to first guest instruction (Zbb): CDI from the secure monitor / self-hashed under plain OpenSBI",
+         f"{first - entry:,} / {plain_entry:,}", ""),
+    ]
+
+
 def main():
     image = bench_flash(os.path.join(ROOT, "Tests", "qemu", "configs", "bench.toml"), "bench")
     with Machine(image, smp=1, extra=ICOUNT) as m:
@@ -191,6 +215,7 @@ def main():
     rows = [
         ("null SBI call round trip (instructions)", f"{null}", f"{BAO['null']}"),
         *hashing_rows(image, bench_size),
+        *monitor_rows(image, entry_to_first_guest(image, "rv64")[0]),
         ("Ed25519 verify, 1024-byte message (instructions)", f"{verify:,}", ""),
         ("SHA-512 in a guest, Core's portable Swift (instructions per byte, 64 KiB)", sha512, ""),
         ("key call derive, 11-byte label (instructions)", f"{derive:,}", ""),

@@ -97,6 +97,7 @@ static int bulkhead_early_init(bool cold_boot, const void *fdt, const struct fdt
 static int bulkhead_final_init(bool cold_boot, void *fdt, const struct fdt_match *match)
 {
 	struct sbi_scratch *scratch;
+	unsigned long started;
 	int rc;
 
 	(void)match;
@@ -104,8 +105,14 @@ static int bulkhead_final_init(bool cold_boot, void *fdt, const struct fdt_match
 		return 0;
 	scratch = sbi_scratch_thishart_ptr();
 	rc = bulkhead_monitor_init(fdt, bulkhead_flash_read, NULL, bulkhead_putc);
-	if (rc == 0)
+	if (rc == 0) {
+		/* minstret around the verify: instructions under QEMU -icount (make bench). */
+		started = csr_read(CSR_MINSTRET);
 		rc = bulkhead_monitor_verify_next_stage(scratch->next_addr, BULKHEAD_NEXT_STAGE_MAX);
+		if (rc == 0)
+			sbi_printf("[monitor] next stage verified and measured in %lu instructions\n",
+				   csr_read(CSR_MINSTRET) - started);
+	}
 	if (rc != 0) {
 		sbi_printf("[monitor] halting: the next stage at 0x%lx is not entered (result %d)\n",
 			   scratch->next_addr, rc);
