@@ -58,14 +58,12 @@ private func fetchInstruction(at pc: GuestVirtAddr, vsatp: UInt64, memory: Guest
 private func readHalfword(_ va: GuestVirtAddr, vsatp: UInt64, memory: GuestMemory) -> UInt16? {
     guard va.raw & 1 == 0,
           let gpa = GuestPageWalk.translate(va, vsatp: vsatp, read: { readGuest64(memory, $0) }),
-          let host = memory.hostAddress(of: gpa, length: 2),
-          let pointer = UnsafePointer<UInt16>(bitPattern: UInt(host.raw)) else { return nil }
-    return pointer.pointee
+          let buffer = memory.check(GuestSlice(gpa, length: 2)) else { return nil }
+    return buffer.load(UInt16.self, at: 0)
 }
 
 /// The aligned 8 bytes at guest-physical `gpa`, if they lie in the partition's RAM.
 private func readGuest64(_ memory: GuestMemory, _ gpa: GuestPhysAddr) -> UInt64? {
-    guard gpa.isAligned(to: 8), let host = memory.hostAddress(of: gpa, length: 8),
-          let pointer = UnsafePointer<UInt64>(bitPattern: UInt(host.raw)) else { return nil }
-    return pointer.pointee
+    guard gpa.isAligned(to: 8), let buffer = memory.check(GuestSlice(gpa, length: 8)) else { return nil }
+    return buffer.load(UInt64.self, at: 0)
 }

@@ -22,9 +22,8 @@ struct VCPUEnvironment: SBIEnvironment {
 
     mutating func consoleWrite(byte: UInt8) { guestConsolePut(partition: partition, byte) }
 
-    mutating func consoleWrite(host from: HostPhysAddr, length: UInt64) {
-        guard let bytes = UnsafeRawPointer(bitPattern: UInt(from.raw)) else { return }
-        guestConsolePut(partition: partition, UnsafeRawBufferPointer(start: bytes, count: Int(length)))
+    mutating func consoleWrite(_ buffer: GuestBuffer) {
+        buffer.withBytes { guestConsolePut(partition: partition, $0) }
     }
 
     mutating func consoleRead() -> UInt8? { withConsoleLock { takeConsoleInput(partition) } }

@@ -189,9 +189,8 @@ struct FakeSBIEnvironment: SBIEnvironment, NoKeyServices {
     var started: [SBIStartedVCPU] = []
 
     mutating func consoleWrite(byte: UInt8) { console.append(byte) }
-    mutating func consoleWrite(host from: HostPhysAddr, length: UInt64) {
-        guard length > 0, let p = UnsafeRawPointer(bitPattern: UInt(from.raw)) else { return }
-        console.append(contentsOf: UnsafeRawBufferPointer(start: p, count: Int(length)))
+    mutating func consoleWrite(_ buffer: GuestBuffer) {
+        buffer.withBytes { console.append(contentsOf: $0) }
     }
     mutating func consoleRead() -> UInt8? { input.isEmpty ? nil : input.removeFirst() }
     mutating func setTimer(_ deadline: UInt64) { timers.append(deadline) }

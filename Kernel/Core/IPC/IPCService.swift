@@ -2,8 +2,8 @@
 //
 // docs/hypercalls.md is the contract. Every argument is validated, in the documented order,
 // before anything changes; the first failure is the answer (an SBI error plus an IPCReason).
-// Guest addresses are allegations: a buffer is touched only after `GuestMemory.hostAddress`
-// accepted the whole range in the caller's own RAM. Messages are copied from the caller's
+// Guest addresses are allegations: a buffer is touched only through the GuestBuffer that
+// `GuestMemory.check` made after accepting the whole range in the caller's own RAM. Messages are copied from the caller's
 // memory straight into the hypervisor's ring (once) and from the ring into the receiver's buffer.
 
 /// One decoded Bulkhead call (a6 = function, a0...a2 = arguments).
@@ -103,12 +103,14 @@ public enum IPCService {
             guard end.channel.maySend(from: end.endpoint) else { throw .wrongDirection }
             guard buffer.isAligned(to: 8) else { throw .misaligned }
             guard length <= UInt64(end.channel.messageSize) else { throw .tooLong }
-            guard let from = env.memory.hostAddress(of: buffer, length: length),
-                  let source = UnsafeRawPointer(bitPattern: UInt(from.raw)) else { throw .badAddress }
+            guard let message = env.memory.check(GuestSlice(buffer, length: length)) else { throw .badAddress }
             let peer = end.channel.peer(of: end.endpoint)
             let sender = UInt8(truncatingIfNeeded: env.partition)
             let queued = env.withRing(channel: end.id, toEndpoint: 1 - end.endpoint) { ring in
-                ring.push(from: source, length: UInt32(length), sender: sender)
+                message.withBytes { source in
+                    guard let from = source.baseAddress else { return false }
+                    return ring.push(from: from, length: UInt32(length), sender: sender)
+                }
             }
             guard queued else { throw .full }
             if end.channel.doorbell { env.ringDoorbell(channel: end.id, partition: peer) }
@@ -118,12 +120,12 @@ public enum IPCService {
             let end = try endpoint(id, .queue, &env)
             guard end.channel.maySend(from: 1 - end.endpoint) else { throw .wrongDirection }
             guard buffer.isAligned(to: 8) else { throw .misaligned }
-            guard let to = env.memory.hostAddress(of: buffer, length: length),
-                  let target = UnsafeMutableRawPointer(bitPattern: UInt(to.raw)) else { throw .badAddress }
+            guard let into = env.memory.check(GuestSlice(buffer, length: length)) else { throw .badAddress }
             let outcome = env.withRing(channel: end.id, toEndpoint: end.endpoint) { (ring) -> Result<UInt64, IPCReason> in
                 guard let next = ring.peek() else { return .failure(.empty) }
                 guard UInt64(next.length) <= length else { return .failure(.bufferTooSmall) }
-                guard let message = ring.pop(into: target) else { return .failure(.empty) }
+                guard let target = into.withMutableBytes({ $0.baseAddress }),
+                      let message = ring.pop(into: target) else { return .failure(.empty) }
                 return .success(ReceivedMessage.pack(length: message.length, sender: message.sender))
             }
             return try outcome.get()
@@ -171,8 +173,16 @@ public enum IPCService {
         }
         let needed = UInt64(PartitionInfoLayout.headerSize + PartitionInfoLayout.entrySize * mine)
         guard length >= needed else { throw .bufferTooSmall }
-        guard let host = env.memory.hostAddress(of: buffer, length: needed),
-              let out = UnsafeMutableRawPointer(bitPattern: UInt(host.raw)) else { throw .badAddress }
+        guard let block = env.memory.check(GuestSlice(buffer, length: needed)) else { throw .badAddress }
+        block.withMutableBytes { bytes in
+            if let out = bytes.baseAddress { fillInfo(out, mine: mine, &env) }
+        }
+        return needed
+    }
+
+    /// The partition-info block for a caller that holds `mine` channels, at `out` (checked, large enough).
+    static func fillInfo<E: IPCEnvironment>(_ out: UnsafeMutableRawPointer, mine: Int, _ env: inout E) {
+        let needed = PartitionInfoLayout.headerSize + PartitionInfoLayout.entrySize * mine
         out.initializeMemory(as: UInt8.self, repeating: 0, count: Int(needed))
         typealias L = PartitionInfoLayout
         out.storeBytes(of: L.version.littleEndian, toByteOffset: L.versionOffset, as: UInt16.self)
@@ -183,7 +193,7 @@ public enum IPCService {
             out.advanced(by: L.nameOffset).copyMemory(from: name.baseAddress ?? UnsafeRawPointer(out), byteCount: name.count)
         }
         var entry = out.advanced(by: L.headerSize)
-        c = 0
+        var c = 0
         while c < env.channelCount {
             let ch = env.channel(c)
             if let end = ch.endpoint(of: env.partition) {
@@ -209,6 +219,5 @@ public enum IPCService {
             }
             c += 1
         }
-        return needed
     }
 }

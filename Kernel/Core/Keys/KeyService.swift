@@ -162,13 +162,15 @@ public enum KeyService {
     }
 
     /// The caller's bytes at [address, address + length), checked against its RAM. An empty
-    /// range names no memory, so any address will do (C callers pass NULL, 0).
+    /// range names no memory, so any address will do (C callers pass NULL, 0). The one place a
+    /// pointer leaves its GuestBuffer: the key services still work in place on the checked range
+    /// for the length of one call (a message to sign is copied in first, as Ed25519 reads it
+    /// twice); giving them copy-in/copy-out staging is still to do.
     static func guestBytes<E: KeyEnvironment>(_ address: GuestPhysAddr, _ length: UInt64, _ env: E) throws(IPCReason)
         -> UnsafeMutableRawBufferPointer {
         if length == 0 { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
-        guard let host = env.memory.hostAddress(of: address, length: length),
-              let p = UnsafeMutableRawPointer(bitPattern: UInt(host.raw)) else { throw .badAddress }
-        return UnsafeMutableRawBufferPointer(start: p, count: Int(length))
+        guard let buffer = env.memory.check(GuestSlice(address, length: length)) else { throw .badAddress }
+        return buffer.withMutableBytes { $0 }
     }
 
     struct Request { var data: GuestPhysAddr; var dataLength: UInt64; var aad: GuestPhysAddr; var aadLength: UInt64

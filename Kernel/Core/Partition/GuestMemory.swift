@@ -1,7 +1,7 @@
 // A partition's RAM as the hypervisor sees it: guest-physical ranges checked, then translated.
 
-/// Guest pointers are allegations: `hostRange` accepts a range only when it lies wholly inside
-/// the partition's RAM, and only then gives the host-physical address to copy from.
+/// Guest pointers are allegations: `check` accepts a range only when it lies wholly inside the
+/// partition's RAM, and only then gives a GuestBuffer over it.
 public struct GuestMemory: Sendable {
     public var guestBase: GuestPhysAddr
     public var host: HostRegion
@@ -9,8 +9,9 @@ public struct GuestMemory: Sendable {
         self.guestBase = guestBase; self.host = host
     }
 
-    /// The host address of [address, address + length), or `nil` if any byte lies outside.
-    public func hostAddress(of address: GuestPhysAddr, length: UInt64) -> HostPhysAddr? {
+    /// The host address of [address, address + length), or `nil` if any byte lies outside. Only
+    /// `check` (GuestBuffer.swift) uses it: services reach guest memory through a GuestBuffer.
+    func hostAddress(of address: GuestPhysAddr, length: UInt64) -> HostPhysAddr? {
         guard address >= guestBase else { return nil }
         let offset = address.raw - guestBase.raw
         guard offset <= host.size, length <= host.size - offset else { return nil }

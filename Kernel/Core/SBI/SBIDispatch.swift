@@ -11,8 +11,8 @@ public protocol SBIEnvironment: IPCEnvironment {
     /// Firmware identity passed through to the guest (Base extension FIDs 4-6).
     var machineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) { get }
     mutating func consoleWrite(byte: UInt8)
-    /// Copies `length` bytes of guest memory at host address `from` to the console.
-    mutating func consoleWrite(host from: HostPhysAddr, length: UInt64)
+    /// Writes the bytes of `buffer` (checked guest memory) to the console.
+    mutating func consoleWrite(_ buffer: GuestBuffer)
     mutating func consoleRead() -> UInt8?
     mutating func setTimer(_ deadline: UInt64)
     /// `vcpus` is a validated mask over this partition's vCPUs.
@@ -94,7 +94,7 @@ public enum SBIDispatch {
 
         case .hartStart(let target, let pc, let opaque):
             guard target < UInt64(env.vcpuCount) else { return .resume(.failure(.invalidParam)) }
-            guard env.memory.hostAddress(of: GuestPhysAddr(pc), length: 4) != nil, pc & 1 == 0 else {
+            guard env.memory.check(GuestSlice(GuestPhysAddr(pc), length: 4)) != nil, pc & 1 == 0 else {
                 return .resume(.failure(.invalidAddress))
             }
             if env.startVCPU(Int(target), at: pc, opaque: opaque) { return .resume(.success()) }
@@ -107,7 +107,7 @@ public enum SBIDispatch {
         case .hartSuspend(let type, let resume, let opaque):
             if type == 0 { return .resume(.success()) }   // retentive: resume at once (a spurious wake-up is allowed)
             guard type == 0x8000_0000 else { return .resume(.failure(.invalidParam)) }
-            guard env.memory.hostAddress(of: GuestPhysAddr(resume), length: 4) != nil, resume & 1 == 0 else {
+            guard env.memory.check(GuestSlice(GuestPhysAddr(resume), length: 4)) != nil, resume & 1 == 0 else {
                 return .resume(.failure(.invalidAddress))
             }
             return .resumeAt(address: resume, opaque: opaque)
@@ -121,21 +121,21 @@ public enum SBIDispatch {
             }
 
         case .consoleWrite(let length, let address):
-            guard let host = env.memory.hostAddress(of: address, length: length) else {
+            guard let buffer = env.memory.check(GuestSlice(address, length: length)) else {
                 return .resume(.failure(.invalidParam))
             }
-            env.consoleWrite(host: host, length: length)
+            env.consoleWrite(buffer)
             return .resume(.success(length))
         case .consoleRead(let length, let address):
-            guard let host = env.memory.hostAddress(of: address, length: length) else {
+            guard let buffer = env.memory.check(GuestSlice(address, length: length)) else {
                 return .resume(.failure(.invalidParam))
             }
-            var count: UInt64 = 0
-            while count < length, let byte = env.consoleRead() {
-                UnsafeMutablePointer<UInt8>(bitPattern: UInt(host.raw &+ count))?.pointee = byte
+            var count = 0
+            while count < buffer.count, var byte = env.consoleRead() {
+                _ = withUnsafeBytes(of: &byte) { buffer.copyOut(from: $0, at: count) }
                 count += 1
             }
-            return .resume(.success(count))
+            return .resume(.success(UInt64(count)))
         case .consoleWriteByte(let byte):
             env.consoleWrite(byte: byte)
             return .resume(.success())
