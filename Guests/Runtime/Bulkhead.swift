@@ -1,6 +1,6 @@
 // The Bulkhead extension for Swift guests (docs/hypercalls.md): partition_info, send, receive, notify, doorbells, waiting for a doorbell; the key services (docs/keys.md): derive, seal, unseal, attest, random, attest_system.
 //
-// The numbers are Core's (BulkheadExtension, IPCFunction, IPCReason, PartitionInfoLayout), so the
+// The numbers are Core's (BulkheadExtension, BulkheadFunction, BulkheadReason, PartitionInfoLayout), so the
 // guest and the kernel cannot disagree. Every call either succeeds or throws a `Bulkhead.Failure`
 // carrying the SBI error (a0) and the Bulkhead reason (a1).
 //
@@ -23,7 +23,7 @@ public enum Bulkhead {
         }
 
         /// The reason, when a1 holds a known one.
-        public var reason: IPCReason? { IPCReason(rawValue: rawReason) }
+        public var reason: BulkheadReason? { BulkheadReason(rawValue: rawReason) }
         /// The SBI error, when a0 holds a standard one.
         public var sbiError: SBIError? { SBIError(rawValue: error) }
 
@@ -77,7 +77,7 @@ public enum Bulkhead {
 
     /// partition_info into `buffer` as given (raw: no parsing). `value` = bytes written.
     public static func partitionInfo(into buffer: UnsafeMutableRawBufferPointer) -> SBIResult {
-        call(IPCFunction.partitionInfo.rawValue, address(buffer.baseAddress), UInt64(buffer.count))
+        call(BulkheadFunction.partitionInfo.rawValue, address(buffer.baseAddress), UInt64(buffer.count))
     }
 
     /// The caller's partition id, name and channels.
@@ -97,25 +97,25 @@ public enum Bulkhead {
 
     /// Queues `message` (8-byte aligned, at most the channel's message size) for the peer.
     public static func send(_ channel: UInt16, _ message: UnsafeRawBufferPointer) throws(Failure) {
-        _ = try check(call(IPCFunction.send.rawValue, UInt64(channel), address(message.baseAddress), UInt64(message.count)))
+        _ = try check(call(BulkheadFunction.send.rawValue, UInt64(channel), address(message.baseAddress), UInt64(message.count)))
     }
 
     /// Copies the oldest message for the caller into `buffer` (8-byte aligned). Throws FAILED/`empty`
     /// when none waits, INVALID_PARAM/`buffer_too_small` when it does not fit (it stays queued).
     public static func receive(_ channel: UInt16, into buffer: UnsafeMutableRawBufferPointer) throws(Failure) -> Received {
-        let value = try check(call(IPCFunction.receive.rawValue, UInt64(channel), address(buffer.baseAddress),
+        let value = try check(call(BulkheadFunction.receive.rawValue, UInt64(channel), address(buffer.baseAddress),
                                    UInt64(buffer.count)))
         return Received(length: Int(ReceivedMessage.length(value)), sender: ReceivedMessage.sender(value))
     }
 
     /// Rings the peer's doorbell on `channel`.
     public static func notify(_ channel: UInt16) throws(Failure) {
-        _ = try check(call(IPCFunction.notify.rawValue, UInt64(channel)))
+        _ = try check(call(BulkheadFunction.notify.rawValue, UInt64(channel)))
     }
 
     /// The channels (bit n = channel id n) whose doorbell rang for the caller since the last call.
     public static func doorbells() throws(Failure) -> UInt64 {
-        try check(call(IPCFunction.doorbells.rawValue))
+        try check(call(BulkheadFunction.doorbells.rawValue))
     }
 
     // MARK: Key services (docs/keys.md; each needs its service in the partition's `keys`)
@@ -128,7 +128,7 @@ public enum Bulkhead {
     public static func derive(_ label: UnsafeRawBufferPointer) throws(Failure) -> Key {
         var words = InlineArray<4, UInt64>(repeating: 0)            // 8-byte aligned output
         let r = withUnsafeMutableBytes(of: &words) { out in
-            call(IPCFunction.derive.rawValue, address(label.baseAddress), UInt64(label.count), address(out.baseAddress))
+            call(BulkheadFunction.derive.rawValue, address(label.baseAddress), UInt64(label.count), address(out.baseAddress))
         }
         var key = Key(repeating: 0)
         if r.error == 0 {
@@ -158,7 +158,7 @@ public enum Bulkhead {
     public static func seal(_ binding: SealedBlob.Binding, _ data: UnsafeRawBufferPointer,
                             aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
                             into blob: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
-        Int(try request(IPCFunction.seal.rawValue, UInt64(binding.rawValue), data, aad, blob))
+        Int(try request(BulkheadFunction.seal.rawValue, UInt64(binding.rawValue), data, aad, blob))
     }
 
     /// Opens `blob` with the `aad` it was sealed with into `plaintext`. Returns the plaintext length.
@@ -168,7 +168,7 @@ public enum Bulkhead {
     public static func unseal(_ blob: UnsafeRawBufferPointer,
                               aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
                               into plaintext: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
-        Int(try request(IPCFunction.unseal.rawValue, 0, blob, aad, plaintext))
+        Int(try request(BulkheadFunction.unseal.rawValue, 0, blob, aad, plaintext))
     }
 
     /// A blob is the plaintext length plus this (32-byte header, 16-byte tag).
@@ -200,7 +200,7 @@ public enum Bulkhead {
         var aligned = InlineArray<4, UInt64>(repeating: 0)
         withUnsafeMutableBytes(of: &aligned) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: nonce.prefix(32))) }
         let r = withUnsafeBytes(of: &aligned) { n in
-            call(IPCFunction.attest.rawValue, address(n.baseAddress), address(report.baseAddress), UInt64(report.count))
+            call(BulkheadFunction.attest.rawValue, address(n.baseAddress), address(report.baseAddress), UInt64(report.count))
         }
         return Int(try check(r))
     }
@@ -212,7 +212,7 @@ public enum Bulkhead {
         var aligned = InlineArray<4, UInt64>(repeating: 0)
         withUnsafeMutableBytes(of: &aligned) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: nonce.prefix(32))) }
         let r = withUnsafeBytes(of: &aligned) { n in
-            call(IPCFunction.attestSystem.rawValue, address(n.baseAddress), address(report.baseAddress), UInt64(report.count))
+            call(BulkheadFunction.attestSystem.rawValue, address(n.baseAddress), address(report.baseAddress), UInt64(report.count))
         }
         return Int(try check(r))
     }
@@ -222,7 +222,7 @@ public enum Bulkhead {
         var done = 0
         while done < output.count {
             let n = min(output.count &- done, Int(KeyService.maxRandom))
-            _ = try check(call(IPCFunction.random.rawValue, address(output.baseAddress!.advanced(by: done)), UInt64(n)))
+            _ = try check(call(BulkheadFunction.random.rawValue, address(output.baseAddress!.advanced(by: done)), UInt64(n)))
             done &+= n
         }
     }
@@ -242,12 +242,12 @@ public enum Bulkhead {
 
     /// A new key for `usage` (from the hypervisor's DRBG), persisted in flash.
     public static func generateKey(_ usage: KeyUsage) throws(Failure) -> KeyHandle {
-        KeyHandle(raw: try check(call(IPCFunction.keyGenerate.rawValue, UInt64(usage.rawValue))))
+        KeyHandle(raw: try check(call(BulkheadFunction.keyGenerate.rawValue, UInt64(usage.rawValue))))
     }
 
     /// Stores `material` for `usage`: a sign key's 32-byte Ed25519 seed, or a 16 to 64-byte mac key.
     public static func importKey(_ usage: KeyUsage, _ material: UnsafeRawBufferPointer) throws(Failure) -> KeyHandle {
-        KeyHandle(raw: try check(call(IPCFunction.keyImport.rawValue, UInt64(usage.rawValue),
+        KeyHandle(raw: try check(call(BulkheadFunction.keyImport.rawValue, UInt64(usage.rawValue),
                                       address(material.baseAddress), UInt64(material.count))))
     }
 
@@ -262,7 +262,7 @@ public enum Bulkhead {
     }
 
     /// key_sign or key_mac: 64 bytes over `message`.
-    static func keyOverMessage(_ function: IPCFunction, _ key: KeyHandle, _ message: UnsafeRawBufferPointer) throws(Failure) -> InlineArray<8, UInt64> {
+    static func keyOverMessage(_ function: BulkheadFunction, _ key: KeyHandle, _ message: UnsafeRawBufferPointer) throws(Failure) -> InlineArray<8, UInt64> {
         var out = InlineArray<8, UInt64>(repeating: 0)
         let r = withUnsafeMutableBytes(of: &out) { o in
             call(function.rawValue, key.raw, address(message.baseAddress), UInt64(message.count), address(o.baseAddress))
@@ -274,14 +274,14 @@ public enum Bulkhead {
     /// The public key of the sign key `key`.
     public static func publicKey(_ key: KeyHandle) throws(Failure) -> PublicKey {
         var out = PublicKey(repeating: 0)
-        let r = withUnsafeMutableBytes(of: &out) { o in call(IPCFunction.keyPublic.rawValue, key.raw, address(o.baseAddress)) }
+        let r = withUnsafeMutableBytes(of: &out) { o in call(BulkheadFunction.keyPublic.rawValue, key.raw, address(o.baseAddress)) }
         _ = try check(r)
         return out
     }
 
     /// Destroys `key` in memory and in flash.
     public static func destroyKey(_ key: KeyHandle) throws(Failure) {
-        _ = try check(call(IPCFunction.keyDestroy.rawValue, key.raw))
+        _ = try check(call(BulkheadFunction.keyDestroy.rawValue, key.raw))
     }
 
     // MARK: Waiting
@@ -426,7 +426,7 @@ extension Line {
     }
 }
 
-extension IPCReason {
+extension BulkheadReason {
     /// The reason's name as docs/hypercalls.md spells it, e.g. `unknown_channel`.
     public var name: StaticString {
         switch self {

@@ -16,9 +16,9 @@ import GuestRuntime
 
 let hypervisorAddress: UInt64 = 0x8020_0000
 let otherPartitionAddress: UInt64 = 0x8420_0000
-let send = IPCFunction.send.rawValue, receive = IPCFunction.receive.rawValue
-let notify = IPCFunction.notify.rawValue, info = IPCFunction.partitionInfo.rawValue
-let doorbells = IPCFunction.doorbells.rawValue
+let send = BulkheadFunction.send.rawValue, receive = BulkheadFunction.receive.rawValue
+let notify = BulkheadFunction.notify.rawValue, info = BulkheadFunction.partitionInfo.rawValue
+let doorbells = BulkheadFunction.doorbells.rawValue
 
 nonisolated(unsafe) var passed: UInt64 = 0
 nonisolated(unsafe) var failed: UInt64 = 0
@@ -51,7 +51,7 @@ func guestMain(vcpu: UInt, dtb: UInt) {
 /// One call with raw arguments and its expected outcome (error 0 = success, any value).
 @discardableResult
 func check(_ label: StaticString, _ fid: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0,
-           expect error: SBIError?, _ reason: IPCReason?) -> SBIResult {
+           expect error: SBIError?, _ reason: BulkheadReason?) -> SBIResult {
     let r = Bulkhead.call(fid, a0, a1, a2)
     let wantError = error?.rawValue ?? 0
     let ok = r.error == wantError && (reason == nil || r.value == reason!.rawValue)
@@ -124,7 +124,7 @@ func checker(_ me: PartitionInfo, ramBase: UInt64, ramEnd: UInt64, tick: UInt64)
 
     // The helper's message on q-help: too small a buffer leaves it queued, then it is received.
     let deadline = Timer.now() &+ tick &* 20
-    while Bulkhead.call(receive, h, buf, 0).value == IPCReason.empty.rawValue && Timer.now() < deadline {
+    while Bulkhead.call(receive, h, buf, 0).value == BulkheadReason.empty.rawValue && Timer.now() < deadline {
         Timer.sleep(ticks: tick / 100)
     }
     check("receive buffer too small", receive, h, buf, 16, expect: .invalidParam, .bufferTooSmall)
@@ -204,7 +204,7 @@ func outsider(_ me: PartitionInfo) {
     let d = Bulkhead.call(doorbells)
     let f = Bulkhead.call(16, 0, buf, 8)
     if d.error != 0 || d.value != 0 { wrong += 1 }
-    if f.error != SBIError.notSupported.rawValue || f.value != IPCReason.unknownFunction.rawValue { wrong += 1 }
+    if f.error != SBIError.notSupported.rawValue || f.value != BulkheadReason.unknownFunction.rawValue { wrong += 1 }
     if me.channelCount != 0 { wrong += 1 }
     Console.line {
         $0.write("outsider: doorbells "); $0.write(signed: d.error); $0.write("/"); $0.write(hex: d.value)
@@ -214,7 +214,7 @@ func outsider(_ me: PartitionInfo) {
     else { Console.line { $0.write("outsider: "); $0.write(decimal: wrong); $0.write(" UNEXPECTED results") } }
 }
 
-func all3(_ a: SBIResult, _ b: SBIResult, _ c: SBIResult, _ error: Int64, _ reason: IPCReason) -> Bool {
+func all3(_ a: SBIResult, _ b: SBIResult, _ c: SBIResult, _ error: Int64, _ reason: BulkheadReason) -> Bool {
     a.error == error && a.value == reason.rawValue && b.error == error && b.value == reason.rawValue
         && c.error == error && c.value == reason.rawValue
 }
@@ -233,7 +233,7 @@ func helper(_ me: PartitionInfo) {
     Console.line {
         $0.write("helper: send on q-help: "); $0.write(signed: s.error)
         $0.write("; receive on q-help: "); Bulkhead.Failure(error: r.error, rawReason: r.value).write(to: &$0)
-        let ok = s.error == 0 && r.error == SBIError.denied.rawValue && r.value == IPCReason.wrongDirection.rawValue
+        let ok = s.error == 0 && r.error == SBIError.denied.rawValue && r.value == BulkheadReason.wrongDirection.rawValue
         $0.write(ok ? " ok" : " MISMATCH")
     }
 }

@@ -119,7 +119,7 @@ func guestMain(vcpu: UInt, dtb: UInt) {
     while stress ? Timer.now() < end : n < totalCalls {
         let fid = below(64) == 0 ? random() : below(20)   // the sixteen functions and four unknown ones
         var a0 = channel(), a1 = address(), a2 = length()
-        if fid == IPCFunction.partitionInfo.rawValue { a0 = address(); a1 = length() }
+        if fid == BulkheadFunction.partitionInfo.rawValue { a0 = address(); a1 = length() }
         let r = Bulkhead.call(fid, a0, a1, a2)
         judge(fid, a0, a1, a2, r)
         n &+= 1
@@ -150,9 +150,9 @@ func judge(_ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ r: SBIResu
     if e < -5 || e > 0 { reportBad("non-SBI error code", fid, a0, a1, a2, r); return }
     if e != 0 {
         reasonCounts[r.value <= 25 ? Int(r.value) : 26] &+= 1
-        guard let reason = IPCReason(rawValue: r.value) else { reportBad("unknown reason", fid, a0, a1, a2, r); return }
+        guard let reason = BulkheadReason(rawValue: r.value) else { reportBad("unknown reason", fid, a0, a1, a2, r); return }
         if reason.sbiError.rawValue != e { reportBad("reason does not match the error", fid, a0, a1, a2, r) }
-        let known = IPCFunction(rawValue: fid) != nil
+        let known = BulkheadFunction(rawValue: fid) != nil
         if !known && reason != .unknownFunction { reportBad("unknown function not refused as such", fid, a0, a1, a2, r) }
         if known && reason == .unknownFunction { reportBad("known function refused as unknown", fid, a0, a1, a2, r) }
         // The fuzzer's policy lists no key service: every key call is refused by policy first.

@@ -47,16 +47,16 @@ func guestMain(vcpu: UInt, dtb: UInt) {
         Timer.sleep(until: deadline)
         if let queue {
             while true {
-                let r = Bulkhead.call(IPCFunction.receive.rawValue, UInt64(queue.id), inboxBase, 512)
+                let r = Bulkhead.call(BulkheadFunction.receive.rawValue, UInt64(queue.id), inboxBase, 512)
                 guard r.error == 0 else { break }
                 if ReceivedMessage.sender(r.value) != queue.peer || ReceivedMessage.length(r.value) > 256 {
                     Console.line { $0.write("ipcvictim: CORRUPTED message header "); $0.write(hex: r.value) }
                 }
                 drained &+= 1
             }
-            _ = Bulkhead.call(IPCFunction.send.rawValue, UInt64(queue.id), inboxBase, 64)
+            _ = Bulkhead.call(BulkheadFunction.send.rawValue, UInt64(queue.id), inboxBase, 64)
         }
-        if let back { _ = Bulkhead.call(IPCFunction.send.rawValue, UInt64(back.id), inboxBase, 64) }
+        if let back { _ = Bulkhead.call(BulkheadFunction.send.rawValue, UInt64(back.id), inboxBase, 64) }
         let now = checksum(base, words: 8192)
         let sharedNow = shared.map { checksum($0.sharedAddress, words: sharedWords) } ?? 0
         if now == sum && sharedNow == sharedSum {

@@ -113,7 +113,7 @@ func sealRoundTrip(_ binding: SealedBlob.Binding, _ name: StaticString) throws(B
     let changed = withUnsafeBytes(of: &blob) { b in
         withUnsafeBytes(of: &aad) { a in
             withUnsafeMutableBytes(of: &opened) { o in
-                Bulkhead.call(IPCFunction.unseal.rawValue, 0, requestFor(b, sealed, a, o))
+                Bulkhead.call(BulkheadFunction.unseal.rawValue, 0, requestFor(b, sealed, a, o))
             }
         }
     }
@@ -166,27 +166,27 @@ func hostileAddresses() {
     var out = InlineArray<4, UInt64>(repeating: 0)
     let labelAddress = withUnsafeBytes(of: &label) { address($0.baseAddress) }
     let outAddress = withUnsafeMutableBytes(of: &out) { address($0.baseAddress) }
-    let derive = IPCFunction.derive.rawValue, random = IPCFunction.random.rawValue
+    let derive = BulkheadFunction.derive.rawValue, random = BulkheadFunction.random.rawValue
     report("derive into the firmware", Bulkhead.call(derive, labelAddress, 3, firmwareAddress))
     report("derive with its label in the firmware", Bulkhead.call(derive, firmwareAddress, 3, outAddress))
     report("random into the firmware", Bulkhead.call(random, firmwareAddress + 0x1000, 32))
     report("random into the device secret's flash block", Bulkhead.call(random, secretBlockAddress, 32))
     report("random outside RAM", Bulkhead.call(random, outsideRAM, 32))
     report("random wrapping around", Bulkhead.call(random, UInt64.max &- 15, 32))
-    report("seal with its request in the firmware", Bulkhead.call(IPCFunction.seal.rawValue, 1, firmwareAddress))
+    report("seal with its request in the firmware", Bulkhead.call(BulkheadFunction.seal.rawValue, 1, firmwareAddress))
     rawRequest = [labelAddress, 3, 0, 0, firmwareAddress, 3 + 48]
     let request = withUnsafeBytes(of: &rawRequest) { address($0.baseAddress) }
-    report("seal into the firmware", Bulkhead.call(IPCFunction.seal.rawValue, 1, request))
-    report("attest into the firmware", Bulkhead.call(IPCFunction.attest.rawValue, labelAddress, firmwareAddress, 320))
+    report("seal into the firmware", Bulkhead.call(BulkheadFunction.seal.rawValue, 1, request))
+    report("attest into the firmware", Bulkhead.call(BulkheadFunction.attest.rawValue, labelAddress, firmwareAddress, 320))
     // Other hostile arguments get their specific errors (docs/hypercalls.md), never a crash.
     report("derive with a 65-byte label", Bulkhead.call(derive, labelAddress, 65, outAddress))
     report("derive into a misaligned output", Bulkhead.call(derive, labelAddress, 3, outAddress + 1))
     rawRequest = [labelAddress, 3, 0, 0, outAddress, 32]                   // out: 32 bytes, the blob needs 51
     let sealRequest = withUnsafeBytes(of: &rawRequest) { address($0.baseAddress) }
-    report("seal with binding 3", Bulkhead.call(IPCFunction.seal.rawValue, 3, sealRequest))
-    report("seal into a 32-byte output", Bulkhead.call(IPCFunction.seal.rawValue, 1, sealRequest))
-    report("attest into 32 bytes", Bulkhead.call(IPCFunction.attest.rawValue, labelAddress, outAddress, 32))
-    report("keystore key_generate", Bulkhead.call(IPCFunction.keyGenerate.rawValue, 1))
+    report("seal with binding 3", Bulkhead.call(BulkheadFunction.seal.rawValue, 3, sealRequest))
+    report("seal into a 32-byte output", Bulkhead.call(BulkheadFunction.seal.rawValue, 1, sealRequest))
+    report("attest into 32 bytes", Bulkhead.call(BulkheadFunction.attest.rawValue, labelAddress, outAddress, 32))
+    report("keystore key_generate", Bulkhead.call(BulkheadFunction.keyGenerate.rawValue, 1))
     report("function 99", Bulkhead.call(99))
     let again = Bulkhead.call(derive, labelAddress, 3, outAddress)
     Console.line { $0.write("monitoros: still running: derive error "); $0.write(signed: again.error) }

@@ -121,7 +121,7 @@ func probePolicy() {
     var key = InlineArray<4, UInt64>(repeating: 0)
     let label: StaticString = "probe"
     let derive = withUnsafeMutableBytes(of: &key) { out in
-        label.withUTF8Buffer { Bulkhead.call(IPCFunction.derive.rawValue, UInt64(UInt(bitPattern: $0.baseAddress)), UInt64($0.count),
+        label.withUTF8Buffer { Bulkhead.call(BulkheadFunction.derive.rawValue, UInt64(UInt(bitPattern: $0.baseAddress)), UInt64($0.count),
                                              UInt64(UInt(bitPattern: out.baseAddress))) }
     }
     policyLine("derive", derive.error == 0 ? .success(Int(derive.value)) : .failure(Bulkhead.Failure(error: derive.error, rawReason: derive.value)))
@@ -157,7 +157,7 @@ func probePolicy() {
         do throws(Bulkhead.Failure) { try Bulkhead.random(into: out); return .success(out.count) } catch { return .failure(error) }
     }
     policyLine("random", random)
-    let keystore = Bulkhead.call(IPCFunction.keyDestroy.rawValue, 0)     // handle 0 is nobody's: not_owner when allowed
+    let keystore = Bulkhead.call(BulkheadFunction.keyDestroy.rawValue, 0)     // handle 0 is nobody's: not_owner when allowed
     policyLine("keystore", keystore.error == 0 ? .success(0) : .failure(Bulkhead.Failure(error: keystore.error, rawReason: keystore.value)))
 }
 
@@ -167,14 +167,14 @@ func tryVaultKey(_ input: ChannelInfo, _ second: UInt64) {
     let deadline = Timer.now() &+ 5 &* second
     while true {
         let r = withUnsafeMutableBytes(of: &handle) { b in
-            Bulkhead.call(IPCFunction.receive.rawValue, UInt64(input.id), UInt64(UInt(bitPattern: b.baseAddress)), 8)
+            Bulkhead.call(BulkheadFunction.receive.rawValue, UInt64(input.id), UInt64(UInt(bitPattern: b.baseAddress)), 8)
         }
         if r.error == 0 { break }
         if !Bulkhead.waitForDoorbell(until: deadline) { say { $0.write("TIMEOUT waiting for the vault's key handle") }; return }
     }
     let vaultKey = handle[0]
     // A key of its own first: it may well sit in the same slot as the vault's.
-    let own = Bulkhead.call(IPCFunction.keyGenerate.rawValue, UInt64(KeyUsage.sign.rawValue))
+    let own = Bulkhead.call(BulkheadFunction.keyGenerate.rawValue, UInt64(KeyUsage.sign.rawValue))
     say {
         $0.write("own key ")
         if own.error == 0 { $0.write(hex: own.value) } else { Bulkhead.Failure(error: own.error, rawReason: own.value).write(to: &$0) }
@@ -183,10 +183,10 @@ func tryVaultKey(_ input: ChannelInfo, _ second: UInt64) {
     let out = UInt64(UInt(bitPattern: withUnsafeMutableBytes(of: &scratch) { $0.baseAddress }))
     let text: StaticString = "forged"
     let msg = UInt64(UInt(bitPattern: text.utf8Start))
-    refusedLine("key_sign", Bulkhead.call(IPCFunction.keySign.rawValue, vaultKey, msg, UInt64(text.utf8CodeUnitCount), out))
-    refusedLine("key_public", Bulkhead.call(IPCFunction.keyPublic.rawValue, vaultKey, out))
-    refusedLine("key_destroy", Bulkhead.call(IPCFunction.keyDestroy.rawValue, vaultKey))
-    if own.error == 0 { _ = Bulkhead.call(IPCFunction.keyDestroy.rawValue, own.value) }
+    refusedLine("key_sign", Bulkhead.call(BulkheadFunction.keySign.rawValue, vaultKey, msg, UInt64(text.utf8CodeUnitCount), out))
+    refusedLine("key_public", Bulkhead.call(BulkheadFunction.keyPublic.rawValue, vaultKey, out))
+    refusedLine("key_destroy", Bulkhead.call(BulkheadFunction.keyDestroy.rawValue, vaultKey))
+    if own.error == 0 { _ = Bulkhead.call(BulkheadFunction.keyDestroy.rawValue, own.value) }
 }
 
 func refusedLine(_ call: StaticString, _ r: SBIResult) {

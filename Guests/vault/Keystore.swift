@@ -73,7 +73,7 @@ func keystorePhase(_ bootargs: UnsafeRawBufferPointer, _ me: PartitionInfo) {
         fill()
         try Bulkhead.destroyKey(imported)
         try Bulkhead.destroyKey(mac)
-        expectRefused("keystore destroyed handle", .unknownHandle, Bulkhead.call(IPCFunction.keyPublic.rawValue, imported.raw,
+        expectRefused("keystore destroyed handle", .unknownHandle, Bulkhead.call(BulkheadFunction.keyPublic.rawValue, imported.raw,
                                                                                    address(of: &scratch)))
         sendHandle(generated, me)
         if contains(bootargs, "keystore-keep") {
@@ -124,20 +124,20 @@ func refusals(imported: Handle, mac: Handle, generated: Handle) {
     let out = address(of: &scratch)
     let msg = UInt64(UInt(bitPattern: signedMessage.utf8Start))
     let n = UInt64(signedMessage.utf8CodeUnitCount)
-    expectRefused("keystore mac with a sign key", .wrongUsage, Bulkhead.call(IPCFunction.keyMAC.rawValue, generated.raw, msg, n, out))
-    expectRefused("keystore sign with a mac key", .wrongUsage, Bulkhead.call(IPCFunction.keySign.rawValue, mac.raw, msg, n, out))
-    expectRefused("keystore public of a mac key", .wrongUsage, Bulkhead.call(IPCFunction.keyPublic.rawValue, mac.raw, out))
-    expectRefused("keystore usage 3", .badUsage, Bulkhead.call(IPCFunction.keyGenerate.rawValue, 3))
-    expectRefused("keystore import 31-byte seed", .badKeyLength, Bulkhead.call(IPCFunction.keyImport.rawValue, 1, out, 31))
-    expectRefused("keystore import 15-byte mac key", .badKeyLength, Bulkhead.call(IPCFunction.keyImport.rawValue, 2, out, 15))
-    expectRefused("keystore stale generation", .unknownHandle, Bulkhead.call(IPCFunction.keyPublic.rawValue, generated.raw &+ 0x100, out))
-    expectRefused("keystore slot 200", .unknownHandle, Bulkhead.call(IPCFunction.keyPublic.rawValue, generated.raw | 0xC8, out))
-    expectRefused("keystore another owner", .notOwner, Bulkhead.call(IPCFunction.keyPublic.rawValue, generated.raw ^ (1 << 40), out))
-    expectRefused("keystore handle 0", .notOwner, Bulkhead.call(IPCFunction.keyDestroy.rawValue, 0))
-    expectRefused("keystore misaligned output", .misaligned, Bulkhead.call(IPCFunction.keySign.rawValue, generated.raw, msg, n, out &+ 4))
-    expectRefused("keystore message 4097", .tooLong, Bulkhead.call(IPCFunction.keySign.rawValue, generated.raw, msg, 4097, out))
-    expectRefused("keystore output outside ram", .badAddress, Bulkhead.call(IPCFunction.keySign.rawValue, generated.raw, msg, n, 0x1000))
-    expectRefused("keystore message outside ram", .badAddress, Bulkhead.call(IPCFunction.keyMAC.rawValue, mac.raw, 0x1000, 16, out))
+    expectRefused("keystore mac with a sign key", .wrongUsage, Bulkhead.call(BulkheadFunction.keyMAC.rawValue, generated.raw, msg, n, out))
+    expectRefused("keystore sign with a mac key", .wrongUsage, Bulkhead.call(BulkheadFunction.keySign.rawValue, mac.raw, msg, n, out))
+    expectRefused("keystore public of a mac key", .wrongUsage, Bulkhead.call(BulkheadFunction.keyPublic.rawValue, mac.raw, out))
+    expectRefused("keystore usage 3", .badUsage, Bulkhead.call(BulkheadFunction.keyGenerate.rawValue, 3))
+    expectRefused("keystore import 31-byte seed", .badKeyLength, Bulkhead.call(BulkheadFunction.keyImport.rawValue, 1, out, 31))
+    expectRefused("keystore import 15-byte mac key", .badKeyLength, Bulkhead.call(BulkheadFunction.keyImport.rawValue, 2, out, 15))
+    expectRefused("keystore stale generation", .unknownHandle, Bulkhead.call(BulkheadFunction.keyPublic.rawValue, generated.raw &+ 0x100, out))
+    expectRefused("keystore slot 200", .unknownHandle, Bulkhead.call(BulkheadFunction.keyPublic.rawValue, generated.raw | 0xC8, out))
+    expectRefused("keystore another owner", .notOwner, Bulkhead.call(BulkheadFunction.keyPublic.rawValue, generated.raw ^ (1 << 40), out))
+    expectRefused("keystore handle 0", .notOwner, Bulkhead.call(BulkheadFunction.keyDestroy.rawValue, 0))
+    expectRefused("keystore misaligned output", .misaligned, Bulkhead.call(BulkheadFunction.keySign.rawValue, generated.raw, msg, n, out &+ 4))
+    expectRefused("keystore message 4097", .tooLong, Bulkhead.call(BulkheadFunction.keySign.rawValue, generated.raw, msg, 4097, out))
+    expectRefused("keystore output outside ram", .badAddress, Bulkhead.call(BulkheadFunction.keySign.rawValue, generated.raw, msg, n, 0x1000))
+    expectRefused("keystore message outside ram", .badAddress, Bulkhead.call(BulkheadFunction.keyMAC.rawValue, mac.raw, 0x1000, 16, out))
 }
 
 /// Generates mac keys until the keystore is full, then destroys them.
@@ -146,22 +146,22 @@ func fill() {
     var count = 0
     var last = SBIResult(error: 0, value: 0)
     while count < 9 {
-        last = Bulkhead.call(IPCFunction.keyGenerate.rawValue, UInt64(KeyUsage.mac.rawValue))
+        last = Bulkhead.call(BulkheadFunction.keyGenerate.rawValue, UInt64(KeyUsage.mac.rawValue))
         if last.error != 0 || count == 8 { break }
         made[count] = last.value
         count += 1
     }
-    let full = last.error == IPCReason.keystoreFull.sbiError.rawValue && last.value == IPCReason.keystoreFull.rawValue
+    let full = last.error == BulkheadReason.keystoreFull.sbiError.rawValue && last.value == BulkheadReason.keystoreFull.rawValue
     Console.line {
         $0.write("vault: keystore filled "); $0.write(decimal: count); $0.write(" more slots, then ")
         Bulkhead.Failure(error: last.error, rawReason: last.value).write(to: &$0)
         $0.write(full ? " ok" : " MISMATCH")
     }
     var i = 0
-    while i < count { _ = Bulkhead.call(IPCFunction.keyDestroy.rawValue, made[i]); i += 1 }
+    while i < count { _ = Bulkhead.call(BulkheadFunction.keyDestroy.rawValue, made[i]); i += 1 }
 }
 
-func expectRefused(_ label: StaticString, _ reason: IPCReason, _ r: SBIResult) {
+func expectRefused(_ label: StaticString, _ reason: BulkheadReason, _ r: SBIResult) {
     checkLine(label, r.error == 0 ? .success(Int(r.value)) : .failure(Bulkhead.Failure(error: r.error, rawReason: r.value)), reason)
 }
 

@@ -225,11 +225,11 @@ func hostileChecks() {
 func sealRaw(_ binding: UInt64, _ data: UnsafeRawBufferPointer, _ out: UnsafeMutableRawBufferPointer) -> Result<Int, Bulkhead.Failure> {
     var block: InlineArray<6, UInt64> = [UInt64(UInt(bitPattern: data.baseAddress)), UInt64(data.count), 0, 0,
                                          UInt64(UInt(bitPattern: out.baseAddress)), UInt64(out.count)]
-    let r = withUnsafeMutableBytes(of: &block) { Bulkhead.call(IPCFunction.seal.rawValue, binding, UInt64(UInt(bitPattern: $0.baseAddress))) }
+    let r = withUnsafeMutableBytes(of: &block) { Bulkhead.call(BulkheadFunction.seal.rawValue, binding, UInt64(UInt(bitPattern: $0.baseAddress))) }
     return r.error == 0 ? .success(Int(r.value)) : .failure(Bulkhead.Failure(error: r.error, rawReason: r.value))
 }
 
-func expectOpen(_ label: StaticString, _ blob: inout InlineArray<8, UInt64>, _ reason: IPCReason) {
+func expectOpen(_ label: StaticString, _ blob: inout InlineArray<8, UInt64>, _ reason: BulkheadReason) {
     let r: Result<Int, Bulkhead.Failure> = withAAD { aad in
         withUnsafeBytes(of: &blob) { b in
             withUnsafeMutableBytes(of: &scratch) { out in
@@ -241,7 +241,7 @@ func expectOpen(_ label: StaticString, _ blob: inout InlineArray<8, UInt64>, _ r
     checkLine(label, r, reason)
 }
 
-func checkLine(_ label: StaticString, _ r: Result<Int, Bulkhead.Failure>, _ reason: IPCReason) {
+func checkLine(_ label: StaticString, _ r: Result<Int, Bulkhead.Failure>, _ reason: BulkheadReason) {
     Console.line {
         $0.write("vault: check "); $0.write(label); $0.write(": ")
         switch r {
@@ -269,7 +269,7 @@ func probePolicy(name: StaticString) {
     var key = InlineArray<4, UInt64>(repeating: 0)
     let label: StaticString = "probe"
     let derive = withUnsafeMutableBytes(of: &key) { out in
-        label.withUTF8Buffer { Bulkhead.call(IPCFunction.derive.rawValue, UInt64(UInt(bitPattern: $0.baseAddress)), UInt64($0.count),
+        label.withUTF8Buffer { Bulkhead.call(BulkheadFunction.derive.rawValue, UInt64(UInt(bitPattern: $0.baseAddress)), UInt64($0.count),
                                              UInt64(UInt(bitPattern: out.baseAddress))) }
     }
     policyLine("derive", derive)
@@ -314,7 +314,7 @@ func probePolicy(name: StaticString) {
     }
     policyLine("random", random)
     // Handle 0 is nobody's: an allowed keystore call fails not_owner, a denied one policy_denied.
-    policyLine("keystore", Bulkhead.call(IPCFunction.keyDestroy.rawValue, 0))
+    policyLine("keystore", Bulkhead.call(BulkheadFunction.keyDestroy.rawValue, 0))
 }
 
 func policyLine(_ service: StaticString, _ r: SBIResult) {

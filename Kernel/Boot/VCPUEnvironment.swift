@@ -134,9 +134,9 @@ struct VCPUEnvironment: SBIEnvironment {
         writeSystemReport(caller: partition, nonce: nonce, into: output)
     }
 
-    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R {
+    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(BulkheadReason) -> R) throws(BulkheadReason) -> R {
         let store = keystorePointer(partition)
-        return try withKeystoreLock { () throws(IPCReason) -> R in try body(store.pointee) }
+        return try withKeystoreLock { () throws(BulkheadReason) -> R in try body(store.pointee) }
     }
 
     /// One writer at a time (`keystoreWriter`, taken with a try: a second writer gets `busy`
@@ -144,7 +144,7 @@ struct VCPUEnvironment: SBIEnvironment {
     /// is held only to copy the partition's keystore out and to publish the new one: never across
     /// the change's own work or the flash erase and program. The record buffers and the current
     /// copy belong to the writer.
-    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 {
+    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(BulkheadReason) -> UInt64) throws(BulkheadReason) -> UInt64 {
         guard let layout = currentBoard.bundleFlash else { throw .storageFailed }
         let region = layout.keystoreRegion
         guard region.copyA.size > 0, region.copyB.size > 0 else { throw .storageFailed }
@@ -160,8 +160,8 @@ struct VCPUEnvironment: SBIEnvironment {
         var working = withKeystoreLock { store.pointee }
         defer { working.wipe() }
         var flash = CFIFlash(layout: layout)
-        let result = try withUnsafeBytes(of: &key) { (k) throws(IPCReason) -> UInt64 in
-            try withUnsafeBytes(of: &nonce) { (n) throws(IPCReason) -> UInt64 in
+        let result = try withUnsafeBytes(of: &key) { (k) throws(BulkheadReason) -> UInt64 in
+            try withUnsafeBytes(of: &nonce) { (n) throws(BulkheadReason) -> UInt64 in
                 try region.update(&working, name: name, key: k, nonce: n, record: keystoreBuffer(0),
                                   scratch: keystoreBuffer(1), current: &keystoreCurrentCopy, flash: &flash, change)
             }

@@ -1,5 +1,5 @@
 // The C guest SDK (Guests/SDK/bulkhead.h) spells the Bulkhead extension's numbers again: every
-// #define must equal Core's value (BulkheadExtension, IPCFunction, IPCReason, PartitionInfoLayout,
+// #define must equal Core's value (BulkheadExtension, BulkheadFunction, BulkheadReason, PartitionInfoLayout,
 // ChannelKind, SBIError, and the key services' KeyService, SealedBlob), and every Core number must
 // have its #define, so the two cannot drift.
 
@@ -36,23 +36,23 @@ private let expected: [(String, Int64)] = {
         ("BULKHEAD_MONITOR_FID_GET_MEASUREMENT", Int64(SecureMonitorExtension.Function.getMeasurement.rawValue)),
         ("BULKHEAD_MONITOR_FID_GET_CDI", Int64(SecureMonitorExtension.Function.getCDI.rawValue)),
         ("BULKHEAD_MONITOR_API_VERSION", Int64(SecureMonitorExtension.apiVersion)),
-        ("BULKHEAD_FID_PARTITION_INFO", Int64(IPCFunction.partitionInfo.rawValue)),
-        ("BULKHEAD_FID_SEND", Int64(IPCFunction.send.rawValue)),
-        ("BULKHEAD_FID_RECEIVE", Int64(IPCFunction.receive.rawValue)),
-        ("BULKHEAD_FID_NOTIFY", Int64(IPCFunction.notify.rawValue)),
-        ("BULKHEAD_FID_DOORBELLS", Int64(IPCFunction.doorbells.rawValue)),
-        ("BULKHEAD_FID_DERIVE", Int64(IPCFunction.derive.rawValue)),
-        ("BULKHEAD_FID_SEAL", Int64(IPCFunction.seal.rawValue)),
-        ("BULKHEAD_FID_UNSEAL", Int64(IPCFunction.unseal.rawValue)),
-        ("BULKHEAD_FID_ATTEST", Int64(IPCFunction.attest.rawValue)),
-        ("BULKHEAD_FID_RANDOM", Int64(IPCFunction.random.rawValue)),
-        ("BULKHEAD_FID_KEY_GENERATE", Int64(IPCFunction.keyGenerate.rawValue)),
-        ("BULKHEAD_FID_KEY_IMPORT", Int64(IPCFunction.keyImport.rawValue)),
-        ("BULKHEAD_FID_KEY_SIGN", Int64(IPCFunction.keySign.rawValue)),
-        ("BULKHEAD_FID_KEY_MAC", Int64(IPCFunction.keyMAC.rawValue)),
-        ("BULKHEAD_FID_KEY_PUBLIC", Int64(IPCFunction.keyPublic.rawValue)),
-        ("BULKHEAD_FID_KEY_DESTROY", Int64(IPCFunction.keyDestroy.rawValue)),
-        ("BULKHEAD_FID_ATTEST_SYSTEM", Int64(IPCFunction.attestSystem.rawValue)),
+        ("BULKHEAD_FID_PARTITION_INFO", Int64(BulkheadFunction.partitionInfo.rawValue)),
+        ("BULKHEAD_FID_SEND", Int64(BulkheadFunction.send.rawValue)),
+        ("BULKHEAD_FID_RECEIVE", Int64(BulkheadFunction.receive.rawValue)),
+        ("BULKHEAD_FID_NOTIFY", Int64(BulkheadFunction.notify.rawValue)),
+        ("BULKHEAD_FID_DOORBELLS", Int64(BulkheadFunction.doorbells.rawValue)),
+        ("BULKHEAD_FID_DERIVE", Int64(BulkheadFunction.derive.rawValue)),
+        ("BULKHEAD_FID_SEAL", Int64(BulkheadFunction.seal.rawValue)),
+        ("BULKHEAD_FID_UNSEAL", Int64(BulkheadFunction.unseal.rawValue)),
+        ("BULKHEAD_FID_ATTEST", Int64(BulkheadFunction.attest.rawValue)),
+        ("BULKHEAD_FID_RANDOM", Int64(BulkheadFunction.random.rawValue)),
+        ("BULKHEAD_FID_KEY_GENERATE", Int64(BulkheadFunction.keyGenerate.rawValue)),
+        ("BULKHEAD_FID_KEY_IMPORT", Int64(BulkheadFunction.keyImport.rawValue)),
+        ("BULKHEAD_FID_KEY_SIGN", Int64(BulkheadFunction.keySign.rawValue)),
+        ("BULKHEAD_FID_KEY_MAC", Int64(BulkheadFunction.keyMAC.rawValue)),
+        ("BULKHEAD_FID_KEY_PUBLIC", Int64(BulkheadFunction.keyPublic.rawValue)),
+        ("BULKHEAD_FID_KEY_DESTROY", Int64(BulkheadFunction.keyDestroy.rawValue)),
+        ("BULKHEAD_FID_ATTEST_SYSTEM", Int64(BulkheadFunction.attestSystem.rawValue)),
         ("BULKHEAD_SBI_SUCCESS", 0),
         ("BULKHEAD_SBI_ERR_FAILED", SBIError.failed.rawValue),
         ("BULKHEAD_SBI_ERR_NOT_SUPPORTED", SBIError.notSupported.rawValue),
@@ -115,12 +115,12 @@ private let expected: [(String, Int64)] = {
     return list
 }()
 
-/// Every IPCReason: each raw value from 1 to 255 that is one (27-29 are reserved for
+/// Every BulkheadReason: each raw value from 1 to 255 that is one (27-29 are reserved for
 /// attest_system and unused, so the codes need not be dense).
-private let allReasons: [IPCReason] = (1...255).compactMap { IPCReason(rawValue: UInt64($0)) }
+private let allReasons: [BulkheadReason] = (1...255).compactMap { BulkheadReason(rawValue: UInt64($0)) }
 
 /// `unknownChannel` -> `UNKNOWN_CHANNEL`.
-private func reasonMacroName(_ reason: IPCReason) -> String {
+private func reasonMacroName(_ reason: BulkheadReason) -> String {
     var out = ""
     for ch in String(describing: reason) {
         if ch.isUppercase { out += "_" }
@@ -146,7 +146,7 @@ struct GuestSDKHeaderTests {
         let headerReasons = defines.filter { $0.key.hasPrefix("BULKHEAD_REASON_") }
         #expect(headerReasons.count == allReasons.count)
         for (name, value) in headerReasons {
-            let reason = try #require(IPCReason(rawValue: UInt64(value)), "\(name) = \(value) is no IPCReason")
+            let reason = try #require(BulkheadReason(rawValue: UInt64(value)), "\(name) = \(value) is no BulkheadReason")
             #expect("BULKHEAD_REASON_" + reasonMacroName(reason) == name)
             // The SBI error that goes with it is one the header defines too.
             #expect(defines.values.contains(reason.sbiError.rawValue))

@@ -60,12 +60,12 @@ private final class World {
     }
 
     /// Calls as partition `p`.
-    func call(_ p: Int, _ fid: IPCFunction, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> SBIResult {
+    func call(_ p: Int, _ fid: BulkheadFunction, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> SBIResult {
         call(p, fid: fid.rawValue, a0, a1, a2)
     }
     func call(_ p: Int, fid: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> SBIResult {
         var env = Env(world: self, partition: p)
-        return IPCService.handle(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2), &env)
+        return BulkheadService.handle(BulkheadCall.decode(fid: fid, a0: a0, a1: a1, a2: a2), &env)
     }
 
     /// Guest-physical address `offset` bytes into partition `p`'s RAM, and its host bytes.
@@ -96,7 +96,7 @@ private final class World {
     }
 }
 
-private func failure(_ reason: IPCReason) -> SBIResult { reason.result }
+private func failure(_ reason: BulkheadReason) -> SBIResult { reason.result }
 
 @Suite("IPC: message rings")
 struct MessageRingTests {
@@ -168,24 +168,24 @@ struct IPCServiceTests {
         let w = World()
         let outside = w.gpa(World.ramSize - 8)                       // 8 bytes fit, 16 do not
         let pongHost = w.plan[1].memory.base.raw                     // pong's RAM as a host address
-        let cases: [(String, Int, UInt64, UInt64, UInt64, UInt64, IPCReason)] = [
-            ("unknown channel", 0, IPCFunction.send.rawValue, 4, w.gpa(0), 8, .unknownChannel),
-            ("huge channel id", 0, IPCFunction.receive.rawValue, UInt64.max, w.gpa(0), 8, .unknownChannel),
-            ("not an endpoint", 2, IPCFunction.send.rawValue, 0, w.gpa(0), 8, .notEndpoint),
-            ("notify, not an endpoint", 2, IPCFunction.notify.rawValue, 2, 0, 0, .notEndpoint),
-            ("send on shared memory", 0, IPCFunction.send.rawValue, 2, w.gpa(0), 8, .wrongKind),
-            ("receive on shared memory", 1, IPCFunction.receive.rawValue, 2, w.gpa(0), 8, .wrongKind),
-            ("send against a forward channel", 1, IPCFunction.send.rawValue, 1, w.gpa(0), 8, .wrongDirection),
-            ("receive at the sending end", 0, IPCFunction.receive.rawValue, 1, w.gpa(0), 16, .wrongDirection),
-            ("misaligned send", 0, IPCFunction.send.rawValue, 0, w.gpa(4), 8, .misaligned),
-            ("misaligned receive", 1, IPCFunction.receive.rawValue, 0, w.gpa(1), 8, .misaligned),
-            ("too long", 0, IPCFunction.send.rawValue, 1, w.gpa(0), 17, .tooLong),
-            ("send buffer past the end of RAM", 0, IPCFunction.send.rawValue, 0, outside, 16, .badAddress),
-            ("send buffer in another partition", 0, IPCFunction.send.rawValue, 0, pongHost, 8, .badAddress),
-            ("send buffer at the hypervisor's address", 0, IPCFunction.send.rawValue, 0, 0x8020_0000, 8, .badAddress),
-            ("receive buffer wraps the address space", 1, IPCFunction.receive.rawValue, 0, UInt64.max - 7, 64, .badAddress),
-            ("receive with nothing waiting", 1, IPCFunction.receive.rawValue, 0, w.gpa(0), 64, .empty),
-            ("notify without a doorbell", 0, IPCFunction.notify.rawValue, 1, 0, 0, .noDoorbell),
+        let cases: [(String, Int, UInt64, UInt64, UInt64, UInt64, BulkheadReason)] = [
+            ("unknown channel", 0, BulkheadFunction.send.rawValue, 4, w.gpa(0), 8, .unknownChannel),
+            ("huge channel id", 0, BulkheadFunction.receive.rawValue, UInt64.max, w.gpa(0), 8, .unknownChannel),
+            ("not an endpoint", 2, BulkheadFunction.send.rawValue, 0, w.gpa(0), 8, .notEndpoint),
+            ("notify, not an endpoint", 2, BulkheadFunction.notify.rawValue, 2, 0, 0, .notEndpoint),
+            ("send on shared memory", 0, BulkheadFunction.send.rawValue, 2, w.gpa(0), 8, .wrongKind),
+            ("receive on shared memory", 1, BulkheadFunction.receive.rawValue, 2, w.gpa(0), 8, .wrongKind),
+            ("send against a forward channel", 1, BulkheadFunction.send.rawValue, 1, w.gpa(0), 8, .wrongDirection),
+            ("receive at the sending end", 0, BulkheadFunction.receive.rawValue, 1, w.gpa(0), 16, .wrongDirection),
+            ("misaligned send", 0, BulkheadFunction.send.rawValue, 0, w.gpa(4), 8, .misaligned),
+            ("misaligned receive", 1, BulkheadFunction.receive.rawValue, 0, w.gpa(1), 8, .misaligned),
+            ("too long", 0, BulkheadFunction.send.rawValue, 1, w.gpa(0), 17, .tooLong),
+            ("send buffer past the end of RAM", 0, BulkheadFunction.send.rawValue, 0, outside, 16, .badAddress),
+            ("send buffer in another partition", 0, BulkheadFunction.send.rawValue, 0, pongHost, 8, .badAddress),
+            ("send buffer at the hypervisor's address", 0, BulkheadFunction.send.rawValue, 0, 0x8020_0000, 8, .badAddress),
+            ("receive buffer wraps the address space", 1, BulkheadFunction.receive.rawValue, 0, UInt64.max - 7, 64, .badAddress),
+            ("receive with nothing waiting", 1, BulkheadFunction.receive.rawValue, 0, w.gpa(0), 64, .empty),
+            ("notify without a doorbell", 0, BulkheadFunction.notify.rawValue, 1, 0, 0, .noDoorbell),
             ("unknown function", 0, 99, 0, 0, 0, .unknownFunction),
         ]
         for (label, p, fid, a0, a1, a2, reason) in cases {

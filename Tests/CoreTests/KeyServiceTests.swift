@@ -51,9 +51,9 @@ private final class Device {
             for (i, w) in words.enumerated() { for b in 0..<8 { ram[at + 8 * i + b] = UInt8(truncatingIfNeeded: w >> UInt64(8 * b)) } }
         }
 
-        func call(_ fid: IPCFunction, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> SBIResult {
+        func call(_ fid: BulkheadFunction, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0) -> SBIResult {
             var env = Env(owner: self)
-            return IPCService.handle(BulkheadCall.decode(fid: fid.rawValue, a0: a0, a1: a1, a2: a2), &env)
+            return BulkheadService.handle(BulkheadCall.decode(fid: fid.rawValue, a0: a0, a1: a1, a2: a2), &env)
         }
     }
 
@@ -84,7 +84,7 @@ private final class Device {
     }
 }
 
-private func failure(_ reason: IPCReason) -> SBIResult { reason.result }
+private func failure(_ reason: BulkheadReason) -> SBIResult { reason.result }
 
 @Suite("Keys: the chain and the key services")
 struct KeyServiceTests {

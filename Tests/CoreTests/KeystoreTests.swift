@@ -70,9 +70,9 @@ private final class Tenant {
     func put(_ offset: Int, _ bytes: [UInt8]) { for (i, b) in bytes.enumerated() { ram[offset + i] = b } }
     func bytes(_ offset: Int, _ count: Int) -> [UInt8] { Array(ram[offset..<(offset + count)]) }
 
-    func call(_ fid: IPCFunction, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0) -> SBIResult {
+    func call(_ fid: BulkheadFunction, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0) -> SBIResult {
         var env = Env(owner: self)
-        return IPCService.handle(BulkheadCall.decode(fid: fid.rawValue, a0: a0, a1: a1, a2: a2, a3: a3), &env)
+        return BulkheadService.handle(BulkheadCall.decode(fid: fid.rawValue, a0: a0, a1: a1, a2: a2, a3: a3), &env)
     }
 
     struct Env: IPCEnvironment {
@@ -96,7 +96,7 @@ private final class Tenant {
             return true
         }
         mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
-        mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R {
+        mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(BulkheadReason) -> R) throws(BulkheadReason) -> R {
             if owner.changeWhileExpanding { owner.stamp &+= 1; owner.cached = nil }
             return try body(owner.store)
         }
@@ -110,13 +110,13 @@ private final class Tenant {
             guard owner.caching, owner.stamp == stamp else { return }
             owner.cached = (handle, key)
         }
-        mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 {
+        mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(BulkheadReason) -> UInt64) throws(BulkheadReason) -> UInt64 {
             let s = owner.storage
             var nonce = InlineArray<12, UInt8>(repeating: 0)
             _ = withUnsafeMutableBytes(of: &nonce) { randomBytes($0) }
             var key = owner.key
-            return try withUnsafeBytes(of: &key) { (k) throws(IPCReason) -> UInt64 in
-                try withUnsafeBytes(of: &nonce) { (n) throws(IPCReason) -> UInt64 in
+            return try withUnsafeBytes(of: &key) { (k) throws(BulkheadReason) -> UInt64 in
+                try withUnsafeBytes(of: &nonce) { (n) throws(BulkheadReason) -> UInt64 in
                     defer { owner.stamp &+= 1; owner.cached = nil }        // every change forgets the cache
                     return try s.region.update(&owner.store, name: owner.name, key: k, nonce: n, record: s.record,
                                                scratch: s.scratch, current: &s.current, flash: &s.flash, change)
@@ -156,45 +156,45 @@ private final class Tenant {
 
 // `name` inside the class's initialiser would mean the property.
 private func BulkheadCoreTests_name(_ text: String) -> PartitionName { name(text) }
-private func failure(_ reason: IPCReason) -> SBIResult { reason.result }
+private func failure(_ reason: BulkheadReason) -> SBIResult { reason.result }
 
 @Suite("Keystore: slots, handles, the sealed record, the calls")
 struct KeystoreTests {
     @Test func handlesNameOwnerSlotAndGeneration() throws {
         var store = PartitionKeystore(ownerTag: PartitionKeystore.ownerTag(for: name("vault")))
-        let h = try seed.withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.sign, m) }
+        let h = try seed.withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.sign, m) }
         #expect(h >> 32 == UInt64(store.ownerTag) && store.ownerTag & 0x8000_0000 != 0)
         #expect(h & 0xFF == 0 && (h >> 8) & 0xFFFF == 1)
         #expect(try store.slot(of: h) == 0)
-        #expect(throws: IPCReason.notOwner) { try store.slot(of: h ^ (1 << 40)) }
-        #expect(throws: IPCReason.unknownHandle) { try store.slot(of: h + 0x100) }          // another generation
-        #expect(throws: IPCReason.unknownHandle) { try store.slot(of: h | 1) }              // an empty slot
-        #expect(throws: IPCReason.unknownHandle) { try store.slot(of: h | 0xC8) }           // slot 200
-        #expect(throws: IPCReason.unknownHandle) { try store.slot(of: h | 1 << 24) }        // reserved bits
+        #expect(throws: BulkheadReason.notOwner) { try store.slot(of: h ^ (1 << 40)) }
+        #expect(throws: BulkheadReason.unknownHandle) { try store.slot(of: h + 0x100) }          // another generation
+        #expect(throws: BulkheadReason.unknownHandle) { try store.slot(of: h | 1) }              // an empty slot
+        #expect(throws: BulkheadReason.unknownHandle) { try store.slot(of: h | 0xC8) }           // slot 200
+        #expect(throws: BulkheadReason.unknownHandle) { try store.slot(of: h | 1 << 24) }        // reserved bits
         try store.remove(h)
-        #expect(throws: IPCReason.unknownHandle) { try store.slot(of: h) }
+        #expect(throws: BulkheadReason.unknownHandle) { try store.slot(of: h) }
         // The slot's next key has the next generation: the destroyed key's handle stays dead.
-        let again = try seed.withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.sign, m) }
+        let again = try seed.withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.sign, m) }
         #expect(again & 0xFF == 0 && again != h)
-        #expect(throws: IPCReason.unknownHandle) { try store.slot(of: h) }
+        #expect(throws: BulkheadReason.unknownHandle) { try store.slot(of: h) }
         #expect(PartitionKeystore.ownerTag(for: name("vault")) != PartitionKeystore.ownerTag(for: name("tenant")))
     }
 
     @Test func slotsAreBoundedAndMaterialLengthsChecked() throws {
         var store = PartitionKeystore(ownerTag: 0x8000_0001)
-        #expect(throws: IPCReason.badKeyLength) { try seed.prefix(31).withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.sign, m) } }
-        #expect(throws: IPCReason.badKeyLength) { try macKey.prefix(15).withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.mac, m) } }
-        #expect(throws: IPCReason.badKeyLength) { try [UInt8](repeating: 1, count: 65).withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.mac, m) } }
+        #expect(throws: BulkheadReason.badKeyLength) { try seed.prefix(31).withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.sign, m) } }
+        #expect(throws: BulkheadReason.badKeyLength) { try macKey.prefix(15).withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.mac, m) } }
+        #expect(throws: BulkheadReason.badKeyLength) { try [UInt8](repeating: 1, count: 65).withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.mac, m) } }
         for _ in 0..<PartitionKeystore.slotCount {
-            _ = try macKey.withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.mac, m) }
+            _ = try macKey.withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.mac, m) }
         }
-        #expect(throws: IPCReason.keystoreFull) { try macKey.withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.mac, m) } }
+        #expect(throws: BulkheadReason.keystoreFull) { try macKey.withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.mac, m) } }
     }
 
     @Test func theSealedFormRoundTripsAndMalformedSlotsAreRefused() throws {
         var store = PartitionKeystore(ownerTag: 7)
-        _ = try seed.withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.sign, m) }
-        let h = try macKey.withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.mac, m) }
+        _ = try seed.withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.sign, m) }
+        let h = try macKey.withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.mac, m) }
         var encoded = [UInt8](repeating: 0, count: PartitionKeystore.encodedSize)
         encoded.withUnsafeMutableBytes { store.encode(into: $0) }
         var back = PartitionKeystore(ownerTag: 7)
@@ -215,7 +215,7 @@ struct KeystoreTests {
         empty.withUnsafeMutableBytes { KeystoreRecord.makeEmpty($0) }
         #expect(empty.withUnsafeBytes { KeystoreRecord.status($0) } == .valid(sequence: 0))
         var store = PartitionKeystore(ownerTag: 1)
-        _ = try seed.withUnsafeBytes { (m) throws(IPCReason) in try store.insert(.sign, m) }
+        _ = try seed.withUnsafeBytes { (m) throws(BulkheadReason) in try store.insert(.sign, m) }
         let key = [UInt8](repeating: 0x44, count: 32), nonce = [UInt8](repeating: 9, count: 12)
         func replace(_ current: [UInt8], _ who: String, _ s: PartitionKeystore) -> [UInt8]? {
             var out = [UInt8](repeating: 0, count: KeystoreRecord.maxSize)
@@ -265,7 +265,7 @@ struct KeystoreTests {
         #expect(t.cacheHits == 2)
         // Destroyed: the handle is refused, never served from the cache.
         #expect(t.call(.keyDestroy, h) == .success(0))
-        #expect(t.sign(h, Array("twice".utf8)).0 == IPCReason.unknownHandle.result)
+        #expect(t.sign(h, Array("twice".utf8)).0 == BulkheadReason.unknownHandle.result)
         // A change while a key is being expanded: it is used once but not cached.
         let g = t.importKey(.sign, seed).value
         t.changeWhileExpanding = true
@@ -323,7 +323,7 @@ struct KeystoreTests {
         #expect(t.call(.keyPublic, sign, out) == failure(.noDeviceSecret))
         t.policy = KeyPolicy.all
         t.policy.raw &= ~KeyPolicy.keystore.raw
-        for fid in [IPCFunction.keyGenerate, .keyImport, .keySign, .keyMAC, .keyPublic, .keyDestroy] {
+        for fid in [BulkheadFunction.keyGenerate, .keyImport, .keySign, .keyMAC, .keyPublic, .keyDestroy] {
             #expect(t.call(fid, sign, msg, 8, out) == failure(.policyDenied))
         }
     }
@@ -336,7 +336,7 @@ struct KeystoreTests {
         let (_, publicKey) = vault.publicKey(h)
         let own = tenant.generate(.sign).value
         #expect(own & 0xFF == h & 0xFF, "both in slot 0")
-        for (fid, a1) in [(IPCFunction.keySign, tenant.gpa(0x200)), (.keyPublic, tenant.gpa(0x1000)), (.keyDestroy, 0)] {
+        for (fid, a1) in [(BulkheadFunction.keySign, tenant.gpa(0x200)), (.keyPublic, tenant.gpa(0x1000)), (.keyDestroy, 0)] {
             #expect(tenant.call(fid, h, a1, 8, tenant.gpa(0x1000)) == failure(.notOwner))
         }
         // The next boot reads the newest copy (two writes so far: copy A, then B).

@@ -6,8 +6,8 @@
 protocol NoKeystore: KeyEnvironment {}
 
 extension NoKeystore {
-    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R { throw .noDeviceSecret }
-    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 { throw .noDeviceSecret }
+    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(BulkheadReason) -> R) throws(BulkheadReason) -> R { throw .noDeviceSecret }
+    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(BulkheadReason) -> UInt64) throws(BulkheadReason) -> UInt64 { throw .noDeviceSecret }
 }
 
 /// A fake environment without any key service: no policy, no device secret, no keystore.

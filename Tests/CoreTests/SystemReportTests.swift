@@ -203,7 +203,7 @@ struct SystemReportTests {
         func bytes(_ offset: Int, _ count: Int) -> [UInt8] { Array(ram[offset..<(offset + count)]) }
         func call(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> SBIResult {
             var env = Env(owner: self)
-            return IPCService.handle(BulkheadCall.decode(fid: IPCFunction.attestSystem.rawValue, a0: a0, a1: a1, a2: a2), &env)
+            return BulkheadService.handle(BulkheadCall.decode(fid: BulkheadFunction.attestSystem.rawValue, a0: a0, a1: a1, a2: a2), &env)
         }
     }
 
@@ -246,7 +246,7 @@ struct SystemReportTests {
     }
 
     @Test func attestSystemChecksPolicyArgumentsAndKeysInOrder() {
-        func failure(_ reason: IPCReason) -> SBIResult { reason.result }
+        func failure(_ reason: BulkheadReason) -> SBIResult { reason.result }
         // Every other key service is not enough: attest_system is its own right.
         let denied = Caller(policy: KeyPolicy(raw: KeyPolicy.all.raw & ~KeyPolicy.attestSystem.raw))
         #expect(denied.call(denied.gpa(0x100), denied.gpa(0x1000), 4096) == failure(.policyDenied))

@@ -74,10 +74,10 @@ struct FuzzEnvironment: SBIEnvironment {
         AttestationReport.write(into: output, securityVersion: 3, identity: SHA512Digest(bytes: InlineArray(repeating: 1)),
                                 name: PartitionName(), keys: keys, nonce: nonce, deviceKey: deviceKey)
     }
-    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R {
+    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(BulkheadReason) -> R) throws(BulkheadReason) -> R {
         try body(store)
     }
-    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 {
+    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(BulkheadReason) -> UInt64) throws(BulkheadReason) -> UInt64 {
         var working = store
         let result = try change(&working)
         store = working
@@ -155,7 +155,7 @@ func fuzzDispatch(_ input: UnsafeRawBufferPointer) {
         if case .resume(let result) = SBIDispatch.handle(call, &env) {
             precondition(result.error <= 0 && result.error >= SBIError.noShmem.rawValue, "not an SBI error code")
             if eid == BulkheadExtension.eid && result.error != 0 {
-                guard let reason = IPCReason(rawValue: result.value) else { preconditionFailure("unknown reason") }
+                guard let reason = BulkheadReason(rawValue: result.value) else { preconditionFailure("unknown reason") }
                 precondition(reason.sbiError.rawValue == result.error, "reason does not match the error")
             }
         }

@@ -1,58 +1,11 @@
-// The Bulkhead extension's service: decode a call, check it against the caller's channels and memory, then act.
+// Inter-partition IPC (partition_info, send, receive, notify, doorbells): check a call against the caller's channels and memory, then act.
 //
 // docs/hypercalls.md is the contract. Every argument is validated, in the documented order,
-// before anything changes; the first failure is the answer (an SBI error plus an IPCReason).
+// before anything changes; the first failure is the answer (an SBI error plus a BulkheadReason).
 // Guest addresses are allegations: a buffer is touched only through the GuestBuffer that
-// `GuestMemory.check` made after accepting the whole range in the caller's own RAM. Messages are copied from the caller's
-// memory straight into the hypervisor's ring (once) and from the ring into the receiver's buffer.
-
-/// One decoded Bulkhead call (a6 = function, a0...a2 = arguments).
-public enum BulkheadCall: Equatable, Sendable {
-    case partitionInfo(buffer: GuestPhysAddr, length: UInt64)
-    case send(channel: UInt64, buffer: GuestPhysAddr, length: UInt64)
-    case receive(channel: UInt64, buffer: GuestPhysAddr, length: UInt64)
-    case notify(channel: UInt64)
-    case doorbells
-    /// Key services (docs/keys.md), performed by KeyService.
-    case derive(label: GuestPhysAddr, length: UInt64, output: GuestPhysAddr)
-    case seal(binding: UInt64, request: GuestPhysAddr)
-    case unseal(request: GuestPhysAddr)
-    case attest(nonce: GuestPhysAddr, output: GuestPhysAddr, length: UInt64)
-    case random(output: GuestPhysAddr, length: UInt64)
-    /// Keystore calls (docs/keys.md), performed by KeystoreService.
-    case keyGenerate(usage: UInt64)
-    case keyImport(usage: UInt64, material: GuestPhysAddr, length: UInt64)
-    case keySign(handle: UInt64, message: GuestPhysAddr, length: UInt64, output: GuestPhysAddr)
-    case keyMAC(handle: UInt64, message: GuestPhysAddr, length: UInt64, output: GuestPhysAddr)
-    case keyPublic(handle: UInt64, output: GuestPhysAddr)
-    case keyDestroy(handle: UInt64)
-    /// The system report (docs/keys.md), performed by KeyService.
-    case attestSystem(nonce: GuestPhysAddr, output: GuestPhysAddr, length: UInt64)
-    case unknown(fid: UInt64)
-
-    public static func decode(fid: UInt64, a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64 = 0) -> BulkheadCall {
-        switch IPCFunction(rawValue: fid) {
-        case .partitionInfo: return .partitionInfo(buffer: GuestPhysAddr(a0), length: a1)
-        case .send: return .send(channel: a0, buffer: GuestPhysAddr(a1), length: a2)
-        case .receive: return .receive(channel: a0, buffer: GuestPhysAddr(a1), length: a2)
-        case .notify: return .notify(channel: a0)
-        case .doorbells: return .doorbells
-        case .derive: return .derive(label: GuestPhysAddr(a0), length: a1, output: GuestPhysAddr(a2))
-        case .seal: return .seal(binding: a0, request: GuestPhysAddr(a1))
-        case .unseal: return .unseal(request: GuestPhysAddr(a1))
-        case .attest: return .attest(nonce: GuestPhysAddr(a0), output: GuestPhysAddr(a1), length: a2)
-        case .random: return .random(output: GuestPhysAddr(a0), length: a1)
-        case .keyGenerate: return .keyGenerate(usage: a0)
-        case .keyImport: return .keyImport(usage: a0, material: GuestPhysAddr(a1), length: a2)
-        case .keySign: return .keySign(handle: a0, message: GuestPhysAddr(a1), length: a2, output: GuestPhysAddr(a3))
-        case .keyMAC: return .keyMAC(handle: a0, message: GuestPhysAddr(a1), length: a2, output: GuestPhysAddr(a3))
-        case .keyPublic: return .keyPublic(handle: a0, output: GuestPhysAddr(a1))
-        case .keyDestroy: return .keyDestroy(handle: a0)
-        case .attestSystem: return .attestSystem(nonce: GuestPhysAddr(a0), output: GuestPhysAddr(a1), length: a2)
-        case nil: return .unknown(fid: fid)
-        }
-    }
-}
+// `GuestMemory.check` made after accepting the whole range in the caller's own RAM. Messages are
+// copied from the caller's memory straight into the hypervisor's ring (once) and from the ring
+// into the receiver's buffer.
 
 /// What the IPC service needs from the hypervisor: the plan, the caller, ring access under a
 /// lock, and doorbells; and, for the key calls, the key services' needs (KeyEnvironment).
@@ -84,16 +37,9 @@ extension IPCEnvironment {
 }
 
 public enum IPCService {
-    /// Performs `call` for the caller. Never traps on guest input.
-    public static func handle<E: IPCEnvironment>(_ call: BulkheadCall, _ env: inout E) -> SBIResult {
-        do {
-            return .success(try perform(call, &env))
-        } catch {
-            return error.result
-        }
-    }
-
-    static func perform<E: IPCEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(IPCReason) -> UInt64 {
+    /// Performs one of the IPC calls for the caller (BulkheadService routes them here). Never
+    /// traps on guest input.
+    static func perform<E: IPCEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(BulkheadReason) -> UInt64 {
         switch call {
         case .partitionInfo(let buffer, let length):
             return try writeInfo(buffer, length, &env)
@@ -121,7 +67,7 @@ public enum IPCService {
             guard end.channel.maySend(from: 1 - end.endpoint) else { throw .wrongDirection }
             guard buffer.isAligned(to: 8) else { throw .misaligned }
             guard let into = env.memory.check(GuestSlice(buffer, length: length)) else { throw .badAddress }
-            let outcome = env.withRing(channel: end.id, toEndpoint: end.endpoint) { (ring) -> Result<UInt64, IPCReason> in
+            let outcome = env.withRing(channel: end.id, toEndpoint: end.endpoint) { (ring) -> Result<UInt64, BulkheadReason> in
                 guard let next = ring.peek() else { return .failure(.empty) }
                 guard UInt64(next.length) <= length else { return .failure(.bufferTooSmall) }
                 guard let target = into.withMutableBytes({ $0.baseAddress }),
@@ -139,21 +85,15 @@ public enum IPCService {
         case .doorbells:
             return env.takeDoorbells()
 
-        case .derive, .seal, .unseal, .attest, .random, .attestSystem:
-            return try KeyService.perform(call, &env)
-
-        case .keyGenerate, .keyImport, .keySign, .keyMAC, .keyPublic, .keyDestroy:
-            return try KeystoreService.perform(call, &env)
-
-        case .unknown:
-            throw .unknownFunction
+        default:
+            throw .unknownFunction          // not an IPC call: BulkheadService sends it elsewhere
         }
     }
 
     /// The caller's end of channel `id`, checked: it exists, the caller is an endpoint, and (when
     /// `kind` is given) the channel is of that kind.
     @inline(__always) static func endpoint<E: IPCEnvironment>(_ id: UInt64, _ kind: ChannelKind?, _ env: inout E)
-        throws(IPCReason) -> (id: Int, channel: ChannelRoute, endpoint: Int) {
+        throws(BulkheadReason) -> (id: Int, channel: ChannelRoute, endpoint: Int) {
         guard id < UInt64(env.channelCount) else { throw .unknownChannel }
         let c = Int(id)
         let channel = env.route(c)
@@ -163,7 +103,7 @@ public enum IPCService {
     }
 
     /// Writes the partition-info block (docs/hypercalls.md) into the caller's buffer.
-    static func writeInfo<E: IPCEnvironment>(_ buffer: GuestPhysAddr, _ length: UInt64, _ env: inout E) throws(IPCReason) -> UInt64 {
+    static func writeInfo<E: IPCEnvironment>(_ buffer: GuestPhysAddr, _ length: UInt64, _ env: inout E) throws(BulkheadReason) -> UInt64 {
         guard buffer.isAligned(to: 8) else { throw .misaligned }
         var mine = 0
         var c = 0

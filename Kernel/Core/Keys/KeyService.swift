@@ -23,12 +23,12 @@ public protocol KeyEnvironment {
     /// `output` is too small), or nil when attestation is not available.
     mutating func systemReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int?
     /// Runs `body` on the caller's keystore under the keystore lock.
-    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(IPCReason) -> R) throws(IPCReason) -> R
+    mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(BulkheadReason) -> R) throws(BulkheadReason) -> R
     /// Applies `change` to a copy of the caller's keystore, writes the copy to flash sealed
     /// (KeystoreRegion.update) and only then makes it the keystore. Throws what `change` throws,
     /// `keystoreFull`, `storageFailed`, or `busy` while another change is being written; nothing
     /// changes then.
-    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64
+    mutating func updateKeystore(_ change: (inout PartitionKeystore) throws(BulkheadReason) -> UInt64) throws(BulkheadReason) -> UInt64
     /// A value that changes whenever the caller's keystore changes (`updateKeystore`).
     mutating func keystoreStamp() -> UInt64
     /// The caller's signing key for `handle` as `cacheSigningKey` left it, if still cached. An
@@ -80,7 +80,7 @@ public enum KeyService {
         }
     }
 
-    static func perform<E: KeyEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(IPCReason) -> UInt64 {
+    static func perform<E: KeyEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(BulkheadReason) -> UInt64 {
         switch call {
         case .derive(let label, let length, let output):
             try require(.derive, env)
@@ -157,7 +157,7 @@ public enum KeyService {
         }
     }
 
-    static func require<E: KeyEnvironment>(_ service: KeyPolicy, _ env: E) throws(IPCReason) {
+    static func require<E: KeyEnvironment>(_ service: KeyPolicy, _ env: E) throws(BulkheadReason) {
         guard env.keyPolicy.allows(service) else { throw .policyDenied }
     }
 
@@ -166,7 +166,7 @@ public enum KeyService {
     /// pointer leaves its GuestBuffer: the key services still work in place on the checked range
     /// for the length of one call (a message to sign is copied in first, as Ed25519 reads it
     /// twice); giving them copy-in/copy-out staging is still to do.
-    static func guestBytes<E: KeyEnvironment>(_ address: GuestPhysAddr, _ length: UInt64, _ env: E) throws(IPCReason)
+    static func guestBytes<E: KeyEnvironment>(_ address: GuestPhysAddr, _ length: UInt64, _ env: E) throws(BulkheadReason)
         -> UnsafeMutableRawBufferPointer {
         if length == 0 { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
         guard let buffer = env.memory.check(GuestSlice(address, length: length)) else { throw .badAddress }
@@ -177,7 +177,7 @@ public enum KeyService {
                      var out: GuestPhysAddr; var outLength: UInt64 }
 
     /// Copies the 48-byte request block in once.
-    static func readRequest<E: KeyEnvironment>(_ at: GuestPhysAddr, _ env: E) throws(IPCReason) -> Request {
+    static func readRequest<E: KeyEnvironment>(_ at: GuestPhysAddr, _ env: E) throws(BulkheadReason) -> Request {
         guard at.isAligned(to: 8) else { throw .misaligned }
         let raw = try guestBytes(at, requestSize, env)
         var words = InlineArray<6, UInt64>(repeating: 0)
@@ -192,7 +192,7 @@ public enum KeyService {
 
     static func seal<E: KeyEnvironment>(_ binding: SealedBlob.Binding, _ data: UnsafeMutableRawBufferPointer,
                                         _ aad: UnsafeMutableRawBufferPointer, _ out: UnsafeMutableRawBufferPointer,
-                                        _ env: inout E) throws(IPCReason) -> UInt64 {
+                                        _ env: inout E) throws(BulkheadReason) -> UInt64 {
         var header = InlineArray<32, UInt8>(repeating: 0)
         put(UInt64(SealedBlob.magic), 4, &header, 0)
         put(UInt64(SealedBlob.version), 2, &header, 4)
@@ -229,7 +229,7 @@ public enum KeyService {
 
     static func unseal<E: KeyEnvironment>(_ blob: UnsafeMutableRawBufferPointer, _ aad: UnsafeMutableRawBufferPointer,
                                           _ outAddress: GuestPhysAddr, _ outLength: UInt64,
-                                          _ env: inout E) throws(IPCReason) -> UInt64 {
+                                          _ env: inout E) throws(BulkheadReason) -> UInt64 {
         // Copy the whole blob in once: everything below reads the copy.
         var copy = InlineArray<4144, UInt8>(repeating: 0)
         withUnsafeMutableBytes(of: &copy) { UnsafeMutableRawBufferPointer(rebasing: $0[0..<blob.count]).copyMemory(from: UnsafeRawBufferPointer(blob)) }

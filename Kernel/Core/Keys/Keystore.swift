@@ -71,7 +71,7 @@ public struct PartitionKeystore: Sendable {
     }
 
     /// The slot `handle` names, checked: this owner's, in range, holding the key of that generation.
-    public func slot(of handle: UInt64) throws(IPCReason) -> Int {
+    public func slot(of handle: UInt64) throws(BulkheadReason) -> Int {
         guard UInt32(truncatingIfNeeded: handle >> 32) == ownerTag else { throw .notOwner }
         let index = Int(handle & 0xFF)
         guard (handle >> 24) & 0xFF == 0, index < PartitionKeystore.slotCount, !slots[index].isEmpty,
@@ -80,7 +80,7 @@ public struct PartitionKeystore: Sendable {
     }
 
     /// Stores `material` for `usage` in the first empty slot and returns its handle.
-    public mutating func insert(_ usage: KeyUsage, _ material: UnsafeRawBufferPointer) throws(IPCReason) -> UInt64 {
+    public mutating func insert(_ usage: KeyUsage, _ material: UnsafeRawBufferPointer) throws(BulkheadReason) -> UInt64 {
         guard usage.accepts(length: material.count) else { throw .badKeyLength }
         var i = 0
         while i < PartitionKeystore.slotCount && !slots[i].isEmpty { i += 1 }
@@ -94,7 +94,7 @@ public struct PartitionKeystore: Sendable {
     }
 
     /// Empties the slot `handle` names (keeping its generation).
-    public mutating func remove(_ handle: UInt64) throws(IPCReason) {
+    public mutating func remove(_ handle: UInt64) throws(BulkheadReason) {
         let i = try slot(of: handle)
         slots[i].usage = 0
         slots[i].length = 0

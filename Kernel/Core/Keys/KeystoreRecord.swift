@@ -225,7 +225,7 @@ public struct KeystoreRegion: Sendable {
     public func update<F: FlashDevice>(_ store: inout PartitionKeystore, name: PartitionName, key: UnsafeRawBufferPointer,
                                        nonce: UnsafeRawBufferPointer, record: UnsafeMutableRawBufferPointer,
                                        scratch: UnsafeMutableRawBufferPointer, current: inout Int?, flash: inout F,
-                                       _ change: (inout PartitionKeystore) throws(IPCReason) -> UInt64) throws(IPCReason) -> UInt64 {
+                                       _ change: (inout PartitionKeystore) throws(BulkheadReason) -> UInt64) throws(BulkheadReason) -> UInt64 {
         var copy = store
         defer { copy.wipe() }
         let result = try change(&copy)

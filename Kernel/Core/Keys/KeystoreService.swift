@@ -13,7 +13,7 @@ public enum KeystoreService {
     public static let macSize: UInt64 = 64
     public static let publicKeySize: UInt64 = 32
 
-    static func perform<E: KeyEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(IPCReason) -> UInt64 {
+    static func perform<E: KeyEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(BulkheadReason) -> UInt64 {
         try KeyService.require(.keystore, env)
         guard env.withPartitionKeys({ _ in true }) != nil else { throw .noDeviceSecret }
         switch call {
@@ -72,7 +72,7 @@ public enum KeystoreService {
             return publicKeySize
 
         case .keyDestroy(let handle):
-            return try env.updateKeystore { (store) throws(IPCReason) -> UInt64 in
+            return try env.updateKeystore { (store) throws(BulkheadReason) -> UInt64 in
                 try store.remove(handle)
                 return 0
             }
@@ -82,17 +82,17 @@ public enum KeystoreService {
         }
     }
 
-    static func keyUsage(_ raw: UInt64) throws(IPCReason) -> KeyUsage {
+    static func keyUsage(_ raw: UInt64) throws(BulkheadReason) -> KeyUsage {
         guard raw <= 0xFF, let usage = KeyUsage(rawValue: UInt8(raw)) else { throw .badUsage }
         return usage
     }
 
     static func insert<E: KeyEnvironment>(_ usage: KeyUsage, _ material: InlineArray<64, UInt8>, _ count: Int,
-                                          _ env: inout E) throws(IPCReason) -> UInt64 {
+                                          _ env: inout E) throws(BulkheadReason) -> UInt64 {
         var copy = material
         defer { secureZero(&copy) }
-        return try withUnsafeBytes(of: &copy) { (m) throws(IPCReason) -> UInt64 in
-            try env.updateKeystore { (store) throws(IPCReason) -> UInt64 in
+        return try withUnsafeBytes(of: &copy) { (m) throws(BulkheadReason) -> UInt64 in
+            try env.updateKeystore { (store) throws(BulkheadReason) -> UInt64 in
                 try store.insert(usage, UnsafeRawBufferPointer(rebasing: m[0..<count]))
             }
         }
@@ -100,7 +100,7 @@ public enum KeystoreService {
 
     /// The message (at most `maxMessage` bytes, any alignment) and the 8-aligned output buffer.
     static func buffers<E: KeyEnvironment>(_ message: GuestPhysAddr, _ length: UInt64, _ output: GuestPhysAddr,
-                                           _ outLength: UInt64, _ env: E) throws(IPCReason)
+                                           _ outLength: UInt64, _ env: E) throws(BulkheadReason)
         -> (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) {
         guard length <= maxMessage else { throw .tooLong }
         guard output.isAligned(to: 8) else { throw .misaligned }
@@ -108,8 +108,8 @@ public enum KeystoreService {
     }
 
     /// A copy of the slot `handle` names, which must hold a key for `usage` (the caller wipes it).
-    static func slot<E: KeyEnvironment>(_ handle: UInt64, _ usage: KeyUsage, _ env: inout E) throws(IPCReason) -> KeySlot {
-        try env.readKeystore { (store) throws(IPCReason) -> KeySlot in
+    static func slot<E: KeyEnvironment>(_ handle: UInt64, _ usage: KeyUsage, _ env: inout E) throws(BulkheadReason) -> KeySlot {
+        try env.readKeystore { (store) throws(BulkheadReason) -> KeySlot in
             let s = store.slots[try store.slot(of: handle)]
             guard s.usage == usage.rawValue else { throw .wrongUsage }
             return s
@@ -119,7 +119,7 @@ public enum KeystoreService {
     /// The Ed25519 key in the slot `handle` names (the caller wipes it): the environment's cached
     /// expansion when it has one (it drops them on every keystore change), else expanded from the
     /// slot's seed and handed to the cache.
-    static func signingKey<E: KeyEnvironment>(_ handle: UInt64, _ env: inout E) throws(IPCReason) -> Ed25519PrivateKey {
+    static func signingKey<E: KeyEnvironment>(_ handle: UInt64, _ env: inout E) throws(BulkheadReason) -> Ed25519PrivateKey {
         if let cached = env.cachedSigningKey(handle) { return cached }
         let stamp = env.keystoreStamp()
         var s = try slot(handle, .sign, &env)

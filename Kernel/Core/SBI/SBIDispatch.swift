@@ -53,7 +53,7 @@ public enum SBIDispatch {
 
     /// The Bulkhead extension (docs/hypercalls.md), the hot path of IPC.
     @inline(never) static func bulkhead<E: SBIEnvironment>(_ call: BulkheadCall, _ env: inout E) -> SBIResult {
-        IPCService.handle(call, &env)
+        BulkheadService.handle(call, &env)
     }
 
     /// The Base extension's answers (SBI spec v2.0, chapter 4), or nil for any other call. Inline

@@ -48,9 +48,9 @@ static spinlock_t bulkhead_state_lock = SPIN_LOCK_INITIALIZER;
 #define BULKHEAD_REQUEST_SIZE 48UL
 #define BULKHEAD_SEAL_OVERHEAD 48UL
 #define BULKHEAD_NONCE_SIZE   32UL
-/* The Bulkhead reason for an address refused here (IPCReason.badAddress, docs/hypercalls.md). */
+/* The Bulkhead reason for an address refused here (BulkheadReason.badAddress, docs/hypercalls.md). */
 #define BULKHEAD_REASON_BAD_ADDRESS 7UL
-/* The reason for a FID the extension does not have (IPCReason.unknownFunction). */
+/* The reason for a FID the extension does not have (BulkheadReason.unknownFunction). */
 #define BULKHEAD_REASON_UNKNOWN_FUNCTION 13UL
 
 static int bulkhead_flash_read(void *ctx, uint64_t offset, void *buf, uint64_t len)

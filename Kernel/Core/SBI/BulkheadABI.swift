@@ -13,14 +13,14 @@ public enum BulkheadExtension {
 /// OS it offers the key services with the Bulkhead extension's FIDs, arguments and reasons.
 public enum SecureMonitorExtension {
     public static let eid: UInt64 = 0x0A42_4C4B
-    /// Its own functions (the key services use IPCFunction's derive...random).
+    /// Its own functions (the key services use BulkheadFunction's derive...random).
     public enum Function: UInt64, Sendable { case getVersion = 0, getMeasurement = 1, getCDI = 2 }
     /// The API version get_version returns (3: with the key services).
     public static let apiVersion: UInt64 = 3
 }
 
 /// The extension's functions (a6).
-public enum IPCFunction: UInt64, Sendable {
+public enum BulkheadFunction: UInt64, Sendable {
     case partitionInfo = 0
     case send = 1
     case receive = 2
@@ -44,7 +44,7 @@ public enum IPCFunction: UInt64, Sendable {
 }
 
 /// Why a Bulkhead call failed: returned in a1 beside the standard SBI error in a0.
-public enum IPCReason: UInt64, Error, Equatable, Sendable {
+public enum BulkheadReason: UInt64, Error, Equatable, Sendable {
     case unknownChannel = 1
     case notEndpoint = 2
     case wrongKind = 3
