@@ -192,35 +192,38 @@ struct Field25519: Sendable {
         let s2 = a.l2 << 11
         let s3 = a.l3 << 11
         let s4 = a.l4 << 11
-        // Column j is Σ a_i·b_k over i + k = j, plus 19 times the sum over i + k = j + 5 (the
-        // products of weight 2^255 and above). Each column starts from the carry out of the one
-        // before, so the columns are computed one at a time (fewer registers live at once).
+        // The wrapped products (weight 2^255 and above, ≡ 19) take b_k·19 as their right factor,
+        // computed once here: 4 multiplications instead of scaling each column's wrapped sum.
+        let b1x19 = b.l1 &* 19
+        let b2x19 = b.l2 &* 19
+        let b3x19 = b.l3 &* 19
+        let b4x19 = b.l4 &* 19
+        // Column j is Σ a_i·b_k over i + k = j, plus Σ a_i·(19·b_k) over i + k = j + 5. Each
+        // column starts from the carry out of the one before, so the columns are computed one at
+        // a time (fewer registers live at once).
         var c = ColumnSum(a.l0, s0, b.l0, carry: 0)
-        var w = ColumnSum(a.l1, s1, b.l4)
-        w.add(a.l2, s2, b.l3)
-        w.add(a.l3, s3, b.l2)
-        w.add(a.l4, s4, b.l1)
-        c.add(19, w)
+        c.add(a.l1, s1, b4x19)
+        c.add(a.l2, s2, b3x19)
+        c.add(a.l3, s3, b2x19)
+        c.add(a.l4, s4, b1x19)
         var (r0, carry) = c.split()
         c = ColumnSum(a.l0, s0, b.l1, carry: carry)
         c.add(a.l1, s1, b.l0)
-        w = ColumnSum(a.l2, s2, b.l4)
-        w.add(a.l3, s3, b.l3)
-        w.add(a.l4, s4, b.l2)
-        c.add(19, w)
+        c.add(a.l2, s2, b4x19)
+        c.add(a.l3, s3, b3x19)
+        c.add(a.l4, s4, b2x19)
         let (r1, carry1) = c.split()
         c = ColumnSum(a.l0, s0, b.l2, carry: carry1)
         c.add(a.l1, s1, b.l1)
         c.add(a.l2, s2, b.l0)
-        w = ColumnSum(a.l3, s3, b.l4)
-        w.add(a.l4, s4, b.l3)
-        c.add(19, w)
+        c.add(a.l3, s3, b4x19)
+        c.add(a.l4, s4, b3x19)
         let (r2, carry2) = c.split()
         c = ColumnSum(a.l0, s0, b.l3, carry: carry2)
         c.add(a.l1, s1, b.l2)
         c.add(a.l2, s2, b.l1)
         c.add(a.l3, s3, b.l0)
-        c.add(19, ColumnSum(a.l4, s4, b.l4))
+        c.add(a.l4, s4, b4x19)
         let (r3, carry3) = c.split()
         c = ColumnSum(a.l0, s0, b.l4, carry: carry3)
         c.add(a.l1, s1, b.l3)
