@@ -290,10 +290,22 @@ extension EdwardsPoint {
         var acc = ProjectivePoint.identity
         var i = top
         while i >= 0 {
-            step(&acc, sDigits[i], kDigits[i], negatedATable)
+            let sDigit = sDigits[i]
+            let kDigit = kDigits[i]
+            if sDigit == 0 && kDigit == 0 {
+                double(&acc)
+            } else {
+                step(&acc, sDigit, kDigit, negatedATable)
+            }
             i -= 1
         }
         return acc
+    }
+
+    /// acc ← 2·acc: a step of the loop above where both digits are zero (most of them).
+    @inline(never)
+    static func double(_ acc: inout ProjectivePoint) {
+        acc = acc.doubled().projective
     }
 
     /// acc ← 2·acc + [sDigit]B + [kDigit](-A): one step of the loop above.
