@@ -12,8 +12,8 @@
 //     equals that point exactly when the encodings match, and any other R matches nothing.
 //   * Not constant time: every input (key, message, signature) is public.
 // No heap, no traps on any input: malformed keys give nil, malformed signatures give false.
-// Cost (RV64, -Osize, measured under QEMU with -icount, `make bench`): about 0.66 M instructions
-// per verify of a 1024-byte message and 39 k per key decode; about 6 KiB of stack (docs/ed25519.md).
+// Cost (RV64, -Osize, measured under QEMU with -icount, `make bench`): about 0.54 M instructions
+// per verify of a 1024-byte message and 36 k per key decode; about 6 KiB of stack (docs/ed25519.md).
 // Call it on the boot stack, not an 8 KiB hart stack.
 
 /// An Ed25519 public key A (RFC 8032 §5.1.5): a canonical 32-byte point encoding, decoded once.

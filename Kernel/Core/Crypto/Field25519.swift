@@ -11,10 +11,11 @@
 //     uncarried sums and differences of LooseField25519). The left factor of each product is a
 //     limb, so it can be shifted left by 11 bits; the right factor is a limb times 1, 2, 19 or
 //     38, and a product's high part ⌊a·b / 2^53⌋ is below the right factor. A multiply column
-//     is at most five plain products plus 19 times at most four wrapped ones (those of weight
-//     2^255 and above), so high < 81·2^53 < 2^59.4; a square column is at most three products,
-//     with high < 2^53 + 2·38·2^53 < 2^59.3. Every carry passed between limbs is then
-//     4·high + ⌊x / 2^51⌋ < 2^61.4, and x < 81·2^53 + 2^61.4 < 2^62. Column 4 has no wrapped
+//     is at most five products, of which those of weight 2^255 and above (at most four) take
+//     19·b_k < 19·2^53 as their right factor, so high < 2^53 + 4·19·2^53 = 77·2^53 < 2^59.3; a
+//     square column is at most three products, with high < 2^53 + 2·38·2^53 < 2^59.3. Every
+//     carry passed between limbs is then 4·high + ⌊x / 2^51⌋ < 2^61.4, with x (the low 53-bit
+//     parts plus the incoming carry) < 5·2^53 + 2^61.4 < 2^62. Column 4 has no wrapped
 //     products and high < 3·2^54 (square) or 5·2^53 (multiply), so its carry out is < 2^57.6 and
 //     19 times it < 2^62: folding it into limb 0 (< 2^51) cannot overflow, and the carry then
 //     passed to limb 1 is < 2^11. Every product is therefore bounded (limbs < 2^51 + 2^11);
@@ -192,35 +193,38 @@ struct Field25519: Sendable {
         let s2 = a.l2 << 11
         let s3 = a.l3 << 11
         let s4 = a.l4 << 11
-        // Column j is Σ a_i·b_k over i + k = j, plus 19 times the sum over i + k = j + 5 (the
-        // products of weight 2^255 and above). Each column starts from the carry out of the one
-        // before, so the columns are computed one at a time (fewer registers live at once).
+        // The wrapped products (weight 2^255 and above, ≡ 19) take b_k·19 as their right factor,
+        // computed once here: 4 multiplications instead of scaling each column's wrapped sum.
+        let b1x19 = b.l1 &* 19
+        let b2x19 = b.l2 &* 19
+        let b3x19 = b.l3 &* 19
+        let b4x19 = b.l4 &* 19
+        // Column j is Σ a_i·b_k over i + k = j, plus Σ a_i·(19·b_k) over i + k = j + 5. Each
+        // column starts from the carry out of the one before, so the columns are computed one at
+        // a time (fewer registers live at once).
         var c = ColumnSum(a.l0, s0, b.l0, carry: 0)
-        var w = ColumnSum(a.l1, s1, b.l4)
-        w.add(a.l2, s2, b.l3)
-        w.add(a.l3, s3, b.l2)
-        w.add(a.l4, s4, b.l1)
-        c.add(19, w)
+        c.add(a.l1, s1, b4x19)
+        c.add(a.l2, s2, b3x19)
+        c.add(a.l3, s3, b2x19)
+        c.add(a.l4, s4, b1x19)
         var (r0, carry) = c.split()
         c = ColumnSum(a.l0, s0, b.l1, carry: carry)
         c.add(a.l1, s1, b.l0)
-        w = ColumnSum(a.l2, s2, b.l4)
-        w.add(a.l3, s3, b.l3)
-        w.add(a.l4, s4, b.l2)
-        c.add(19, w)
+        c.add(a.l2, s2, b4x19)
+        c.add(a.l3, s3, b3x19)
+        c.add(a.l4, s4, b2x19)
         let (r1, carry1) = c.split()
         c = ColumnSum(a.l0, s0, b.l2, carry: carry1)
         c.add(a.l1, s1, b.l1)
         c.add(a.l2, s2, b.l0)
-        w = ColumnSum(a.l3, s3, b.l4)
-        w.add(a.l4, s4, b.l3)
-        c.add(19, w)
+        c.add(a.l3, s3, b4x19)
+        c.add(a.l4, s4, b3x19)
         let (r2, carry2) = c.split()
         c = ColumnSum(a.l0, s0, b.l3, carry: carry2)
         c.add(a.l1, s1, b.l2)
         c.add(a.l2, s2, b.l1)
         c.add(a.l3, s3, b.l0)
-        c.add(19, ColumnSum(a.l4, s4, b.l4))
+        c.add(a.l4, s4, b4x19)
         let (r3, carry3) = c.split()
         c = ColumnSum(a.l0, s0, b.l4, carry: carry3)
         c.add(a.l1, s1, b.l3)
@@ -369,8 +373,7 @@ extension Field25519 {
 /// freely), so its value is high·2^53 + x with x = Σ (a_i·b_i mod 2^53). Whenever x < 2^64
 /// (always here: see the file header), x ≡ low - high·2^53 (mod 2^64) gives x = low &- (high << 53)
 /// exactly. So each product costs two multiplications and two additions, and each column two more
-/// instructions. Scaling high and low by the same small factor (19) scales the column, and adding
-/// a carry to low adds it to x.
+/// instructions. Adding a carry to low adds it to x.
 struct ColumnSum {
     /// Σ ⌊a_i·b_i / 2^53⌋.
     var high: UInt64
@@ -396,14 +399,6 @@ struct ColumnSum {
     mutating func add(_ a: UInt64, _ shifted: UInt64, _ b: UInt64) {
         high = high &+ shifted.multipliedFullWidth(by: b).high
         low = low &+ a &* b
-    }
-
-    /// self += factor·other, for the wrapped products of a multiplication (factor 19). The high
-    /// and low sums scale alike, so the pair still describes the column (see the header).
-    @inline(__always)
-    mutating func add(_ factor: UInt64, _ other: ColumnSum) {
-        high = high &+ factor &* other.high
-        low = low &+ factor &* other.low
     }
 
     /// The column's limb and carry: column mod 2^51 and ⌊column / 2^51⌋.
