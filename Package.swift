@@ -40,7 +40,7 @@ let package = Package(
         // The secure monitor's Swift sources built for the host, for tests of its C entry points.
         .target(name: "MonitorHost", dependencies: ["BulkheadCore"], path: "Kernel/Monitor",
                 exclude: ["include", "opensbi", "probe", "monitor.mk", "MonitorEntry.S"],
-                sources: ["Monitor.swift", "NextStage.swift", "OSKeys.swift", "HostSupport"]),
+                sources: ["Monitor.swift", "MonitorRecord.swift", "NextStage.swift", "OSKeys.swift", "HostSupport"]),
         .testTarget(
             name: "MonitorTests",
             dependencies: ["MonitorHost", "BulkheadCore", .product(name: "Crypto", package: "swift-crypto")],

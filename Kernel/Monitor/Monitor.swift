@@ -13,6 +13,14 @@ nonisolated(unsafe) var monitorFDT: UnsafeRawPointer? = nil
 nonisolated(unsafe) var monitorFlashRead: FlashRead? = nil
 nonisolated(unsafe) var monitorFlashContext: UnsafeMutableRawPointer? = nil
 nonisolated(unsafe) var monitorPutChar: PutChar? = nil
+nonisolated(unsafe) var monitorFlashErase: FlashErase? = nil
+nonisolated(unsafe) var monitorFlashProgram: FlashProgram? = nil
+/// The accepted next stage's security version (its header's), for the plain OS's reports.
+nonisolated(unsafe) var acceptedSecurityVersion: UInt64 = 0
+/// This boot's counter from the monitor's record (raised and written at verify, before any key
+/// service); the DRBG refuses to run without it.
+nonisolated(unsafe) var monitorBootCounter: UInt64 = 0
+nonisolated(unsafe) var hasBootCounter = false
 nonisolated(unsafe) var acceptedMeasurement = SHA512Digest(bytes: InlineArray(repeating: 0))
 nonisolated(unsafe) var hasAccepted = false
 nonisolated(unsafe) var nextStageCDI = CDI(repeating: 0)
@@ -44,6 +52,27 @@ public func bulkheadMonitorSecretRange(_ offset: UnsafeMutablePointer<UInt64>?, 
     return 0
 }
 
+/// The monitor's record blocks (both copies, adjacent: MonitorRecordRegion.qemuVirt), for the
+/// firmware to put behind M-only PMP like the secret; -1 for null pointers.
+@_cdecl("bulkhead_monitor_record_range")
+public func bulkheadMonitorRecordRange(_ offset: UnsafeMutablePointer<UInt64>?, _ size: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let offset, let size else { return -1 }
+    let region = MonitorRecordRegion.qemuVirt
+    offset.pointee = UInt64(min(region.copyA, region.copyB))
+    size.pointee = UInt64(2 * FlashLayout.qemuVirt.eraseBlockSize)
+    return 0
+}
+
+/// The firmware's M-mode flash writer (erase one block, program bytes), for the monitor's record.
+/// Call after init and before verify; null pointers leave the monitor without a writer (then
+/// verify refuses every next stage: no floor can be enforced).
+@_cdecl("bulkhead_monitor_set_flash_writer")
+public func bulkheadMonitorSetFlashWriter(_ erase: FlashErase?, _ program: FlashProgram?) -> Int32 {
+    monitorFlashErase = erase
+    monitorFlashProgram = program
+    return erase != nil && program != nil ? 0 : -1
+}
+
 @_cdecl("bulkhead_monitor_init")
 public func bulkheadMonitorInit(_ fdt: UnsafeRawPointer?, _ flashRead: FlashRead?, _ flashContext: UnsafeMutableRawPointer?,
                                 _ putc: PutChar?) -> Int32 {
@@ -52,6 +81,9 @@ public func bulkheadMonitorInit(_ fdt: UnsafeRawPointer?, _ flashRead: FlashRead
     monitorFlashRead = flashRead
     monitorFlashContext = flashContext
     monitorPutChar = putc
+    monitorFlashErase = nil
+    monitorFlashProgram = nil
+    hasBootCounter = false
     hasAccepted = false
     hasCDI = false
     hasCertificate = false
@@ -71,13 +103,17 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
     nextCDIWord = 0
     cdiUse = .undecided
     wipeOSKeys()
+    hasBootCounter = false
     osRAM = HostRegion(base: HostPhysAddr(0), size: 0)
     withUnsafeMutableBytes(of: &nextStageCDI) { secureZero($0) }
     var out = MonitorConsole()
     let ram = deviceTreeRAM()
     let (anchors, revoked) = builtInTrustAnchors()
-    let verdict = NextStage.verify(imageAddress: imageAddress, maxSize: maxSize, ram: ram,
+    var verdict = NextStage.verify(imageAddress: imageAddress, maxSize: maxSize, ram: ram,
                                    anchors: anchors, revoked: revoked)
+    if case .accepted = verdict {
+        verdict = enforceFloor(NextStage.load64(headerBytes(imageAddress), NextStageHeader.securityVersionOffset), verdict)
+    }
     out.write("[monitor] next stage at "); out.write(hex: imageAddress); out.write(": ")
     switch verdict {
     case .accepted(let measurement):
@@ -88,6 +124,7 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
         out.write("verified, "); out.write(decimal: NextStage.load64(headerBytes(imageAddress), NextStageHeader.imageSizeOffset))
         out.write(" bytes signed by key id ")
         signer.write(to: &out)
+        out.write(", security version "); out.write(decimal: acceptedSecurityVersion)
         out.write(", measurement sha512:")
         measurement.writeShort(to: &out)
         out.write("\n")
@@ -96,6 +133,36 @@ public func bulkheadMonitorVerifyOnStack(_ imageAddress: UInt64, _ maxSize: UInt
         out.write("refused: "); verdict.write(to: &out); out.write("; not entered\n")
     }
     return verdict.code
+}
+
+/// The anti-rollback check and the boot's one record write, after the signature and digest hold
+/// (so the version is the signer's): refuses a version below the floor (rolledBack) and a missing
+/// or failing record (stateUnavailable: without it no floor holds); otherwise raises the floor to
+/// the version when higher, as the hypervisor does for bundles at acceptance (docs/flash-layout.md),
+/// and counts this boot, both in one write before the next stage or any key service runs.
+private func enforceFloor(_ version: UInt64, _ verdict: NextStageVerdict) -> NextStageVerdict {
+    guard let read = monitorFlashRead, let erase = monitorFlashErase, let program = monitorFlashProgram else {
+        return .stateUnavailable(.noFlashWriter)
+    }
+    var flash = FirmwareFlash(readFn: read, eraseFn: erase, programFn: program, context: monitorFlashContext)
+    let region = MonitorRecordRegion.qemuVirt
+    do throws(MonitorRecordError) {
+        let state = try region.state(flash)
+        guard version >= state.floor else { return .rolledBack(version: version, floor: state.floor) }
+        let next = MonitorState(floor: version > state.floor ? version : state.floor, bootCounter: state.bootCounter &+ 1)
+        try region.commit(next, to: &flash)
+        var out = MonitorConsole()
+        out.write("[monitor] state: boot "); out.write(decimal: next.bootCounter)
+        out.write(", minimum next-stage security version "); out.write(decimal: state.floor)
+        if next.floor != state.floor { out.write(" -> "); out.write(decimal: next.floor) }
+        out.write("\n")
+        acceptedSecurityVersion = version
+        monitorBootCounter = next.bootCounter
+        hasBootCounter = true
+        return verdict
+    } catch {
+        return .stateUnavailable(error)
+    }
 }
 
 @_cdecl("bulkhead_monitor_measurement")

@@ -1,24 +1,30 @@
 // The signed next stage: its 4096-byte header below the image, parsed and checked (docs/monitor.md).
 //
 // Header (little-endian), at image address - 4096:
-//   0  magic "BHNEXT01" (8)     8  format version u32 = 1     12 reserved u32 = 0
+//   0  magic "BHNEXT01" (8)     8  format version u32 = 2     12 reserved u32 = 0
 //   16 load address u64         24 image size u64             32 key id (8: SHA-512(public key)[0..8])
-//   40 SHA-512 of the image (64)                              104 Ed25519 signature (64) over bytes 0..<104
-// The rest of the 4096 bytes is ignored. Checks, in order (the first failure decides): magic,
-// version, load address, size (non-zero, at most the limit, inside RAM with its header), key id
-// revoked, key id trusted, signature, then the image's digest. No heap; every read is bounded.
+//   40 SHA-512 of the image (64)                              104 security version u64
+//   112 Ed25519 signature (64) over bytes 0..<112
+// The rest of the 4096 bytes is ignored. Format version 1 (no security version, signature at 104)
+// is refused with its own reason. Checks, in order (the first failure decides): magic, version,
+// load address, size (non-zero, at most the limit, inside RAM with its header), key id revoked,
+// key id trusted, signature, then the image's digest; the caller then checks the security version
+// against the monitor's floor (Monitor.swift). No heap; every read is bounded.
 import BulkheadCore
 
 enum NextStageHeader {
     static let size = 4096
     static let magic: UInt64 = 0x3130_5458_454E_4842      // "BHNEXT01" read little-endian
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
+    /// The format before the security version (refused: it cannot be held to a floor).
+    static let unversionedFormat: UInt32 = 1
     static let loadAddressOffset = 16
     static let imageSizeOffset = 24
     static let keyIDOffset = 32
     static let digestOffset = 40
-    static let signatureOffset = 104
-    static let signedLength = 104
+    static let securityVersionOffset = 104
+    static let signatureOffset = 112
+    static let signedLength = 112
 }
 
 /// What the monitor decided about a next stage.
@@ -33,6 +39,10 @@ enum NextStageVerdict {
     case unknownKey(SigningKeyID)
     case badSignature(SigningKeyID)
     case digestMismatch
+    /// A verified next stage whose security version is below the monitor's floor.
+    case rolledBack(version: UInt64, floor: UInt64)
+    /// The monitor's state record could not be read or written (so no floor can be enforced).
+    case stateUnavailable(MonitorRecordError)
 
     /// The C result code (bulkhead_monitor.h).
     var code: Int32 {
@@ -46,6 +56,8 @@ enum NextStageVerdict {
         case .unknownKey: return -7
         case .badSignature: return -8
         case .digestMismatch: return -9
+        case .rolledBack: return -10
+        case .stateUnavailable: return -11
         }
     }
 
@@ -55,8 +67,10 @@ enum NextStageVerdict {
             out.write("verified")
         case .noHeader:
             out.write("no signed next-stage header (magic \"BHNEXT01\") in the 4096 bytes below it")
+        case .badVersion(let v) where v == NextStageHeader.unversionedFormat:
+            out.write("header format version 1 has no security version and is no longer accepted; re-sign the image (format 2)")
         case .badVersion(let v):
-            out.write("header format version "); out.write(decimal: UInt64(v)); out.write(" is not supported (1 is)")
+            out.write("header format version "); out.write(decimal: UInt64(v)); out.write(" is not supported (2 is)")
         case .wrongAddress(let expected, let found):
             out.write("the header is signed for load address "); out.write(hex: found)
             out.write(", not "); out.write(hex: expected)
@@ -75,6 +89,12 @@ enum NextStageVerdict {
             id.write(to: &out)
         case .digestMismatch:
             out.write("digest mismatch: the image does not hash to the SHA-512 in its signed header")
+        case .rolledBack(let version, let floor):
+            out.write("rollback: security version "); out.write(decimal: version)
+            out.write(" is below the monitor's minimum "); out.write(decimal: floor)
+        case .stateUnavailable(let error):
+            out.write("the monitor's state record is unavailable ("); error.write(to: &out)
+            out.write("), so its rollback floor cannot be enforced")
         }
     }
 }

@@ -65,18 +65,23 @@ struct OSKeyEnvironment: KeyEnvironment {
 
     var memory: GuestMemory { GuestMemory(guestBase: GuestPhysAddr(osRAM.base.raw), host: osRAM) }
     var keyPolicy: KeyPolicy { cdiUse == .handedOver ? KeyPolicy() : osSpec().keyPolicy }
-    /// The next-stage header has no security version yet.
-    var securityVersion: UInt64 { 0 }
+    /// The accepted next stage's security version (its header's).
+    var securityVersion: UInt64 { acceptedSecurityVersion }
 
     func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? {
         hasOSKeys ? body(osKeys) : nil
     }
 
-    /// The DRBG is seeded at the first request: HKDF(DRBG key from the CDI, boot value) (KeyChain.drbgSeed).
+    /// The DRBG is seeded at the first request: HKDF(DRBG key from the CDI, this boot's counter
+    /// from the monitor's record, SHA-512 of the firmware's boot value) (KeyChain.drbgSeed). The
+    /// counter makes every boot's seed differ even when the boot value repeats; without it, no
+    /// random output (and so no sealing).
     mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool {
-        guard hasOSKeys else { return false }
+        guard hasOSKeys, hasBootCounter else { return false }
         if !osDRBGSeeded {
-            osDRBG = DRBG(seed: KeyChain.drbgSeed(secret: osDRBGKey, bootCounter: bootValue))
+            var value = bootValue.littleEndian
+            let entropy = withUnsafeBytes(of: &value) { SHA512.hash($0) }
+            osDRBG = DRBG(seed: KeyChain.drbgSeed(secret: osDRBGKey, bootCounter: monitorBootCounter, entropy: entropy))
             withUnsafeMutableBytes(of: &osDRBGKey) { secureZero($0) }
             osDRBGSeeded = true
         }

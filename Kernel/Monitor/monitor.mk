@@ -29,6 +29,8 @@ OPENSBI_OUT    := $(MON_DIR)/opensbi-build
 MON_FW_TEXT_START := 0x80000000
 MON_NEXT_STAGE    := 0x80200000
 MON_HEADER_ADDR   := 0x801ff000
+# The hypervisor's security version in its next-stage header (the monitor's anti-rollback floor).
+MON_SECURITY_VERSION ?= 0
 MON_QEMU_FLAGS := -M virt -cpu rv64 -smp $(SMP) -m $(RAM_SIZE) -nographic -bios $(MON_FW) \
                   -device loader,file=$(MON_SIGNED),addr=$(MON_HEADER_ADDR),force-raw=on \
                   -drive if=pflash,unit=1,format=raw,file=$(FLASH)
@@ -84,9 +86,10 @@ $(MON_FW): $(MON_LIB) $(OPENSBI_SRC)/.extracted Kernel/Monitor/opensbi/bulkhead_
 	cp $(OPENSBI_OUT)/platform/generic/firmware/fw_jump.elf $@
 
 # The hypervisor's raw image behind its signed header, loaded at MON_HEADER_ADDR.
-$(MON_SIGNED): $(KERNEL_BIN) $(KEY).key Tools/opensbi/sign-next-stage.py
+$(MON_SIGNED): $(KERNEL_BIN) $(KEY).key Tools/opensbi/sign-next-stage.py FORCE
 	@mkdir -p $(MON_DIR)
-	python3 Tools/opensbi/sign-next-stage.py $(KERNEL_BIN) --key $(KEY).key --load-address $(MON_NEXT_STAGE) -o $@
+	python3 Tools/opensbi/sign-next-stage.py $(KERNEL_BIN) --key $(KEY).key --load-address $(MON_NEXT_STAGE) \
+	    --security-version $(MON_SECURITY_VERSION) -o $@
 
 # The S-mode probe the tests boot as the next stage instead of the hypervisor (Kernel/Monitor/probe).
 $(MON_PROBE): Kernel/Monitor/probe/start.S Kernel/Monitor/probe/probe.c Kernel/Monitor/include/bulkhead_monitor.h

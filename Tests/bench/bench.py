@@ -190,7 +190,7 @@ def monitor_rows(image, plain_entry):
         first = int(m.expect(r"^\[bench\] bench: first-instret=(\d+)", timeout=300).group(1))
     size = os.path.getsize(signed) - 4096
     return [
-        (f"secure monitor: verify and measure the signed hypervisor image ({size:,} bytes; portable SHA-512, one Ed25519 verify) (instructions)",
+        (f"secure monitor: verify and measure the signed hypervisor image ({size:,} bytes; portable SHA-512, one Ed25519 verify, its state record read and written) (instructions)",
          f"{verify:,}", ""),
         ("hypervisor entry to first guest instruction (Zbb): CDI from the secure monitor / self-hashed under plain OpenSBI",
          f"{first - entry:,} / {plain_entry:,}", ""),

@@ -21,8 +21,9 @@ NEXT_STAGE = 0x80200000
 pytestmark = pytest.mark.skipif(not os.path.exists(MONITOR_FW), reason="build/monitor/fw_jump.elf missing: run `make monitor`")
 
 
-def sign(image_path, out, key=DEV_KEY + ".key"):
-    result = subprocess.run([sys.executable, SIGN, image_path, "--key", key, "-o", str(out)],
+def sign(image_path, out, key=DEV_KEY + ".key", security_version=0):
+    result = subprocess.run([sys.executable, SIGN, image_path, "--key", key, "--security-version", str(security_version),
+                             "-o", str(out)],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, f"sign-next-stage failed:\n{result.stdout}{result.stderr}"
     return str(out)
@@ -113,7 +114,7 @@ def test_monitor_verifies_the_hypervisor_then_the_demo_runs(bundle_of, flash_of,
     with Machine.command(monitor_cmd(signed, flash_of(bundle_of("demo.toml")))) as m:
         m.expect(r"^OpenSBI v1\.6$")
         m.expect(r"^\[monitor\] next stage at 0x80200000: verified, %d bytes signed by key id [0-9a-f]{16}, "
-                 r"measurement sha512:%s\.\.\.$" % (len(image), measurement[:16]))
+                 r"security version 0, measurement sha512:%s\.\.\.$" % (len(image), measurement[:16]))
         # The firmware registered the monitor's SBI extension (OpenSBI lists it by its short name).
         m.expect(r"^Standard SBI Extensions\s+: .*\bbulkhd\b")
         m.expect(r"^\[bulkhead\] Bulkhead .* on qemu-virt: 4 harts")
@@ -184,13 +185,59 @@ def test_sbi_extension_gives_the_measurement_and_pmp_keeps_s_mode_out_of_the_fir
         m.expect(r"^\[probe\] read the firmware at 0x80000000: fault, scause 5, stval 0x80000000$")
         m.expect(r"^\[probe\] read the device secret's flash block at 0x23f40000: fault, scause 5, stval 0x23f40000$")
         m.expect(r"^\[probe\] read the device secret's flash block, last word at 0x23f7fff8: fault, scause 5, stval 0x23f7fff8$")
+        # The monitor's state record blocks (copy A's first word, copy B's last) are M-only too.
+        m.expect(r"^\[probe\] read the monitor's record, copy A at 0x23ec0000: fault, scause 5, stval 0x23ec0000$")
+        m.expect(r"^\[probe\] read the monitor's record, copy B, last word at 0x23f3fff8: fault, scause 5, stval 0x23f3fff8$")
         m.expect(r"^\[probe\] read state copy A's flash block at 0x23f80000: value ffffffffffffffff \(readable\)$")
         m.wait_exit(30)                                                  # SBI SRST powered it off
-        assert m.count(r"^\[probe\] read (the firmware|the device secret).*readable") == 0
+        assert m.count(r"^\[probe\] read (the firmware|the device secret|the monitor's record).*readable") == 0
         assert m.count(r"^\[probe\] trap:") == 0
         assert "a5a5a5a5" not in m.text
         # OpenSBI's domain dump lists the region: M may read and write, S/U nothing.
-        assert m.count(r"^Domain0 Region\d+\s*: 0x0*23f40000-0x0*23f7ffff M: \(I,R,W\) S/U: \(\)$") == 1
+        # OpenSBI merges the record's copy B with the secret's block (adjacent, same flags) into one
+        # 512 KiB NAPOT region; copy A is its own region.
+        assert m.count(r"^Domain0 Region\d+\s*: 0x0*23f00000-0x0*23f7ffff M: \(I,R,W\) S/U: \(\)$") == 1
+        assert m.count(r"^Domain0 Region\d+\s*: 0x0*23ec0000-0x0*23efffff M: \(I,R,W\) S/U: \(\)$") == 1
+
+
+def test_an_older_next_stage_after_a_newer_one_is_not_entered(flash_of, tmp_path):
+    """Anti-rollback: the probe signed with security version 5 boots and raises the monitor's floor
+    (in its flash record); the same image signed with version 3 is then refused on that flash,
+    and version 5 again still boots. A format-1 header (no security version) is refused too."""
+    probe = os.path.join(BUILD, "monitor", "probe.bin")
+    flash = flash_of()
+    newer = sign(probe, tmp_path / "v5.signed", security_version=5)
+    older = sign(probe, tmp_path / "v3.signed", security_version=3)
+    with Machine.command(monitor_cmd(newer, flash, smp=1)) as m:
+        m.expect(r"^\[monitor\] state: boot 1, minimum next-stage security version 0 -> 5$")
+        m.expect(r"^\[monitor\] next stage at 0x80200000: verified, \d+ bytes signed by key id [0-9a-f]{16}, security version 5, ")
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 4$")
+        m.wait_exit(30)
+        assert m.count(r"refused") == 0
+    with Machine.command(monitor_cmd(older, flash, smp=1)) as m:
+        m.expect(r"^\[monitor\] next stage at 0x80200000: refused: rollback: security version 3 is below the monitor's "
+                 r"minimum 5; not entered$")
+        m.expect(r"^\[monitor\] halting: the next stage at 0x80200000 is not entered \(result -10\)$")
+        assert m.count(r"^\[probe\]") == 0
+        assert m.count(r"^\[monitor\] state:") == 0                  # nothing written
+    with Machine.command(monitor_cmd(newer, flash, smp=1)) as m:
+        m.expect(r"^\[monitor\] state: boot 2, minimum next-stage security version 5$")
+        m.expect(r"^\[probe\] monitor extension: probe 1, version 4$")
+        m.wait_exit(30)
+    # Format 1: the header before the security version (signature over bytes 0..<104).
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    import struct
+    lines = open(DEV_KEY + ".key").read().splitlines()
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(lines[1].strip()))
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    image = open(probe, "rb").read()
+    key_id = hashlib.sha512(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).digest()[:8]
+    signed = b"BHNEXT01" + struct.pack("<IIQQ", 1, 0, NEXT_STAGE, len(image)) + key_id + hashlib.sha512(image).digest()
+    header = signed + key.sign(signed)
+    old = tmp_path / "format1.signed"
+    old.write_bytes(header + bytes(HEADER_SIZE - len(header)) + image)
+    refused(str(old), flash_of, r"header format version 1 has no security version and is no longer accepted; "
+            r"re-sign the image \(format 2\)")
 
 
 def test_chained_attestation_verifies_from_the_monitor_key_to_the_report(flash_of, bundle_of, tmp_path):

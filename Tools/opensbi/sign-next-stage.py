@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Signs a next-stage image for Bulkhead's secure monitor (docs/monitor.md, "Signed next stage").
 
-usage: sign-next-stage.py IMAGE --key NAME.key [--load-address 0x80200000] -o OUT
+usage: sign-next-stage.py IMAGE --key NAME.key [--load-address 0x80200000] [--security-version N] -o OUT
 
 OUT is the 4096-byte header followed by IMAGE: load OUT at load address - 4096 (QEMU:
 -device loader,file=OUT,addr=0x801ff000,force-raw=on). The header holds the load address, the
-image size, the signing key's id, the image's SHA-512 and an Ed25519 signature over its first 104
-bytes. The key is a `bulkhead keygen` private key file (docs/bundle-format.md, "Key files").
+image size, the signing key's id, the image's SHA-512, the security version (format 2: the monitor
+refuses a version below its floor) and an Ed25519 signature over its first 112 bytes. The key is a `bulkhead keygen` private key file (docs/bundle-format.md, "Key files").
 """
 import argparse
 import hashlib
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 HEADER_SIZE = 4096
 MAGIC = b"BHNEXT01"
-VERSION = 1
+VERSION = 2
 KEY_HEADER = "BULKHEAD ED25519 PRIVATE KEY"
 
 
@@ -29,11 +29,12 @@ def read_private_key(path):
     return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(lines[1].strip()))
 
 
-def header(image, key, load_address):
+def header(image, key, load_address, security_version=0):
     public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     key_id = hashlib.sha512(public).digest()[:8]
     signed = MAGIC + struct.pack("<IIQQ", VERSION, 0, load_address, len(image)) + key_id + hashlib.sha512(image).digest()
-    assert len(signed) == 104
+    signed += struct.pack("<Q", security_version)
+    assert len(signed) == 112
     out = signed + key.sign(signed)
     return out + bytes(HEADER_SIZE - len(out))
 
@@ -43,12 +44,16 @@ def main():
     ap.add_argument("image")
     ap.add_argument("--key", required=True)
     ap.add_argument("--load-address", default="0x80200000")
+    ap.add_argument("--security-version", type=int, default=0,
+                    help="anti-rollback version, 0..2^64-1 (the monitor enters none below its floor)")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
     image = open(args.image, "rb").read()
     if not image:
         sys.exit(f"error: {args.image} is empty")
-    data = header(image, read_private_key(args.key), int(args.load_address, 0)) + image
+    if not 0 <= args.security_version < 1 << 64:
+        sys.exit(f"error: --security-version {args.security_version} is not in 0..2^64-1")
+    data = header(image, read_private_key(args.key), int(args.load_address, 0), args.security_version) + image
     with open(args.output, "wb") as f:
         f.write(data)
 

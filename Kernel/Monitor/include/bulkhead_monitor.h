@@ -55,18 +55,25 @@ enum bulkhead_monitor_result {
     BULKHEAD_MONITOR_OK               = 0,
     BULKHEAD_MONITOR_NOT_INITIALISED  = -1,  /* bulkhead_monitor_init was not called */
     BULKHEAD_MONITOR_NO_HEADER        = -2,  /* no "BHNEXT01" magic below the image */
-    BULKHEAD_MONITOR_BAD_VERSION      = -3,  /* a header format version this library does not know */
+    BULKHEAD_MONITOR_BAD_VERSION      = -3,  /* a header format version other than 2 (1 has no security version) */
     BULKHEAD_MONITOR_WRONG_ADDRESS    = -4,  /* the header names another load address */
     BULKHEAD_MONITOR_BAD_SIZE         = -5,  /* size 0, above the limit, or the image leaves RAM */
     BULKHEAD_MONITOR_REVOKED_KEY      = -6,  /* the key id is revoked */
     BULKHEAD_MONITOR_UNKNOWN_KEY      = -7,  /* the key id is not a trust anchor */
     BULKHEAD_MONITOR_BAD_SIGNATURE    = -8,  /* the Ed25519 signature over the header does not verify */
     BULKHEAD_MONITOR_DIGEST_MISMATCH  = -9,  /* the image does not hash to the header's SHA-512 */
+    BULKHEAD_MONITOR_ROLLBACK         = -10, /* verified, but its security version is below the floor */
+    BULKHEAD_MONITOR_STATE_UNAVAILABLE = -11, /* the monitor's state record cannot be read or written
+                                                (or no flash writer was passed): no floor holds */
 };
 
 /* Reads `len` bytes at `offset` of the board's secure flash (the bundle flash on QEMU virt) into
  * `buf`; returns 0 on success. */
 typedef int (*bulkhead_monitor_flash_read_fn)(void *ctx, uint64_t offset, void *buf, uint64_t len);
+/* Erases the erase block at `offset` of the secure flash (to 0xFF); 0 on success. */
+typedef int (*bulkhead_monitor_flash_erase_fn)(void *ctx, uint64_t offset);
+/* Programs `len` bytes at `offset` (clearing bits only); 0 on success. */
+typedef int (*bulkhead_monitor_flash_program_fn)(void *ctx, uint64_t offset, const void *buf, uint64_t len);
 /* Writes one console byte (the firmware's console). */
 typedef void (*bulkhead_monitor_putc_fn)(char c);
 
@@ -75,16 +82,28 @@ typedef void (*bulkhead_monitor_putc_fn)(char c);
  * called before init. Returns 0, or -1 when a pointer is null. */
 int bulkhead_monitor_secret_range(uint64_t *offset, uint64_t *size);
 
+/* The monitor's state record's two erase blocks (adjacent; the pair is aligned to its size), for
+ * the firmware to make M-only with PMP like the secret's block. Returns 0, or -1 for a null pointer. */
+int bulkhead_monitor_record_range(uint64_t *offset, uint64_t *size);
+
 /* Keeps the device tree (flattened, as passed to the firmware), the flash reader and the console
  * writer. Returns 0, or BULKHEAD_MONITOR_NOT_INITIALISED when `fdt` or `putc` is null. */
 int bulkhead_monitor_init(const void *fdt, bulkhead_monitor_flash_read_fn flash_read, void *flash_ctx,
                           bulkhead_monitor_putc_fn putc);
 
+/* Keeps the M-mode flash writer the monitor's state record needs (call after init, before verify;
+ * init forgets it). Returns 0, or -1 when either pointer is null (then verify refuses every stage
+ * with BULKHEAD_MONITOR_STATE_UNAVAILABLE). */
+int bulkhead_monitor_set_flash_writer(bulkhead_monitor_flash_erase_fn erase, bulkhead_monitor_flash_program_fn program);
+
 /* Verifies the signed next stage whose image starts at `image_addr` (its header is the 4096 bytes
  * below), at most `max_size` bytes long and inside the device tree's RAM. Prints one line
  * "[monitor] next stage at 0x...: verified ..." or "[monitor] next stage at 0x...: refused: ..."
- * and returns a bulkhead_monitor_result. On success the measurement (SHA-512 of the image) is kept,
- * and the next stage's CDI is derived from the device secret when the flash holds one. */
+ * and returns a bulkhead_monitor_result. A stage that verifies is then held to the floor in the
+ * monitor's state record: below it, BULKHEAD_MONITOR_ROLLBACK; otherwise one record write raises
+ * the floor to its security version (when higher) and counts the boot (a line "[monitor] state:
+ * boot N, minimum next-stage security version ..."). On success the measurement (SHA-512 of the
+ * image) is kept, and the next stage's CDI is derived from the device secret when the flash holds one. */
 int bulkhead_monitor_verify_next_stage(uint64_t image_addr, uint64_t max_size);
 
 /* Copies the accepted next stage's measurement (64 bytes); 0, or -1 when nothing was accepted. */
@@ -99,7 +118,8 @@ int bulkhead_monitor_has_cdi(void);
  * names against the caller's access rights (the glue uses OpenSBI's domain checks; for seal and
  * unseal it passes the address of its own copy of the request block); the library still refuses
  * buffers outside the device tree's RAM. `boot_value` is a per-boot value (the glue's timer and
- * cycle counter) mixed into the DRBG's seed at the first call. Returns the SBI error (0 or
+ * cycle counter) mixed into the DRBG's seed at the first call, beside the boot counter from the
+ * monitor's state record. Returns the SBI error (0 or
  * negative) and stores a1 (the result or the reason) in *value. Not re-entrant: the caller
  * serialises calls, and with bulkhead_monitor_take_cdi_word. */
 long bulkhead_monitor_key_call(uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t boot_value, uint64_t *value);

@@ -1,9 +1,11 @@
 /* OpenSBI glue of Bulkhead's secure monitor (docs/monitor.md), built inside OpenSBI's generic
  * platform as platform/generic/bulkhead/ (Kernel/Monitor/monitor.mk copies it there):
  *   - a platform override for QEMU virt ("riscv-virtio") whose early_init, on the cold-boot hart,
- *     adds an M-only region over the device secret's flash block to OpenSBI's root domain (so
+ *     adds M-only regions over the device secret's flash block and the monitor's state record
+ *     blocks to OpenSBI's root domain (so
  *     every hart's PMP denies S- and U-mode any access to it), and whose final_init, on the cold-boot hart,
- *     hands libbulkhead_monitor.a the device tree, a reader of the bundle flash and the console,
+ *     hands libbulkhead_monitor.a the device tree, a reader and an M-mode writer of the bundle
+ *     flash (CFI) and the console,
  *     then verifies the next stage at scratch->next_addr; a stage that does not verify is never
  *     entered: the hart hangs after the monitor's line saying why (the other harts stay parked
  *     in HSM, as nobody starts them);
@@ -62,6 +64,76 @@ static int bulkhead_flash_read(void *ctx, uint64_t offset, void *buf, uint64_t l
 	return 0;
 }
 
+/* The M-mode writer of the monitor's state record: QEMU virt's pflash_cfi01, Intel/Sharp command
+ * set (CFI publication 100; Boards/Common/CFIFlash.swift is the hypervisor's S-mode driver): 0x50
+ * clear status, 0x20 + 0xD0 block erase, 0x40 + word program, 0x70 read status (bit 7 ready;
+ * bits 5, 4, 3, 1 errors), 0xFF read array. Two 16-bit devices on a 4-byte bus: each command once
+ * per lane. Runs on the cold-boot hart in final_init, before any other hart or the next stage. */
+#define CFI_CMD(c)        (((uint32_t)(c) << 16) | (uint32_t)(c))
+#define CFI_READY         CFI_CMD(0x80)
+#define CFI_ERRORS        CFI_CMD(0x3A)
+#define CFI_POLL_LIMIT    50000000UL
+#define BULKHEAD_ERASE_BLOCK 0x40000UL
+
+static int bulkhead_cfi_finish(volatile uint32_t *target)
+{
+	uint32_t status = 0;
+	unsigned long polls;
+	int ok;
+
+	*target = CFI_CMD(0x70);
+	for (polls = 0; polls < CFI_POLL_LIMIT; polls++) {
+		status = *target;
+		if ((status & CFI_READY) == CFI_READY)
+			break;
+	}
+	ok = (status & CFI_READY) == CFI_READY && (status & CFI_ERRORS) == 0;
+	if (!ok)
+		*target = CFI_CMD(0x50);
+	*target = CFI_CMD(0xFF);
+	return ok ? 0 : -1;
+}
+
+static int bulkhead_flash_erase(void *ctx, uint64_t offset)
+{
+	volatile uint32_t *target = (volatile uint32_t *)(BULKHEAD_FLASH_BASE + offset);
+
+	(void)ctx;
+	if (offset >= BULKHEAD_FLASH_SIZE || offset % BULKHEAD_ERASE_BLOCK)
+		return -1;
+	*target = CFI_CMD(0x50);
+	*target = CFI_CMD(0x20);
+	*target = CFI_CMD(0xD0);
+	return bulkhead_cfi_finish(target);
+}
+
+static int bulkhead_flash_program(void *ctx, uint64_t offset, const void *buf, uint64_t len)
+{
+	const uint8_t *bytes = buf;
+	uint64_t i;
+
+	(void)ctx;
+	if (offset > BULKHEAD_FLASH_SIZE || len > BULKHEAD_FLASH_SIZE - offset || offset % 4 || len % 4)
+		return -1;
+	for (i = 0; i < len; i += 4) {
+		volatile uint32_t *target = (volatile uint32_t *)(BULKHEAD_FLASH_BASE + offset + i);
+		uint32_t value = (uint32_t)bytes[i] | (uint32_t)bytes[i + 1] << 8 |
+				 (uint32_t)bytes[i + 2] << 16 | (uint32_t)bytes[i + 3] << 24;
+		uint32_t current = *target;
+
+		if ((current & value) != value)
+			return -1;              /* would need a 0 -> 1 change */
+		if (current == value)
+			continue;
+		*target = CFI_CMD(0x50);
+		*target = CFI_CMD(0x40);
+		*target = value;
+		if (bulkhead_cfi_finish(target) != 0 || *target != value)
+			return -1;
+	}
+	return 0;
+}
+
 static void bulkhead_putc(char c)
 {
 	sbi_putc(c);
@@ -89,8 +161,21 @@ static int bulkhead_early_init(bool cold_boot, const void *fdt, const struct fdt
 					  SBI_DOMAIN_MEMREGION_MMIO |
 					  SBI_DOMAIN_MEMREGION_M_READABLE |
 					  SBI_DOMAIN_MEMREGION_M_WRITABLE);
-	if (rc)
+	if (rc) {
 		sbi_printf("[monitor] cannot protect the device secret's flash block (error %d)\n", rc);
+		return rc;
+	}
+	/* The monitor's state record (its next-stage floor and boot counter): the same kind of
+	 * M-only region, one NAPOT entry per 256 KiB block. */
+	if (bulkhead_monitor_record_range(&offset, &size) != 0 || size == 0 ||
+	    offset > BULKHEAD_FLASH_SIZE || size > BULKHEAD_FLASH_SIZE - offset)
+		return SBI_EINVAL;
+	rc = sbi_domain_root_add_memrange(BULKHEAD_FLASH_BASE + offset, size, BULKHEAD_ERASE_BLOCK,
+					  SBI_DOMAIN_MEMREGION_MMIO |
+					  SBI_DOMAIN_MEMREGION_M_READABLE |
+					  SBI_DOMAIN_MEMREGION_M_WRITABLE);
+	if (rc)
+		sbi_printf("[monitor] cannot protect the monitor's state record blocks (error %d)\n", rc);
 	return rc;
 }
 
@@ -105,6 +190,8 @@ static int bulkhead_final_init(bool cold_boot, void *fdt, const struct fdt_match
 		return 0;
 	scratch = sbi_scratch_thishart_ptr();
 	rc = bulkhead_monitor_init(fdt, bulkhead_flash_read, NULL, bulkhead_putc);
+	if (rc == 0)
+		rc = bulkhead_monitor_set_flash_writer(bulkhead_flash_erase, bulkhead_flash_program);
 	if (rc == 0) {
 		/* minstret around the verify: instructions under QEMU -icount (make bench). */
 		started = csr_read(CSR_MINSTRET);

@@ -13,6 +13,8 @@ struct sbiret { long error; unsigned long value; };
  * (FlashLayout.qemuVirt, docs/flash-layout.md); the next block up is state copy A. */
 #define FLASH_BASE        0x22000000UL
 #define SECRET_BLOCK      (FLASH_BASE + 0x1F40000UL)
+/* The monitor's state record: copies A and B in the two blocks below the secret's (docs/monitor.md). */
+#define RECORD_BLOCKS     (FLASH_BASE + 0x1EC0000UL)
 #define STATE_A_BLOCK     (FLASH_BASE + 0x1F80000UL)
 
 /* start.S: a load whose access fault is recorded here and skipped. */
@@ -104,6 +106,8 @@ void probe_main(void)
 	try_read("the firmware", 0x80000000UL);
 	try_read("the device secret's flash block", SECRET_BLOCK);
 	try_read("the device secret's flash block, last word", SECRET_BLOCK + 0x40000UL - 8);
+	try_read("the monitor's record, copy A", RECORD_BLOCKS);
+	try_read("the monitor's record, copy B, last word", RECORD_BLOCKS + 0x80000UL - 8);
 	try_read("state copy A's flash block", STATE_A_BLOCK);
 	sbi_call(0x53525354, 0, 0, 0);                                          /* SRST: shutdown */
 }
