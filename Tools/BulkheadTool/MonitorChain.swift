@@ -19,12 +19,11 @@ extension Commands {
         return bytes
     }
 
-    /// Checks the chain link by link and names the link that fails: the certificate's signature by
-    /// the monitor's device key (device → monitor), the report's hypervisor identity against the
-    /// certificate's measurement (monitor → hypervisor), then the report with the certificate's
-    /// attestation key (hypervisor → partition). Returns `attest verify`'s lines after a chain line.
-    public static func attestVerifyChain(reportPath: String, monitorKey: String, certificatePath: String,
-                                         nonce: String? = nil, bundlePath: String? = nil) throws(ToolError) -> String {
+    /// The first link, device → monitor: the certificate at `certificatePath` checked with the
+    /// monitor's device key; returns that key, the hypervisor attestation key and the measurement
+    /// the certificate vouches for (hex), or names the failure.
+    static func certifiedHypervisor(monitorKey: String, certificatePath: String) throws(ToolError)
+        -> (monitorKey: String, attestationKey: String, measurement: String) {
         let monitor = try DeviceAttestationKey.load(monitorKey)
         let cert = try loadCertificate(certificatePath)
         guard let coreKey = monitor.rawRepresentation.withUnsafeBytes({ Ed25519PublicKey(bytes: $0) }) else {
@@ -35,8 +34,17 @@ extension Commands {
         case .success(let c): contents = c
         case .failure(let f): throw ToolError("link device → monitor: \(certificatePath): the certificate is refused: \(describe(f))")
         }
-        let hypervisorKey = withUnsafeBytes(of: contents.publicKey) { hexString(Array($0)) }
-        let measurement = contents.measurement.withBytes { hexString(Array($0)) }
+        return (hexString(monitor.rawRepresentation), withUnsafeBytes(of: contents.publicKey) { hexString(Array($0)) },
+                contents.measurement.withBytes { hexString(Array($0)) })
+    }
+
+    /// Checks the chain link by link and names the link that fails: the certificate's signature by
+    /// the monitor's device key (device → monitor), the report's hypervisor identity against the
+    /// certificate's measurement (monitor → hypervisor), then the report with the certificate's
+    /// attestation key (hypervisor → partition). Returns `attest verify`'s lines after a chain line.
+    public static func attestVerifyChain(reportPath: String, monitorKey: String, certificatePath: String,
+                                         nonce: String? = nil, bundlePath: String? = nil) throws(ToolError) -> String {
+        let (monitorHex, hypervisorKey, measurement) = try certifiedHypervisor(monitorKey: monitorKey, certificatePath: certificatePath)
         let r: AttestVerifyResult
         do {
             r = try attestVerifyResult(reportPath: reportPath, deviceKey: hypervisorKey, nonce: nonce, bundlePath: bundlePath)
@@ -48,7 +56,7 @@ extension Commands {
                             + "is not the certificate's measurement \(measurement.prefix(16))...")
         }
         let lines = try attestVerify(reportPath: reportPath, deviceKey: hypervisorKey, nonce: nonce, bundlePath: bundlePath)
-        return "chain: valid (monitor key \(hexString(monitor.rawRepresentation).prefix(16))... → hypervisor key "
+        return "chain: valid (monitor key \(monitorHex.prefix(16))... → hypervisor key "
             + "\(hypervisorKey.prefix(16))... for measurement \(measurement.prefix(16))... → report)\n" + lines
     }
 

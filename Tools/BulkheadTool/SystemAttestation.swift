@@ -106,18 +106,7 @@ extension Commands {
     /// attestation key → system report, as `attest verify --monitor-key` checks a partition's report.
     public static func attestVerifySystemChain(reportPath: String, monitorKey: String, certificatePath: String,
                                                nonce: String? = nil, bundlePath: String? = nil) throws(ToolError) -> String {
-        let monitor = try DeviceAttestationKey.load(monitorKey)
-        let cert = try loadCertificate(certificatePath)
-        guard let coreKey = monitor.rawRepresentation.withUnsafeBytes({ Ed25519PublicKey(bytes: $0) }) else {
-            throw ToolError("--monitor-key: not a valid Ed25519 public key")
-        }
-        let contents: MonitorCertificate.Contents
-        switch cert.withUnsafeBytes({ MonitorCertificate.verify($0, monitorKey: coreKey) }) {
-        case .success(let c): contents = c
-        case .failure(let f): throw ToolError("link device → monitor: \(certificatePath): the certificate is refused: \(describe(f))")
-        }
-        let hypervisorKey = withUnsafeBytes(of: contents.publicKey) { hexString(Array($0)) }
-        let measurement = contents.measurement.withBytes { hexString(Array($0)) }
+        let (monitorHex, hypervisorKey, measurement) = try certifiedHypervisor(monitorKey: monitorKey, certificatePath: certificatePath)
         let r: SystemVerifyResult
         do {
             r = try attestVerifySystemResult(reportPath: reportPath, deviceKey: hypervisorKey, nonce: nonce, bundlePath: bundlePath)
@@ -128,7 +117,7 @@ extension Commands {
             throw ToolError("link monitor → hypervisor: the report's hypervisor identity \(r.hypervisorIdentity.prefix(16))... "
                             + "is not the certificate's measurement \(measurement.prefix(16))...")
         }
-        return (["chain: valid (monitor key \(hexString(monitor.rawRepresentation).prefix(16))... → hypervisor key "
+        return (["chain: valid (monitor key \(monitorHex.prefix(16))... → hypervisor key "
                  + "\(hypervisorKey.prefix(16))... for measurement \(measurement.prefix(16))... → system report)"] + describe(r))
             .joined(separator: "\n")
     }
