@@ -352,7 +352,12 @@ extension Commands {
                                     bundlePath: String? = nil, standardInput: [UInt8]? = nil) throws(ToolError) -> String {
         let r = try attestVerifyResult(reportPath: reportPath, deviceKey: deviceKey, nonce: expectedNonce, bundlePath: bundlePath,
                                        standardInput: standardInput)
-        return ([
+        return describe(r).joined(separator: "\n")
+    }
+
+    /// `attest verify`'s lines for a verified report.
+    static func describe(_ r: AttestVerifyResult) -> [String] {
+        [
             "\(r.file): attestation report",
             "version: \(r.version)",
             "security version: \(r.securityVersion)",
@@ -362,7 +367,7 @@ extension Commands {
             "policy digest: \(r.policyDigest)",
             "nonce: \(r.nonce)" + (r.nonceChecked ? " (matches --nonce)" : ""),
             "signature: valid (device key \(r.deviceKey.prefix(16))...)",
-        ] + r.policy).joined(separator: "\n")
+        ] + r.policy
     }
 
     /// `attest verify`'s checks, and the report's fields (for `attest verify --json`).

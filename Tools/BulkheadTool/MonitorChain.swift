@@ -38,26 +38,38 @@ extension Commands {
                 contents.measurement.withBytes { hexString(Array($0)) })
     }
 
-    /// Checks the chain link by link and names the link that fails: the certificate's signature by
-    /// the monitor's device key (device → monitor), the report's hypervisor identity against the
-    /// certificate's measurement (monitor → hypervisor), then the report with the certificate's
-    /// attestation key (hypervisor → partition). Returns `attest verify`'s lines after a chain line.
+    /// Checks the chain link by link and names the link that fails (verifiedThroughChain).
+    /// Returns `attest verify`'s lines after a chain line.
     public static func attestVerifyChain(reportPath: String, monitorKey: String, certificatePath: String,
                                          nonce: String? = nil, bundlePath: String? = nil) throws(ToolError) -> String {
-        let (monitorHex, hypervisorKey, measurement) = try certifiedHypervisor(monitorKey: monitorKey, certificatePath: certificatePath)
-        let r: AttestVerifyResult
-        do {
-            r = try attestVerifyResult(reportPath: reportPath, deviceKey: hypervisorKey, nonce: nonce, bundlePath: bundlePath)
-        } catch {
-            throw ToolError("link hypervisor → partition: \(error.message)")
+        let (r, chain) = try verifiedThroughChain(monitorKey: monitorKey, certificatePath: certificatePath,
+                                                  link: "partition", target: "report",
+                                                  identity: { $0.hypervisorIdentity }) { (key) throws(ToolError) in
+            try attestVerifyResult(reportPath: reportPath, deviceKey: key, nonce: nonce, bundlePath: bundlePath)
         }
-        guard r.hypervisorIdentity == measurement else {
-            throw ToolError("link monitor → hypervisor: the report's hypervisor identity \(r.hypervisorIdentity.prefix(16))... "
+        return ([chain] + describe(r)).joined(separator: "\n")
+    }
+
+    /// The whole chain for a report that `verify` checks with a given attestation key: the
+    /// certificate (device → monitor), the report with the certificate's attestation key
+    /// (hypervisor → `link`), then the report's hypervisor identity against the certificate's
+    /// measurement (monitor → hypervisor). Returns the verified report and the "chain: valid" line.
+    static func verifiedThroughChain<R>(monitorKey: String, certificatePath: String, link: String, target: String,
+                                        identity: (R) -> String,
+                                        verify: (String) throws(ToolError) -> R) throws(ToolError) -> (R, String) {
+        let (monitorHex, hypervisorKey, measurement) = try certifiedHypervisor(monitorKey: monitorKey, certificatePath: certificatePath)
+        let r: R
+        do {
+            r = try verify(hypervisorKey)
+        } catch {
+            throw ToolError("link hypervisor → \(link): \(error.message)")
+        }
+        guard identity(r) == measurement else {
+            throw ToolError("link monitor → hypervisor: the report's hypervisor identity \(identity(r).prefix(16))... "
                             + "is not the certificate's measurement \(measurement.prefix(16))...")
         }
-        let lines = try attestVerify(reportPath: reportPath, deviceKey: hypervisorKey, nonce: nonce, bundlePath: bundlePath)
-        return "chain: valid (monitor key \(monitorHex.prefix(16))... → hypervisor key "
-            + "\(hypervisorKey.prefix(16))... for measurement \(measurement.prefix(16))... → report)\n" + lines
+        return (r, "chain: valid (monitor key \(monitorHex.prefix(16))... → hypervisor key "
+                   + "\(hypervisorKey.prefix(16))... for measurement \(measurement.prefix(16))... → \(target))")
     }
 
     static func describe(_ f: MonitorCertificate.Failure) -> String {

@@ -106,20 +106,12 @@ extension Commands {
     /// attestation key → system report, as `attest verify --monitor-key` checks a partition's report.
     public static func attestVerifySystemChain(reportPath: String, monitorKey: String, certificatePath: String,
                                                nonce: String? = nil, bundlePath: String? = nil) throws(ToolError) -> String {
-        let (monitorHex, hypervisorKey, measurement) = try certifiedHypervisor(monitorKey: monitorKey, certificatePath: certificatePath)
-        let r: SystemVerifyResult
-        do {
-            r = try attestVerifySystemResult(reportPath: reportPath, deviceKey: hypervisorKey, nonce: nonce, bundlePath: bundlePath)
-        } catch {
-            throw ToolError("link hypervisor → system report: \(error.message)")
+        let (r, chain) = try verifiedThroughChain(monitorKey: monitorKey, certificatePath: certificatePath,
+                                                  link: "system report", target: "system report",
+                                                  identity: { $0.hypervisorIdentity }) { (key) throws(ToolError) in
+            try attestVerifySystemResult(reportPath: reportPath, deviceKey: key, nonce: nonce, bundlePath: bundlePath)
         }
-        guard r.hypervisorIdentity == measurement else {
-            throw ToolError("link monitor → hypervisor: the report's hypervisor identity \(r.hypervisorIdentity.prefix(16))... "
-                            + "is not the certificate's measurement \(measurement.prefix(16))...")
-        }
-        return (["chain: valid (monitor key \(monitorHex.prefix(16))... → hypervisor key "
-                 + "\(hypervisorKey.prefix(16))... for measurement \(measurement.prefix(16))... → system report)"] + describe(r))
-            .joined(separator: "\n")
+        return ([chain] + describe(r)).joined(separator: "\n")
     }
 
     static func describe(_ r: SystemVerifyResult) -> [String] {
