@@ -104,30 +104,14 @@ public enum KeyService {
             return length
 
         case .attest(let nonce, let output, let length):
-            try require(.attest, env)
-            guard nonce.isAligned(to: 8), output.isAligned(to: 8) else { throw .misaligned }
-            let n = try guestBytes(nonce, 32, env)
-            let out = try guestBytes(output, length, env)
-            var nonceCopy = InlineArray<32, UInt8>(repeating: 0)
-            withUnsafeMutableBytes(of: &nonceCopy) { $0.copyMemory(from: UnsafeRawBufferPointer(n)) }
-            let written = withUnsafeBytes(of: &nonceCopy) { env.attestationReport(nonce: $0, into: out) }
-            guard let written else { throw .noDeviceSecret }
-            guard written > 0 else { throw .bufferTooSmall }
-            return UInt64(written)
+            return try report(.attest, nonce: nonce, output: output, length: length, &env) { env, n, out in
+                env.attestationReport(nonce: n, into: out)
+            }
 
         case .attestSystem(let nonce, let output, let length):
-            // As attest: the nonce is copied in once; the report is built and signed in
-            // hypervisor memory and only then copied to the caller (SystemReport.write).
-            try require(.attestSystem, env)
-            guard nonce.isAligned(to: 8), output.isAligned(to: 8) else { throw .misaligned }
-            let n = try guestBytes(nonce, UInt64(SystemReport.nonceSize), env)
-            let out = try guestBytes(output, length, env)
-            var nonceCopy = InlineArray<32, UInt8>(repeating: 0)
-            withUnsafeMutableBytes(of: &nonceCopy) { $0.copyMemory(from: UnsafeRawBufferPointer(n)) }
-            let written = withUnsafeBytes(of: &nonceCopy) { env.systemReport(nonce: $0, into: out) }
-            guard let written else { throw .noDeviceSecret }
-            guard written > 0 else { throw .bufferTooSmall }
-            return UInt64(written)
+            return try report(.attestSystem, nonce: nonce, output: output, length: length, &env) { env, n, out in
+                env.systemReport(nonce: n, into: out)
+            }
 
         case .seal(let binding, let request):
             try require(.seal, env)
@@ -155,6 +139,25 @@ public enum KeyService {
         default:
             throw .unknownFunction
         }
+    }
+
+    /// attest and attest_system: the 32-byte nonce is copied in once; `write` builds and signs the
+    /// report in hypervisor memory and only then copies it to `output` (nil: no device secret;
+    /// 0: the buffer is too small).
+    static func report<E: KeyEnvironment>(_ service: KeyPolicy, nonce: GuestPhysAddr, output: GuestPhysAddr, length: UInt64,
+                                          _ env: inout E,
+                                          _ write: (inout E, UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?)
+        throws(BulkheadReason) -> UInt64 {
+        try require(service, env)
+        guard nonce.isAligned(to: 8), output.isAligned(to: 8) else { throw .misaligned }
+        let n = try guestBytes(nonce, 32, env)
+        let out = try guestBytes(output, length, env)
+        var nonceCopy = InlineArray<32, UInt8>(repeating: 0)
+        withUnsafeMutableBytes(of: &nonceCopy) { $0.copyMemory(from: UnsafeRawBufferPointer(n)) }
+        let written = withUnsafeBytes(of: &nonceCopy) { write(&env, $0, out) }
+        guard let written else { throw .noDeviceSecret }
+        guard written > 0 else { throw .bufferTooSmall }
+        return UInt64(written)
     }
 
     static func require<E: KeyEnvironment>(_ service: KeyPolicy, _ env: E) throws(BulkheadReason) {
