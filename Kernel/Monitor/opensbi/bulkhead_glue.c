@@ -139,12 +139,30 @@ static void bulkhead_putc(char c)
 	sbi_putc(c);
 }
 
-/* Puts the device secret's flash block behind PMP: an M-readable, M-writable region of the root
- * domain with no S/U permission (RISC-V privileged spec, "Physical Memory Protection": an entry
- * without R/W/X and without L denies S- and U-mode and leaves M-mode unrestricted). OpenSBI turns
- * every root-domain region into one PMP entry on each hart (sbi_hart_pmp_configure, before the
- * jump to the next stage); the region must be added before the domains are finalised, hence
- * early_init. A failure halts: booting with the secret readable would be a silent downgrade. */
+/* Puts [offset, offset + size) of the secure flash behind PMP: an M-readable, M-writable region
+ * of the root domain with no S/U permission (RISC-V privileged spec, "Physical Memory Protection":
+ * an entry without R/W/X and without L denies S- and U-mode and leaves M-mode unrestricted),
+ * in NAPOT pieces of `order_size` bytes. OpenSBI turns every root-domain region into PMP entries
+ * on each hart (sbi_hart_pmp_configure, before the jump to the next stage). */
+static int bulkhead_protect_flash(uint64_t offset, uint64_t size, uint64_t order_size, const char *what)
+{
+	int rc;
+
+	if (size == 0 || offset > BULKHEAD_FLASH_SIZE || size > BULKHEAD_FLASH_SIZE - offset)
+		return SBI_EINVAL;
+	rc = sbi_domain_root_add_memrange(BULKHEAD_FLASH_BASE + offset, size, order_size,
+					  SBI_DOMAIN_MEMREGION_MMIO |
+					  SBI_DOMAIN_MEMREGION_M_READABLE |
+					  SBI_DOMAIN_MEMREGION_M_WRITABLE);
+	if (rc)
+		sbi_printf("[monitor] cannot protect %s (error %d)\n", what, rc);
+	return rc;
+}
+
+/* The device secret's flash block, then the monitor's state record (its next-stage floor and boot
+ * counter, one NAPOT entry per 256 KiB block). The regions must be added before the domains are
+ * finalised, hence early_init. A failure halts: booting with either readable from S-mode would
+ * be a silent downgrade. */
 static int bulkhead_early_init(bool cold_boot, const void *fdt, const struct fdt_match *match)
 {
 	uint64_t offset = 0, size = 0;
@@ -154,29 +172,14 @@ static int bulkhead_early_init(bool cold_boot, const void *fdt, const struct fdt
 	(void)match;
 	if (!cold_boot)
 		return 0;
-	if (bulkhead_monitor_secret_range(&offset, &size) != 0 || size == 0 ||
-	    offset > BULKHEAD_FLASH_SIZE || size > BULKHEAD_FLASH_SIZE - offset)
+	if (bulkhead_monitor_secret_range(&offset, &size) != 0)
 		return SBI_EINVAL;
-	rc = sbi_domain_root_add_memrange(BULKHEAD_FLASH_BASE + offset, size, size,
-					  SBI_DOMAIN_MEMREGION_MMIO |
-					  SBI_DOMAIN_MEMREGION_M_READABLE |
-					  SBI_DOMAIN_MEMREGION_M_WRITABLE);
-	if (rc) {
-		sbi_printf("[monitor] cannot protect the device secret's flash block (error %d)\n", rc);
-		return rc;
-	}
-	/* The monitor's state record (its next-stage floor and boot counter): the same kind of
-	 * M-only region, one NAPOT entry per 256 KiB block. */
-	if (bulkhead_monitor_record_range(&offset, &size) != 0 || size == 0 ||
-	    offset > BULKHEAD_FLASH_SIZE || size > BULKHEAD_FLASH_SIZE - offset)
-		return SBI_EINVAL;
-	rc = sbi_domain_root_add_memrange(BULKHEAD_FLASH_BASE + offset, size, BULKHEAD_ERASE_BLOCK,
-					  SBI_DOMAIN_MEMREGION_MMIO |
-					  SBI_DOMAIN_MEMREGION_M_READABLE |
-					  SBI_DOMAIN_MEMREGION_M_WRITABLE);
+	rc = bulkhead_protect_flash(offset, size, size, "the device secret's flash block");
 	if (rc)
-		sbi_printf("[monitor] cannot protect the monitor's state record blocks (error %d)\n", rc);
-	return rc;
+		return rc;
+	if (bulkhead_monitor_record_range(&offset, &size) != 0)
+		return SBI_EINVAL;
+	return bulkhead_protect_flash(offset, size, BULKHEAD_ERASE_BLOCK, "the monitor's state record blocks");
 }
 
 static int bulkhead_final_init(bool cold_boot, void *fdt, const struct fdt_match *match)
