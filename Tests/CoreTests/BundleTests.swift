@@ -134,6 +134,18 @@ struct BundleTests {
         #expect(decoded.flags.requireRollbackFloor)
     }
 
+    @Test func theUpdatePolicyRoundTripsInRecordByte289() throws {
+        var (plan, images) = samplePlan()
+        plan.partitions[0].updateTargets = 0b110
+        let bytes = encode(plan, images)
+        #expect(bytes[64 + 289] == 0b110)
+        #expect(bytes[64 + 320 + 289] == 0)
+        let (decoded, _, _) = try read(bytes).get()
+        #expect(decoded[0].updateTargets == 0b110)
+        #expect(decoded[0].mayUpdate(1) && decoded[0].mayUpdate(2) && !decoded[0].mayUpdate(0) && !decoded[0].mayUpdate(8))
+        #expect(decoded[1].updateTargets == 0)
+    }
+
     @Test func roundTrip() throws {
         let (plan, images) = samplePlan()
         var signed: [UInt8] = []
@@ -309,7 +321,7 @@ struct BundleTests {
         #expect(set(rec(1, 7), 1) == .unknownKeyPolicy(partition: 1, value: 0x100))
         #expect(set(rec(2, 6), 0xFFFF, 2) == .unknownKeyPolicy(partition: 2, value: 0xFFFF))
         #expect(set(rec(2, 288), 4) == .unknownPartitionFlags(partition: 2, value: 4))   // flags (once reserved)
-        #expect(set(rec(2, 289), 1) == .reservedNotZero(offset: UInt64(rec(2, 289))))
+        #expect(set(rec(2, 290), 1) == .reservedNotZero(offset: UInt64(rec(2, 290))))   // 289: update targets (once reserved)
         #expect(set(rec(2, 319), 1) == .reservedNotZero(offset: UInt64(rec(2, 319))))
         #expect(set(rec(0, 8 + 15), 0x61) == .reservedNotZero(offset: UInt64(rec(0, 23))))
         #expect(set(rec(0, 24 + 4 * 7), 9, 4) == .reservedNotZero(offset: UInt64(rec(0, 52))))

@@ -106,6 +106,15 @@ struct PlanValidationTests {
         #expect(validationError(plan) == nil)
     }
 
+    @Test func theUpdatePolicyNamesOnlyOtherPartitionsOfThePlan() {
+        #expect(validationError(planEditing(0) { $0.updateTargets = 0b110 }) == nil)
+        expectRejected(planEditing(1) { $0.updateTargets = 0b1000 }, .updateTargetUnknown(partition: 1, target: 3),
+                       partition: 1, field: .update,
+                       message: "partition #1 \"beta\", field update: partition #3 does not exist: update may name only partitions of the plan")
+        expectRejected(planEditing(2) { $0.updateTargets = 0b101 }, .updateTargetSelf(partition: 2), partition: 2, field: .update,
+                       message: "partition #2 \"gamma\", field update: a partition cannot update itself (its image would be replaced under the call): give the policy to another partition")
+    }
+
     @Test func memoryEndingExactlyAtRAMEndAndTouchingNeighboursIsValid() {
         // alpha [0x8400_0000, 0x8800_0000) already touches beta; grow beta to touch gamma too.
         let touching = planEditing(1) { $0.memory.size = 128 * mib }

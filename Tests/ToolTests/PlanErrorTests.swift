@@ -88,6 +88,20 @@ struct PlanErrorTests {
         #expect(error == nil)
     }
 
+    @Test func updatePolicy() throws {
+        let ok = partition("a", extra: "update = [\"b\"]") + partition("b", harts: "[2]", base: "0x85000000")
+        #expect(checkError(ok).error == nil)
+        let parsed = try Config.parse(ok, file: "u.toml")
+        #expect(parsed.partitions.map(\.update) == [["b"], []])
+        expectPlanError(partition("a", extra: "update = [\"a\"]"), .updateTargetSelf(partition: 0),
+                        "partition #0 \"a\", field update: a partition cannot update itself (its image would be replaced under the call): give the policy to another partition")
+        let (path, unknown) = checkError(partition("a", extra: "update = [\"c\"]") + partition("b", harts: "[2]", base: "0x85000000"))
+        #expect(unknown?.message.hasPrefix(path) == true)
+        #expect(unknown?.message.hasSuffix("partition #0 \"a\", field update: \"c\" names no partition of the configuration (partitions: \"a\", \"b\")") == true)
+        #expect(throws: ToolError.self) { try Config.parse(partition("a", extra: "update = \"b\""), file: "u.toml") }
+        #expect(throws: ToolError.self) { try Config.parse(partition("a", extra: "update = [\"b\", \"b\"]"), file: "u.toml") }
+    }
+
     @Test func memoryOverlap() {
         expectPlanError(partition("hello") + partition("heartbeat", harts: "[2]", base: "0x84800000"),
                         .memoryOverlap(partition: 1, other: 0),

@@ -25,6 +25,8 @@ public struct PartitionConfig: Equatable, Sendable {
     public var devices: [String]
     /// `dma = "trusted"` and `uart = true`.
     public var flags: PartitionFlags
+    /// `update`: the names of the partitions this one may deliver updates to, as written.
+    public var update: [String] = []
 
     public init(name: String, image: String, harts: [UInt32], memoryBase: UInt64, memorySize: UInt64,
                 entry: UInt64? = nil, onFault: FaultPolicy = .stop, bootargs: String = "", keyPolicy: KeyPolicy = KeyPolicy(),
@@ -91,7 +93,7 @@ public struct Config: Sendable {
 
     /// Every key a `[[partition]]` table may hold, in documentation order.
     public static let partitionKeys = ["name", "image", "harts", "memory_base", "memory_size", "entry", "on_fault", "bootargs",
-                                       "keys", "kind", "initrd", "devices", "dma", "uart"]
+                                       "keys", "kind", "initrd", "devices", "dma", "uart", "update"]
 
     /// Every key a `[[channel]]` table may hold, in documentation order.
     public static let channelKeys = ["name", "kind", "endpoints", "direction", "depth", "message_size", "size", "access", "doorbell"]
@@ -456,10 +458,26 @@ public struct Config: Sendable {
             guard let on = v.bool else { throw at.error(field: "uart", "expected true or false, found \(describe(v))") }
             flags.uart = on
         }
+        let update = collect.attempt([]) { () throws(ToolError) -> [String] in
+            guard let v = table["update"] else { return [] }
+            let what = "an array of partition names, e.g. [\"heartbeat\"]"
+            guard let array = v.array else { throw at.error(field: "update", "expected \(what), found \(describe(v))") }
+            var names: [String] = []
+            for element in array {
+                guard let target = element.string else {
+                    throw at.error(field: "update", "expected \(what), found an element that is \(describe(element))")
+                }
+                guard !names.contains(target) else { throw at.error(field: "update", "\"\(target)\" is listed twice") }
+                names.append(target)
+            }
+            return names
+        }
         try collect.finish()
-        return PartitionConfig(name: name, image: image, harts: harts, memoryBase: memoryBase, memorySize: memorySize,
-                               entry: entry, onFault: onFault, bootargs: bootargs, keyPolicy: keyPolicy,
-                               imageKind: imageKind, initrd: initrd, devices: devices, flags: flags)
+        var config = PartitionConfig(name: name, image: image, harts: harts, memoryBase: memoryBase, memorySize: memorySize,
+                                     entry: entry, onFault: onFault, bootargs: bootargs, keyPolicy: keyPolicy,
+                                     imageKind: imageKind, initrd: initrd, devices: devices, flags: flags)
+        config.update = update
+        return config
     }
 
     /// The `keys` array: key service names (`KeyPolicy.named`), each at most once.

@@ -173,6 +173,14 @@ public enum PlanBuilder {
         spec.bootargs = bootargs
         spec.keyPolicy = partition.keyPolicy
         spec.flags = partition.flags
+        for target in partition.update {
+            // Plan validation refuses the partition itself; here only the names are resolved.
+            guard let q = config.partitions.firstIndex(where: { $0.name == target }) else {
+                let known = config.partitions.map { "\"\($0.name)\"" }.joined(separator: ", ")
+                throw at.error(field: "update", "\"\(target)\" names no partition of the configuration (partitions: \(known))")
+            }
+            spec.updateTargets |= UInt8(1 << q)
+        }
 
         let loaded = try loadImage(partition, ramBase: spec.ramBase, directory: directory, board: board, at: at)
         spec.imageSize = UInt64(loaded.bytes.count)

@@ -78,7 +78,8 @@ public enum BundleFormat {
         public static let bootargsCapacity = 128
         public static let imageDigest = 224     // 64 bytes, SHA-512 of the image's imageLength bytes
         public static let flags = 288           // u8, PartitionFlags (bit 0 dma trusted, bit 1 uart; others zero)
-        public static let reserved2 = 289       // 31 bytes, zero
+        public static let updateTargets = 289   // u8, bit q: the partition may update partition q (`update = [...]`)
+        public static let reserved2 = 290       // 30 bytes, zero
         public static let end = 320
     }
 

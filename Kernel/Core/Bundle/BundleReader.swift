@@ -240,6 +240,7 @@ public struct BundleReader {
             let flags = PartitionFlags(raw: b[r + R.flags])
             guard flags.raw & ~PartitionFlags.known == 0 else { throw .unknownPartitionFlags(partition: p, value: flags.raw) }
             spec.flags = flags
+            spec.updateTargets = b[r + R.updateTargets]   // checked by plan validation
             try requireZero(b, from: r + R.reserved2, to: r + R.end)
 
             // The image: aligned, inside the bundle, after the signature, apart from earlier images.

@@ -84,6 +84,7 @@ public enum BundleWriter {
             put(&out, r + R.imageLength, UInt64(image.count), 8)
             spec.bootargs.withBytes { for (i, byte) in $0.enumerated() { out[r + R.bootargs + i] = byte } }
             out[r + R.flags] = spec.flags.raw
+            out[r + R.updateTargets] = spec.updateTargets
             let hash = digest(image)
             precondition(hash.count == BundleFormat.digestSize, "a SHA-512 digest is 64 bytes")
             out.replaceSubrange((r + R.imageDigest)..<(r + R.imageDigest + BundleFormat.digestSize), with: hash)

@@ -132,7 +132,15 @@ public struct PartitionSpec: Sendable {
     public var keyPolicy = KeyPolicy()
     /// `dma = "trusted"` and `uart = true`.
     public var flags = PartitionFlags()
+    /// `update = [...]`: bit q set means this partition may deliver partition updates to
+    /// partition q (docs/hypercalls.md, "Partition updates"). Never its own bit.
+    public var updateTargets: UInt8 = 0
     public init() {}
+
+    /// Whether this partition may deliver updates to partition `q`.
+    public func mayUpdate(_ q: Int) -> Bool {
+        q >= 0 && q < Limits.partitions && updateTargets & (1 << UInt8(q)) != 0
+    }
 
     /// Where the partition's RAM starts in its guest-physical space: `guestRAMBase`, or the RAM's
     /// host-physical base for a `dma = "trusted"` partition (guest-physical = host-physical).

@@ -7,6 +7,8 @@ public enum PlanField: UInt8, Sendable {
     case endpoints, kind, direction, depth, messageSize, size, access
     // devices
     case devices, dma
+    // partition updates
+    case update
 
     public func write<S: TextSink>(to out: inout S) {
         switch self {
@@ -28,6 +30,7 @@ public enum PlanField: UInt8, Sendable {
         case .access: out.write("access")
         case .devices: out.write("devices")
         case .dma: out.write("dma")
+        case .update: out.write("update")
         }
     }
 }
@@ -65,6 +68,10 @@ public enum PlanError: Error, Equatable, Sendable {
     case linuxEntryMisaligned(partition: Int)
     /// A payload's entry (load address) is not a 4 KiB boundary inside RAM below the device tree.
     case payloadEntryMisaligned(partition: Int)
+    /// `update` names a partition index the plan does not have (bit `target` of the record's byte).
+    case updateTargetUnknown(partition: Int, target: Int)
+    /// `update` names the partition itself: an updater cannot replace the image it runs.
+    case updateTargetSelf(partition: Int)
     // Channels (identified by their index in the plan's channel list).
     case tooManyChannels(count: Int)
     case channelEmptyName(channel: Int)
@@ -156,7 +163,8 @@ public enum PlanError: Error, Equatable, Sendable {
              .memoryOutOfRange(let p), .memoryReserved(let p, _), .memoryOverlap(let p, _),
              .emptyImage(let p), .imageTooLarge(let p, _, _),
              .entryOutsideImage(let p), .entryMisaligned(let p), .memoryTooLarge(let p), .bootargsTooLong(let p),
-             .initrdTooLarge(let p, _, _), .linuxEntryMisaligned(let p), .payloadEntryMisaligned(let p):
+             .initrdTooLarge(let p, _, _), .linuxEntryMisaligned(let p), .payloadEntryMisaligned(let p),
+             .updateTargetUnknown(let p, _), .updateTargetSelf(let p):
             return p
         default:
             return nil
@@ -189,6 +197,7 @@ public enum PlanError: Error, Equatable, Sendable {
         case .memoryTooLarge: return .memorySize
         case .bootargsTooLong: return .bootargs
         case .initrdTooLarge: return .initrd
+        case .updateTargetUnknown, .updateTargetSelf: return .update
         }
     }
 
@@ -256,6 +265,10 @@ public enum PlanError: Error, Equatable, Sendable {
             out.write("a Linux Image must be loaded at the RAM base plus a multiple of 2 MiB inside its RAM (its text_offset)")
         case .payloadEntryMisaligned:
             out.write("a payload is loaded at its entry, which must be a 4 KiB boundary inside its RAM, below the initrd and the device tree")
+        case .updateTargetUnknown(_, let target):
+            out.write("partition #"); out.write(decimal: target); out.write(" does not exist: update may name only partitions of the plan")
+        case .updateTargetSelf:
+            out.write("a partition cannot update itself (its image would be replaced under the call): give the policy to another partition")
         case .bootargsTooLong:
             out.write("boot arguments are longer than "); out.write(decimal: PlanLimits.maxBootargsLength); out.write(" bytes")
         case .tooManyChannels(let n):

@@ -188,6 +188,15 @@ extension PartitionPlan {
             q += 1
         }
         try spec.validateImage(partition: p)
+        // update policy: only other partitions of the plan
+        q = 0
+        while q < Limits.partitions {
+            if spec.updateTargets & (1 << UInt8(q)) != 0 {
+                guard q < count else { throw .updateTargetUnknown(partition: p, target: q) }
+                guard q != p else { throw .updateTargetSelf(partition: p) }
+            }
+            q += 1
+        }
     }
 }
 
