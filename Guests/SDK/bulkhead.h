@@ -66,6 +66,12 @@
 #define BULKHEAD_FID_KEY_MAC 13         ///< (handle, message, length, output[64]) -> 64
 #define BULKHEAD_FID_KEY_PUBLIC 14      ///< (handle, output[32]) -> 32
 #define BULKHEAD_FID_KEY_DESTROY 15     ///< (handle) -> 0
+// Partition updates (docs/hypercalls.md, "Partition updates"); target = a partition index the
+// caller's `update` policy names (update_status: also the caller itself).
+#define BULKHEAD_FID_UPDATE_STAGE 16    ///< (target, offset, chunk, length) -> bytes staged so far
+#define BULKHEAD_FID_UPDATE_APPLY 17    ///< (target, total length) -> 0: verified, target restarted on trial
+#define BULKHEAD_FID_UPDATE_STATUS 18   ///< (target) -> state | last reason << 8 | security version << 16
+#define BULKHEAD_FID_UPDATE_COMMIT 19   ///< () -> 0: the caller's trial image is committed
 // The system report (docs/keys.md); needs `attest_system` in the partition's `keys` policy.
 #define BULKHEAD_FID_ATTEST_SYSTEM 23   ///< (nonce[32], output, output length) -> report length
 
@@ -105,7 +111,23 @@
 #define BULKHEAD_REASON_BAD_USAGE 23         ///< INVALID_PARAM: usage is neither sign nor mac
 #define BULKHEAD_REASON_BAD_KEY_LENGTH 24    ///< INVALID_PARAM: imported material of the wrong length
 #define BULKHEAD_REASON_STORAGE_FAILED 25    ///< FAILED: the keystore could not be written to flash (nothing changed)
-#define BULKHEAD_REASON_BUSY 26              ///< FAILED: another partition's keystore change is being written; try again
+#define BULKHEAD_REASON_BUSY 26              ///< FAILED: another partition's keystore change is being written, or the update staging buffer / target is taken; try again
+#define BULKHEAD_REASON_UPDATE_TOO_LARGE 30  ///< INVALID_PARAM: the update does not fit the 1 MiB staging buffer
+#define BULKHEAD_REASON_UPDATE_MALFORMED 31  ///< INVALID_PARAM: a chunk leaves a gap, the length differs from what was staged, or not a well-formed update
+#define BULKHEAD_REASON_UPDATE_UNTRUSTED 32  ///< DENIED: signer revoked or not a trust anchor, or bad signature
+#define BULKHEAD_REASON_UPDATE_ROLLBACK 33   ///< DENIED: security version not above the target's floor
+#define BULKHEAD_REASON_UPDATE_MISMATCH 34   ///< INVALID_PARAM: another partition or policy, does not fit the memory, or a digest differs
+#define BULKHEAD_REASON_NOT_ON_TRIAL 35      ///< DENIED: update_commit while not running an image on trial
+#define BULKHEAD_REASON_TRIAL_FAULTED 36     ///< FAILED (update_status only): the trial image faulted and was rolled back
+#define BULKHEAD_REASON_TRIAL_RESET 37       ///< FAILED (update_status only): the trial image rebooted or powered off and was rolled back
+#define BULKHEAD_REASON_TRIAL_DEADLINE 38    ///< FAILED (update_status only): the trial image did not commit in time and was rolled back
+
+// update_status states (bits 0-7 of its value).
+#define BULKHEAD_UPDATE_NONE 0          ///< running its bundle's image
+#define BULKHEAD_UPDATE_TRIAL 1         ///< running a new image on trial
+#define BULKHEAD_UPDATE_COMMITTED 2     ///< the last update committed
+#define BULKHEAD_UPDATE_ROLLED_BACK 3   ///< the last trial failed (reason in bits 8-15)
+#define BULKHEAD_UPDATE_REFUSED 4       ///< the last update was refused (reason in bits 8-15)
 
 // ---- partition_info layout (little-endian) ---------------------------------------------------
 
@@ -351,6 +373,34 @@ BULKHEAD_INLINE struct bulkhead_ret bulkhead_attest(const void *nonce, void *out
 /// aligned) into `out` (BULKHEAD_SYSTEM_REPORT_MAX bytes always suffice); returns its length in `value`.
 BULKHEAD_INLINE struct bulkhead_ret bulkhead_attest_system(const void *nonce, void *out, uint64_t length) {
     return bulkhead_call(BULKHEAD_FID_ATTEST_SYSTEM, (uint64_t)(uintptr_t)nonce, (uint64_t)(uintptr_t)out, length);
+}
+
+/// Copies `length` bytes at `chunk` to offset `offset` of the update staged for partition
+/// `target` (offset 0 starts a new update; otherwise where the last chunk ended).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_update_stage(uint64_t target, uint64_t offset, const void *chunk, uint64_t length) {
+    register uint64_t a0 __asm__("a0") = target;
+    register uint64_t a1 __asm__("a1") = offset;
+    register uint64_t a2 __asm__("a2") = (uint64_t)(uintptr_t)chunk;
+    register uint64_t a3 __asm__("a3") = length;
+    register uint64_t a6 __asm__("a6") = BULKHEAD_FID_UPDATE_STAGE;
+    register uint64_t a7 __asm__("a7") = BULKHEAD_EID;
+    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a3), "r"(a6), "r"(a7) : "memory");
+    return (struct bulkhead_ret){ (int64_t)a0, a1 };
+}
+
+/// Verifies the `length` staged bytes as an update of `target` and restarts it on the new image.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_update_apply(uint64_t target, uint64_t length) {
+    return bulkhead_call(BULKHEAD_FID_UPDATE_APPLY, target, length, 0);
+}
+
+/// The update state of `target` (or of the caller itself).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_update_status(uint64_t target) {
+    return bulkhead_call(BULKHEAD_FID_UPDATE_STATUS, target, 0, 0);
+}
+
+/// Commits the image the caller runs on trial.
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_update_commit(void) {
+    return bulkhead_call(BULKHEAD_FID_UPDATE_COMMIT, 0, 0, 0);
 }
 
 /// Fills `length` (1 to BULKHEAD_RANDOM_MAX) bytes at `out` from the hypervisor's DRBG.

@@ -53,6 +53,15 @@ private let expected: [(String, Int64)] = {
         ("BULKHEAD_FID_KEY_PUBLIC", Int64(BulkheadFunction.keyPublic.rawValue)),
         ("BULKHEAD_FID_KEY_DESTROY", Int64(BulkheadFunction.keyDestroy.rawValue)),
         ("BULKHEAD_FID_ATTEST_SYSTEM", Int64(BulkheadFunction.attestSystem.rawValue)),
+        ("BULKHEAD_FID_UPDATE_STAGE", Int64(BulkheadFunction.updateStage.rawValue)),
+        ("BULKHEAD_FID_UPDATE_APPLY", Int64(BulkheadFunction.updateApply.rawValue)),
+        ("BULKHEAD_FID_UPDATE_STATUS", Int64(BulkheadFunction.updateStatus.rawValue)),
+        ("BULKHEAD_FID_UPDATE_COMMIT", Int64(BulkheadFunction.updateCommit.rawValue)),
+        ("BULKHEAD_UPDATE_NONE", Int64(UpdateState.none.rawValue)),
+        ("BULKHEAD_UPDATE_TRIAL", Int64(UpdateState.trial.rawValue)),
+        ("BULKHEAD_UPDATE_COMMITTED", Int64(UpdateState.committed.rawValue)),
+        ("BULKHEAD_UPDATE_ROLLED_BACK", Int64(UpdateState.rolledBack.rawValue)),
+        ("BULKHEAD_UPDATE_REFUSED", Int64(UpdateState.refused.rawValue)),
         ("BULKHEAD_SBI_SUCCESS", 0),
         ("BULKHEAD_SBI_ERR_FAILED", SBIError.failed.rawValue),
         ("BULKHEAD_SBI_ERR_NOT_SUPPORTED", SBIError.notSupported.rawValue),
@@ -142,7 +151,7 @@ struct GuestSDKHeaderTests {
     @Test("every reason code has its #define, and the header defines no reason Core lacks")
     func reasonsComplete() throws {
         let defines = try headerDefines()
-        #expect(allReasons.count == 26)
+        #expect(allReasons.count == 35)   // 1-26, then 30-38 (27-29 reserved)
         let headerReasons = defines.filter { $0.key.hasPrefix("BULKHEAD_REASON_") }
         #expect(headerReasons.count == allReasons.count)
         for (name, value) in headerReasons {

@@ -112,7 +112,7 @@ struct ConfigTests {
             ("name = \"a\"\nimage = \"i.bin\"\nmemory_base = 0\nmemory_size = 0",
              "partition #0 \"a\": missing required key \"harts\""),
             ("name = \"a\"\nimage = \"i.bin\"\nharts = [1]\nmemory_base = 0\nmemory_size = 0\ncolour = 1",
-             "partition #0 \"a\": unknown key \"colour\" (allowed: name, image, harts, memory_base, memory_size, entry, on_fault, bootargs, keys, kind, initrd, devices, dma, uart)"),
+             "partition #0 \"a\": unknown key \"colour\" (allowed: name, image, harts, memory_base, memory_size, entry, on_fault, bootargs, keys, kind, initrd, devices, dma, uart, update)"),
         ]
         for (body, expected) in cases {
             #expect(throws: ToolError(located("t.toml", "[[partition]]\n" + body, expected))) {

@@ -83,7 +83,7 @@ struct KeyServiceTests {
         }
         // A near miss of the key itself is an unknown key with a suggestion.
         #expect(throws: ToolError("k.toml:7: partition #0 \"a\": unknown key \"key\" (did you mean \"keys\"?) (allowed: name, image, "
-                                  + "harts, memory_base, memory_size, entry, on_fault, bootargs, keys, kind, initrd, devices, dma, uart)")) {
+                                  + "harts, memory_base, memory_size, entry, on_fault, bootargs, keys, kind, initrd, devices, dma, uart, update)")) {
             try Config.parse(Self.table(keys: nil) + "key = []\n", file: "k.toml")
         }
     }

@@ -40,6 +40,11 @@ public enum BulkheadFunction: UInt64, Sendable {
     case keyPublic = 14
     case keyDestroy = 15
     /// The system report (docs/keys.md, "System report").
+    // Partition updates (docs/hypercalls.md, "Partition updates"); 20-22 unused so far
+    case updateStage = 16
+    case updateApply = 17
+    case updateStatus = 18
+    case updateCommit = 19
     case attestSystem = 23
 }
 
@@ -74,14 +79,33 @@ public enum BulkheadReason: UInt64, Error, Equatable, Sendable {
     case busy = 26
     // 27-29: reserved for attest_system (docs/keys.md), unused so far: its failures are the
     // ones above (policy_denied, misaligned, bad_address, buffer_too_small, no_device_secret).
+    // Partition updates (docs/hypercalls.md, "Partition updates").
+    /// The update does not fit the hypervisor's staging buffer (UpdateLimits.stagingSize).
+    case updateTooLarge = 30
+    /// The staged bytes are not a well-formed partition update (or a chunk leaves a gap).
+    case updateMalformed = 31
+    /// Its signer is revoked or not a trust anchor, or the signature does not verify.
+    case updateUntrusted = 32
+    /// Its security version is not above the target's floor.
+    case updateRollback = 33
+    /// It is for another partition or policy, does not fit the memory, or a digest differs.
+    case updateMismatch = 34
+    /// update_commit from a partition that is not running an image on trial.
+    case notOnTrial = 35
+    /// update_status only: the trial image faulted, rebooted or powered off, or missed its deadline.
+    case trialFaulted = 36
+    case trialReset = 37
+    case trialDeadline = 38
 
     /// The standard SBI error that goes with the reason (docs/hypercalls.md, "Checks").
     public var sbiError: SBIError {
         switch self {
         case .unknownChannel, .wrongKind, .misaligned, .tooLong, .noDoorbell, .bufferTooSmall, .badBlob, .badBinding,
-             .unknownHandle, .wrongUsage, .badUsage, .badKeyLength:
+             .unknownHandle, .wrongUsage, .badUsage, .badKeyLength, .updateTooLarge, .updateMalformed, .updateMismatch:
             return .invalidParam
-        case .notEndpoint, .wrongDirection, .policyDenied, .versionTooLow, .notOwner: return .denied
+        case .notEndpoint, .wrongDirection, .policyDenied, .versionTooLow, .notOwner, .updateUntrusted, .updateRollback,
+             .notOnTrial: return .denied
+        case .trialFaulted, .trialReset, .trialDeadline: return .failed
         case .badAddress: return .invalidAddress
         case .full, .empty, .noDeviceSecret, .notAuthentic, .keystoreFull, .storageFailed, .busy: return .failed
         case .unknownFunction: return .notSupported

@@ -1,4 +1,4 @@
-// The Bulkhead extension's calls: decoded once from the registers, then routed to the one service that performs them (IPC, key services, keystore).
+// The Bulkhead extension's calls: decoded once from the registers, then routed to the one service that performs them (IPC, key services, keystore, updates).
 //
 // Decode, then perform (docs/hypercalls.md): `BulkheadCall.decode` turns a6 and a0...a3 into one
 // typed call and nothing else; the service it is routed to validates every argument before it
@@ -26,6 +26,11 @@ public enum BulkheadCall: Equatable, Sendable {
     case keyDestroy(handle: UInt64)
     /// The system report (docs/keys.md), performed by KeyService.
     case attestSystem(nonce: GuestPhysAddr, output: GuestPhysAddr, length: UInt64)
+    /// Partition updates (docs/hypercalls.md), performed by UpdateService.
+    case updateStage(target: UInt64, offset: UInt64, buffer: GuestPhysAddr, length: UInt64)
+    case updateApply(target: UInt64, length: UInt64, deadlineMilliseconds: UInt64)
+    case updateStatus(target: UInt64)
+    case updateCommit
     case unknown(fid: UInt64)
 
     public static func decode(fid: UInt64, a0: UInt64, a1: UInt64, a2: UInt64, a3: UInt64 = 0) -> BulkheadCall {
@@ -47,6 +52,10 @@ public enum BulkheadCall: Equatable, Sendable {
         case .keyPublic: return .keyPublic(handle: a0, output: GuestPhysAddr(a1))
         case .keyDestroy: return .keyDestroy(handle: a0)
         case .attestSystem: return .attestSystem(nonce: GuestPhysAddr(a0), output: GuestPhysAddr(a1), length: a2)
+        case .updateStage: return .updateStage(target: a0, offset: a1, buffer: GuestPhysAddr(a2), length: a3)
+        case .updateApply: return .updateApply(target: a0, length: a1, deadlineMilliseconds: a2)
+        case .updateStatus: return .updateStatus(target: a0)
+        case .updateCommit: return .updateCommit
         case nil: return .unknown(fid: fid)
         }
     }
@@ -71,6 +80,8 @@ public enum BulkheadService {
             return try KeyService.perform(call, &env)
         case .keyGenerate, .keyImport, .keySign, .keyMAC, .keyPublic, .keyDestroy:
             return try KeystoreService.perform(call, &env)
+        case .updateStage, .updateApply, .updateStatus, .updateCommit:
+            return try UpdateService.perform(call, &env)
         case .unknown:
             throw .unknownFunction
         }
