@@ -67,7 +67,8 @@
 #define BULKHEAD_FID_KEY_PUBLIC 14      ///< (handle, output[32]) -> 32
 #define BULKHEAD_FID_KEY_DESTROY 15     ///< (handle) -> 0
 // Partition updates (docs/hypercalls.md, "Partition updates"); target = a partition index the
-// caller's `update` policy names (update_status: also the caller itself).
+// caller's `update` policy names (update_status: also the caller itself). Not offered by this
+// kernel build yet: each returns NOT_SUPPORTED / BULKHEAD_REASON_UNKNOWN_FUNCTION.
 #define BULKHEAD_FID_UPDATE_STAGE 16    ///< (target, offset, chunk, length) -> bytes staged so far
 #define BULKHEAD_FID_UPDATE_APPLY 17    ///< (target, total length) -> 0: verified, target restarted on trial
 #define BULKHEAD_FID_UPDATE_STATUS 18   ///< (target) -> state | last reason << 8 | security version << 16

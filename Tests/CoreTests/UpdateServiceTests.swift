@@ -179,7 +179,10 @@ struct UpdateServiceTests {
             mutating func takeDoorbells() -> UInt64 { 0 }
         }
         var env = Bare()
-        #expect(IPCService.handle(.updateStage(target: 1, offset: 0, buffer: guestRAMBase, length: 8), &env) == IPCReason.policyDenied.result)
+        #expect(IPCService.handle(.updateStage(target: 1, offset: 0, buffer: guestRAMBase, length: 8), &env) == IPCReason.unknownFunction.result)
+        #expect(IPCService.handle(.updateApply(target: 1, length: 8), &env) == IPCReason.unknownFunction.result)
+        #expect(IPCService.handle(.updateStatus(target: 0), &env) == IPCReason.unknownFunction.result)
         #expect(IPCService.handle(.updateCommit, &env) == IPCReason.unknownFunction.result)
+        #expect(IPCReason.unknownFunction.result.error == SBIError.notSupported.rawValue)
     }
 }

@@ -54,6 +54,8 @@ extension PartitionUpdateError {
 
 public enum UpdateService {
     static func perform<E: IPCEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(IPCReason) -> UInt64 {
+        // A hypervisor without the update service (no staging buffer) offers none of the calls.
+        guard env.updateStaging != nil else { throw .unknownFunction }
         switch call {
         case .updateStage(let target, let offset, let buffer, let length):
             return try stage(target, offset, buffer, length, &env)
