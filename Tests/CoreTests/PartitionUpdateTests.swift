@@ -238,6 +238,7 @@ struct PartitionUpdateTests {
             ("on_fault", { $0.partitions[1].onFault = .restart }),
             ("bootargs", { $0.partitions[1].bootargs = Array("quiet".utf8).withUnsafeBytes { Bootargs(bytes: $0)! } }),
             ("uart", { $0.partitions[1].flags = PartitionFlags(raw: 2) }),
+            ("update policy", { $0.partitions[1].updateTargets = 1 }),
             ("channel depth", { $0.channels[0].depth = 8 }),
         ]
         for (what, change) in changes {
@@ -245,6 +246,7 @@ struct PartitionUpdateTests {
         }
         // A change to partition 0 alone does not concern partition 1's update.
         #expect(check(bytes, installed: bundle(change: { $0.partitions[0].keyPolicy = .all })) == nil)
+        #expect(check(bytes, installed: bundle(change: { $0.partitions[0].updateTargets = 2 })) == nil)
     }
 
     @Test func versionFloor() {
