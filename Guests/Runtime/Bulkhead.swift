@@ -456,6 +456,15 @@ extension BulkheadReason {
         case .badKeyLength: return "bad_key_length"
         case .storageFailed: return "storage_failed"
         case .busy: return "busy"
+        case .updateTooLarge: return "update_too_large"
+        case .updateMalformed: return "update_malformed"
+        case .updateUntrusted: return "update_untrusted"
+        case .updateRollback: return "update_rollback"
+        case .updateMismatch: return "update_mismatch"
+        case .notOnTrial: return "not_on_trial"
+        case .trialFaulted: return "trial_faulted"
+        case .trialReset: return "trial_reset"
+        case .trialDeadline: return "trial_deadline"
         }
     }
 }
