@@ -10,7 +10,7 @@
 /// What the IPC service needs from the hypervisor: the plan, the caller, ring access under a
 /// lock, and doorbells; and, for the key calls, the key services' needs (KeyEnvironment).
 /// The kernel implements it over real harts; host tests with a fake.
-public protocol IPCEnvironment: KeyEnvironment {
+public protocol IPCEnvironment: KeyEnvironment, UpdateEnvironment {
     /// The calling partition's index in the plan.
     var partition: Int { get }
     /// The calling partition's RAM.

@@ -21,8 +21,14 @@ public protocol UpdateEnvironment {
     var updateStaging: UnsafeMutableRawBufferPointer? { get }
     /// PartitionUpdateVerifier.verify against the installed bundle and the built-in trust anchors.
     func verifyUpdate(_ update: PartitionUpdateReader, floor: UInt64) throws(PartitionUpdateError)
-    /// Stops the update's target partition and starts it again on the update's image (on trial).
-    mutating func installUpdate(_ update: PartitionUpdateReader)
+    /// Stops the update's target partition and starts it again on the update's image, on trial
+    /// for `trialMilliseconds` (UpdateTable.beginTrial while it is stopped). Throws (and changes
+    /// nothing) when that cannot be done now (`busy`: the target is being stopped or restarted)
+    /// or the image cannot be stored (`storageFailed`).
+    mutating func installUpdate(_ update: PartitionUpdateReader, trialMilliseconds: UInt64) throws(BulkheadReason)
+    /// Records in persistent storage that partition `p`'s trial image is committed (called
+    /// between UpdateTable.beginCommit and finishCommit). Throws `storageFailed` if it could not.
+    mutating func recordCommit(_ p: Int) throws(BulkheadReason)
     /// Logs why an update for `target` was refused on the console.
     mutating func logRefusedUpdate(_ error: PartitionUpdateError, target: Int)
 }
@@ -33,13 +39,16 @@ extension UpdateEnvironment {
     public mutating func withUpdateTable<R>(_ body: (inout UpdateTable) -> R) -> R? { nil }
     public var updateStaging: UnsafeMutableRawBufferPointer? { nil }
     public func verifyUpdate(_ update: PartitionUpdateReader, floor: UInt64) throws(PartitionUpdateError) { throw .unknownKey(update.keyID) }
-    public mutating func installUpdate(_ update: PartitionUpdateReader) {}
+    public mutating func installUpdate(_ update: PartitionUpdateReader, trialMilliseconds: UInt64) throws(BulkheadReason) {
+        throw .unknownFunction
+    }
+    public mutating func recordCommit(_ p: Int) throws(BulkheadReason) {}
     public mutating func logRefusedUpdate(_ error: PartitionUpdateError, target: Int) {}
 }
 
 extension PartitionUpdateError {
     /// The reason update_apply returns for this refusal.
-    public var reason: IPCReason {
+    public var reason: BulkheadReason {
         switch self {
         case .truncated, .badMagic, .unsupportedVersion, .wrongHeaderSize, .badNameLength, .reservedNotZero, .emptyImage,
              .wrongTotalLength, .trailingBytes:
@@ -53,14 +62,14 @@ extension PartitionUpdateError {
 }
 
 public enum UpdateService {
-    static func perform<E: IPCEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(IPCReason) -> UInt64 {
+    static func perform<E: IPCEnvironment>(_ call: BulkheadCall, _ env: inout E) throws(BulkheadReason) -> UInt64 {
         // A hypervisor without the update service (no staging buffer) offers none of the calls.
         guard env.updateStaging != nil else { throw .unknownFunction }
         switch call {
         case .updateStage(let target, let offset, let buffer, let length):
             return try stage(target, offset, buffer, length, &env)
-        case .updateApply(let target, let length):
-            return try apply(target, length, &env)
+        case .updateApply(let target, let length, let milliseconds):
+            return try apply(target, length, trialMilliseconds: milliseconds == 0 ? UpdateLimits.defaultTrialMilliseconds : milliseconds, &env)
         case .updateStatus(let target):
             guard target < UInt64(env.planPartitionCount) else { throw .policyDenied }
             let t = Int(target)
@@ -69,16 +78,12 @@ public enum UpdateService {
             return status
         case .updateCommit:
             let p = env.partition
-            let committed = env.withUpdateTable { (table) -> Bool in
-                guard table.state[p] == .trial else { return false }
-                table.state[p] = .committed
-                table.reason[p] = 0
-                table.running[p] = table.trial[p]
-                table.floor[p] = table.trial[p].securityVersion
-                return true
-            }
-            guard let committed else { throw .unknownFunction }
-            guard committed else { throw .notOnTrial }
+            guard let claimed = env.withUpdateTable({ $0.beginCommit(p) }) else { throw .unknownFunction }
+            guard claimed else { throw .notOnTrial }
+            var failure: BulkheadReason? = nil
+            do throws(BulkheadReason) { try env.recordCommit(p) } catch { failure = error }
+            _ = env.withUpdateTable { $0.finishCommit(p, recorded: failure == nil) }
+            if let failure { throw failure }
             return 0
         default:
             throw .unknownFunction
@@ -93,17 +98,15 @@ public enum UpdateService {
     /// update_stage: copies `length` bytes at guest `buffer` to staging offset `offset` (0
     /// restarts the update; otherwise exactly where the last chunk ended). Returns the bytes staged.
     static func stage<E: IPCEnvironment>(_ target: UInt64, _ offset: UInt64, _ buffer: GuestPhysAddr, _ length: UInt64,
-                                         _ env: inout E) throws(IPCReason) -> UInt64 {
+                                         _ env: inout E) throws(BulkheadReason) -> UInt64 {
         guard target < UInt64(Limits.partitions), allowed(Int(target), env) else { throw .policyDenied }
         let limit = UInt64(UpdateLimits.stagingSize)
         guard offset <= limit, length <= limit &- offset else { throw .updateTooLarge }
-        guard let from = env.memory.hostAddress(of: buffer, length: length),
-              let source = UnsafeRawPointer(bitPattern: UInt(from.raw)) ?? (length == 0 ? UnsafeRawPointer(bitPattern: 8) : nil)
-        else { throw .badAddress }
+        guard let chunk = env.memory.check(GuestSlice(buffer, length: length)) else { throw .badAddress }
         guard let staging = env.updateStaging, staging.count >= UpdateLimits.stagingSize else { throw .unknownFunction }
         let caller = env.partition
         let t = Int(target)
-        let outcome = env.withUpdateTable { (table) -> Result<UInt64, IPCReason> in
+        let outcome = env.withUpdateTable { (table) -> Result<UInt64, BulkheadReason> in
             if let owner = table.staging {
                 if owner.applying || owner.caller != caller { return .failure(.busy) }
                 if offset != 0 && (owner.target != t || UInt64(owner.length) != offset) { return .failure(.updateMalformed) }
@@ -112,9 +115,7 @@ public enum UpdateService {
             }
             // The copy happens under the update lock (memory to memory, at most 1 MiB): no other
             // update call can see a half-written chunk.
-            if length > 0 {
-                staging.baseAddress?.advanced(by: Int(offset)).copyMemory(from: source, byteCount: Int(length))
-            }
+            _ = chunk.copyIn(to: UnsafeMutableRawBufferPointer(rebasing: staging[Int(offset) ..< Int(offset) + chunk.count]))
             let end = Int(offset &+ length)
             table.staging = StagingOwner(caller: caller, target: t, length: end)
             return .success(UInt64(end))
@@ -124,14 +125,15 @@ public enum UpdateService {
     }
 
     /// update_apply: verifies the `length` staged bytes as an update of `target` and, when they
-    /// pass, restarts the target on the new image (on trial).
-    static func apply<E: IPCEnvironment>(_ target: UInt64, _ length: UInt64, _ env: inout E) throws(IPCReason) -> UInt64 {
+    /// pass, restarts the target on the new image, on trial for `trialMilliseconds`.
+    static func apply<E: IPCEnvironment>(_ target: UInt64, _ length: UInt64, trialMilliseconds: UInt64,
+                                         _ env: inout E) throws(BulkheadReason) -> UInt64 {
         guard target < UInt64(Limits.partitions), allowed(Int(target), env) else { throw .policyDenied }
         guard length <= UInt64(UpdateLimits.stagingSize) else { throw .updateTooLarge }
         guard let staging = env.updateStaging, staging.count >= UpdateLimits.stagingSize else { throw .unknownFunction }
         let caller = env.partition
         let t = Int(target)
-        let claimed = env.withUpdateTable { (table) -> Result<UInt64, IPCReason> in
+        let claimed = env.withUpdateTable { (table) -> Result<UInt64, BulkheadReason> in
             guard let owner = table.staging, owner.caller == caller, !owner.applying else {
                 return .failure(table.staging == nil ? .updateMalformed : .busy)
             }
@@ -165,17 +167,10 @@ public enum UpdateService {
             throw refusal.reason
         }
         guard let update = accepted else { throw .unknownFunction }
-        var digest = SHA512Digest(bytes: InlineArray(repeating: 0))
-        var i = 0
-        while i < 64 { digest.bytes[i] = update.imageDigest[i]; i += 1 }
-        _ = env.withUpdateTable { table in
-            table.state[t] = .trial
-            table.reason[t] = 0
-            table.trial[t] = RunningImage(source: .committedUpdate, digest: digest, securityVersion: update.securityVersion)
-            table.running[t].source = .trial
-        }
-        env.installUpdate(update)
+        var installFailure: BulkheadReason? = nil
+        do throws(BulkheadReason) { try env.installUpdate(update, trialMilliseconds: trialMilliseconds) } catch { installFailure = error }
         _ = env.withUpdateTable { table in table.staging = nil }
+        if let installFailure { throw installFailure }
         return 0
     }
 }

@@ -10,6 +10,8 @@ public enum UpdateLimits {
     /// The hypervisor's staging buffer: the largest update update_stage accepts (a Swift guest
     /// is well under 200 KiB; Linux partitions are updated with a full bundle).
     public static let stagingSize = 1 << 20
+    /// How long an image runs on trial before it is rolled back when update_apply names no deadline.
+    public static let defaultTrialMilliseconds: UInt64 = 10_000
 }
 
 /// Where a partition is in the update flow (update_status's low byte).
@@ -51,7 +53,7 @@ public struct StagingOwner: Equatable, Sendable {
 
 public struct UpdateTable: Sendable {
     public var state = PerPartition<UpdateState>(repeating: .none)
-    /// The IPCReason raw value of the last refusal or rollback (0: none).
+    /// The BulkheadReason raw value of the last refusal or rollback (0: none).
     public var reason = PerPartition<UInt8>(repeating: 0)
     /// The anti-rollback floor of each partition's updates: an update must carry a higher
     /// security version. Rises only at commit.
@@ -60,6 +62,10 @@ public struct UpdateTable: Sendable {
     /// The image on trial (meaningful while `state[p] == .trial`): what `running[p]` becomes at commit.
     public var trial: PerPartition<RunningImage>
     public var staging: StagingOwner?
+    /// Where each partition's committed image came from (its bundle until an update commits).
+    public var committedSource = PerPartition<SystemReport.ImageSource>(repeating: .bundle)
+    /// Set while update_commit writes the commit to flash: the trial can no longer be rolled back.
+    public var committing = PerPartition<Bool>(repeating: false)
 
     /// Every partition runs its bundle image: `digest(p)` at `securityVersion`, floor 0.
     public init(bundleDigest digest: (Int) -> SHA512Digest, securityVersion: UInt64) {
@@ -68,6 +74,51 @@ public struct UpdateTable: Sendable {
         var p = 0
         while p < Limits.partitions { running[p].digest = digest(p); p += 1 }
         trial = running
+    }
+
+    /// The target has been stopped and starts `image` on trial (the kernel calls this while the
+    /// partition is stopped, so its first instruction already runs on trial).
+    public mutating func beginTrial(_ p: Int, _ image: RunningImage) {
+        let i = p & (Limits.partitions - 1)
+        state[i] = .trial
+        reason[i] = 0
+        committing[i] = false
+        trial[i] = image
+        running[i].source = .trial
+    }
+
+    /// update_commit's first step: claims the trial of `p` for committing; false when `p` runs no
+    /// trial (or another commit of it is under way). A claimed trial is never rolled back.
+    public mutating func beginCommit(_ p: Int) -> Bool {
+        let i = p & (Limits.partitions - 1)
+        guard state[i] == .trial, !committing[i] else { return false }
+        committing[i] = true
+        return true
+    }
+
+    /// update_commit's last step: when the commit was recorded, the trial image becomes the
+    /// committed one and the floor rises to its version; otherwise the partition stays on trial.
+    public mutating func finishCommit(_ p: Int, recorded: Bool) {
+        let i = p & (Limits.partitions - 1)
+        committing[i] = false
+        guard recorded else { return }
+        state[i] = .committed
+        reason[i] = 0
+        running[i] = trial[i]
+        running[i].source = .committedUpdate
+        committedSource[i] = .committedUpdate
+        floor[i] = trial[i].securityVersion
+    }
+
+    /// The trial of `p` failed (`why`: trialFaulted, trialReset or trialDeadline): it goes back to
+    /// its committed image. False (nothing changed) when `p` is not on trial or is committing.
+    public mutating func rollBack(_ p: Int, _ why: BulkheadReason) -> Bool {
+        let i = p & (Limits.partitions - 1)
+        guard state[i] == .trial, !committing[i] else { return false }
+        state[i] = .rolledBack
+        reason[i] = UInt8(truncatingIfNeeded: why.rawValue)
+        running[i].source = committedSource[i]
+        return true
     }
 
     /// update_status's value: the state in bits 0-7, the last reason in bits 8-15, the running
