@@ -296,6 +296,7 @@ private func loadPlan(limits: BoardLimits, initrd: HostRegion?) {
     }
     setUpKeys(booted)
     loadKeystores()
+    PartitionUpdates.setUp(bundle: bundle)
     log { out in
         out.write("measurement: manifest SHA-512 ")
         bundleMeasurement.writeShort(to: &out)
@@ -349,6 +350,10 @@ private func setUpKeys(_ booted: BootedBundle) {
                                                   initrdDigest: booted.bundle.initrdDigest(p), signingKey: booted.bundle.keyID)
         p += 1
     }
+    var updatable = false
+    p = 0
+    while p < plan.count { updatable = updatable || plan[p].updateTargets != 0; p += 1 }
+    if updatable { updateCDI = cdi }       // an updated partition's keys are derived again (PartitionUpdates)
     var entropy = hardwareEntropy()
     drbg = DRBG(seed: KeyChain.drbgSeed(secret: drbgKey, bootCounter: booted.stateSequence ^ (csr_read_time() << 32), entropy: entropy))
     if entropy != nil { withUnsafeMutableBytes(of: &entropy) { secureZero($0) } }

@@ -86,30 +86,20 @@ enum PartitionControl {
     }
 
     /// Stops the whole partition of `hart` (restarting it if asked). Never returns to the guest.
-    static func stop(fromHart hart: Int, restart: Bool) -> Never {
+    /// A partition on trial (a partition update not committed yet) goes back to its committed
+    /// image instead, and restarts there whatever was asked; `trial` says why its trial failed.
+    static func stop(fromHart hart: Int, restart: Bool, trial: BulkheadReason) -> Never {
         let p = hartPartition[hart]
         let shared = partition_shared(UInt64(p))
         let me = Mailbox(hart: hart)
         let busy = SpinLock(word: partition_busy_word(UInt64(p)), rank: .partitionBusy)
         guard busy.tryLock() else { park(hart) }   // another hart is at it
         me.state = .stopPending
+        parkAll(p, from: me)
         let spec = plan[p]
-        var v = 0
-        while v < spec.harts.count {
-            let other = Int(spec.harts[v])
-            if other != hart { Mailbox(hart: other).post(Request.park) }
-            v += 1
-        }
-        v = 0
-        while v < spec.harts.count {
-            let other = Mailbox(hart: Int(spec.harts[v]))
-            if other.hart != hart { while other.state != .stopped { me.serviceFences() } }
-            v += 1
-        }
-        guestConsoleFlush(partition: p)
-        resetInterrupts(partition: p)
         var again = restart
-        if restart {
+        if PartitionUpdates.rollBackIfOnTrial(p, trial) { again = true }
+        else if restart {
             let count = atomic_add_u32(&shared.pointee.boot_count, 1) &+ 1
             if count > maxRestarts {
                 again = false
@@ -119,14 +109,7 @@ enum PartitionControl {
                 }
             }
         }
-        // A partition that cannot be reloaded stops with the reason; the machine goes on.
-        if again && !load(p) {
-            again = false
-            log { out in
-                out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }
-                out.write(": its device tree does not build again; stopping it instead of restarting")
-            }
-        }
+        again = again && reload(p)
         if again {
             checkStackCanaries(hart: hart)      // a reload is a hart stack's deepest path
             log { out in
@@ -140,13 +123,64 @@ enum PartitionControl {
         }
         busy.unlock()
         if again {
-            let first = Int(spec.harts[0])
-            if first == hart { enterFresh(hart: hart, pc: spec.entry.raw, a1: spec.deviceTreeAddress.raw) }
-            let box = Mailbox(hart: first)
-            box.state = .startPending
-            box.requestStart(at: spec.entry.raw, opaque: spec.deviceTreeAddress.raw)
+            if Int(spec.harts[0]) == hart { enterFresh(hart: hart, pc: plan[p].entry.raw, a1: spec.deviceTreeAddress.raw) }
+            startFirstHart(p)
         }
         park(hart)
+    }
+
+    /// From a hart of another partition (a partition update): stops partition `p`, lets `change`
+    /// act on it while it is stopped (switch its image), reloads it and starts it again. False,
+    /// with nothing done, when a hart of `p` is already stopping or restarting it.
+    static func replace(_ p: Int, fromHart hart: Int, _ change: () -> Void) -> Bool {
+        let busy = SpinLock(word: partition_busy_word(UInt64(p)), rank: .partitionBusy)
+        guard busy.tryLock() else { return false }
+        parkAll(p, from: Mailbox(hart: hart))
+        change()
+        let started = reload(p)
+        let shared = partition_shared(UInt64(p))
+        atomic_store_u32(&shared.pointee.stopped, started ? 0 : 1)
+        if !started { logPartition(p, "stopped") }
+        busy.unlock()
+        if started { startFirstHart(p) }
+        return started
+    }
+
+    /// Asks every hart of `p` but `me`'s to park and waits until each has (serving `me`'s own
+    /// fences meanwhile), then flushes the partition's console and resets its interrupts.
+    private static func parkAll(_ p: Int, from me: Mailbox) {
+        let spec = plan[p]
+        var v = 0
+        while v < spec.harts.count {
+            let other = Int(spec.harts[v])
+            if other != me.hart { Mailbox(hart: other).post(Request.park) }
+            v += 1
+        }
+        v = 0
+        while v < spec.harts.count {
+            let other = Mailbox(hart: Int(spec.harts[v]))
+            if other.hart != me.hart { while other.state != .stopped { me.serviceFences() } }
+            v += 1
+        }
+        guestConsoleFlush(partition: p)
+        resetInterrupts(partition: p)
+    }
+
+    /// Loads `p` again; a partition whose device tree no longer builds stops with the reason.
+    private static func reload(_ p: Int) -> Bool {
+        if load(p) { return true }
+        log { out in
+            out.write("partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+            out.write(": its device tree does not build again; stopping it instead of restarting")
+        }
+        return false
+    }
+
+    /// Sends the start request to the first hart of `p` (its vCPU 0) at its entry point.
+    private static func startFirstHart(_ p: Int) {
+        let box = Mailbox(hart: Int(plan[p].harts[0]))
+        box.state = .startPending
+        box.requestStart(at: plan[p].entry.raw, opaque: plan[p].deviceTreeAddress.raw)
     }
 }
 

@@ -6,12 +6,13 @@
 //                     (PartitionControl.stop); it waits only for its own partition's harts
 //   2 keystoreWriter  a try-lock: one keystore change at a time, across its flash write (a second
 //                     writer gets `busy`, VCPUEnvironment.updateKeystore)
-//   3 keystore        the keystores in RAM and the signing-key caches
-//   4 drbg            the DRBG
-//   5 ring            one message ring (ring_lock)
-//   6 virtualPLIC     one partition's virtual PLIC (partition_shared.plic_lock)
-//   7 physicalEnable  read-modify-writes of the physical PLIC's enable words
-//   8 console         the UART, every partition's virtual UART and console input
+//   3 update          the partition update table (PartitionUpdates.swift)
+//   4 keystore        the keystores in RAM, the signing-key caches and the partitions' keys
+//   5 drbg            the DRBG
+//   6 ring            one message ring (ring_lock)
+//   7 virtualPLIC     one partition's virtual PLIC (partition_shared.plic_lock)
+//   8 physicalEnable  read-modify-writes of the physical PLIC's enable words
+//   9 console         the UART, every partition's virtual UART and console input
 // The fatal path (logFatal) takes no lock at all. The test kernel (make kernel-faults, compiled
 // with -D BULKHEAD_LOCK_CHECKS) keeps each hart's held ranks and stops the machine with a FATAL
 // line when a lock is taken out of order or released without being held.
@@ -19,7 +20,7 @@ import BulkheadCore
 import CArch
 
 enum LockRank: UInt32 {
-    case partitionBusy = 1, keystoreWriter, keystore, drbg, ring, virtualPLIC, physicalEnable, console
+    case partitionBusy = 1, keystoreWriter, update, keystore, drbg, ring, virtualPLIC, physicalEnable, console
 }
 
 /// A lock word (0 free, 1 held) and its rank.

@@ -6,10 +6,12 @@ import BulkheadCore
 nonisolated(unsafe) var partitionPolicyDigest = PerPartition<SHA512Digest>(repeating: SHA512Digest(bytes: InlineArray(repeating: 0)))
 
 /// What partition `p` is committed to: its image's digest and security version, and where the
-/// image came from. The one accessor the system report reads (partition updates change what it
-/// returns). Without updates every partition runs its bundle's image at the bundle's security version.
+/// image came from (UpdateTable.running: its bundle's image at the bundle's security version until
+/// a partition update commits; `.trial` while a newer image runs on trial). The one accessor the
+/// system report reads.
 func partitionRevision(_ p: Int) -> (source: SystemReport.ImageSource, imageDigest: SHA512Digest, securityVersion: UInt64) {
-    (.bundle, partitionMeasurement[p & (Limits.partitions - 1)], bundleSecurityVersion)
+    let running = updateLock.withLock { updateTable.running[p & (Limits.partitions - 1)] }
+    return (running.source, running.digest, running.securityVersion)
 }
 
 /// Writes the system report for `caller` (SystemReport.write) signed with the device attestation

@@ -48,10 +48,10 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
         PartitionControl.enterFresh(hart: hart, pc: address, a1: opaque)
     case .shutdownPartition:
         logPartition(env.partition, "shut down by its guest (SBI SRST)")
-        PartitionControl.stop(fromHart: hart, restart: false)
+        PartitionControl.stop(fromHart: hart, restart: false, trial: .trialReset)
     case .rebootPartition:
         logPartition(env.partition, "asked for a reboot (SBI SRST)")
-        PartitionControl.stop(fromHart: hart, restart: true)
+        PartitionControl.stop(fromHart: hart, restart: true, trial: .trialReset)
     }
 }
 
@@ -92,7 +92,7 @@ private func contain(_ cause: TrapCause, hart: Int) -> Never {
         out.write(", pc "); out.write(hex: csr_read_sepc())
         out.write(policy == .restart ? "; policy: restart" : "; policy: stop")
     }
-    PartitionControl.stop(fromHart: hart, restart: policy == .restart)
+    PartitionControl.stop(fromHart: hart, restart: policy == .restart, trial: .trialFaulted)
 }
 
 private func writeCause<S: TextSink>(_ cause: TrapCause, _ out: inout S) {

@@ -29,6 +29,9 @@ struct VCPUEnvironment: SBIEnvironment {
     mutating func consoleRead() -> UInt8? { withConsoleLock { takeConsoleInput(partition) } }
 
     mutating func setTimer(_ deadline: UInt64) {
+        // A partition on trial that missed its deadline goes back to its committed image here
+        // (its timer is how a running guest is sure to trap now and then).
+        if PartitionUpdates.trialExpired(partition) { PartitionControl.stop(fromHart: hart, restart: true, trial: .trialDeadline) }
         if sstcAvailable {
             csr_write_vstimecmp(deadline)
         } else {
@@ -193,6 +196,50 @@ struct VCPUEnvironment: SBIEnvironment {
             signingKeyCaches[p].key = key
         }
     }
+
+    // MARK: Partition updates (docs/hypercalls.md)
+
+    var updateTargets: UInt8 { plan[partition].updateTargets }
+    var planPartitionCount: Int { plan.count }
+
+    mutating func withUpdateTable<R>(_ body: (inout UpdateTable) -> R) -> R? {
+        guard updateStagingRegion != nil else { return nil }
+        return updateLock.withLock { body(&updateTable) }
+    }
+
+    var updateStaging: UnsafeMutableRawBufferPointer? {
+        guard let region = updateStagingRegion else { return nil }
+        return UnsafeMutableRawBufferPointer(start: hostPointer(region.base.raw), count: Int(region.size))
+    }
+
+    func verifyUpdate(_ update: PartitionUpdateReader, floor: UInt64) throws(PartitionUpdateError) {
+        guard let bundle = installedBundle else { throw .unknownKey(update.keyID) }
+        let trust = builtInTrustAnchors()
+        try PartitionUpdateVerifier.verify(update: update, installed: bundle, trustAnchors: trust.anchors, revoked: trust.revoked,
+                                           floor: floor)
+    }
+
+    mutating func installUpdate(_ update: PartitionUpdateReader, trialMilliseconds: UInt64) throws(BulkheadReason) {
+        try PartitionUpdates.install(update, trialMilliseconds: trialMilliseconds, fromHart: hart)
+    }
+
+    mutating func recordCommit(_ p: Int) throws(BulkheadReason) {
+        PartitionUpdates.commit(p)
+        let version = updateLock.withLock { updateTable.trial[p].securityVersion }
+        log { out in
+            out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+            out.write(": version "); out.write(decimal: version); out.write(" committed")
+        }
+    }
+
+    mutating func logRefusedUpdate(_ error: PartitionUpdateError, target: Int) {
+        log { out in
+            out.write("update: partition "); plan[target].name.withBytes { out.write(bytes: $0) }
+            out.write(": refused: "); error.write(to: &out, plan: plan)
+        }
+    }
+
+    mutating func enforceTrialDeadline(_ p: Int) { PartitionUpdates.enforceDeadline(p, fromHart: hart) }
 
     /// Runs `body` under `keystoreLock` (a leaf lock: nothing else is taken while holding it).
     private func withKeystoreLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {

@@ -31,6 +31,9 @@ public protocol UpdateEnvironment {
     mutating func recordCommit(_ p: Int) throws(BulkheadReason)
     /// Logs why an update for `target` was refused on the console.
     mutating func logRefusedUpdate(_ error: PartitionUpdateError, target: Int)
+    /// Rolls partition `p` back when its trial's deadline has passed (update_status calls it first,
+    /// so an updater that polls sees a missed deadline even when the trial image never traps).
+    mutating func enforceTrialDeadline(_ p: Int)
 }
 
 extension UpdateEnvironment {
@@ -44,6 +47,7 @@ extension UpdateEnvironment {
     }
     public mutating func recordCommit(_ p: Int) throws(BulkheadReason) {}
     public mutating func logRefusedUpdate(_ error: PartitionUpdateError, target: Int) {}
+    public mutating func enforceTrialDeadline(_ p: Int) {}
 }
 
 extension PartitionUpdateError {
@@ -74,6 +78,7 @@ public enum UpdateService {
             guard target < UInt64(env.planPartitionCount) else { throw .policyDenied }
             let t = Int(target)
             guard t == env.partition || allowed(t, env) else { throw .policyDenied }
+            if t != env.partition { env.enforceTrialDeadline(t) }
             guard let status = env.withUpdateTable({ $0.status(t) }) else { throw .unknownFunction }
             return status
         case .updateCommit:

@@ -1,0 +1,203 @@
+// Partition updates in the running hypervisor: the staging buffer and image stores, installing an update on trial, commit, rollback.
+//
+// Memory (placed at boot from the top of the bundle staging area, below nothing else): the 1 MiB
+// staging buffer update_stage copies into, then two 1 MiB image stores per partition that some
+// partition may update. A store holds a whole signed update (header, image, initrd), so the
+// partition's pristine image and initrd are read from there on every restart, and the same bytes
+// are what the flash update area keeps. One store of a partition holds its committed update (if
+// any), the other the update on trial.
+//
+// Locks (SpinLock.swift): the update table under `updateLock`; a target is replaced under its
+// partition_shared.busy (PartitionControl.replace), which is taken before `updateLock`.
+import BulkheadCore
+import CArch
+
+/// What a partition boots: where its pristine image and initrd lie, its entry point and digests.
+struct PartitionImage {
+    var image = HostRegion(base: HostPhysAddr(0), size: 0)
+    var initrd = HostRegion(base: HostPhysAddr(0), size: 0)
+    var entry = guestRAMBase
+    var imageDigest = SHA512Digest(bytes: InlineArray(repeating: 0))
+    /// The initrd's digest (meaningful when `initrd.size > 0`).
+    var initrdDigest = SHA512Digest(bytes: InlineArray(repeating: 0))
+}
+
+nonisolated(unsafe) var updateTable = UpdateTable(bundleDigest: { _ in SHA512Digest(bytes: InlineArray(repeating: 0)) }, securityVersion: 0)
+/// The verified bundle in the staging area (updates are checked against it); nil before boot.
+nonisolated(unsafe) var installedBundle: BundleReader? = nil
+/// The staging buffer; nil when no partition may update another (or there is no room).
+nonisolated(unsafe) var updateStagingRegion: HostRegion? = nil
+/// Per partition: the first of its two image stores (0: it cannot be updated).
+nonisolated(unsafe) var updateStoreBase = PerPartition<UInt64>(repeating: 0)
+/// Per partition: which of its stores holds its committed update (-1: it runs its bundle image).
+nonisolated(unsafe) var committedStore = PerPartition<Int>(repeating: -1)
+/// Per partition: the image it falls back to when a trial fails.
+nonisolated(unsafe) var committedImage = PerPartition<PartitionImage>(repeating: PartitionImage())
+/// Per partition: the time (the `time` CSR) by which its trial must commit; 0: no trial.
+nonisolated(unsafe) var trialDeadline = PerPartition<UInt64>(repeating: 0)
+/// The hypervisor CDI, kept only when some partition may be updated: an updated partition's
+/// keys are derived again from it and its new measurement (KeyChain.partitionKeys).
+nonisolated(unsafe) var updateCDI: CDI? = nil
+
+enum PartitionUpdates {
+    static let storeSize = UInt64(UpdateLimits.stagingSize)
+
+    /// At boot, after the plan and keys: every partition runs its bundle image; places the
+    /// staging buffer and the stores of every partition some policy names, at the top of the
+    /// bundle staging area above the bundle. Logs why updates are off when they do not fit.
+    static func setUp(bundle: BundleReader) {
+        installedBundle = bundle
+        updateTable = UpdateTable(bundleDigest: { partitionMeasurementDigest($0) }, securityVersion: bundleSecurityVersion)
+        var targets: UInt8 = 0
+        var p = 0
+        while p < plan.count {
+            committedImage[p] = PartitionImage(image: partitionImage[p], initrd: partitionInitrd[p], entry: plan[p].entry,
+                                               imageDigest: partitionMeasurement[p], initrdDigest: digest(bundle.initrdDigest(p)))
+            targets |= plan[p].updateTargets
+            p += 1
+        }
+        guard targets != 0 else { return }
+        let stores = UInt64(targets.nonzeroBitCount) * 2
+        let staging = hypervisorMemory.staging
+        let need = (stores + 1) * storeSize
+        let top = staging.base.raw &+ staging.size
+        let bundleEnd = staging.base.raw &+ UInt64(bundle.totalLength)
+        guard staging.size >= need, top &- need >= bundleEnd else {
+            log { out in
+                out.write("update: partition updates are off: the bundle leaves "); out.write(size: top &- min(bundleEnd, top))
+                out.write(" of the staging area, they need "); out.write(size: need)
+            }
+            return
+        }
+        updateStagingRegion = HostRegion(base: HostPhysAddr(top &- storeSize), size: storeSize)
+        var base = top &- need
+        p = 0
+        while p < plan.count {
+            if targets & (1 << UInt8(p)) != 0 { updateStoreBase[p] = base; base &+= 2 &* storeSize }
+            p += 1
+        }
+    }
+
+    static func partitionMeasurementDigest(_ p: Int) -> SHA512Digest { partitionMeasurement[p & (Limits.partitions - 1)] }
+
+    static func digest(_ bytes: UnsafeRawBufferPointer) -> SHA512Digest {
+        var d = SHA512Digest(bytes: InlineArray(repeating: 0))
+        var i = 0
+        while i < bytes.count && i < 64 { d.bytes[i] = bytes[i]; i += 1 }
+        return d
+    }
+
+    /// Store `which` (0 or 1) of partition `p`.
+    static func store(_ p: Int, _ which: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: hostPointer(updateStoreBase[p] &+ UInt64(which & 1) &* storeSize), count: Int(storeSize))
+    }
+
+    /// Makes `p` boot `image` from now on (its partition must be stopped): the pristine copies,
+    /// the entry point, the measurement and, with key services, the keys derived from it. The
+    /// signer-bound keys stay those of the bundle's signer, so signer-sealed data still opens.
+    static func switchImage(_ p: Int, to image: PartitionImage) {
+        partitionImage[p] = image.image
+        partitionInitrd[p] = image.initrd
+        plan.partitions[p].entry = image.entry
+        plan.partitions[p].imageSize = image.image.size
+        plan.partitions[p].initrdSize = image.initrd.size
+        partitionMeasurement[p] = image.imageDigest
+        guard keysAvailable, let cdi = updateCDI, let bundle = installedBundle else { return }
+        var initrdDigest = image.initrdDigest
+        let keys = withUnsafeBytes(of: &initrdDigest) { initrd in
+            KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
+                                   imageDigest: image.imageDigest,
+                                   initrdDigest: image.initrd.size > 0 ? initrd : UnsafeRawBufferPointer(start: nil, count: 0),
+                                   signingKey: bundle.keyID)
+        }
+        keystoreLock.withLock {
+            partitionElement(&partitionKeys, p).pointee.wipe()
+            partitionElement(&partitionKeys, p).pointee = keys
+        }
+    }
+
+    /// update_apply's last step, on the updater's hart: copies the verified update from the
+    /// staging buffer into the target's free store, then replaces the running target with it,
+    /// on trial until `trialMilliseconds` have passed.
+    static func install(_ update: PartitionUpdateReader, trialMilliseconds: UInt64, fromHart hart: Int) throws(BulkheadReason) {
+        let p = update.partition
+        guard p < plan.count, updateStoreBase[p] != 0 else { throw .policyDenied }
+        let which = committedStore[p] == 0 ? 1 : 0
+        let into = store(p, which)
+        guard update.bytes.count <= into.count, let from = update.bytes.baseAddress else { throw .updateTooLarge }
+        into.baseAddress?.copyMemory(from: from, byteCount: update.bytes.count)
+        let base = UInt64(UInt(bitPattern: into.baseAddress))
+        let image = PartitionImage(
+            image: HostRegion(base: HostPhysAddr(base &+ UInt64(update.imageRange.offset)), size: UInt64(update.imageRange.count)),
+            initrd: HostRegion(base: HostPhysAddr(base &+ UInt64(update.initrdRange.offset)), size: UInt64(update.initrdRange.count)),
+            entry: update.entry, imageDigest: digest(update.imageDigest), initrdDigest: digest(update.initrdDigest))
+        let trial = RunningImage(source: .committedUpdate, digest: image.imageDigest, securityVersion: update.securityVersion)
+        let ticks = trialMilliseconds > UInt64.max / UInt64(timebaseFrequency) ? UInt64.max / 2
+            : trialMilliseconds &* UInt64(timebaseFrequency) / 1000
+        let replaced = PartitionControl.replace(p, fromHart: hart) {
+            switchImage(p, to: image)
+            updateLock.withLock { updateTable.beginTrial(p, trial) }
+            trialStore[p] = which
+            trialDeadline[p] = csr_read_time() &+ max(ticks, 1)
+        }
+        guard replaced else { throw .busy }
+        log { out in
+            out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+            out.write(": version "); out.write(decimal: update.securityVersion)
+            out.write(" on trial (deadline "); out.write(decimal: trialMilliseconds); out.write(" ms)")
+        }
+    }
+
+    /// update_commit's recorded step: the trial image of `p` becomes its committed image.
+    static func commit(_ p: Int) {
+        trialDeadline[p] = 0
+        committedStore[p] = trialStore[p]
+        committedImage[p] = PartitionImage(image: partitionImage[p], initrd: partitionInitrd[p], entry: plan[p].entry,
+                                           imageDigest: partitionMeasurement[p], initrdDigest: committedImage[p].initrdDigest)
+        let s = store(p, trialStore[p])
+        if let update = try? PartitionUpdateReader(bytes: UnsafeRawBufferPointer(s)) {
+            committedImage[p].initrdDigest = digest(update.initrdDigest)
+        }
+    }
+
+    /// The trial of `p` failed for `why`: when it was on trial (and not committing), it goes back to
+    /// its committed image (the caller holds its busy lock and has stopped it) and true is returned.
+    static func rollBackIfOnTrial(_ p: Int, _ why: BulkheadReason) -> Bool {
+        let rolled = updateLock.withLock { updateTable.rollBack(p, why) }
+        guard rolled else { return false }
+        trialDeadline[p] = 0
+        switchImage(p, to: committedImage[p])
+        let version = updateLock.withLock { updateTable.running[p].securityVersion }
+        log { out in
+            out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+            out.write(": trial failed (")
+            switch why {
+            case .trialFaulted: out.write("faulted")
+            case .trialDeadline: out.write("missed its deadline")
+            default: out.write("reset")
+            }
+            out.write("); back to version "); out.write(decimal: version)
+        }
+        return true
+    }
+
+    /// Whether partition `p` runs a trial whose deadline has passed.
+    @inline(__always) static func trialExpired(_ p: Int) -> Bool {
+        let deadline = trialDeadline[p & (Limits.partitions - 1)]
+        return deadline != 0 && csr_read_time() >= deadline
+    }
+
+    /// From another partition's hart (update_status): a target whose trial expired is stopped and
+    /// restarted on its committed image.
+    static func enforceDeadline(_ p: Int, fromHart hart: Int) {
+        guard p < plan.count, trialExpired(p) else { return }
+        // A commit may start between this check and the stop: the partition then restarts on its
+        // newly committed image (rollBackIfOnTrial refuses a committing trial).
+        _ = PartitionControl.replace(p, fromHart: hart) { _ = rollBackIfOnTrial(p, .trialDeadline) }
+    }
+}
+
+/// Per partition: which store holds the update on trial.
+nonisolated(unsafe) var trialStore = PerPartition<Int>(repeating: 0)
+
+var updateLock: SpinLock { SpinLock(word: lock_word(5), rank: .update) }
