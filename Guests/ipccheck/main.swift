@@ -114,7 +114,7 @@ func checker(_ me: PartitionInfo, ramBase: UInt64, ramEnd: UInt64, tick: UInt64)
     check("partition_info across the end of RAM", info, ramEnd &- 16, 792, expect: .invalidAddress, .badAddress)
     check("no doorbell on shm", notify, s, expect: .invalidParam, .noDoorbell)
     check("no doorbell on q-help", notify, h, expect: .invalidParam, .noDoorbell)
-    check("unknown function 16", 16, q, buf, 8, expect: .notSupported, .unknownFunction)
+    check("unknown function 24", 24, q, buf, 8, expect: .notSupported, .unknownFunction)
     check("unknown function 31", 31, expect: .notSupported, .unknownFunction)
     check("unknown function 2^63", 1 << 63, expect: .notSupported, .unknownFunction)
     check("empty queue", receive, q, buf, 64, expect: .failed, .empty)
@@ -202,13 +202,13 @@ func outsider(_ me: PartitionInfo) {
     }
     Console.line { $0.write("outsider: channels "); $0.write(decimal: existing); $0.write(" to 19 refused -3/unknown_channel") }
     let d = Bulkhead.call(doorbells)
-    let f = Bulkhead.call(16, 0, buf, 8)
+    let f = Bulkhead.call(24, 0, buf, 8)
     if d.error != 0 || d.value != 0 { wrong += 1 }
     if f.error != SBIError.notSupported.rawValue || f.value != BulkheadReason.unknownFunction.rawValue { wrong += 1 }
     if me.channelCount != 0 { wrong += 1 }
     Console.line {
         $0.write("outsider: doorbells "); $0.write(signed: d.error); $0.write("/"); $0.write(hex: d.value)
-        $0.write(", function 16 "); $0.write(signed: f.error); $0.write("/"); $0.write(decimal: f.value)
+        $0.write(", function 24 "); $0.write(signed: f.error); $0.write("/"); $0.write(decimal: f.value)
     }
     if wrong == 0 { Console.print("outsider: every call refused as expected") }
     else { Console.line { $0.write("outsider: "); $0.write(decimal: wrong); $0.write(" UNEXPECTED results") } }

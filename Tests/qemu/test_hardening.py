@@ -71,10 +71,10 @@ def test_a_fault_in_the_hypervisor_is_named_and_stops_the_machine(bundle_of, fla
 
 
 def test_a_lock_taken_out_of_order_stops_the_test_kernel(bundle_of, flash_of, tmp_path):
-    """The DRBG lock (rank 4) taken while the console lock (rank 8) is held."""
+    """The DRBG lock (rank 5) taken while the console lock (rank 9) is held."""
     with Machine(flash_of(bundle_of(faults_config(tmp_path, "lock-order"))), kernel=FAULTS_KERNEL) as m:
         m.expect(r"^\[hvfault\] hvfault: asking the hypervisor for fault lock-order$")
-        m.expect(r"^\[bulkhead\] FATAL: lock order: taking rank 4 while holding ranks mask 0x100$", timeout=30)
+        m.expect(r"^\[bulkhead\] FATAL: lock order: taking rank 5 while holding ranks mask 0x200$", timeout=30)
         m.wait_exit(timeout=30)
         assert m.proc.returncode != 0
         assert m.count(r"FATAL") == 1

@@ -51,7 +51,7 @@ def test_partition_without_channels_is_refused_every_call_and_keeps_running(bund
         m.expect(r"^\[outsider\] outsider: channel 0: send, receive, notify refused -4/not_endpoint$")
         m.expect(r"^\[outsider\] outsider: channel 1: send, receive, notify refused -4/not_endpoint$")
         m.expect(r"^\[outsider\] outsider: channels 2 to 19 refused -3/unknown_channel$")
-        m.expect(r"^\[outsider\] outsider: doorbells 0/0x0, function 16 -2/13$")
+        m.expect(r"^\[outsider\] outsider: doorbells 0/0x0, function 24 -2/13$")
         m.expect(r"^\[outsider\] outsider: every call refused as expected$")
         done = m.expect(r"^\[ping\] ping: done").end()
         # Still running after ping and pong are through, and ping-pong was not disturbed.
@@ -92,7 +92,7 @@ HOSTILE = [
     ("partition_info across the end of RAM", "-5/bad_address"),
     ("no doorbell on shm", "-3/no_doorbell"),
     ("no doorbell on q-help", "-3/no_doorbell"),
-    ("unknown function 16", "-2/unknown_function"),
+    ("unknown function 24", "-2/unknown_function"),
     ("unknown function 31", "-2/unknown_function"),
     ("unknown function 2^63", "-2/unknown_function"),
     ("empty queue", "-1/empty"),
