@@ -23,8 +23,8 @@ struct PartitionImage {
 }
 
 nonisolated(unsafe) var updateTable = UpdateTable(bundleDigest: { _ in SHA512Digest(bytes: InlineArray(repeating: 0)) }, securityVersion: 0)
-/// The verified bundle in the staging area (updates are checked against it); nil before boot.
-nonisolated(unsafe) var installedBundle: BundleReader? = nil
+/// The key that signed the installed bundle: an updated partition's signer-bound keys stay bound to it.
+nonisolated(unsafe) var bundleKeyID = SigningKeyID(raw: 0)
 /// The staging buffer; nil when no partition may update another (or there is no room).
 nonisolated(unsafe) var updateStagingRegion: HostRegion? = nil
 /// Per partition: the first of its two image stores (0: it cannot be updated).
@@ -46,7 +46,7 @@ enum PartitionUpdates {
     /// staging buffer and the stores of every partition some policy names, at the top of the
     /// bundle staging area above the bundle. Logs why updates are off when they do not fit.
     static func setUp(bundle: BundleReader) {
-        installedBundle = bundle
+        bundleKeyID = bundle.keyID
         updateTable = UpdateTable(bundleDigest: { partitionMeasurementDigest($0) }, securityVersion: bundleSecurityVersion)
         var targets: UInt8 = 0
         var p = 0
@@ -102,13 +102,13 @@ enum PartitionUpdates {
         plan.partitions[p].imageSize = image.image.size
         plan.partitions[p].initrdSize = image.initrd.size
         partitionMeasurement[p] = image.imageDigest
-        guard keysAvailable, let cdi = updateCDI, let bundle = installedBundle else { return }
+        guard keysAvailable, let cdi = updateCDI else { return }
         var initrdDigest = image.initrdDigest
         let keys = withUnsafeBytes(of: &initrdDigest) { initrd in
             KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
                                    imageDigest: image.imageDigest,
                                    initrdDigest: image.initrd.size > 0 ? initrd : UnsafeRawBufferPointer(start: nil, count: 0),
-                                   signingKey: bundle.keyID)
+                                   signingKey: bundleKeyID)
         }
         keystoreLock.withLock {
             partitionElement(&partitionKeys, p).pointee.wipe()

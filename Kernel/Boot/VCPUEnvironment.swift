@@ -213,9 +213,10 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     func verifyUpdate(_ update: PartitionUpdateReader, floor: UInt64) throws(PartitionUpdateError) {
-        guard let bundle = installedBundle else { throw .unknownKey(update.keyID) }
+        let p = update.partition & (Limits.partitions - 1)
         let trust = builtInTrustAnchors()
-        try PartitionUpdateVerifier.verify(update: update, installed: bundle, trustAnchors: trust.anchors, revoked: trust.revoked,
+        try PartitionUpdateVerifier.verify(update: update, target: plan[p], partitionCount: plan.count,
+                                           policyDigest: partitionPolicyDigest[p], trustAnchors: trust.anchors, revoked: trust.revoked,
                                            floor: floor)
     }
 
@@ -235,7 +236,7 @@ struct VCPUEnvironment: SBIEnvironment {
     mutating func logRefusedUpdate(_ error: PartitionUpdateError, target: Int) {
         log { out in
             out.write("update: partition "); plan[target].name.withBytes { out.write(bytes: $0) }
-            out.write(": refused: "); error.write(to: &out, plan: plan)
+            out.write(": refused: "); error.write(to: &out)
         }
     }
 

@@ -14,6 +14,33 @@ public enum PartitionUpdateVerifier {
     /// (about 8 KiB of stack) and one SHA-512 pass over the image and the initrd.
     public static func verify(update: PartitionUpdateReader, installed: BundleReader, trustAnchors: TrustAnchors,
                               revoked: RevokedKeys, floor: UInt64) throws(PartitionUpdateError) {
+        let p = update.partition
+        guard p < installed.plan.count else {
+            try checkSigner(update, trustAnchors: trustAnchors, revoked: revoked)
+            throw .unknownPartition(index: p, count: installed.plan.count)
+        }
+        try verify(update: update, target: installed.plan[p], partitionCount: installed.plan.count,
+                   policyDigest: policyDigest(bundle: installed, partition: p), trustAnchors: trustAnchors, revoked: revoked, floor: floor)
+    }
+
+    /// The same checks in the same order against what the running hypervisor keeps of the
+    /// installed bundle: the target's spec as the bundle has it (`target`, partition
+    /// `update.partition`), the bundle's partition count and the target's policy digest
+    /// (`policyDigest(bundle:partition:)`, computed at boot). No bundle reader, so little stack.
+    public static func verify(update: PartitionUpdateReader, target: PartitionSpec, partitionCount: Int, policyDigest: SHA512Digest,
+                              trustAnchors: TrustAnchors, revoked: RevokedKeys, floor: UInt64) throws(PartitionUpdateError) {
+        try checkSigner(update, trustAnchors: trustAnchors, revoked: revoked)
+        let p = update.partition
+        guard p < partitionCount else { throw .unknownPartition(index: p, count: partitionCount) }
+        guard target.name.equals(update.name) else { throw .wrongPartition(index: p) }
+        guard BundleVerifier.same(policyDigest, update.policyDigest) else { throw .policyChanged(partition: p) }
+        guard update.securityVersion > floor else { throw .versionNotAboveFloor(version: update.securityVersion, floor: floor) }
+        try checkFit(update: update, target: target)
+        try checkDigests(update: update)
+    }
+
+    /// The signer exactly as for a bundle: revoked, then trust anchor, then the signature.
+    static func checkSigner(_ update: PartitionUpdateReader, trustAnchors: TrustAnchors, revoked: RevokedKeys) throws(PartitionUpdateError) {
         let id = update.keyID
         switch BundleVerifier.checkSigner(keyID: id, signature: update.signature, message: update.headerBytes,
                                           trustAnchors: trustAnchors, revoked: revoked) {
@@ -22,10 +49,6 @@ public enum PartitionUpdateVerifier {
         case .badSignature: throw .badSignature(id)
         case .verified: break
         }
-        try checkTarget(update: update, installed: installed)
-        guard update.securityVersion > floor else { throw .versionNotAboveFloor(version: update.securityVersion, floor: floor) }
-        try checkFit(update: update, installed: installed)
-        try checkDigests(update: update)
     }
 
     /// The update names a partition of `installed` by index and name, and carries that
@@ -44,11 +67,16 @@ public enum PartitionUpdateVerifier {
     public static func checkFit(update: PartitionUpdateReader, installed: BundleReader) throws(PartitionUpdateError) {
         let p = update.partition
         guard p < installed.plan.count else { throw .unknownPartition(index: p, count: installed.plan.count) }
-        var spec = installed.plan[p]
+        try checkFit(update: update, target: installed.plan[p])
+    }
+
+    /// The same, against the target's installed spec.
+    public static func checkFit(update: PartitionUpdateReader, target: PartitionSpec) throws(PartitionUpdateError) {
+        var spec = target
         spec.imageSize = UInt64(update.imageRange.count)
         spec.initrdSize = UInt64(update.initrdRange.count)
         spec.entry = update.entry
-        do throws(PlanError) { try spec.validateImage(partition: p) } catch { throw .imageDoesNotFit(error) }
+        do throws(PlanError) { try spec.validateImage(partition: update.partition) } catch { throw .imageDoesNotFit(error) }
     }
 
     /// The image and the initrd have the image digests (chunked SHA-512, as in bundles) in the
