@@ -3,9 +3,11 @@
 // Lock order. A hart takes a lock only while every lock it holds has a lower rank (so two harts
 // can never wait for each other); the rank is part of each lock's definition below:
 //   1 partitionBusy   partition_shared.busy, a try-lock: one hart stops or restarts a partition
-//                     (PartitionControl.stop); it waits only for its own partition's harts
-//   2 keystoreWriter  a try-lock: one keystore change at a time, across its flash write (a second
-//                     writer gets `busy`, VCPUEnvironment.updateKeystore)
+//                     (PartitionControl.stop, or .replace from an updater's hart); it waits only
+//                     for that partition's harts to park, which never wait for it
+//   2 flashWriter     a try-lock: one writer of the bundle flash at a time (a keystore change, a
+//                     partition update's image or commit record), across its erase and program
+//                     (a second writer gets `busy`: VCPUEnvironment.updateKeystore, PartitionUpdates)
 //   3 update          the partition update table (PartitionUpdates.swift)
 //   4 keystore        the keystores in RAM, the signing-key caches and the partitions' keys
 //   5 drbg            the DRBG
@@ -20,7 +22,7 @@ import BulkheadCore
 import CArch
 
 enum LockRank: UInt32 {
-    case partitionBusy = 1, keystoreWriter, update, keystore, drbg, ring, virtualPLIC, physicalEnable, console
+    case partitionBusy = 1, flashWriter, update, keystore, drbg, ring, virtualPLIC, physicalEnable, console
 }
 
 /// A lock word (0 free, 1 held) and its rank.
@@ -58,7 +60,7 @@ var consoleLock: SpinLock { SpinLock(word: lock_word(0), rank: .console) }
 var physicalEnableLock: SpinLock { SpinLock(word: lock_word(1), rank: .physicalEnable) }
 var drbgLock: SpinLock { SpinLock(word: lock_word(2), rank: .drbg) }
 var keystoreLock: SpinLock { SpinLock(word: lock_word(3), rank: .keystore) }
-var keystoreWriter: SpinLock { SpinLock(word: lock_word(4), rank: .keystoreWriter) }
+var flashWriter: SpinLock { SpinLock(word: lock_word(4), rank: .flashWriter) }
 
 /// Each hart's held ranks (bit r = rank r held), checked in the test kernel only.
 enum LockOrder {

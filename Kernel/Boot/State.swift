@@ -51,7 +51,7 @@ nonisolated(unsafe) var drbg = DRBG(seed: SecretBytes(repeating: 0))
 
 /// The keystores (docs/keys.md): each partition's slots in hypervisor memory, read and replaced
 /// under `keystoreLock`; which flash copy holds the current record (its bytes in
-/// keystore_buffer_address(0)), read and changed only by the holder of `keystoreWriter`.
+/// keystore_buffer_address(0)), read and changed only by the holder of `flashWriter`.
 nonisolated(unsafe) var keystores = PerPartition<PartitionKeystore>(repeating: PartitionKeystore(ownerTag: 0))
 nonisolated(unsafe) var keystoreCurrentCopy: Int? = nil
 

@@ -142,7 +142,7 @@ struct VCPUEnvironment: SBIEnvironment {
         return try withKeystoreLock { () throws(BulkheadReason) -> R in try body(store.pointee) }
     }
 
-    /// One writer at a time (`keystoreWriter`, taken with a try: a second writer gets `busy`
+    /// One writer at a time (`flashWriter`, taken with a try: a second writer gets `busy`
     /// instead of spinning through a flash erase). The keystore lock, which every key call takes,
     /// is held only to copy the partition's keystore out and to publish the new one: never across
     /// the change's own work or the flash erase and program. The record buffers and the current
@@ -156,8 +156,8 @@ struct VCPUEnvironment: SBIEnvironment {
             throw .noDeviceSecret
         }
         defer { withUnsafeMutableBytes(of: &key) { secureZero($0) } }
-        guard keystoreWriter.tryLock() else { throw .busy }
-        defer { keystoreWriter.unlock() }
+        guard flashWriter.tryLock() else { throw .busy }
+        defer { flashWriter.unlock() }
         let name = plan[partition].name
         let store = keystorePointer(partition)
         var working = withKeystoreLock { store.pointee }
