@@ -86,21 +86,31 @@ public enum KeyService {
             try require(.derive, env)
             guard length >= 1 && length <= maxLabel else { throw .tooLong }
             guard output.isAligned(to: 8) else { throw .misaligned }
-            let labelBytes = try guestBytes(label, length, env)
-            let out = try guestBytes(output, 32, env)
+            let labelBuffer = try guestBuffer(label, length, env)
+            let out = try guestBuffer(output, 32, env)
+            var labelCopy = InlineArray<64, UInt8>(repeating: 0)
+            let n = Int(length)
+            _ = withUnsafeMutableBytes(of: &labelCopy) { labelBuffer.copyIn(to: UnsafeMutableRawBufferPointer(rebasing: $0[0..<n])) }
             var key = SecretBytes(repeating: 0)
-            guard env.withPartitionKeys({ keys in key = KeyChain.derive(keys, label: UnsafeRawBufferPointer(labelBytes)) }) != nil else {
-                throw .noDeviceSecret
+            let derived = withUnsafeBytes(of: &labelCopy) { l in
+                env.withPartitionKeys({ keys in key = KeyChain.derive(keys, label: UnsafeRawBufferPointer(rebasing: l[0..<n])) })
             }
-            withUnsafeBytes(of: &key) { out.copyMemory(from: $0) }
+            guard derived != nil else { throw .noDeviceSecret }
+            _ = withUnsafeBytes(of: &key) { out.copyOut(from: $0) }
             secureZero(&key)
             return 32
 
         case .random(let output, let length):
             try require(.random, env)
             guard length >= 1 && length <= maxRandom else { throw .tooLong }
-            let out = try guestBytes(output, length, env)
-            guard env.randomBytes(out) else { throw .noDeviceSecret }
+            let out = try guestBuffer(output, length, env)
+            var bytes = InlineArray<256, UInt8>(repeating: 0)
+            let n = Int(length)
+            guard withUnsafeMutableBytes(of: &bytes, { env.randomBytes(UnsafeMutableRawBufferPointer(rebasing: $0[0..<n])) }) else {
+                throw .noDeviceSecret
+            }
+            _ = withUnsafeBytes(of: &bytes) { out.copyOut(from: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            secureZero(&bytes)
             return length
 
         case .attest(let nonce, let output, let length):
@@ -120,9 +130,9 @@ public enum KeyService {
             guard r.dataLength <= UInt64(SealedBlob.maxData), r.aadLength <= UInt64(SealedBlob.maxAAD) else { throw .tooLong }
             let blobLength = r.dataLength + UInt64(SealedBlob.overhead)
             guard r.outLength >= blobLength else { throw .bufferTooSmall }
-            let data = try guestBytes(r.data, r.dataLength, env)
-            let aad = try guestBytes(r.aad, r.aadLength, env)
-            let out = try guestBytes(r.out, blobLength, env)
+            let data = try guestBuffer(r.data, r.dataLength, env)
+            let aad = try guestBuffer(r.aad, r.aadLength, env)
+            let out = try guestBuffer(r.out, blobLength, env)
             return try seal(bind, data, aad, out, &env)
 
         case .unseal(let request):
@@ -132,8 +142,8 @@ public enum KeyService {
                 throw .tooLong
             }
             guard r.dataLength >= UInt64(SealedBlob.overhead) else { throw .badBlob }
-            let blob = try guestBytes(r.data, r.dataLength, env)
-            let aad = try guestBytes(r.aad, r.aadLength, env)
+            let blob = try guestBuffer(r.data, r.dataLength, env)
+            let aad = try guestBuffer(r.aad, r.aadLength, env)
             return try unseal(blob, aad, r.out, r.outLength, &env)
 
         default:
@@ -142,21 +152,26 @@ public enum KeyService {
     }
 
     /// attest and attest_system: the 32-byte nonce is copied in once; `write` builds and signs the
-    /// report in hypervisor memory and only then copies it to `output` (nil: no device secret;
-    /// 0: the buffer is too small).
+    /// report in hypervisor memory (nil: no device secret; 0: the buffer is too small), and only
+    /// then is it copied out to `output`.
     static func report<E: KeyEnvironment>(_ service: KeyPolicy, nonce: GuestPhysAddr, output: GuestPhysAddr, length: UInt64,
                                           _ env: inout E,
                                           _ write: (inout E, UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?)
         throws(BulkheadReason) -> UInt64 {
         try require(service, env)
         guard nonce.isAligned(to: 8), output.isAligned(to: 8) else { throw .misaligned }
-        let n = try guestBytes(nonce, 32, env)
-        let out = try guestBytes(output, length, env)
+        let n = try guestBuffer(nonce, 32, env)
+        let out = try guestBuffer(output, length, env)
         var nonceCopy = InlineArray<32, UInt8>(repeating: 0)
-        withUnsafeMutableBytes(of: &nonceCopy) { $0.copyMemory(from: UnsafeRawBufferPointer(n)) }
-        let written = withUnsafeBytes(of: &nonceCopy) { write(&env, $0, out) }
+        _ = withUnsafeMutableBytes(of: &nonceCopy) { n.copyIn(to: $0) }
+        var report = InlineArray<2688, UInt8>(repeating: 0)          // SystemReport.maxSize, the larger report
+        let room = Int(min(length, UInt64(SystemReport.maxSize)))
+        let written = withUnsafeBytes(of: &nonceCopy) { nonceBytes in
+            withUnsafeMutableBytes(of: &report) { write(&env, nonceBytes, UnsafeMutableRawBufferPointer(rebasing: $0[0..<room])) }
+        }
         guard let written else { throw .noDeviceSecret }
         guard written > 0 else { throw .bufferTooSmall }
+        _ = withUnsafeBytes(of: &report) { out.copyOut(from: UnsafeRawBufferPointer(rebasing: $0[0..<written])) }
         return UInt64(written)
     }
 
@@ -165,15 +180,14 @@ public enum KeyService {
     }
 
     /// The caller's bytes at [address, address + length), checked against its RAM. An empty
-    /// range names no memory, so any address will do (C callers pass NULL, 0). The one place a
-    /// pointer leaves its GuestBuffer: the key services still work in place on the checked range
-    /// for the length of one call (a message to sign is copied in first, as Ed25519 reads it
-    /// twice); giving them copy-in/copy-out staging is still to do.
-    static func guestBytes<E: KeyEnvironment>(_ address: GuestPhysAddr, _ length: UInt64, _ env: E) throws(BulkheadReason)
-        -> UnsafeMutableRawBufferPointer {
-        if length == 0 { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+    /// range names no memory, so any address will do (C callers pass NULL, 0). Every key service
+    /// copies what it reads in once and writes its results out once through the buffer: the
+    /// guest's memory is never worked on in place.
+    static func guestBuffer<E: KeyEnvironment>(_ address: GuestPhysAddr, _ length: UInt64, _ env: E) throws(BulkheadReason)
+        -> GuestBuffer {
+        if length == 0 { return GuestBuffer(host: HostPhysAddr(0), count: 0) }
         guard let buffer = env.memory.check(GuestSlice(address, length: length)) else { throw .badAddress }
-        return buffer.withMutableBytes { $0 }
+        return buffer
     }
 
     struct Request { var data: GuestPhysAddr; var dataLength: UInt64; var aad: GuestPhysAddr; var aadLength: UInt64
@@ -182,9 +196,9 @@ public enum KeyService {
     /// Copies the 48-byte request block in once.
     static func readRequest<E: KeyEnvironment>(_ at: GuestPhysAddr, _ env: E) throws(BulkheadReason) -> Request {
         guard at.isAligned(to: 8) else { throw .misaligned }
-        let raw = try guestBytes(at, requestSize, env)
+        let raw = try guestBuffer(at, requestSize, env)
         var words = InlineArray<6, UInt64>(repeating: 0)
-        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(raw)) }
+        _ = withUnsafeMutableBytes(of: &words) { raw.copyIn(to: $0) }
         return Request(data: GuestPhysAddr(UInt64(littleEndian: words[0])), dataLength: UInt64(littleEndian: words[1]),
                        aad: GuestPhysAddr(UInt64(littleEndian: words[2])), aadLength: UInt64(littleEndian: words[3]),
                        out: GuestPhysAddr(UInt64(littleEndian: words[4])), outLength: UInt64(littleEndian: words[5]))
@@ -193,8 +207,7 @@ public enum KeyService {
     /// Header ‖ aad, the AEAD's additional data, in a bounded buffer.
     typealias AADBuffer = InlineArray<288, UInt8>
 
-    static func seal<E: KeyEnvironment>(_ binding: SealedBlob.Binding, _ data: UnsafeMutableRawBufferPointer,
-                                        _ aad: UnsafeMutableRawBufferPointer, _ out: UnsafeMutableRawBufferPointer,
+    static func seal<E: KeyEnvironment>(_ binding: SealedBlob.Binding, _ data: GuestBuffer, _ aad: GuestBuffer, _ out: GuestBuffer,
                                         _ env: inout E) throws(BulkheadReason) -> UInt64 {
         var header = InlineArray<32, UInt8>(repeating: 0)
         put(UInt64(SealedBlob.magic), 4, &header, 0)
@@ -204,21 +217,26 @@ public enum KeyService {
         let ok = withUnsafeMutableBytes(of: &header) { env.randomBytes(UnsafeMutableRawBufferPointer(rebasing: $0[16..<28])) }
         guard ok else { throw .noDeviceSecret }
         put(UInt64(data.count), 4, &header, 28)
-        // Copy the plaintext in once, then encrypt the copy straight into the caller's buffer.
+        // Copy the plaintext and the additional data in once; build the blob in hypervisor memory;
+        // copy it out once.
         var plain = InlineArray<4096, UInt8>(repeating: 0)
-        withUnsafeMutableBytes(of: &plain) { $0.copyMemory(from: UnsafeRawBufferPointer(data)) }
+        _ = withUnsafeMutableBytes(of: &plain) { data.copyIn(to: UnsafeMutableRawBufferPointer(rebasing: $0[0..<data.count])) }
         var additional = AADBuffer(repeating: 0)
         let aadCount = assembleAAD(header, aad, &additional)
+        var blob = InlineArray<4144, UInt8>(repeating: 0)      // maxData + overhead
+        let n = data.count
         let sealed = withSealKey(binding, env) { k in
             withUnsafeBytes(of: &header) { h in
                 withUnsafeBytes(of: &additional) { a in
                     withUnsafeBytes(of: &plain) { p in
-                        ChaCha20Poly1305.seal(
-                            key: k, nonce: UnsafeRawBufferPointer(rebasing: h[16..<28]),
-                            aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
-                            plaintext: UnsafeRawBufferPointer(rebasing: p[0..<data.count]),
-                            ciphertext: UnsafeMutableRawBufferPointer(rebasing: out[SealedBlob.headerSize..<(SealedBlob.headerSize + data.count)]),
-                            tag: UnsafeMutableRawBufferPointer(rebasing: out[(SealedBlob.headerSize + data.count)...]))
+                        withUnsafeMutableBytes(of: &blob) { b in
+                            ChaCha20Poly1305.seal(
+                                key: k, nonce: UnsafeRawBufferPointer(rebasing: h[16..<28]),
+                                aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
+                                plaintext: UnsafeRawBufferPointer(rebasing: p[0..<n]),
+                                ciphertext: UnsafeMutableRawBufferPointer(rebasing: b[SealedBlob.headerSize..<(SealedBlob.headerSize + n)]),
+                                tag: UnsafeMutableRawBufferPointer(rebasing: b[(SealedBlob.headerSize + n)..<(n + SealedBlob.overhead)]))
+                        }
                     }
                 }
             }
@@ -226,16 +244,17 @@ public enum KeyService {
         secureZero(&plain)
         guard let sealed else { throw .noDeviceSecret }
         guard sealed else { throw .badBlob }
-        withUnsafeBytes(of: &header) { UnsafeMutableRawBufferPointer(rebasing: out[0..<SealedBlob.headerSize]).copyMemory(from: $0) }
+        var i = 0
+        while i < SealedBlob.headerSize { blob[i] = header[i]; i += 1 }
+        _ = withUnsafeBytes(of: &blob) { out.copyOut(from: UnsafeRawBufferPointer(rebasing: $0[0..<out.count])) }
         return UInt64(out.count)
     }
 
-    static func unseal<E: KeyEnvironment>(_ blob: UnsafeMutableRawBufferPointer, _ aad: UnsafeMutableRawBufferPointer,
-                                          _ outAddress: GuestPhysAddr, _ outLength: UInt64,
+    static func unseal<E: KeyEnvironment>(_ blob: GuestBuffer, _ aad: GuestBuffer, _ outAddress: GuestPhysAddr, _ outLength: UInt64,
                                           _ env: inout E) throws(BulkheadReason) -> UInt64 {
         // Copy the whole blob in once: everything below reads the copy.
         var copy = InlineArray<4144, UInt8>(repeating: 0)
-        withUnsafeMutableBytes(of: &copy) { UnsafeMutableRawBufferPointer(rebasing: $0[0..<blob.count]).copyMemory(from: UnsafeRawBufferPointer(blob)) }
+        _ = withUnsafeMutableBytes(of: &copy) { blob.copyIn(to: UnsafeMutableRawBufferPointer(rebasing: $0[0..<blob.count])) }
         var header = InlineArray<32, UInt8>(repeating: 0)
         var i = 0
         while i < 32 { header[i] = copy[i]; i += 1 }
@@ -244,25 +263,31 @@ public enum KeyService {
               let binding = SealedBlob.Binding(rawValue: header[6]), header[7] == 0,
               n + SealedBlob.overhead == blob.count else { throw .badBlob }
         guard UInt64(n) <= outLength else { throw .bufferTooSmall }
-        let out = try guestBytes(outAddress, UInt64(n), env)
+        let out = try guestBuffer(outAddress, UInt64(n), env)
         if binding == .signer && get(header, 8, 8) > env.securityVersion { throw .versionTooLow }
         var additional = AADBuffer(repeating: 0)
         let aadCount = assembleAAD(header, aad, &additional)
-        // The tag is checked on the copy before anything is decrypted, straight into the caller's buffer.
+        // The tag is checked on the copy before anything is decrypted; the plaintext is copied out
+        // only when it is authentic.
+        var plain = InlineArray<4096, UInt8>(repeating: 0)
         let opened = withSealKey(binding, env) { k in
             withUnsafeBytes(of: &copy) { c in
                 withUnsafeBytes(of: &additional) { a in
-                    ChaCha20Poly1305.open(
-                        key: k, nonce: UnsafeRawBufferPointer(rebasing: c[16..<28]),
-                        aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
-                        ciphertext: UnsafeRawBufferPointer(rebasing: c[SealedBlob.headerSize..<(SealedBlob.headerSize + n)]),
-                        tag: UnsafeRawBufferPointer(rebasing: c[(SealedBlob.headerSize + n)..<(SealedBlob.headerSize + n + SealedBlob.tagSize)]),
-                        plaintext: out)
+                    withUnsafeMutableBytes(of: &plain) { p in
+                        ChaCha20Poly1305.open(
+                            key: k, nonce: UnsafeRawBufferPointer(rebasing: c[16..<28]),
+                            aad: UnsafeRawBufferPointer(rebasing: a[0..<aadCount]),
+                            ciphertext: UnsafeRawBufferPointer(rebasing: c[SealedBlob.headerSize..<(SealedBlob.headerSize + n)]),
+                            tag: UnsafeRawBufferPointer(rebasing: c[(SealedBlob.headerSize + n)..<(SealedBlob.headerSize + n + SealedBlob.tagSize)]),
+                            plaintext: UnsafeMutableRawBufferPointer(rebasing: p[0..<n]))
+                    }
                 }
             }
         }
+        defer { secureZero(&plain) }
         guard let opened else { throw .noDeviceSecret }
         guard opened else { throw .notAuthentic }
+        _ = withUnsafeBytes(of: &plain) { out.copyOut(from: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         return UInt64(n)
     }
 
@@ -278,12 +303,13 @@ public enum KeyService {
         }
     }
 
-    static func assembleAAD(_ header: InlineArray<32, UInt8>, _ aad: UnsafeMutableRawBufferPointer, _ out: inout AADBuffer) -> Int {
+    /// Header ‖ the caller's additional data (copied in once; at most 256 bytes, checked before).
+    static func assembleAAD(_ header: InlineArray<32, UInt8>, _ aad: GuestBuffer, _ out: inout AADBuffer) -> Int {
         var i = 0
         while i < 32 { out[i] = header[i]; i += 1 }
-        var j = 0
-        while j < aad.count && i < 288 { out[i] = aad[j]; i += 1; j += 1 }
-        return i
+        let n = min(aad.count, 256)
+        _ = withUnsafeMutableBytes(of: &out) { aad.copyIn(to: UnsafeMutableRawBufferPointer(rebasing: $0[32..<(32 + n)])) }
+        return 32 + n
     }
 
     static func put(_ value: UInt64, _ width: Int, _ b: inout InlineArray<32, UInt8>, _ at: Int) {

@@ -30,44 +30,40 @@ public enum KeystoreService {
         case .keyImport(let usage, let address, let length):
             let u = try keyUsage(usage)
             guard length <= UInt64(KeySlot.maxMaterial), u.accepts(length: Int(length)) else { throw .badKeyLength }
-            let source = try KeyService.guestBytes(address, length, env)
+            let source = try KeyService.guestBuffer(address, length, env)
             var material = InlineArray<64, UInt8>(repeating: 0)
             defer { secureZero(&material) }
-            withUnsafeMutableBytes(of: &material) {
-                UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(length)]).copyMemory(from: UnsafeRawBufferPointer(source))
-            }
+            _ = withUnsafeMutableBytes(of: &material) { source.copyIn(to: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(length)])) }
             return try insert(u, material, Int(length), &env)
 
         case .keySign(let handle, let message, let length, let output):
             let (msg, out) = try buffers(message, length, output, signatureSize, env)
             var copy = InlineArray<4096, UInt8>(repeating: 0)
-            if msg.count > 0 {                        // an empty message may have no address at all
-                withUnsafeMutableBytes(of: &copy) {
-                    UnsafeMutableRawBufferPointer(rebasing: $0[0..<msg.count]).copyMemory(from: UnsafeRawBufferPointer(msg))
-                }
-            }
+            _ = withUnsafeMutableBytes(of: &copy) { msg.copyIn(to: UnsafeMutableRawBufferPointer(rebasing: $0[0..<msg.count])) }
             var key = try signingKey(handle, &env)
             let signature = withUnsafeBytes(of: &copy) { key.sign(message: UnsafeRawBufferPointer(rebasing: $0[0..<msg.count])) }
             key.wipe()
-            signature.withBytes { out.copyMemory(from: $0) }
+            _ = signature.withBytes { out.copyOut(from: $0) }
             return signatureSize
 
         case .keyMAC(let handle, let message, let length, let output):
             let (msg, out) = try buffers(message, length, output, macSize, env)
+            var copy = InlineArray<4096, UInt8>(repeating: 0)
+            _ = withUnsafeMutableBytes(of: &copy) { msg.copyIn(to: UnsafeMutableRawBufferPointer(rebasing: $0[0..<msg.count])) }
             var slot = try self.slot(handle, .mac, &env)
             var mac = slot.withMaterial { HMACSHA512(key: $0) }
             secureZero(&slot)
-            mac.update(UnsafeRawBufferPointer(msg))
+            withUnsafeBytes(of: &copy) { mac.update(UnsafeRawBufferPointer(rebasing: $0[0..<msg.count])) }
             var tag = mac.finalize()
-            withUnsafeBytes(of: tag.bytes) { out.copyMemory(from: $0) }
+            _ = withUnsafeBytes(of: tag.bytes) { out.copyOut(from: $0) }
             secureZero(&tag)
             return macSize
 
         case .keyPublic(let handle, let output):
             guard output.isAligned(to: 8) else { throw .misaligned }
-            let out = try KeyService.guestBytes(output, publicKeySize, env)
+            let out = try KeyService.guestBuffer(output, publicKeySize, env)
             var key = try signingKey(handle, &env)
-            key.withPublicKeyBytes { out.copyMemory(from: $0) }
+            _ = key.withPublicKeyBytes { out.copyOut(from: $0) }
             key.wipe()
             return publicKeySize
 
@@ -101,10 +97,10 @@ public enum KeystoreService {
     /// The message (at most `maxMessage` bytes, any alignment) and the 8-aligned output buffer.
     static func buffers<E: KeyEnvironment>(_ message: GuestPhysAddr, _ length: UInt64, _ output: GuestPhysAddr,
                                            _ outLength: UInt64, _ env: E) throws(BulkheadReason)
-        -> (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) {
+        -> (GuestBuffer, GuestBuffer) {
         guard length <= maxMessage else { throw .tooLong }
         guard output.isAligned(to: 8) else { throw .misaligned }
-        return (try KeyService.guestBytes(message, length, env), try KeyService.guestBytes(output, outLength, env))
+        return (try KeyService.guestBuffer(message, length, env), try KeyService.guestBuffer(output, outLength, env))
     }
 
     /// A copy of the slot `handle` names, which must hold a key for `usage` (the caller wipes it).
