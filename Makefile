@@ -173,11 +173,35 @@ $(DEV_KEY).key: | tool
 	$(CLI) keygen -o $(DEV_KEY)
 $(DEV_KEY).pub: $(DEV_KEY).key
 
-$(BUNDLE): tool guests $(CONFIG) $(KEY).key
+$(BUNDLE): tool guests updates $(CONFIG) $(KEY).key
 	@mkdir -p $(BUILD)
 	$(CLI) pack $(CONFIG) -o $@ --key $(KEY).key --security-version $(SECURITY_VERSION) --ram-size $(RAM_SIZE) --harts $(SMP)
 
 bundle: $(BUNDLE)
+
+# ---- Partition updates for the demo (README "Updating one partition") -------------------------
+# Guests/demo.toml's `updater` partition carries the updates it applies in its initrd,
+# $(DEMO_UPDATES): pack-update files laid end to end (Guests/updater). The demo's one update is
+# heartbeat v2 (build/guests/heartbeat-v2.bin, security version 2), signed with the bundle's key.
+#
+# Breaking a build cycle: pack-update loads the whole of demo.toml, so every image and initrd it
+# names must exist, this list included; yet the list is made of what pack-update writes. An update
+# is bound to its target's policy digest (heartbeat's index, record, channels and devices:
+# docs/bundle-format.md "The policy digest"), which no other partition's image or initrd enters.
+# So the update packed while the updater's initrd is a stand-in is the very same update. The
+# recipe writes the stand-in when there is no list yet (an empty list: one zero word, which the
+# updater reads as "no updates"), packs the update against demo.toml with heartbeat v2 as the
+# image (--image), then writes the real list over the stand-in (deleting it if packing failed).
+UPDATES_DIR  := $(BUILD)/updates
+DEMO_UPDATES := $(UPDATES_DIR)/demo-updater.img
+.PHONY: updates
+updates: $(DEMO_UPDATES)
+$(DEMO_UPDATES): $(GDIR)/heartbeat-v2.bin Guests/demo.toml $(KEY).key | tool guests
+	@mkdir -p $(UPDATES_DIR)
+	[ -f $@ ] || printf '\000\000\000\000\000\000\000\000' > $@
+	$(CLI) pack-update Guests/demo.toml --partition heartbeat --image $(GDIR)/heartbeat-v2.bin --security-version 2 \
+	    --key $(KEY).key -o $(UPDATES_DIR)/heartbeat-v2.update --ram-size $(RAM_SIZE) --harts $(SMP) || { rm -f $@; exit 1; }
+	cp $(UPDATES_DIR)/heartbeat-v2.update $@
 
 # Writes the bundle into slot A (creating the image, with its entry stub, on first use) and
 # gives the device a random secret the first time (QEMU's stand-in for OTP; docs/keys.md).
@@ -220,7 +244,7 @@ FAULTS_TEST_ELF := $(BUILD)/bulkhead-faults.elf
 kernel-faults:
 	$(MAKE) kernel KDIR=$(BUILD)/kernel-faults KERNEL_ELF=$(FAULTS_TEST_ELF) KERNEL_DEFINES="-D BULKHEAD_FAULT_INJECTION -D BULKHEAD_LOCK_CHECKS"
 
-test-qemu: kernel kernel-revoked-dev kernel-faults guests tool linux-guest uboot-guest board-kernels
+test-qemu: kernel kernel-revoked-dev kernel-faults guests tool updates linux-guest uboot-guest board-kernels
 	python3 -m pytest -v Tests/qemu
 	@echo "The IPC, keys, devices and foundation tests again, under the lock-order-checking test kernel:"
 	BULKHEAD_KERNEL=$(FAULTS_TEST_ELF) python3 -m pytest -q Tests/qemu/test_ipc.py Tests/qemu/test_keys.py \
@@ -250,7 +274,7 @@ run-linux: deps kernel $(LINUX_BUNDLE)
 	$(QEMU) $(LINUX_QEMU_FLAGS)
 
 # Instruction counts and sizes, then Linux's boot time and a 64 MiB download under Bulkhead and on bare QEMU.
-bench: deps kernel guests tool linux-guest
+bench: deps kernel guests tool updates linux-guest
 	python3 Tests/bench/bench.py
 	python3 Tests/bench/text_report.py
 	LINUX_IMAGE="$(LINUX_IMAGE)" LINUX_INITRAMFS="$(LINUX_INITRAMFS)" python3 Tests/bench/linux_boot.py
@@ -272,7 +296,7 @@ $(FUZZ_BIN): $(CORE_SRCS) $(wildcard Tests/Fuzz/*.swift)
 # Seeds: the demo bundle, QEMU's device tree, an update of the demo's "pong" and a few SBI calls,
 # each behind its selector byte.
 FUZZ_UPDATE := $(BUILD)/fuzz/update-pong.bin
-$(FUZZ_UPDATE): tool guests $(CONFIG) $(KEY).key
+$(FUZZ_UPDATE): tool guests updates $(CONFIG) $(KEY).key
 	@mkdir -p $(BUILD)/fuzz
 	@rm -f $@
 	$(CLI) pack-update $(CONFIG) --partition pong -o $@ --key $(KEY).key --security-version 1 --ram-size $(RAM_SIZE) --harts $(SMP)

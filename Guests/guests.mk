@@ -5,7 +5,13 @@
 # Included by the top-level Makefile, which defines SWIFTC, CLANG, LLD, OBJCOPY, EMBEDDED_FLAGS,
 # CLANG_FLAGS, BUILD and the BulkheadCore module ($(CORE_OBJ), $(CORE_MOD) in $(CORE_DIR)).
 
-GUESTS       := hello heartbeat intruder bench ping pong ipccheck ipcfuzz ipcvictim ipcbench roprobe vault tenant rtc devprobe hvfault stress
+GUESTS       := hello heartbeat intruder bench ping pong ipccheck ipcfuzz ipcvictim ipcbench roprobe vault tenant rtc devprobe hvfault stress \
+                updater
+# Variants: another guest's sources built again with a compile-time flag, as NAME:SOURCE:FLAG.
+# The heartbeat images that Guests/updater installs as partition updates (Guests/heartbeat/main.swift).
+GUEST_VARIANTS := heartbeat-v2:heartbeat:HEARTBEAT_V2 heartbeat-nocommit:heartbeat:HEARTBEAT_NOCOMMIT \
+                  heartbeat-fault:heartbeat:HEARTBEAT_FAULT
+VARIANT_NAMES  := $(foreach v,$(GUEST_VARIANTS),$(word 1,$(subst :, ,$(v))))
 GUEST_BASE   := 0x80000000
 GUEST_S_BASE := 0x80200000
 GRT_SRC      := Guests/Runtime
@@ -21,7 +27,7 @@ GRT_OBJS     := $(GOBJ)/crt0.o $(GOBJ)/mem.o $(GRT_OBJ) $(CORE_OBJ)
 GUEST_SWIFT_FLAGS := $(EMBEDDED_FLAGS) -I $(CORE_DIR) -I $(GRT_INCLUDE)
 
 .PHONY: guests guests-s
-guests: $(GOBJ)/sdk-guard.stamp $(foreach g,$(GUESTS),$(GDIR)/$(g).elf $(GDIR)/$(g).bin)
+guests: $(GOBJ)/sdk-guard.stamp $(foreach g,$(GUESTS) $(VARIANT_NAMES),$(GDIR)/$(g).elf $(GDIR)/$(g).bin)
 guests-s: $(foreach g,$(GUESTS),$(GSDIR)/$(g).elf $(GSDIR)/$(g).bin)
 
 # swiftc silently drops inline asm that fails to assemble: compile every accessor with clang first
@@ -67,15 +73,18 @@ $(GSDIR)/%.bin: $(GSDIR)/%.elf
 
 # One guest: Guests/NAME/*.swift as module NAME, plus any Guests/NAME/*.S, linked at both bases.
 # Its object depends on $(GRT_OBJ), not on the .swiftmodule: make does not see a recipe-less target change.
+# $(2) and $(3), for a variant: the source folder (and module name) and the -D flag; $(1) is then the output name.
 define GUEST_template
-$(1)_OBJS := $(GOBJ)/$(1).o $(patsubst Guests/$(1)/%.S,$(GOBJ)/$(1)-%.o,$(wildcard Guests/$(1)/*.S))
+$(1)_SRC  := $(if $(2),$(2),$(1))
+$(1)_OBJS := $(GOBJ)/$(1).o $(patsubst Guests/$(if $(2),$(2),$(1))/%.S,$(GOBJ)/$(1)-%.o,$(wildcard Guests/$(if $(2),$(2),$(1))/*.S))
 
-$(GOBJ)/$(1).o: $(wildcard Guests/$(1)/*.swift) $(GRT_OBJ) $(CORE_OBJ)
+$(GOBJ)/$(1).o: $(wildcard Guests/$(if $(2),$(2),$(1))/*.swift) $(GRT_OBJ) $(CORE_OBJ) Guests/guests.mk
 	@mkdir -p $(GOBJ)
 	@rm -f $$@
-	$$(SWIFTC) $$(GUEST_SWIFT_FLAGS) -I $(GOBJ) -module-name $(1) -c $(wildcard Guests/$(1)/*.swift) -o $$@
+	$$(SWIFTC) $$(GUEST_SWIFT_FLAGS) -I $(GOBJ) $(if $(3),-D $(3)) -module-name $$($(1)_SRC) \
+	    -c $(wildcard Guests/$(if $(2),$(2),$(1))/*.swift) -o $$@
 
-$(GOBJ)/$(1)-%.o: Guests/$(1)/%.S
+$(GOBJ)/$(1)-%.o: Guests/$(if $(2),$(2),$(1))/%.S
 	@mkdir -p $(GOBJ)
 	$$(CLANG) $$(CLANG_FLAGS) -c $$< -o $$@
 
@@ -89,3 +98,5 @@ $(GSDIR)/$(1).elf: $$($(1)_OBJS) $(GRT_OBJS) Linker/guest.ld
 	    $$($(1)_OBJS) $(GRT_OBJS) -o $$@
 endef
 $(foreach g,$(GUESTS),$(eval $(call GUEST_template,$(g))))
+$(foreach v,$(GUEST_VARIANTS),$(eval $(call GUEST_template,$(word 1,$(subst :, ,$(v))),$(word 2,$(subst :, ,$(v))),$(word 3,$(subst :, ,$(v))))))
+

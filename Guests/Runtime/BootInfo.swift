@@ -1,4 +1,4 @@
-// What a guest learns from its device tree: boot count, bootargs, RAM, timebase (via BulkheadCore's FDTReader).
+// What a guest learns from its device tree: boot count, bootargs, initrd, RAM, timebase (via BulkheadCore's FDTReader).
 
 /// Boot information read once from the device tree at `dtb`. Anything missing or malformed
 /// reads as absent: a boot count of 0, empty bootargs, no memory region.
@@ -10,6 +10,9 @@ public struct BootInfo {
     public private(set) var bootCount: UInt32 = 0
     /// /chosen `bootargs` without its NUL (empty when absent). Points into the device tree.
     public private(set) var bootargs = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The initrd /chosen `linux,initrd-start`/`-end` name (guest-physical, in the partition's own
+    /// RAM: Bulkhead loads a partition's `initrd` there for every kind of guest), or nil.
+    public private(set) var initrd: UnsafeRawBufferPointer? = nil
     /// The first `reg` entry of /memory (guest-physical).
     public private(set) var memory: FDTRegion? = nil
     /// /cpus `timebase-frequency`, when present.
@@ -23,6 +26,11 @@ public struct BootInfo {
             }
             if let args = try? tree.findProperty("bootargs", in: chosen), let text = try? args.string() {
                 bootargs = text
+            }
+            if let start = try? tree.findProperty("linux,initrd-start", in: chosen), let from = try? start.integer(),
+               let end = try? tree.findProperty("linux,initrd-end", in: chosen), let to = try? end.integer(),
+               to > from, let base = UnsafeRawPointer(bitPattern: UInt(from)) {
+                initrd = UnsafeRawBufferPointer(start: base, count: Int(to &- from))
             }
         }
         if let node = try? tree.findNode("/memory"), let region = try? tree.reg(of: node) { memory = region }

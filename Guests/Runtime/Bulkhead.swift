@@ -1,4 +1,4 @@
-// The Bulkhead extension for Swift guests (docs/hypercalls.md): partition_info, send, receive, notify, doorbells, waiting for a doorbell; the key services (docs/keys.md): derive, seal, unseal, attest, random, attest_system.
+// The Bulkhead extension for Swift guests (docs/hypercalls.md): partition_info, send, receive, notify, doorbells, waiting for a doorbell; the key services (docs/keys.md): derive, seal, unseal, attest, random, attest_system; partition updates.
 //
 // The numbers are Core's (BulkheadExtension, BulkheadFunction, BulkheadReason, PartitionInfoLayout), so the
 // guest and the kernel cannot disagree. Every call either succeeds or throws a `Bulkhead.Failure`
@@ -282,6 +282,46 @@ public enum Bulkhead {
     /// Destroys `key` in memory and in flash.
     public static func destroyKey(_ key: KeyHandle) throws(Failure) {
         _ = try check(call(BulkheadFunction.keyDestroy.rawValue, key.raw))
+    }
+
+    // MARK: Partition updates (docs/hypercalls.md, "Partition updates"; 16-18 need the target in the caller's `update` policy)
+
+    /// What update_status says about a partition.
+    public struct UpdateStatus: Sendable {
+        public let raw: UInt64
+        public init(raw: UInt64) { self.raw = raw }
+        /// 0 none, 1 trial, 2 committed, 3 rolled back, 4 refused.
+        public var state: UInt8 { UInt8(truncatingIfNeeded: raw) }
+        /// The last reason (a `BulkheadReason` raw value; 0: none).
+        public var reason: UInt64 { (raw >> 8) & 0xFF }
+        /// The security version of the image the partition runs (0: its bundle's image).
+        public var securityVersion: UInt64 { raw >> 16 }
+
+        public static let none: UInt8 = 0, trial: UInt8 = 1, committed: UInt8 = 2, rolledBack: UInt8 = 3, refused: UInt8 = 4
+    }
+
+    /// update_stage: copies `chunk` (in the caller's RAM) to `offset` of the update staged for
+    /// partition `target` (offset 0 starts a new one). Returns the bytes staged so far.
+    @discardableResult
+    public static func updateStage(target: Int, offset: Int, _ chunk: UnsafeRawBufferPointer) throws(Failure) -> Int {
+        Int(try check(call(BulkheadFunction.updateStage.rawValue, UInt64(target), UInt64(offset),
+                           address(chunk.baseAddress), UInt64(chunk.count))))
+    }
+
+    /// update_apply: verifies the `length` staged bytes as an update of `target` and restarts it on
+    /// the new image, on trial for `deadlineMilliseconds` (0: 10 s).
+    public static func updateApply(target: Int, length: Int, deadlineMilliseconds: UInt64 = 0) throws(Failure) {
+        _ = try check(call(BulkheadFunction.updateApply.rawValue, UInt64(target), UInt64(length), deadlineMilliseconds))
+    }
+
+    /// update_status of `target` (or of the caller itself).
+    public static func updateStatus(target: Int) throws(Failure) -> UpdateStatus {
+        UpdateStatus(raw: try check(call(BulkheadFunction.updateStatus.rawValue, UInt64(target))))
+    }
+
+    /// update_commit: the caller, running an image on trial, keeps it.
+    public static func updateCommit() throws(Failure) {
+        _ = try check(call(BulkheadFunction.updateCommit.rawValue))
     }
 
     // MARK: Waiting

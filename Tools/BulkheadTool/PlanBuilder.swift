@@ -39,7 +39,8 @@ public enum PlanBuilder {
         return try Config.parse(text, file: path)
     }
 
-    private static func load(_ config: Config, configPath path: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
+    /// Loads the images of the parsed `config` (paths relative to `path`'s directory) and validates its plan.
+    static func load(_ config: Config, configPath path: String, board: ResolvedBoard) throws(ToolError) -> LoadedPlan {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let loaded = try build(config, directory: directory, board: board)
         for warning in loaded.warnings { FileHandle.standardError.write(Data((warning + "\n").utf8)) }

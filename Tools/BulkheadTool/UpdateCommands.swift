@@ -27,10 +27,23 @@ extension Commands {
     /// written) to take partition NAME's policy digest from it, then encodes and signs the update
     /// with NAME's image and initrd, re-reads and re-verifies it against that bundle, and writes it
     /// the way `pack` writes a bundle. Returns a one-line summary.
+    /// With `image`, the update carries that file (raw or ELF, a path relative to the current
+    /// directory) as NAME's image instead of the one the configuration names: the policy digest
+    /// leaves the image out, so the same configuration packs the installed bundle and every update.
     public static func packUpdate(configPath: String, partition name: String, output: String, keyPath: String,
-                                  securityVersion: UInt64, board options: BoardOptions) throws(ToolError) -> String {
+                                  securityVersion: UInt64, board options: BoardOptions,
+                                  image: String? = nil) throws(ToolError) -> String {
         let key = try SigningKeys.loadPrivate(keyPath)
-        let (loaded, board) = try PlanBuilder.load(configPath: configPath, options: options)
+        var config = try PlanBuilder.read(configPath: configPath)
+        if let image {
+            guard let i = config.partitions.firstIndex(where: { $0.name == name }) else {
+                throw ToolError("\(configPath): no partition named \"\(name)\" (--partition); the configuration has "
+                                + config.partitions.map { "\"\($0.name)\"" }.joined(separator: ", "))
+            }
+            config.partitions[i].image = URL(fileURLWithPath: image).standardizedFileURL.path
+        }
+        let board = try options.filled(from: config.board).resolve()
+        let loaded = try PlanBuilder.load(config, configPath: configPath, board: board)
         let names = (0..<loaded.plan.count).map { partitionName(loaded.plan, $0) }
         guard let p = names.firstIndex(of: name) else {
             throw ToolError("\(configPath): no partition named \"\(name)\" (--partition); the configuration has "

@@ -275,8 +275,9 @@ struct PackUpdate: ParsableCommand {
             configuration holds it. So an update applies only where that partition's harts, \
             memory, channels, devices and keys are unchanged: a policy change needs a full bundle. \
             The update is re-read and re-verified before it is written; -o follows `pack`'s rules \
-            (never one of the inputs; an existing file is replaced whole). Delivering an update to \
-            a running system is not implemented yet.
+            (never one of the inputs; an existing file is replaced whole). --image FILE packs FILE \
+            as the new image instead of the one the configuration names (the policy digest leaves \
+            the image out), so one configuration serves the bundle and its updates.
             """)
 
     @Argument(help: ArgumentHelp("The TOML configuration (the same as the installed bundle's).", valueName: "config.toml"))
@@ -285,6 +286,10 @@ struct PackUpdate: ParsableCommand {
     @Option(help: ArgumentHelp("The partition to update.", valueName: "name"))
     var partition: String
 
+    @Option(help: ArgumentHelp("The new image (raw or ELF) instead of the one the configuration names for the "
+                               + "partition; a path relative to the current directory.", valueName: "file"))
+    var image: String?
+
     @OptionGroup var signing: SigningArguments<UpdateWording>
 
     @OptionGroup var boardArguments: BoardArguments
@@ -292,7 +297,8 @@ struct PackUpdate: ParsableCommand {
     func run() throws {
         do {
             print(try Commands.packUpdate(configPath: config, partition: partition, output: signing.output, keyPath: signing.key,
-                                          securityVersion: signing.securityVersion, board: boardArguments.options))
+                                          securityVersion: signing.securityVersion, board: boardArguments.options,
+                                          image: image))
         } catch {
             throw fail(error)
         }
