@@ -19,6 +19,7 @@
 //   updater: NAME: committed, version V
 //   updater: NAME rolled back: reason R (name), back to version V
 //   updater: NAME v2: refused: reason R (name)
+//   updater: NAME: still runs version V                  (after a refusal, from update_status)
 //   updater: done: C committed, B rolled back, F refused
 
 import GuestRuntime
@@ -161,6 +162,12 @@ func apply(_ index: Int, initrd: UnsafeRawBufferPointer, target forced: Int?, de
         Console.line {
             $0.write("updater: "); $0.write(entryName: e); $0.write(" v"); $0.write(decimal: e.version)
             $0.write(": refused: "); $0.write(reason: failure.rawReason)
+        }
+        // Nothing changed: the target still runs the version it ran (when the policy lets us ask).
+        if let status = try? Bulkhead.updateStatus(target: target) {
+            Console.line {
+                $0.write("updater: "); $0.write(entryName: e); $0.write(": still runs version "); $0.write(decimal: status.securityVersion)
+            }
         }
     }
     let poll = frequency / 10                   // 100 ms

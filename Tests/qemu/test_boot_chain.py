@@ -110,7 +110,7 @@ def boots_the_demo(m, bundle, ram):
         assert m.count(pattern) == 0, f"unexpected /{pattern}/ in the console:\n{m.text[-4000:]}"
     assert m.count(r"^\[bulkhead\] slot [AB]") == 0, "the flash's empty slots were tried"
     # Once the hypervisor runs, every line is tagged: no guest reaches the UART directly.
-    tag = re.compile(r"^\[(bulkhead|hello|heartbeat|intruder|ping|pong|vault|tenant)\] ")
+    tag = re.compile(r"^\[(bulkhead|hello|heartbeat|intruder|ping|pong|vault|tenant|updater)\] ")
     after = m.text[start:m.text.rfind("\n") + 1].split("\n")[:-1]
     for line in after:
         assert line == "" or tag.match(line), f"untagged console line {line!r}; console:\n{m.text[-4000:]}"

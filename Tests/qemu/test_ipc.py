@@ -203,7 +203,7 @@ def test_demo_runs_ping_and_pong_beside_the_others(bundle_of, flash_of, tmp_path
         # The intruder's faults are expected; nothing else may appear.
         bad = [line for line in re.findall(rf"^.*(?:{TROUBLE}).*$", m.text, re.M) if "partition intruder" not in line]
         assert not bad, "unexpected lines:\n" + "\n".join(bad)
-        m.assert_all_lines_tagged("bulkhead", "hello", "heartbeat", "intruder", "ping", "pong", "vault", "tenant")
+        m.assert_all_lines_tagged("bulkhead", "hello", "heartbeat", "intruder", "ping", "pong", "vault", "tenant", "updater")
         assert m.count(rf"cross-hart wake-ups: {other}") == 0
 
 
