@@ -251,7 +251,7 @@ test-qemu: kernel kernel-revoked-dev kernel-faults guests tool updates linux-gue
 	    Tests/qemu/test_devices.py Tests/qemu/test_foundation.py
 
 # ---- Linux beside the Swift guests (Guests/linux.toml; README "Running Linux ...") ------------
-# The bundle (about 32 MiB with the kernel) is larger than a flash slot (15 MiB), so QEMU's loader
+# The bundle (about 32 MiB with the kernel) is larger than a flash slot (12 MiB), so QEMU's loader
 # hands it over in RAM at the staging area, where the hypervisor verifies it like a flash bundle
 # (Kernel/Core/Bundle/PreloadedBundle.swift); the flash keeps the state region.
 LINUX_CONFIG  ?= Guests/linux.toml

@@ -121,6 +121,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         }
         p += 1
     }
+    buildPartitionTables()
     setUpInterrupts(dtb: tree)
     setUpDoorbells(tree, harts: limits.hartMask)
     log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")

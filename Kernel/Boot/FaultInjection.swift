@@ -4,7 +4,7 @@
 // ecall with a7 = FaultInjection.eid (firmware-specific range, SBI spec v2.0 §3) and a6 = the
 // fault makes the hypervisor itself do, on that hart: 0 overflow its stack, 1 write to its own
 // code, 2 write to page 0 (unmapped), 3 jump into its data, 4 take the DRBG lock while holding the
-// console lock (out of order). Each must end in one FATAL line naming the cause (HostPaging.swift,
+// console lock (out of order), 5 write to the first byte of another partition's RAM. Each must end in one FATAL line naming the cause (HostPaging.swift,
 // SpinLock.swift) and the machine stopping (Tests/qemu/test_hardening.py).
 import BulkheadCore
 import CArch
@@ -14,7 +14,7 @@ enum FaultInjection {
     static let eid: UInt64 = 0x0A46_4C54
 
     #if BULKHEAD_FAULT_INJECTION
-    static func provoke(_ fault: UInt64) {
+    static func provoke(_ fault: UInt64, hart: Int) {
         log { out in out.write("fault injection: provoking fault "); out.write(decimal: fault) }
         switch fault {
         case 0: fault_overflow_stack()
@@ -22,6 +22,11 @@ enum FaultInjection {
         case 2: fault_store(8)
         case 3: fault_jump(device_tree_copy_address())
         case 4: consoleLock.withLock { drbgLock.withLock {} }
+        case 5:
+            let me = hartPartition[hart]
+            var q = 0
+            while q < plan.count && q == me { q += 1 }
+            if q < plan.count { fault_store(plan[q].memory.base.raw) } else { log("fault injection: no other partition") }
         default: log("fault injection: unknown fault")
         }
     }

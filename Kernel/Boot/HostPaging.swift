@@ -1,16 +1,31 @@
-// The hypervisor's own page table: built once at boot, selected on every hart, and used to name a fault's cause.
+// The hypervisor's own page tables: built at boot, one per partition selected on its harts, and used to name a fault's cause.
 //
 // Identity-mapped Sv39 (Core's HypervisorMappings): code read+execute, read-only data read-only,
 // data and stacks read+write and never executable, a guard page below every stack unmapped, RAM
-// outside the image read+write (partitions' RAM included: images are copied and scrubbed there
-// and hypercall buffers are reached through it), firmware-reserved memory unmapped, and only
-// the device registers the hypervisor drives (console, PLIC, ACLINT SSWI, bundle flash, test
-// device). Guests are unaffected: their accesses go through vsatp and hgatp, not satp.
+// outside the image read+write, firmware-reserved memory unmapped, and only the device registers
+// the hypervisor drives (console, PLIC, ACLINT SSWI, bundle flash, test device). Guests are
+// unaffected: their accesses go through vsatp and hgatp, not satp.
+//
+// Partition RAM: the boot table maps all of it (the boot copies images and scrubs RAM for every
+// partition on every hart). Before a hart first enters its guest it selects its partition's table,
+// which leaves every *other* partition's RAM unmapped: whatever a hart does in the hypervisor on
+// behalf of its partition (hypercall buffers, loading its image on a restart, emulating its MMIO)
+// can reach only that partition's RAM, and a stray access to another's is a FATAL naming it. Harts
+// without a partition select a table without any partition RAM. What partitions share (channel
+// rings and windows, console buffers) is hypervisor memory, mapped in every table.
 import BulkheadCore
 import CArch
 
-/// The satp value every hart selects (0 until boot built the table).
+/// The boot table's satp value (0 until boot built it): every hart selects it at boot.
 nonisolated(unsafe) var hostSatp: UInt64 = 0
+/// Per partition: its harts' table, without the other partitions' RAM; `idleSatp`: without any.
+nonisolated(unsafe) var partitionSatp = PerPartition<UInt64>(repeating: 0)
+nonisolated(unsafe) var idleSatp: UInt64 = 0
+/// What the tables are built from (kept for the partition tables, built once the plan is known).
+nonisolated(unsafe) var hostRAM = HostRegion(base: HostPhysAddr(0), size: 0)
+nonisolated(unsafe) var hostExcluded = RegionList()
+nonisolated(unsafe) var hostDevices = RegionList()
+nonisolated(unsafe) var hostTablePool: PageTablePool? = nil
 /// What the table left unmapped on purpose, for naming a fault (bulkheadFatalTrap).
 nonisolated(unsafe) var hostImage = HypervisorImage(text: HostRegion(base: HostPhysAddr(0), size: 0),
                                                     readOnly: HostRegion(base: HostPhysAddr(0), size: 0),
@@ -63,12 +78,51 @@ func enableHostPaging(_ host: HostDescription, tree: UnsafeRawBufferPointer) {
     }
     hostImage = image
     hostSatp = table.satp
+    hostRAM = host.ram
+    hostExcluded = excluded
+    hostDevices = devices
     arch_enable_host_paging(hostSatp)
     log { out in
         out.write("hypervisor page table: code read-only, data never executable, guard pages below ")
         out.write(decimal: UInt64(image.guards.count)); out.write(" stacks, "); out.write(decimal: UInt64(devices.merged().count))
         out.write(" device windows ("); out.write(size: pool.used); out.write(" of tables)")
     }
+    hostTablePool = pool
+}
+
+/// Once the plan is known (boot hart): one table per partition, without the RAM of the others,
+/// and one without any partition's RAM for idle harts. Halts with the reason when they do not fit.
+func buildPartitionTables() {
+    guard hostSatp != 0, var pool = hostTablePool else { return }
+    var p = 0
+    while p <= plan.count {
+        var excluded = hostExcluded
+        var q = 0
+        while q < plan.count {
+            if q != p { excluded.append(plan[q].memory) }
+            q += 1
+        }
+        do {
+            let table = try HypervisorMappings.build(image: hostImage, ram: hostRAM, excluded: excluded, devices: hostDevices, memory: &pool)
+            if p < plan.count { partitionSatp[p] = table.satp } else { idleSatp = table.satp }
+        } catch {
+            halt { out in out.write("error: cannot build partition page tables for the hypervisor: "); error.write(to: &out) }
+        }
+        p += 1
+    }
+    hostTablePool = pool
+    log { out in
+        out.write("hypervisor page tables: one per partition, each without the other partitions' RAM (")
+        out.write(size: pool.used); out.write(" of tables in all)")
+    }
+}
+
+/// Selects the table of the partition `hart` runs (the idle table when it runs none). Called on
+/// the hart itself before it first enters its guest.
+func selectPartitionTable(hart: Int) {
+    let p = hartPartition[hart]
+    let satp = p >= 0 ? partitionSatp[p] : idleSatp
+    if satp != 0 { arch_enable_host_paging(satp) }
 }
 
 /// Selects the table on a hart the boot hart started (satp is 0 after SBI HSM hart_start).
@@ -91,6 +145,15 @@ func writeHostFaultCause<S: TextSink>(scause: UInt64, address: UInt64, to out: i
         i += 1
     }
     let code = HostRegion(base: hostImage.text.base, size: hostImage.text.size &+ hostImage.readOnly.size)
+    var p = 0
+    while p < plan.count {
+        if plan[p].memory.overlaps(at) {
+            out.write(" (an access to partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+            out.write("'s RAM, which this hart's page table does not map)")
+            return
+        }
+        p += 1
+    }
     if scause == 15 && code.overlaps(at) {
         out.write(" (a write to the hypervisor's read-only code or data)")
     } else if scause == 12 {

@@ -10,6 +10,7 @@ enum Request {
     static let fenceI: UInt32 = 1 << 3       // fence.i, then clear the bit (the sender waits)
     static let fenceVVMA: UInt32 = 1 << 4    // hfence.vvma for this partition, then clear the bit
     static let vseip: UInt32 = 1 << 5        // recompute VSEIP from the partition's virtual PLIC
+    static let reload: UInt32 = 1 << 6       // with start: load the partition's image first (PartitionControl.replace)
     static let fences: UInt32 = fenceI | fenceVVMA
 }
 

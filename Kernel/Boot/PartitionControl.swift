@@ -43,6 +43,7 @@ enum PartitionControl {
     /// Runs on every hart once the plan is in place. Never returns.
     static func hartMain(_ hart: Int) -> Never {
         HartControl.configureHypervisor(sstc: sstcAvailable, externalInterrupts: externalInterruptsUsed)
+        selectPartitionTable(hart: hart)       // from now on the other partitions' RAM is unmapped here
         openContext(hart: hart)
         let p = hartPartition[hart]
         guard p >= 0 else {
@@ -71,12 +72,24 @@ enum PartitionControl {
             csr_clear_sip(InterruptSet.ssi.raw)
             box.serviceFences()
             let pending = box.pending
-            if pending & Request.park != 0 { box.clear(Request.park | Request.start | Request.vssip | Request.vseip); continue }
+            if pending & Request.park != 0 { box.clear(Request.park | Request.start | Request.reload | Request.vssip | Request.vseip); continue }
             if pending & Request.start != 0 {
                 box.clear(Request.start | Request.vssip)
+                let mustLoad = pending & Request.reload != 0
+                box.clear(Request.reload)
                 if isBusy(p) {
                     box.state = .stopped       // a stop or restart is under way: the start is void
                     continue
+                }
+                if mustLoad {                  // replaced from another partition's hart: load it here
+                    let shared = partition_shared(UInt64(p))
+                    guard reload(p) else {
+                        atomic_store_u32(&shared.pointee.stopped, 1)
+                        logPartition(p, "stopped")
+                        box.state = .stopped
+                        continue
+                    }
+                    atomic_store_u32(&shared.pointee.stopped, 0)
                 }
                 enterFresh(hart: hart, pc: box.box.pointee.start_pc, a1: box.box.pointee.start_opaque)
             }
@@ -130,20 +143,20 @@ enum PartitionControl {
     }
 
     /// From a hart of another partition (a partition update): stops partition `p`, lets `change`
-    /// act on it while it is stopped (switch its image), reloads it and starts it again. False,
-    /// with nothing done, when a hart of `p` is already stopping or restarting it.
+    /// act on it while it is stopped (switch its image), and has its first hart reload and start
+    /// it (this hart's page table does not map `p`'s RAM). False, with nothing done, when a hart
+    /// of `p` is already stopping or restarting it.
     static func replace(_ p: Int, fromHart hart: Int, _ change: () -> Void) -> Bool {
         let busy = SpinLock(word: partition_busy_word(UInt64(p)), rank: .partitionBusy)
         guard busy.tryLock() else { return false }
         parkAll(p, from: Mailbox(hart: hart))
         change()
-        let started = reload(p)
-        let shared = partition_shared(UInt64(p))
-        atomic_store_u32(&shared.pointee.stopped, started ? 0 : 1)
-        if !started { logPartition(p, "stopped") }
         busy.unlock()
-        if started { startFirstHart(p) }
-        return started
+        let box = Mailbox(hart: Int(plan[p].harts[0]))
+        box.state = .startPending
+        _ = atomic_or_u32(box.requestWord, Request.reload)
+        box.requestStart(at: plan[p].entry.raw, opaque: plan[p].deviceTreeAddress.raw)
+        return true
     }
 
     /// Asks every hart of `p` but `me`'s to park and waits until each has (serving `me`'s own
@@ -167,7 +180,7 @@ enum PartitionControl {
     }
 
     /// Loads `p` again; a partition whose device tree no longer builds stops with the reason.
-    private static func reload(_ p: Int) -> Bool {
+    static func reload(_ p: Int) -> Bool {
         if load(p) { return true }
         log { out in
             out.write("partition "); plan[p].name.withBytes { out.write(bytes: $0) }

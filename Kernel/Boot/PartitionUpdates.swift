@@ -7,8 +7,14 @@
 // are what the flash update area keeps. One store of a partition holds its committed update (if
 // any), the other the update on trial.
 //
+// Flash (docs/flash-layout.md, "The partition-update area"): update_apply writes the update to a
+// free image slot before the target restarts; update_commit switches the update record; at boot
+// each partition's committed update is read back, checked and verified again, and run. A board
+// without an update area keeps updates in RAM only (until the next reboot), and says so at boot.
+//
 // Locks (SpinLock.swift): the update table under `updateLock`; a target is replaced under its
-// partition_shared.busy (PartitionControl.replace), which is taken before `updateLock`.
+// partition_shared.busy (PartitionControl.replace), which is taken before `updateLock`; flash is
+// written under the `flashWriter` try-lock (a second writer gets `busy`).
 import BulkheadCore
 import CArch
 
@@ -76,6 +82,81 @@ enum PartitionUpdates {
             if targets & (1 << UInt8(p)) != 0 { updateStoreBase[p] = base; base &+= 2 &* storeSize }
             p += 1
         }
+        if let layout = currentBoard.bundleFlash, layout.updateArea.isPresent {
+            restoreCommitted(layout)
+        } else {
+            log("update: this board has no partition-update area in flash: committed updates last until the next reboot")
+        }
+    }
+
+    /// At boot: every partition with a committed update of this bundle runs it, once its stored
+    /// bytes hash to the record's digest and verify again as at update_apply; its floor is the
+    /// record's version in any case (a damaged update does not reopen rollback).
+    static func restoreCommitted(_ layout: FlashLayout) {
+        let area = layout.updateArea
+        let flash = CFIFlash(layout: layout)
+        let reading: UpdateReading
+        do throws(UpdateAreaError) { reading = try area.read(from: flash) } catch {
+            log("update: the partition-update record cannot be read; every partition runs its bundle image")
+            return
+        }
+        guard let record = reading.record(for: bundleMeasurement) else { return }
+        var p = 0
+        while p < plan.count {
+            let entry = record.entries[p]
+            p += 1
+            guard !entry.isNone else { continue }
+            let q = p - 1
+            updateTable.floor[q] = entry.securityVersion
+            let problem = restore(q, entry, area, flash)
+            log { out in
+                out.write("update: partition "); plan[q].name.withBytes { out.write(bytes: $0) }
+                if let problem {
+                    out.write(": its committed update (version "); out.write(decimal: entry.securityVersion)
+                    out.write(") is not run: "); out.write(problem); out.write("; it runs its bundle image")
+                } else {
+                    out.write(" runs its committed update, version "); out.write(decimal: entry.securityVersion)
+                }
+            }
+        }
+    }
+
+    /// Loads partition `p`'s committed update from flash into its store 0 and makes it what `p`
+    /// runs; nil when done, else why not.
+    static func restore(_ p: Int, _ entry: UpdateEntry, _ area: UpdateArea, _ flash: CFIFlash) -> StaticString? {
+        guard updateStoreBase[p] != 0 else { return "no partition may update it" }
+        let into = UnsafeMutableRawBufferPointer(rebasing: store(p, 0)[0 ..< Int(entry.length)])
+        guard flash.read(offset: area.slotOffset(Int(entry.slot)), into: into) else { return "its image slot cannot be read" }
+        guard SHA512.hash(UnsafeRawBufferPointer(into)) == entry.digest else { return "its image slot does not hold what was committed" }
+        guard let update = try? PartitionUpdateReader(bytes: UnsafeRawBufferPointer(into)), update.partition == p,
+              update.securityVersion == entry.securityVersion else { return "its stored update is malformed" }
+        let trust = builtInTrustAnchors()
+        do throws(PartitionUpdateError) {
+            try PartitionUpdateVerifier.verify(update: update, target: plan[p], partitionCount: plan.count,
+                                               policyDigest: partitionPolicyDigest[p], trustAnchors: trust.anchors,
+                                               revoked: trust.revoked, floor: entry.securityVersion &- 1)
+        } catch {
+            return "it no longer verifies (revoked or unknown signer, or a changed policy)"
+        }
+        let image = self.image(of: update, in: into)
+        switchImage(p, to: image)
+        committedStore[p] = 0
+        committedImage[p] = image
+        committedFlashSlot[p] = Int(entry.slot)
+        updateTable.state[p] = .committed
+        updateTable.committedSource[p] = .committedUpdate
+        updateTable.running[p] = RunningImage(source: .committedUpdate, digest: image.imageDigest, securityVersion: entry.securityVersion)
+        updateTable.trial[p] = updateTable.running[p]
+        return nil
+    }
+
+    /// Where `update`'s image and initrd lie once its bytes are in `store`, and its digests.
+    static func image(of update: PartitionUpdateReader, in store: UnsafeMutableRawBufferPointer) -> PartitionImage {
+        let base = UInt64(UInt(bitPattern: store.baseAddress))
+        return PartitionImage(
+            image: HostRegion(base: HostPhysAddr(base &+ UInt64(update.imageRange.offset)), size: UInt64(update.imageRange.count)),
+            initrd: HostRegion(base: HostPhysAddr(base &+ UInt64(update.initrdRange.offset)), size: UInt64(update.initrdRange.count)),
+            entry: update.entry, imageDigest: digest(update.imageDigest), initrdDigest: digest(update.initrdDigest))
     }
 
     static func partitionMeasurementDigest(_ p: Int) -> SHA512Digest { partitionMeasurement[p & (Limits.partitions - 1)] }
@@ -126,11 +207,11 @@ enum PartitionUpdates {
         let into = store(p, which)
         guard update.bytes.count <= into.count, let from = update.bytes.baseAddress else { throw .updateTooLarge }
         into.baseAddress?.copyMemory(from: from, byteCount: update.bytes.count)
-        let base = UInt64(UInt(bitPattern: into.baseAddress))
-        let image = PartitionImage(
-            image: HostRegion(base: HostPhysAddr(base &+ UInt64(update.imageRange.offset)), size: UInt64(update.imageRange.count)),
-            initrd: HostRegion(base: HostPhysAddr(base &+ UInt64(update.initrdRange.offset)), size: UInt64(update.initrdRange.count)),
-            entry: update.entry, imageDigest: digest(update.imageDigest), initrdDigest: digest(update.initrdDigest))
+        let stored = UnsafeMutableRawBufferPointer(rebasing: into[0 ..< update.bytes.count])
+        let image = self.image(of: update, in: into)      // the same offsets in the store's copy
+        if let layout = currentBoard.bundleFlash, layout.updateArea.isPresent {
+            trialFlash[p] = try writeToFlash(p, UnsafeRawBufferPointer(stored), version: update.securityVersion, layout)
+        }
         let trial = RunningImage(source: .committedUpdate, digest: image.imageDigest, securityVersion: update.securityVersion)
         let ticks = trialMilliseconds > UInt64.max / UInt64(timebaseFrequency) ? UInt64.max / 2
             : trialMilliseconds &* UInt64(timebaseFrequency) / 1000
@@ -139,12 +220,85 @@ enum PartitionUpdates {
             updateLock.withLock { updateTable.beginTrial(p, trial) }
             trialStore[p] = which
             trialDeadline[p] = csr_read_time() &+ max(ticks, 1)
+            log { out in
+                out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+                out.write(": version "); out.write(decimal: update.securityVersion)
+                out.write(" on trial (deadline "); out.write(decimal: trialMilliseconds); out.write(" ms)")
+            }
         }
         guard replaced else { throw .busy }
+    }
+
+    /// update_apply, before the target stops: writes the stored update to an image slot that
+    /// neither the record in force nor another partition's trial names. The record is not changed:
+    /// until update_commit the slot means nothing.
+    static func writeToFlash(_ p: Int, _ bytes: UnsafeRawBufferPointer, version: UInt64, _ layout: FlashLayout) throws(BulkheadReason)
+        -> StoredUpdate {
+        let area = layout.updateArea
+        guard flashWriter.tryLock() else { throw .busy }
+        defer { flashWriter.unlock() }
+        var flash = CFIFlash(layout: layout)
+        var reserved: UInt64 = 0
+        var q = 0
+        while q < plan.count {
+            if q != p && trialDeadline[q] != 0 && trialFlash[q].slot >= 0 { reserved |= 1 << UInt64(trialFlash[q].slot) }
+            q += 1
+        }
+        do throws(UpdateAreaError) {
+            let reading = try area.read(from: flash)
+            guard let slot = area.freeSlot(in: reading.record, reserved: reserved) else { throw .slotUnavailable(-1) }
+            log { out in
+                out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+                out.write(": writing version "); out.write(decimal: version); out.write(" to update image slot "); out.write(decimal: slot)
+            }
+            try area.writeImage(slot: slot, bytes: bytes, after: reading, to: &flash)
+            return StoredUpdate(slot: slot, length: UInt32(bytes.count), digest: SHA512.hash(bytes))
+        } catch {
+            logFlashFailure(p, error)
+            throw .storageFailed
+        }
+    }
+
+    /// update_commit's flash step: the record names `p`'s trial slot at `version`, its new floor.
+    static func recordCommit(_ p: Int, version: UInt64) throws(BulkheadReason) {
+        guard let layout = currentBoard.bundleFlash, layout.updateArea.isPresent else { return }
+        let area = layout.updateArea
+        let stored = trialFlash[p]
+        guard stored.slot >= 0 else { throw .storageFailed }
+        guard flashWriter.tryLock() else { throw .busy }
+        defer { flashWriter.unlock() }
+        var flash = CFIFlash(layout: layout)
+        do throws(UpdateAreaError) {
+            let reading = try area.read(from: flash)
+            var record = reading.record(for: bundleMeasurement) ?? UpdateRecord(sequence: 0, manifestDigest: bundleMeasurement)
+            record.entries[p] = UpdateEntry(slot: UInt8(stored.slot), length: stored.length, securityVersion: version, digest: stored.digest)
+            log { out in
+                out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
+                out.write(": recording the commit of version "); out.write(decimal: version)
+            }
+            try area.commit(record, after: reading, to: &flash)
+        } catch {
+            logFlashFailure(p, error)
+            throw .storageFailed
+        }
+        committedFlashSlot[p] = stored.slot
+    }
+
+    static func logFlashFailure(_ p: Int, _ error: UpdateAreaError) {
         log { out in
             out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
-            out.write(": version "); out.write(decimal: update.securityVersion)
-            out.write(" on trial (deadline "); out.write(decimal: trialMilliseconds); out.write(" ms)")
+            out.write(": the update area could not be written (")
+            switch error {
+            case .noArea: out.write("no area")
+            case .readFailed(let at): out.write("read failed at "); out.write(hex: UInt64(at))
+            case .eraseFailed(let at): out.write("erase failed at "); out.write(hex: UInt64(at))
+            case .programFailed(let at): out.write("program failed at "); out.write(hex: UInt64(at))
+            case .verifyFailed(let at): out.write("read-back differs at "); out.write(hex: UInt64(at))
+            case .slotUnavailable: out.write("every image slot is in use")
+            case .tooLarge(let n): out.write(decimal: UInt64(n)); out.write(" bytes do not fit a slot")
+            case .floorDecrease: out.write("it would lower the floor")
+            }
+            out.write("); nothing changed")
         }
     }
 
@@ -199,5 +353,15 @@ enum PartitionUpdates {
 
 /// Per partition: which store holds the update on trial.
 nonisolated(unsafe) var trialStore = PerPartition<Int>(repeating: 0)
+
+/// An update written to an image slot of the flash update area (slot -1: none).
+struct StoredUpdate {
+    var slot = -1
+    var length: UInt32 = 0
+    var digest = SHA512Digest(bytes: InlineArray(repeating: 0))
+}
+/// Per partition: the slot its trial update was written to, and the slot its committed update is in.
+nonisolated(unsafe) var trialFlash = PerPartition<StoredUpdate>(repeating: StoredUpdate())
+nonisolated(unsafe) var committedFlashSlot = PerPartition<Int>(repeating: -1)
 
 var updateLock: SpinLock { SpinLock(word: lock_word(5), rank: .update) }

@@ -1,5 +1,15 @@
-// The hypervisor's global state. Written only by the boot hart before any other hart leaves boot
-// (the others only hash image chunks meanwhile: BootWorkers.swift); read-only afterwards (mutable per-hart and per-partition state lives in hart.h's atomics).
+// The hypervisor's global state: what boot sets up, and the few fields that change at run time, each with who may change it.
+//
+// Written by the boot hart before any other hart leaves boot (the others only hash image chunks
+// meanwhile: BootWorkers.swift). Afterwards everything here is read-only except:
+// - a partition's image fields (plan.partitions[p].entry/imageSize/initrdSize, partitionImage[p],
+//   partitionInitrd[p], partitionMeasurement[p]) and partitionKeys[p], which a partition update
+//   changes (PartitionUpdates.switchImage) while partition p is stopped, by the hart that holds
+//   p's busy lock (partition_shared.busy); partitionKeys[p] is also written under `keystoreLock`;
+// - the keystores and signing-key caches (under `keystoreLock`), keystoreCurrentCopy (by the
+//   holder of `flashWriter`) and the DRBG (under `drbgLock`).
+// Mutable per-hart and per-partition state otherwise lives in hart.h's atomics, the update state
+// in PartitionUpdates.swift (under `updateLock`).
 import BulkheadCore
 import CArch
 import Synchronization

@@ -32,7 +32,7 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
 @inline(__always) private func handleSBI(_ frame: TrapFrame, hart: Int) {
     let eid = frame[Reg.a7]
     #if BULKHEAD_FAULT_INJECTION
-    if eid == FaultInjection.eid { FaultInjection.provoke(frame[Reg.a6]) }
+    if eid == FaultInjection.eid { FaultInjection.provoke(frame[Reg.a6], hart: hart) }
     #endif
     let call = SBICall.decode(a0: frame[Reg.a0], a1: frame[Reg.a1], a2: frame[Reg.a2], a3: frame[Reg.a3], a4: frame[Reg.a4],
                               a6: frame[Reg.a6], a7: eid)

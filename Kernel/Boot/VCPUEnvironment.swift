@@ -225,8 +225,9 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     mutating func recordCommit(_ p: Int) throws(BulkheadReason) {
-        PartitionUpdates.commit(p)
         let version = updateLock.withLock { updateTable.trial[p].securityVersion }
+        try PartitionUpdates.recordCommit(p, version: version)
+        PartitionUpdates.commit(p)
         log { out in
             out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
             out.write(": version "); out.write(decimal: version); out.write(" committed")

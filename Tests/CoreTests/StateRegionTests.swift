@@ -403,8 +403,10 @@ private func text(_ status: StateCopyStatus) -> String { var s = StringSink(); s
         #expect(layout.address(.entryStub) == HostPhysAddr(0x2200_0000))
         #expect(layout.entryStub.size == layout.eraseBlockSize)
         #expect(layout.address(.slotA) == HostPhysAddr(0x2204_0000))
-        #expect(layout.address(.slotB) == HostPhysAddr(0x22F4_0000))
-        #expect(layout.slotA.size == 15 * 1024 * 1024 && layout.slotB.size == 15 * 1024 * 1024)
+        #expect(layout.address(.slotB) == HostPhysAddr(0x22C4_0000))
+        #expect(layout.slotA.size == 12 * 1024 * 1024 && layout.slotB.size == 12 * 1024 * 1024)
+        #expect(layout.address(.updateRecordA) == HostPhysAddr(0x2384_0000) && layout.address(.updateRecordB) == HostPhysAddr(0x2388_0000))
+        #expect(layout.address(.updateImages) == HostPhysAddr(0x238C_0000) && layout.updateImages.size == 5 * UpdateArea.slotSize)
         #expect(layout.address(.stateA) == HostPhysAddr(0x23F8_0000))
         #expect(layout.address(.stateB) == HostPhysAddr(0x23FC_0000))
         #expect(layout.range(.b) == layout.slotB)
@@ -430,8 +432,10 @@ private func text(_ status: StateCopyStatus) -> String { var s = StringSink(); s
     @Test func badLayoutsAreRefused() {
         let q = FlashLayout.qemuVirt
         var l = q
-        l.slotB.offset = 0x0E0_0000
+        l.slotB.offset = 0x0B0_0000
         #expect(throws: FlashLayoutError.overlap(.slotA, .slotB)) { try l.validate() }
+        l = q; l.updateImages.offset = 0x188_0000
+        #expect(throws: FlashLayoutError.overlap(.updateRecordB, .updateImages)) { try l.validate() }
         l = q; l.stateA = l.stateB
         #expect(throws: FlashLayoutError.overlap(.stateA, .stateB)) { try l.validate() }
         l = q; l.stateB.offset = 0x1FC_1000

@@ -355,7 +355,7 @@ struct FlashImageTests {
         big += [UInt8](repeating: 0, count: slotSize + 1 - big.count)
         let bigPath = s.signed.write("big.bin", big)
         for unchecked in [false, true] {
-            #expect(throws: ToolError("\(bigPath): the bundle is 15728641 bytes; slot A holds 15 MiB")) {
+            #expect(throws: ToolError("\(bigPath): the bundle is 12582913 bytes; slot A holds 12 MiB")) {
                 try s.flash(FlashRequest(write: .init(slot: .a, bundlePath: bigPath, unchecked: unchecked)))
             }
         }
@@ -487,7 +487,9 @@ struct FlashImageTests {
 
     @Test func layoutDescription() {
         #expect(flashLayoutDescription(.qemuVirt) == "32 MiB in 256 KiB erase blocks: an entry stub at 0x0 (256 KiB), a jump to "
-                + "the hypervisor at 0x80200000, slot A at 0x40000 (15 MiB), slot B at 0xf40000 (15 MiB), keystore copy A at "
+                + "the hypervisor at 0x80200000, slot A at 0x40000 (12 MiB), slot B at 0xc40000 (12 MiB), update record copy A at "
+                + "0x1840000 (256 KiB), update record copy B at 0x1880000 (256 KiB), 5 partition-update image slots at 0x18c0000 "
+                + "(5 MiB), keystore copy A at "
                 + "0x1e40000 (256 KiB), keystore copy B at 0x1e80000 (256 KiB), the device secret "
                 + "at 0x1f40000 (256 KiB), state copy A at 0x1f80000 (256 KiB), state copy B at 0x1fc0000 (256 KiB); the "
                 + "rest is reserved and stays erased")

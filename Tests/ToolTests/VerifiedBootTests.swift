@@ -207,7 +207,7 @@ struct VerifiedBootTests {
         let huge = UInt64(d.layout.slotA.size + 8)
         for i in 0..<8 { bundle[16 + i] = UInt8(truncatingIfNeeded: huge >> UInt64(8 * i)) }   // total_length
         d.write(bundle, to: .a)
-        #expect(d.run().lines[1] == "slot A rejected: the bundle declares \(huge) bytes, more than the slot holds (15 MiB)")
+        #expect(d.run().lines[1] == "slot A rejected: the bundle declares \(huge) bytes, more than the slot holds (12 MiB)")
     }
 
     @Test func aPlanThatDoesNotFitTheBoardIsRefused() throws {

@@ -1,5 +1,6 @@
 """The hypervisor protects itself (README "Threat model"): it runs on its own Sv39 page table, so a
-stack overflow, a write to its code, a stray access and a jump into its data each end in one FATAL
+stack overflow, a write to its code, a stray access, a write to another partition's RAM (each
+partition's harts run on a table without the other partitions' RAM) and a jump into its data each end in one FATAL
 line naming the cause and the machine stopping with a failure, instead of silent corruption.
 The faults are provoked by a test kernel (make kernel-faults, Kernel/Boot/FaultInjection.swift) on
 the request of Guests/hvfault; the product kernel does not know the request. The same test kernel
@@ -21,6 +22,8 @@ FAULTS = [
     ("write-code", "0xf", r"a write to the hypervisor's read-only code or data"),
     ("unmapped", "0xf", r"an access to memory the hypervisor's page table does not map"),
     ("execute-data", "0xc", r"an instruction fetch from memory that is not the hypervisor's code"),
+    # hvfault's hart may reach only hvfault's RAM: heartbeat's is not in its page table.
+    ("other-ram", "0xf", r"an access to partition heartbeat's RAM, which this hart's page table does not map"),
 ]
 
 

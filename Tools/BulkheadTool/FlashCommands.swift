@@ -5,7 +5,7 @@
 import BulkheadCore
 import Foundation
 
-/// `32 MiB in 256 KiB erase blocks: the entry stub at 0x0 (256 KiB), slot A at 0x40000 (15 MiB), ...`:
+/// `32 MiB in 256 KiB erase blocks: the entry stub at 0x0 (256 KiB), slot A at 0x40000 (12 MiB), ...`:
 /// the layout in one sentence, for help texts.
 public func flashLayoutDescription(_ layout: FlashLayout) -> String {
     func area(_ name: String, _ r: FlashRange) -> String { "\(name) at \(hex(UInt64(r.offset))) (\(Size.describe(UInt64(r.size))))" }
@@ -14,6 +14,10 @@ public func flashLayoutDescription(_ layout: FlashLayout) -> String {
         areas.append(area("an entry stub", layout.entryStub) + ", a jump to the hypervisor at \(hex(layout.entryTarget.raw))")
     }
     areas += [area("slot A", layout.slotA), area("slot B", layout.slotB)]
+    if layout.updateArea.isPresent {
+        areas += [area("update record copy A", layout.updateRecordA), area("update record copy B", layout.updateRecordB),
+                  area("\(layout.updateArea.slotCount) partition-update image slots", layout.updateImages)]
+    }
     if layout.keystoreA.size > 0 { areas += [area("keystore copy A", layout.keystoreA), area("keystore copy B", layout.keystoreB)] }
     if layout.deviceSecret.size > 0 { areas.append(area("the device secret", layout.deviceSecret)) }
     areas += [area("state copy A", layout.stateA), area("state copy B", layout.stateB)]

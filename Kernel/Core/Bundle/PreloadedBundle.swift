@@ -1,6 +1,6 @@
 // Verified boot of a bundle a loader already placed in the staging area (larger than a flash slot).
 //
-// A Linux partition's Image (tens of MiB) does not fit a 15 MiB flash slot, nor QEMU virt's
+// A Linux partition's Image (tens of MiB) does not fit a 12 MiB flash slot, nor QEMU virt's
 // 32 MiB flash bank. Such a bundle is handed over in RAM instead: the firmware or a loader (on
 // QEMU: `-device loader,file=bundle.bin,addr=<staging>,force-raw=on`) writes it at the start of
 // the staging area before the hypervisor runs. It gets exactly the checks a flash bundle gets

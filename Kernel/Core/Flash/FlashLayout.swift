@@ -1,4 +1,4 @@
-// Where the entry stub, slot A, slot B and the two state-region copies lie in a board's bundle flash.
+// Where the entry stub, slot A, slot B, the two state-region copies and the partition-update area lie in a board's bundle flash.
 //
 // Invariants a layout that passes `validate()` keeps: every area starts on an erase-block
 // boundary, is a whole number of erase blocks long and lies inside the device; no two areas
@@ -14,14 +14,16 @@ public enum FlashArea: Equatable, Sendable {
     case deviceSecret
     /// The two copies of the keystore record (optional; docs/keys.md).
     case keystoreA, keystoreB
+    /// The partition-update area (optional; UpdateArea.swift): its two record copies and its image slots.
+    case updateRecordA, updateRecordB, updateImages
 
     /// The number of areas.
-    public static let count = 8
+    public static let count = 11
 
     /// Whether a layout may leave the area out (size 0).
     public var isOptional: Bool {
         switch self {
-        case .entryStub, .deviceSecret, .keystoreA, .keystoreB: return true
+        case .entryStub, .deviceSecret, .keystoreA, .keystoreB, .updateRecordA, .updateRecordB, .updateImages: return true
         case .slotA, .slotB, .stateA, .stateB: return false
         }
     }
@@ -37,6 +39,9 @@ public enum FlashArea: Equatable, Sendable {
         case 5: return .deviceSecret
         case 6: return .keystoreA
         case 7: return .keystoreB
+        case 8: return .updateRecordA
+        case 9: return .updateRecordB
+        case 10: return .updateImages
         default: return nil
         }
     }
@@ -71,17 +76,24 @@ public struct FlashLayout: Equatable, Sendable {
     /// The keystore record's two copies, an erase block or more each (size 0: no keystore).
     public var keystoreA: FlashRange
     public var keystoreB: FlashRange
+    /// The partition-update area (size 0: the board keeps no partition updates across reboots).
+    public var updateRecordA: FlashRange
+    public var updateRecordB: FlashRange
+    public var updateImages: FlashRange
 
     public init(mappedBase: HostPhysAddr, deviceSize: Int, eraseBlockSize: Int,
                 entryStub: FlashRange = FlashRange(offset: 0, size: 0), entryTarget: HostPhysAddr = HostPhysAddr(0),
                 slotA: FlashRange, slotB: FlashRange, stateA: FlashRange, stateB: FlashRange,
                 deviceSecret: FlashRange = FlashRange(offset: 0, size: 0),
-                keystoreA: FlashRange = FlashRange(offset: 0, size: 0), keystoreB: FlashRange = FlashRange(offset: 0, size: 0)) {
+                keystoreA: FlashRange = FlashRange(offset: 0, size: 0), keystoreB: FlashRange = FlashRange(offset: 0, size: 0),
+                updateRecordA: FlashRange = FlashRange(offset: 0, size: 0), updateRecordB: FlashRange = FlashRange(offset: 0, size: 0),
+                updateImages: FlashRange = FlashRange(offset: 0, size: 0)) {
         self.mappedBase = mappedBase; self.deviceSize = deviceSize; self.eraseBlockSize = eraseBlockSize
         self.entryStub = entryStub; self.entryTarget = entryTarget
         self.slotA = slotA; self.slotB = slotB; self.stateA = stateA; self.stateB = stateB
         self.deviceSecret = deviceSecret
         self.keystoreA = keystoreA; self.keystoreB = keystoreB
+        self.updateRecordA = updateRecordA; self.updateRecordB = updateRecordB; self.updateImages = updateImages
     }
 
     /// QEMU virt's second pflash bank (`-drive if=pflash,unit=1,format=raw,file=...`): 32 MiB of
@@ -89,21 +101,26 @@ public struct FlashLayout: Equatable, Sendable {
     /// `VIRT_FLASH_SECTOR_SIZE`). When this bank is attached, QEMU 7.2 has OpenSBI enter S-mode
     /// at its first byte (hw/riscv/virt.c treats it as S-mode firmware) instead of at the
     /// `-kernel` image, so its first erase block holds a stub that jumps to the hypervisor at
-    /// 0x8020_0000. Then slots of 15 MiB each, the two keystore copies, 512 KiB reserved, the
-    /// device secret's block, and the two state copies in the last two erase blocks.
+    /// 0x8020_0000. Then slots of 12 MiB each, the partition-update area (two record blocks and
+    /// five 1 MiB image slots, then 512 KiB free), the two keystore copies, 512 KiB reserved (the
+    /// secure monitor's record), the device secret's block, and the two state copies in the last
+    /// two erase blocks.
     public static let qemuVirt = FlashLayout(
         mappedBase: HostPhysAddr(0x2200_0000),
         deviceSize: 0x200_0000,
         eraseBlockSize: 0x4_0000,
         entryStub: FlashRange(offset: 0x000_0000, size: 0x4_0000),
         entryTarget: HostPhysAddr(0x8020_0000),
-        slotA: FlashRange(offset: 0x004_0000, size: 0x0F0_0000),
-        slotB: FlashRange(offset: 0x0F4_0000, size: 0x0F0_0000),
+        slotA: FlashRange(offset: 0x004_0000, size: 0x0C0_0000),
+        slotB: FlashRange(offset: 0x0C4_0000, size: 0x0C0_0000),
         stateA: FlashRange(offset: 0x1F8_0000, size: 0x4_0000),
         stateB: FlashRange(offset: 0x1FC_0000, size: 0x4_0000),
         deviceSecret: FlashRange(offset: 0x1F4_0000, size: 0x4_0000),
         keystoreA: FlashRange(offset: 0x1E4_0000, size: 0x4_0000),
-        keystoreB: FlashRange(offset: 0x1E8_0000, size: 0x4_0000))
+        keystoreB: FlashRange(offset: 0x1E8_0000, size: 0x4_0000),
+        updateRecordA: FlashRange(offset: 0x184_0000, size: 0x4_0000),
+        updateRecordB: FlashRange(offset: 0x188_0000, size: 0x4_0000),
+        updateImages: FlashRange(offset: 0x18C_0000, size: 0x50_0000))
 
     /// The entry stub's two instructions, little-endian words for the stub's first 8 bytes:
     /// `auipc t0, hi` and `jalr x0, lo(t0)`, which jump to `entryTarget` from the stub's
@@ -134,6 +151,9 @@ public struct FlashLayout: Equatable, Sendable {
         case .deviceSecret: return deviceSecret
         case .keystoreA: return keystoreA
         case .keystoreB: return keystoreB
+        case .updateRecordA: return updateRecordA
+        case .updateRecordB: return updateRecordB
+        case .updateImages: return updateImages
         }
     }
 
@@ -147,6 +167,9 @@ public struct FlashLayout: Equatable, Sendable {
 
     /// The keystore region the two keystore areas form.
     public var keystoreRegion: KeystoreRegion { KeystoreRegion(copyA: keystoreA, copyB: keystoreB) }
+
+    /// The partition-update area the three update areas form.
+    public var updateArea: UpdateArea { UpdateArea(recordA: updateRecordA, recordB: updateRecordB, images: updateImages) }
 
     /// The state region the two state areas form.
     public var stateRegion: StateRegion {
@@ -223,6 +246,9 @@ public enum FlashLayoutError: Error, Equatable, Sendable {
         case .deviceSecret: out.write("the device secret")
         case .keystoreA: out.write("keystore copy A")
         case .keystoreB: out.write("keystore copy B")
+        case .updateRecordA: out.write("update record copy A")
+        case .updateRecordB: out.write("update record copy B")
+        case .updateImages: out.write("the update image slots")
         }
     }
 }

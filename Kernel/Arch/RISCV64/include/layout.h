@@ -11,7 +11,7 @@
 #define BH_BOOT_STACK_SIZE  0x30000     /* boot only */
 #define BH_GUARD_SIZE       0x1000      /* the unmapped page below each stack (HostPaging.swift) */
 #define BH_FATAL_STACK_SIZE 0x4000      /* the fatal-trap path's own stack (trap.S) */
-#define BH_HOST_TABLES_SIZE 0x10000     /* the hypervisor's own Sv39 tables */
+#define BH_HOST_TABLES_SIZE 0x60000     /* the hypervisor's own Sv39 tables: the boot table, one per partition, one idle */
 #define BH_STACK_PAINT      0x5354414b5041494e  /* "STAKPAIN": entry.S paints the stacks; an unused word keeps it */
 #define BH_DEVICE_TREE_SIZE 0x20000     /* the hypervisor's copy of the firmware's device tree */
 #define BH_MAX_PARTITIONS   8
