@@ -11,7 +11,7 @@ GUESTS       := hello heartbeat intruder bench ping pong ipccheck ipcfuzz ipcvic
 # The heartbeat images that Guests/updater installs as partition updates (Guests/heartbeat/main.swift).
 GUEST_VARIANTS := heartbeat-v2:heartbeat:HEARTBEAT_V2 heartbeat-nocommit:heartbeat:HEARTBEAT_NOCOMMIT \
                   heartbeat-fault:heartbeat:HEARTBEAT_FAULT
-VARIANT_NAMES  := $(foreach v,$(GUEST_VARIANTS),$(word 1,$(subst :, ,$(v))))
+VARIANT_NAMES  := $(foreach v,$(GUEST_VARIANTS),$(firstword $(subst :, ,$(v))))
 GUEST_BASE   := 0x80000000
 GUEST_S_BASE := 0x80200000
 GRT_SRC      := Guests/Runtime
@@ -73,18 +73,17 @@ $(GSDIR)/%.bin: $(GSDIR)/%.elf
 
 # One guest: Guests/NAME/*.swift as module NAME, plus any Guests/NAME/*.S, linked at both bases.
 # Its object depends on $(GRT_OBJ), not on the .swiftmodule: make does not see a recipe-less target change.
-# $(2) and $(3), for a variant: the source folder (and module name) and the -D flag; $(1) is then the output name.
+# Arguments: $(1) the output name, $(2) the source folder (also the module name), $(3) a -D flag or
+# nothing; a plain guest is (NAME, NAME, ), a variant e.g. (heartbeat-v2, heartbeat, HEARTBEAT_V2).
 define GUEST_template
-$(1)_SRC  := $(if $(2),$(2),$(1))
-$(1)_OBJS := $(GOBJ)/$(1).o $(patsubst Guests/$(if $(2),$(2),$(1))/%.S,$(GOBJ)/$(1)-%.o,$(wildcard Guests/$(if $(2),$(2),$(1))/*.S))
+$(1)_OBJS := $(GOBJ)/$(1).o $(patsubst Guests/$(2)/%.S,$(GOBJ)/$(1)-%.o,$(wildcard Guests/$(2)/*.S))
 
-$(GOBJ)/$(1).o: $(wildcard Guests/$(if $(2),$(2),$(1))/*.swift) $(GRT_OBJ) $(CORE_OBJ) Guests/guests.mk
+$(GOBJ)/$(1).o: $(wildcard Guests/$(2)/*.swift) $(GRT_OBJ) $(CORE_OBJ)
 	@mkdir -p $(GOBJ)
 	@rm -f $$@
-	$$(SWIFTC) $$(GUEST_SWIFT_FLAGS) -I $(GOBJ) $(if $(3),-D $(3)) -module-name $$($(1)_SRC) \
-	    -c $(wildcard Guests/$(if $(2),$(2),$(1))/*.swift) -o $$@
+	$$(SWIFTC) $$(GUEST_SWIFT_FLAGS) -I $(GOBJ) $(if $(3),-D $(3)) -module-name $(2) -c $(wildcard Guests/$(2)/*.swift) -o $$@
 
-$(GOBJ)/$(1)-%.o: Guests/$(if $(2),$(2),$(1))/%.S
+$(GOBJ)/$(1)-%.o: Guests/$(2)/%.S
 	@mkdir -p $(GOBJ)
 	$$(CLANG) $$(CLANG_FLAGS) -c $$< -o $$@
 
@@ -97,6 +96,8 @@ $(GSDIR)/$(1).elf: $$($(1)_OBJS) $(GRT_OBJS) Linker/guest.ld
 	$$(LLD) -m elf64lriscv --gc-sections -T Linker/guest.ld --defsym=GUEST_BASE=$(GUEST_S_BASE) \
 	    $$($(1)_OBJS) $(GRT_OBJS) -o $$@
 endef
-$(foreach g,$(GUESTS),$(eval $(call GUEST_template,$(g))))
-$(foreach v,$(GUEST_VARIANTS),$(eval $(call GUEST_template,$(word 1,$(subst :, ,$(v))),$(word 2,$(subst :, ,$(v))),$(word 3,$(subst :, ,$(v))))))
+$(foreach g,$(GUESTS),$(eval $(call GUEST_template,$(g),$(g),)))
+# Field N (1: name, 2: source folder, 3: flag) of a NAME:SOURCE:FLAG variant.
+guest_variant_part = $(word $(1),$(subst :, ,$(2)))
+$(foreach v,$(GUEST_VARIANTS),$(eval $(call GUEST_template,$(call guest_variant_part,1,$(v)),$(call guest_variant_part,2,$(v)),$(call guest_variant_part,3,$(v)))))
 

