@@ -53,9 +53,12 @@ struct BoardTableTests {
         let text = try String(contentsOfFile: Self.repository + "/Guests/demo.toml", encoding: .utf8)
         try FileManager.default.createDirectory(atPath: ws.directory + "/Guests", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: ws.directory + "/build/guests", withIntermediateDirectories: true)
-        for guest in ["hello", "heartbeat", "intruder", "ping", "pong", "vault", "tenant"] {
+        for guest in ["hello", "heartbeat", "intruder", "ping", "pong", "vault", "tenant", "updater"] {
             ws.write("build/guests/\(guest).bin", [UInt8](repeating: 0x13, count: 64))
         }
+        // The updater's initrd, its list of updates (`make updates`): an empty list.
+        try FileManager.default.createDirectory(atPath: ws.directory + "/build/updates", withIntermediateDirectories: true)
+        ws.write("build/updates/demo-updater.img", [UInt8](repeating: 0, count: 8))
         ws.write("Guests/demo.toml", Array(text.utf8))
         let path = ws.directory + "/Guests/demo.toml"
         #expect(try Commands.check(configPath: path, board: BoardOptions()).hasSuffix("valid for qemu-virt (RAM 0x80000000 + 1 GiB, harts 0-7)"))
