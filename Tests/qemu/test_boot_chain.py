@@ -134,7 +134,7 @@ def test_the_same_disk_boots_with_another_ram_size(demo, tmp_path):
 def test_a_tampered_bundle_on_the_disk_is_refused_and_nothing_runs(demo, tmp_path):
     bundle, _ = demo
     data = bytearray(open(bundle, "rb").read())
-    data[-1] ^= 0x01                                     # the last image (tenant's) ends the bundle
+    data[-1] ^= 0x01                                     # the last blob (the updater's initrd) ends the bundle
     bad = tmp_path / "tampered.bin"
     bad.write_bytes(data)
     disk = boot_disk(bad, tmp_path / "disk.img")
@@ -142,8 +142,8 @@ def test_a_tampered_bundle_on_the_disk_is_refused_and_nothing_runs(demo, tmp_pat
         start = through_uboot(m, len(data))
         m.expect(rf"^\[bulkhead\] initrd at {RAMDISK_ADDR:#x} \+ {len(data)} bytes moved to the staging area at 0x81000000$",
                  start=start)
-        m.expect(r'^\[bulkhead\] bundle from the initrd rejected: digest mismatch for partition #6 "tenant": the image '
-                 r"does not match its SHA-512 digest in the manifest$", start=start)
+        m.expect(r'^\[bulkhead\] bundle from the initrd rejected: digest mismatch for the initrd of partition #7 "updater": '
+                 r"the initrd does not match its SHA-512 digest in the manifest$", start=start)
         m.expect(r"^\[bulkhead\] slot A rejected: empty \(erased\)$", start=start)
         m.expect(r"^\[bulkhead\] slot B rejected: empty \(erased\)$", start=start)
         m.expect(r"^\[bulkhead\] no partition will run\. Halting\.", start=start, partial=True)
