@@ -73,17 +73,18 @@ $(GSDIR)/%.bin: $(GSDIR)/%.elf
 
 # One guest: Guests/NAME/*.swift as module NAME, plus any Guests/NAME/*.S, linked at both bases.
 # Its object depends on $(GRT_OBJ), not on the .swiftmodule: make does not see a recipe-less target change.
-# Arguments: $(1) the output name, $(2) the source folder (also the module name), $(3) a -D flag or
-# nothing; a plain guest is (NAME, NAME, ), a variant e.g. (heartbeat-v2, heartbeat, HEARTBEAT_V2).
+# Arguments: $(1) the output name, $(2) the source folder (also the module name; default $(1)), $(3)
+# a -D flag or nothing: a plain guest is (NAME), a variant e.g. (heartbeat-v2, heartbeat, HEARTBEAT_V2).
 define GUEST_template
-$(1)_OBJS := $(GOBJ)/$(1).o $(patsubst Guests/$(2)/%.S,$(GOBJ)/$(1)-%.o,$(wildcard Guests/$(2)/*.S))
+$(1)_OBJS := $(GOBJ)/$(1).o $(patsubst Guests/$(or $(2),$(1))/%.S,$(GOBJ)/$(1)-%.o,$(wildcard Guests/$(or $(2),$(1))/*.S))
 
-$(GOBJ)/$(1).o: $(wildcard Guests/$(2)/*.swift) $(GRT_OBJ) $(CORE_OBJ)
+$(GOBJ)/$(1).o: $(wildcard Guests/$(or $(2),$(1))/*.swift) $(GRT_OBJ) $(CORE_OBJ)
 	@mkdir -p $(GOBJ)
 	@rm -f $$@
-	$$(SWIFTC) $$(GUEST_SWIFT_FLAGS) -I $(GOBJ) $(if $(3),-D $(3)) -module-name $(2) -c $(wildcard Guests/$(2)/*.swift) -o $$@
+	$$(SWIFTC) $$(GUEST_SWIFT_FLAGS) -I $(GOBJ) $(if $(3),-D $(3)) -module-name $(or $(2),$(1)) \
+	    -c $(wildcard Guests/$(or $(2),$(1))/*.swift) -o $$@
 
-$(GOBJ)/$(1)-%.o: Guests/$(2)/%.S
+$(GOBJ)/$(1)-%.o: Guests/$(or $(2),$(1))/%.S
 	@mkdir -p $(GOBJ)
 	$$(CLANG) $$(CLANG_FLAGS) -c $$< -o $$@
 
@@ -96,7 +97,7 @@ $(GSDIR)/$(1).elf: $$($(1)_OBJS) $(GRT_OBJS) Linker/guest.ld
 	$$(LLD) -m elf64lriscv --gc-sections -T Linker/guest.ld --defsym=GUEST_BASE=$(GUEST_S_BASE) \
 	    $$($(1)_OBJS) $(GRT_OBJS) -o $$@
 endef
-$(foreach g,$(GUESTS),$(eval $(call GUEST_template,$(g),$(g),)))
+$(foreach g,$(GUESTS),$(eval $(call GUEST_template,$(g))))
 # Field N (1: name, 2: source folder, 3: flag) of a NAME:SOURCE:FLAG variant.
 guest_variant_part = $(word $(1),$(subst :, ,$(2)))
 $(foreach v,$(GUEST_VARIANTS),$(eval $(call GUEST_template,$(call guest_variant_part,1,$(v)),$(call guest_variant_part,2,$(v)),$(call guest_variant_part,3,$(v)))))
