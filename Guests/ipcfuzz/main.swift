@@ -152,7 +152,13 @@ func judge(_ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ r: SBIResu
         reasonCounts[r.value <= 25 ? Int(r.value) : 26] &+= 1
         guard let reason = BulkheadReason(rawValue: r.value) else { reportBad("unknown reason", fid, a0, a1, a2, r); return }
         if reason.sbiError.rawValue != e { reportBad("reason does not match the error", fid, a0, a1, a2, r) }
-        let known = BulkheadFunction(rawValue: fid) != nil
+        // The update calls (16-19) are offered only when some partition has an `update` policy;
+        // this bundle has none, so they are refused as unknown like any other FID.
+        let known: Bool
+        switch BulkheadFunction(rawValue: fid) {
+        case nil, .updateStage?, .updateApply?, .updateStatus?, .updateCommit?: known = false
+        default: known = true
+        }
         if !known && reason != .unknownFunction { reportBad("unknown function not refused as such", fid, a0, a1, a2, r) }
         if known && reason == .unknownFunction { reportBad("known function refused as unknown", fid, a0, a1, a2, r) }
         // The fuzzer's policy lists no key service: every key call is refused by policy first.

@@ -123,6 +123,10 @@ struct UpdateAreaTests {
         }
         try bytes.withUnsafeBytes { try Self.area.writeImage(slot: 1, bytes: $0, after: r, to: &flash) }
         #expect(Self.slotBytes(flash, 1) == bytes)
+        // A length that is no whole number of words: the tail stays erased.
+        let odd = Self.bytes(5, count: 613)
+        try odd.withUnsafeBytes { try Self.area.writeImage(slot: 1, bytes: $0, after: r, to: &flash) }
+        #expect(Self.slotBytes(flash, 1, count: 613) == odd && Self.slotBytes(flash, 1, count: 640)[613...].allSatisfy { $0 == 0xFF })
         // A device that drops programs is caught by the read-back.
         flash.ignorePrograms = true
         #expect(throws: UpdateAreaError.verifyFailed(offset: Self.area.slotOffset(1))) {

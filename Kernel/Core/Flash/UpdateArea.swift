@@ -153,7 +153,21 @@ public struct UpdateArea: Equatable, Sendable {
             guard flash.erase(blockAt: at) else { throw .eraseFailed(offset: at) }
             at += block
         }
-        guard flash.program(offset: start, bytes: bytes) else { throw .programFailed(offset: start) }
+        // In pieces from the stack, the last one padded with 0xFF (erased: no bit changes) to a
+        // whole number of 8-byte words: bus-wide drivers program whole words only.
+        var piece = InlineArray<256, UInt8>(repeating: 0xFF)
+        var done = 0
+        while done < bytes.count {
+            let n = min(256, bytes.count - done)
+            let padded = (n + 7) & ~7
+            let ok = withUnsafeMutableBytes(of: &piece) { (p) -> Bool in
+                var i = 0
+                while i < padded { p[i] = i < n ? bytes[done + i] : 0xFF; i += 1 }
+                return flash.program(offset: start + done, bytes: UnsafeRawBufferPointer(rebasing: p[0..<padded]))
+            }
+            guard ok else { throw .programFailed(offset: start + done) }
+            done += n
+        }
         try verify(bytes, at: start, flash)
     }
 
