@@ -179,7 +179,7 @@ $(BUNDLE): tool guests updates $(CONFIG) $(KEY).key
 
 bundle: $(BUNDLE)
 
-# ---- Partition updates for the demo (README "Updating one partition") -------------------------
+# ---- Partition updates for the demo (README "Updating one partition while the others run") ----
 # Guests/demo.toml's `updater` partition carries the updates it applies in its initrd,
 # $(DEMO_UPDATES): pack-update files laid end to end (Guests/updater). The demo's one update is
 # heartbeat v2 (build/guests/heartbeat-v2.bin, security version 2), signed with the bundle's key.

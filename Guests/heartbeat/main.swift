@@ -4,7 +4,7 @@
 // `time` counter), so a test can measure the gaps between beats from the console alone.
 //
 // Guests/guests.mk builds this source four times: `heartbeat` (the bundle's image) and three
-// images for partition updates (Guests/updater, README "Updating one partition"):
+// images for partition updates (Guests/updater; README "Updating one partition while the others run"):
 //   heartbeat-v2        -D HEARTBEAT_V2       "heartbeat v2: N"; calls update_commit after its third beat
 //   heartbeat-nocommit  -D HEARTBEAT_NOCOMMIT "heartbeat nocommit: N"; never commits (rolled back at its deadline)
 //   heartbeat-fault     -D HEARTBEAT_FAULT    "heartbeat fault: N"; stores outside its RAM after its second beat

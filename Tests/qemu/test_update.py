@@ -1,5 +1,5 @@
-"""Partition updates on QEMU (docs/hypercalls.md "Partition updates"; README "Updating one partition"):
-Guests/updater applies the signed updates of its initrd to heartbeat while a ticker keeps beating; refused
+"""Partition updates on QEMU (docs/hypercalls.md "Partition updates"; README "Updating one partition while the
+others run"): Guests/updater applies the signed updates of its initrd to heartbeat while a ticker keeps beating; refused
 updates (tampered, unknown key, older version, no policy) change nothing; a trial that never commits or that
 faults is rolled back; a committed update survives a reboot. Config: configs/update.toml."""
 import os
