@@ -246,9 +246,9 @@ kernel-faults:
 
 test-qemu: kernel kernel-revoked-dev kernel-faults guests tool updates linux-guest uboot-guest board-kernels
 	python3 -m pytest -v Tests/qemu
-	@echo "The IPC, keys, devices and foundation tests again, under the lock-order-checking test kernel:"
+	@echo "The IPC, keys, devices, foundation and update tests again, under the lock-order-checking test kernel:"
 	BULKHEAD_KERNEL=$(FAULTS_TEST_ELF) python3 -m pytest -q Tests/qemu/test_ipc.py Tests/qemu/test_keys.py \
-	    Tests/qemu/test_devices.py Tests/qemu/test_foundation.py
+	    Tests/qemu/test_devices.py Tests/qemu/test_foundation.py Tests/qemu/test_update.py
 
 # ---- Linux beside the Swift guests (Guests/linux.toml; README "Running Linux ...") ------------
 # The bundle (about 32 MiB with the kernel) is larger than a flash slot (12 MiB), so QEMU's loader
