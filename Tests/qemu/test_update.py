@@ -159,11 +159,12 @@ def ticker_beats(text):
 
 
 # While the hypervisor writes flash (update_apply's "writing version N to update image slot S" until
-# "on trial", update_commit's "recording the commit ..." until "committed"), QEMU 7.2's pflash model
-# writes its backing file synchronously for every word programmed, holding QEMU's global lock: the
-# other vCPUs' timer interrupts then arrive late (pauses of 200-500 ms measured on this machine),
-# although the hypervisor holds nothing another partition needs. Those stretches get this looser
-# bound; everywhere else (staging, verification, the restart on trial, the trial) the strict one.
+# "on trial", update_commit's "recording the commit ..." until "committed"), the ticker's timer
+# interrupts arrive late on QEMU (pauses of 200-500 ms measured on this machine, and only in those
+# stretches), although the hypervisor holds nothing another partition needs there: QEMU 7.2's pflash
+# model handles every programmed word under QEMU's global lock, which the other vCPUs' timers need
+# too. Those stretches get this looser bound; everywhere else (staging, verification, the restart
+# on trial, the trial) the strict one.
 FLASH_WRITE_PAUSE_MS = 1000
 FLASH_WRITES = (r"^\[bulkhead\] update: partition \w+: (?:writing version \d+ to update image slot|recording the commit)",
                 r"^\[bulkhead\] update: partition \w+: (?:version \d+ (?:on trial|committed)|refused|.*flash)")
