@@ -1,7 +1,9 @@
-"""Partition updates on QEMU (docs/hypercalls.md "Partition updates"; README "Updating one partition while the
-others run"): Guests/updater applies the signed updates of its initrd to heartbeat while a ticker keeps beating; refused
-updates (tampered, unknown key, older version, no policy) change nothing; a trial that never commits or that
-faults is rolled back; a committed update survives a reboot. Config: configs/update.toml."""
+"""Partition updates on QEMU: Guests/updater applies, is refused and rolls back updates of heartbeat while a ticker beats.
+
+docs/hypercalls.md "Partition updates"; README "Updating one partition while the others run". A good update
+is committed while another partition keeps beating; refused updates (tampered, unknown key, older version,
+no policy) change nothing; a trial that never commits or that faults is rolled back; a committed update
+survives a reboot. Config: configs/update.toml."""
 import os
 import re
 import subprocess
