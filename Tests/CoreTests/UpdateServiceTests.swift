@@ -221,11 +221,20 @@ struct UpdateServiceTests {
         let bytes = Self.update()
         #expect(w.stageAll(bytes) == .success(UInt64(bytes.count)))
         #expect(w.call(.updateApply, 1, UInt64(bytes.count)) == BulkheadReason.busy.result)
-        #expect(w.table.state[1] == .none && w.table.staging == nil && w.table.running[1].source == .bundle)
-        // The staging buffer is free again: the same update goes through once the target can restart.
+        #expect(w.table.state[1] == .none && w.table.running[1].source == .bundle)
+        // busy: the update stays staged (still the caller's, no longer applying); the same apply
+        // goes through once the target can restart, without staging again.
+        #expect(w.table.staging == StagingOwner(caller: 0, target: 1, length: bytes.count, applying: false))
         w.installRefusal = nil
-        #expect(w.stageAll(bytes) == .success(UInt64(bytes.count)))
         #expect(w.call(.updateApply, 1, UInt64(bytes.count)) == .success(0))
+        #expect(w.table.staging == nil)
+        // Any other failure frees the staging buffer.
+        w.caller = 0
+        w.table = UpdateTable(bundleDigest: { p in SHA512Digest(bytes: InlineArray(repeating: UInt8(p))) }, securityVersion: 4)
+        w.installRefusal = .storageFailed
+        #expect(w.stageAll(bytes) == .success(UInt64(bytes.count)))
+        #expect(w.call(.updateApply, 1, UInt64(bytes.count)) == BulkheadReason.storageFailed.result)
+        #expect(w.table.staging == nil && w.table.state[1] == .none)
     }
 
     @Test func aCommitThatIsNotRecordedLeavesTheTrialRunningAndTheFloorWhereItWas() {

@@ -174,7 +174,11 @@ public enum UpdateService {
         guard let update = accepted else { throw .unknownFunction }
         var installFailure: BulkheadReason? = nil
         do throws(BulkheadReason) { try env.installUpdate(update, trialMilliseconds: trialMilliseconds) } catch { installFailure = error }
-        _ = env.withUpdateTable { table in table.staging = nil }
+        // `busy` (the flash or the target is taken for a moment): the staged update stays, and the
+        // same update_apply can simply be tried again. Any other outcome frees the staging buffer.
+        _ = env.withUpdateTable { table in
+            if installFailure == .busy { table.staging?.applying = false } else { table.staging = nil }
+        }
         if let installFailure { throw installFailure }
         return 0
     }
