@@ -124,7 +124,7 @@ func guestMain(vcpu: UInt, dtb: UInt) {
 
     var tally = Tally()
     let chosen = numbers("apply=", in: boot.bootargs) { index in
-        apply(Int(truncatingIfNeeded: index), initrd: initrd, deadline: deadline, frequency: frequency, tally: &tally)
+        apply(Int(clamping: index), initrd: initrd, deadline: deadline, frequency: frequency, tally: &tally)
     }
     if !chosen {
         var index = 0
