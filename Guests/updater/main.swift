@@ -8,7 +8,6 @@
 // Bootargs (space-separated, all optional):
 //   apply=0,2       which updates of the list to apply, in that order (default: all, in list order)
 //   deadline=MS     the trial deadline passed to update_apply (default 0: the hypervisor's 10 s)
-//   target=N        send every update to partition N instead of the one it names (a test of the policy)
 //   wait=MS         wait MS milliseconds before the first update (the demo lets heartbeat run a while first)
 //
 // For each update: stage it from the initrd in 4 KiB chunks, apply it, then poll update_status
@@ -118,8 +117,6 @@ func guestMain(vcpu: UInt, dtb: UInt) {
     }
     var deadline: UInt64 = 0
     numbers("deadline=", in: boot.bootargs) { deadline = $0 }
-    var target: Int? = nil
-    numbers("target=", in: boot.bootargs) { target = Int($0) }
 
     var wait: UInt64 = 0
     numbers("wait=", in: boot.bootargs) { wait = $0 }
@@ -127,12 +124,12 @@ func guestMain(vcpu: UInt, dtb: UInt) {
 
     var tally = Tally()
     let chosen = numbers("apply=", in: boot.bootargs) { index in
-        apply(Int(index), initrd: initrd, target: target, deadline: deadline, frequency: frequency, tally: &tally)
+        apply(Int(clamping: index), initrd: initrd, deadline: deadline, frequency: frequency, tally: &tally)
     }
     if !chosen {
         var index = 0
         while entry(index, in: initrd) != nil {
-            apply(index, initrd: initrd, target: target, deadline: deadline, frequency: frequency, tally: &tally)
+            apply(index, initrd: initrd, deadline: deadline, frequency: frequency, tally: &tally)
             index &+= 1
         }
     }
@@ -145,13 +142,12 @@ func guestMain(vcpu: UInt, dtb: UInt) {
 }
 
 /// Stages, applies and follows update `index` of the list.
-func apply(_ index: Int, initrd: UnsafeRawBufferPointer, target forced: Int?, deadline: UInt64, frequency: UInt64,
-           tally: inout Tally) {
+func apply(_ index: Int, initrd: UnsafeRawBufferPointer, deadline: UInt64, frequency: UInt64, tally: inout Tally) {
     guard let e = entry(index, in: initrd) else {
         Console.line { $0.write("updater: no update "); $0.write(decimal: UInt64(index)); $0.write(" in the initrd") }
         return
     }
-    let target = forced ?? e.target
+    let target = e.target
     Console.line {
         $0.write("updater: update "); $0.write(decimal: UInt64(index)); $0.write(": "); $0.write(entryName: e)
         $0.write(" version "); $0.write(decimal: e.version); $0.write(", "); $0.write(decimal: UInt64(e.bytes.count))
