@@ -199,6 +199,14 @@ def test_demo_runs_ping_and_pong_beside_the_others(bundle_of, flash_of, tmp_path
         m.expect(r"^\[vault\] vault: attest report 320 bytes$")
         m.expect(r"^\[tenant\] tenant: unseal vault's image blob \(from partition 5\): -1/not_authentic$")
         m.expect(r"^\[tenant\] tenant: unseal vault's signer blob \(from partition 5\): -1/not_authentic$")
+        # The updater moves heartbeat to v2 while the others run (README "Updating one partition
+        # while the others run"); v2 counts from 1 and commits itself.
+        m.expect(r"^\[bulkhead\] update: partition heartbeat: version 2 on trial \(deadline 10000 ms\)$", timeout=60)
+        m.expect(r"^\[updater\] updater: heartbeat: committed, version 2$", timeout=60)
+        m.expect(r"^\[updater\] updater: done: 1 committed, 0 rolled back, 0 refused$")
+        v2 = [int(n) for n in re.findall(r"^\[heartbeat\] heartbeat v2: (\d+)$", m.text, re.M)]
+        assert v2 == list(range(1, len(v2) + 1)) and len(v2) >= 3, f"heartbeat v2 was disturbed: {v2}"
+        assert m.count(r"update: partition \w+: (refused|trial failed)|updater: .*(refused: |rolled back: )") == 0
         heartbeat_undisturbed(m)
         # The intruder's faults are expected; nothing else may appear.
         bad = [line for line in re.findall(rf"^.*(?:{TROUBLE}).*$", m.text, re.M) if "partition intruder" not in line]
