@@ -143,8 +143,16 @@ extension Commands {
             lines.append(line)
         }
         if let bundle = r.bundle {
-            lines.append("bundle: matches \(bundle) (manifest, security version, every partition's image, policy and "
-                         + "measurement, every channel)")
+            let updated = r.partitions.filter { $0.image != "bundle" }.map { "#\($0.index)" }
+            if updated.isEmpty {
+                lines.append("bundle: matches \(bundle) (manifest, security version, every partition's image, policy and "
+                             + "measurement, every channel)")
+            } else {
+                lines.append("bundle: matches \(bundle) (manifest, security version, every partition's policy, every channel, "
+                             + "and the image and measurement of each partition running its bundle image; "
+                             + "\(updated.joined(separator: ", ")) run\(updated.count == 1 ? "s" : "") a partition update, "
+                             + "which the bundle does not hold)")
+            }
         }
         lines.append("signature: valid (device key \(r.deviceKey.prefix(16))...)")
         return lines
