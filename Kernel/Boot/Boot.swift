@@ -94,6 +94,9 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         while v < spec.harts.count {
             hartPartition[Int(spec.harts[v])] = p
             hartVCPU[Int(spec.harts[v])] = v
+            // Every vCPU but the first starts stopped (SBI HSM): so a hart_start from vCPU 0 that
+            // comes before this hart has reached PartitionControl.park still finds it stopped.
+            if v != 0 { Mailbox(hart: Int(spec.harts[v])).state = .stopped }
             v += 1
         }
         guard PartitionControl.load(p) else { fatal("cannot build a partition's device tree") }

@@ -66,13 +66,18 @@ enum PartitionControl {
     /// The vCPU is stopped: wait for a start request, serving fences meanwhile. Never returns.
     static func park(_ hart: Int) -> Never {
         let box = Mailbox(hart: hart)
-        box.state = .stopped
+        // A start posted before this hart first parked (at boot) keeps its start-pending state.
+        if box.pending & Request.start == 0 { box.state = .stopped }
         let p = hartPartition[hart]
         while true {
             csr_clear_sip(InterruptSet.ssi.raw)
             box.serviceFences()
             let pending = box.pending
-            if pending & Request.park != 0 { box.clear(Request.park | Request.start | Request.reload | Request.vssip | Request.vseip); continue }
+            if pending & Request.park != 0 {
+                box.clear(Request.park | Request.start | Request.reload | Request.vssip | Request.vseip)
+                box.state = .stopped
+                continue
+            }
             if pending & Request.start != 0 {
                 box.clear(Request.start | Request.vssip)
                 let mustLoad = pending & Request.reload != 0
