@@ -389,9 +389,10 @@ BULKHEAD_INLINE struct bulkhead_ret bulkhead_update_stage(uint64_t target, uint6
     return (struct bulkhead_ret){ (int64_t)a0, a1 };
 }
 
-/// Verifies the `length` staged bytes as an update of `target` and restarts it on the new image.
-BULKHEAD_INLINE struct bulkhead_ret bulkhead_update_apply(uint64_t target, uint64_t length) {
-    return bulkhead_call(BULKHEAD_FID_UPDATE_APPLY, target, length, 0);
+/// Verifies the `length` staged bytes as an update of `target` and restarts it on the new image,
+/// on trial: it must call bulkhead_update_commit within `deadline_ms` milliseconds (0: 10 000).
+BULKHEAD_INLINE struct bulkhead_ret bulkhead_update_apply(uint64_t target, uint64_t length, uint64_t deadline_ms) {
+    return bulkhead_call(BULKHEAD_FID_UPDATE_APPLY, target, length, deadline_ms);
 }
 
 /// The update state of `target` (or of the caller itself).
