@@ -101,12 +101,11 @@ enum PartitionUpdates {
             return
         }
         guard let record = reading.record(for: bundleMeasurement) else { return }
-        var p = 0
-        while p < plan.count {
-            let entry = record.entries[p]
-            p += 1
+        var q = 0
+        while q < plan.count {
+            let entry = record.entries[q]
+            defer { q += 1 }
             guard !entry.isNone else { continue }
-            let q = p - 1
             updateTable.floor[q] = entry.securityVersion
             let problem = restore(q, entry, area, flash)
             log { out in
@@ -130,24 +129,28 @@ enum PartitionUpdates {
         guard SHA512.hash(UnsafeRawBufferPointer(into)) == entry.digest else { return "its image slot does not hold what was committed" }
         guard let update = try? PartitionUpdateReader(bytes: UnsafeRawBufferPointer(into)), update.partition == p,
               update.securityVersion == entry.securityVersion else { return "its stored update is malformed" }
-        let trust = builtInTrustAnchors()
-        do throws(PartitionUpdateError) {
-            try PartitionUpdateVerifier.verify(update: update, target: plan[p], partitionCount: plan.count,
-                                               policyDigest: partitionPolicyDigest[p], trustAnchors: trust.anchors,
-                                               revoked: trust.revoked, floor: entry.securityVersion &- 1)
-        } catch {
+        do throws(PartitionUpdateError) { try verify(update, floor: entry.securityVersion &- 1) } catch {
             return "it no longer verifies (revoked or unknown signer, or a changed policy)"
         }
         let image = self.image(of: update, in: into)
         switchImage(p, to: image)
         committedStore[p] = 0
         committedImage[p] = image
-        committedFlashSlot[p] = Int(entry.slot)
         updateTable.state[p] = .committed
         updateTable.committedSource[p] = .committedUpdate
         updateTable.running[p] = RunningImage(source: .committedUpdate, digest: image.imageDigest, securityVersion: entry.securityVersion)
         updateTable.trial[p] = updateTable.running[p]
         return nil
+    }
+
+    /// PartitionUpdateVerifier's checks against the installed bundle (its spec of the target and
+    /// policy digest) and the built-in trust anchors: at update_apply and again at every boot.
+    static func verify(_ update: PartitionUpdateReader, floor: UInt64) throws(PartitionUpdateError) {
+        let p = update.partition & (Limits.partitions - 1)
+        let trust = builtInTrustAnchors()
+        try PartitionUpdateVerifier.verify(update: update, target: plan[p], partitionCount: plan.count,
+                                           policyDigest: partitionPolicyDigest[p], trustAnchors: trust.anchors,
+                                           revoked: trust.revoked, floor: floor)
     }
 
     /// Where `update`'s image and initrd lie once its bytes are in `store`, and its digests.
@@ -219,6 +222,7 @@ enum PartitionUpdates {
             switchImage(p, to: image)
             updateLock.withLock { updateTable.beginTrial(p, trial) }
             trialStore[p] = which
+            trialImage[p] = image
             trialDeadline[p] = csr_read_time() &+ max(ticks, 1)
             log { out in
                 out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
@@ -281,7 +285,6 @@ enum PartitionUpdates {
             logFlashFailure(p, error)
             throw .storageFailed
         }
-        committedFlashSlot[p] = stored.slot
     }
 
     static func logFlashFailure(_ p: Int, _ error: UpdateAreaError) {
@@ -306,12 +309,7 @@ enum PartitionUpdates {
     static func commit(_ p: Int) {
         trialDeadline[p] = 0
         committedStore[p] = trialStore[p]
-        committedImage[p] = PartitionImage(image: partitionImage[p], initrd: partitionInitrd[p], entry: plan[p].entry,
-                                           imageDigest: partitionMeasurement[p], initrdDigest: committedImage[p].initrdDigest)
-        let s = store(p, trialStore[p])
-        if let update = try? PartitionUpdateReader(bytes: UnsafeRawBufferPointer(s)) {
-            committedImage[p].initrdDigest = digest(update.initrdDigest)
-        }
+        committedImage[p] = trialImage[p]
     }
 
     /// The trial of `p` failed for `why`: when it was on trial (and not committing), it goes back to
@@ -351,8 +349,9 @@ enum PartitionUpdates {
     }
 }
 
-/// Per partition: which store holds the update on trial.
+/// Per partition: which store holds the update on trial, and what it boots (committedImage at commit).
 nonisolated(unsafe) var trialStore = PerPartition<Int>(repeating: 0)
+nonisolated(unsafe) var trialImage = PerPartition<PartitionImage>(repeating: PartitionImage())
 
 /// An update written to an image slot of the flash update area (slot -1: none).
 struct StoredUpdate {
@@ -360,8 +359,7 @@ struct StoredUpdate {
     var length: UInt32 = 0
     var digest = SHA512Digest(bytes: InlineArray(repeating: 0))
 }
-/// Per partition: the slot its trial update was written to, and the slot its committed update is in.
+/// Per partition: the slot its trial update was written to.
 nonisolated(unsafe) var trialFlash = PerPartition<StoredUpdate>(repeating: StoredUpdate())
-nonisolated(unsafe) var committedFlashSlot = PerPartition<Int>(repeating: -1)
 
 var updateLock: SpinLock { SpinLock(word: lock_word(5), rank: .update) }

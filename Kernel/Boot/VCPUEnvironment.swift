@@ -213,11 +213,7 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     func verifyUpdate(_ update: PartitionUpdateReader, floor: UInt64) throws(PartitionUpdateError) {
-        let p = update.partition & (Limits.partitions - 1)
-        let trust = builtInTrustAnchors()
-        try PartitionUpdateVerifier.verify(update: update, target: plan[p], partitionCount: plan.count,
-                                           policyDigest: partitionPolicyDigest[p], trustAnchors: trust.anchors, revoked: trust.revoked,
-                                           floor: floor)
+        try PartitionUpdates.verify(update, floor: floor)
     }
 
     mutating func installUpdate(_ update: PartitionUpdateReader, trialMilliseconds: UInt64) throws(BulkheadReason) {
