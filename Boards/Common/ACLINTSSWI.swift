@@ -1,5 +1,4 @@
 // ACLINT SSWI driver: raises another hart's supervisor software interrupt with one MMIO store.
-import CArch
 import _Volatile
 
 /// A hart's SETSSIP register of an ACLINT SSWI device (RISC-V ACLINT spec v1.0, chapter 4; Core's
@@ -9,7 +8,7 @@ enum ACLINTSSWI {
     /// the call (the mailbox's request bits) are ordered before the device write (`fence w, o`),
     /// so the woken hart sees them.
     @inline(__always) static func raise(setssip register: UInt64) {
-        arch_fence_w_o()
+        Instructions.fenceWritesBeforeDevice()
         VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(register)).store(1)
     }
 }

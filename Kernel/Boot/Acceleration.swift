@@ -1,6 +1,5 @@
 // Optional instructions the hypervisor uses when the harts have them: Zknh or Zbb for SHA-512 (image and identity hashing).
 import BulkheadCore
-import CArch
 
 /// Installs the fastest SHA-512 compression function the first hart's `riscv,isa` allows
 /// (Zknh with Zbb, then Zbb; Zkn and Zk include Zknh), after a known-answer test: the FIPS 180-4
@@ -13,8 +12,8 @@ func selectSHA512(_ host: HostDescription) {
         let zbb = HostDescription.isaHasExtension(isa, "zbb")
         let zknh = HostDescription.isaHasExtension(isa, "zknh") || HostDescription.isaHasExtension(isa, "zkn")
             || HostDescription.isaHasExtension(isa, "zk")
-        if zbb && zknh { function = sha512_compress_zknh; name = "Zknh instructions" }
-        else if zbb { function = sha512_compress_zbb; name = "Zbb rotations" }
+        if zbb && zknh { function = ExtensionCode.sha512Zknh; name = "Zknh instructions" }
+        else if zbb { function = ExtensionCode.sha512Zbb; name = "Zbb rotations" }
     }
     guard let function else { log { out in out.write("SHA-512: "); out.write(name) }; return }
     SHA512.compressFunction = function

@@ -1,12 +1,11 @@
 // Boot: read the board from the device tree, verify a bundle from flash, build partitions, start harts.
 import BulkheadCore
-import CArch
 
 /// Runs once, on the boot stack. On return, entry.S moves this hart to its own stack and
 /// enters `bulkhead_secondary` like every other hart.
 @_cdecl("bulkhead_boot")
 func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
-    csr_write_stvec(trap_vector_address())
+    HartCSR.installTrapVector()
     let hart = Int(hartid)
 
     // 1. The board, from the device tree the firmware passed us (read from our own copy).
@@ -70,8 +69,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     // 3. Channels, then each partition: G-stage table (RAM and shared windows), image, device tree.
     setUpChannels()
     setUpConsoleInput()
-    guard var pool = PageTablePool(region: HostRegion(base: HostPhysAddr(page_table_pool_address()),
-                                                      size: page_table_pool_size())) else { fatal("no page-table pool") }
+    guard var pool = PageTablePool(region: KernelStorage.guestPageTablePool) else { fatal("no page-table pool") }
     var p = 0
     while p < plan.count {
         let spec = plan[p]
@@ -128,7 +126,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     setUpInterrupts(dtb: tree)
     setUpDoorbells(tree, harts: limits.hartMask)
     log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
-    log { out in out.write("entered at instret "); out.write(decimal: entry_instret()) }
+    log { out in out.write("entered at instret "); out.write(decimal: KernelImage.entryInstret) }
 
     checkStackCanaries(hart: hart)
 
@@ -140,7 +138,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
 /// Places the shared pool and the staging area after the hypervisor's image (MemoryMap), away
 /// from what the firmware reserves; halts when they do not fit. Logs the placement.
 private func placeHypervisorMemory(_ host: HostDescription) {
-    let image = HostRegion(base: HostPhysAddr(kernel_image_start()), size: kernel_image_end() &- kernel_image_start())
+    let image = HostRegion(base: HostPhysAddr(KernelImage.start), size: KernelImage.end &- KernelImage.start)
     do {
         hypervisorMemory = try MemoryMap.place(image: image, ram: host.ram, firmwareReserved: host.firmwareReserved,
                                                poolSize: currentBoard.sharedPoolSize, stagingSize: currentBoard.bundleMaxSize)
@@ -163,8 +161,8 @@ private func placeHypervisorMemory(_ host: HostDescription) {
 /// Zeroes every shared-memory channel's memory, empties every ring, and logs each channel.
 private func setUpChannels() {
     channelLayout = ChannelLayout(plan: plan)
-    guard kernel_image_end() <= hypervisorMemory.sharedPool.base.raw,
-          ChannelLimits.queueStorageCapacity <= ipc_queue_storage_size() else { fatal("channel memory overlaps the hypervisor") }
+    guard KernelImage.end <= hypervisorMemory.sharedPool.base.raw,
+          ChannelLimits.queueStorageCapacity <= KernelStorage.ipcQueues.size else { fatal("channel memory overlaps the hypervisor") }
     var c = 0
     while c < plan.channelCount {
         let ch = plan.channel(c)
@@ -176,7 +174,7 @@ private func setUpChannels() {
             while end < 2 {
                 if ch.maySend(from: 1 - end) {
                     let offset = channelLayout.ringOffset(c, toEndpoint: end, channel: ch.route)
-                    MessageRing(base: hostPointer(ipc_queue_storage_address() &+ offset),
+                    MessageRing(base: hostPointer(KernelStorage.ipcQueues.base.raw &+ offset),
                                 depth: ch.depth, messageSize: ch.messageSize).reset()
                 }
                 end += 1
@@ -219,7 +217,7 @@ private func setUpDoorbells(_ tree: UnsafeRawBufferPointer, harts: UInt64) {
 @_cdecl("bulkhead_secondary")
 func bulkheadSecondary(_ hartid: UInt64) -> Never {
     enableHostPagingOnThisHart()
-    csr_write_stvec(trap_vector_address())
+    HartCSR.installTrapVector()
     BootWorkers.serve()
     PartitionControl.hartMain(Int(hartid))
 }
@@ -359,7 +357,7 @@ private func setUpKeys(_ booted: BootedBundle) {
     while p < plan.count { updatable = updatable || plan[p].updateTargets != 0; p += 1 }
     if updatable { updateCDI = cdi }       // an updated partition's keys are derived again (PartitionUpdates)
     var entropy = hardwareEntropy()
-    drbg = DRBG(seed: KeyChain.drbgSeed(secret: drbgKey, bootCounter: booted.stateSequence ^ (csr_read_time() << 32), entropy: entropy))
+    drbg = DRBG(seed: KeyChain.drbgSeed(secret: drbgKey, bootCounter: booted.stateSequence ^ (HartCSR.time << 32), entropy: entropy))
     if entropy != nil { withUnsafeMutableBytes(of: &entropy) { secureZero($0) } }
     hypervisorIdentity = identity
     var seed = KeyChain.attestationSeed(hypervisorCDI: cdi)
@@ -420,8 +418,8 @@ private func deviceSecretCDI(_ cdi: inout CDI, identity: inout SHA512Digest, drb
         }
         return false
     }
-    let image = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(kernel_image_start())),
-                                       count: Int(kernel_rodata_end() &- kernel_image_start()))
+    let image = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(KernelImage.start)),
+                                       count: Int(KernelImage.rodataEnd &- KernelImage.start))
     identity = SHA512.hash(image)
     cdi = KeyChain.hypervisorCDI(secret: secret, identity: identity)
     drbgKey = secret
@@ -433,7 +431,7 @@ private func deviceSecretCDI(_ cdi: inout CDI, identity: inout SHA512Digest, drb
 /// 512 raw bits from the Zkr seed CSR, hashed (ZkrSeed), or nil when the hart has none or
 /// the firmware keeps it from HS-mode (mseccfg.SSEED clear); the boot log says which.
 private func hardwareEntropy() -> SHA512Digest? {
-    switch ZkrSeed.collect({ arch_try_read_seed() }) {
+    switch ZkrSeed.collect({ Instructions.tryReadSeed() }) {
     case .success(let digest):
         log("entropy: Zkr seed CSR, 512 bits mixed into the DRBG seed")
         return digest

@@ -1,6 +1,5 @@
 // What the firmware hands over at entry, made safe to use: the device tree copied into the hypervisor, the initrd bundle moved into staging.
 import BulkheadCore
-import CArch
 
 /// Copies the device tree at `address` (sized by its header's big-endian `totalsize`, offset 4)
 /// into the hypervisor's own buffer and returns the copy. The original may lie in RAM a
@@ -16,11 +15,11 @@ func copyDeviceTree(from address: UInt64) -> UnsafeRawBufferPointer {
         halt { out in out.write("error: no device tree at "); out.write(hex: address); out.write(" (magic "); out.write(hex: UInt64(magic))
                out.write(", expected 0xd00dfeed)") }
     }
-    guard size >= 40, size <= device_tree_copy_size() else {
+    guard size >= 40, size <= KernelStorage.deviceTreeCopy.size else {
         halt { out in out.write("error: the device tree at "); out.write(hex: address); out.write(" is "); out.write(decimal: size)
-               out.write(" bytes; the hypervisor keeps at most "); out.write(size: device_tree_copy_size()) }
+               out.write(" bytes; the hypervisor keeps at most "); out.write(size: KernelStorage.deviceTreeCopy.size) }
     }
-    let copy = hostPointer(device_tree_copy_address())
+    let copy = hostPointer(KernelStorage.deviceTreeCopy.base.raw)
     copy.copyMemory(from: source, byteCount: Int(size))
     return UnsafeRawBufferPointer(start: UnsafeRawPointer(copy), count: Int(size))
 }

@@ -9,7 +9,6 @@
 // the round's pieces are all done. When boot is over the workers go on to their partitions
 // (PartitionControl.hartMain), and the same calls run on the calling hart alone.
 import BulkheadCore
-import CArch
 
 /// One piece of a round: `task(context, index)`.
 typealias BootTask = @convention(c) (UnsafeRawPointer, Int) -> Void
@@ -29,16 +28,16 @@ enum BootWorkers {
     /// The bytes one memory piece covers.
     static let memoryPiece = 1 << 20
 
-    private static var claim: UnsafeMutablePointer<UInt64> { boot_work_word(0) }
-    private static var done: UnsafeMutablePointer<UInt64> { boot_work_word(1) }
-    private static var finished: UnsafeMutablePointer<UInt64> { boot_work_word(2) }
+    private static var claim: AtomicWord64 { SharedWords.bootWork(0) }
+    private static var done: AtomicWord64 { SharedWords.bootWork(1) }
+    private static var finished: AtomicWord64 { SharedWords.bootWork(2) }
 
     /// Starts every other hart the board has (SBI HSM); they help until `finish`.
     static func start(harts: UInt64, bootHart: Int) {
         var h = 0
         while h < maxHarts {
             if h != bootHart && harts & (1 << UInt64(h)) != 0 {
-                let err = Firmware.startHart(UInt64(h), at: secondary_entry_address())
+                let err = Firmware.startHart(UInt64(h), at: KernelImage.secondaryEntry)
                 if err == 0 {
                     workerMask |= 1 << UInt64(h)
                 } else {
@@ -60,28 +59,28 @@ enum BootWorkers {
         ImageDigest.runner = nil
         let mask = workerMask
         workerMask = 0
-        atomic_store_u64(finished, 1)
+        finished.store(1)
         wake(mask)
     }
 
     /// A started hart: does the rounds it is woken for until boot is over. A hart started after
     /// that (or the boot hart) returns at once.
     static func serve() {
-        csr_write_sie(InterruptSet.ssi.raw)        // wfi wakes on the IPI; sstatus.SIE stays 0
+        HartCSR.enableInterrupts(.ssi)        // wfi wakes on the IPI; sstatus.SIE stays 0
         var seen: UInt64 = 0
         while true {
-            csr_clear_sip(InterruptSet.ssi.raw)
-            if atomic_load_u64(finished) != 0 { break }
-            let round = atomic_load_u64(claim) >> 32
+            HartCSR.clearPending(.ssi)
+            if finished.load() != 0 { break }
+            let round = claim.load() >> 32
             if round != seen {
                 seen = round
                 work(round: round)
             } else {
-                arch_wfi()
+                Instructions.waitForInterrupt()
             }
         }
-        csr_write_sie(0)
-        csr_clear_sip(InterruptSet.ssi.raw)
+        HartCSR.enableInterrupts(InterruptSet(raw: 0))
+        HartCSR.clearPending(.ssi)
     }
 
     /// Zeroes `count` bytes at `destination`, in parallel while boot lasts.
@@ -134,23 +133,23 @@ enum BootWorkers {
         roundTask = task
         roundContext = context
         roundCount = count
-        atomic_store_u64(done, 0)
-        let round = (atomic_load_u64(claim) >> 32) &+ 1
-        atomic_store_u64(claim, round << 32)          // publishes the fields above
+        done.store(0)
+        let round = (claim.load() >> 32) &+ 1
+        claim.store(round << 32)          // publishes the fields above
         wake(workerMask)
         work(round: round)
-        while atomic_load_u64(done) < UInt64(count) {}
+        while done.load() < UInt64(count) {}
     }
 
     /// Claims and runs pieces of `round` until none is left.
     private static func work(round: UInt64) {
         while true {
-            let word = atomic_load_u64(claim)
+            let word = claim.load()
             guard word >> 32 == round, word & 0xFFFF_FFFF < UInt64(roundCount) else { return }
-            guard atomic_cas_u64(claim, word, word &+ 1) else { continue }
+            guard claim.compareExchange(word, word &+ 1) else { continue }
             guard let task = roundTask, let context = roundContext else { return }
             task(context, Int(word & 0xFFFF_FFFF))
-            _ = atomic_add_u64(done, 1)
+            done.add(1)
         }
     }
 

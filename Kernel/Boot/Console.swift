@@ -1,7 +1,6 @@
 // The hypervisor-owned console: its own messages marked "[bulkhead]", guest lines tagged with the partition name.
 // Lock: the console lock (SpinLock.swift, rank console, the last).
 import BulkheadCore
-import CArch
 import Synchronization
 
 /// The console UART, from the device tree (`/chosen/stdout-path`, HostDescription); nil until the
@@ -70,7 +69,7 @@ func guestConsolePut(partition p: Int, _ bytes: UnsafeRawBufferPointer) {
     var start = 0
     while start < bytes.count {
         let end = min(bytes.count, start + 256)
-        let now = csr_read_time()
+        let now = HartCSR.time
         withConsoleLock {
             var out = UARTSink()
             var i = start
@@ -106,7 +105,7 @@ func guestConsoleFlush(partition p: Int) {
 /// partial line that has been idle for the idle time. Skipped when another hart holds the
 /// console lock (a later trap comes round again).
 @inline(__always) func consoleService() {
-    let now = csr_read_time()
+    let now = HartCSR.time
     guard now >= consoleServiceDue.load(ordering: .relaxed) else { return }
     serviceConsole(now: now)
 }

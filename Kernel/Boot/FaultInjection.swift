@@ -7,7 +7,6 @@
 // console lock (out of order), 5 write to the first byte of another partition's RAM. Each must end in one FATAL line naming the cause (HostPaging.swift,
 // SpinLock.swift) and the machine stopping (Tests/qemu/test_hardening.py).
 import BulkheadCore
-import CArch
 
 enum FaultInjection {
     /// 0x0A, then "FLT".
@@ -17,16 +16,16 @@ enum FaultInjection {
     static func provoke(_ fault: UInt64, hart: Int) {
         log { out in out.write("fault injection: provoking fault "); out.write(decimal: fault) }
         switch fault {
-        case 0: fault_overflow_stack()
-        case 1: fault_store(kernel_image_start() &+ 0x100)
-        case 2: fault_store(8)
-        case 3: fault_jump(device_tree_copy_address())
+        case 0: DeliberateFault.overflowStack()
+        case 1: DeliberateFault.store(to: KernelImage.start &+ 0x100)
+        case 2: DeliberateFault.store(to: 8)
+        case 3: DeliberateFault.jump(to: KernelStorage.deviceTreeCopy.base.raw)
         case 4: consoleLock.withLock { drbgLock.withLock {} }
         case 5:
             let me = hartPartition[hart]
             var q = 0
             while q < plan.count && q == me { q += 1 }
-            if q < plan.count { fault_store(plan[q].memory.base.raw) } else { log("fault injection: no other partition") }
+            if q < plan.count { DeliberateFault.store(to: plan[q].memory.base.raw) } else { log("fault injection: no other partition") }
         default: log("fault injection: unknown fault")
         }
     }

@@ -14,7 +14,6 @@
 // without a partition select a table without any partition RAM. What partitions share (channel
 // rings and windows, console buffers) is hypervisor memory, mapped in every table.
 import BulkheadCore
-import CArch
 
 /// The boot table's satp value (0 until boot built it): every hart selects it at boot.
 nonisolated(unsafe) var hostSatp: UInt64 = 0
@@ -33,17 +32,17 @@ nonisolated(unsafe) var hostImage = HypervisorImage(text: HostRegion(base: HostP
 
 /// The image's sections and stack guards, from the linker script's symbols and entry.S's layout.
 func hypervisorImage() -> HypervisorImage {
-    let start = kernel_image_start(), textEnd = kernel_text_end(), dataStart = kernel_data_start()
+    let start = KernelImage.start, textEnd = KernelImage.textEnd, dataStart = KernelImage.dataStart
     var guards = RegionList()
-    var h: UInt64 = 0
-    while h < UInt64(maxHarts) {
-        guards.append(HostRegion(base: HostPhysAddr(hart_stack_base(h) &- UInt64(BH_GUARD_SIZE)), size: UInt64(BH_GUARD_SIZE)))
+    var h = 0
+    while h < maxHarts {
+        guards.append(HostRegion(base: HostPhysAddr(HartStacks.base(hart: h) &- HartStacks.guardSize), size: HartStacks.guardSize))
         h += 1
     }
-    guards.append(HostRegion(base: HostPhysAddr(boot_stack_base() &- UInt64(BH_GUARD_SIZE)), size: UInt64(BH_GUARD_SIZE)))
+    guards.append(HostRegion(base: HostPhysAddr(HartStacks.bootBase &- HartStacks.guardSize), size: HartStacks.guardSize))
     return HypervisorImage(text: HostRegion(base: HostPhysAddr(start), size: textEnd &- start),
                            readOnly: HostRegion(base: HostPhysAddr(textEnd), size: dataStart &- textEnd),
-                           data: HostRegion(base: HostPhysAddr(dataStart), size: kernel_image_end() &- dataStart),
+                           data: HostRegion(base: HostPhysAddr(dataStart), size: KernelImage.end &- dataStart),
                            guards: guards)
 }
 
@@ -67,7 +66,7 @@ func enableHostPaging(_ host: HostDescription, tree: UnsafeRawBufferPointer) {
         i += 1
     }
     let image = hypervisorImage()
-    guard var pool = PageTablePool(region: HostRegion(base: HostPhysAddr(host_page_tables_address()), size: host_page_tables_size())) else {
+    guard var pool = PageTablePool(region: KernelStorage.hostPageTables) else {
         halt { out in out.write("error: no memory for the hypervisor's page table") }
     }
     let table: HostPageTable
@@ -81,7 +80,7 @@ func enableHostPaging(_ host: HostDescription, tree: UnsafeRawBufferPointer) {
     hostRAM = host.ram
     hostExcluded = excluded
     hostDevices = devices
-    arch_enable_host_paging(hostSatp)
+    Instructions.selectHostTable(satp: hostSatp)
     log { out in
         out.write("hypervisor page table: code read-only, data never executable, guard pages below ")
         out.write(decimal: UInt64(image.guards.count)); out.write(" stacks, "); out.write(decimal: UInt64(devices.merged().count))
@@ -122,12 +121,12 @@ func buildPartitionTables() {
 func selectPartitionTable(hart: Int) {
     let p = hartPartition[hart]
     let satp = p >= 0 ? partitionSatp[p] : idleSatp
-    if satp != 0 { arch_enable_host_paging(satp) }
+    if satp != 0 { Instructions.selectHostTable(satp: satp) }
 }
 
 /// Selects the table on a hart the boot hart started (satp is 0 after SBI HSM hart_start).
 func enableHostPagingOnThisHart() {
-    if hostSatp != 0 { arch_enable_host_paging(hostSatp) }
+    if hostSatp != 0 { Instructions.selectHostTable(satp: hostSatp) }
 }
 
 /// What a page fault at `address` in the hypervisor itself means, from the table's layout.

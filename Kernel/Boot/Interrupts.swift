@@ -10,7 +10,6 @@
 // that claimed it.
 // Locks: each partition's virtual PLIC lock, and the physical enable lock (SpinLock.swift).
 import BulkheadCore
-import CArch
 import Synchronization
 
 /// The board's PLIC (nil when no partition owns a device with interrupts).
@@ -102,7 +101,7 @@ var externalInterruptsUsed: Bool { physicalPLIC != nil }
 
 /// Partition `p`'s virtual PLIC, in place, with its lock held for `body`.
 @inline(__always) private func withVirtualPLIC<R>(_ p: Int, _ body: (inout VirtualPLIC) -> R) -> R {
-    let lock = SpinLock(word: partition_plic_lock_word(UInt64(p)), rank: .virtualPLIC)
+    let lock = SpinLock(word: SharedWords.partitionPLICLock(p), rank: .virtualPLIC)
     return lock.withLock { body(&partitionElement(&virtualPLICs, p).pointee) }
 }
 
@@ -134,7 +133,7 @@ func handleExternalInterrupt(hart: Int) {
 private func signalVCPUs(_ p: Int, _ mask: UInt8, from hart: Int) {
     guard mask != 0 else { return }
     let local = hartPartition[hart] == p ? hartVCPU[hart] : -1
-    if local >= 0 && mask & (1 << UInt8(local & 7)) != 0 { csr_set_hvip(InterruptSet.vsei.raw) }
+    if local >= 0 && mask & (1 << UInt8(local & 7)) != 0 { HartCSR.raiseVirtual(.vsei) }
     let others = local >= 0 ? mask & ~(1 << UInt8(local & 7)) : mask
     guard others != 0 else { return }
     let harts = partitionElement(&plan.partitions, p).pointee.harts
@@ -149,9 +148,9 @@ private func signalVCPUs(_ p: Int, _ mask: UInt8, from hart: Int) {
 func refreshVSEIP(hart: Int) {
     guard hartPartition[hart] >= 0, physicalPLIC != nil else { return }
     if vseipWanted(hart: hart) {
-        csr_set_hvip(InterruptSet.vsei.raw)
+        HartCSR.raiseVirtual(.vsei)
     } else {
-        csr_clear_hvip(InterruptSet.vsei.raw)
+        HartCSR.lowerVirtual(.vsei)
     }
 }
 

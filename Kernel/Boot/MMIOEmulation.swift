@@ -1,7 +1,6 @@
 // Trap-and-emulate of the virtual UART and the virtual PLIC: decode the faulting guest load/store from guest memory, perform it on the model.
 // Locks: the console lock (SpinLock.swift) guards every partition's UART state and input queue.
 import BulkheadCore
-import CArch
 
 /// Per partition: its virtual UART's registers (under the console lock).
 nonisolated(unsafe) var virtualUARTs = PerPartition<VirtualUART>(repeating: VirtualUART())
@@ -18,8 +17,8 @@ func emulateMMIO(_ frame: TrapFrame, hart: Int, address: GuestPhysAddr, store: B
     let plic = !uart && ownsVirtualPLIC(p) && address >= GuestDeviceTree.plicBase
         && address.raw &- GuestDeviceTree.plicBase.raw < PLICLayout.span
     guard uart || plic else { return false }
-    let sepc = csr_read_sepc()
-    guard let raw = fetchInstruction(at: GuestVirtAddr(sepc), vsatp: csr_read_vsatp(), memory: spec.guestMemory),
+    let sepc = HartCSR.sepc
+    guard let raw = fetchInstruction(at: GuestVirtAddr(sepc), vsatp: HartCSR.vsatp, memory: spec.guestMemory),
           let access = InstructionDecoder.decode(raw), access.isStore == store else { return false }
     if uart {
         let offset = address.raw &- VirtualUART.base.raw
@@ -41,7 +40,7 @@ func emulateMMIO(_ frame: TrapFrame, hart: Int, address: GuestPhysAddr, store: B
                                 value: UInt32(truncatingIfNeeded: frame[access.register]))
         if !store { frame[access.register] = access.registerValue(loaded: UInt64(value)) }
     }
-    csr_write_sepc(sepc &+ UInt64(access.length))
+    HartCSR.sepc = sepc &+ UInt64(access.length)
     return true
 }
 

@@ -1,7 +1,6 @@
 // Cross-hart requests: a sender sets bits in the target hart's mailbox, then sends it an IPI.
 // Invariant: only the owning hart clears its request bits, and only after acting on them.
 import BulkheadCore
-import CArch
 
 enum Request {
     static let start: UInt32 = 1 << 0        // enter the guest at mailbox.start_pc
@@ -16,40 +15,37 @@ enum Request {
 
 struct Mailbox {
     let hart: Int
-    var box: UnsafeMutablePointer<hart_mailbox_t> { hart_mailbox(UInt64(hart)) }
-    var requestWord: UnsafeMutablePointer<UInt32> {
-        UnsafeMutableRawPointer(box).assumingMemoryBound(to: UInt32.self)
-    }
-    var stateWord: UnsafeMutablePointer<UInt32> {
-        UnsafeMutableRawPointer(box).advanced(by: 4).assumingMemoryBound(to: UInt32.self)
-    }
+    var request: AtomicWord32 { SharedWords.mailboxRequest(hart) }
 
     var state: HSMState {
-        get { HSMState(rawValue: atomic_load_u32(stateWord)) ?? .stopped }
-        nonmutating set { atomic_store_u32(stateWord, newValue.rawValue) }
+        get { HSMState(rawValue: SharedWords.mailboxState(hart).load()) ?? .stopped }
+        nonmutating set { SharedWords.mailboxState(hart).store(newValue.rawValue) }
     }
     func compareAndSetState(_ expected: HSMState, _ desired: HSMState) -> Bool {
-        atomic_cas_u32(stateWord, expected.rawValue, desired.rawValue)
+        SharedWords.mailboxState(hart).compareExchange(expected.rawValue, desired.rawValue)
     }
-    var pending: UInt32 { atomic_load_u32(requestWord) }
+    var pending: UInt32 { request.load() }
+    /// Where and with which a1 a start request enters the guest.
+    var startPC: UInt64 { SharedWords.mailboxStart(hart).pointee }
+    var startOpaque: UInt64 { SharedWords.mailboxOpaque(hart).pointee }
 
     /// Posts `bits` and wakes the hart: through its ACLINT SSWI register when the board has one
     /// that reaches every partition hart (one store), else an SBI IPI (an ecall into the firmware).
     func post(_ bits: UInt32) {
-        _ = atomic_or_u32(requestWord, bits)
-        let setssip = box.pointee.sswi_setssip
+        request.or(bits)
+        let setssip = SharedWords.mailboxSSWI(hart).pointee
         if setssip != 0 { ACLINTSSWI.raise(setssip: setssip) } else { Firmware.sendIPI(toHart: UInt64(hart)) }
     }
 
     /// Wakes the hart through the SETSSIP register at `address` from now on (boot only).
-    func useSSWI(_ address: HostPhysAddr) { box.pointee.sswi_setssip = address.raw }
-    func clear(_ bits: UInt32) { _ = atomic_and_u32(requestWord, ~bits) }
+    func useSSWI(_ address: HostPhysAddr) { SharedWords.mailboxSSWI(hart).pointee = address.raw }
+    func clear(_ bits: UInt32) { request.and(~bits) }
 
     /// Asks the hart to enter its guest at `pc` with a1 = `opaque` (the caller has already moved
     /// the state to start-pending).
     func requestStart(at pc: UInt64, opaque: UInt64) {
-        box.pointee.start_pc = pc
-        box.pointee.start_opaque = opaque
+        SharedWords.mailboxStart(hart).pointee = pc
+        SharedWords.mailboxOpaque(hart).pointee = opaque
         post(Request.start)
     }
 
@@ -57,8 +53,8 @@ struct Mailbox {
     func serviceFences() {
         let bits = pending & Request.fences
         guard bits != 0 else { return }
-        if bits & Request.fenceI != 0 { arch_fence_i() }
-        if bits & Request.fenceVVMA != 0 { arch_hfence_vvma_all() }
+        if bits & Request.fenceI != 0 { Instructions.fenceI() }
+        if bits & Request.fenceVVMA != 0 { Instructions.hfenceVVMA() }
         clear(bits)
     }
 }

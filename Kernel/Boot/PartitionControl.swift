@@ -2,7 +2,6 @@
 // Locks: partition_shared.busy (SpinLock.swift, rank partitionBusy): a hart holding it waits only
 // for harts of its own partition, which never wait for it.
 import BulkheadCore
-import CArch
 
 enum PartitionControl {
     /// Copies the pristine image (at its load offset) and initrd into the partition's RAM, clears
@@ -26,7 +25,7 @@ enum PartitionControl {
         let initrdEnd = initrdStart + Int(spec.initrdSize)
         BootWorkers.zero(ram + initrdEnd, count: Int(spec.memory.size) - initrdEnd)
         let tree = UnsafeMutableRawBufferPointer(start: ram + treeOffset, count: Int(PlanLimits.deviceTreeReserve))
-        let bootCount = atomic_load_u32(&partition_shared(UInt64(p)).pointee.boot_count)
+        let bootCount = SharedWords.partitionBootCount(p).load()
         let built = guestISA.withBytes { isa in
             guestMMUType.withBytes { mmu in
                 try? GuestDeviceTree.build(into: tree, spec: spec, isa: isa, mmuType: mmu,
@@ -47,7 +46,7 @@ enum PartitionControl {
         openContext(hart: hart)
         let p = hartPartition[hart]
         guard p >= 0 else {
-            while true { arch_wfi() }      // no partition owns this hart
+            while true { Instructions.waitForInterrupt() }      // no partition owns this hart
         }
         if hartVCPU[hart] == 0 { enterFresh(hart: hart, pc: plan[p].entry.raw, a1: plan[p].deviceTreeAddress.raw) }
         park(hart)
@@ -58,7 +57,7 @@ enum PartitionControl {
     /// partition's PLIC state) stays pending.
     static func enterFresh(hart: Int, pc: UInt64, a1: UInt64) -> Never {
         Mailbox(hart: hart).state = .started
-        HartControl.enter(frame: hart_frame(UInt64(hart)), hgatp: partitionHgatp[hartPartition[hart]], pc: pc,
+        HartControl.enter(frame: TrapFrame.of(hart: hart), hgatp: partitionHgatp[hartPartition[hart]], pc: pc,
                           a0: UInt64(hartVCPU[hart]), a1: a1, firstEntry: true,
                           pendingInterrupts: vseipWanted(hart: hart) ? InterruptSet.vsei.raw : 0)
     }
@@ -70,7 +69,7 @@ enum PartitionControl {
         if box.pending & Request.start == 0 { box.state = .stopped }
         let p = hartPartition[hart]
         while true {
-            csr_clear_sip(InterruptSet.ssi.raw)
+            HartCSR.clearPending(.ssi)
             box.serviceFences()
             let pending = box.pending
             if pending & Request.park != 0 {
@@ -87,19 +86,18 @@ enum PartitionControl {
                     continue
                 }
                 if mustLoad {                  // replaced from another partition's hart: load it here
-                    let shared = partition_shared(UInt64(p))
                     guard reload(p) else {
-                        atomic_store_u32(&shared.pointee.stopped, 1)
+                        SharedWords.partitionStopped(p).store(1)
                         logPartition(p, "stopped")
                         box.state = .stopped
                         continue
                     }
-                    atomic_store_u32(&shared.pointee.stopped, 0)
+                    SharedWords.partitionStopped(p).store(0)
                 }
-                enterFresh(hart: hart, pc: box.box.pointee.start_pc, a1: box.box.pointee.start_opaque)
+                enterFresh(hart: hart, pc: box.startPC, a1: box.startOpaque)
             }
             if pending & (Request.vssip | Request.vseip) != 0 { box.clear(Request.vssip | Request.vseip) }
-            arch_wfi()
+            Instructions.waitForInterrupt()
         }
     }
 
@@ -108,9 +106,8 @@ enum PartitionControl {
     /// image instead, and restarts there whatever was asked; `trial` says why its trial failed.
     static func stop(fromHart hart: Int, restart: Bool, trial: BulkheadReason) -> Never {
         let p = hartPartition[hart]
-        let shared = partition_shared(UInt64(p))
         let me = Mailbox(hart: hart)
-        let busy = SpinLock(word: partition_busy_word(UInt64(p)), rank: .partitionBusy)
+        let busy = SpinLock(word: SharedWords.partitionBusy(p), rank: .partitionBusy)
         guard busy.tryLock() else { park(hart) }   // another hart is at it
         me.state = .stopPending
         parkAll(p, from: me)
@@ -118,7 +115,7 @@ enum PartitionControl {
         var again = restart
         if PartitionUpdates.rollBackIfOnTrial(p, trial) { again = true }
         else if restart {
-            let count = atomic_add_u32(&shared.pointee.boot_count, 1) &+ 1
+            let count = SharedWords.partitionBootCount(p).add(1) &+ 1
             if count > maxRestarts {
                 again = false
                 log { out in
@@ -132,11 +129,11 @@ enum PartitionControl {
             checkStackCanaries(hart: hart)      // a reload is a hart stack's deepest path
             log { out in
                 out.write("partition "); spec.name.withBytes { out.write(bytes: $0) }
-                out.write(" restarting (boot "); out.write(decimal: UInt64(atomic_load_u32(&shared.pointee.boot_count)))
+                out.write(" restarting (boot "); out.write(decimal: UInt64(SharedWords.partitionBootCount(p).load()))
                 out.write(")")
             }
         } else {
-            atomic_store_u32(&shared.pointee.stopped, 1)
+            SharedWords.partitionStopped(p).store(1)
             logPartition(p, "stopped")
         }
         busy.unlock()
@@ -152,14 +149,14 @@ enum PartitionControl {
     /// it (this hart's page table does not map `p`'s RAM). False, with nothing done, when a hart
     /// of `p` is already stopping or restarting it.
     static func replace(_ p: Int, fromHart hart: Int, _ change: () -> Void) -> Bool {
-        let busy = SpinLock(word: partition_busy_word(UInt64(p)), rank: .partitionBusy)
+        let busy = SpinLock(word: SharedWords.partitionBusy(p), rank: .partitionBusy)
         guard busy.tryLock() else { return false }
         parkAll(p, from: Mailbox(hart: hart))
         change()
         busy.unlock()
         let box = Mailbox(hart: Int(plan[p].harts[0]))
         box.state = .startPending
-        _ = atomic_or_u32(box.requestWord, Request.reload)
+        box.request.or(Request.reload)
         box.requestStart(at: plan[p].entry.raw, opaque: plan[p].deviceTreeAddress.raw)
         return true
     }
@@ -203,7 +200,7 @@ enum PartitionControl {
 }
 
 /// Whether a hart is stopping or restarting partition `p` (starts are void meanwhile).
-func isBusy(_ p: Int) -> Bool { atomic_load_u32(partition_busy_word(UInt64(p))) != 0 }
+func isBusy(_ p: Int) -> Bool { AtomicWord32(pointer: SharedWords.partitionBusy(p)).load() != 0 }
 
 /// The single fatal path: a broken kernel invariant. Reports and shuts the machine down.
 func fatal(_ why: StaticString) -> Never {

@@ -16,7 +16,6 @@
 // partition_shared.busy (PartitionControl.replace), which is taken before `updateLock`; flash is
 // written under the `flashWriter` try-lock (a second writer gets `busy`).
 import BulkheadCore
-import CArch
 
 /// What a partition boots: where its pristine image and initrd lie, its entry point and digests.
 struct PartitionImage {
@@ -223,7 +222,7 @@ enum PartitionUpdates {
             updateLock.withLock { updateTable.beginTrial(p, trial) }
             trialStore[p] = which
             trialImage[p] = image
-            trialDeadline[p] = csr_read_time() &+ max(ticks, 1)
+            trialDeadline[p] = HartCSR.time &+ max(ticks, 1)
             log { out in
                 out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
                 out.write(": version "); out.write(decimal: update.securityVersion)
@@ -336,7 +335,7 @@ enum PartitionUpdates {
     /// Whether partition `p` runs a trial whose deadline has passed.
     @inline(__always) static func trialExpired(_ p: Int) -> Bool {
         let deadline = trialDeadline[p & (Limits.partitions - 1)]
-        return deadline != 0 && csr_read_time() >= deadline
+        return deadline != 0 && HartCSR.time >= deadline
     }
 
     /// From another partition's hart (update_status): a target whose trial expired is stopped and
@@ -362,4 +361,4 @@ struct StoredUpdate {
 /// Per partition: the slot its trial update was written to.
 nonisolated(unsafe) var trialFlash = PerPartition<StoredUpdate>(repeating: StoredUpdate())
 
-var updateLock: SpinLock { SpinLock(word: lock_word(5), rank: .update) }
+var updateLock: SpinLock { SpinLock(word: SharedWords.lock(5), rank: .update) }

@@ -1,7 +1,6 @@
 // The secure monitor seen from the hypervisor (docs/monitor.md): whether the firmware below us
 // has Bulkhead's monitor extension, and taking the CDI and the measurement it keeps for us.
 import BulkheadCore
-import CArch
 
 enum SecureMonitor {
     /// The monitor's SBI extension (Kernel/Monitor/include/bulkhead_monitor.h).

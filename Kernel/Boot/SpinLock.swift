@@ -19,7 +19,6 @@
 // with -D BULKHEAD_LOCK_CHECKS) keeps each hart's held ranks and stops the machine with a FATAL
 // line when a lock is taken out of order or released without being held.
 import BulkheadCore
-import CArch
 
 enum LockRank: UInt32 {
     case partitionBusy = 1, flashWriter, update, keystore, drbg, ring, virtualPLIC, physicalEnable, console
@@ -32,19 +31,19 @@ struct SpinLock {
 
     @inline(__always) func lock() {
         LockOrder.willTake(rank)
-        while !atomic_cas_u32(word, 0, 1) {}
+        while !AtomicWord32(pointer: word).compareExchange(0, 1) {}
     }
 
     /// Takes the lock when it is free; false (and nothing held) otherwise.
     @inline(__always) func tryLock() -> Bool {
         LockOrder.willTake(rank)
-        guard atomic_cas_u32(word, 0, 1) else { LockOrder.released(rank); return false }
+        guard AtomicWord32(pointer: word).compareExchange(0, 1) else { LockOrder.released(rank); return false }
         return true
     }
 
     @inline(__always) func unlock() {
         LockOrder.released(rank)
-        atomic_store_u32(word, 0)
+        AtomicWord32(pointer: word).store(0)
     }
 
     @inline(__always) func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
@@ -56,11 +55,11 @@ struct SpinLock {
 
 /// The global locks (their words in entry.S's bh_locks); per-ring and per-partition locks are
 /// made where their words are (VCPUEnvironment.withRing, Interrupts.withVirtualPLIC, PartitionControl).
-var consoleLock: SpinLock { SpinLock(word: lock_word(0), rank: .console) }
-var physicalEnableLock: SpinLock { SpinLock(word: lock_word(1), rank: .physicalEnable) }
-var drbgLock: SpinLock { SpinLock(word: lock_word(2), rank: .drbg) }
-var keystoreLock: SpinLock { SpinLock(word: lock_word(3), rank: .keystore) }
-var flashWriter: SpinLock { SpinLock(word: lock_word(4), rank: .flashWriter) }
+var consoleLock: SpinLock { SpinLock(word: SharedWords.lock(0), rank: .console) }
+var physicalEnableLock: SpinLock { SpinLock(word: SharedWords.lock(1), rank: .physicalEnable) }
+var drbgLock: SpinLock { SpinLock(word: SharedWords.lock(2), rank: .drbg) }
+var keystoreLock: SpinLock { SpinLock(word: SharedWords.lock(3), rank: .keystore) }
+var flashWriter: SpinLock { SpinLock(word: SharedWords.lock(4), rank: .flashWriter) }
 
 /// Each hart's held ranks (bit r = rank r held), checked in the test kernel only.
 enum LockOrder {
@@ -93,11 +92,11 @@ enum LockOrder {
     /// This hart's held-rank word, found from its stack pointer (each hart runs on its own stack;
     /// the boot stack has a word of its own).
     private static func heldRanks() -> UnsafeMutablePointer<UInt32> {
-        let sp = arch_stack_pointer()
-        let slot = UInt64(BH_GUARD_SIZE + BH_STACK_SIZE)
-        let stacks = hart_stack_base(0) &- UInt64(BH_GUARD_SIZE)
+        let sp = Instructions.stackPointer
+        let slot = HartStacks.guardSize &+ HartStacks.size
+        let stacks = HartStacks.base(hart: 0) &- HartStacks.guardSize
         let index = sp >= stacks && sp < stacks &+ slot &* UInt64(maxHarts) ? (sp &- stacks) / slot : UInt64(maxHarts)
-        return held_ranks_word(index)
+        return SharedWords.heldRanks(Int(index))
     }
     #endif
 }

@@ -11,7 +11,6 @@
 // Mutable per-hart and per-partition state otherwise lives in hart.h's atomics, the update state
 // in PartitionUpdates.swift (under `updateLock`).
 import BulkheadCore
-import CArch
 import Synchronization
 
 nonisolated(unsafe) var plan = PartitionPlan()
@@ -61,7 +60,7 @@ nonisolated(unsafe) var drbg = DRBG(seed: SecretBytes(repeating: 0))
 
 /// The keystores (docs/keys.md): each partition's slots in hypervisor memory, read and replaced
 /// under `keystoreLock`; which flash copy holds the current record (its bytes in
-/// keystore_buffer_address(0)), read and changed only by the holder of `flashWriter`.
+/// KernelStorage.keystoreBuffer(0).base.raw), read and changed only by the holder of `flashWriter`.
 nonisolated(unsafe) var keystores = PerPartition<PartitionKeystore>(repeating: PartitionKeystore(ownerTag: 0))
 nonisolated(unsafe) var keystoreCurrentCopy: Int? = nil
 
@@ -94,6 +93,6 @@ func keystorePointer(_ p: Int) -> UnsafeMutablePointer<PartitionKeystore> { part
 
 /// The keystore's two buffers (the record, the scratch for the next one).
 func keystoreBuffer(_ which: UInt64) -> UnsafeMutableRawBufferPointer {
-    UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(keystore_buffer_address(which))),
-                                  count: Int(keystore_buffer_size()))
+    UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(KernelStorage.keystoreBuffer(which).base.raw)),
+                                  count: Int(KernelStorage.keystoreBuffer(0).size))
 }

@@ -1,32 +1,29 @@
 // Trap entry from a guest: decode the cause once, hand it to one service, resume or contain.
 import BulkheadCore
-import CArch
 
-@_cdecl("bulkhead_trap")
-func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePointer<hart_frame_t> {
-    let frame = TrapFrame(pointer: raw)
+/// A trap from a guest (TrapEntry.swift, after trap.S saved its registers in `frame`).
+func guestTrap(_ frame: TrapFrame) {
     let hart = frame.hart
     consoleService()      // Console.swift: idle partial lines, console input (cheap unless due)
-    switch Scause(raw: csr_read_scause()).cause {
+    switch HartCSR.scause.cause {
     case .exception(.ecallFromVS):
         handleSBI(frame, hart: hart)
     case .interrupt(.ssi):
-        csr_clear_sip(InterruptSet.ssi.raw)
+        HartCSR.clearPending(.ssi)
         serviceMailbox(hart)
     case .interrupt(.sei):
         handleExternalInterrupt(hart: hart)
     case .interrupt(.sti):
         // Only without Sstc: our timer stands in for the guest's; pass it on as VSTIP.
         Firmware.setTimer(UInt64.max)
-        csr_set_hvip(InterruptSet.vsti.raw)
+        HartCSR.raiseVirtual(.vsti)
     case .exception(let code) where code == .loadGuestPageFault || code == .storeGuestPageFault:
-        if let gpa = Htval(raw: csr_read_htval()).guestPhysicalAddress(stval: csr_read_stval()),
+        if let gpa = HartCSR.htval.guestPhysicalAddress(stval: HartCSR.stval),
            emulateMMIO(frame, hart: hart, address: gpa, store: code == .storeGuestPageFault) { break }
         contain(.exception(code), hart: hart)
     case let cause:
         contain(cause, hart: hart)
     }
-    return raw
 }
 
 @inline(__always) private func handleSBI(_ frame: TrapFrame, hart: Int) {
@@ -41,7 +38,7 @@ func bulkheadTrap(_ raw: UnsafeMutablePointer<hart_frame_t>) -> UnsafeMutablePoi
     case .resume(let result):
         frame[Reg.a0] = UInt64(bitPattern: result.error)
         if eid >= SBIExtension.base { frame[Reg.a1] = result.value }   // legacy calls return in a0 only
-        csr_write_sepc(csr_read_sepc() &+ 4)
+        HartCSR.sepc = HartCSR.sepc &+ 4
     case .stopVCPU:
         PartitionControl.park(hart)
     case .resumeAt(let address, let opaque):
@@ -62,7 +59,7 @@ private func serviceMailbox(_ hart: Int) {
     let pending = box.pending
     if pending & Request.vssip != 0 {
         box.clear(Request.vssip)
-        csr_set_hvip(InterruptSet.vssi.raw)
+        HartCSR.raiseVirtual(.vssi)
     }
     if pending & Request.vseip != 0 {
         box.clear(Request.vseip)
@@ -77,8 +74,8 @@ private func serviceMailbox(_ hart: Int) {
 /// A guest did something it may not: log it, then apply its partition's fault policy.
 private func contain(_ cause: TrapCause, hart: Int) -> Never {
     let p = hartPartition[hart]
-    let stval = csr_read_stval()
-    let address = Htval(raw: csr_read_htval()).guestPhysicalAddress(stval: stval)
+    let stval = HartCSR.stval
+    let address = HartCSR.htval.guestPhysicalAddress(stval: stval)
     let policy = plan[p].onFault
     log { out in
         out.write("fault: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
@@ -89,7 +86,7 @@ private func contain(_ cause: TrapCause, hart: Int) -> Never {
             out.write(", instruction bits "); out.write(hex: stval)
         } else if let gpa = address { out.write(" at guest address "); out.write(hex: gpa.raw) }
         else { out.write(" at guest virtual address "); out.write(hex: stval) }
-        out.write(", pc "); out.write(hex: csr_read_sepc())
+        out.write(", pc "); out.write(hex: HartCSR.sepc)
         out.write(policy == .restart ? "; policy: restart" : "; policy: stop")
     }
     PartitionControl.stop(fromHart: hart, restart: policy == .restart, trial: .trialFaulted)
@@ -116,12 +113,11 @@ func logPartition(_ p: Int, _ what: StaticString) {
 }
 
 /// A trap taken in the hypervisor itself: a kernel bug. Reports and stops the machine.
-@_cdecl("bulkhead_fatal_trap")
-func bulkheadFatalTrap() {
+func hypervisorTrap() {
     logFatal { out in
-        out.write("trap in the hypervisor: scause "); out.write(hex: csr_read_scause())
-        out.write(", sepc "); out.write(hex: csr_read_sepc()); out.write(", stval "); out.write(hex: csr_read_stval())
-        writeHostFaultCause(scause: csr_read_scause(), address: csr_read_stval(), to: &out)
+        out.write("trap in the hypervisor: scause "); out.write(hex: HartCSR.scause.raw)
+        out.write(", sepc "); out.write(hex: HartCSR.sepc); out.write(", stval "); out.write(hex: HartCSR.stval)
+        writeHostFaultCause(scause: HartCSR.scause.raw, address: HartCSR.stval, to: &out)
     }
     powerOffAfterFailure()
 }

@@ -1,7 +1,6 @@
 // The SBI environment of one vCPU: how Core's SBI and IPC services reach the console, timers, other harts and rings.
 // Locks: the ring, DRBG, keystore and keystore-writer locks (SpinLock.swift).
 import BulkheadCore
-import CArch
 import Synchronization
 
 struct VCPUEnvironment: SBIEnvironment {
@@ -33,16 +32,16 @@ struct VCPUEnvironment: SBIEnvironment {
         // (its timer is how a running guest is sure to trap now and then).
         if PartitionUpdates.trialExpired(partition) { PartitionControl.stop(fromHart: hart, restart: true, trial: .trialDeadline) }
         if sstcAvailable {
-            csr_write_vstimecmp(deadline)
+            HartCSR.setGuestTimer(deadline)
         } else {
-            csr_clear_hvip(InterruptSet.vsti.raw)
+            HartCSR.lowerVirtual(.vsti)
             Firmware.setTimer(deadline)
         }
     }
 
     mutating func sendIPI(vcpus: UInt64) {
         forEach(vcpus) { v in
-            if v == vcpu { csr_set_hvip(InterruptSet.vssi.raw) }
+            if v == vcpu { HartCSR.raiseVirtual(.vssi) }
             else { Mailbox(hart: hartOf(v)).post(Request.vssip) }
         }
     }
@@ -54,9 +53,9 @@ struct VCPUEnvironment: SBIEnvironment {
             if v == vcpu {
                 // HFENCE.VVMA acts on the current VMID (this partition's hgatp) only.
                 switch kind {
-                case .instruction: arch_fence_i()
-                case .virtualMemory: arch_hfence_vvma_all()
-                case .virtualMemoryASID(let asid): arch_hfence_vvma_asid(asid)
+                case .instruction: Instructions.fenceI()
+                case .virtualMemory: Instructions.hfenceVVMA()
+                case .virtualMemoryASID(let asid): Instructions.hfenceVVMA(asid: asid)
                 }
                 return
             }
@@ -95,18 +94,18 @@ struct VCPUEnvironment: SBIEnvironment {
     mutating func withRing<R>(channel id: Int, toEndpoint endpoint: Int, _ body: (MessageRing) -> R) -> R {
         let ch = route(id)
         let offset = channelLayout.ringOffset(id, toEndpoint: endpoint, channel: ch)
-        let base = hostPointer(ipc_queue_storage_address() &+ offset)
-        let lock = SpinLock(word: ring_lock(UInt64(2 &* id &+ endpoint)), rank: .ring)
+        let base = hostPointer(KernelStorage.ipcQueues.base.raw &+ offset)
+        let lock = SpinLock(word: SharedWords.ringLock(2 &* id &+ endpoint), rank: .ring)
         return lock.withLock { body(MessageRing(base: base, depth: ch.depth, messageSize: ch.messageSize)) }
     }
 
     mutating func ringDoorbell(channel id: Int, partition p: Int) {
-        _ = atomic_or_u64(partition_doorbells(UInt64(p)), 1 << UInt64(id & 63))
+        SharedWords.doorbells(p).or(1 << UInt64(id & 63))
         // The peer's vCPU 0 runs on a hart of its own (partitions never share harts): an IPI there.
         Mailbox(hart: Int(plan[p].harts[0])).post(Request.vssip)
     }
 
-    mutating func takeDoorbells() -> UInt64 { atomic_exchange_u64(partition_doorbells(UInt64(partition)), 0) }
+    mutating func takeDoorbells() -> UInt64 { SharedWords.doorbells(partition).exchange(0) }
 
     // MARK: Keys (docs/keys.md)
 

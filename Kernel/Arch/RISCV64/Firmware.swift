@@ -1,10 +1,12 @@
 // Calls from the hypervisor down to the SBI firmware (OpenSBI): IPIs, hart start, timer, reset.
+import BulkheadCore
 import CArch
 
 enum Firmware {
     @inline(__always) static func call(_ eid: UInt64, _ fid: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0,
-                                       _ a2: UInt64 = 0) -> sbi_ret_t {
-        arch_sbi_call(eid, fid, a0, a1, a2, 0, 0, 0)
+                                       _ a2: UInt64 = 0) -> SBIResult {
+        let r = arch_sbi_call(eid, fid, a0, a1, a2, 0, 0, 0)
+        return SBIResult(error: r.error, value: r.value)
     }
     /// SBI HSM hart_start for a physical hart (SBI spec v2.0 §9.1).
     static func startHart(_ hart: UInt64, at address: UInt64) -> Int64 {

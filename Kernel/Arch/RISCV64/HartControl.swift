@@ -17,7 +17,7 @@ enum HartControl {
         // stands in for a missing Sstc; the PLIC's supervisor external interrupt when partitions
         // own device interrupts. sstatus.SIE stays 0: interrupts are only taken from guests.
         csr_write_sie(InterruptSet.ssi.raw | (sstc ? 0 : InterruptSet.sti.raw) | (externalInterrupts ? InterruptSet.sei.raw : 0))
-        csr_write_stvec(trap_vector_address())
+        HartCSR.installTrapVector()
     }
 
     /// Whether this hart has Sstc and the firmware lets us use it (henvcfg.STCE sticks).
@@ -27,7 +27,7 @@ enum HartControl {
     }
 
     /// Loads the partition's address space and a clean VS state, then enters the guest at `pc`.
-    static func enter(frame: UnsafeMutablePointer<hart_frame_t>, hgatp: UInt64, pc: UInt64,
+    static func enter(frame: TrapFrame, hgatp: UInt64, pc: UInt64,
                       a0: UInt64, a1: UInt64, firstEntry: Bool, pendingInterrupts: UInt64 = 0) -> Never {
         if firstEntry {
             csr_write_hgatp(hgatp)
@@ -41,11 +41,10 @@ enum HartControl {
             csr_write_vstimecmp(UInt64.max)
             arch_hfence_vvma_all()
         }
-        let frameView = TrapFrame(pointer: frame)
         var n = 1
-        while n < 32 { frameView[n] = 0; n += 1 }
-        frameView[10] = a0
-        frameView[11] = a1
+        while n < 32 { frame[n] = 0; n += 1 }
+        frame[10] = a0
+        frame[11] = a1
         var hstatus = Hstatus(raw: csr_read_hstatus())
         hstatus.spv = true
         hstatus.spvp = true
@@ -57,6 +56,6 @@ enum HartControl {
         sstatus[Sstatus.FS] = Sstatus.ContextStatus.initial.rawValue   // guests may use the FPU
         csr_write_sstatus(sstatus.raw)
         csr_write_sepc(pc)
-        arch_enter_guest_fresh(frame)
+        arch_enter_guest_fresh(frame.pointer)
     }
 }

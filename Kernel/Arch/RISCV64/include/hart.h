@@ -50,6 +50,8 @@ BH_INLINE partition_shared_t *partition_shared(uint64_t p) { return &bh_partitio
 /* The two lock words of partition p (SpinLock.swift). */
 BH_INLINE uint32_t *partition_busy_word(uint64_t p) { return &bh_partitions[p].busy; }
 BH_INLINE uint32_t *partition_plic_lock_word(uint64_t p) { return &bh_partitions[p].plic_lock; }
+BH_INLINE uint32_t *partition_boot_count_word(uint64_t p) { return &bh_partitions[p].boot_count; }
+BH_INLINE uint32_t *partition_stopped_word(uint64_t p) { return &bh_partitions[p].stopped; }
 extern uint64_t bh_entry_instret;
 BH_INLINE uint64_t entry_instret(void) { return bh_entry_instret; }
 extern hart_mailbox_t bh_mailboxes[BH_MAX_HARTS];
@@ -71,6 +73,12 @@ BH_INLINE void arch_enable_host_paging(uint64_t satp) {
 
 BH_INLINE hart_frame_t *hart_frame(uint64_t hart) { return &bh_frames[hart]; }
 BH_INLINE hart_mailbox_t *hart_mailbox(uint64_t hart) { return &bh_mailboxes[hart]; }
+/* Each mailbox field's word, for Arch/RISCV64/KernelMemory.swift. */
+BH_INLINE uint32_t *mailbox_request_word(uint64_t hart) { return &bh_mailboxes[hart].request; }
+BH_INLINE uint32_t *mailbox_state_word(uint64_t hart) { return &bh_mailboxes[hart].hsm_state; }
+BH_INLINE uint64_t *mailbox_start_pc(uint64_t hart) { return &bh_mailboxes[hart].start_pc; }
+BH_INLINE uint64_t *mailbox_start_opaque(uint64_t hart) { return &bh_mailboxes[hart].start_opaque; }
+BH_INLINE uint64_t *mailbox_sswi_setssip(uint64_t hart) { return &bh_mailboxes[hart].sswi_setssip; }
 extern uint8_t bh_page_table_pool[];
 BH_INLINE uint64_t page_table_pool_address(void) { return (uint64_t)bh_page_table_pool; }
 #define BH_PAGE_TABLE_POOL_SIZE 0x40000
