@@ -30,6 +30,12 @@ let package = Package(
             dependencies: ["BulkheadTool", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/bulkhead"
         ),
+        // The hypervisor's Boot and Board code on the fake arch (Kernel/Arch/Fake: harts as host
+        // threads), for host tests of trap dispatch and partition stop, park and restart. Its
+        // folder holds only links to those folders.
+        .target(name: "KernelOnFakeArch", dependencies: ["BulkheadCore"], path: "Tests/KernelOnFakeArch",
+                exclude: ["QEMUVirt/boot.cmd"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "KernelTests", dependencies: ["KernelOnFakeArch", "BulkheadCore"], path: "Tests/KernelTests"),
         .testTarget(name: "CoreTests", dependencies: ["BulkheadCore"], path: "Tests/CoreTests", exclude: ["Fixtures"]),
         .testTarget(
             name: "CryptoTests",

@@ -1,5 +1,4 @@
 // ACLINT SSWI driver: raises another hart's supervisor software interrupt with one MMIO store.
-import _Volatile
 
 /// A hart's SETSSIP register of an ACLINT SSWI device (RISC-V ACLINT spec v1.0, chapter 4; Core's
 /// HostSSWI finds which register rings which hart; each hart's mailbox keeps its register's address).
@@ -9,6 +8,6 @@ enum ACLINTSSWI {
     /// so the woken hart sees them.
     @inline(__always) static func raise(setssip register: UInt64) {
         Instructions.fenceWritesBeforeDevice()
-        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(register)).store(1)
+        MMIORegister<UInt32>(unsafeBitPattern: UInt(register)).store(1)
     }
 }

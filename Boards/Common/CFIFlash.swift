@@ -11,7 +11,6 @@
 // Every operation ends by putting the device back into read-array mode, so the flash reads as
 // plain memory between calls. Callers: Core's StateRegion and VerifiedBoot, through FlashDevice.
 import BulkheadCore
-import _Volatile
 
 struct CFIFlash: FlashDevice {
     /// Where the device is mapped (host-physical).
@@ -41,8 +40,8 @@ struct CFIFlash: FlashDevice {
     private static let pollLimit = 50_000_000
     private static let bus = 4
 
-    private func word(_ offset: Int) -> VolatileMappedRegister<UInt32> {
-        VolatileMappedRegister(unsafeBitPattern: UInt(base &+ UInt64(offset)))
+    private func word(_ offset: Int) -> MMIORegister<UInt32> {
+        MMIORegister(unsafeBitPattern: UInt(base &+ UInt64(offset)))
     }
 
     private func inBounds(_ offset: Int, _ count: Int) -> Bool {
@@ -151,7 +150,7 @@ struct CFIFlash: FlashDevice {
 
     /// Waits for the device to be ready, checks the status for errors and returns to read-array
     /// mode (also on failure).
-    private func finish(_ target: VolatileMappedRegister<UInt32>) -> Bool {
+    private func finish(_ target: MMIORegister<UInt32>) -> Bool {
         target.store(CFIFlash.readStatus)
         var status: UInt32 = 0
         var polls = 0

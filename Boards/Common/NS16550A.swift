@@ -1,5 +1,4 @@
 // NS16550A UART driver (polled): the console of QEMU virt and of most RISC-V boards (16550-compatible).
-import _Volatile
 
 /// A 16550-compatible UART: register `n` at `base + (n << regShift)`, accessed `regIOWidth` bytes
 /// wide (the device tree's `reg-shift` and `reg-io-width`). QEMU virt: shift 0, width 1; the
@@ -23,13 +22,13 @@ struct NS16550A {
     private func address(_ offset: UInt64) -> UInt { UInt(base &+ (offset << regShift)) }
 
     private func load(_ offset: UInt64) -> UInt8 {
-        if wide { return UInt8(truncatingIfNeeded: VolatileMappedRegister<UInt32>(unsafeBitPattern: address(offset)).load()) }
-        return VolatileMappedRegister<UInt8>(unsafeBitPattern: address(offset)).load()
+        if wide { return UInt8(truncatingIfNeeded: MMIORegister<UInt32>(unsafeBitPattern: address(offset)).load()) }
+        return MMIORegister<UInt8>(unsafeBitPattern: address(offset)).load()
     }
 
     private func store(_ offset: UInt64, _ value: UInt8) {
-        if wide { VolatileMappedRegister<UInt32>(unsafeBitPattern: address(offset)).store(UInt32(value)); return }
-        VolatileMappedRegister<UInt8>(unsafeBitPattern: address(offset)).store(value)
+        if wide { MMIORegister<UInt32>(unsafeBitPattern: address(offset)).store(UInt32(value)); return }
+        MMIORegister<UInt8>(unsafeBitPattern: address(offset)).store(value)
     }
 
     func put(_ byte: UInt8) {

@@ -1,13 +1,12 @@
 // The board's RISC-V PLIC (riscv-plic-spec 1.0.0), driven by the hypervisor through its supervisor contexts.
 import BulkheadCore
-import _Volatile
 
 /// A PLIC at `base`: 32-bit registers at the offsets PLICLayout gives.
 struct PLIC {
     let base: UInt64
 
-    private func register(_ offset: UInt64) -> VolatileMappedRegister<UInt32> {
-        VolatileMappedRegister(unsafeBitPattern: UInt(base &+ offset))
+    private func register(_ offset: UInt64) -> MMIORegister<UInt32> {
+        MMIORegister(unsafeBitPattern: UInt(base &+ offset))
     }
 
     func setPriority(source: Int, _ value: UInt32) { register(PLICLayout.priority(source: source)).store(value) }

@@ -1,5 +1,4 @@
 // The SiFive test device (QEMU virt's "sifive,test0"/"sifive,test1"): a failure code for the machine's exit.
-import _Volatile
 
 /// Writing FINISHER_FAIL (0x3333) with an exit code in bits 31:16 to its first register stops
 /// QEMU with that exit code (QEMU hw/misc/sifive_test.c's documented interface), so a halted
@@ -10,6 +9,6 @@ struct SiFiveTest {
     static let finisherFail: UInt32 = 0x3333
 
     func fail(code: UInt16) {
-        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base)).store(UInt32(code) << 16 | Self.finisherFail)
+        MMIORegister<UInt32>(unsafeBitPattern: UInt(base)).store(UInt32(code) << 16 | Self.finisherFail)
     }
 }

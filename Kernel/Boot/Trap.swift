@@ -121,3 +121,8 @@ func hypervisorTrap() {
     }
     powerOffAfterFailure()
 }
+
+/// Register numbers of the SBI calling convention (a0..a7 = x10..x17).
+enum Reg {
+    static let a0 = 10, a1 = 11, a2 = 12, a3 = 13, a4 = 14, a6 = 16, a7 = 17
+}

@@ -15,7 +15,3 @@ struct TrapFrame {
     static func of(hart: Int) -> TrapFrame { TrapFrame(pointer: hart_frame(UInt64(hart))) }
 }
 
-/// Register numbers of the SBI calling convention (a0..a7 = x10..x17).
-enum Reg {
-    static let a0 = 10, a1 = 11, a2 = 12, a3 = 13, a4 = 14, a6 = 16, a7 = 17
-}

@@ -1,0 +1,81 @@
+// Trap dispatch (Trap.swift) on the fake arch: SBI results, interrupts, and faults contained in their partition.
+import Foundation
+import Testing
+@testable import KernelOnFakeArch
+@testable import BulkheadCore
+
+extension KernelOnFakeArchTests {
+@Suite struct TrapDispatchTests {
+    @Test func anSBICallReturnsInA0AndA1AndAdvancesSepc() throws {
+        let s = FakeScenario([PartitionSetup(name: "solo", harts: [0])])
+        s.boot()
+        let entry = try #require(s.waitForEntry(0))
+        #expect(entry == .entered(hart: 0, pc: s.entry, a0: 0, a1: s.deviceTree(0)))
+        let version = try #require(s.call(SBI.base, 0, on: 0))
+        #expect(version.a0 == 0 && version.a1 == sbiSpecVersion && version.sepc == s.entry + 4)
+        let unknown = try #require(s.call(0x0ABC_DEF0, 0, on: 0))
+        #expect(unknown.a0 == sbiError(.notSupported) && unknown.sepc == s.entry + 8)
+    }
+
+    @Test func aLegacyCallReturnsInA0OnlyAndLeavesA1() throws {
+        let s = FakeScenario([PartitionSetup(name: "solo", harts: [0])])
+        s.boot()
+        s.waitForEntry(0)
+        let r = try #require(s.call(SBI.legacyGetchar, 0, [0, 0x5555], on: 0))
+        #expect(r.a0 == UInt64.max)         // no console input: -1
+        #expect(r.a1 == 0x5555)
+    }
+
+    @Test func anIPIToASiblingRaisesItsVSSIPAndNotTheSender() throws {
+        let s = FakeScenario([PartitionSetup(name: "pair", harts: [0, 1])])
+        s.boot()
+        s.waitForEntry(0)
+        s.wait("hart 1 to park") { s.state(1) == .stopped }
+        #expect(try #require(s.call(SBI.hsm, 0, [1, 0x8000_2000, 0], on: 0)).a0 == 0)
+        s.waitForEntry(1)
+        let r = try #require(s.call(SBI.ipi, 0, [0b10, 0], on: 0))     // hart_mask: vCPU 1
+        #expect(r.a0 == 0)
+        s.wait("VSSIP on hart 1") { s.machine.withLock { s.machine.csrs[1].hvip.contains(.vssi) } }
+        #expect(!s.machine.withLock { s.machine.csrs[0].hvip.contains(.vssi) })
+    }
+
+    @Test func aRemoteFenceWaitsUntilTheTargetPerformedIt() throws {
+        let s = FakeScenario([PartitionSetup(name: "pair", harts: [0, 1])])
+        s.boot()
+        s.waitForEntry(0)
+        s.wait("hart 1 to park") { s.state(1) == .stopped }
+        #expect(try #require(s.call(SBI.hsm, 0, [1, 0x8000_2000, 0], on: 0)).a0 == 0)
+        s.waitForEntry(1)
+        let r = try #require(s.call(SBI.rfence, 0, [0b10, 0], on: 0))   // remote_fence_i on vCPU 1
+        #expect(r.a0 == 0)
+        #expect(Mailbox(hart: 1).pending & Request.fences == 0)        // hart 1 acknowledged it
+    }
+
+    @Test func aFaultStopsOnlyItsOwnPartition() throws {
+        let s = FakeScenario([PartitionSetup(name: "victim", harts: [0], onFault: .stop),
+                              PartitionSetup(name: "bystander", harts: [1])])
+        s.boot()
+        s.waitForEntry(0)
+        s.waitForEntry(1)
+        s.machine.post(FakeTrap(scause: Scause(exception: .loadAccessFault), stval: 0x1234), toHart: 0)
+        #expect(s.waitForConsole("fault: partition victim vCPU 0: load access fault at guest virtual address 0x1234"))
+        #expect(s.waitForConsole("partition victim stopped"))
+        #expect(SharedWords.partitionStopped(0).load() == 1)
+        #expect(SharedWords.partitionStopped(1).load() == 0)
+        // The bystander still runs and was never sent anything.
+        #expect(try #require(s.call(SBI.base, 0, on: 1)).a0 == 0)
+        #expect(!s.machine.withLock { s.machine.events.contains(.firmwareIPI(hart: 1)) })
+        #expect(!s.machine.consoleText.contains("bystander"))
+        #expect(s.entries(ofHart: 0).count == 1)
+    }
+
+    @Test func aVirtualInstructionFaultNamesItsInstructionBits() throws {
+        let s = FakeScenario([PartitionSetup(name: "solo", harts: [0])])
+        s.boot()
+        s.waitForEntry(0)
+        s.machine.post(FakeTrap(scause: Scause(exception: .virtualInstruction), stval: 0x1050_0073), toHart: 0)
+        #expect(s.waitForConsole("virtual instruction, instruction bits 0x10500073"))
+        #expect(!s.machine.consoleText.contains("guest virtual address"))
+    }
+}
+}
