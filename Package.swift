@@ -34,7 +34,8 @@ let package = Package(
         // threads), for host tests of trap dispatch and partition stop, park and restart. Its
         // folder holds only links to those folders.
         .target(name: "KernelOnFakeArch", dependencies: ["BulkheadCore"], path: "Tests/KernelOnFakeArch",
-                exclude: ["QEMUVirt/boot.cmd"], swiftSettings: [.swiftLanguageMode(.v5)]),
+                exclude: ["QEMUVirt/boot.cmd"],
+                swiftSettings: [.swiftLanguageMode(.v5), .define("BULKHEAD_FAKE_ARCH")]),
         .testTarget(name: "KernelTests", dependencies: ["KernelOnFakeArch", "BulkheadCore"], path: "Tests/KernelTests"),
         .testTarget(name: "CoreTests", dependencies: ["BulkheadCore"], path: "Tests/CoreTests", exclude: ["Fixtures"]),
         .testTarget(

@@ -18,11 +18,11 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     }
     if let uart = host.console, uart.is16550Compatible,
        let driver = NS16550A(base: uart.base.raw, regShift: uart.regShift, regIOWidth: uart.regIOWidth) {
-        consoleUART = driver
+        configureSystem { $0.consoleUART = driver }
     }
     if let reader = try? FDTReader(tree), let node = try? reader.firstNode(compatibleWith: "sifive,test0"),
        let reg = try? reader.translatedReg(of: node) {
-        testDevice = SiFiveTest(base: reg.address)
+        configureSystem { $0.testDevice = SiFiveTest(base: reg.address) }
     }
     log { out in
         out.write("Bulkhead "); out.write(bulkheadVersion); out.write(" on "); out.write(currentBoard.name)
@@ -32,7 +32,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     }
     log { out in
         out.write("console: ")
-        if let uart = host.console, consoleUART != nil {
+        if let uart = host.console, system.consoleUART != nil {
             out.write("16550-compatible UART at "); out.write(hex: uart.base.raw)
         } else {
             out.write(host.console == nil ? "the device tree has no UART the hypervisor knows" : "the device tree's console is not a 16550-compatible UART")
@@ -49,14 +49,16 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
         }
     }
     selectSHA512(host)
-    guestISA = host.guestISA
-    guestMMUType = host.mmuType
-    timebaseFrequency = host.timebaseFrequency
-    sstcAvailable = HartControl.probeSstc()
-    firmwareMachineIDs = Firmware.machineIDs()
+    configureSystem { s in
+        s.guestISA = host.guestISA
+        s.guestMMUType = host.mmuType
+        s.timebaseFrequency = host.timebaseFrequency
+        s.sstcAvailable = HartControl.probeSstc()
+        s.firmwareMachineIDs = Firmware.machineIDs()
+    }
 
     // 2. The bundle and its plan, validated against this board and its device tree's devices.
-    var limits = host.boardLimits(memoryMap: hypervisorMemory)
+    var limits = host.boardLimits(memoryMap: system.hypervisorMemory)
     limits.hartMask &= (1 << UInt64(maxHarts)) - 1
     do {
         limits.devices = try DeviceCatalog(reader: FDTReader(tree))
@@ -80,18 +82,20 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
             var i = 0
             while i < windows.count {
                 let w = windows[i]
-                try table.map(guest: w.address, host: hypervisorMemory.sharedPool.base.adding(w.poolOffset), size: w.size,
+                try table.map(guest: w.address, host: system.hypervisorMemory.sharedPool.base.adding(w.poolOffset), size: w.size,
                               permissions: w.writable ? .readWrite : .readOnly, memory: &pool)
                 i += 1
             }
-            partitionHgatp[p] = table.hgatp.raw
+            configureSystem { $0.partitionHgatp[p] = table.hgatp.raw }
         } catch {
             fatal("cannot build a G-stage table")
         }
         var v = 0
         while v < spec.harts.count {
-            hartPartition[Int(spec.harts[v])] = p
-            hartVCPU[Int(spec.harts[v])] = v
+            configureSystem { s in
+                s.hartPartition[Int(spec.harts[v])] = p
+                s.hartVCPU[Int(spec.harts[v])] = v
+            }
             // Every vCPU but the first starts stopped (SBI HSM): so a hart_start from vCPU 0 that
             // comes before this hart has reached PartitionControl.park still finds it stopped.
             if v != 0 { Mailbox(hart: Int(spec.harts[v])).state = .stopped }
@@ -125,10 +129,11 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     buildPartitionTables()
     setUpInterrupts(dtb: tree)
     setUpDoorbells(tree, harts: limits.hartMask)
-    log(sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
+    log(system.sstcAvailable ? "guest timers: Sstc vstimecmp" : "guest timers: forwarded SBI timer (no Sstc)")
     log { out in out.write("entered at instret "); out.write(decimal: KernelImage.entryInstret) }
 
     checkStackCanaries(hart: hart)
+    freezeSystem()
 
     // 4. The other harts (started to hash images) go on to their partitions; this one follows
     // when we return.
@@ -140,13 +145,14 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
 private func placeHypervisorMemory(_ host: HostDescription) {
     let image = HostRegion(base: HostPhysAddr(KernelImage.start), size: KernelImage.end &- KernelImage.start)
     do {
-        hypervisorMemory = try MemoryMap.place(image: image, ram: host.ram, firmwareReserved: host.firmwareReserved,
-                                               poolSize: currentBoard.sharedPoolSize, stagingSize: currentBoard.bundleMaxSize)
+        let placed = try MemoryMap.place(image: image, ram: host.ram, firmwareReserved: host.firmwareReserved,
+                                         poolSize: currentBoard.sharedPoolSize, stagingSize: currentBoard.bundleMaxSize)
+        configureSystem { $0.hypervisorMemory = placed }
     } catch {
         halt { out in out.write("error: cannot place the hypervisor's memory: "); error.write(to: &out) }
     }
     log { out in
-        out.write("memory: "); hypervisorMemory.write(to: &out)
+        out.write("memory: "); system.hypervisorMemory.write(to: &out)
         let firmware = host.firmwareReserved
         if firmware.count == 0 { out.write("; firmware reserves nothing") }
         var i = 0
@@ -160,20 +166,20 @@ private func placeHypervisorMemory(_ host: HostDescription) {
 
 /// Zeroes every shared-memory channel's memory, empties every ring, and logs each channel.
 private func setUpChannels() {
-    channelLayout = ChannelLayout(plan: plan)
-    guard KernelImage.end <= hypervisorMemory.sharedPool.base.raw,
+    configureSystem { $0.channelLayout = ChannelLayout(plan: plan) }
+    guard KernelImage.end <= system.hypervisorMemory.sharedPool.base.raw,
           ChannelLimits.queueStorageCapacity <= KernelStorage.ipcQueues.size else { fatal("channel memory overlaps the hypervisor") }
     var c = 0
     while c < plan.channelCount {
         let ch = plan.channel(c)
         if ch.kind == .sharedMemory {
-            let base = hypervisorMemory.sharedPool.base.adding(channelLayout.offsets[c])
+            let base = system.hypervisorMemory.sharedPool.base.adding(system.channelLayout.offsets[c])
             hostPointer(base.raw).initializeMemory(as: UInt8.self, repeating: 0, count: Int(ch.size))
         } else {
             var end = 0
             while end < 2 {
                 if ch.maySend(from: 1 - end) {
-                    let offset = channelLayout.ringOffset(c, toEndpoint: end, channel: ch.route)
+                    let offset = system.channelLayout.ringOffset(c, toEndpoint: end, channel: ch.route)
                     MessageRing(base: hostPointer(KernelStorage.ipcQueues.base.raw &+ offset),
                                 depth: ch.depth, messageSize: ch.messageSize).reset()
                 }
@@ -191,7 +197,7 @@ private func setUpChannels() {
                 out.write(" bytes")
             } else {
                 out.write(", "); out.write(size: ch.size); out.write(" at guest address ")
-                out.write(hex: channelLayout.sharedWindow(c).raw)
+                out.write(hex: system.channelLayout.sharedWindow(c).raw)
             }
             if ch.doorbell { out.write(", doorbell") }
         }
@@ -229,8 +235,8 @@ func bulkheadSecondary(_ hartid: UInt64) -> Never {
 /// region. On a board without a flash driver only a handed-over bundle can boot, against no
 /// floor (bootWithoutState). Halts when nothing verifies.
 private func loadPlan(limits: BoardLimits, initrd: HostRegion?) {
-    let staging = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(hypervisorMemory.staging.base.raw)),
-                                                count: Int(hypervisorMemory.staging.size))
+    let staging = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(system.hypervisorMemory.staging.base.raw)),
+                                                count: Int(system.hypervisorMemory.staging.size))
     if let initrd, !stageInitrd(initrd, into: staging) { staging.storeBytes(of: 0, as: UInt64.self) }   // not a bundle in RAM then
     let source: StaticString = initrd != nil ? "bundle from the initrd" : "bundle in RAM"
     let trust = builtInTrustAnchors()
@@ -281,19 +287,21 @@ private func loadPlan(limits: BoardLimits, initrd: HostRegion?) {
         if booted.minimum != booted.previousMinimum { out.write(" -> "); out.write(decimal: booted.minimum) }
     }
     plan = bundle.plan
-    bootedSlot = booted.slot
-    bundleSecurityVersion = bundle.securityVersion
-    bundleMeasurement = BundleVerifier.manifestDigest(bundle)
+    configureSystem { s in
+        s.bootedSlot = booted.slot
+        s.bundleSecurityVersion = bundle.securityVersion
+        s.bundleMeasurement = BundleVerifier.manifestDigest(bundle)
+    }
     var p = 0
     while p < plan.count {
         let range = bundle.imageRange(p)
-        partitionImage[p] = HostRegion(base: hypervisorMemory.staging.base.adding(UInt64(range.offset)), size: UInt64(range.count))
+        partitionState(p).pointee.image = HostRegion(base: system.hypervisorMemory.staging.base.adding(UInt64(range.offset)), size: UInt64(range.count))
         let initrd = bundle.initrdRange(p)
-        partitionInitrd[p] = HostRegion(base: hypervisorMemory.staging.base.adding(UInt64(initrd.offset)), size: UInt64(initrd.count))
+        partitionState(p).pointee.initrd = HostRegion(base: system.hypervisorMemory.staging.base.adding(UInt64(initrd.offset)), size: UInt64(initrd.count))
         let digest = bundle.imageDigest(p)
         var i = 0
-        while i < digest.count && i < 64 { partitionMeasurement[p].bytes[i] = digest[i]; i += 1 }
-        partitionPolicyDigest[p] = PartitionUpdateVerifier.policyDigest(bundle: bundle, partition: p)
+        while i < digest.count && i < 64 { partitionState(p).pointee.measurement.bytes[i] = digest[i]; i += 1 }
+        configureSystem { $0.partitionPolicyDigest[p] = PartitionUpdateVerifier.policyDigest(bundle: bundle, partition: p) }
         p += 1
     }
     setUpKeys(booted)
@@ -301,7 +309,7 @@ private func loadPlan(limits: BoardLimits, initrd: HostRegion?) {
     PartitionUpdates.setUp(bundle: bundle)
     log { out in
         out.write("measurement: manifest SHA-512 ")
-        bundleMeasurement.writeShort(to: &out)
+        system.bundleMeasurement.writeShort(to: &out)
     }
 }
 
@@ -347,25 +355,28 @@ private func setUpKeys(_ booted: BootedBundle) {
     }
     var p = 0
     while p < plan.count {
-        partitionKeys[p] = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
-                                                  imageDigest: partitionMeasurement[p],
+        partitionState(p).pointee.keys = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
+                                                  imageDigest: partitionState(p).pointee.measurement,
                                                   initrdDigest: booted.bundle.initrdDigest(p), signingKey: booted.bundle.keyID)
         p += 1
     }
     var updatable = false
     p = 0
     while p < plan.count { updatable = updatable || plan[p].updateTargets != 0; p += 1 }
-    if updatable { updateCDI = cdi }       // an updated partition's keys are derived again (PartitionUpdates)
+    if updatable { configureSystem { $0.updateCDI = cdi } }  // an updated partition's keys are derived again (PartitionUpdates)
     var entropy = hardwareEntropy()
     drbg = DRBG(seed: KeyChain.drbgSeed(secret: drbgKey, bootCounter: booted.stateSequence ^ (HartCSR.time << 32), entropy: entropy))
     if entropy != nil { withUnsafeMutableBytes(of: &entropy) { secureZero($0) } }
-    hypervisorIdentity = identity
     var seed = KeyChain.attestationSeed(hypervisorCDI: cdi)
-    attestationKey = withUnsafeBytes(of: &seed) { Ed25519PrivateKey(seed: $0) }
+    let attestation = withUnsafeBytes(of: &seed) { Ed25519PrivateKey(seed: $0) }
     withUnsafeMutableBytes(of: &seed) { secureZero($0) }
     withUnsafeMutableBytes(of: &cdi) { secureZero($0) }
     withUnsafeMutableBytes(of: &drbgKey) { secureZero($0) }
-    keysAvailable = true
+    configureAttestationKey(attestation)
+    configureSystem { s in
+        s.hypervisorIdentity = identity
+        s.keysAvailable = true
+    }
     log { out in
         if fromMonitor {
             out.write("key services ready (hypervisor identity: the monitor's measurement)")
@@ -451,7 +462,7 @@ private func hardwareEntropy() -> SHA512Digest? {
 private func loadKeystores() {
     guard let layout = currentBoard.bundleFlash else { return }
     let region = layout.keystoreRegion
-    guard keysAvailable, region.copyA.size > 0, region.copyB.size > 0 else { return }
+    guard system.keysAvailable, region.copyA.size > 0, region.copyB.size > 0 else { return }
     let record = keystoreBuffer(0)
     let loaded = region.load(CFIFlash(layout: layout), into: record)
     keystoreCurrentCopy = loaded.current
@@ -471,10 +482,10 @@ private func loadKeystores() {
     var p = 0
     while p < plan.count {
         let name = plan[p].name
-        let store = keystorePointer(p)
-        store.pointee = PartitionKeystore(ownerTag: PartitionKeystore.ownerTag(for: name))
-        var key = partitionKeys[p].keystoreKey
-        let status = withUnsafeBytes(of: &key) { KeystoreRecord.open(UnsafeRawBufferPointer(record), name: name, key: $0, into: &store.pointee) }
+        let state = partitionState(p)
+        state.pointee.keystore = PartitionKeystore(ownerTag: PartitionKeystore.ownerTag(for: name))
+        var key = partitionState(p).pointee.keys.keystoreKey
+        let status = withUnsafeBytes(of: &key) { KeystoreRecord.open(UnsafeRawBufferPointer(record), name: name, key: $0, into: &state.pointee.keystore) }
         withUnsafeMutableBytes(of: &key) { secureZero($0) }
         if status == .notAuthentic || status == .malformed {
             log { out in

@@ -3,10 +3,6 @@
 import BulkheadCore
 import Synchronization
 
-/// The console UART, from the device tree (`/chosen/stdout-path`, HostDescription); nil until the
-/// tree is read, or when it names none: output then goes to the firmware's console (SBI), and
-/// no board's address is assumed.
-nonisolated(unsafe) var consoleUART: NS16550A? = nil
 @inline(__always) func withConsoleLock<R>(_ body: () -> R) -> R { consoleLock.withLock(body) }
 
 /// Writes straight to the UART; callers hold the console lock.
@@ -14,7 +10,7 @@ struct UARTSink: TextSink {
     /// Not inlined: every message writes through here, and inlining the UART's register access at
     /// each call site cost about 80 KB of code.
     @inline(never) mutating func write(byte: UInt8) {
-        guard let uart = consoleUART else {
+        guard let uart = system.consoleUART else {
             if byte == 10 { Firmware.consoleWrite(13) }
             return Firmware.consoleWrite(byte)
         }
@@ -127,7 +123,7 @@ nonisolated(unsafe) var consoleInput = PerPartition<InputQueue>(repeating: Input
 /// Sets up the focus once the plan is known: the first partition with the virtual UART (a Linux
 /// partition, or one with `uart = true`), else partition 0; and the console's timing.
 func setUpConsoleInput() {
-    guestConsole.timing = ConsoleTiming(timebaseFrequency: timebaseFrequency)
+    guestConsole.timing = ConsoleTiming(timebaseFrequency: system.timebaseFrequency)
     var first = 0
     var p = plan.count - 1
     while p >= 0 { if plan[p].hasVirtualUART { first = p }; p -= 1 }
@@ -140,7 +136,7 @@ func setUpConsoleInput() {
 /// FIFO even while no guest reads; they wait in the partition's InputQueue (its bound and drop
 /// rule: ConsoleInput.swift).
 private func pollConsoleInput() {
-    while let byte = consoleUART?.get() {
+    while let byte = system.consoleUART?.get() {
         switch consoleFocus.feed(byte) {
         case .deliver(let p, let b): consoleInput[p].push(b)
         case .focus(let p):

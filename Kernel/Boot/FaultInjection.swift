@@ -22,7 +22,7 @@ enum FaultInjection {
         case 3: DeliberateFault.jump(to: KernelStorage.deviceTreeCopy.base.raw)
         case 4: consoleLock.withLock { drbgLock.withLock {} }
         case 5:
-            let me = hartPartition[hart]
+            let me = system.hartPartition[hart]
             var q = 0
             while q < plan.count && q == me { q += 1 }
             if q < plan.count { DeliberateFault.store(to: plan[q].memory.base.raw) } else { log("fault injection: no other partition") }

@@ -15,11 +15,6 @@
 // rings and windows, console buffers) is hypervisor memory, mapped in every table.
 import BulkheadCore
 
-/// The boot table's satp value (0 until boot built it): every hart selects it at boot.
-nonisolated(unsafe) var hostSatp: UInt64 = 0
-/// Per partition: its harts' table, without the other partitions' RAM; `idleSatp`: without any.
-nonisolated(unsafe) var partitionSatp = PerPartition<UInt64>(repeating: 0)
-nonisolated(unsafe) var idleSatp: UInt64 = 0
 /// What the tables are built from (kept for the partition tables, built once the plan is known).
 nonisolated(unsafe) var hostRAM = HostRegion(base: HostPhysAddr(0), size: 0)
 nonisolated(unsafe) var hostExcluded = RegionList()
@@ -76,11 +71,11 @@ func enableHostPaging(_ host: HostDescription, tree: UnsafeRawBufferPointer) {
         halt { out in out.write("error: cannot build the hypervisor's page table: "); error.write(to: &out) }
     }
     hostImage = image
-    hostSatp = table.satp
+    configureSystem { $0.hostSatp = table.satp }
     hostRAM = host.ram
     hostExcluded = excluded
     hostDevices = devices
-    Instructions.selectHostTable(satp: hostSatp)
+    Instructions.selectHostTable(satp: system.hostSatp)
     log { out in
         out.write("hypervisor page table: code read-only, data never executable, guard pages below ")
         out.write(decimal: UInt64(image.guards.count)); out.write(" stacks, "); out.write(decimal: UInt64(devices.merged().count))
@@ -92,7 +87,7 @@ func enableHostPaging(_ host: HostDescription, tree: UnsafeRawBufferPointer) {
 /// Once the plan is known (boot hart): one table per partition, without the RAM of the others,
 /// and one without any partition's RAM for idle harts. Halts with the reason when they do not fit.
 func buildPartitionTables() {
-    guard hostSatp != 0, var pool = hostTablePool else { return }
+    guard system.hostSatp != 0, var pool = hostTablePool else { return }
     var p = 0
     while p <= plan.count {
         var excluded = hostExcluded
@@ -103,7 +98,7 @@ func buildPartitionTables() {
         }
         do {
             let table = try HypervisorMappings.build(image: hostImage, ram: hostRAM, excluded: excluded, devices: hostDevices, memory: &pool)
-            if p < plan.count { partitionSatp[p] = table.satp } else { idleSatp = table.satp }
+            if p < plan.count { configureSystem { $0.partitionSatp[p] = table.satp } } else { configureSystem { $0.idleSatp = table.satp } }
         } catch {
             halt { out in out.write("error: cannot build partition page tables for the hypervisor: "); error.write(to: &out) }
         }
@@ -119,19 +114,19 @@ func buildPartitionTables() {
 /// Selects the table of the partition `hart` runs (the idle table when it runs none). Called on
 /// the hart itself before it first enters its guest.
 func selectPartitionTable(hart: Int) {
-    let p = hartPartition[hart]
-    let satp = p >= 0 ? partitionSatp[p] : idleSatp
+    let p = system.hartPartition[hart]
+    let satp = p >= 0 ? system.partitionSatp[p] : system.idleSatp
     if satp != 0 { Instructions.selectHostTable(satp: satp) }
 }
 
 /// Selects the table on a hart the boot hart started (satp is 0 after SBI HSM hart_start).
 func enableHostPagingOnThisHart() {
-    if hostSatp != 0 { Instructions.selectHostTable(satp: hostSatp) }
+    if system.hostSatp != 0 { Instructions.selectHostTable(satp: system.hostSatp) }
 }
 
 /// What a page fault at `address` in the hypervisor itself means, from the table's layout.
 func writeHostFaultCause<S: TextSink>(scause: UInt64, address: UInt64, to out: inout S) {
-    guard hostSatp != 0, scause == 12 || scause == 13 || scause == 15 else { return }
+    guard system.hostSatp != 0, scause == 12 || scause == 13 || scause == 15 else { return }
     let at = HostRegion(base: HostPhysAddr(address), size: 1)
     var i = 0
     while i < hostImage.guards.count {

@@ -12,9 +12,6 @@
 import BulkheadCore
 import Synchronization
 
-/// The board's PLIC (nil when no partition owns a device with interrupts).
-nonisolated(unsafe) var physicalPLIC: PLIC? = nil
-nonisolated(unsafe) var hostPLIC = HostPLIC()
 /// Per partition: its virtual PLIC (under its plic_lock).
 nonisolated(unsafe) var virtualPLICs = PerPartition<VirtualPLIC>(repeating: VirtualPLIC(owned: PLICSourceSet(), contextCount: 0))
 /// Per source: the partition that owns it (-1: none), and the physical context that last claimed it.
@@ -49,14 +46,14 @@ func setUpInterrupts(dtb: UnsafeRawBufferPointer) {
         halt { out in out.write("error: cannot read the PLIC from the device tree: "); error.write(to: &out) }
     }
     guard let board = found else { halt { out in out.write("error: partitions own device interrupts, but the board has no PLIC") } }
-    hostPLIC = board
+    configureSystem { $0.hostPLIC = board }
     let plic = PLIC(base: board.region.base.raw)
-    physicalPLIC = plic
+    configureSystem { $0.physicalPLIC = plic }
     // Every owned source starts masked (priority 0, enabled nowhere); each hart opens its own
     // context when it starts (openContext). Every hart of a partition with interrupts needs one.
     var h = 0
     while h < maxHarts {
-        if board.context(ofHart: h) == nil && hartPartition[h] >= 0 && !plan.devices.sources(ownedBy: hartPartition[h]).isEmpty {
+        if board.context(ofHart: h) == nil && system.hartPartition[h] >= 0 && !plan.devices.sources(ownedBy: system.hartPartition[h]).isEmpty {
             halt { out in out.write("error: hart "); out.write(decimal: UInt64(h)); out.write(" has no supervisor PLIC context") }
         }
         h += 1
@@ -82,7 +79,7 @@ private func setPhysicalEnable(_ plic: PLIC, source: Int, context: Int, _ on: Bo
 /// resets a hart's contexts when it starts it (OpenSBI 1.1 sets the S-mode threshold to 7 and
 /// clears the enables on every hart start), after the boot hart has set up the PLIC.
 func openContext(hart: Int) {
-    guard let plic = physicalPLIC, let context = hostPLIC.context(ofHart: hart) else { return }
+    guard let plic = system.physicalPLIC, let context = system.hostPLIC.context(ofHart: hart) else { return }
     var s = 1
     while s < VirtualPLIC.maxSources {
         if sourceTable(s).pointee.owner >= 0 { setPhysicalEnable(plic, source: s, context: context, false) }
@@ -93,11 +90,11 @@ func openContext(hart: Int) {
 
 /// Whether partition `p` has a virtual PLIC (it owns device interrupts).
 func ownsVirtualPLIC(_ p: Int) -> Bool {
-    physicalPLIC != nil && !partitionElement(&virtualPLICs, p).pointee.owned.isEmpty
+    system.physicalPLIC != nil && !partitionElement(&virtualPLICs, p).pointee.owned.isEmpty
 }
 
 /// Whether harts take supervisor external interrupts (some partition owns a device interrupt).
-var externalInterruptsUsed: Bool { physicalPLIC != nil }
+var externalInterruptsUsed: Bool { system.physicalPLIC != nil }
 
 /// Partition `p`'s virtual PLIC, in place, with its lock held for `body`.
 @inline(__always) private func withVirtualPLIC<R>(_ p: Int, _ body: (inout VirtualPLIC) -> R) -> R {
@@ -108,7 +105,7 @@ var externalInterruptsUsed: Bool { physicalPLIC != nil }
 /// A supervisor external interrupt on `hart`: claims every pending source of its context and
 /// hands each to its owner's virtual PLIC. The trap path: O(1) per source, nothing copied.
 func handleExternalInterrupt(hart: Int) {
-    guard let plic = physicalPLIC, let context = hostPLIC.context(ofHart: hart) else { return }
+    guard let plic = system.physicalPLIC, let context = system.hostPLIC.context(ofHart: hart) else { return }
     while true {
         let source = plic.claim(context: context)
         guard source > 0 else { return }
@@ -132,7 +129,7 @@ func handleExternalInterrupt(hart: Int) {
 /// through the mailbox (which recomputes it there) on others.
 private func signalVCPUs(_ p: Int, _ mask: UInt8, from hart: Int) {
     guard mask != 0 else { return }
-    let local = hartPartition[hart] == p ? hartVCPU[hart] : -1
+    let local = system.hartPartition[hart] == p ? system.hartVCPU[hart] : -1
     if local >= 0 && mask & (1 << UInt8(local & 7)) != 0 { HartCSR.raiseVirtual(.vsei) }
     let others = local >= 0 ? mask & ~(1 << UInt8(local & 7)) : mask
     guard others != 0 else { return }
@@ -146,7 +143,7 @@ private func signalVCPUs(_ p: Int, _ mask: UInt8, from hart: Int) {
 
 /// Sets or clears this hart's VSEIP from its vCPU's context in its partition's virtual PLIC.
 func refreshVSEIP(hart: Int) {
-    guard hartPartition[hart] >= 0, physicalPLIC != nil else { return }
+    guard system.hartPartition[hart] >= 0, system.physicalPLIC != nil else { return }
     if vseipWanted(hart: hart) {
         HartCSR.raiseVirtual(.vsei)
     } else {
@@ -156,9 +153,9 @@ func refreshVSEIP(hart: Int) {
 
 /// Whether this hart's vCPU has an interrupt to claim in its partition's virtual PLIC.
 func vseipWanted(hart: Int) -> Bool {
-    let p = hartPartition[hart]
-    guard p >= 0, physicalPLIC != nil else { return false }
-    let vcpu = hartVCPU[hart]
+    let p = system.hartPartition[hart]
+    guard p >= 0, system.physicalPLIC != nil else { return false }
+    let vcpu = system.hartVCPU[hart]
     return withVirtualPLIC(p, { $0.wantsInterrupt(context: vcpu) })
 }
 
@@ -166,7 +163,7 @@ func vseipWanted(hart: Int) -> Bool {
 /// virtual PLIC. Mirrors priority and enable changes to the physical PLIC and completes
 /// completed sources there; then updates VSEIP of this vCPU and raises it where now wanted.
 func emulatePLIC(hart: Int, offset: UInt64, store: Bool, value: UInt32) -> UInt32 {
-    let p = hartPartition[hart]
+    let p = system.hartPartition[hart]
     // Claim and complete (the per-interrupt path) change only what this vCPU may claim; other
     // registers (set-up) may make any vCPU want an interrupt.
     var claimOrComplete = false
@@ -177,9 +174,9 @@ func emulatePLIC(hart: Int, offset: UInt64, store: Bool, value: UInt32) -> UInt3
         if store { effect = vplic.write(offset: offset, value: value) } else { loaded = vplic.read(offset: offset) }
         return claimOrComplete ? 0 : vplic.contextsWanting()
     }
-    if let plic = physicalPLIC { mirror(effect, partition: p, plic) }
+    if let plic = system.physicalPLIC { mirror(effect, partition: p, plic) }
     refreshVSEIP(hart: hart)
-    signalVCPUs(p, wanting & ~(1 << UInt8(hartVCPU[hart] & 7)), from: hart)   // this vCPU: just refreshed
+    signalVCPUs(p, wanting & ~(1 << UInt8(system.hartVCPU[hart] & 7)), from: hart)   // this vCPU: just refreshed
     return loaded
 }
 
@@ -192,7 +189,7 @@ private func mirror(_ effect: PLICWriteEffect, partition p: Int, _ plic: PLIC) {
         plic.setPriority(source: source, value)
     case .enableWord(let vcpu, let word, let bits):
         let spec = plan[p]
-        guard vcpu < spec.harts.count, let context = hostPLIC.context(ofHart: Int(spec.harts[vcpu])) else { return }
+        guard vcpu < spec.harts.count, let context = system.hostPLIC.context(ofHart: Int(spec.harts[vcpu])) else { return }
         let owned = partitionElement(&virtualPLICs, p).pointee.owned.word32(word)   // `owned` never changes
         var bit = 0
         while bit < 32 {
@@ -207,7 +204,7 @@ private func mirror(_ effect: PLICWriteEffect, partition p: Int, _ plic: PLIC) {
 /// Partition `p` stops or restarts: its virtual PLIC is reset, every source it had claimed
 /// physically is completed, and its sources are masked again until the guest sets them up.
 func resetInterrupts(partition p: Int) {
-    guard let plic = physicalPLIC else { return }
+    guard let plic = system.physicalPLIC else { return }
     let stale = withVirtualPLIC(p) { $0.reset() }
     var s = 1
     while s < VirtualPLIC.maxSources {
@@ -215,7 +212,7 @@ func resetInterrupts(partition p: Int) {
             plic.setPriority(source: s, 0)
             var h = 0
             while h < maxHarts {
-                if let context = hostPLIC.context(ofHart: h) { setPhysicalEnable(plic, source: s, context: context, false) }
+                if let context = system.hostPLIC.context(ofHart: h) { setPhysicalEnable(plic, source: s, context: context, false) }
                 h += 1
             }
             if stale.contains(s) { plic.complete(context: Int(sourceTable(s).pointee.claimContext), source: s) }

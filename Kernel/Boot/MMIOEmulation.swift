@@ -11,7 +11,7 @@ nonisolated(unsafe) var virtualUARTs = PerPartition<VirtualUART>(repeating: Virt
 /// device there, an instruction we cannot read or that is not an integer load/store, a PLIC
 /// access that is not 32 bits wide).
 func emulateMMIO(_ frame: TrapFrame, hart: Int, address: GuestPhysAddr, store: Bool) -> Bool {
-    let p = hartPartition[hart]
+    let p = system.hartPartition[hart]
     let spec = plan[p]
     let uart = spec.hasVirtualUART && VirtualUART.contains(address)
     let plic = !uart && ownsVirtualPLIC(p) && address >= GuestDeviceTree.plicBase

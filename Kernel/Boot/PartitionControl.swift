@@ -10,7 +10,7 @@ enum PartitionControl {
     @discardableResult static func load(_ p: Int) -> Bool {
         let spec = plan[p]
         let ram = hostPointer(spec.memory.base.raw)
-        let image = UnsafeRawPointer(hostPointer(partitionImage[p].base.raw))
+        let image = UnsafeRawPointer(hostPointer(partitionState(p).pointee.image.base.raw))
         let imageStart = Int(spec.imageLoadOffset)
         let imageEnd = imageStart + Int(spec.imageSize)
         let treeOffset = Int(spec.memory.size - PlanLimits.deviceTreeReserve)
@@ -19,17 +19,17 @@ enum PartitionControl {
         BootWorkers.zero(ram, count: imageStart)
         BootWorkers.copy(ram + imageStart, from: image, count: Int(spec.imageSize))
         BootWorkers.zero(ram + imageEnd, count: initrdStart - imageEnd)
-        if spec.initrdSize > 0, let initrd = UnsafeRawPointer(bitPattern: UInt(partitionInitrd[p].base.raw)) {
+        if spec.initrdSize > 0, let initrd = UnsafeRawPointer(bitPattern: UInt(partitionState(p).pointee.initrd.base.raw)) {
             BootWorkers.copy(ram + initrdStart, from: initrd, count: Int(spec.initrdSize))
         }
         let initrdEnd = initrdStart + Int(spec.initrdSize)
         BootWorkers.zero(ram + initrdEnd, count: Int(spec.memory.size) - initrdEnd)
         let tree = UnsafeMutableRawBufferPointer(start: ram + treeOffset, count: Int(PlanLimits.deviceTreeReserve))
         let bootCount = SharedWords.partitionBootCount(p).load()
-        let built = guestISA.withBytes { isa in
-            guestMMUType.withBytes { mmu in
+        let built = system.guestISA.withBytes { isa in
+            system.guestMMUType.withBytes { mmu in
                 try? GuestDeviceTree.build(into: tree, spec: spec, isa: isa, mmuType: mmu,
-                                           timebaseFrequency: timebaseFrequency, bootCount: bootCount,
+                                           timebaseFrequency: system.timebaseFrequency, bootCount: bootCount,
                                            sharedWindows: SharedWindows(plan: plan, partition: p),
                                            devices: plan.devices, partition: p)
             }
@@ -41,14 +41,14 @@ enum PartitionControl {
 
     /// Runs on every hart once the plan is in place. Never returns.
     static func hartMain(_ hart: Int) -> Never {
-        HartControl.configureHypervisor(sstc: sstcAvailable, externalInterrupts: externalInterruptsUsed)
+        HartControl.configureHypervisor(sstc: system.sstcAvailable, externalInterrupts: externalInterruptsUsed)
         selectPartitionTable(hart: hart)       // from now on the other partitions' RAM is unmapped here
         openContext(hart: hart)
-        let p = hartPartition[hart]
+        let p = system.hartPartition[hart]
         guard p >= 0 else {
             while true { Instructions.waitForInterrupt() }      // no partition owns this hart
         }
-        if hartVCPU[hart] == 0 { enterFresh(hart: hart, pc: plan[p].entry.raw, a1: plan[p].deviceTreeAddress.raw) }
+        if system.hartVCPU[hart] == 0 { enterFresh(hart: hart, pc: plan[p].entry.raw, a1: plan[p].deviceTreeAddress.raw) }
         park(hart)
     }
 
@@ -57,8 +57,8 @@ enum PartitionControl {
     /// partition's PLIC state) stays pending.
     static func enterFresh(hart: Int, pc: UInt64, a1: UInt64) -> Never {
         Mailbox(hart: hart).state = .started
-        HartControl.enter(frame: TrapFrame.of(hart: hart), hgatp: partitionHgatp[hartPartition[hart]], pc: pc,
-                          a0: UInt64(hartVCPU[hart]), a1: a1, firstEntry: true,
+        HartControl.enter(frame: TrapFrame.of(hart: hart), hgatp: system.partitionHgatp[system.hartPartition[hart]], pc: pc,
+                          a0: UInt64(system.hartVCPU[hart]), a1: a1, firstEntry: true,
                           pendingInterrupts: vseipWanted(hart: hart) ? InterruptSet.vsei.raw : 0)
     }
 
@@ -67,7 +67,7 @@ enum PartitionControl {
         let box = Mailbox(hart: hart)
         // A start posted before this hart first parked (at boot) keeps its start-pending state.
         if box.pending & Request.start == 0 { box.state = .stopped }
-        let p = hartPartition[hart]
+        let p = system.hartPartition[hart]
         while true {
             HartCSR.clearPending(.ssi)
             box.serviceFences()
@@ -105,7 +105,7 @@ enum PartitionControl {
     /// A partition on trial (a partition update not committed yet) goes back to its committed
     /// image instead, and restarts there whatever was asked; `trial` says why its trial failed.
     static func stop(fromHart hart: Int, restart: Bool, trial: BulkheadReason) -> Never {
-        let p = hartPartition[hart]
+        let p = system.hartPartition[hart]
         let me = Mailbox(hart: hart)
         let busy = SpinLock(word: SharedWords.partitionBusy(p), rank: .partitionBusy)
         guard busy.tryLock() else { park(hart) }   // another hart is at it
@@ -208,14 +208,11 @@ func fatal(_ why: StaticString) -> Never {
     powerOffAfterFailure()
 }
 
-/// The board's test device (QEMU virt), when its device tree has one: a failure then makes the
-/// machine exit non-zero.
-nonisolated(unsafe) var testDevice: SiFiveTest? = nil
 
 /// Stops the machine after a failure (nothing will run, or the hypervisor broke an invariant):
 /// through the test device with exit code 1 when there is one, else SBI SRST (system failure).
 func powerOffAfterFailure() -> Never {
-    testDevice?.fail(code: 1)
+    system.testDevice?.fail(code: 1)
     Firmware.shutdown(failure: true)
 }
 

@@ -28,21 +28,12 @@ struct PartitionImage {
 }
 
 nonisolated(unsafe) var updateTable = UpdateTable(bundleDigest: { _ in SHA512Digest(bytes: InlineArray(repeating: 0)) }, securityVersion: 0)
-/// The key that signed the installed bundle: an updated partition's signer-bound keys stay bound to it.
-nonisolated(unsafe) var bundleKeyID = SigningKeyID(raw: 0)
-/// The staging buffer; nil when no partition may update another (or there is no room).
-nonisolated(unsafe) var updateStagingRegion: HostRegion? = nil
-/// Per partition: the first of its two image stores (0: it cannot be updated).
-nonisolated(unsafe) var updateStoreBase = PerPartition<UInt64>(repeating: 0)
 /// Per partition: which of its stores holds its committed update (-1: it runs its bundle image).
 nonisolated(unsafe) var committedStore = PerPartition<Int>(repeating: -1)
 /// Per partition: the image it falls back to when a trial fails.
 nonisolated(unsafe) var committedImage = PerPartition<PartitionImage>(repeating: PartitionImage())
 /// Per partition: the time (the `time` CSR) by which its trial must commit; 0: no trial.
 nonisolated(unsafe) var trialDeadline = PerPartition<UInt64>(repeating: 0)
-/// The hypervisor CDI, kept only when some partition may be updated: an updated partition's
-/// keys are derived again from it and its new measurement (KeyChain.partitionKeys).
-nonisolated(unsafe) var updateCDI: CDI? = nil
 
 enum PartitionUpdates {
     static let storeSize = UInt64(UpdateLimits.stagingSize)
@@ -51,19 +42,19 @@ enum PartitionUpdates {
     /// staging buffer and the stores of every partition some policy names, at the top of the
     /// bundle staging area above the bundle. Logs why updates are off when they do not fit.
     static func setUp(bundle: BundleReader) {
-        bundleKeyID = bundle.keyID
-        updateTable = UpdateTable(bundleDigest: { partitionMeasurementDigest($0) }, securityVersion: bundleSecurityVersion)
+        configureSystem { $0.bundleKeyID = bundle.keyID }
+        updateTable = UpdateTable(bundleDigest: { partitionMeasurementDigest($0) }, securityVersion: system.bundleSecurityVersion)
         var targets: UInt8 = 0
         var p = 0
         while p < plan.count {
-            committedImage[p] = PartitionImage(image: partitionImage[p], initrd: partitionInitrd[p], entry: plan[p].entry,
-                                               imageDigest: partitionMeasurement[p], initrdDigest: digest(bundle.initrdDigest(p)))
+            committedImage[p] = PartitionImage(image: partitionState(p).pointee.image, initrd: partitionState(p).pointee.initrd, entry: plan[p].entry,
+                                               imageDigest: partitionState(p).pointee.measurement, initrdDigest: digest(bundle.initrdDigest(p)))
             targets |= plan[p].updateTargets
             p += 1
         }
         guard targets != 0 else { return }
         let stores = UInt64(targets.nonzeroBitCount) * 2
-        let staging = hypervisorMemory.staging
+        let staging = system.hypervisorMemory.staging
         let need = (stores + 1) * storeSize
         let top = staging.base.raw &+ staging.size
         let bundleEnd = staging.base.raw &+ UInt64(bundle.totalLength)
@@ -74,11 +65,11 @@ enum PartitionUpdates {
             }
             return
         }
-        updateStagingRegion = HostRegion(base: HostPhysAddr(top &- storeSize), size: storeSize)
+        configureSystem { $0.updateStagingRegion = HostRegion(base: HostPhysAddr(top &- storeSize), size: storeSize) }
         var base = top &- need
         p = 0
         while p < plan.count {
-            if targets & (1 << UInt8(p)) != 0 { updateStoreBase[p] = base; base &+= 2 &* storeSize }
+            if targets & (1 << UInt8(p)) != 0 { configureSystem { $0.updateStoreBase[p] = base }; base &+= 2 &* storeSize }
             p += 1
         }
         if let layout = currentBoard.bundleFlash, layout.updateArea.isPresent {
@@ -99,7 +90,7 @@ enum PartitionUpdates {
             log("update: the partition-update record cannot be read; every partition runs its bundle image")
             return
         }
-        guard let record = reading.record(for: bundleMeasurement) else { return }
+        guard let record = reading.record(for: system.bundleMeasurement) else { return }
         var q = 0
         while q < plan.count {
             let entry = record.entries[q]
@@ -122,7 +113,7 @@ enum PartitionUpdates {
     /// Loads partition `p`'s committed update from flash into its store 0 and makes it what `p`
     /// runs; nil when done, else why not.
     static func restore(_ p: Int, _ entry: UpdateEntry, _ area: UpdateArea, _ flash: CFIFlash) -> StaticString? {
-        guard updateStoreBase[p] != 0 else { return "no partition may update it" }
+        guard system.updateStoreBase[p] != 0 else { return "no partition may update it" }
         let into = UnsafeMutableRawBufferPointer(rebasing: store(p, 0)[0 ..< Int(entry.length)])
         guard flash.read(offset: area.slotOffset(Int(entry.slot)), into: into) else { return "its image slot cannot be read" }
         guard SHA512.hash(UnsafeRawBufferPointer(into)) == entry.digest else { return "its image slot does not hold what was committed" }
@@ -148,7 +139,7 @@ enum PartitionUpdates {
         let p = update.partition & (Limits.partitions - 1)
         let trust = builtInTrustAnchors()
         try PartitionUpdateVerifier.verify(update: update, target: plan[p], partitionCount: plan.count,
-                                           policyDigest: partitionPolicyDigest[p], trustAnchors: trust.anchors,
+                                           policyDigest: system.partitionPolicyDigest[p], trustAnchors: trust.anchors,
                                            revoked: trust.revoked, floor: floor)
     }
 
@@ -161,7 +152,7 @@ enum PartitionUpdates {
             entry: update.entry, imageDigest: digest(update.imageDigest), initrdDigest: digest(update.initrdDigest))
     }
 
-    static func partitionMeasurementDigest(_ p: Int) -> SHA512Digest { partitionMeasurement[p & (Limits.partitions - 1)] }
+    static func partitionMeasurementDigest(_ p: Int) -> SHA512Digest { partitionState(p & (Limits.partitions - 1)).pointee.measurement }
 
     static func digest(_ bytes: UnsafeRawBufferPointer) -> SHA512Digest {
         var d = SHA512Digest(bytes: InlineArray(repeating: 0))
@@ -172,30 +163,30 @@ enum PartitionUpdates {
 
     /// Store `which` (0 or 1) of partition `p`.
     static func store(_ p: Int, _ which: Int) -> UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(start: hostPointer(updateStoreBase[p] &+ UInt64(which & 1) &* storeSize), count: Int(storeSize))
+        UnsafeMutableRawBufferPointer(start: hostPointer(system.updateStoreBase[p] &+ UInt64(which & 1) &* storeSize), count: Int(storeSize))
     }
 
     /// Makes `p` boot `image` from now on (its partition must be stopped): the pristine copies,
     /// the entry point, the measurement and, with key services, the keys derived from it. The
     /// signer-bound keys stay those of the bundle's signer, so signer-sealed data still opens.
     static func switchImage(_ p: Int, to image: PartitionImage) {
-        partitionImage[p] = image.image
-        partitionInitrd[p] = image.initrd
+        partitionState(p).pointee.image = image.image
+        partitionState(p).pointee.initrd = image.initrd
         plan.partitions[p].entry = image.entry
         plan.partitions[p].imageSize = image.image.size
         plan.partitions[p].initrdSize = image.initrd.size
-        partitionMeasurement[p] = image.imageDigest
-        guard keysAvailable, let cdi = updateCDI else { return }
+        partitionState(p).pointee.measurement = image.imageDigest
+        guard system.keysAvailable, let cdi = system.updateCDI else { return }
         var initrdDigest = image.initrdDigest
         let keys = withUnsafeBytes(of: &initrdDigest) { initrd in
             KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
                                    imageDigest: image.imageDigest,
                                    initrdDigest: image.initrd.size > 0 ? initrd : UnsafeRawBufferPointer(start: nil, count: 0),
-                                   signingKey: bundleKeyID)
+                                   signingKey: system.bundleKeyID)
         }
         keystoreLock.withLock {
-            partitionElement(&partitionKeys, p).pointee.wipe()
-            partitionElement(&partitionKeys, p).pointee = keys
+            partitionState(p).pointee.keys.wipe()
+            partitionState(p).pointee.keys = keys
         }
     }
 
@@ -204,7 +195,7 @@ enum PartitionUpdates {
     /// on trial until `trialMilliseconds` have passed.
     static func install(_ update: PartitionUpdateReader, trialMilliseconds: UInt64, fromHart hart: Int) throws(BulkheadReason) {
         let p = update.partition
-        guard p < plan.count, updateStoreBase[p] != 0 else { throw .policyDenied }
+        guard p < plan.count, system.updateStoreBase[p] != 0 else { throw .policyDenied }
         let which = committedStore[p] == 0 ? 1 : 0
         let into = store(p, which)
         guard update.bytes.count <= into.count, let from = update.bytes.baseAddress else { throw .updateTooLarge }
@@ -215,8 +206,8 @@ enum PartitionUpdates {
             trialFlash[p] = try writeToFlash(p, UnsafeRawBufferPointer(stored), version: update.securityVersion, layout)
         }
         let trial = RunningImage(source: .committedUpdate, digest: image.imageDigest, securityVersion: update.securityVersion)
-        let ticks = trialMilliseconds > UInt64.max / UInt64(timebaseFrequency) ? UInt64.max / 2
-            : trialMilliseconds &* UInt64(timebaseFrequency) / 1000
+        let ticks = trialMilliseconds > UInt64.max / UInt64(system.timebaseFrequency) ? UInt64.max / 2
+            : trialMilliseconds &* UInt64(system.timebaseFrequency) / 1000
         let replaced = PartitionControl.replace(p, fromHart: hart) {
             switchImage(p, to: image)
             updateLock.withLock { updateTable.beginTrial(p, trial) }
@@ -273,7 +264,7 @@ enum PartitionUpdates {
         var flash = CFIFlash(layout: layout)
         do throws(UpdateAreaError) {
             let reading = try area.read(from: flash)
-            var record = reading.record(for: bundleMeasurement) ?? UpdateRecord(sequence: 0, manifestDigest: bundleMeasurement)
+            var record = reading.record(for: system.bundleMeasurement) ?? UpdateRecord(sequence: 0, manifestDigest: system.bundleMeasurement)
             record.entries[p] = UpdateEntry(slot: UInt8(stored.slot), length: stored.length, securityVersion: version, digest: stored.digest)
             log { out in
                 out.write("update: partition "); plan[p].name.withBytes { out.write(bytes: $0) }

@@ -9,7 +9,7 @@
 //                     partition update's image or commit record), across its erase and program
 //                     (a second writer gets `busy`: VCPUEnvironment.updateKeystore, PartitionUpdates)
 //   3 update          the partition update table (PartitionUpdates.swift)
-//   4 keystore        the keystores in RAM, the signing-key caches and the partitions' keys
+//   4 keystore        the keystores in RAM, the signing-key caches and the partitions' keys (PartitionState)
 //   5 drbg            the DRBG
 //   6 ring            one message ring (ring_lock)
 //   7 virtualPLIC     one partition's virtual PLIC (partition_shared.plic_lock)

@@ -1,9 +1,6 @@
 // The system revision as the hypervisor runs it (per partition: the committed image, its security version, its policy digest) and the system report over it (docs/keys.md).
 import BulkheadCore
 
-/// Per partition: the SHA-512 of its policy as the manifest holds it (PartitionUpdateVerifier.policyDigest,
-/// the digest a partition update is bound to), computed at boot from the verified bundle.
-nonisolated(unsafe) var partitionPolicyDigest = PerPartition<SHA512Digest>(repeating: SHA512Digest(bytes: InlineArray(repeating: 0)))
 
 /// What partition `p` is committed to: its image's digest and security version, and where the
 /// image came from (UpdateTable.running: its bundle's image at the bundle's security version until
@@ -17,16 +14,16 @@ func partitionRevision(_ p: Int) -> (source: SystemReport.ImageSource, imageDige
 /// Writes the system report for `caller` (SystemReport.write) signed with the device attestation
 /// key; nil when the device has no key services.
 func writeSystemReport(caller: Int, nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
-    guard keysAvailable, var key = attestationKey else { return nil }
+    guard system.keysAvailable, var key = attestationKey else { return nil }
     defer { key.wipe() }                       // the stack copy of the private key
-    let system = SystemReport.System(securityVersion: bundleSecurityVersion, identity: hypervisorIdentity,
-                                     manifestDigest: bundleMeasurement, partitionCount: plan.count,
+    let summary = SystemReport.System(securityVersion: system.bundleSecurityVersion, identity: system.hypervisorIdentity,
+                                     manifestDigest: system.bundleMeasurement, partitionCount: plan.count,
                                      channelCount: plan.channelCount, caller: caller)
-    return SystemReport.write(into: output, nonce: nonce, system: system, partition: { p in
+    return SystemReport.write(into: output, nonce: nonce, system: summary, partition: { p in
         let revision = partitionRevision(p)
         return SystemReport.Partition(name: plan[p].name, source: revision.source, securityVersion: revision.securityVersion,
                                       imageDigest: revision.imageDigest,
-                                      measurement: partitionElement(&partitionKeys, p).pointee.measurement,
-                                      policyDigest: partitionPolicyDigest[p & (Limits.partitions - 1)])
+                                      measurement: partitionState(p).pointee.keys.measurement,
+                                      policyDigest: system.partitionPolicyDigest[p & (Limits.partitions - 1)])
     }, channel: { plan.channel($0) }, deviceKey: key)
 }

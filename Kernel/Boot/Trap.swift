@@ -73,13 +73,13 @@ private func serviceMailbox(_ hart: Int) {
 
 /// A guest did something it may not: log it, then apply its partition's fault policy.
 private func contain(_ cause: TrapCause, hart: Int) -> Never {
-    let p = hartPartition[hart]
+    let p = system.hartPartition[hart]
     let stval = HartCSR.stval
     let address = HartCSR.htval.guestPhysicalAddress(stval: stval)
     let policy = plan[p].onFault
     log { out in
         out.write("fault: partition "); plan[p].name.withBytes { out.write(bytes: $0) }
-        out.write(" vCPU "); out.write(decimal: UInt64(hartVCPU[hart]))
+        out.write(" vCPU "); out.write(decimal: UInt64(system.hartVCPU[hart]))
         out.write(": "); writeCause(cause, &out)
         if case .exception(.virtualInstruction) = cause {
             // stval holds the faulting instruction's bits (privileged spec, "Hypervisor Extension").

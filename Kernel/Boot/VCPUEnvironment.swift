@@ -9,12 +9,12 @@ struct VCPUEnvironment: SBIEnvironment {
     let vcpu: Int
     var vcpuCount: Int { plan[partition].harts.count }
     var memory: GuestMemory { plan[partition].guestMemory }
-    var machineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) { firmwareMachineIDs }
+    var machineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) { system.firmwareMachineIDs }
 
     init(hart: Int) {
         self.hart = hart
-        partition = hartPartition[hart]
-        vcpu = hartVCPU[hart]
+        partition = system.hartPartition[hart]
+        vcpu = system.hartVCPU[hart]
     }
 
     func hartOf(_ v: Int) -> Int { Int(plan[partition].harts[v]) }
@@ -31,7 +31,7 @@ struct VCPUEnvironment: SBIEnvironment {
         // A partition on trial that missed its deadline goes back to its committed image here
         // (its timer is how a running guest is sure to trap now and then).
         if PartitionUpdates.trialExpired(partition) { PartitionControl.stop(fromHart: hart, restart: true, trial: .trialDeadline) }
-        if sstcAvailable {
+        if system.sstcAvailable {
             HartCSR.setGuestTimer(deadline)
         } else {
             HartCSR.lowerVirtual(.vsti)
@@ -89,11 +89,11 @@ struct VCPUEnvironment: SBIEnvironment {
         }
     }
     var partitionName: PartitionName { plan[partition].name }
-    func sharedWindow(_ id: Int) -> GuestPhysAddr { channelLayout.sharedWindow(id) }
+    func sharedWindow(_ id: Int) -> GuestPhysAddr { system.channelLayout.sharedWindow(id) }
 
     mutating func withRing<R>(channel id: Int, toEndpoint endpoint: Int, _ body: (MessageRing) -> R) -> R {
         let ch = route(id)
-        let offset = channelLayout.ringOffset(id, toEndpoint: endpoint, channel: ch)
+        let offset = system.channelLayout.ringOffset(id, toEndpoint: endpoint, channel: ch)
         let base = hostPointer(KernelStorage.ipcQueues.base.raw &+ offset)
         let lock = SpinLock(word: SharedWords.ringLock(2 &* id &+ endpoint), rank: .ring)
         return lock.withLock { body(MessageRing(base: base, depth: ch.depth, messageSize: ch.messageSize)) }
@@ -110,15 +110,15 @@ struct VCPUEnvironment: SBIEnvironment {
     // MARK: Keys (docs/keys.md)
 
     var keyPolicy: KeyPolicy { plan[partition].keyPolicy }
-    var securityVersion: UInt64 { bundleSecurityVersion }
+    var securityVersion: UInt64 { system.bundleSecurityVersion }
 
     func withPartitionKeys<R>(_ body: (PartitionKeys) -> R) -> R? {
-        guard keysAvailable else { return nil }
-        return body(partitionElement(&partitionKeys, partition).pointee)
+        guard system.keysAvailable else { return nil }
+        return body(partitionState(partition).pointee.keys)
     }
 
     mutating func randomBytes(_ output: UnsafeMutableRawBufferPointer) -> Bool {
-        guard keysAvailable else { return false }
+        guard system.keysAvailable else { return false }
         return drbgLock.withLock { drbg.fill(output) }
     }
 
@@ -127,7 +127,7 @@ struct VCPUEnvironment: SBIEnvironment {
         defer { key.wipe() }                       // the stack copy of the private key
         let name = plan[partition].name
         return withPartitionKeys { keys in
-            AttestationReport.write(into: output, securityVersion: bundleSecurityVersion, identity: hypervisorIdentity,
+            AttestationReport.write(into: output, securityVersion: system.bundleSecurityVersion, identity: system.hypervisorIdentity,
                                     name: name, keys: keys, nonce: nonce, deviceKey: key)
         }
     }
@@ -137,8 +137,8 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     mutating func readKeystore<R>(_ body: (borrowing PartitionKeystore) throws(BulkheadReason) -> R) throws(BulkheadReason) -> R {
-        let store = keystorePointer(partition)
-        return try withKeystoreLock { () throws(BulkheadReason) -> R in try body(store.pointee) }
+        let state = partitionState(partition)
+        return try withKeystoreLock { () throws(BulkheadReason) -> R in try body(state.pointee.keystore) }
     }
 
     /// One writer at a time (`flashWriter`, taken with a try: a second writer gets `busy`
@@ -158,8 +158,8 @@ struct VCPUEnvironment: SBIEnvironment {
         guard flashWriter.tryLock() else { throw .busy }
         defer { flashWriter.unlock() }
         let name = plan[partition].name
-        let store = keystorePointer(partition)
-        var working = withKeystoreLock { store.pointee }
+        let state = partitionState(partition)
+        var working = withKeystoreLock { state.pointee.keystore }
         defer { working.wipe() }
         var flash = CFIFlash(layout: layout)
         let result = try withUnsafeBytes(of: &key) { (k) throws(BulkheadReason) -> UInt64 in
@@ -170,29 +170,29 @@ struct VCPUEnvironment: SBIEnvironment {
         }
         let p = partition & 7
         withKeystoreLock {
-            store.pointee = working
-            signingKeyCaches[p].keystoreChanged()
+            state.pointee.keystore = working
+            partitionState(p).pointee.signingKeyCache.keystoreChanged()
         }
         return result
     }
 
     mutating func keystoreStamp() -> UInt64 {
         let p = partition & 7
-        return withKeystoreLock { signingKeyCaches[p].stamp }
+        return withKeystoreLock { partitionState(p).pointee.signingKeyCache.stamp }
     }
 
     mutating func cachedSigningKey(_ handle: UInt64) -> Ed25519PrivateKey? {
         let p = partition & 7
-        return withKeystoreLock { signingKeyCaches[p].handle == handle ? signingKeyCaches[p].key : nil }
+        return withKeystoreLock { partitionState(p).pointee.signingKeyCache.handle == handle ? partitionState(p).pointee.signingKeyCache.key : nil }
     }
 
     mutating func cacheSigningKey(_ handle: UInt64, _ key: Ed25519PrivateKey, ifUnchangedSince stamp: UInt64) {
         let p = partition & 7
         withKeystoreLock {
-            guard signingKeyCaches[p].stamp == stamp else { return }
-            signingKeyCaches[p].key?.wipe()
-            signingKeyCaches[p].handle = handle
-            signingKeyCaches[p].key = key
+            guard partitionState(p).pointee.signingKeyCache.stamp == stamp else { return }
+            partitionState(p).pointee.signingKeyCache.key?.wipe()
+            partitionState(p).pointee.signingKeyCache.handle = handle
+            partitionState(p).pointee.signingKeyCache.key = key
         }
     }
 
@@ -202,12 +202,12 @@ struct VCPUEnvironment: SBIEnvironment {
     var planPartitionCount: Int { plan.count }
 
     mutating func withUpdateTable<R>(_ body: (inout UpdateTable) -> R) -> R? {
-        guard updateStagingRegion != nil else { return nil }
+        guard system.updateStagingRegion != nil else { return nil }
         return updateLock.withLock { body(&updateTable) }
     }
 
     var updateStaging: UnsafeMutableRawBufferPointer? {
-        guard let region = updateStagingRegion else { return nil }
+        guard let region = system.updateStagingRegion else { return nil }
         return UnsafeMutableRawBufferPointer(start: hostPointer(region.base.raw), count: Int(region.size))
     }
 

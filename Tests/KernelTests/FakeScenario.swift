@@ -32,8 +32,8 @@ final class FakeScenario {
         self.setups = setups
         FakeMachine.installed = machine
         plan = PartitionPlan()
-        hartPartition = PerHart(repeating: -1)
-        hartVCPU = PerHart(repeating: 0)
+        thawSystemForTests()
+        configureSystem { $0 = SystemConfig() }
         for (p, setup) in setups.enumerated() {
             let memory = FakeStorage.allocate(Self.ramSize)
             let image = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ p) }
@@ -46,10 +46,12 @@ final class FakeScenario {
             spec.imageSize = UInt64(image.count)
             spec.onFault = setup.onFault
             _ = plan.append(spec)
-            partitionImage[p] = HostRegion(base: HostPhysAddr(machine.storage.address(imageBuffer)), size: UInt64(image.count))
+            partitionState(p).pointee.image = HostRegion(base: HostPhysAddr(machine.storage.address(imageBuffer)), size: UInt64(image.count))
             for (v, h) in setup.harts.enumerated() {
-                hartPartition[h] = p
-                hartVCPU[h] = v
+                configureSystem { s in
+                    s.hartPartition[h] = p
+                    s.hartVCPU[h] = v
+                }
                 if v != 0 { Mailbox(hart: h).state = .stopped }   // as Boot.swift leaves them
             }
             #expect(PartitionControl.load(p))
@@ -87,6 +89,17 @@ final class FakeScenario {
         wait("hart \(hart)'s entry #\(count)") { entries(ofHart: hart).count >= count }
         let all = entries(ofHart: hart)
         return all.count >= count ? all[count - 1] : nil
+    }
+
+    /// Boots a partition on harts 0 and 1 whose vCPU 0 starts vCPU 1 at 0x8000_2000 (SBI HSM hart_start).
+    static func bootPairWithBothVCPUsRunning(onFault: FaultPolicy = .stop) -> FakeScenario {
+        let s = FakeScenario([PartitionSetup(name: "pair", harts: [0, 1], onFault: onFault)])
+        s.boot()
+        s.waitForEntry(0)
+        s.wait("hart 1 to park") { s.state(1) == .stopped }
+        #expect(s.call(SBI.hsm, 0, [1, 0x8000_2000, 0], on: 0)?.a0 == 0)
+        s.waitForEntry(1)
+        return s
     }
 
     func waitForConsole(_ text: String) -> Bool { wait("console line \"\(text)\"") { machine.consoleText.contains(text) } }

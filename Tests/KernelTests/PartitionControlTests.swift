@@ -25,25 +25,20 @@ extension KernelOnFakeArchTests {
     }
 
     @Test func aFaultWithPolicyRestartReloadsThePartitionAndStartsItsFirstHart() throws {
-        let s = FakeScenario([PartitionSetup(name: "worker", harts: [0, 1], onFault: .restart)])
-        s.boot()
-        s.waitForEntry(0)
-        s.wait("hart 1 to park") { s.state(1) == .stopped }
-        #expect(try #require(s.call(SBI.hsm, 0, [1, 0x8000_2000, 0], on: 0)).a0 == 0)
-        s.waitForEntry(1)
+        let s = FakeScenario.bootPairWithBothVCPUsRunning(onFault: .restart)
         // The guest scribbles over its image and the memory after it.
         s.ram[0].baseAddress!.initializeMemory(as: UInt8.self, repeating: 0xEE, count: 0x2_0000)
         // vCPU 1 faults: its hart stops the partition, vCPU 0 is parked, the image reloaded.
         s.machine.post(FakeTrap(scause: Scause(exception: .storeAccessFault), stval: 0x10), toHart: 1)
-        #expect(s.waitForConsole("fault: partition worker vCPU 1: store/AMO access fault"))
-        #expect(s.waitForConsole("partition worker restarting (boot 1)"))
+        #expect(s.waitForConsole("fault: partition pair vCPU 1: store/AMO access fault"))
+        #expect(s.waitForConsole("partition pair restarting (boot 1)"))
         #expect(s.waitForEntry(0, count: 2) == .entered(hart: 0, pc: s.entry, a0: 0, a1: s.deviceTree(0)))
         s.wait("hart 1 to stay parked") { s.state(1) == .stopped }
         #expect(s.entries(ofHart: 1).count == 1)
         #expect(Array(s.ram[0][0..<s.images[0].count]) == s.images[0])
         #expect(s.ram[0][s.images[0].count..<0x2_0000].allSatisfy { $0 == 0 })
         #expect(SharedWords.partitionBootCount(0).load() == 1)
-        #expect(!s.machine.consoleText.contains("worker stopped"))
+        #expect(!s.machine.consoleText.contains("pair stopped"))
     }
 
     @Test func aPartitionThatKeepsFaultingIsStoppedAfterTheRestartLimit() throws {

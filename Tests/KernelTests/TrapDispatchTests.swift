@@ -27,12 +27,7 @@ extension KernelOnFakeArchTests {
     }
 
     @Test func anIPIToASiblingRaisesItsVSSIPAndNotTheSender() throws {
-        let s = FakeScenario([PartitionSetup(name: "pair", harts: [0, 1])])
-        s.boot()
-        s.waitForEntry(0)
-        s.wait("hart 1 to park") { s.state(1) == .stopped }
-        #expect(try #require(s.call(SBI.hsm, 0, [1, 0x8000_2000, 0], on: 0)).a0 == 0)
-        s.waitForEntry(1)
+        let s = FakeScenario.bootPairWithBothVCPUsRunning()
         let r = try #require(s.call(SBI.ipi, 0, [0b10, 0], on: 0))     // hart_mask: vCPU 1
         #expect(r.a0 == 0)
         s.wait("VSSIP on hart 1") { s.machine.withLock { s.machine.csrs[1].hvip.contains(.vssi) } }
@@ -40,12 +35,7 @@ extension KernelOnFakeArchTests {
     }
 
     @Test func aRemoteFenceWaitsUntilTheTargetPerformedIt() throws {
-        let s = FakeScenario([PartitionSetup(name: "pair", harts: [0, 1])])
-        s.boot()
-        s.waitForEntry(0)
-        s.wait("hart 1 to park") { s.state(1) == .stopped }
-        #expect(try #require(s.call(SBI.hsm, 0, [1, 0x8000_2000, 0], on: 0)).a0 == 0)
-        s.waitForEntry(1)
+        let s = FakeScenario.bootPairWithBothVCPUsRunning()
         let r = try #require(s.call(SBI.rfence, 0, [0b10, 0], on: 0))   // remote_fence_i on vCPU 1
         #expect(r.a0 == 0)
         #expect(Mailbox(hart: 1).pending & Request.fences == 0)        // hart 1 acknowledged it
@@ -67,6 +57,17 @@ extension KernelOnFakeArchTests {
         #expect(!s.machine.withLock { s.machine.events.contains(.firmwareIPI(hart: 1)) })
         #expect(!s.machine.consoleText.contains("bystander"))
         #expect(s.entries(ofHart: 0).count == 1)
+    }
+
+    @Test func aChangeToTheSystemConfigurationAfterBootStopsTheMachine() throws {
+        let s = FakeScenario([PartitionSetup(name: "solo", harts: [0])])
+        s.boot()
+        s.waitForEntry(0)
+        freezeSystem()
+        s.machine.startHart(1) { configureSystem { $0.timebaseFrequency = 1 } }
+        #expect(s.waitForConsole("[bulkhead] FATAL: the system configuration changed after boot"))
+        s.wait("the machine to stop") { s.machine.withLock { s.machine.events.contains(.firmwareShutdown(failure: true)) } }
+        #expect(system.timebaseFrequency != 1)
     }
 
     @Test func aVirtualInstructionFaultNamesItsInstructionBits() throws {
