@@ -161,8 +161,10 @@ enum PartitionControl {
         return true
     }
 
-    /// Asks every hart of `p` but `me`'s to park and waits until each has (serving `me`'s own
-    /// fences meanwhile), then flushes the partition's console and resets its interrupts.
+    /// Asks every hart of `p` but `me`'s to park and waits until each has taken the request and is
+    /// stopped (serving `me`'s own fences meanwhile), then flushes the partition's console and
+    /// resets its interrupts. A hart that was already stopped must still take the request: left
+    /// pending, it would clear a start posted after the restart along with itself.
     private static func parkAll(_ p: Int, from me: Mailbox) {
         let spec = plan[p]
         var v = 0
@@ -174,7 +176,9 @@ enum PartitionControl {
         v = 0
         while v < spec.harts.count {
             let other = Mailbox(hart: Int(spec.harts[v]))
-            if other.hart != me.hart { while other.state != .stopped { me.serviceFences() } }
+            if other.hart != me.hart {
+                while other.state != .stopped || other.pending & Request.park != 0 { me.serviceFences() }
+            }
             v += 1
         }
         guestConsoleFlush(partition: p)

@@ -57,6 +57,20 @@ extension KernelOnFakeArchTests {
         #expect(s.entries(ofHart: 0).count == Int(maxRestarts) + 1)
     }
 
+    @Test func aStartAfterARestartIsNotLostToTheStopsParkRequest() throws {
+        // vCPU 1 is stopped (its hart parked) when vCPU 0 reboots the partition. The reboot's park
+        // request reaches hart 1 late (its wfi is slow): the restarted vCPU 0's hart_start must
+        // still start vCPU 1, not be cleared with that stale park request.
+        let s = FakeScenario.bootPairWithBothVCPUsRunning()
+        s.machine.post(s.ecall(SBI.hsm, 1, on: 1), toHart: 1)                  // vCPU 1: hart_stop
+        s.wait("hart 1 to park") { s.state(1) == .stopped }
+        s.machine.withLock { s.machine.wfiDelay[1] = 1_000_000 }
+        s.machine.post(s.ecall(SBI.srst, 0, [1, 0], on: 0), toHart: 0)        // vCPU 0: cold reboot
+        s.waitForEntry(0, count: 2)
+        #expect(try #require(s.call(SBI.hsm, 0, [1, 0x8000_4000, 9], on: 0)).a0 == 0)
+        #expect(s.waitForEntry(1, count: 2) == .entered(hart: 1, pc: 0x8000_4000, a0: 1, a1: 9))
+    }
+
     @Test func srstShutdownStopsThePartitionAndRebootRestartsIt() throws {
         let s = FakeScenario([PartitionSetup(name: "down", harts: [0]), PartitionSetup(name: "again", harts: [1])])
         s.boot()

@@ -51,6 +51,8 @@ final class FakeMachine: @unchecked Sendable {
     private var ipiPending = [Bool](repeating: false, count: Limits.harts)
     private var posted = [[FakeTrap]](repeating: [], count: Limits.harts)
     var time: UInt64 = 0
+    /// Per hart: how long its wfi sleeps before it looks at its IPIs (a slow hart, to provoke races).
+    var wfiDelay = [UInt32](repeating: 0, count: Limits.harts + 1)
 
     /// The kernel's fixed storage (KernelMemory.swift), zeroed.
     let storage = FakeStorage()
@@ -97,6 +99,8 @@ final class FakeMachine: @unchecked Sendable {
     /// wfi: returns once an IPI is pending or after a short wait (wfi may return at any time).
     func waitForInterrupt(_ hart: Int) {
         if withLock({ retired }) { blockForever() }
+        let delay = withLock { wfiDelay[min(hart, Limits.harts)] }
+        if delay != 0 { usleep(delay) }
         if hart < Limits.harts, withLock({ () -> Bool in let p = ipiPending[hart]; ipiPending[hart] = false; return p }) { return }
         usleep(50)
     }
