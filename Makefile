@@ -96,7 +96,7 @@ FORCE:
 # swiftc silently drops inline asm that fails to assemble: compile the headers with clang first.
 $(KDIR)/asm-guard.stamp: $(ARCH_DIR)/include/csr.h $(ARCH_DIR)/include/hart.h
 	@mkdir -p $(KDIR)
-	printf '#include "csr.h"\n#include "hart.h"\nvoid guard(void){csr_write_hgatp(csr_read_hgatp());arch_hfence_gvma_all();arch_hfence_vvma_all();arch_hfence_vvma_asid(1);(void)arch_sbi_call(0,0,0,0,0,0,0,0);csr_write_vstimecmp(0);}\n' \
+	printf '#include "csr.h"\n#include "hart.h"\nvoid guard(void){csr_write_hgatp(csr_read_hgatp());arch_hfence_gvma_all();arch_hfence_vvma_all();arch_hfence_vvma_asid(1);(void)arch_hlv_bu(0);(void)arch_hlv_d(0);arch_hsv_b(0,0);arch_hsv_d(0,0);(void)arch_sbi_call(0,0,0,0,0,0,0,0);csr_write_vstimecmp(0);}\n' \
 	    | $(CLANG) $(CLANG_FLAGS) -Werror -I $(ARCH_DIR)/include -x c -c - -o $(KDIR)/asm-guard.o
 	@touch $@
 

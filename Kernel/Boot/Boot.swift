@@ -133,6 +133,7 @@ func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
     log { out in out.write("entered at instret "); out.write(decimal: KernelImage.entryInstret) }
 
     checkStackCanaries(hart: hart)
+    GuestAccessInstructions.install()        // services reach guest RAM with HLV/HSV from now on
     freezeSystem()
 
     // 4. The other harts (started to hash images) go on to their partitions; this one follows

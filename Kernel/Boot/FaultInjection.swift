@@ -4,7 +4,8 @@
 // ecall with a7 = FaultInjection.eid (firmware-specific range, SBI spec v2.0 §3) and a6 = the
 // fault makes the hypervisor itself do, on that hart: 0 overflow its stack, 1 write to its own
 // code, 2 write to page 0 (unmapped), 3 jump into its data, 4 take the DRBG lock while holding the
-// console lock (out of order), 5 write to the first byte of another partition's RAM. Each must end in one FATAL line naming the cause (HostPaging.swift,
+// console lock (out of order), 5 write to the first byte of another partition's RAM, 6 write to
+// the first byte of its own partition's RAM. Each must end in one FATAL line naming the cause (HostPaging.swift,
 // SpinLock.swift) and the machine stopping (Tests/qemu/test_hardening.py).
 import BulkheadCore
 
@@ -26,6 +27,7 @@ enum FaultInjection {
             var q = 0
             while q < plan.count && q == me { q += 1 }
             if q < plan.count { DeliberateFault.store(to: plan[q].memory.base.raw) } else { log("fault injection: no other partition") }
+        case 6: DeliberateFault.store(to: plan[system.hartPartition[hart]].memory.base.raw)
         default: log("fault injection: unknown fault")
         }
     }

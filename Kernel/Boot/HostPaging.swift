@@ -7,12 +7,14 @@
 // unaffected: their accesses go through vsatp and hgatp, not satp.
 //
 // Partition RAM: the boot table maps all of it (the boot copies images and scrubs RAM for every
-// partition on every hart). Before a hart first enters its guest it selects its partition's table,
-// which leaves every *other* partition's RAM unmapped: whatever a hart does in the hypervisor on
-// behalf of its partition (hypercall buffers, loading its image on a restart, emulating its MMIO)
-// can reach only that partition's RAM, and a stray access to another's is a FATAL naming it. Harts
-// without a partition select a table without any partition RAM. What partitions share (channel
-// rings and windows, console buffers) is hypervisor memory, mapped in every table.
+// partition on every hart). Before a hart first enters its guest it selects the run table, which
+// maps no partition's RAM at all: the hypervisor reaches its guest's memory only through
+// GuestBuffer's copies, which use HLV/HSV and so the partition's own G-stage table
+// (Arch/RISCV64/GuestAccess.swift), and a stray access to any partition's RAM, its own included,
+// is a FATAL naming it. The one window: while a hart of partition p loads p's image again (a
+// restart, an update: PartitionControl.reload) it selects p's load table, which maps p's RAM and
+// no other's. What partitions share (channel rings and windows, console buffers) is hypervisor
+// memory, mapped in every table.
 import BulkheadCore
 
 /// What the tables are built from (kept for the partition tables, built once the plan is known).
@@ -84,8 +86,8 @@ func enableHostPaging(_ host: HostDescription, tree: UnsafeRawBufferPointer) {
     hostTablePool = pool
 }
 
-/// Once the plan is known (boot hart): one table per partition, without the RAM of the others,
-/// and one without any partition's RAM for idle harts. Halts with the reason when they do not fit.
+/// Once the plan is known (boot hart): one load table per partition, without the RAM of the
+/// others, and the run table, without any partition's RAM. Halts with the reason when they do not fit.
 func buildPartitionTables() {
     guard system.hostSatp != 0, var pool = hostTablePool else { return }
     var p = 0
@@ -98,7 +100,7 @@ func buildPartitionTables() {
         }
         do {
             let table = try HypervisorMappings.build(image: hostImage, ram: hostRAM, excluded: excluded, devices: hostDevices, memory: &pool)
-            if p < plan.count { configureSystem { $0.partitionSatp[p] = table.satp } } else { configureSystem { $0.idleSatp = table.satp } }
+            if p < plan.count { configureSystem { $0.partitionSatp[p] = table.satp } } else { configureSystem { $0.runSatp = table.satp } }
         } catch {
             halt { out in out.write("error: cannot build partition page tables for the hypervisor: "); error.write(to: &out) }
         }
@@ -106,17 +108,23 @@ func buildPartitionTables() {
     }
     hostTablePool = pool
     log { out in
-        out.write("hypervisor page tables: one per partition, each without the other partitions' RAM (")
+        out.write("hypervisor page tables: harts run without any partition's RAM; one load table per partition (")
         out.write(size: pool.used); out.write(" of tables in all)")
     }
 }
 
-/// Selects the table of the partition `hart` runs (the idle table when it runs none). Called on
-/// the hart itself before it first enters its guest.
-func selectPartitionTable(hart: Int) {
-    let p = system.hartPartition[hart]
-    let satp = p >= 0 ? system.partitionSatp[p] : system.idleSatp
+/// Selects the run table (no partition's RAM) on this hart, before it first enters its guest.
+func selectRunTable() {
+    if system.runSatp != 0 { Instructions.selectHostTable(satp: system.runSatp) }
+}
+
+/// Runs `body` on partition `p`'s load table (its RAM mapped, no other partition's), on a hart of
+/// `p`, then goes back to the run table.
+func withPartitionRAM<R>(_ p: Int, _ body: () -> R) -> R {
+    let satp = system.partitionSatp[p & (Limits.partitions - 1)]
     if satp != 0 { Instructions.selectHostTable(satp: satp) }
+    defer { selectRunTable() }
+    return body()
 }
 
 /// Selects the table on a hart the boot hart started (satp is 0 after SBI HSM hart_start).

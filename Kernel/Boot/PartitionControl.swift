@@ -42,7 +42,7 @@ enum PartitionControl {
     /// Runs on every hart once the plan is in place. Never returns.
     static func hartMain(_ hart: Int) -> Never {
         HartControl.configureHypervisor(sstc: system.sstcAvailable, externalInterrupts: externalInterruptsUsed)
-        selectPartitionTable(hart: hart)       // from now on the other partitions' RAM is unmapped here
+        selectRunTable()                       // from now on no partition's RAM is mapped here
         openContext(hart: hart)
         let p = system.hartPartition[hart]
         guard p >= 0 else {
@@ -146,7 +146,7 @@ enum PartitionControl {
 
     /// From a hart of another partition (a partition update): stops partition `p`, lets `change`
     /// act on it while it is stopped (switch its image), and has its first hart reload and start
-    /// it (this hart's page table does not map `p`'s RAM). False, with nothing done, when a hart
+    /// it (only a hart of `p` may map `p`'s RAM). False, with nothing done, when a hart
     /// of `p` is already stopping or restarting it.
     static func replace(_ p: Int, fromHart hart: Int, _ change: () -> Void) -> Bool {
         let busy = SpinLock(word: SharedWords.partitionBusy(p), rank: .partitionBusy)
@@ -185,9 +185,10 @@ enum PartitionControl {
         resetInterrupts(partition: p)
     }
 
-    /// Loads `p` again; a partition whose device tree no longer builds stops with the reason.
+    /// Loads `p` again, on a hart of `p` (its load table maps its RAM meanwhile); a partition
+    /// whose device tree no longer builds stops with the reason.
     static func reload(_ p: Int) -> Bool {
-        if load(p) { return true }
+        if withPartitionRAM(p, { load(p) }) { return true }
         log { out in
             out.write("partition "); plan[p].name.withBytes { out.write(bytes: $0) }
             out.write(": its device tree does not build again; stopping it instead of restarting")

@@ -28,10 +28,10 @@ struct SystemConfig {
     /// Per partition: the hgatp value selecting its G-stage table and VMID.
     var partitionHgatp = PerPartition<UInt64>(repeating: 0)
     /// The hypervisor's own page tables (HostPaging.swift): the boot table's satp, each
-    /// partition's harts' table, the table of harts without a partition (0: not built).
+    /// partition's load table, the run table without any partition's RAM (0: not built).
     var hostSatp: UInt64 = 0
     var partitionSatp = PerPartition<UInt64>(repeating: 0)
-    var idleSatp: UInt64 = 0
+    var runSatp: UInt64 = 0
     /// Whether guests' timers use Sstc's vstimecmp (else the hypervisor forwards its own timer).
     var sstcAvailable = false
     var firmwareMachineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) = (0, 0, 0)

@@ -22,7 +22,7 @@ struct VCPUEnvironment: SBIEnvironment {
     mutating func consoleWrite(byte: UInt8) { guestConsolePut(partition: partition, byte) }
 
     mutating func consoleWrite(_ buffer: GuestBuffer) {
-        buffer.withBytes { guestConsolePut(partition: partition, $0) }
+        buffer.forEachChunk { guestConsolePut(partition: partition, $0) }
     }
 
     mutating func consoleRead() -> UInt8? { withConsoleLock { takeConsoleInput(partition) } }

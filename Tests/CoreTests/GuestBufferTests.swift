@@ -1,8 +1,20 @@
 // GuestSlice -> GuestMemory.check -> GuestBuffer: a guest's claim becomes a buffer only inside its
 // RAM, and copies in and out of the buffer never leave it.
 
+import Foundation
 import Testing
 @testable import BulkheadCore
+
+/// The buffer's bytes, as forEachChunk hands them over.
+private func chunks(_ buffer: GuestBuffer) -> [UInt8] {
+    var all: [UInt8] = []
+    buffer.forEachChunk { all.append(contentsOf: $0) }
+    return all
+}
+
+/// Every GuestAccess.copy call, while the recording hook below is installed.
+private let recordLock = NSLock()
+nonisolated(unsafe) private var recorded: [(guest: UInt64, host: UInt64, count: Int, toGuest: Bool)] = []
 
 @Suite("GuestBuffer: checked guest memory")
 struct GuestBufferTests {
@@ -20,7 +32,7 @@ struct GuestBufferTests {
         let ram = RAM()
         let buffer = try #require(ram.memory.check(GuestSlice(GuestPhysAddr(0x8000_0008), length: 16)))
         #expect(buffer.count == 16)
-        #expect(buffer.withBytes { Array($0) } == Array(8..<24).map(UInt8.init))
+        #expect(chunks(buffer) == Array(8..<24).map(UInt8.init))
     }
 
     @Test func aClaimReachingOutsideTheRAMIsRefused() {
@@ -53,6 +65,41 @@ struct GuestBufferTests {
         #expect(buffer.load(UInt64.self, at: 2) == 0x0908_0706_0504_0302)
         #expect(buffer.load(UInt64.self, at: 3) == nil)
         #expect(buffer.load(UInt8.self, at: 10) == nil)
+    }
+
+    @Test func forEachChunkHandsOverTheWholeBufferInPiecesOfAtMost256Bytes() throws {
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: 600, alignment: 8)
+        defer { bytes.deallocate() }
+        for i in 0..<600 { bytes[i] = UInt8(truncatingIfNeeded: i &* 7) }
+        let memory = GuestMemory(host: HostRegion(base: HostPhysAddr(UInt64(UInt(bitPattern: bytes.baseAddress!))), size: 600))
+        let buffer = try #require(memory.check(GuestSlice(GuestPhysAddr(0x8000_0001), length: 599)))
+        var sizes: [Int] = []
+        var all: [UInt8] = []
+        buffer.forEachChunk { sizes.append($0.count); all.append(contentsOf: $0) }
+        #expect(sizes == [256, 256, 87])
+        #expect(all == Array(bytes[1..<600]))
+    }
+
+    /// The kernel moves guest bytes with HLV/HSV by guest-physical address: the hook gets the
+    /// guest address (and the host one) of exactly the bytes asked for, in the right direction.
+    @Test func copiesGoThroughTheGuestAccessHookWithGuestAddresses() throws {
+        let ram = RAM()
+        let host = UInt64(UInt(bitPattern: ram.bytes.baseAddress!))
+        let buffer = try #require(ram.memory.check(GuestSlice(GuestPhysAddr(0x8000_0010), length: 16)))
+        GuestAccess.copy = { hypervisor, guest, host, count, toGuest in
+            recordLock.withLock { recorded.append((guest, host, count, toGuest)) }
+            let memory = UnsafeMutableRawPointer(bitPattern: UInt(host))!      // as the default does
+            if toGuest { memory.copyMemory(from: hypervisor, byteCount: count) } else { hypervisor.copyMemory(from: memory, byteCount: count) }
+        }
+        defer { GuestAccess.copy = nil }
+        var four = [UInt8](repeating: 0, count: 4)
+        #expect(four.withUnsafeMutableBytes { buffer.copyIn(to: $0, from: 2) })
+        #expect([UInt8]([9, 9]).withUnsafeBytes { buffer.copyOut(from: $0, at: 5) })
+        let mine = recordLock.withLock { recorded.filter { $0.host >= host && $0.host < host + 64 } }
+        #expect(mine.count == 2)
+        #expect(mine.first.map { $0.guest == 0x8000_0012 && $0.host == host + 0x12 && $0.count == 4 && !$0.toGuest } == true)
+        #expect(mine.last.map { $0.guest == 0x8000_0015 && $0.host == host + 0x15 && $0.count == 2 && $0.toGuest } == true)
+        #expect(four == [0x12, 0x13, 0x14, 0x15] && ram.bytes[0x15] == 9 && ram.bytes[0x16] == 9)
     }
 
     @Test func anEmptyClaimAtTheEndOfRAMIsAnEmptyBuffer() throws {

@@ -190,7 +190,7 @@ struct FakeSBIEnvironment: SBIEnvironment, NoKeyServices {
 
     mutating func consoleWrite(byte: UInt8) { console.append(byte) }
     mutating func consoleWrite(_ buffer: GuestBuffer) {
-        buffer.withBytes { console.append(contentsOf: $0) }
+        buffer.forEachChunk { console.append(contentsOf: $0) }
     }
     mutating func consoleRead() -> UInt8? { input.isEmpty ? nil : input.removeFirst() }
     mutating func setTimer(_ deadline: UInt64) { timers.append(deadline) }

@@ -28,7 +28,7 @@ struct FuzzEnvironment: SBIEnvironment {
     mutating func consoleWrite(_ buffer: GuestBuffer) {
         // The dispatch checked the range: read every byte, so AddressSanitizer sees a bad one.
         var sum: UInt8 = 0
-        buffer.withBytes { for b in $0 { sum &+= b } }
+        buffer.forEachChunk { for b in $0 { sum &+= b } }
         _ = sum
     }
     mutating func consoleRead() -> UInt8? { nil }

@@ -1,6 +1,6 @@
 """The hypervisor protects itself (README "Threat model"): it runs on its own Sv39 page table, so a
-stack overflow, a write to its code, a stray access, a write to another partition's RAM (each
-partition's harts run on a table without the other partitions' RAM) and a jump into its data each end in one FATAL
+stack overflow, a write to its code, a stray access, a write to any partition's RAM (harts run on a
+table without partition RAM; guest memory is reached with HLV/HSV) and a jump into its data each end in one FATAL
 line naming the cause and the machine stopping with a failure, instead of silent corruption.
 The faults are provoked by a test kernel (make kernel-faults, Kernel/Boot/FaultInjection.swift) on
 the request of Guests/hvfault; the product kernel does not know the request. The same test kernel
@@ -24,6 +24,8 @@ FAULTS = [
     ("execute-data", "0xc", r"an instruction fetch from memory that is not the hypervisor's code"),
     # hvfault's hart may reach only hvfault's RAM: heartbeat's is not in its page table.
     ("other-ram", "0xf", r"an access to partition heartbeat's RAM, which this hart's page table does not map"),
+    # Nor its own: the hypervisor reaches it only with HLV/HSV, through hvfault's G-stage table.
+    ("own-ram", "0xf", r"an access to partition hvfault's RAM, which this hart's page table does not map"),
 ]
 
 

@@ -53,10 +53,7 @@ public enum IPCService {
             let peer = end.channel.peer(of: end.endpoint)
             let sender = UInt8(truncatingIfNeeded: env.partition)
             let queued = env.withRing(channel: end.id, toEndpoint: 1 - end.endpoint) { ring in
-                message.withBytes { source in
-                    guard let from = source.baseAddress else { return false }
-                    return ring.push(from: from, length: UInt32(length), sender: sender)
-                }
+                ring.push(length: UInt32(length), sender: sender) { _ = message.copyIn(to: $0) }
             }
             guard queued else { throw .full }
             if end.channel.doorbell { env.ringDoorbell(channel: end.id, partition: peer) }
@@ -70,8 +67,7 @@ public enum IPCService {
             let outcome = env.withRing(channel: end.id, toEndpoint: end.endpoint) { (ring) -> Result<UInt64, BulkheadReason> in
                 guard let next = ring.peek() else { return .failure(.empty) }
                 guard UInt64(next.length) <= length else { return .failure(.bufferTooSmall) }
-                guard let target = into.withMutableBytes({ $0.baseAddress }),
-                      let message = ring.pop(into: target) else { return .failure(.empty) }
+                guard let message = ring.pop(drain: { _ = into.copyOut(from: $0) }) else { return .failure(.empty) }
                 return .success(ReceivedMessage.pack(length: message.length, sender: message.sender))
             }
             return try outcome.get()
@@ -114,8 +110,11 @@ public enum IPCService {
         let needed = UInt64(PartitionInfoLayout.headerSize + PartitionInfoLayout.entrySize * mine)
         guard length >= needed else { throw .bufferTooSmall }
         guard let block = env.memory.check(GuestSlice(buffer, length: needed)) else { throw .badAddress }
-        block.withMutableBytes { bytes in
-            if let out = bytes.baseAddress { fillInfo(out, mine: mine, &env) }
+        var info = InlineArray<792, UInt8>(repeating: 0)      // PartitionInfoLayout.maxSize
+        withUnsafeMutableBytes(of: &info) { bytes in
+            guard let out = bytes.baseAddress, Int(needed) <= bytes.count else { return }
+            fillInfo(out, mine: mine, &env)
+            _ = block.copyOut(from: UnsafeRawBufferPointer(rebasing: bytes[0..<Int(needed)]))
         }
         return needed
     }

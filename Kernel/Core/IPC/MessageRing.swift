@@ -50,11 +50,16 @@ public struct MessageRing {
     /// Copies `length` bytes from `from` into a new slot stamped with `sender`. False (nothing
     /// changed) when the ring is full or the message is longer than `messageSize`.
     public func push(from: UnsafeRawPointer, length: UInt32, sender: UInt8) -> Bool {
+        push(length: length, sender: sender) { $0.copyMemory(from: UnsafeRawBufferPointer(start: from, count: $0.count)) }
+    }
+
+    /// As `push(from:)`, with `fill` writing the message's `length` bytes into the new slot.
+    public func push(length: UInt32, sender: UInt8, fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         guard depth > 0, count < depth, head < depth, length <= messageSize else { return false }
         let s = slot(head &+ count)
         s.storeBytes(of: length, toByteOffset: Self.slotLengthOffset, as: UInt32.self)
         s.storeBytes(of: UInt32(sender), toByteOffset: Self.slotSenderOffset, as: UInt32.self)
-        s.advanced(by: Self.slotHeaderSize).copyMemory(from: from, byteCount: Int(length))
+        fill(UnsafeMutableRawBufferPointer(start: s.advanced(by: Self.slotHeaderSize), count: Int(length)))
         count &+= 1
         return true
     }
@@ -70,8 +75,13 @@ public struct MessageRing {
 
     /// Copies the oldest message to `to` (which must hold `peek()!.length` bytes) and removes it.
     public func pop(into to: UnsafeMutableRawPointer) -> (length: UInt32, sender: UInt8)? {
+        pop { to.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(to), byteCount: $0.count) }
+    }
+
+    /// As `pop(into:)`, with `drain` reading the oldest message's bytes before the slot is freed.
+    public func pop(drain: (UnsafeRawBufferPointer) -> Void) -> (length: UInt32, sender: UInt8)? {
         guard let message = peek() else { return nil }
-        to.copyMemory(from: UnsafeRawPointer(slot(head).advanced(by: Self.slotHeaderSize)), byteCount: Int(message.length))
+        drain(UnsafeRawBufferPointer(start: slot(head).advanced(by: Self.slotHeaderSize), count: Int(message.length)))
         head = (head &+ 1) % depth
         count &-= 1
         return message

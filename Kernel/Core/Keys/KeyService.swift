@@ -185,7 +185,7 @@ public enum KeyService {
     /// guest's memory is never worked on in place.
     static func guestBuffer<E: KeyEnvironment>(_ address: GuestPhysAddr, _ length: UInt64, _ env: E) throws(BulkheadReason)
         -> GuestBuffer {
-        if length == 0 { return GuestBuffer(host: HostPhysAddr(0), count: 0) }
+        if length == 0 { return .empty }
         guard let buffer = env.memory.check(GuestSlice(address, length: length)) else { throw .badAddress }
         return buffer
     }

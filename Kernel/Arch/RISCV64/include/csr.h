@@ -72,6 +72,23 @@ BH_INLINE void arch_hfence_vvma_all(void) { __asm__ volatile(".insn r 0x73, 0, 0
 // HFENCE.VVMA zero, asid: the current VMID's (hgatp.VMID) entries of one guest ASID.
 BH_INLINE void arch_hfence_vvma_asid(uint64_t asid) { __asm__ volatile(".insn r 0x73, 0, 0x11, x0, x0, %0" :: "r"(asid) : "memory"); }
 
+/* HLV.BU, HLV.D, HSV.B, HSV.D (privileged spec, "Hypervisor Virtual-Machine Load and Store
+   Instructions"): a load or store as the guest would make it, through vsatp's translation and the
+   G-stage table hgatp selects. SYSTEM opcode, funct3=100; funct7 0110000 (HLV.B*, rs2=1: BU),
+   0110110 (HLV.D, rs2=0), 0110001 (HSV.B) and 0110111 (HSV.D), whose rs2 is the value. */
+BH_INLINE uint8_t arch_hlv_bu(uint64_t address) {
+    uint64_t v; __asm__ volatile(".insn r 0x73, 4, 0x30, %0, %1, x1" : "=r"(v) : "r"(address) : "memory"); return (uint8_t)v;
+}
+BH_INLINE uint64_t arch_hlv_d(uint64_t address) {
+    uint64_t v; __asm__ volatile(".insn r 0x73, 4, 0x36, %0, %1, x0" : "=r"(v) : "r"(address) : "memory"); return v;
+}
+BH_INLINE void arch_hsv_b(uint64_t address, uint8_t value) {
+    __asm__ volatile(".insn r 0x73, 4, 0x31, x0, %0, %1" :: "r"(address), "r"((uint64_t)value) : "memory");
+}
+BH_INLINE void arch_hsv_d(uint64_t address, uint64_t value) {
+    __asm__ volatile(".insn r 0x73, 4, 0x37, x0, %0, %1" :: "r"(address), "r"(value) : "memory");
+}
+
 /// An SBI call to the firmware below us (SBI spec, "Binary Encoding").
 typedef struct { int64_t error; uint64_t value; } sbi_ret_t;
 BH_INLINE sbi_ret_t arch_sbi_call(uint64_t eid, uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2,
