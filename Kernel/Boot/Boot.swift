@@ -5,6 +5,7 @@ import BulkheadCore
 /// enters `bulkhead_secondary` like every other hart.
 @_cdecl("bulkhead_boot")
 func bulkheadBoot(_ hartid: UInt64, _ dtb: UInt64) {
+    initializeSystem()
     HartCSR.installTrapVector()
     let hart = Int(hartid)
 

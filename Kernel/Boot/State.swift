@@ -19,9 +19,10 @@ import Synchronization
 /// What the boot decides for the whole run.
 struct SystemConfig {
     /// Where the hypervisor's image, shared pool and bundle staging area are.
-    var hypervisorMemory = MemoryMap.none
+    var hypervisorMemory = MemoryMap(image: HostRegion(base: HostPhysAddr(0), size: 0), sharedPool: HostRegion(base: HostPhysAddr(0), size: 0),
+                                     staging: HostRegion(base: HostPhysAddr(0), size: 0))
     /// Where each channel's shared memory and rings lie (from the plan).
-    var channelLayout = ChannelLayout(plan: PartitionPlan())
+    var channelLayout = ChannelLayout()
     /// Per hart: the partition it runs (-1: none) and its vCPU index there.
     var hartPartition = PerHart<Int>(repeating: -1)
     var hartVCPU = PerHart<Int>(repeating: 0)
@@ -67,13 +68,31 @@ struct SystemConfig {
     var updateStoreBase = PerPartition<UInt64>(repeating: 0)
 }
 
-nonisolated(unsafe) private(set) var system = SystemConfig()
+/// The system value, read-only. It lies in storage of its own (KernelStorage.systemConfig), set up
+/// by `initializeSystem` first thing at boot: a stored global of this type would be initialized
+/// lazily by the compiler, with a check on every access on the trap path.
+var system: SystemConfig {
+    @inline(__always) unsafeAddress { UnsafePointer(systemPointer) }
+}
+
+@inline(__always) private var systemPointer: UnsafeMutablePointer<SystemConfig> {
+    UnsafeMutableRawPointer(bitPattern: UInt(KernelStorage.systemConfig.base.raw)).unsafelyUnwrapped
+        .assumingMemoryBound(to: SystemConfig.self)
+}
 nonisolated(unsafe) private var systemFrozen = false
+
+/// The boot hart, before anything else (logging reads `system`): the defaults. A SystemConfig too
+/// large for its storage stops the machine at once, with nothing to say it on yet (a host test
+/// checks the size: KernelTests).
+func initializeSystem() {
+    guard MemoryLayout<SystemConfig>.size <= Int(KernelStorage.systemConfig.size) else { Firmware.shutdown(failure: true) }
+    systemPointer.initialize(to: SystemConfig())
+}
 
 /// The boot hart's only way to change `system`; after `freezeSystem` a change stops the machine.
 func configureSystem(_ change: (inout SystemConfig) -> Void) {
     if systemFrozen { fatal("the system configuration changed after boot") }
-    change(&system)
+    change(&systemPointer.pointee)
 }
 
 /// Called once by the boot hart before the other harts leave boot.

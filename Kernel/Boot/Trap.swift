@@ -1,8 +1,9 @@
 // Trap entry from a guest: decode the cause once, hand it to one service, resume or contain.
 import BulkheadCore
 
-/// A trap from a guest (TrapEntry.swift, after trap.S saved its registers in `frame`).
-func guestTrap(_ frame: TrapFrame) {
+/// A trap from a guest (TrapEntry.swift, after trap.S saved its registers in `frame`). Inlined
+/// into the entry point, its one caller.
+@inline(__always) func guestTrap(_ frame: TrapFrame) {
     let hart = frame.hart
     consoleService()      // Console.swift: idle partial lines, console input (cheap unless due)
     switch HartCSR.scause.cause {

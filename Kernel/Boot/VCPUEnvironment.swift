@@ -11,7 +11,7 @@ struct VCPUEnvironment: SBIEnvironment {
     var memory: GuestMemory { plan[partition].guestMemory }
     var machineIDs: (vendor: UInt64, arch: UInt64, implementation: UInt64) { system.firmwareMachineIDs }
 
-    init(hart: Int) {
+    @inline(__always) init(hart: Int) {
         self.hart = hart
         partition = system.hartPartition[hart]
         vcpu = system.hartVCPU[hart]

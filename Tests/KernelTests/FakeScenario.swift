@@ -33,7 +33,7 @@ final class FakeScenario {
         FakeMachine.installed = machine
         plan = PartitionPlan()
         thawSystemForTests()
-        configureSystem { $0 = SystemConfig() }
+        initializeSystem()
         for (p, setup) in setups.enumerated() {
             let memory = FakeStorage.allocate(Self.ramSize)
             let image = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ p) }

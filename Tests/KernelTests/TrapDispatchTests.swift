@@ -70,6 +70,17 @@ extension KernelOnFakeArchTests {
         #expect(system.timebaseFrequency != 1)
     }
 
+    /// entry.S reserves BH_SYSTEM_CONFIG_SIZE bytes (layout.h) for `system`; the host's layout of
+    /// SystemConfig is the kernel's (both LP64).
+    @Test func theSystemValueFitsItsStorageInTheImage() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let layout = try String(contentsOf: root.appendingPathComponent("Kernel/Arch/RISCV64/include/layout.h"), encoding: .utf8)
+        let line = try #require(layout.split(separator: "\n").first { $0.hasPrefix("#define BH_SYSTEM_CONFIG_SIZE") })
+        let size = try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[2].dropFirst(2), radix: 16))
+        #expect(MemoryLayout<SystemConfig>.size <= size)
+        #expect(size == KernelStorage.systemConfig.size)               // the fake arch's storage too
+    }
+
     @Test func aVirtualInstructionFaultNamesItsInstructionBits() throws {
         let s = FakeScenario([PartitionSetup(name: "solo", harts: [0])])
         s.boot()

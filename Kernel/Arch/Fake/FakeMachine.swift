@@ -149,6 +149,7 @@ final class FakeStorage: @unchecked Sendable {
     let guestPageTablePool = FakeStorage.allocate(0x40000)
     let ipcQueues = FakeStorage.allocate(0x20000)
     let deviceTreeCopy = FakeStorage.allocate(0x20000)
+    let systemConfig = FakeStorage.allocate(0x1000)
     let keystoreBuffers = FakeStorage.allocate(2 * 0x2800)
     /// Per hart: request, HSM state (UInt32 each), start pc, opaque, SSWI register (UInt64 each).
     let mailboxes = FakeStorage.allocate(32 * Limits.harts)

@@ -28,6 +28,7 @@ enum KernelStorage {
     static var guestPageTablePool: HostRegion { region(storage.guestPageTablePool) }
     static var ipcQueues: HostRegion { region(storage.ipcQueues) }
     static var deviceTreeCopy: HostRegion { region(storage.deviceTreeCopy) }
+    static var systemConfig: HostRegion { region(storage.systemConfig) }
     static func keystoreBuffer(_ which: UInt64) -> HostRegion {
         HostRegion(base: HostPhysAddr(storage.address(storage.keystoreBuffers, Int(which & 1) * 0x2800)), size: 0x2800)
     }

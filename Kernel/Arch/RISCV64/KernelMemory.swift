@@ -37,6 +37,8 @@ enum KernelStorage {
     static var guestPageTablePool: HostRegion { region(page_table_pool_address(), page_table_pool_size()) }
     static var ipcQueues: HostRegion { region(ipc_queue_storage_address(), ipc_queue_storage_size()) }
     static var deviceTreeCopy: HostRegion { region(device_tree_copy_address(), device_tree_copy_size()) }
+    /// Where State.swift keeps `system`.
+    static var systemConfig: HostRegion { region(system_config_address(), UInt64(BH_SYSTEM_CONFIG_SIZE)) }
     /// Buffer 0: the keystore record as in flash; buffer 1: scratch for the next record.
     static func keystoreBuffer(_ which: UInt64) -> HostRegion { region(keystore_buffer_address(which), keystore_buffer_size()) }
 

@@ -163,6 +163,9 @@ bh_boot_work:   .skip 8 * 4         // BootWorkers.swift: the chunk-hashing roun
 bh_ring_locks:  .skip 4 * 32         // one spinlock per message ring (2 per channel)
     .balign 8
 bh_doorbells:   .skip 8 * 8          // per partition: channel bits rung since the last `doorbells`
+    .balign 16
+    .globl bh_system_config
+bh_system_config: .skip BH_SYSTEM_CONFIG_SIZE   // State.swift's SystemConfig, set up first thing at boot
 
 // G-stage tables for all partitions (256 KiB). Not part of .bss: boot does not clear it; the
 // page-table pool zeroes each table as it hands it out. It lies in the board's reserved region.

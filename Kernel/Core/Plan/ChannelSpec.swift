@@ -131,6 +131,9 @@ public struct ChannelLayout: Sendable {
     public var sharedBytes: UInt64 = 0
     public var queueBytes: UInt64 = 0
 
+    /// No channels (before the plan is known).
+    public init() {}
+
     public init(plan: PartitionPlan) {
         var c = 0
         while c < plan.channelCount {

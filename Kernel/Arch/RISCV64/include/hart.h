@@ -92,6 +92,8 @@ extern uint8_t bh_keystore_buffers[];
 /* Buffer 0: the keystore record as in flash; buffer 1: scratch for the next record. */
 BH_INLINE uint64_t keystore_buffer_address(uint64_t which) { return (uint64_t)bh_keystore_buffers + (which & 1) * BH_KEYSTORE_BUFFER_SIZE; }
 BH_INLINE uint64_t keystore_buffer_size(void) { return BH_KEYSTORE_BUFFER_SIZE; }
+extern uint8_t bh_system_config[];
+BH_INLINE uint64_t system_config_address(void) { return (uint64_t)bh_system_config; }
 extern uint8_t bh_device_tree[];
 /* The hypervisor's own copy of the device tree the firmware passed (wherever that lay in RAM). */
 BH_INLINE uint64_t device_tree_copy_address(void) { return (uint64_t)bh_device_tree; }

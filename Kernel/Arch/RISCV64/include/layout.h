@@ -14,6 +14,7 @@
 #define BH_HOST_TABLES_SIZE 0x60000     /* the hypervisor's own Sv39 tables: the boot table, one per partition, one idle */
 #define BH_STACK_PAINT      0x5354414b5041494e  /* "STAKPAIN": entry.S paints the stacks; an unused word keeps it */
 #define BH_DEVICE_TREE_SIZE 0x20000     /* the hypervisor's copy of the firmware's device tree */
+#define BH_SYSTEM_CONFIG_SIZE 0x1000    /* State.swift's SystemConfig (a host test checks it fits) */
 #define BH_MAX_PARTITIONS   8
 
 /* hart_frame_t (hart.h, which checks these at compile time): register n at 8*n, then these. */
