@@ -21,10 +21,17 @@ private func copyWithHLV(_ hypervisor: UnsafeMutableRawPointer, _ guest: UInt64,
         moveByte(hypervisor, guest, done, toGuest)
         done &+= 1
     }
+    let aligned = (UInt(bitPattern: hypervisor) &+ UInt(done)) & 7 == 0     // both sides: plain ld/sd here
     while count &- done >= 8 {
         let address = guest &+ UInt64(done)
-        if toGuest { arch_hsv_d(address, hypervisor.loadUnaligned(fromByteOffset: done, as: UInt64.self)) }
-        else { hypervisor.storeBytes(of: arch_hlv_d(address), toByteOffset: done, as: UInt64.self) }
+        if toGuest {
+            arch_hsv_d(address, aligned ? (hypervisor + done).assumingMemoryBound(to: UInt64.self).pointee
+                                        : hypervisor.loadUnaligned(fromByteOffset: done, as: UInt64.self))
+        } else if aligned {
+            (hypervisor + done).assumingMemoryBound(to: UInt64.self).pointee = arch_hlv_d(address)
+        } else {
+            hypervisor.storeBytes(of: arch_hlv_d(address), toByteOffset: done, as: UInt64.self)
+        }
         done &+= 8
     }
     while done < count {
