@@ -296,13 +296,12 @@ private func loadPlan(limits: BoardLimits, initrd: HostRegion?) {
     }
     var p = 0
     while p < plan.count {
+        let state = partitionState(p)
         let range = bundle.imageRange(p)
-        partitionState(p).pointee.image = HostRegion(base: system.hypervisorMemory.staging.base.adding(UInt64(range.offset)), size: UInt64(range.count))
+        state.pointee.image = HostRegion(base: system.hypervisorMemory.staging.base.adding(UInt64(range.offset)), size: UInt64(range.count))
         let initrd = bundle.initrdRange(p)
-        partitionState(p).pointee.initrd = HostRegion(base: system.hypervisorMemory.staging.base.adding(UInt64(initrd.offset)), size: UInt64(initrd.count))
-        let digest = bundle.imageDigest(p)
-        var i = 0
-        while i < digest.count && i < 64 { partitionState(p).pointee.measurement.bytes[i] = digest[i]; i += 1 }
+        state.pointee.initrd = HostRegion(base: system.hypervisorMemory.staging.base.adding(UInt64(initrd.offset)), size: UInt64(initrd.count))
+        state.pointee.measurement = PartitionUpdates.digest(bundle.imageDigest(p))
         configureSystem { $0.partitionPolicyDigest[p] = PartitionUpdateVerifier.policyDigest(bundle: bundle, partition: p) }
         p += 1
     }
@@ -357,9 +356,10 @@ private func setUpKeys(_ booted: BootedBundle) {
     }
     var p = 0
     while p < plan.count {
-        partitionState(p).pointee.keys = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
-                                                  imageDigest: partitionState(p).pointee.measurement,
-                                                  initrdDigest: booted.bundle.initrdDigest(p), signingKey: booted.bundle.keyID)
+        let state = partitionState(p)
+        state.pointee.keys = KeyChain.partitionKeys(hypervisorCDI: cdi, spec: plan[p], devices: plan.devices, partition: p,
+                                                    imageDigest: state.pointee.measurement,
+                                                    initrdDigest: booted.bundle.initrdDigest(p), signingKey: booted.bundle.keyID)
         p += 1
     }
     var updatable = false
@@ -374,8 +374,8 @@ private func setUpKeys(_ booted: BootedBundle) {
     withUnsafeMutableBytes(of: &seed) { secureZero($0) }
     withUnsafeMutableBytes(of: &cdi) { secureZero($0) }
     withUnsafeMutableBytes(of: &drbgKey) { secureZero($0) }
-    configureAttestationKey(attestation)
     configureSystem { s in
+        s.attestationKey = attestation
         s.hypervisorIdentity = identity
         s.keysAvailable = true
     }
@@ -388,7 +388,7 @@ private func setUpKeys(_ booted: BootedBundle) {
             out.write("; key services ready")
         }
     }
-    attestationKey?.withPublicKeyBytes { key in
+    system.attestationKey?.withPublicKeyBytes { key in
         log { out in out.write("device attestation key: "); out.write(hexBytes: key) }
         if fromMonitor { logMonitorCertificate(identity: identity, publicKey: key) }
     }
@@ -486,7 +486,7 @@ private func loadKeystores() {
         let name = plan[p].name
         let state = partitionState(p)
         state.pointee.keystore = PartitionKeystore(ownerTag: PartitionKeystore.ownerTag(for: name))
-        var key = partitionState(p).pointee.keys.keystoreKey
+        var key = state.pointee.keys.keystoreKey
         let status = withUnsafeBytes(of: &key) { KeystoreRecord.open(UnsafeRawBufferPointer(record), name: name, key: $0, into: &state.pointee.keystore) }
         withUnsafeMutableBytes(of: &key) { secureZero($0) }
         if status == .notAuthentic || status == .malformed {

@@ -100,7 +100,7 @@ func buildPartitionTables() {
         }
         do {
             let table = try HypervisorMappings.build(image: hostImage, ram: hostRAM, excluded: excluded, devices: hostDevices, memory: &pool)
-            if p < plan.count { configureSystem { $0.partitionSatp[p] = table.satp } } else { configureSystem { $0.runSatp = table.satp } }
+            configureSystem { s in if p < plan.count { s.partitionSatp[p] = table.satp } else { s.runSatp = table.satp } }
         } catch {
             halt { out in out.write("error: cannot build partition page tables for the hypervisor: "); error.write(to: &out) }
         }

@@ -47,8 +47,9 @@ enum PartitionUpdates {
         var targets: UInt8 = 0
         var p = 0
         while p < plan.count {
-            committedImage[p] = PartitionImage(image: partitionState(p).pointee.image, initrd: partitionState(p).pointee.initrd, entry: plan[p].entry,
-                                               imageDigest: partitionState(p).pointee.measurement, initrdDigest: digest(bundle.initrdDigest(p)))
+            let state = partitionState(p)
+            committedImage[p] = PartitionImage(image: state.pointee.image, initrd: state.pointee.initrd, entry: plan[p].entry,
+                                               imageDigest: state.pointee.measurement, initrdDigest: digest(bundle.initrdDigest(p)))
             targets |= plan[p].updateTargets
             p += 1
         }
@@ -152,7 +153,7 @@ enum PartitionUpdates {
             entry: update.entry, imageDigest: digest(update.imageDigest), initrdDigest: digest(update.initrdDigest))
     }
 
-    static func partitionMeasurementDigest(_ p: Int) -> SHA512Digest { partitionState(p & (Limits.partitions - 1)).pointee.measurement }
+    static func partitionMeasurementDigest(_ p: Int) -> SHA512Digest { partitionState(p).pointee.measurement }
 
     static func digest(_ bytes: UnsafeRawBufferPointer) -> SHA512Digest {
         var d = SHA512Digest(bytes: InlineArray(repeating: 0))

@@ -19,8 +19,7 @@ import Synchronization
 /// What the boot decides for the whole run.
 struct SystemConfig {
     /// Where the hypervisor's image, shared pool and bundle staging area are.
-    var hypervisorMemory = MemoryMap(image: HostRegion(base: HostPhysAddr(0), size: 0), sharedPool: HostRegion(base: HostPhysAddr(0), size: 0),
-                                     staging: HostRegion(base: HostPhysAddr(0), size: 0))
+    var hypervisorMemory = MemoryMap.none
     /// Where each channel's shared memory and rings lie (from the plan).
     var channelLayout = ChannelLayout()
     /// Per hart: the partition it runs (-1: none) and its vCPU index there.
@@ -56,10 +55,11 @@ struct SystemConfig {
     var bundleKeyID = SigningKeyID(raw: 0)
     var partitionPolicyDigest = PerPartition<SHA512Digest>(repeating: SHA512Digest(bytes: InlineArray(repeating: 0)))
     /// The key services (docs/keys.md): false when the device has no valid secret (every key call
-    /// is then refused with `no_device_secret`); the hypervisor identity; the hypervisor CDI, kept
-    /// only when some partition may be updated (an updated partition's keys are derived again from
-    /// it). The device attestation key is `attestationKey`, beside this value.
+    /// is then refused with `no_device_secret`); the device attestation key (derived from the
+    /// hypervisor CDI); the hypervisor identity; the hypervisor CDI, kept only when some partition
+    /// may be updated (an updated partition's keys are derived again from it).
     var keysAvailable = false
+    var attestationKey: Ed25519PrivateKey? = nil
     var hypervisorIdentity = SHA512Digest(bytes: InlineArray(repeating: 0))
     var updateCDI: CDI? = nil
     /// Partition updates (PartitionUpdates.swift): the staging buffer (nil: no partition may
@@ -102,17 +102,6 @@ func freezeSystem() { systemFrozen = true }
 /// Host tests only (Kernel/Arch/Fake): each scenario configures a new system.
 func thawSystemForTests() { systemFrozen = false }
 #endif
-
-/// The device attestation key (derived from the hypervisor CDI): frozen like `system`, but kept
-/// beside it, since an Optional of it inside SystemConfig makes the compiler initialize `system`
-/// lazily, with a swift_once call on every trap.
-nonisolated(unsafe) private(set) var attestationKey: Ed25519PrivateKey? = nil
-
-/// Sets the attestation key at boot (as `configureSystem`).
-func configureAttestationKey(_ key: Ed25519PrivateKey?) {
-    if systemFrozen { fatal("the system configuration changed after boot") }
-    attestationKey = key
-}
 
 /// The plan: written at boot; partition p's image fields also by a partition update (above).
 nonisolated(unsafe) var plan = PartitionPlan()

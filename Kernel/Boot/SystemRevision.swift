@@ -14,7 +14,7 @@ func partitionRevision(_ p: Int) -> (source: SystemReport.ImageSource, imageDige
 /// Writes the system report for `caller` (SystemReport.write) signed with the device attestation
 /// key; nil when the device has no key services.
 func writeSystemReport(caller: Int, nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
-    guard system.keysAvailable, var key = attestationKey else { return nil }
+    guard system.keysAvailable, var key = system.attestationKey else { return nil }
     defer { key.wipe() }                       // the stack copy of the private key
     let summary = SystemReport.System(securityVersion: system.bundleSecurityVersion, identity: system.hypervisorIdentity,
                                      manifestDigest: system.bundleMeasurement, partitionCount: plan.count,

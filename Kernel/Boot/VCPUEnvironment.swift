@@ -123,7 +123,7 @@ struct VCPUEnvironment: SBIEnvironment {
     }
 
     mutating func attestationReport(nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
-        guard var key = attestationKey else { return nil }
+        guard var key = system.attestationKey else { return nil }
         defer { key.wipe() }                       // the stack copy of the private key
         let name = plan[partition].name
         return withPartitionKeys { keys in
@@ -168,31 +168,30 @@ struct VCPUEnvironment: SBIEnvironment {
                                   scratch: keystoreBuffer(1), current: &keystoreCurrentCopy, flash: &flash, change)
             }
         }
-        let p = partition & 7
         withKeystoreLock {
             state.pointee.keystore = working
-            partitionState(p).pointee.signingKeyCache.keystoreChanged()
+            state.pointee.signingKeyCache.keystoreChanged()
         }
         return result
     }
 
     mutating func keystoreStamp() -> UInt64 {
-        let p = partition & 7
-        return withKeystoreLock { partitionState(p).pointee.signingKeyCache.stamp }
+        let state = partitionState(partition)
+        return withKeystoreLock { state.pointee.signingKeyCache.stamp }
     }
 
     mutating func cachedSigningKey(_ handle: UInt64) -> Ed25519PrivateKey? {
-        let p = partition & 7
-        return withKeystoreLock { partitionState(p).pointee.signingKeyCache.handle == handle ? partitionState(p).pointee.signingKeyCache.key : nil }
+        let state = partitionState(partition)
+        return withKeystoreLock { state.pointee.signingKeyCache.handle == handle ? state.pointee.signingKeyCache.key : nil }
     }
 
     mutating func cacheSigningKey(_ handle: UInt64, _ key: Ed25519PrivateKey, ifUnchangedSince stamp: UInt64) {
-        let p = partition & 7
+        let state = partitionState(partition)
         withKeystoreLock {
-            guard partitionState(p).pointee.signingKeyCache.stamp == stamp else { return }
-            partitionState(p).pointee.signingKeyCache.key?.wipe()
-            partitionState(p).pointee.signingKeyCache.handle = handle
-            partitionState(p).pointee.signingKeyCache.key = key
+            guard state.pointee.signingKeyCache.stamp == stamp else { return }
+            state.pointee.signingKeyCache.key?.wipe()
+            state.pointee.signingKeyCache.handle = handle
+            state.pointee.signingKeyCache.key = key
         }
     }
 
